@@ -1,0 +1,392 @@
+package playbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// MaxTitle bounds a stored title. Slack caps slash-command text well below
+// this; the bound protects the store from a modal or API abuse.
+const MaxTitle = 10000
+
+// App runs the use cases. Wire it once in cmd; every field is required except Log.
+type App struct {
+	Store    Store
+	Channels Channels
+	Poster   Poster
+	Clock    Clock
+	Tiers    Tiers
+	Services []Service
+	Log      *slog.Logger
+
+	mu      sync.Mutex
+	setting map[int64]chan struct{} // incidents whose setup is running, for single flight
+}
+
+// Service returns the configured service named name (case-insensitive).
+func (a *App) Service(name string) (Service, bool) {
+	for _, s := range a.Services {
+		if strings.EqualFold(s.Name, name) {
+			return s, true
+		}
+	}
+	return Service{}, false
+}
+
+func (a *App) log() *slog.Logger {
+	if a.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.Log
+}
+
+// DeclareRequest is a declaration as a person made it.
+type DeclareRequest struct {
+	// Key makes the declaration idempotent: the Slack envelope ID, or the
+	// modal's view ID. The same key never declares twice.
+	Key      string
+	Title    string
+	Severity Severity
+	Service  string
+	Declarer string
+	Origin   string // where the command was typed, if anywhere
+}
+
+// Validate returns a person-readable *Error for a request that cannot be declared.
+func (r DeclareRequest) Validate() error {
+	switch {
+	case strings.TrimSpace(r.Title) == "":
+		return Errorf(CodeBadInput, "An incident needs a title: what is broken, in a few words.")
+	case utf8.RuneCountInString(r.Title) > MaxTitle:
+		return Errorf(CodeBadInput, "The title is %d characters long; keep it under %d.", utf8.RuneCountInString(r.Title), MaxTitle)
+	case !r.Severity.Valid():
+		return Errorf(CodeBadSeverity, "Pick a severity: sev1, sev2, sev3 or sev4.")
+	case r.Declarer == "":
+		return Errorf(CodeBadInput, "A declaration needs a declarer.")
+	case r.Key == "":
+		return Errorf(CodeBadInput, "A declaration needs an idempotency key.")
+	}
+	return nil
+}
+
+// Declare records a new incident: its number, its first phase timestamps and
+// its first timeline event, in one store transaction keyed by req.Key. It does
+// not touch Slack; SetUp does that. created is false when req.Key had already
+// declared an incident, which is then returned unchanged.
+func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, created bool, err error) {
+	if err := req.Validate(); err != nil {
+		return Incident{}, false, err
+	}
+	svcName := ""
+	if req.Service != "" {
+		svc, ok := a.Service(req.Service)
+		if !ok {
+			return Incident{}, false, Errorf(CodeBadInput, "%q is not a configured service. Known services: %s.", truncate(req.Service, 40), a.serviceNames())
+		}
+		svcName = svc.Name
+	}
+	now := a.Clock.Now().UTC()
+	inc, created, err = a.Store.Create(ctx, req.Key, func(n int64) (Incident, []Event) {
+		inc := Incident{
+			Number:   n,
+			Title:    strings.TrimSpace(req.Title),
+			Severity: req.Severity,
+			Service:  svcName,
+			Declarer: req.Declarer,
+			Status:   StatusInvestigating,
+			Origin:   req.Origin,
+		}
+		// A person declaring by hand has detected and acknowledged the
+		// problem at that moment; alert integrations set detected earlier.
+		inc.mark(PhaseDetected, now)
+		inc.mark(PhaseDeclared, now)
+		inc.mark(PhaseAcknowledged, now)
+		ev := NewEvent(EventDeclared, req.Declarer, now, fmt.Sprintf("%s declared: %s", req.Severity, inc.Title))
+		ev.Data = map[string]string{"severity": req.Severity.String(), "service": svcName}
+		return inc, []Event{ev}
+	})
+	if err != nil {
+		return Incident{}, false, &Error{Code: CodeStore, Message: "Klaxon could not record the incident, so nothing was done. Try again in a moment.", Err: err}
+	}
+	return inc, created, nil
+}
+
+func (a *App) serviceNames() string {
+	if len(a.Services) == 0 {
+		return "none configured"
+	}
+	names := make([]string, len(a.Services))
+	for i, s := range a.Services {
+		names[i] = s.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// Briefing gathers what adapters need to describe inc.
+func (a *App) Briefing(inc Incident) Briefing {
+	b := Briefing{Incident: inc, Tier: a.Tiers.Get(inc.Severity)}
+	if s, ok := a.Service(inc.Service); ok {
+		b.Service = s
+	}
+	return b
+}
+
+// Invitees are the people to invite to inc's channel: the declarer, the
+// service's stakeholders and the tier's, without duplicates, in that order.
+func (a *App) Invitees(inc Incident) []string {
+	b := a.Briefing(inc)
+	var ids []string
+	for _, id := range slices.Concat([]string{inc.Declarer}, b.Service.Stakeholders, b.Tier.Stakeholders) {
+		if id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// SetupResult says how SetUp went: the incident as stored afterwards and the
+// steps that failed (the incident stays declared; the channel is told).
+type SetupResult struct {
+	Incident Incident
+	Failed   map[Step]error
+}
+
+// maxNameAttempts bounds the name_taken suffixes tried before giving up.
+const maxNameAttempts = 20
+
+// SetUp makes incident n's channel ready: the channel first, then topic,
+// purpose, invites, runbook bookmark, pinned intro and announcement
+// concurrently. Each finished step is stored at once, so calling SetUp again
+// (a redelivery, a restart) resumes and never repeats a finished step. Only
+// one SetUp runs per incident at a time; a second caller waits for the first.
+// An error is returned only when the channel itself could not be made.
+func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
+	if done := a.begin(n); done != nil {
+		// Another goroutine is setting up n: wait for it, then report the stored state.
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return SetupResult{}, ctx.Err()
+		}
+		inc, err := a.Store.Get(ctx, n)
+		return SetupResult{Incident: inc}, err
+	}
+	defer a.end(n)
+
+	inc, err := a.Store.Get(ctx, n)
+	if err != nil {
+		return SetupResult{}, err
+	}
+	if !inc.Done(StepChannel) {
+		inc, err = a.createChannel(ctx, inc)
+		if err != nil {
+			return SetupResult{Incident: inc}, err
+		}
+	}
+
+	b := a.Briefing(inc)
+	steps := []struct {
+		step Step
+		run  func(context.Context) (func(*Incident), Event, error)
+	}{
+		{StepTopic, func(ctx context.Context) (func(*Incident), Event, error) {
+			return nil, Event{}, a.Channels.SetTopic(ctx, b)
+		}},
+		{StepPurpose, func(ctx context.Context) (func(*Incident), Event, error) {
+			return nil, Event{}, a.Channels.SetPurpose(ctx, b)
+		}},
+		{StepInvite, func(ctx context.Context) (func(*Incident), Event, error) {
+			ids := a.Invitees(inc)
+			err := a.Channels.Invite(ctx, inc.Channel.ID, ids)
+			return nil, NewEvent(EventInvited, ActorKlaxon, a.Clock.Now(), "invited "+strings.Join(ids, ", ")), err
+		}},
+		{StepBookmark, func(ctx context.Context) (func(*Incident), Event, error) {
+			if b.Service.Runbook == "" {
+				return nil, Event{}, nil
+			}
+			err := a.Channels.AddBookmark(ctx, inc.Channel.ID, "Runbook: "+b.Service.Name, b.Service.Runbook)
+			return nil, NewEvent(EventRunbookAttached, ActorKlaxon, a.Clock.Now(), b.Service.Runbook), err
+		}},
+		{StepIntro, func(ctx context.Context) (func(*Incident), Event, error) {
+			// The intro and its pin are one branch: the pin needs the intro's ts.
+			m := inc.Intro
+			if m.Zero() {
+				var err error
+				if m, err = a.Poster.PostIntro(ctx, b); err != nil {
+					return nil, Event{}, err
+				}
+				if _, err := a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+					i.Intro = m
+					i.markDone(StepIntro, a.Clock.Now())
+					return nil, nil
+				}); err != nil {
+					return nil, Event{}, err
+				}
+			}
+			if err := a.Channels.Pin(ctx, m); err != nil {
+				return nil, Event{}, fmt.Errorf("pin: %w", err)
+			}
+			return func(i *Incident) { i.markDone(StepPin, a.Clock.Now()) }, Event{}, nil
+		}},
+		{StepAnnounce, func(ctx context.Context) (func(*Incident), Event, error) {
+			m, err := a.Poster.Announce(ctx, b)
+			if err != nil {
+				return nil, Event{}, err
+			}
+			return func(i *Incident) { i.Announcement = m },
+				NewEvent(EventAnnounced, ActorKlaxon, a.Clock.Now(), "announced"), nil
+		}},
+	}
+
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed = map[Step]error{}
+	)
+	for _, s := range steps {
+		done := inc.Done(s.step)
+		if s.step == StepIntro {
+			done = inc.Done(StepIntro) && inc.Done(StepPin)
+		}
+		if done {
+			continue
+		}
+		wg.Go(func() {
+			apply, ev, err := s.run(ctx)
+			if err == nil {
+				_, err = a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+					if apply != nil {
+						apply(i)
+					}
+					if s.step != StepIntro {
+						i.markDone(s.step, a.Clock.Now())
+					}
+					if ev.Type == "" {
+						return nil, nil
+					}
+					return []Event{ev}, nil
+				})
+			}
+			if err != nil {
+				mu.Lock()
+				failed[s.step] = err
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+
+	if len(failed) > 0 {
+		a.reportFailures(ctx, n, inc.Channel.ID, failed)
+	}
+	inc, err = a.Store.Get(ctx, n)
+	return SetupResult{Incident: inc, Failed: failed}, err
+}
+
+func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error) {
+	var ch ChannelRef
+	var err error
+	for attempt := 1; attempt <= maxNameAttempts; attempt++ {
+		ch, err = a.Channels.Create(ctx, ChannelName(inc.Number, inc.Severity, inc.Title, attempt), false)
+		if err == nil || !isNameTaken(err) {
+			break
+		}
+	}
+	if err != nil {
+		now := a.Clock.Now()
+		ev := NewEvent(EventStepFailed, ActorKlaxon, now, "could not create the channel: "+err.Error())
+		ev.Data = map[string]string{"step": string(StepChannel)}
+		if stored, uerr := a.Store.Update(ctx, inc.Number, func(*Incident) ([]Event, error) { return []Event{ev}, nil }); uerr == nil {
+			inc = stored
+		}
+		return inc, fmt.Errorf("create channel for incident #%d: %w", inc.Number, err)
+	}
+	return a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+		i.Channel = ch
+		i.markDone(StepChannel, a.Clock.Now())
+		return []Event{NewEvent(EventChannelCreated, ActorKlaxon, a.Clock.Now(), "#"+ch.Name)}, nil
+	})
+}
+
+func isNameTaken(err error) bool {
+	return errors.Is(err, ErrNameTaken)
+}
+
+// stepWords says each step in words for the failure notice.
+var stepWords = map[Step]string{
+	StepTopic:    "set the channel topic",
+	StepPurpose:  "set the channel purpose",
+	StepInvite:   "invite the stakeholders",
+	StepBookmark: "bookmark the runbook",
+	StepIntro:    "post or pin the intro message",
+	StepAnnounce: "announce the incident",
+}
+
+// reportFailures records each failed step on the timeline and tells the
+// channel what is missing, so responders know to do it by hand.
+func (a *App) reportFailures(ctx context.Context, n int64, channelID string, failed map[Step]error) {
+	now := a.Clock.Now()
+	var evs []Event
+	var words []string
+	for _, s := range []Step{StepTopic, StepPurpose, StepInvite, StepBookmark, StepIntro, StepAnnounce} {
+		err, ok := failed[s]
+		if !ok {
+			continue
+		}
+		ev := NewEvent(EventStepFailed, ActorKlaxon, now, stepWords[s]+": "+err.Error())
+		ev.Data = map[string]string{"step": string(s)}
+		evs = append(evs, ev)
+		words = append(words, stepWords[s])
+		a.log().Warn("incident setup step failed", "incident", n, "step", s, "err", err)
+	}
+	if _, err := a.Store.Update(ctx, n, func(*Incident) ([]Event, error) { return evs, nil }); err != nil {
+		a.log().Error("recording setup failures", "incident", n, "err", err)
+	}
+	msg := "Klaxon could not " + strings.Join(words, ", ") + ". The incident is declared; please do these by hand."
+	if err := a.Poster.Notice(ctx, channelID, msg); err != nil {
+		a.log().Error("telling the channel about setup failures", "incident", n, "err", err)
+	}
+}
+
+// begin marks n as being set up and returns nil, or returns a channel that
+// closes when the setup already running for n ends.
+func (a *App) begin(n int64) <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if ch, ok := a.setting[n]; ok {
+		return ch
+	}
+	if a.setting == nil {
+		a.setting = map[int64]chan struct{}{}
+	}
+	a.setting[n] = make(chan struct{})
+	return nil
+}
+
+func (a *App) end(n int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	close(a.setting[n])
+	delete(a.setting, n)
+}
+
+// Resume finishes the setup of every open incident that is not ready, for
+// example after a crash between the declaration and its announcement.
+func (a *App) Resume(ctx context.Context) error {
+	incs, err := a.Store.List(ctx, func(i *Incident) bool { return i.Status.Open() && !i.Ready() })
+	if err != nil {
+		return err
+	}
+	for _, inc := range incs {
+		if _, err := a.SetUp(ctx, inc.Number); err != nil {
+			a.log().Error("resuming incident setup", "incident", inc.Number, "err", err)
+		}
+	}
+	return nil
+}

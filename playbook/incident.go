@@ -1,0 +1,184 @@
+package playbook
+
+import (
+	"time"
+)
+
+// Status is where an incident stands. The set is closed; Transition enforces
+// which moves are allowed.
+type Status string
+
+// Incident statuses, in the order an incident normally moves through them.
+const (
+	StatusInvestigating Status = "investigating" // declared; triage under way
+	StatusMitigating    Status = "mitigating"    // a remediation is being applied
+	StatusMitigated     Status = "mitigated"     // impact stopped; verifying
+	StatusResolved      Status = "resolved"      // all-clear given
+	StatusClosed        Status = "closed"        // post-mortem outline produced, channel archived
+)
+
+// transitions lists the allowed moves. Resolved may reopen to investigating
+// (a premature all-clear happens); closed is final.
+var transitions = map[Status][]Status{
+	StatusInvestigating: {StatusMitigating, StatusMitigated, StatusResolved},
+	StatusMitigating:    {StatusMitigated, StatusResolved, StatusInvestigating},
+	StatusMitigated:     {StatusMitigating, StatusResolved, StatusInvestigating},
+	StatusResolved:      {StatusClosed, StatusInvestigating},
+	StatusClosed:        nil,
+}
+
+// CanTransition reports whether an incident in status from may move to to.
+func CanTransition(from, to Status) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// Open reports whether the incident still needs responders.
+func (s Status) Open() bool { return s != StatusResolved && s != StatusClosed }
+
+// Phase names a timestamp in an incident's life. Phase durations (MTTD, MTTR
+// and the four phase targets) are computed from these.
+type Phase string
+
+// The phase timestamps, in order.
+const (
+	PhaseDetected          Phase = "detected"
+	PhaseDeclared          Phase = "declared"
+	PhaseAcknowledged      Phase = "acknowledged"
+	PhaseTriageStarted     Phase = "triage_started"
+	PhaseMitigationStarted Phase = "mitigation_started"
+	PhaseMitigated         Phase = "mitigated"
+	PhaseResolved          Phase = "resolved"
+	PhaseClosed            Phase = "closed"
+)
+
+// Phases lists every phase timestamp in order.
+var Phases = []Phase{PhaseDetected, PhaseDeclared, PhaseAcknowledged, PhaseTriageStarted,
+	PhaseMitigationStarted, PhaseMitigated, PhaseResolved, PhaseClosed}
+
+// ChannelRef locates an incident's Slack channel. To the domain both fields are
+// opaque strings.
+type ChannelRef struct {
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// MessageRef locates a posted message (channel and timestamp, opaque here).
+type MessageRef struct {
+	Channel string `json:"channel,omitempty"`
+	TS      string `json:"ts,omitempty"`
+}
+
+// Zero reports whether the message was never posted.
+func (m MessageRef) Zero() bool { return m.TS == "" }
+
+// Incident is the aggregate every use case works on. It is stored as a whole;
+// its timeline is stored beside it, append-only.
+type Incident struct {
+	Number    int64      `json:"number"`
+	Title     string     `json:"title"`
+	Severity  Severity   `json:"severity"`
+	Service   string     `json:"service,omitempty"`
+	Declarer  string     `json:"declarer"`
+	Commander string     `json:"commander,omitempty"`
+	Status    Status     `json:"status"`
+	Channel   ChannelRef `json:"channel"`
+	// Origin is where the declaration was typed, for replies.
+	Origin string `json:"origin,omitempty"`
+	// Times holds every phase timestamp reached, in UTC.
+	Times map[Phase]time.Time `json:"times"`
+	// Setup records which declaration steps are done, so a restart or a
+	// redelivered envelope resumes instead of repeating them.
+	Setup map[Step]time.Time `json:"setup,omitempty"`
+	// Intro and Announcement are the messages Klaxon posted, for later edits and threads.
+	Intro        MessageRef `json:"intro"`
+	Announcement MessageRef `json:"announcement"`
+	// Version increases with every stored change (optimistic checks, debugging).
+	Version int64 `json:"version"`
+}
+
+// At returns the time phase p was reached, and whether it was.
+func (inc *Incident) At(p Phase) (time.Time, bool) {
+	t, ok := inc.Times[p]
+	return t, ok
+}
+
+// mark records phase p at now unless it was already reached (the first time wins).
+func (inc *Incident) mark(p Phase, now time.Time) {
+	if inc.Times == nil {
+		inc.Times = map[Phase]time.Time{}
+	}
+	if _, ok := inc.Times[p]; !ok {
+		inc.Times[p] = now.UTC()
+	}
+}
+
+// Transition moves the incident to status to, recording the phase timestamp
+// that status implies. It returns an *Error with CodeBadTransition when the
+// move is not allowed.
+func (inc *Incident) Transition(to Status, now time.Time) error {
+	if inc.Status == to {
+		return nil
+	}
+	if !CanTransition(inc.Status, to) {
+		return Errorf(CodeBadTransition, "incident #%d is %s and cannot become %s", inc.Number, inc.Status, to)
+	}
+	inc.Status = to
+	switch to {
+	case StatusMitigating:
+		inc.mark(PhaseMitigationStarted, now)
+	case StatusMitigated:
+		inc.mark(PhaseMitigationStarted, now)
+		inc.mark(PhaseMitigated, now)
+	case StatusResolved:
+		inc.mark(PhaseMitigated, now)
+		inc.mark(PhaseResolved, now)
+	case StatusClosed:
+		inc.mark(PhaseClosed, now)
+	}
+	return nil
+}
+
+// Step is one part of setting up an incident's channel after the declaration.
+type Step string
+
+// Declaration steps. StepChannel comes first; the others only need the channel.
+const (
+	StepChannel  Step = "channel"
+	StepTopic    Step = "topic"
+	StepPurpose  Step = "purpose"
+	StepInvite   Step = "invite"
+	StepBookmark Step = "bookmark"
+	StepIntro    Step = "intro"
+	StepPin      Step = "pin"
+	StepAnnounce Step = "announce"
+)
+
+// Done reports whether step s of the declaration has completed.
+func (inc *Incident) Done(s Step) bool {
+	_, ok := inc.Setup[s]
+	return ok
+}
+
+func (inc *Incident) markDone(s Step, now time.Time) {
+	if inc.Setup == nil {
+		inc.Setup = map[Step]time.Time{}
+	}
+	if _, ok := inc.Setup[s]; !ok {
+		inc.Setup[s] = now.UTC()
+	}
+}
+
+// Ready reports whether every declaration step is done.
+func (inc *Incident) Ready() bool {
+	for _, s := range []Step{StepChannel, StepTopic, StepPurpose, StepInvite, StepBookmark, StepIntro, StepPin, StepAnnounce} {
+		if !inc.Done(s) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,71 @@
+package playbook
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Clock is the only source of "now" for use cases. Pure functions take now as
+// a parameter instead.
+type Clock interface {
+	Now() time.Time
+}
+
+// ClockFunc adapts a function to Clock.
+type ClockFunc func() time.Time
+
+// Now calls f.
+func (f ClockFunc) Now() time.Time { return f() }
+
+// Store persists incidents and their timelines. Every method is atomic: a
+// mutation and the events it produces are committed together or not at all.
+type Store interface {
+	// Create allocates the next incident number and stores the incident that
+	// build returns, with its first events, in one transaction that also
+	// records key. If key was already recorded, Create returns the incident
+	// it created then and created=false, so a redelivered envelope declares
+	// nothing twice.
+	Create(ctx context.Context, key string, build func(number int64) (Incident, []Event)) (inc Incident, created bool, err error)
+	// Get returns incident n, or an error whose code is CodeNotFound.
+	Get(ctx context.Context, n int64) (Incident, error)
+	// ByChannel returns the incident whose channel ID is channelID.
+	ByChannel(ctx context.Context, channelID string) (Incident, error)
+	// Update applies fn to incident n and stores the result with the events
+	// fn returns. If fn returns an error nothing is written.
+	Update(ctx context.Context, n int64, fn func(*Incident) ([]Event, error)) (Incident, error)
+	// Timeline returns incident n's events in the order they were recorded.
+	Timeline(ctx context.Context, n int64) ([]Event, error)
+	// List returns every incident for which keep returns true, by number.
+	List(ctx context.Context, keep func(*Incident) bool) ([]Incident, error)
+}
+
+// ErrNameTaken is returned by Channels.Create when the name is in use.
+var ErrNameTaken = errors.New("channel name taken")
+
+// Briefing is what an adapter needs to describe an incident to people.
+type Briefing struct {
+	Incident Incident
+	Tier     Tier
+	Service  Service // zero when the incident names no configured service
+}
+
+// Channels is the chat side of an incident's channel.
+type Channels interface {
+	Create(ctx context.Context, name string, private bool) (ChannelRef, error)
+	SetTopic(ctx context.Context, b Briefing) error
+	SetPurpose(ctx context.Context, b Briefing) error
+	// Invite adds people to the channel; ids may include user groups, which
+	// the adapter expands.
+	Invite(ctx context.Context, channelID string, ids []string) error
+	AddBookmark(ctx context.Context, channelID, title, link string) error
+	Pin(ctx context.Context, m MessageRef) error
+}
+
+// Poster posts the messages people read.
+type Poster interface {
+	PostIntro(ctx context.Context, b Briefing) (MessageRef, error)
+	Announce(ctx context.Context, b Briefing) (MessageRef, error)
+	// Notice posts a short plain message in a channel (e.g. what failed).
+	Notice(ctx context.Context, channelID, text string) error
+}

@@ -1,0 +1,307 @@
+// Package store keeps Klaxon's incidents in an embedded bbolt file. It
+// implements playbook.Store; nothing outside cmd imports it.
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/klaxonhq/klaxon/playbook"
+)
+
+// SchemaVersion is the layout written by this code. Open refuses a file with a
+// newer version rather than misreading it.
+const SchemaVersion = 1
+
+var (
+	bucketMeta      = []byte("meta")
+	bucketIncidents = []byte("incidents") // number (8 bytes BE) -> Incident JSON
+	bucketTimeline  = []byte("timeline")  // number -> nested bucket: seq (8 bytes BE) -> Event JSON
+	bucketKeys      = []byte("keys")      // idempotency key -> keyRecord JSON
+	bucketChannels  = []byte("channels")  // channel ID -> number
+	keySchema       = []byte("schema_version")
+)
+
+// keyRecord is what an idempotency key remembers.
+type keyRecord struct {
+	Number int64     `json:"number,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+// DB is a bbolt-backed playbook.Store.
+type DB struct {
+	db   *bolt.DB
+	path string
+}
+
+var _ playbook.Store = (*DB)(nil)
+
+// ErrLocked is returned by Open when another process holds the file.
+var ErrLocked = errors.New("store file is locked by another process")
+
+// Open opens (creating if needed) the store at path. If another process holds
+// the file lock, Open gives up after lockTimeout with an error that says so.
+func Open(path string, lockTimeout time.Duration) (*DB, error) {
+	if lockTimeout <= 0 {
+		lockTimeout = 2 * time.Second
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: create directory for %s: %w", path, err)
+		}
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("another Klaxon is using %s (the file stayed locked for %s): %w", filepath.Base(path), lockTimeout, ErrLocked)
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &DB{db: db, path: path}
+	if err := s.init(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *DB) init() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketIncidents, bucketTimeline, bucketKeys, bucketChannels} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("store: create bucket %s: %w", b, err)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(keySchema); v != nil {
+			if got := int(binary.BigEndian.Uint64(v)); got > SchemaVersion {
+				return fmt.Errorf("store: %s has schema version %d; this Klaxon understands up to %d: upgrade Klaxon", s.path, got, SchemaVersion)
+			}
+			return nil
+		}
+		return meta.Put(keySchema, u64(SchemaVersion))
+	})
+}
+
+// Close releases the file.
+func (s *DB) Close() error { return s.db.Close() }
+
+// Path is the file's path.
+func (s *DB) Path() string { return s.path }
+
+// Bolt exposes the underlying database for tools such as consistency checks.
+func (s *DB) Bolt() *bolt.DB { return s.db }
+
+func u64(n uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, n)
+	return b
+}
+
+func numKey(n int64) []byte { return u64(uint64(n)) }
+
+// Create implements playbook.Store.
+func (s *DB) Create(ctx context.Context, key string, build func(int64) (playbook.Incident, []playbook.Event)) (playbook.Incident, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return playbook.Incident{}, false, err
+	}
+	var (
+		inc     playbook.Incident
+		created bool
+	)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		keys := tx.Bucket(bucketKeys)
+		if v := keys.Get([]byte(key)); v != nil {
+			var rec keyRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("store: decode key %q: %w", key, err)
+			}
+			got, err := getIncident(tx, rec.Number)
+			inc = got
+			return err
+		}
+		seq, err := tx.Bucket(bucketIncidents).NextSequence()
+		if err != nil {
+			return err
+		}
+		n := int64(seq)
+		var evs []playbook.Event
+		inc, evs = build(n)
+		inc.Number = n
+		inc.Version = 1
+		if err := putIncident(tx, &inc, ""); err != nil {
+			return err
+		}
+		if err := appendEvents(tx, n, evs); err != nil {
+			return err
+		}
+		rec, _ := json.Marshal(keyRecord{Number: n, At: time.Now().UTC()})
+		created = true
+		return keys.Put([]byte(key), rec)
+	})
+	if err != nil {
+		return playbook.Incident{}, false, err
+	}
+	return inc, created, nil
+}
+
+// Get implements playbook.Store.
+func (s *DB) Get(ctx context.Context, n int64) (playbook.Incident, error) {
+	var inc playbook.Incident
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		inc, err = getIncident(tx, n)
+		return err
+	})
+	return inc, err
+}
+
+// ByChannel implements playbook.Store.
+func (s *DB) ByChannel(ctx context.Context, channelID string) (playbook.Incident, error) {
+	var inc playbook.Incident
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketChannels).Get([]byte(channelID))
+		if v == nil {
+			return playbook.ErrNotFound
+		}
+		var err error
+		inc, err = getIncident(tx, int64(binary.BigEndian.Uint64(v)))
+		return err
+	})
+	return inc, err
+}
+
+// Update implements playbook.Store.
+func (s *DB) Update(ctx context.Context, n int64, fn func(*playbook.Incident) ([]playbook.Event, error)) (playbook.Incident, error) {
+	if err := ctx.Err(); err != nil {
+		return playbook.Incident{}, err
+	}
+	var inc playbook.Incident
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		cur, err := getIncident(tx, n)
+		if err != nil {
+			return err
+		}
+		oldChannel := cur.Channel.ID
+		evs, err := fn(&cur)
+		if err != nil {
+			return err
+		}
+		cur.Number = n // the number is the key; fn may not change it
+		cur.Version++
+		if err := putIncident(tx, &cur, oldChannel); err != nil {
+			return err
+		}
+		inc = cur
+		return appendEvents(tx, n, evs)
+	})
+	return inc, err
+}
+
+// Timeline implements playbook.Store.
+func (s *DB) Timeline(ctx context.Context, n int64) ([]playbook.Event, error) {
+	var evs []playbook.Event
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketIncidents).Get(numKey(n)) == nil {
+			return playbook.ErrNotFound
+		}
+		b := tx.Bucket(bucketTimeline).Bucket(numKey(n))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var ev playbook.Event
+			if err := json.Unmarshal(v, &ev); err != nil {
+				return fmt.Errorf("store: decode event %d/%x: %w", n, k, err)
+			}
+			evs = append(evs, ev)
+			return nil
+		})
+	})
+	return evs, err
+}
+
+// List implements playbook.Store.
+func (s *DB) List(ctx context.Context, keep func(*playbook.Incident) bool) ([]playbook.Incident, error) {
+	var out []playbook.Incident
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketIncidents).ForEach(func(k, v []byte) error {
+			var inc playbook.Incident
+			if err := json.Unmarshal(v, &inc); err != nil {
+				return fmt.Errorf("store: decode incident %x: %w", k, err)
+			}
+			if keep == nil || keep(&inc) {
+				out = append(out, inc)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+func getIncident(tx *bolt.Tx, n int64) (playbook.Incident, error) {
+	var inc playbook.Incident
+	v := tx.Bucket(bucketIncidents).Get(numKey(n))
+	if v == nil {
+		return inc, playbook.ErrNotFound
+	}
+	// json.Unmarshal copies out of v, which is only valid inside the transaction.
+	if err := json.Unmarshal(v, &inc); err != nil {
+		return inc, fmt.Errorf("store: decode incident %d: %w", n, err)
+	}
+	return inc, nil
+}
+
+func putIncident(tx *bolt.Tx, inc *playbook.Incident, oldChannel string) error {
+	v, err := json.Marshal(inc)
+	if err != nil {
+		return fmt.Errorf("store: encode incident %d: %w", inc.Number, err)
+	}
+	if err := tx.Bucket(bucketIncidents).Put(numKey(inc.Number), v); err != nil {
+		return err
+	}
+	chans := tx.Bucket(bucketChannels)
+	if oldChannel != "" && oldChannel != inc.Channel.ID {
+		if err := chans.Delete([]byte(oldChannel)); err != nil {
+			return err
+		}
+	}
+	if inc.Channel.ID != "" {
+		return chans.Put([]byte(inc.Channel.ID), numKey(inc.Number))
+	}
+	return nil
+}
+
+func appendEvents(tx *bolt.Tx, n int64, evs []playbook.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	b, err := tx.Bucket(bucketTimeline).CreateBucketIfNotExists(numKey(n))
+	if err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		seq, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		ev.Seq = seq
+		v, err := json.Marshal(ev)
+		if err != nil {
+			return fmt.Errorf("store: encode event: %w", err)
+		}
+		if err := b.Put(u64(seq), v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
