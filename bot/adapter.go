@@ -1,0 +1,257 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/templates"
+)
+
+// Slack limits the adapter respects.
+const (
+	maxTopic          = 250
+	maxSectionText    = 3000
+	maxHeader         = 150
+	groupCacheTTL     = 5 * time.Minute
+	maxInvitesPerCall = 1000
+)
+
+// Adapter implements playbook.Channels and playbook.Poster with slack-go.
+// Retries of 429 (after Retry-After) and 5xx (with backoff) happen inside the
+// slack-go client built by NewClient; errors reaching here are final.
+type Adapter struct {
+	API       *slack.Client
+	Templates *templates.Set
+	// BotUserID is Klaxon's own user, never invited (Slack refuses cant_invite_self).
+	BotUserID string
+	// AnnounceChannel receives every declaration.
+	AnnounceChannel string
+	Clock           playbook.Clock
+
+	mu     sync.Mutex
+	groups map[string]groupEntry // user-group ID -> members, cached: usergroups.users.list is Tier 2
+}
+
+type groupEntry struct {
+	members []string
+	at      time.Time
+}
+
+var (
+	_ playbook.Channels = (*Adapter)(nil)
+	_ playbook.Poster   = (*Adapter)(nil)
+)
+
+// NewClient builds the slack-go client Klaxon uses: the API URL from config
+// (it must end with "/"), and retries for rate limits, server errors and
+// dropped connections. slack-go honours Retry-After and only adds jitter on
+// top of it, so a retry is never early.
+func NewClient(botToken, appToken, apiURL string, extra ...slack.Option) *slack.Client {
+	if !strings.HasSuffix(apiURL, "/") {
+		apiURL += "/"
+	}
+	cfg := slack.RetryConfig{
+		MaxRetries:         4,
+		RetryAfterDuration: 5 * time.Second, // when a 429 comes without Retry-After
+		RetryAfterJitter:   250 * time.Millisecond,
+		BackoffInitial:     100 * time.Millisecond,
+		BackoffMax:         3 * time.Second,
+		BackoffJitter:      100 * time.Millisecond,
+	}
+	cfg.Handlers = []slack.RetryHandler{
+		slack.NewConnectionErrorRetryHandler(),
+		slack.NewRateLimitErrorRetryHandler(cfg),
+		slack.NewServerErrorRetryHandler(cfg),
+	}
+	opts := append([]slack.Option{
+		slack.OptionAPIURL(apiURL),
+		slack.OptionAppLevelToken(appToken),
+		slack.OptionRetryConfig(cfg),
+	}, extra...)
+	return slack.New(botToken, opts...)
+}
+
+// Create implements playbook.Channels.
+func (a *Adapter) Create(ctx context.Context, name string, private bool) (playbook.ChannelRef, error) {
+	ch, err := a.API.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: name, IsPrivate: private})
+	if err != nil {
+		if isSlackError(err, "name_taken") {
+			return playbook.ChannelRef{}, fmt.Errorf("conversations.create %s: %w", name, playbook.ErrNameTaken)
+		}
+		return playbook.ChannelRef{}, fmt.Errorf("conversations.create: %w", err)
+	}
+	return playbook.ChannelRef{ID: ch.ID, Name: ch.Name}, nil
+}
+
+// SetTopic implements playbook.Channels.
+func (a *Adapter) SetTopic(ctx context.Context, b playbook.Briefing) error {
+	topic, err := a.Templates.Render("topic.tmpl", b)
+	if err != nil {
+		return err
+	}
+	if _, err := a.API.SetTopicOfConversationContext(ctx, b.Incident.Channel.ID, templates.Truncate(maxTopic, topic)); err != nil {
+		return fmt.Errorf("conversations.setTopic: %w", err)
+	}
+	return nil
+}
+
+// SetPurpose implements playbook.Channels.
+func (a *Adapter) SetPurpose(ctx context.Context, b playbook.Briefing) error {
+	purpose, err := a.Templates.Render("purpose.tmpl", b)
+	if err != nil {
+		return err
+	}
+	if _, err := a.API.SetPurposeOfConversationContext(ctx, b.Incident.Channel.ID, templates.Truncate(maxTopic, purpose)); err != nil {
+		return fmt.Errorf("conversations.setPurpose: %w", err)
+	}
+	return nil
+}
+
+// Invite implements playbook.Channels: user groups (S…) are expanded, the bot
+// itself is left out, and everyone goes in one conversations.invite with
+// force, so one unknown ID does not keep the others out.
+func (a *Adapter) Invite(ctx context.Context, channelID string, ids []string) error {
+	users, err := a.expand(ctx, ids)
+	if err != nil {
+		return err
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	for start := 0; start < len(users); start += maxInvitesPerCall {
+		batch := users[start:min(start+maxInvitesPerCall, len(users))]
+		_, err := a.API.InviteUsersToConversationContext(ctx, channelID, batch...)
+		var serr slack.SlackErrorResponse
+		if errors.As(err, &serr) && serr.Err == "already_in_channel" {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("conversations.invite: %w", err)
+		}
+	}
+	return nil
+}
+
+// expand turns user-group IDs into their members and drops duplicates and the bot.
+func (a *Adapter) expand(ctx context.Context, ids []string) ([]string, error) {
+	seen := map[string]bool{a.BotUserID: true}
+	var out []string
+	add := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	for _, id := range ids {
+		if !strings.HasPrefix(id, "S") {
+			add(id)
+			continue
+		}
+		members, err := a.groupMembers(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range members {
+			add(m)
+		}
+	}
+	return out, nil
+}
+
+func (a *Adapter) groupMembers(ctx context.Context, id string) ([]string, error) {
+	now := a.Clock.Now()
+	a.mu.Lock()
+	e, ok := a.groups[id]
+	a.mu.Unlock()
+	if ok && now.Sub(e.at) < groupCacheTTL {
+		return e.members, nil
+	}
+	members, err := a.API.GetUserGroupMembersContext(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("usergroups.users.list %s: %w", id, err)
+	}
+	a.mu.Lock()
+	if a.groups == nil {
+		a.groups = map[string]groupEntry{}
+	}
+	a.groups[id] = groupEntry{members: members, at: now}
+	a.mu.Unlock()
+	return members, nil
+}
+
+// AddBookmark implements playbook.Channels.
+func (a *Adapter) AddBookmark(ctx context.Context, channelID, title, link string) error {
+	_, err := a.API.AddBookmarkContext(ctx, channelID, slack.AddBookmarkParameters{Title: templates.Truncate(100, title), Type: "link", Link: link, Emoji: ":book:"})
+	if err != nil {
+		return fmt.Errorf("bookmarks.add: %w", err)
+	}
+	return nil
+}
+
+// Pin implements playbook.Channels.
+func (a *Adapter) Pin(ctx context.Context, m playbook.MessageRef) error {
+	err := a.API.AddPinContext(ctx, m.Channel, slack.NewRefToMessage(m.Channel, m.TS))
+	if err != nil && !isSlackError(err, "already_pinned") {
+		return fmt.Errorf("pins.add: %w", err)
+	}
+	return nil
+}
+
+// PostIntro implements playbook.Poster.
+func (a *Adapter) PostIntro(ctx context.Context, b playbook.Briefing) (playbook.MessageRef, error) {
+	body, err := a.Templates.Render("intro.tmpl", b)
+	if err != nil {
+		return playbook.MessageRef{}, err
+	}
+	inc := b.Incident
+	header := fmt.Sprintf("%s incident #%d", inc.Severity, inc.Number)
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, templates.Truncate(maxHeader, header), true, false)),
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, body), false, false), nil, nil, slack.SectionBlockOptionBlockID("intro")),
+	}
+	fallback := templates.Truncate(300, fmt.Sprintf("%s incident #%d: %s", inc.Severity, inc.Number, templates.Escape(inc.Title)))
+	return a.post(ctx, inc.Channel.ID, fallback, blocks)
+}
+
+// Announce implements playbook.Poster.
+func (a *Adapter) Announce(ctx context.Context, b playbook.Briefing) (playbook.MessageRef, error) {
+	body, err := a.Templates.Render("announce.tmpl", b)
+	if err != nil {
+		return playbook.MessageRef{}, err
+	}
+	blocks := []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, body), false, false), nil, nil, slack.SectionBlockOptionBlockID("announce")),
+	}
+	inc := b.Incident
+	fallback := templates.Truncate(300, fmt.Sprintf("%s incident #%d declared: %s", inc.Severity, inc.Number, templates.Escape(inc.Title)))
+	return a.post(ctx, a.AnnounceChannel, fallback, blocks)
+}
+
+// Notice implements playbook.Poster.
+func (a *Adapter) Notice(ctx context.Context, channelID, text string) error {
+	_, _, err := a.API.PostMessageContext(ctx, channelID, slack.MsgOptionText(templates.Truncate(maxSectionText, text), false))
+	if err != nil {
+		return fmt.Errorf("chat.postMessage: %w", err)
+	}
+	return nil
+}
+
+func (a *Adapter) post(ctx context.Context, channel, fallback string, blocks []slack.Block) (playbook.MessageRef, error) {
+	ch, ts, err := a.API.PostMessageContext(ctx, channel, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+	if err != nil {
+		return playbook.MessageRef{}, fmt.Errorf("chat.postMessage: %w", err)
+	}
+	return playbook.MessageRef{Channel: ch, TS: ts}, nil
+}
+
+func isSlackError(err error, code string) bool {
+	var serr slack.SlackErrorResponse
+	return errors.As(err, &serr) && serr.Err == code
+}

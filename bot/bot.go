@@ -1,0 +1,300 @@
+// Package bot is everything Slack: Socket Mode envelopes become playbook
+// calls, and playbook's chat ports become Web API calls (adapter.go).
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/templates"
+)
+
+// Bot receives Socket Mode envelopes and answers them.
+type Bot struct {
+	App       *playbook.App
+	API       *slack.Client
+	Socket    *socketmode.Client
+	Templates *templates.Set
+	Log       *slog.Logger
+	Metrics   *Metrics
+	// Command is the slash command's name, e.g. "/incident".
+	Command         string
+	DefaultSeverity playbook.Severity
+	// HTTP posts to response_url; nil means a client with a 10 s timeout.
+	HTTP *http.Client
+	// Drain bounds how long Run waits for in-flight work after ctx ends.
+	Drain time.Duration
+
+	inflight  sync.WaitGroup
+	connected atomic.Bool
+}
+
+// Connected reports whether the Socket Mode connection is up (for /readyz).
+func (b *Bot) Connected() bool { return b.connected.Load() }
+
+func (b *Bot) log() *slog.Logger {
+	if b.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return b.Log
+}
+
+// Run reads envelopes until ctx ends, then stops taking new ones and waits
+// (up to Drain) for those in flight to finish their work.
+func (b *Bot) Run(ctx context.Context) error {
+	sockCtx, stopSocket := context.WithCancel(ctx)
+	defer stopSocket()
+	sockErr := make(chan error, 1)
+	go func() { sockErr <- b.Socket.RunContext(sockCtx) }()
+
+	// Work started by an envelope must finish even when ctx ends: the person
+	// who declared was told it is under way.
+	work := context.WithoutCancel(ctx)
+	var err error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err = <-sockErr:
+			if ctx.Err() != nil {
+				err = nil
+			}
+			break loop
+		case evt := <-b.Socket.Events:
+			b.dispatch(work, evt)
+		}
+	}
+	stopSocket()
+	b.connected.Store(false)
+	b.wait()
+	return err
+}
+
+func (b *Bot) wait() {
+	drain := b.Drain
+	if drain <= 0 {
+		drain = 30 * time.Second
+	}
+	done := make(chan struct{})
+	go func() { b.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(drain):
+		b.log().Warn("in-flight work still running at shutdown", "waited", drain)
+	}
+}
+
+// Wait blocks until every envelope handled so far has finished its work.
+func (b *Bot) Wait() { b.inflight.Wait() }
+
+func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnected:
+		b.connected.Store(true)
+		b.log().Info("connected to Slack over Socket Mode")
+	case socketmode.EventTypeConnecting:
+		b.log().Debug("connecting to Slack")
+	case socketmode.EventTypeConnectionError, socketmode.EventTypeDisconnect:
+		b.connected.Store(false)
+		b.log().Warn("Socket Mode connection lost; slack-go reconnects", "type", evt.Type)
+	case socketmode.EventTypeInvalidAuth:
+		b.connected.Store(false)
+		b.log().Error("Slack refused the app token (invalid_auth)")
+	case socketmode.EventTypeSlashCommand:
+		cmd, ok := evt.Data.(slack.SlashCommand)
+		if !ok || evt.Request == nil {
+			return
+		}
+		b.handle(evt, func(received time.Time) { b.onSlash(ctx, *evt.Request, cmd, received) })
+	case socketmode.EventTypeInteractive:
+		cb, ok := evt.Data.(slack.InteractionCallback)
+		if !ok || evt.Request == nil {
+			return
+		}
+		b.handle(evt, func(received time.Time) { b.onInteractive(ctx, *evt.Request, cb, received) })
+	case socketmode.EventTypeEventsAPI:
+		// No event subscriptions yet; ack so Slack does not redeliver.
+		if evt.Request != nil {
+			b.handle(evt, func(time.Time) { b.ack(*evt.Request, nil, time.Now()) })
+		}
+	}
+}
+
+// handle runs one envelope in its own goroutine so a slow one never delays
+// another's ack, and counts it as in flight for a graceful stop.
+func (b *Bot) handle(evt socketmode.Event, fn func(received time.Time)) {
+	received := time.Now()
+	b.Metrics.envelope(string(evt.Type))
+	b.inflight.Go(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				b.log().Error("panic handling envelope", "type", evt.Type, "panic", r)
+			}
+		}()
+		fn(received)
+	})
+}
+
+// ack answers an envelope. It is the first thing sent for every envelope:
+// no Web API call happens before it.
+func (b *Bot) ack(req socketmode.Request, payload any, received time.Time) {
+	var err error
+	if payload == nil {
+		err = b.Socket.Ack(req)
+	} else {
+		err = b.Socket.Ack(req, payload)
+	}
+	b.Metrics.ackLatency(time.Since(received))
+	if err != nil {
+		b.log().Error("ack failed", "envelope", req.EnvelopeID, "err", err)
+	}
+}
+
+// ephemeral is a slash-command ack payload only the person sees.
+func ephemeral(text string) map[string]any {
+	return map[string]any{"response_type": "ephemeral", "text": templates.Truncate(3000, text)}
+}
+
+func (b *Bot) onSlash(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, received time.Time) {
+	cmd := ParseCommand(sc.Text, func(w string) bool { _, ok := b.App.Service(w); return ok })
+	switch {
+	case cmd.Name == "help":
+		b.ack(req, ephemeral(b.help("")), received)
+	case cmd.Unknown:
+		b.ack(req, ephemeral(b.help(fmt.Sprintf("`%s %s` is not a Klaxon command.", b.Command, templates.Escape(templates.Truncate(40, cmd.Name))))), received)
+	case cmd.SeverityErr != nil:
+		b.ack(req, ephemeral(playbook.UserMessage(cmd.SeverityErr)+fmt.Sprintf("\nFor example: `%s declare sev2 checkout Card payments failing`", b.Command)), received)
+	case cmd.NeedsForm():
+		b.ack(req, nil, received)
+		b.openDeclareForm(ctx, sc, cmd)
+	default:
+		b.declareFromCommand(ctx, req, sc, cmd, received)
+	}
+}
+
+func (b *Bot) help(prefix string) string {
+	services := b.App.Services
+	tiers := make([]playbook.Tier, 0, 4)
+	for _, s := range playbook.Severities {
+		tiers = append(tiers, b.App.Tiers.Get(s))
+	}
+	text, err := b.Templates.Render("help.tmpl", map[string]any{
+		"Command": b.Command, "Services": services, "Tiers": tiers, "DefaultSeverity": b.defaultSeverity(),
+	})
+	if err != nil {
+		b.log().Error("rendering help", "err", err)
+		text = "Usage: " + b.Command + " declare [sev1-4] [service] <title>"
+	}
+	if prefix != "" {
+		text = prefix + "\n" + text
+	}
+	return text
+}
+
+func (b *Bot) defaultSeverity() playbook.Severity {
+	if b.DefaultSeverity.Valid() {
+		return b.DefaultSeverity
+	}
+	return playbook.SEV3
+}
+
+func (b *Bot) declareFromCommand(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, cmd Command, received time.Time) {
+	sev := cmd.Severity
+	if sev == 0 {
+		sev = b.defaultSeverity()
+	}
+	// The declaration is recorded before the ack, keyed by the envelope ID,
+	// so the ack can tell the truth ("declared #12" or "nothing was done")
+	// and a redelivered envelope declares nothing twice.
+	inc, created, err := b.App.Declare(ctx, playbook.DeclareRequest{
+		Key: "env:" + req.EnvelopeID, Title: cmd.Title, Severity: sev, Service: cmd.Service,
+		Declarer: sc.UserID, Origin: sc.ChannelID,
+	})
+	if err != nil {
+		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		b.logDomainError("declare", sc.UserID, err)
+		return
+	}
+	if !created {
+		b.ack(req, ephemeral(fmt.Sprintf("Incident #%d is already declared from this request.", inc.Number)), received)
+		return
+	}
+	b.ack(req, ephemeral(fmt.Sprintf(":rotating_light: Declared %s incident #%d. Klaxon is opening its channel and inviting the responders…", inc.Severity, inc.Number)), received)
+	b.Metrics.declared(inc.Severity)
+	res, err := b.App.SetUp(ctx, inc.Number)
+	b.Metrics.ready(time.Since(received))
+	b.tellDeclarer(ctx, sc.ResponseURL, res, err)
+}
+
+// tellDeclarer follows up on the slash command through its response_url
+// (the declarer may have typed it in a channel Klaxon is not in).
+func (b *Bot) tellDeclarer(ctx context.Context, responseURL string, res playbook.SetupResult, setupErr error) {
+	if responseURL == "" {
+		return
+	}
+	inc := res.Incident
+	var text string
+	switch {
+	case setupErr != nil:
+		text = fmt.Sprintf(":warning: Incident #%d is declared, but Klaxon could not create its channel (%s). Klaxon will retry when it restarts; meanwhile coordinate in this channel.", inc.Number, slackReason(setupErr))
+	case len(res.Failed) > 0:
+		text = fmt.Sprintf("Incident #%d: <#%s> is open, but some steps failed; the channel says which.", inc.Number, inc.Channel.ID)
+	default:
+		text = fmt.Sprintf("Incident #%d is ready: <#%s>. You have been invited.", inc.Number, inc.Channel.ID)
+	}
+	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, b.httpClient(), &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: true})
+	if err != nil {
+		b.log().Warn("response_url follow-up failed", "incident", inc.Number, "err", err)
+	}
+}
+
+// slackReason extracts the Slack error code for a person, without internals.
+func slackReason(err error) string {
+	var serr slack.SlackErrorResponse
+	if errors.As(err, &serr) {
+		return serr.Err
+	}
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return "Slack rate limit"
+	}
+	return "Slack did not answer"
+}
+
+func (b *Bot) logDomainError(action, user string, err error) {
+	switch playbook.ErrorCode(err) {
+	case playbook.CodeBadInput, playbook.CodeBadSeverity:
+		b.log().Info("refused", "action", action, "user", user, "reason", err)
+	default:
+		b.log().Error(action+" failed", "user", user, "err", err)
+	}
+}
+
+func (b *Bot) onInteractive(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
+	switch cb.Type {
+	case slack.InteractionTypeViewSubmission:
+		if cb.View.CallbackID == declareCallbackID {
+			b.onDeclareSubmit(ctx, req, cb, received)
+			return
+		}
+	}
+	b.ack(req, nil, received)
+}
+
+func (b *Bot) httpClient() *http.Client {
+	if b.HTTP != nil {
+		return b.HTTP
+	}
+	return &http.Client{Timeout: 10 * time.Second}
+}

@@ -1,0 +1,79 @@
+package bot
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/klaxonhq/klaxon/playbook"
+)
+
+// Command is a parsed /incident invocation.
+type Command struct {
+	// Name is the subcommand: "help", "declare", or what the person typed
+	// when it is unknown (Unknown is then true). Bare "/incident" is "declare"
+	// with nothing else, which opens the form.
+	Name    string
+	Unknown bool
+
+	Severity    playbook.Severity // 0 when not given
+	Service     string            // "" when not given
+	Title       string            // "" when not given
+	SeverityErr error             // a word that looked like a severity but was not one
+}
+
+// NeedsForm reports whether the declaration lacks a title and so opens the modal.
+func (c Command) NeedsForm() bool {
+	return c.Name == "declare" && c.Title == "" && c.SeverityErr == nil
+}
+
+// ParseCommand reads the text after /incident. isService says whether a word
+// names a configured service; only then is the word after the severity taken
+// as the service, so "declare sev2 login page slow" keeps "login" in the
+// title unless "login" is a service.
+func ParseCommand(text string, isService func(string) bool) Command {
+	words := strings.Fields(text)
+	if len(words) == 0 {
+		return Command{Name: "declare"}
+	}
+	name := strings.ToLower(words[0])
+	switch name {
+	case "help", "-h", "--help", "?":
+		return Command{Name: "help"}
+	case "declare", "new", "open":
+	default:
+		return Command{Name: words[0], Unknown: true}
+	}
+	c := Command{Name: "declare"}
+	rest := words[1:]
+	if len(rest) > 0 && playbook.LooksLikeSeverity(rest[0]) {
+		sev, err := playbook.ParseSeverity(rest[0])
+		if err != nil {
+			c.SeverityErr = err
+		}
+		c.Severity = sev
+		rest = rest[1:]
+	}
+	if len(rest) > 0 && isService != nil && isService(rest[0]) {
+		c.Service = rest[0]
+		rest = rest[1:]
+	}
+	// Keep the title as typed (inner spacing included) by slicing the
+	// original text after the words consumed.
+	c.Title = tail(text, len(words)-len(rest))
+	return c
+}
+
+// tail returns text after its first n whitespace-separated words, trimmed.
+func tail(text string, n int) string {
+	s := strings.TrimLeftFunc(text, isSpace)
+	for range n {
+		i := strings.IndexFunc(s, isSpace)
+		if i < 0 {
+			return ""
+		}
+		s = strings.TrimLeftFunc(s[i:], isSpace)
+	}
+	return strings.TrimSpace(s)
+}
+
+func isSpace(r rune) bool { return unicode.IsSpace(r) }

@@ -1,0 +1,77 @@
+package bot
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/klaxonhq/klaxon/playbook"
+)
+
+func isService(w string) bool { return strings.EqualFold(w, "checkout") || w == "login" }
+
+func TestParseCommand(t *testing.T) {
+	tests := []struct {
+		text string
+		want Command
+	}{
+		{"", Command{Name: "declare"}},
+		{"   ", Command{Name: "declare"}},
+		{"help", Command{Name: "help"}},
+		{"HELP", Command{Name: "help"}},
+		{"declare", Command{Name: "declare"}},
+		{"declare sev1 checkout Checkout returns 500s", Command{Name: "declare", Severity: playbook.SEV1, Service: "checkout", Title: "Checkout returns 500s"}},
+		{"declare SEV2 Checkout  returns   500s", Command{Name: "declare", Severity: playbook.SEV2, Service: "Checkout", Title: "returns   500s"}},
+		{"declare 3 payments slow", Command{Name: "declare", Severity: playbook.SEV3, Title: "payments slow"}},
+		{"declare login page is blank", Command{Name: "declare", Service: "login", Title: "page is blank"}},
+		{"declare the login page is blank", Command{Name: "declare", Title: "the login page is blank"}},
+		{"declare sev1 checkout", Command{Name: "declare", Severity: playbook.SEV1, Service: "checkout"}},
+		{"declare sev1", Command{Name: "declare", Severity: playbook.SEV1}},
+		{"new p2 api errors", Command{Name: "declare", Severity: playbook.SEV2, Title: "api errors"}},
+		{"frobnicate now", Command{Name: "frobnicate", Unknown: true}},
+	}
+	for _, tt := range tests {
+		got := ParseCommand(tt.text, isService)
+		got.SeverityErr = nil
+		if got != tt.want {
+			t.Errorf("ParseCommand(%q) = %+v, want %+v", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestParseCommandBadSeverity(t *testing.T) {
+	c := ParseCommand("declare sev9 checkout down", isService)
+	if c.SeverityErr == nil || c.NeedsForm() {
+		t.Fatalf("sev9 accepted: %+v", c)
+	}
+	msg := playbook.UserMessage(c.SeverityErr)
+	for _, want := range []string{"sev1", "sev2", "sev3", "sev4"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not list %s", msg, want)
+		}
+	}
+}
+
+func FuzzParseCommand(f *testing.F) {
+	for _, s := range []string{"", "help", "declare sev1 checkout Checkout returns 500s", "declare sev9 x", "declare \u00a0sev1\u2003checkout  t", "declare <!channel> <@U1>", "p1", "declare sev-1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		c := ParseCommand(text, isService)
+		if c.Name == "" {
+			t.Fatal("empty command name")
+		}
+		if c.Name == "declare" && c.SeverityErr == nil && c.Severity != 0 && !c.Severity.Valid() {
+			t.Fatalf("invalid severity %d accepted", c.Severity)
+		}
+		if utf8.ValidString(text) && !utf8.ValidString(c.Title) {
+			t.Fatalf("title %q is not valid UTF-8", c.Title)
+		}
+		if len(c.Title) > len(text) {
+			t.Fatalf("title longer than the text")
+		}
+		if c.Title != strings.TrimSpace(c.Title) {
+			t.Fatalf("title %q not trimmed", c.Title)
+		}
+	})
+}

@@ -1,0 +1,162 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/templates"
+)
+
+const (
+	declareCallbackID = "klaxon_declare"
+	blockTitle        = "title"
+	blockSeverity     = "severity"
+	blockService      = "service"
+	maxSelectOptions  = 100
+	maxTitleInput     = 3000 // Slack's limit for plain_text_input
+)
+
+// formMeta travels in the modal's private_metadata (≤ 3000 characters).
+type formMeta struct {
+	Origin      string `json:"o,omitempty"`
+	ResponseURL string `json:"r,omitempty"`
+}
+
+// openDeclareForm opens the declaration modal. It runs right after the ack:
+// the trigger_id dies 3 s after Slack sent it.
+func (b *Bot) openDeclareForm(ctx context.Context, sc slack.SlashCommand, cmd Command) {
+	sev := cmd.Severity
+	if !sev.Valid() {
+		sev = b.defaultSeverity()
+	}
+	meta, _ := json.Marshal(formMeta{Origin: sc.ChannelID, ResponseURL: sc.ResponseURL})
+	if len(meta) > 3000 {
+		meta, _ = json.Marshal(formMeta{Origin: sc.ChannelID})
+	}
+	view := b.declareView(sev, cmd.Service, string(meta))
+	if _, err := b.API.OpenViewContext(ctx, sc.TriggerID, view); err != nil {
+		b.log().Error("views.open for the declaration form failed", "user", sc.UserID, "err", err)
+		b.tellUser(ctx, sc.ResponseURL, fmt.Sprintf("Klaxon could not open the declaration form (%s). Declare with a command instead: `%s declare sev2 <title>`.", slackReason(err), b.Command))
+	}
+}
+
+func (b *Bot) declareView(sev playbook.Severity, service, meta string) slack.ModalViewRequest {
+	plain := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+	}
+
+	titleInput := slack.NewPlainTextInputBlockElement(plain("What is broken, in a few words"), blockTitle)
+	titleInput.MaxLength = maxTitleInput
+
+	var sevOptions []*slack.OptionBlockObject
+	var initial *slack.OptionBlockObject
+	for _, s := range playbook.Severities {
+		t := b.App.Tiers.Get(s)
+		o := slack.NewOptionBlockObject(s.String(), plain(templates.Truncate(75, s.String()+": "+t.Impact)), nil)
+		sevOptions = append(sevOptions, o)
+		if s == sev {
+			initial = o
+		}
+	}
+	sevSelect := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Severity"), blockSeverity, sevOptions...)
+	sevSelect.InitialOption = initial
+
+	blocks := []slack.Block{
+		slack.NewInputBlock(blockTitle, plain("Title"), nil, titleInput),
+		slack.NewInputBlock(blockSeverity, plain("Severity"), nil, sevSelect),
+	}
+	if len(b.App.Services) > 0 {
+		var opts []*slack.OptionBlockObject
+		var initialSvc *slack.OptionBlockObject
+		for i, s := range b.App.Services {
+			if i == maxSelectOptions {
+				break
+			}
+			o := slack.NewOptionBlockObject(s.Name, plain(templates.Truncate(75, s.Name)), nil)
+			opts = append(opts, o)
+			if strings.EqualFold(s.Name, service) {
+				initialSvc = o
+			}
+		}
+		svcSelect := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Service"), blockService, opts...)
+		svcSelect.InitialOption = initialSvc
+		in := slack.NewInputBlock(blockService, plain("Service"), plain("Its runbook and owners join the channel."), svcSelect)
+		in.Optional = true
+		blocks = append(blocks, in)
+	}
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      declareCallbackID,
+		Title:           plain("Declare an incident"),
+		Submit:          plain("Declare"),
+		Close:           plain("Cancel"),
+		PrivateMetadata: meta,
+		Blocks:          slack.Blocks{BlockSet: blocks},
+	}
+}
+
+func (b *Bot) onDeclareSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
+	values := cb.View.State
+	get := func(block string) slack.BlockAction {
+		if values == nil {
+			return slack.BlockAction{}
+		}
+		return values.Values[block][block]
+	}
+	title := strings.TrimSpace(get(blockTitle).Value)
+	sev, sevErr := playbook.ParseSeverity(get(blockSeverity).SelectedOption.Value)
+	service := get(blockService).SelectedOption.Value
+	var meta formMeta
+	_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta) // a bad one only loses the follow-up
+
+	errs := map[string]string{}
+	if title == "" {
+		errs[blockTitle] = "Say what is broken, in a few words."
+	}
+	if sevErr != nil {
+		errs[blockSeverity] = "Pick a severity."
+	}
+	if service != "" {
+		if _, ok := b.App.Service(service); !ok {
+			errs[blockService] = "Not a configured service; leave it empty or pick another."
+		}
+	}
+	if len(errs) > 0 {
+		b.ack(req, slack.NewErrorsViewSubmissionResponse(errs), received)
+		return
+	}
+	inc, created, err := b.App.Declare(ctx, playbook.DeclareRequest{
+		Key: "view:" + cb.View.ID, Title: title, Severity: sev, Service: service,
+		Declarer: cb.User.ID, Origin: meta.Origin,
+	})
+	if err != nil {
+		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: templates.Truncate(150, playbook.UserMessage(err))}), received)
+		b.logDomainError("declare", cb.User.ID, err)
+		return
+	}
+	b.ack(req, nil, received) // closes the modal
+	if !created {
+		return
+	}
+	b.Metrics.declared(inc.Severity)
+	res, err := b.App.SetUp(ctx, inc.Number)
+	b.Metrics.ready(time.Since(received))
+	b.tellDeclarer(ctx, meta.ResponseURL, res, err)
+}
+
+// tellUser sends an ephemeral follow-up through a response_url, if any.
+func (b *Bot) tellUser(ctx context.Context, responseURL, text string) {
+	if responseURL == "" {
+		return
+	}
+	if err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, b.httpClient(), &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeEphemeral}); err != nil {
+		b.log().Warn("response_url follow-up failed", "err", err)
+	}
+}

@@ -1,0 +1,93 @@
+package bot
+
+import (
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// MethodScopes maps every Web API method Klaxon calls with the bot token to
+// the bot scope it needs ("" when none). The manifest asks for exactly these
+// scopes; a test checks that every method the end-to-end tests saw Klaxon call
+// is listed here, so the two cannot drift apart.
+var MethodScopes = map[string]string{
+	"auth.test":                "",
+	"conversations.create":     "channels:manage",
+	"conversations.setTopic":   "channels:manage",
+	"conversations.setPurpose": "channels:manage",
+	"conversations.invite":     "channels:manage",
+	"bookmarks.add":            "bookmarks:write",
+	"pins.add":                 "pins:write",
+	"chat.postMessage":         "chat:write",
+	"usergroups.users.list":    "usergroups:read",
+	"views.open":               "",
+}
+
+// BotScopes returns the sorted, distinct scopes of MethodScopes plus
+// "commands" for the slash command.
+func BotScopes() []string {
+	scopes := []string{"commands"}
+	for _, s := range MethodScopes {
+		if s != "" && !slices.Contains(scopes, s) {
+			scopes = append(scopes, s)
+		}
+	}
+	slices.Sort(scopes)
+	return scopes
+}
+
+type manifest struct {
+	DisplayInformation struct {
+		Name        string `yaml:"name"`
+		Description string `yaml:"description"`
+	} `yaml:"display_information"`
+	Features struct {
+		BotUser struct {
+			DisplayName  string `yaml:"display_name"`
+			AlwaysOnline bool   `yaml:"always_online"`
+		} `yaml:"bot_user"`
+		SlashCommands []slashCommand `yaml:"slash_commands"`
+	} `yaml:"features"`
+	OAuthConfig struct {
+		Scopes struct {
+			Bot []string `yaml:"bot"`
+		} `yaml:"scopes"`
+	} `yaml:"oauth_config"`
+	Settings struct {
+		Interactivity struct {
+			IsEnabled bool `yaml:"is_enabled"`
+		} `yaml:"interactivity"`
+		OrgDeployEnabled     bool `yaml:"org_deploy_enabled"`
+		SocketModeEnabled    bool `yaml:"socket_mode_enabled"`
+		TokenRotationEnabled bool `yaml:"token_rotation_enabled"`
+	} `yaml:"settings"`
+}
+
+type slashCommand struct {
+	Command      string `yaml:"command"`
+	Description  string `yaml:"description"`
+	UsageHint    string `yaml:"usage_hint"`
+	ShouldEscape bool   `yaml:"should_escape"`
+}
+
+// Manifest renders the Slack app manifest (YAML) for "Create an app from a
+// manifest": Socket Mode and interactivity on, the slash command, and exactly
+// the bot scopes the code calls.
+func Manifest(appName, command string) ([]byte, error) {
+	var m manifest
+	m.DisplayInformation.Name = appName
+	m.DisplayInformation.Description = "Incident response in Slack: declare, triage, update, resolve, learn."
+	m.Features.BotUser.DisplayName = appName
+	m.Features.BotUser.AlwaysOnline = true
+	m.Features.SlashCommands = []slashCommand{{
+		Command:     command,
+		Description: "Declare and run incidents",
+		UsageHint:   "declare [sev1-4] [service] <title> | help",
+		// Unescaped text keeps the title as typed; Klaxon escapes it itself.
+		ShouldEscape: false,
+	}}
+	m.OAuthConfig.Scopes.Bot = BotScopes()
+	m.Settings.Interactivity.IsEnabled = true
+	m.Settings.SocketModeEnabled = true
+	return yaml.Marshal(&m)
+}

@@ -1,0 +1,141 @@
+// Command klaxon is Klaxon's one binary and the only place where its parts
+// are wired together: config, store, Slack adapter, domain, HTTP server.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/klaxonhq/klaxon/bot"
+	"github.com/klaxonhq/klaxon/internal/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `Klaxon: incident response in Slack.
+
+Usage:
+  klaxon run          [--config PATH]   connect to Slack and run
+  klaxon check-config [--config PATH]   load the config as run would; print every problem
+  klaxon manifest     [--config PATH]   print the Slack app manifest (YAML)
+  klaxon version                        print the version
+
+--config defaults to $KLAXON_CONFIG, else klaxon.yaml.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
+	stop()
+	os.Exit(code)
+}
+
+// realMain runs a subcommand and returns the process exit code: 0 ok, 1 a
+// runtime failure, 2 a usage or configuration problem.
+func realMain(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) (string, bool)) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	sub, rest := args[0], args[1:]
+	fs := flag.NewFlagSet("klaxon "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def := "klaxon.yaml"
+	if v, ok := getenv("KLAXON_CONFIG"); ok && v != "" {
+		def = v
+	}
+	configPath := fs.String("config", def, "path to the YAML config")
+	switch sub {
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "klaxon", version)
+		return 0
+	case "help", "--help", "-h":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "run", "check-config", "manifest":
+	default:
+		fmt.Fprintf(stderr, "klaxon: unknown command %q\n\n%s", sub, usage)
+		return 2
+	}
+	if err := fs.Parse(rest); err != nil {
+		return 2
+	}
+	switch sub {
+	case "check-config":
+		return checkConfig(*configPath, stdout, stderr, getenv)
+	case "manifest":
+		return manifest(*configPath, stdout, stderr, getenv)
+	default:
+		cfg, code := loadForRun(*configPath, stderr, getenv)
+		if cfg == nil {
+			return code
+		}
+		if err := run(ctx, cfg, stderr); err != nil {
+			fmt.Fprintln(stderr, "klaxon:", err)
+			return 1
+		}
+		return 0
+	}
+}
+
+func printProblems(w io.Writer, path string, err error) {
+	var ps *config.Problems
+	if errors.As(err, &ps) {
+		fmt.Fprintf(w, "%s: %d problem(s):\n%s\n", path, len(ps.List), ps.Error())
+		return
+	}
+	fmt.Fprintf(w, "%s: %v\n", path, err)
+}
+
+func checkConfig(path string, stdout, stderr io.Writer, getenv func(string) (string, bool)) int {
+	cfg, err := config.Load(path, getenv)
+	if err == nil {
+		err = cfg.CheckRun()
+	}
+	if err != nil {
+		printProblems(stderr, path, err)
+		return 2
+	}
+	fmt.Fprintf(stdout, "%s: OK (%d services, announce channel %s, store %s)\n", path, len(cfg.Services), cfg.Slack.AnnounceChannel, cfg.Store.Path)
+	return 0
+}
+
+func loadForRun(path string, stderr io.Writer, getenv func(string) (string, bool)) (*config.Config, int) {
+	cfg, err := config.Load(path, getenv)
+	if err == nil {
+		err = cfg.CheckRun()
+	}
+	if err != nil {
+		printProblems(stderr, path, err)
+		return nil, 2
+	}
+	return cfg, 0
+}
+
+// manifest prints the app manifest. The config is optional here: without a
+// file, the default app name and command are used.
+func manifest(path string, stdout, stderr io.Writer, getenv func(string) (string, bool)) int {
+	cfg := config.Default()
+	if _, err := os.Stat(path); err == nil {
+		loaded, err := config.Load(path, getenv)
+		if err != nil {
+			printProblems(stderr, path, err)
+			return 2
+		}
+		cfg = loaded
+	}
+	out, err := bot.Manifest(cfg.Slack.AppName, cfg.Slack.CommandName)
+	if err != nil {
+		fmt.Fprintln(stderr, "klaxon:", err)
+		return 1
+	}
+	stdout.Write(out)
+	return 0
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/slack-go/slack/socketmode"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/klaxonhq/klaxon/bot"
+	"github.com/klaxonhq/klaxon/internal/config"
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/store"
+	"github.com/klaxonhq/klaxon/templates"
+)
+
+func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// run wires Klaxon and runs it until ctx ends: the Socket Mode loop, the
+// resume of interrupted declarations and the HTTP server, under one errgroup.
+// On return the store is closed.
+func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
+	log := newLogger(cfg.Log, logw)
+	tmpl, err := templates.Load(cfg.Templates.Dir)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(cfg.Store.Path, cfg.Store.LockTimeout)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			log.Error("closing the store", "err", err)
+		}
+	}()
+
+	api := bot.NewClient(cfg.Slack.BotToken.Reveal(), cfg.Slack.AppToken.Reveal(), cfg.Slack.APIURL)
+	authCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	who, err := api.AuthTestContext(authCtx)
+	cancel()
+	if err != nil {
+		// slack-go's errors carry Slack's error code, never the token.
+		return fmt.Errorf("slack auth.test with the bot token at %s: %w", cfg.Slack.APIURL, err)
+	}
+	log.Info("authenticated to Slack", "team", who.Team, "bot_user", who.UserID, "api_url", cfg.Slack.APIURL)
+
+	clock := playbook.ClockFunc(time.Now)
+	adapter := &bot.Adapter{API: api, Templates: tmpl, BotUserID: who.UserID, AnnounceChannel: cfg.Slack.AnnounceChannel, Clock: clock}
+	app := &playbook.App{
+		Store: db, Channels: adapter, Poster: adapter, Clock: clock,
+		Tiers: cfg.Severities, Services: cfg.Services, Log: log.With("component", "playbook"),
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	b := &bot.Bot{
+		App: app, API: api, Socket: socketmode.New(api), Templates: tmpl,
+		Log: log.With("component", "bot"), Metrics: bot.NewMetrics(reg),
+		Command: cfg.Slack.CommandName, DefaultSeverity: cfg.Declare.DefaultSeverity,
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return b.Run(gctx) })
+	g.Go(func() error {
+		// Finish declarations a crash or restart interrupted.
+		if err := app.Resume(context.WithoutCancel(gctx)); err != nil {
+			log.Error("resuming interrupted declarations", "err", err)
+		}
+		return nil
+	})
+	if cfg.HTTP.Listen != "" && cfg.HTTP.Listen != "off" {
+		srv := httpServer(cfg.HTTP.Listen, reg, b.Connected)
+		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("http: listen on %s: %w", cfg.HTTP.Listen, err)
+		}
+		log.Info("serving /healthz, /readyz and /metrics", "addr", ln.Addr().String())
+		g.Go(func() error {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	}
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}
+
+func httpServer(addr string, reg *prometheus.Registry, ready func() bool) *http.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !ready() {
+			http.Error(w, "not connected to Slack", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return &http.Server{
+		Addr:              addr,
+		Handler:           http.MaxBytesHandler(mux, 1<<20),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+}
+

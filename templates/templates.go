@@ -1,0 +1,134 @@
+// Package templates holds every piece of text a person reads, as text/template
+// files embedded in the binary. An operator can override any of them by
+// putting a file of the same name in a directory named in the config.
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+	"time"
+	"unicode/utf8"
+)
+
+//go:embed default/*.tmpl
+var defaults embed.FS
+
+// Set is a parsed set of templates.
+type Set struct {
+	t *template.Template
+}
+
+// Names lists the templates Klaxon uses; an override directory may hold any of them.
+func Names() []string {
+	entries, _ := fs.ReadDir(defaults, "default")
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// Load parses the embedded templates, then the same-named files in dir (when
+// dir is not empty), which replace the embedded ones. A file in dir that does
+// not match a known name is an error, so a typo does not silently do nothing.
+func Load(dir string) (*Set, error) {
+	root := template.New("klaxon").Funcs(Funcs)
+	known := map[string]bool{}
+	for _, name := range Names() {
+		b, err := defaults.ReadFile("default/" + name)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := root.New(name).Parse(string(b)); err != nil {
+			return nil, fmt.Errorf("templates: embedded %s: %w", name, err)
+		}
+		known[name] = true
+	}
+	if dir != "" {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("templates: read override directory: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".tmpl") {
+				continue
+			}
+			if !known[e.Name()] {
+				return nil, fmt.Errorf("templates: %s is not a Klaxon template (known: %s)", filepath.Join(dir, e.Name()), strings.Join(Names(), ", "))
+			}
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err != nil {
+				return nil, fmt.Errorf("templates: %w", err)
+			}
+			if _, err := root.New(e.Name()).Parse(string(b)); err != nil {
+				return nil, fmt.Errorf("templates: %s: %w", filepath.Join(dir, e.Name()), err)
+			}
+		}
+	}
+	return &Set{t: root}, nil
+}
+
+// MustDefault returns the embedded templates; they are tested to parse.
+func MustDefault() *Set {
+	s, err := Load("")
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Render executes template name with data and trims surrounding space.
+func (s *Set) Render(name string, data any) (string, error) {
+	var b bytes.Buffer
+	if err := s.t.ExecuteTemplate(&b, name, data); err != nil {
+		return "", fmt.Errorf("templates: render %s: %w", name, err)
+	}
+	return strings.TrimSpace(b.String()), nil
+}
+
+// Funcs are available in every template.
+var Funcs = template.FuncMap{
+	"esc":      Escape,
+	"trunc":    Truncate,
+	"user":     func(id string) string { return "<@" + id + ">" },
+	"channel":  func(id string) string { return "<#" + id + ">" },
+	"date":     SlackDate,
+	"link":     func(url, label string) string { return "<" + url + "|" + Escape(label) + ">" },
+	"upper":    strings.ToUpper,
+	"duration": func(d time.Duration) string { return d.String() },
+}
+
+// Escape makes user text inert in Slack mrkdwn: "<!channel>" or "<@U1>"
+// typed into a title must never become a live mention.
+func Escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// Truncate cuts s to at most n runes, ending with "…" when it cut. It never
+// splits a rune, and never leaves a half HTML entity from Escape behind.
+func Truncate(n int, s string) string {
+	if n <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)[:n-1]
+	out := string(r)
+	if i := strings.LastIndexByte(out, '&'); i >= 0 && !strings.Contains(out[i:], ";") {
+		out = out[:i]
+	}
+	return out + "…"
+}
+
+// SlackDate renders t so each reader sees it in their own time zone, with a
+// UTC fallback for clients that cannot.
+func SlackDate(t time.Time) string {
+	return fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
+}
