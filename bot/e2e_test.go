@@ -1,0 +1,481 @@
+package bot_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/klaxonhq/klaxon/bot"
+	"github.com/klaxonhq/klaxon/internal/fakeslack"
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/store"
+	"github.com/klaxonhq/klaxon/templates"
+)
+
+const (
+	announce  = "C0ANNOUNCE"
+	general   = "C0GENERAL"
+	declarer  = "U0DECL01"
+	runbook   = "https://runbooks.example.com/checkout"
+	oncallGrp = "S0ONCALL"
+)
+
+// newFake returns a fake Slack seeded like a small workspace.
+func newFake(t testing.TB, opts fakeslack.Options) *fakeslack.Server {
+	t.Helper()
+	f := fakeslack.New(opts)
+	t.Cleanup(f.Close)
+	for _, u := range []string{declarer, "U0PAY001", "U0PAY002", "U0EXEC01", "U0SRE001", "U0SRE002", "U0OTHER1"} {
+		f.AddUser(u, strings.ToLower(u))
+	}
+	f.AddUserGroup(oncallGrp, "oncall", "U0SRE001", "U0SRE002", "U0PAY001")
+	f.AddChannel(announce, "incidents", fakeslack.BotUserID)
+	f.AddChannel(general, "general", declarer, "U0OTHER1")
+	return f
+}
+
+func tiers() playbook.Tiers {
+	ts := playbook.DefaultTiers()
+	sev1 := ts[playbook.SEV1]
+	sev1.Stakeholders = []string{"U0EXEC01", oncallGrp}
+	ts[playbook.SEV1] = sev1
+	return ts
+}
+
+var services = []playbook.Service{
+	{Name: "checkout", Runbook: runbook, Stakeholders: []string{"U0PAY001", "U0PAY002"}},
+	{Name: "search"},
+}
+
+// klaxon is one running bot, wired as cmd/klaxon wires it.
+type klaxon struct {
+	db     *store.DB
+	bot    *bot.Bot
+	app    *playbook.App
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func start(t testing.TB, f *fakeslack.Server, dbPath string) *klaxon {
+	t.Helper()
+	db, err := store.Open(dbPath, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := bot.NewClient(fakeslack.DefaultBotToken, fakeslack.DefaultAppToken, f.URL())
+	who, err := api.AuthTest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := templates.MustDefault()
+	clock := playbook.ClockFunc(time.Now)
+	log := slog.New(slog.DiscardHandler)
+	ad := &bot.Adapter{API: api, Templates: tmpl, BotUserID: who.UserID, AnnounceChannel: announce, Clock: clock}
+	app := &playbook.App{Store: db, Channels: ad, Poster: ad, Clock: clock, Tiers: tiers(), Services: services, Log: log}
+	b := &bot.Bot{App: app, API: api, Socket: socketmode.New(api), Templates: tmpl, Log: log, Command: "/incident", DefaultSeverity: playbook.SEV3}
+	ctx, cancel := context.WithCancel(context.Background())
+	k := &klaxon{db: db, bot: b, app: app, cancel: cancel, done: make(chan error, 1)}
+	go func() { k.done <- b.Run(ctx) }()
+	t.Cleanup(k.stop)
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	if err := f.WaitConnected(wctx); err != nil {
+		t.Fatal("bot did not connect:", err)
+	}
+	return k
+}
+
+func (k *klaxon) stop() {
+	if k.cancel == nil {
+		return
+	}
+	k.cancel()
+	<-k.done
+	k.db.Close()
+	k.cancel = nil
+}
+
+func ctxT(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func slash(t testing.TB, f *fakeslack.Server, text string) fakeslack.Ack {
+	t.Helper()
+	ack, err := f.SlashCommand(ctxT(t), fakeslack.SlashCommand{Text: text, UserID: declarer, ChannelID: general})
+	if err != nil {
+		t.Fatalf("/incident %s: %v", text, err)
+	}
+	if ack.Late || ack.Error != "" {
+		t.Fatalf("/incident %s: bad ack %+v", text, ack)
+	}
+	return ack
+}
+
+func ackText(t testing.TB, ack fakeslack.Ack) string {
+	t.Helper()
+	var p struct {
+		Text         string `json:"text"`
+		ResponseType string `json:"response_type"`
+	}
+	if len(ack.Payload) > 0 {
+		if err := json.Unmarshal(ack.Payload, &p); err != nil {
+			t.Fatalf("ack payload %s: %v", ack.Payload, err)
+		}
+	}
+	if p.Text != "" && p.ResponseType != "ephemeral" {
+		t.Fatalf("ack %q is not ephemeral", p.Text)
+	}
+	return p.Text
+}
+
+// waitAnnounced waits until the announce channel holds n messages.
+func waitAnnounced(t testing.TB, f *fakeslack.Server, n int) {
+	t.Helper()
+	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return len(s.Messages(announce)) >= n }); err != nil {
+		t.Fatalf("announcement %d never posted: %v", n, err)
+	}
+}
+
+// waitReady waits until the declarer's follow-up (sent after every step) arrived n times.
+func waitReady(t testing.TB, f *fakeslack.Server, n int) {
+	t.Helper()
+	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return len(s.ResponseURLPosts()) >= n }); err != nil {
+		t.Fatalf("declaration %d never finished: %v", n, err)
+	}
+}
+
+// blocksText is a message's fallback text and every text in its blocks, as a
+// person would read them (JSON escapes undone).
+func blocksText(m fakeslack.Message) string {
+	var b strings.Builder
+	b.WriteString(m.Text)
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if s, ok := e.(string); ok && k == "text" {
+					b.WriteString("\n" + s)
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	var v any
+	_ = json.Unmarshal(m.Blocks, &v)
+	walk(v)
+	return b.String()
+}
+
+func TestDeclareEndToEnd(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	k := start(t, f, path)
+
+	ack := slash(t, f, "declare sev1 checkout Checkout returns 500s")
+	if txt := ackText(t, ack); !strings.Contains(txt, "SEV1 incident #1") {
+		t.Fatalf("ack = %q, want it to name SEV1 incident #1", txt)
+	}
+	waitReady(t, f, 1)
+
+	// The ack came before any Web API call the envelope caused.
+	env := f.Envelopes()[0]
+	for _, c := range f.Calls() {
+		if !c.At.Before(env.At) && c.At.Before(ack.At) {
+			t.Errorf("%s called at %s, before the ack at %s", c.Method, c.At, ack.At)
+		}
+	}
+
+	ch, ok := f.Channel("inc-1-sev1-checkout-returns-500s")
+	if !ok {
+		t.Fatalf("no channel inc-1-sev1-checkout-returns-500s; have %+v", f.Channels())
+	}
+	if !strings.Contains(ch.Topic, "SEV1") || !strings.Contains(ch.Topic, "unassigned") || !strings.Contains(ch.Topic, "investigating") {
+		t.Errorf("topic %q lacks severity, commander or status", ch.Topic)
+	}
+	if !strings.Contains(ch.Purpose, "Checkout returns 500s") || !strings.Contains(ch.Purpose, "checkout") {
+		t.Errorf("purpose %q lacks title or service", ch.Purpose)
+	}
+	for _, u := range []string{declarer, "U0PAY001", "U0PAY002", "U0EXEC01", "U0SRE001", "U0SRE002"} {
+		if !slices.Contains(ch.Members, u) {
+			t.Errorf("%s not invited; members %v", u, ch.Members)
+		}
+	}
+	if slices.Contains(ch.Members, "U0OTHER1") {
+		t.Errorf("an uninvolved user was invited")
+	}
+	if n := len(f.CallsTo("conversations.invite")); n != 1 {
+		t.Errorf("%d conversations.invite calls, want one", n)
+	}
+	if len(ch.Bookmarks) != 1 || ch.Bookmarks[0].Link != runbook {
+		t.Errorf("bookmarks = %+v, want the runbook", ch.Bookmarks)
+	}
+	msgs := f.Messages(ch.ID)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages in the incident channel, want the intro only", len(msgs))
+	}
+	intro := blocksText(msgs[0])
+	for _, want := range []string{"All users down or core functionality unavailable", "immediate", "every 15 min", runbook, "<@" + declarer + ">", "<!date^"} {
+		if !strings.Contains(intro, want) {
+			t.Errorf("intro lacks %q:\n%s", want, intro)
+		}
+	}
+	if !slices.Contains(ch.Pins, msgs[0].TS) {
+		t.Errorf("intro not pinned; pins %v", ch.Pins)
+	}
+	ann := f.Messages(announce)
+	if len(ann) != 1 || !strings.Contains(blocksText(ann[0]), "<#"+ch.ID+">") || !strings.Contains(blocksText(ann[0]), "SEV1") || !strings.Contains(blocksText(ann[0]), "Checkout returns 500s") {
+		t.Fatalf("announcement = %+v", ann)
+	}
+	if posts := f.ResponseURLPosts(); !strings.Contains(posts[0].Text, "<#"+ch.ID+">") {
+		t.Errorf("declarer follow-up %q does not link the channel", posts[0].Text)
+	}
+
+	inc, err := k.db.Get(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Channel.ID != ch.ID || inc.Severity != playbook.SEV1 || inc.Service != "checkout" || inc.Declarer != declarer || !inc.Ready() {
+		t.Errorf("stored incident = %+v", inc)
+	}
+	for _, p := range []playbook.Phase{playbook.PhaseDetected, playbook.PhaseDeclared, playbook.PhaseAcknowledged} {
+		if at, ok := inc.At(p); !ok || at.Location() != time.UTC {
+			t.Errorf("phase %s = %v, %v; want a UTC time", p, at, ok)
+		}
+	}
+	evs, _ := k.db.Timeline(context.Background(), 1)
+	var types []playbook.EventType
+	for _, e := range evs {
+		types = append(types, e.Type)
+	}
+	for _, want := range []playbook.EventType{playbook.EventDeclared, playbook.EventChannelCreated, playbook.EventInvited, playbook.EventRunbookAttached, playbook.EventAnnounced} {
+		if !slices.Contains(types, want) {
+			t.Errorf("timeline %v lacks %s", types, want)
+		}
+	}
+
+	// Restart on the same store: numbers continue.
+	k.stop()
+	start(t, f, path)
+	slash(t, f, "declare sev2 search Search is slow")
+	waitReady(t, f, 2)
+	if _, ok := f.Channel("inc-2-sev2-search-is-slow"); !ok {
+		t.Fatalf("after restart, no inc-2 channel; have %v", names(f.Channels()))
+	}
+	if f.EarlyRetries() != 0 {
+		t.Errorf("%d retries before Retry-After", f.EarlyRetries())
+	}
+}
+
+func names(cs []fakeslack.Channel) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+func TestRedeliveredEnvelopeDeclaresOnce(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	payload := map[string]string{"command": "/incident", "text": "declare sev2 Payments timing out", "user_id": declarer, "channel_id": general, "team_id": fakeslack.TeamID, "trigger_id": "T1", "response_url": ""}
+	for i := range 2 {
+		ack, err := f.Send(ctxT(t), fakeslack.Envelope{ID: "env-dup-1", Type: "slash_commands", Payload: payload, RetryAttempt: i})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 && !strings.Contains(ackText(t, ack), "already declared") {
+			t.Errorf("second delivery ack = %q", ackText(t, ack))
+		}
+	}
+	waitAnnounced(t, f, 1)
+	if n := len(f.CallsTo("conversations.create")); n != 1 {
+		t.Fatalf("%d channels created for one envelope", n)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+
+	if txt := ackText(t, slash(t, f, "frobnicate everything")); !strings.Contains(txt, "not a Klaxon command") || !strings.Contains(txt, "declare [sev1-4]") {
+		t.Errorf("unknown subcommand ack = %q, want help", txt)
+	}
+	if txt := ackText(t, slash(t, f, "help")); !strings.Contains(txt, "checkout") || !strings.Contains(txt, "SEV4") {
+		t.Errorf("help = %q", txt)
+	}
+	txt := ackText(t, slash(t, f, "declare sev9 checkout on fire"))
+	for _, want := range []string{"sev1", "sev2", "sev3", "sev4"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("bad severity ack %q does not list %s", txt, want)
+		}
+	}
+	if len(f.CallsTo("conversations.create")) != 0 {
+		t.Fatal("a bad command created a channel")
+	}
+
+	// A 5,000-character title with mentions in it.
+	long := "<!channel> <@U0OTHER1> " + strings.Repeat("database replica lag ", 250)
+	slash(t, f, "declare sev2 "+long)
+	waitReady(t, f, 1)
+	ch := f.Channels()[len(f.Channels())-1]
+	if len(ch.Name) > 80 || !regexp.MustCompile(`^inc-1-sev2-[a-z0-9-]+$`).MatchString(ch.Name) {
+		t.Errorf("channel name %q", ch.Name)
+	}
+	for _, m := range append(f.Messages(ch.ID), f.Messages(announce)...) {
+		body := blocksText(m)
+		if strings.Contains(body, "<!channel>") || strings.Contains(body, "<@U0OTHER1>") {
+			t.Errorf("a typed mention went live: %s", body)
+		}
+		if !strings.Contains(body, "&lt;!channel&gt;") {
+			t.Errorf("escaped title missing from %s", body)
+		}
+		if !strings.Contains(body, "…") {
+			t.Errorf("long title not truncated in %.200s", body)
+		}
+	}
+	if slices.Contains(ch.Members, "U0OTHER1") {
+		t.Error("a user mentioned in the title was invited")
+	}
+}
+
+func TestDeclareForm(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+
+	slash(t, f, "declare sev1 checkout") // no title: the form opens, pre-filled
+	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return len(s.Views()) == 1 }); err != nil {
+		t.Fatal("form not opened:", err)
+	}
+	v := f.Views()[0]
+	if v.CallbackID == "" || !strings.Contains(string(v.Blocks), `"SEV1"`) {
+		t.Fatalf("form = %s", v.Raw)
+	}
+
+	submit := func(title, sev, svc string) fakeslack.Ack {
+		state := &slack.ViewState{Values: map[string]map[string]slack.BlockAction{
+			"title":    {"title": {Value: title}},
+			"severity": {"severity": {SelectedOption: slack.OptionBlockObject{Value: sev}}},
+			"service":  {"service": {SelectedOption: slack.OptionBlockObject{Value: svc}}},
+		}}
+		cb := slack.InteractionCallback{Type: slack.InteractionTypeViewSubmission, User: slack.User{ID: declarer},
+			View: slack.View{ID: v.ID, CallbackID: v.CallbackID, PrivateMetadata: v.PrivateMetadata, State: state}}
+		ack, err := f.Interactive(ctxT(t), cb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ack
+	}
+	// An empty title is refused inside the form, with the field marked.
+	ack := submit("   ", "SEV1", "checkout")
+	if !strings.Contains(string(ack.Payload), `"response_action":"errors"`) || !strings.Contains(string(ack.Payload), `"title"`) {
+		t.Fatalf("empty title ack = %s", ack.Payload)
+	}
+	submit("Card payments failing", "SEV1", "checkout")
+	waitAnnounced(t, f, 1)
+	if _, ok := f.Channel("inc-1-sev1-card-payments-failing"); !ok {
+		t.Fatalf("form declaration made no channel: %v", names(f.Channels()))
+	}
+	// Submitting the same view again (a double click) declares nothing more.
+	submit("Card payments failing", "SEV1", "checkout")
+	if n := len(f.CallsTo("conversations.create")); n != 1 {
+		t.Fatalf("%d channels for one form", n)
+	}
+}
+
+func TestNameTakenGetsSuffix(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	f.AddChannel("C0OLD", "inc-1-sev2-db-down")
+	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	slash(t, f, "declare sev2 DB down")
+	waitReady(t, f, 1)
+	if _, ok := f.Channel("inc-1-sev2-db-down-2"); !ok {
+		t.Fatalf("no suffixed channel: %v", names(f.Channels()))
+	}
+}
+
+func TestFaultsAreRetriedOrReported(t *testing.T) {
+	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+		switch {
+		case method == "conversations.setTopic" && n == 1:
+			return &fakeslack.Fault{Status: 429, RetryAfter: 1}
+		case method == "conversations.invite" && n <= 2:
+			return &fakeslack.Fault{Status: 503}
+		case method == "bookmarks.add":
+			return &fakeslack.Fault{Error: "restricted_action"}
+		}
+		return nil
+	}})
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	slash(t, f, "declare sev1 checkout Checkout returns 500s")
+	waitReady(t, f, 1)
+	ch, _ := f.Channel("inc-1-sev1-checkout-returns-500s")
+	if !strings.Contains(ch.Topic, "SEV1") {
+		t.Errorf("topic not set after a 429: %q", ch.Topic)
+	}
+	if !slices.Contains(ch.Members, "U0PAY001") {
+		t.Errorf("invite not retried after 503s")
+	}
+	if f.EarlyRetries() != 0 {
+		t.Errorf("%d calls before Retry-After ran out", f.EarlyRetries())
+	}
+	var notice string
+	for _, m := range f.Messages(ch.ID) {
+		if strings.Contains(m.Text, "could not") {
+			notice = m.Text
+		}
+	}
+	if !strings.Contains(notice, "bookmark the runbook") {
+		t.Errorf("channel not told what is missing; messages %+v", f.Messages(ch.ID))
+	}
+	inc, _ := k.db.Get(context.Background(), 1)
+	if inc.Done(playbook.StepBookmark) || !inc.Done(playbook.StepAnnounce) {
+		t.Errorf("setup state = %v", inc.Setup)
+	}
+}
+
+// TestManifestCoversCalledMethods runs a declaration and checks that every
+// Web API method Klaxon called is in bot.MethodScopes, so the manifest asks
+// for exactly the scopes the code needs.
+func TestManifestCoversCalledMethods(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	slash(t, f, "declare sev1 checkout Checkout returns 500s")
+	slash(t, f, "")
+	waitReady(t, f, 1)
+	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return len(s.Views()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range f.Calls() {
+		if c.Method == "apps.connections.open" {
+			continue // app-level token, not a bot scope
+		}
+		if _, ok := bot.MethodScopes[c.Method]; !ok {
+			t.Errorf("Klaxon called %s, which bot.MethodScopes does not list", c.Method)
+		}
+	}
+	m, err := bot.Manifest("Klaxon", "/incident")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"command: /incident", "socket_mode_enabled: true", "channels:manage", "chat:write", "commands"} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("manifest lacks %q:\n%s", want, m)
+		}
+	}
+}
