@@ -1,0 +1,234 @@
+// Package config loads Klaxon's configuration file.
+//
+// The rules, in the order they apply:
+//
+//   - Defaults first: Parse starts from Default() and the file overlays it.
+//     Severities overlay field by field (a file that sets only
+//     severities.SEV1.update_every keeps SEV1's default impact), every other
+//     key replaces its default, and services have no defaults at all.
+//   - Strict: an unknown key, a value of the wrong shape or a duplicate key is
+//     a problem, so a typo never silently falls back to a default.
+//   - ${VAR} and ${VAR:-default} are expanded inside scalar values (never in
+//     keys) after the YAML is parsed, so a variable's value can't change the
+//     structure of the file. ":-" uses the default when VAR is unset or empty,
+//     as a shell does. $${ is a literal ${. An unset VAR without a default is a
+//     problem that names VAR, never a value. (In YAML's flow style, [ ] and
+//     { }, the braces must be quoted: '${VAR}'.)
+//   - Every secret has a _file twin (bot_token / bot_token_file) that reads the
+//     secret from a file, as Docker and Kubernetes secrets and systemd
+//     credentials provide them; trailing newlines are trimmed. Setting both is
+//     a problem.
+//   - Relative paths written in the file (the _file twins, store.path,
+//     templates.dir) are relative to the directory of the config file (Parse's
+//     baseDir), so the same file works whatever the working directory of the
+//     process. Defaults are not rewritten: the default store.path, ./klaxon.db,
+//     stays relative to the working directory.
+//   - A null value (`key:` or `key: ~`) means "not set" and keeps the default.
+//   - Every problem is reported at once, each with its key path and line, as a
+//     *Problems error; a Config is returned only when there are none.
+//   - Secrets are Secret values, which never print, log or marshal their value.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/klaxonhq/klaxon/playbook"
+)
+
+// DefaultAPIURL is Slack's Web API base URL. GovSlack users and tests point
+// slack.api_url elsewhere.
+const DefaultAPIURL = "https://slack.com/api/"
+
+// Config is Klaxon's whole configuration, defaults included.
+type Config struct {
+	Slack   Slack
+	Store   Store
+	HTTP    HTTP
+	Log     Log
+	Declare Declare
+	// Severities holds all four tiers: the playbook's defaults with the file's
+	// fields laid over them.
+	Severities playbook.Tiers
+	// Services are the services people can name when declaring, in file order.
+	Services  []playbook.Service
+	Templates Templates
+}
+
+// Slack configures the Slack app.
+type Slack struct {
+	// AppToken (xapp-…) opens the Socket Mode connection.
+	AppToken Secret
+	// BotToken (xoxb-…) calls the Web API.
+	BotToken Secret
+	// APIURL is the Web API base URL; it always ends with "/" after loading so
+	// that method names can be appended.
+	APIURL string
+	// AnnounceChannel is the ID (C… or G…) of the channel where new incidents
+	// are announced; `klaxon run` requires it.
+	AnnounceChannel string
+	// CommandName is the slash command, "/incident" by default.
+	CommandName string
+	// AppName is the app's display name in the generated manifest.
+	AppName string
+}
+
+// Store configures the bbolt database.
+type Store struct {
+	Path string
+	// LockTimeout bounds the wait for the file lock, so that a second Klaxon
+	// on the same file fails fast instead of hanging.
+	LockTimeout time.Duration
+}
+
+// HTTP configures the /healthz, /readyz and /metrics listener.
+type HTTP struct {
+	// Listen is host:port, or "" when the listener is disabled ("off" in the
+	// file is stored as "").
+	Listen string
+}
+
+// Enabled reports whether the HTTP listener should run.
+func (h HTTP) Enabled() bool { return h.Listen != "" }
+
+// Log configures log/slog.
+type Log struct {
+	Level  string // debug, info, warn or error
+	Format string // text or json
+}
+
+// SlogLevel maps Level onto slog's levels (info for anything unknown, which
+// loading has already rejected).
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// Declare configures declaring an incident.
+type Declare struct {
+	// DefaultSeverity applies when the declarer names none.
+	DefaultSeverity playbook.Severity
+}
+
+// Templates configures the text people read.
+type Templates struct {
+	// Dir, when set, is a directory whose files override the embedded
+	// templates of the same name.
+	Dir string
+}
+
+// Default returns the configuration used when the file sets nothing. Callers
+// own the result.
+func Default() *Config {
+	return &Config{
+		Slack: Slack{
+			APIURL:      DefaultAPIURL,
+			CommandName: "/incident",
+			AppName:     "Klaxon",
+		},
+		Store:      Store{Path: "./klaxon.db", LockTimeout: 2 * time.Second},
+		HTTP:       HTTP{Listen: "127.0.0.1:8080"},
+		Log:        Log{Level: "info", Format: "text"},
+		Declare:    Declare{DefaultSeverity: playbook.SEV3},
+		Severities: playbook.DefaultTiers(),
+	}
+}
+
+// Load reads and parses the file at path; relative paths inside it are
+// resolved against the file's directory. getenv looks up ${VAR} references
+// (nil means os.LookupEnv). A file that cannot be read is a plain wrapped
+// error (errors.Is(err, fs.ErrNotExist) works); a file with problems is a
+// *Problems listing all of them.
+func Load(path string, getenv func(string) (string, bool)) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, filepath.Dir(path), getenv)
+}
+
+// Parse parses a config file's content. baseDir is the directory relative
+// paths in the file are resolved against (the _file twins, store.path,
+// templates.dir); "" leaves them relative to the working directory. getenv
+// looks up ${VAR} references (nil means os.LookupEnv). Parse reads the _file
+// secrets and checks that templates.dir is a directory. It returns either a
+// valid Config or a *Problems, never both.
+func Parse(data []byte, baseDir string, getenv func(string) (string, bool)) (*Config, error) {
+	return newDecoder(baseDir, getenv, osFiles{}).parse(data)
+}
+
+// Service returns the configured service called name, ignoring case (people
+// type "Checkout" as often as "checkout").
+func (c *Config) Service(name string) (playbook.Service, bool) {
+	name = strings.TrimSpace(name)
+	for _, s := range c.Services {
+		if strings.EqualFold(s.Name, name) {
+			// Clone so a caller appending to the list can't change the config.
+			s.Stakeholders = slices.Clone(s.Stakeholders)
+			return s, true
+		}
+	}
+	return playbook.Service{}, false
+}
+
+// CheckRun reports what `klaxon run` needs beyond a valid file: both tokens,
+// of the right kinds, and the announce channel. Other subcommands (manifest,
+// check-config without --run) work without them, which is why Parse does not
+// require them. The error, if any, is a *Problems.
+func (c *Config) CheckRun() error {
+	var ps []Problem
+	checkToken(&ps, "slack.app_token", c.Slack.AppToken, "xapp-",
+		"an app-level token with the connections:write scope (Basic Information → App-Level Tokens)")
+	checkToken(&ps, "slack.bot_token", c.Slack.BotToken, "xoxb-",
+		"the Bot User OAuth Token (OAuth & Permissions)")
+	if c.Slack.AnnounceChannel == "" {
+		ps = append(ps, Problem{Path: "slack.announce_channel",
+			Msg: "required to run: the ID (C…) of the channel where new incidents are announced"})
+	}
+	if len(ps) > 0 {
+		return &Problems{List: ps}
+	}
+	return nil
+}
+
+// tokenKinds names Slack's token prefixes so that a swapped token gets a
+// precise message. A prefix is not secret; the rest of the token is.
+var tokenKinds = []struct{ prefix, kind string }{
+	{"xapp-", "an app-level token"},
+	{"xoxb-", "a bot token"},
+	{"xoxp-", "a user token"},
+	{"xoxe", "a refresh or configuration token"},
+	{"xoxa-", "a workspace token"},
+	{"xoxs-", "a session token"},
+}
+
+func checkToken(ps *[]Problem, path string, s Secret, prefix, want string) {
+	add := func(msg string) { *ps = append(*ps, Problem{Path: path, Line: s.line, Msg: msg}) }
+	v := s.Reveal()
+	switch {
+	case v == "":
+		add(fmt.Sprintf("required to run: set %s or %s_file to %s", path, path, want))
+	case strings.ContainsAny(v, " \t\r\n"):
+		add("contains whitespace: check the environment variable or file for a stray space or line break")
+	case !strings.HasPrefix(v, prefix):
+		for _, k := range tokenKinds {
+			if strings.HasPrefix(v, k.prefix) {
+				add(fmt.Sprintf("this is %s (%s…); want %s, which starts with %s", k.kind, k.prefix, want, prefix))
+				return
+			}
+		}
+		add(fmt.Sprintf("not a Slack token of the right kind: want %s, which starts with %s", want, prefix))
+	}
+}

@@ -1,0 +1,983 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/klaxonhq/klaxon/playbook"
+	"go.yaml.in/yaml/v3"
+)
+
+// The file is decoded by walking the yaml.Node tree by hand rather than with
+// yaml's struct decoding (KnownFields(true)): that stops at the first problem
+// and reports no key paths, while the walk below records every problem with
+// its path and line, expands ${VAR} per scalar, and keeps secrets out of
+// messages. Validation happens as each value is read, since defaults are
+// valid and only what the file sets can be wrong.
+
+var (
+	// Slack IDs: users are U… (W… on Enterprise Grid), user groups S…,
+	// public channels C…, private channels G… (older ones).
+	stakeholderRE = regexp.MustCompile(`^[UWS][A-Z0-9]{2,}$`)
+	channelRE     = regexp.MustCompile(`^[CG][A-Z0-9]{2,}$`)
+	// Service names are typed in slash commands and become part of channel
+	// names, which Slack limits to lowercase letters, digits, - and _.
+	serviceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
+	varNameRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	simpleKeyRE   = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	yamlErrRE     = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+)
+
+const (
+	// maxSecretSize bounds a secret file: tokens are short, and a _file that
+	// points at a log or a device by mistake must not be read whole.
+	maxSecretSize = 64 << 10
+	// nodeBudget bounds how many nodes one parse visits. Aliases and merge
+	// keys let a small file describe an exponentially large tree (the
+	// "billion laughs"); real configs stay far below this.
+	nodeBudget = 1 << 20
+	// maxMergeDepth bounds nested merge keys, which may also be cyclic
+	// (an anchor's own merge key can refer to it).
+	maxMergeDepth = 8
+	// maxAppName is Slack's limit on an app's display name.
+	maxAppName = 35
+)
+
+var (
+	errNotRegular = errors.New("not a regular file")
+	errTooLarge   = fmt.Errorf("larger than %d KiB, so not a token file", maxSecretSize>>10)
+	errNotDir     = errors.New("not a directory")
+)
+
+// files is the file system as Parse sees it: the real one, or a map in the
+// fuzz test so that arbitrary input can't make it open devices or FIFOs.
+type files interface {
+	readSecret(path string) ([]byte, error)
+	statDir(path string) error
+}
+
+type osFiles struct{}
+
+func (osFiles) readSecret(path string) ([]byte, error) {
+	// Stat before opening: opening a FIFO (/dev/stdin, a process
+	// substitution) would block until someone writes to it.
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, errNotRegular
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxSecretSize {
+		return nil, errTooLarge
+	}
+	return b, nil
+}
+
+func (osFiles) statDir(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return errNotDir
+	}
+	return nil
+}
+
+type decoder struct {
+	baseDir   string
+	getenv    func(string) (string, bool)
+	fs        files
+	problems  []Problem
+	budget    int
+	exhausted bool
+}
+
+func newDecoder(baseDir string, getenv func(string) (string, bool), fs files) *decoder {
+	if getenv == nil {
+		getenv = os.LookupEnv
+	}
+	return &decoder{baseDir: baseDir, getenv: getenv, fs: fs, budget: nodeBudget}
+}
+
+func (d *decoder) parse(data []byte) (*Config, error) {
+	cfg := Default()
+	root, err := parseYAML(data)
+	if err != nil {
+		d.problems = append(d.problems, yamlProblem(err))
+	} else if root != nil {
+		d.root(root, cfg)
+	}
+	if len(d.problems) > 0 {
+		sortProblems(d.problems)
+		return nil, &Problems{List: d.problems}
+	}
+	return cfg, nil
+}
+
+// errMultiDoc reports a second document: Klaxon reads one, and silently
+// ignoring the rest would hide settings.
+type errMultiDoc struct{ line int }
+
+func (e errMultiDoc) Error() string {
+	return fmt.Sprintf("yaml: line %d: a second YAML document (after ---): put all settings in one", e.line)
+}
+
+// parseYAML returns the root node of the only document, nil for an empty
+// file.
+func parseYAML(data []byte) (root *yaml.Node, err error) {
+	// The parser reports syntax errors as errors, but a few internal
+	// assertions still panic; Parse promises not to.
+	defer func() {
+		if r := recover(); r != nil {
+			root, err = nil, errors.New("yaml: the YAML parser could not read this file")
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		return nil, err
+	default:
+		return nil, errMultiDoc{line: next.Line}
+	}
+	if doc.Kind == yaml.DocumentNode {
+		if len(doc.Content) == 0 {
+			return nil, nil
+		}
+		return doc.Content[0], nil
+	}
+	return &doc, nil
+}
+
+// yamlProblem turns the parser's "yaml: line 3: msg" into a Problem. Its
+// messages are fixed phrases about the syntax; the one exception, an unknown
+// anchor's name, is hidden like any value if it looks like a token.
+func yamlProblem(err error) Problem {
+	msg := err.Error()
+	if looksLikeToken(msg) {
+		msg = "yaml: " + quoteText(msg)
+	}
+	if m := yamlErrRE.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return Problem{Line: line, Msg: "invalid YAML: " + m[2]}
+	}
+	return Problem{Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+func (d *decoder) add(n *yaml.Node, path, format string, args ...any) {
+	if d.exhausted {
+		// Past the budget the walk sees nils where values are, so what it
+		// would report is noise.
+		return
+	}
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	d.problems = append(d.problems, Problem{Path: path, Line: line, Msg: fmt.Sprintf(format, args...)})
+}
+
+// resolve follows aliases and spends the node budget; it returns nil once the
+// budget is gone, after one problem saying so.
+func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 4; i++ {
+		n = n.Alias
+	}
+	if n == nil || n.Kind == yaml.AliasNode {
+		return nil
+	}
+	d.budget--
+	if d.budget < 0 {
+		if !d.exhausted {
+			d.add(n, "", "the file expands to more than %d values through aliases and merge keys; simplify it", nodeBudget)
+			d.exhausted = true
+		}
+		return nil
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return "a single value"
+	}
+	return "something else"
+}
+
+// joinKey appends a key to a path; keys that aren't plain words are quoted
+// so that the path stays unambiguous.
+func joinKey(path, key string) string {
+	if looksLikeToken(key) {
+		// A token pasted where a key goes ("xoxb-…: x") must not be echoed.
+		return path + "[token-like key, not shown]"
+	}
+	if !simpleKeyRE.MatchString(key) {
+		return path + "[" + quoteText(key) + "]"
+	}
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// quoteText quotes a value written in the file for a message, shortened, and
+// hidden when it looks like a Slack token pasted in the wrong place.
+func quoteText(s string) string {
+	if looksLikeToken(s) {
+		return "(a value that looks like a Slack token, not shown)"
+	}
+	if utf8.RuneCountInString(s) > 60 {
+		s = string([]rune(s)[:59]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+func looksLikeToken(s string) bool {
+	for _, k := range tokenKinds {
+		if strings.Contains(s, k.prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// scalar is a value read from the file after ${VAR} expansion.
+type scalar struct {
+	val  string
+	node *yaml.Node
+	// expanded is set when the value came (partly) from the environment: it
+	// is then never quoted back, since the variable may hold a secret.
+	expanded bool
+}
+
+// show renders the value for a problem message.
+func (s scalar) show() string {
+	if s.expanded {
+		return "the value from the environment"
+	}
+	return quoteText(s.val)
+}
+
+// scalar reads a single value. ok is false when the value is null (keep the
+// default) or wrong, in which case the problem is recorded.
+func (d *decoder) scalar(n *yaml.Node, path string) (s scalar, ok bool) {
+	n = d.resolve(n)
+	if isNull(n) {
+		return scalar{}, false
+	}
+	if n.Kind != yaml.ScalarNode {
+		d.add(n, path, "want a single value, not %s", kindName(n))
+		return scalar{}, false
+	}
+	v, expanded, errs := expand(n.Value, d.getenv)
+	for _, e := range errs {
+		d.add(n, path, "%s", e)
+	}
+	if len(errs) > 0 {
+		return scalar{}, false
+	}
+	return scalar{val: v, node: n, expanded: expanded}, true
+}
+
+// expand replaces ${VAR} and ${VAR:-default} in s. Errors name the variable,
+// never a value.
+func expand(s string, getenv func(string) (string, bool)) (out string, expanded bool, errs []string) {
+	if !strings.Contains(s, "${") {
+		return s, false, nil
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			b.WriteString(s)
+			break
+		}
+		if i > 0 && s[i-1] == '$' { // $${ is a literal ${
+			b.WriteString(s[:i-1])
+			b.WriteString("${")
+			s = s[i+2:]
+			continue
+		}
+		b.WriteString(s[:i])
+		end := strings.IndexByte(s[i+2:], '}')
+		if end < 0 {
+			errs = append(errs, "unterminated ${ (write $${ for a literal ${)")
+			break
+		}
+		expr := s[i+2 : i+2+end]
+		s = s[i+2+end+1:]
+		name, def, hasDef := strings.Cut(expr, ":-")
+		if !varNameRE.MatchString(name) {
+			errs = append(errs, fmt.Sprintf("${%s}: not an environment variable name (want ${NAME} or ${NAME:-default})", strings.Trim(quoteText(expr), `"`)))
+			continue
+		}
+		v, set := getenv(name)
+		switch {
+		case hasDef && v == "":
+			v = def
+		case !set:
+			errs = append(errs, fmt.Sprintf("environment variable %s is not set (write ${%s:-default} to give a default)", name, name))
+			continue
+		}
+		b.WriteString(v)
+		expanded = true
+	}
+	return b.String(), expanded, errs
+}
+
+type pair struct{ key, val *yaml.Node }
+
+// pairs lists a mapping's entries, merge keys (<<) applied: keys written in
+// the mapping win over merged ones, and earlier merge sources win over later
+// ones, as YAML's merge key type specifies. A key written twice is a problem
+// (yaml's own struct decoding rejects it too).
+func (d *decoder) pairs(n *yaml.Node, path string, depth int) []pair {
+	var out []pair
+	seen := map[string]int{}
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := d.resolve(n.Content[i]), n.Content[i+1]
+		if k == nil {
+			continue
+		}
+		if k.Kind != yaml.ScalarNode {
+			d.add(k, path, "a key must be a single value, not %s", kindName(k))
+			continue
+		}
+		if k.ShortTag() == "!!merge" {
+			merges = append(merges, v)
+			continue
+		}
+		if line, dup := seen[k.Value]; dup {
+			d.add(k, joinKey(path, k.Value), "duplicate key (first set at line %d)", line)
+			continue
+		}
+		seen[k.Value] = k.Line
+		out = append(out, pair{k, v})
+	}
+	for _, m := range merges {
+		m = d.resolve(m)
+		if m == nil {
+			continue
+		}
+		var sources []*yaml.Node
+		switch m.Kind {
+		case yaml.MappingNode:
+			sources = []*yaml.Node{m}
+		case yaml.SequenceNode:
+			for _, s := range m.Content {
+				if s = d.resolve(s); s != nil {
+					sources = append(sources, s)
+				}
+			}
+		}
+		for _, s := range sources {
+			if s.Kind != yaml.MappingNode {
+				d.add(s, joinKey(path, "<<"), "a merge key takes a mapping or a list of mappings, not %s", kindName(s))
+				continue
+			}
+			if depth >= maxMergeDepth {
+				d.add(s, joinKey(path, "<<"), "merge keys nested more than %d deep (or merging into themselves)", maxMergeDepth)
+				continue
+			}
+			for _, p := range d.pairs(s, path, depth+1) {
+				if _, dup := seen[p.key.Value]; !dup {
+					seen[p.key.Value] = p.key.Line
+					out = append(out, p)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// field handles one known key of a mapping.
+type field func(n *yaml.Node, path string)
+
+// mapping walks a mapping with a fixed set of keys; an unknown key is a
+// problem with a suggestion. It returns false when n is neither a mapping nor
+// null (the problem is recorded).
+func (d *decoder) mapping(n *yaml.Node, path string, fields map[string]field) bool {
+	n = d.resolve(n)
+	if isNull(n) {
+		return true
+	}
+	if n.Kind != yaml.MappingNode {
+		d.add(n, path, "want a mapping (key: value lines), not %s", kindName(n))
+		return false
+	}
+	for _, p := range d.pairs(n, path, 0) {
+		key := p.key.Value
+		kp := joinKey(path, key)
+		f, ok := fields[key]
+		if !ok {
+			d.add(p.key, kp, "unknown key%s", suggest(key, fields))
+			continue
+		}
+		f(p.val, kp)
+	}
+	return true
+}
+
+// suggest names the known key closest to a mistyped one, or lists them all.
+func suggest(key string, fields map[string]field) string {
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	best, bestDist := "", 3
+	lk := strings.ToLower(key)
+	for _, n := range names {
+		dist := editDistance(lk, n)
+		if len(lk) >= 4 && (strings.HasPrefix(n, lk) || strings.HasPrefix(lk, n)) {
+			dist = min(dist, 1)
+		}
+		if dist < bestDist {
+			best, bestDist = n, dist
+		}
+	}
+	if best != "" {
+		return " (did you mean " + best + "?)"
+	}
+	return "; known keys: " + strings.Join(names, ", ")
+}
+
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64 // no key is that long; don't spend time on garbage
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// str sets *dst from a single value, checked by check (which returns "" when
+// the value is fine, else the problem).
+func (d *decoder) str(dst *string, check func(scalar) string) field {
+	return func(n *yaml.Node, path string) {
+		s, ok := d.scalar(n, path)
+		if !ok {
+			return
+		}
+		if check != nil {
+			if msg := check(s); msg != "" {
+				d.add(s.node, path, "%s", msg)
+				return
+			}
+		}
+		*dst = s.val
+	}
+}
+
+// duration reads a Go duration of at least lo.
+func (d *decoder) duration(n *yaml.Node, path string, lo time.Duration) (time.Duration, *yaml.Node, bool) {
+	s, ok := d.scalar(n, path)
+	if !ok {
+		return 0, nil, false
+	}
+	v, err := time.ParseDuration(strings.TrimSpace(s.val))
+	if err != nil {
+		d.add(s.node, path, "not a duration: %s (want Go syntax such as 90s, 15m or 1h30m)", s.show())
+		return 0, nil, false
+	}
+	if v < lo {
+		if lo == 0 {
+			d.add(s.node, path, "must not be negative")
+		} else {
+			d.add(s.node, path, "must be at least %s", lo)
+		}
+		return 0, nil, false
+	}
+	return v, s.node, true
+}
+
+func (d *decoder) durationField(dst *time.Duration, lo time.Duration) field {
+	return func(n *yaml.Node, path string) {
+		if v, _, ok := d.duration(n, path, lo); ok {
+			*dst = v
+		}
+	}
+}
+
+// ids reads a list of Slack user or user-group IDs; duplicates are dropped,
+// since inviting someone twice means nothing more.
+func (d *decoder) ids(dst *[]string) field {
+	return func(n *yaml.Node, path string) {
+		n = d.resolve(n)
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			d.add(n, path, "want a list of Slack user or user-group IDs, like [U0EXEC01, S0ONCALL], not %s", kindName(n))
+			return
+		}
+		out := []string{}
+		ok := true
+		for i, item := range n.Content {
+			ip := path + "[" + strconv.Itoa(i) + "]"
+			s, good := d.scalar(item, ip)
+			if !good {
+				if s.node == nil && isNull(d.resolve(item)) {
+					d.add(item, ip, "empty entry")
+				}
+				ok = false
+				continue
+			}
+			if !stakeholderRE.MatchString(s.val) {
+				hint := ""
+				if strings.HasPrefix(s.val, "@") {
+					hint = "; @names change, so copy the member ID from the profile"
+				}
+				d.add(s.node, ip, "not a Slack user or user-group ID: %s (want U… or W… for a person, S… for a user group%s)", s.show(), hint)
+				ok = false
+				continue
+			}
+			if !slices.Contains(out, s.val) {
+				out = append(out, s.val)
+			}
+		}
+		if ok {
+			*dst = out
+		}
+	}
+}
+
+// secretSource collects a secret and its _file twin from one mapping.
+type secretSource struct {
+	value, file scalar
+	hasValue    bool
+	hasFile     bool
+}
+
+func (d *decoder) secretFields(fields map[string]field, key string, src *secretSource) {
+	fields[key] = func(n *yaml.Node, path string) { src.value, src.hasValue = d.scalar(n, path) }
+	fields[key+"_file"] = func(n *yaml.Node, path string) { src.file, src.hasFile = d.scalar(n, path) }
+}
+
+// secret resolves a secret from its value or its _file twin.
+func (d *decoder) secret(dst *Secret, path string, src secretSource) {
+	switch {
+	case src.hasValue && src.hasFile:
+		d.add(src.file.node, path+"_file", "set either %s or %s_file, not both", path, path)
+	case src.hasFile:
+		p := src.file.val
+		if p == "" {
+			d.add(src.file.node, path+"_file", "empty path")
+			return
+		}
+		p = d.abs(p)
+		b, err := d.fs.readSecret(p)
+		if err != nil {
+			d.add(src.file.node, path+"_file", "cannot read %q: %s", p, describe(err))
+			return
+		}
+		v := strings.TrimRight(string(b), "\r\n")
+		if v == "" {
+			d.add(src.file.node, path+"_file", "%q is empty", p)
+			return
+		}
+		*dst = Secret{v: v, line: src.file.node.Line}
+	case src.hasValue:
+		// An empty value (an empty variable) leaves the secret unset, for
+		// CheckRun to report if the subcommand needs it.
+		*dst = Secret{v: src.value.val, line: src.value.node.Line}
+	}
+}
+
+// describe drops the path that *fs.PathError repeats, since the message
+// already names the file.
+func describe(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return err.Error()
+}
+
+func (d *decoder) abs(p string) string {
+	if d.baseDir == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(d.baseDir, p)
+}
+
+func (d *decoder) root(n *yaml.Node, c *Config) {
+	d.mapping(n, "", map[string]field{
+		"slack":      func(n *yaml.Node, p string) { d.slack(n, p, &c.Slack) },
+		"store":      func(n *yaml.Node, p string) { d.store(n, p, &c.Store) },
+		"http":       func(n *yaml.Node, p string) { d.http(n, p, &c.HTTP) },
+		"log":        func(n *yaml.Node, p string) { d.log(n, p, &c.Log) },
+		"declare":    func(n *yaml.Node, p string) { d.declare(n, p, &c.Declare) },
+		"templates":  func(n *yaml.Node, p string) { d.templates(n, p, &c.Templates) },
+		"severities": func(n *yaml.Node, p string) { d.severities(n, p, c.Severities) },
+		"services":   func(n *yaml.Node, p string) { d.services(n, p, &c.Services) },
+	})
+}
+
+func (d *decoder) slack(n *yaml.Node, path string, s *Slack) {
+	var app, bot secretSource
+	fields := map[string]field{
+		"api_url": func(n *yaml.Node, p string) {
+			v, ok := d.scalar(n, p)
+			if !ok {
+				return
+			}
+			// Method names are appended to it, so a query or fragment
+			// would end up in the wrong place.
+			if !isHTTPURL(v.val) || strings.ContainsAny(v.val, "?#") {
+				d.add(v.node, p, "not an http(s) URL: %s (want a base URL such as %s, without ? or #)", v.show(), DefaultAPIURL)
+				return
+			}
+			// And it must end with a slash, which people often leave off.
+			if !strings.HasSuffix(v.val, "/") {
+				v.val += "/"
+			}
+			s.APIURL = v.val
+		},
+		"announce_channel": d.str(&s.AnnounceChannel, func(v scalar) string {
+			if v.val == "" || channelRE.MatchString(v.val) {
+				return ""
+			}
+			hint := ""
+			if strings.HasPrefix(v.val, "#") {
+				hint = "; a name like #incidents changes when the channel is renamed, so use its ID (channel details → About)"
+			}
+			return fmt.Sprintf("not a channel ID: %s (want C… or G…, like C0ANNOUNCE%s)", v.show(), hint)
+		}),
+		"command": d.str(&s.CommandName, func(v scalar) string {
+			c := v.val
+			if strings.HasPrefix(c, "/") && utf8.RuneCountInString(c) >= 2 && utf8.RuneCountInString(c) <= 32 &&
+				strings.ToLower(c) == c && !strings.ContainsFunc(c, unicode.IsSpace) && !strings.Contains(c[1:], "/") {
+				return ""
+			}
+			return fmt.Sprintf("not a slash command: %s (want / and a lowercase name without spaces, at most 32 characters in all, like /incident)", v.show())
+		}),
+		"app_name": d.str(&s.AppName, func(v scalar) string {
+			switch {
+			case strings.TrimSpace(v.val) == "":
+				return "must not be empty"
+			case utf8.RuneCountInString(v.val) > maxAppName:
+				return fmt.Sprintf("longer than Slack's limit of %d characters", maxAppName)
+			}
+			return ""
+		}),
+	}
+	d.secretFields(fields, "app_token", &app)
+	d.secretFields(fields, "bot_token", &bot)
+	d.mapping(n, path, fields)
+	d.secret(&s.AppToken, joinKey(path, "app_token"), app)
+	d.secret(&s.BotToken, joinKey(path, "bot_token"), bot)
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil {
+		return false
+	}
+	return (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Opaque == ""
+}
+
+func (d *decoder) store(n *yaml.Node, path string, s *Store) {
+	d.mapping(n, path, map[string]field{
+		"path": func(n *yaml.Node, p string) {
+			v, ok := d.scalar(n, p)
+			if !ok {
+				return
+			}
+			if v.val == "" {
+				d.add(v.node, p, "must not be empty")
+				return
+			}
+			s.Path = d.abs(v.val)
+		},
+		// 0 would make bbolt wait for the lock forever.
+		"lock_timeout": func(n *yaml.Node, p string) {
+			if v, node, ok := d.duration(n, p, 0); ok {
+				if v == 0 {
+					d.add(node, p, "must be more than 0 (0 would wait for the lock forever)")
+					return
+				}
+				s.LockTimeout = v
+			}
+		},
+	})
+}
+
+func (d *decoder) http(n *yaml.Node, path string, h *HTTP) {
+	d.mapping(n, path, map[string]field{
+		"listen": func(n *yaml.Node, p string) {
+			v, ok := d.scalar(n, p)
+			if !ok {
+				return
+			}
+			if v.val == "" || strings.EqualFold(v.val, "off") {
+				h.Listen = ""
+				return
+			}
+			host, port, err := net.SplitHostPort(v.val)
+			if err == nil {
+				_, err = strconv.ParseUint(port, 10, 16)
+				if strings.ContainsFunc(host, unicode.IsSpace) {
+					err = errors.New("space in host")
+				}
+			}
+			if err != nil {
+				d.add(v.node, p, "not host:port: %s (want an address such as 127.0.0.1:8080 or :8080, or off)", v.show())
+				return
+			}
+			h.Listen = v.val
+		},
+	})
+}
+
+func (d *decoder) log(n *yaml.Node, path string, l *Log) {
+	oneOf := func(dst *string, allowed ...string) field {
+		return func(n *yaml.Node, p string) {
+			v, ok := d.scalar(n, p)
+			if !ok {
+				return
+			}
+			lv := strings.ToLower(strings.TrimSpace(v.val))
+			if !slices.Contains(allowed, lv) {
+				d.add(v.node, p, "not one of %s: %s", strings.Join(allowed, ", "), v.show())
+				return
+			}
+			*dst = lv
+		}
+	}
+	d.mapping(n, path, map[string]field{
+		"level":  oneOf(&l.Level, "debug", "info", "warn", "error"),
+		"format": oneOf(&l.Format, "text", "json"),
+	})
+}
+
+func (d *decoder) severity(n *yaml.Node, path string) (playbook.Severity, bool) {
+	v, ok := d.scalar(n, path)
+	if !ok {
+		return 0, false
+	}
+	sev, err := playbook.ParseSeverity(v.val)
+	if err != nil {
+		d.add(v.node, path, "not a severity: %s (want SEV1, SEV2, SEV3 or SEV4)", v.show())
+		return 0, false
+	}
+	return sev, true
+}
+
+func (d *decoder) declare(n *yaml.Node, path string, c *Declare) {
+	d.mapping(n, path, map[string]field{
+		"default_severity": func(n *yaml.Node, p string) {
+			if sev, ok := d.severity(n, p); ok {
+				c.DefaultSeverity = sev
+			}
+		},
+	})
+}
+
+func (d *decoder) templates(n *yaml.Node, path string, t *Templates) {
+	d.mapping(n, path, map[string]field{
+		"dir": func(n *yaml.Node, p string) {
+			v, ok := d.scalar(n, p)
+			if !ok {
+				return
+			}
+			if v.val == "" {
+				t.Dir = ""
+				return
+			}
+			dir := d.abs(v.val)
+			// Checked now so that check-config catches a typo, rather than
+			// the first incident falling back to the embedded templates.
+			if err := d.fs.statDir(dir); err != nil {
+				d.add(v.node, p, "cannot use %q: %s", dir, describe(err))
+				return
+			}
+			t.Dir = dir
+		},
+	})
+}
+
+// severities overlays the file's tiers on the defaults, field by field.
+func (d *decoder) severities(n *yaml.Node, path string, tiers playbook.Tiers) {
+	n = d.resolve(n)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.add(n, path, "want a mapping of severities (SEV1: …), not %s", kindName(n))
+		return
+	}
+	seen := map[playbook.Severity]int{}
+	for _, p := range d.pairs(n, path, 0) {
+		kp := joinKey(path, p.key.Value)
+		sev, err := playbook.ParseSeverity(p.key.Value)
+		if err != nil {
+			d.add(p.key, kp, "not a severity (want SEV1, SEV2, SEV3 or SEV4)")
+			continue
+		}
+		if line, dup := seen[sev]; dup {
+			d.add(p.key, kp, "%s is already set at line %d", sev, line)
+			continue
+		}
+		seen[sev] = p.key.Line
+		t := tiers[sev]
+		d.tier(p.key, p.val, kp, &t)
+		tiers[sev] = t
+	}
+}
+
+func (d *decoder) tier(key, n *yaml.Node, path string, t *playbook.Tier) {
+	nonEmpty := func(v scalar) string {
+		if strings.TrimSpace(v.val) == "" {
+			return "must not be empty: it is shown in every incident of this severity"
+		}
+		return ""
+	}
+	everySet := false
+	ok := d.mapping(n, path, map[string]field{
+		"impact":          d.str(&t.Impact, nonEmpty),
+		"response":        d.str(&t.Response, nonEmpty),
+		"response_within": d.durationField(&t.ResponseWithin, 0),
+		"updates": func(n *yaml.Node, p string) {
+			v, ok := d.scalar(n, p)
+			if !ok {
+				return
+			}
+			u := playbook.UpdatePolicy(strings.TrimSpace(v.val))
+			if !u.Valid() {
+				d.add(v.node, p, "not an update policy: %s (want periodic, open_and_resolution or ticket_only)", v.show())
+				return
+			}
+			t.Updates = u
+		},
+		"update_every": func(n *yaml.Node, p string) {
+			// Set but wrong is its own problem; don't also call it missing.
+			everySet = !isNull(d.resolve(n))
+			if v, _, ok := d.duration(n, p, time.Second); ok {
+				t.UpdateEvery = v
+			}
+		},
+		"stakeholders": d.ids(&t.Stakeholders),
+	})
+	// A periodic tier needs a cadence; the defaults only give one to the
+	// tiers that are periodic by default.
+	if ok && t.Updates == playbook.UpdatesPeriodic && t.UpdateEvery < time.Second && !everySet {
+		d.add(key, path+".update_every", "required (at least 1s) when updates is periodic")
+	}
+}
+
+func (d *decoder) services(n *yaml.Node, path string, dst *[]playbook.Service) {
+	n = d.resolve(n)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.add(n, path, "want a list of services (lines starting with - name: …), not %s", kindName(n))
+		return
+	}
+	var out []playbook.Service
+	names := map[string]string{} // lowercased name → path of its first use
+	for i, item := range n.Content {
+		p := path + "[" + strconv.Itoa(i) + "]"
+		var s playbook.Service
+		var nameNode *yaml.Node
+		ok := d.mapping(item, p, map[string]field{
+			"name": func(n *yaml.Node, p string) {
+				nameNode = n // present, so a problem below replaces "required"
+				v, ok := d.scalar(n, p)
+				if !ok {
+					if isNull(d.resolve(n)) {
+						d.add(n, p, "required")
+					}
+					return
+				}
+				if !serviceNameRE.MatchString(v.val) {
+					d.add(v.node, p, "not a service name: %s (want lowercase letters, digits, - and _, starting with a letter or digit, at most 40; it is typed in commands and used in channel names)", v.show())
+					return
+				}
+				key := strings.ToLower(v.val)
+				if first, dup := names[key]; dup {
+					d.add(v.node, p, "duplicate service name %s (also %s)", quoteText(v.val), first)
+					return
+				}
+				names[key] = p
+				s.Name = v.val
+			},
+			"runbook": d.str(&s.Runbook, func(v scalar) string {
+				if v.val == "" || isHTTPURL(v.val) {
+					return ""
+				}
+				return fmt.Sprintf("not a URL: %s (want an absolute http(s) URL, like https://runbooks.example.com/checkout)", v.show())
+			}),
+			"stakeholders": d.ids(&s.Stakeholders),
+		})
+		if !ok {
+			continue
+		}
+		if nameNode == nil {
+			d.add(item, p+".name", "required")
+			continue
+		}
+		if s.Name != "" {
+			out = append(out, s)
+		}
+	}
+	*dst = out
+}
