@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/internal/fakeslack"
+)
+
+var binary string
+
+// TestMain builds the real binary once; the tests below run it as an
+// operator would.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "klaxon-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "klaxon")
+	out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building klaxon: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+var tokenEnv = []string{"SLACK_APP_TOKEN=" + fakeslack.DefaultAppToken, "SLACK_BOT_TOKEN=" + fakeslack.DefaultBotToken}
+
+func klaxon(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return o.String(), e.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return o.String(), e.String(), 0
+}
+
+func TestCheckConfig(t *testing.T) {
+	out, errOut, code := klaxon(t, tokenEnv, "check-config", "--config", "../../config.example.yaml")
+	if code != 0 || !strings.Contains(out, "OK") {
+		t.Fatalf("check-config of the example: exit %d\n%s%s", code, out, errOut)
+	}
+	_, errOut, code = klaxon(t, tokenEnv, "check-config", "--config", "../../internal/config/testdata/broken.yaml")
+	if code != 2 {
+		t.Fatalf("broken config: exit %d, want 2", code)
+	}
+	for _, want := range []string{"services[0].runbook: not a URL", "log.level", "slack.comand: unknown key", "severities.SEV9"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("problems do not mention %q:\n%s", want, errOut)
+		}
+	}
+	_, errOut, code = klaxon(t, nil, "check-config", "--config", "../../config.example.yaml")
+	if code != 2 || !strings.Contains(errOut, "SLACK_APP_TOKEN is not set") {
+		t.Errorf("missing token env: exit %d, %s", code, errOut)
+	}
+}
+
+func TestManifestAndVersion(t *testing.T) {
+	out, _, code := klaxon(t, nil, "manifest", "--config", "does-not-exist.yaml")
+	if code != 0 {
+		t.Fatalf("manifest exit %d", code)
+	}
+	for _, want := range []string{"command: /incident", "socket_mode_enabled: true", "is_enabled: true", "- channels:manage", "- chat:write", "- commands", "- pins:write", "- bookmarks:write", "- usergroups:read"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("manifest lacks %q:\n%s", want, out)
+		}
+	}
+	if out, _, code := klaxon(t, nil, "version"); code != 0 || !strings.HasPrefix(out, "klaxon ") {
+		t.Errorf("version = %q, %d", out, code)
+	}
+	if _, errOut, code := klaxon(t, nil, "frobnicate"); code != 2 || !strings.Contains(errOut, "Usage") {
+		t.Errorf("unknown subcommand: %d %q", code, errOut)
+	}
+}
+
+// process is a running `klaxon run`.
+type process struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	logs bytes.Buffer
+	done chan error
+}
+
+func (p *process) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.Write(b)
+}
+
+func (p *process) Logs() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.logs.String()
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func writeConfig(t *testing.T, dir, apiURL, httpAddr string) string {
+	cfg := fmt.Sprintf(`slack:
+  app_token: ${SLACK_APP_TOKEN}
+  bot_token: ${SLACK_BOT_TOKEN}
+  api_url: %s
+  announce_channel: C0ANNOUNCE
+store:
+  path: %s
+http:
+  listen: %s
+log:
+  level: debug
+severities:
+  SEV1:
+    stakeholders: [U0EXEC01]
+services:
+  - name: checkout
+    runbook: https://runbooks.example.com/checkout
+    stakeholders: [U0PAY001]
+`, strings.TrimSuffix(apiURL, "/"), filepath.Join(dir, "klaxon.db"), httpAddr)
+	path := filepath.Join(dir, "klaxon.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func startKlaxon(t *testing.T, f *fakeslack.Server, config string) *process {
+	t.Helper()
+	p := &process{done: make(chan error, 1)}
+	p.cmd = exec.Command(binary, "run", "--config", config)
+	p.cmd.Env = append(os.Environ(), tokenEnv...)
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { return s.Connections() > 0 }); err != nil {
+		t.Fatalf("klaxon did not connect: %v\n%s", err, p.Logs())
+	}
+	return p
+}
+
+func newWorkspace(t *testing.T) *fakeslack.Server {
+	f := fakeslack.New(fakeslack.Options{})
+	t.Cleanup(f.Close)
+	for _, u := range []string{"U0DECL01", "U0EXEC01", "U0PAY001"} {
+		f.AddUser(u, strings.ToLower(u))
+	}
+	f.AddChannel("C0ANNOUNCE", "incidents", fakeslack.BotUserID)
+	f.AddChannel("C0GENERAL", "general", "U0DECL01")
+	return f
+}
+
+func declare(t *testing.T, f *fakeslack.Server, text string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ack, err := f.SlashCommand(ctx, fakeslack.SlashCommand{Text: text, UserID: "U0DECL01", ChannelID: "C0GENERAL"})
+	if err != nil || ack.Late {
+		t.Fatalf("declare: %v %+v", err, ack)
+	}
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { return len(s.Messages("C0ANNOUNCE")) >= n && len(s.ResponseURLPosts()) >= n }); err != nil {
+		t.Fatalf("declaration %d never finished: %v", n, err)
+	}
+}
+
+func TestRunDeclareStopRestart(t *testing.T) {
+	f := newWorkspace(t)
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	config := writeConfig(t, dir, f.URL(), addr)
+	p := startKlaxon(t, f, config)
+
+	declare(t, f, "declare sev1 checkout Checkout returns 500s", 1)
+	ch, ok := f.Channel("inc-1-sev1-checkout-returns-500s")
+	if !ok || len(ch.Bookmarks) != 1 {
+		t.Fatalf("channel = %+v, %v", ch, ok)
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("GET %s = %v, %v", path, resp, err)
+		}
+		resp.Body.Close()
+	}
+
+	// A second Klaxon on the same store refuses to start, and says why.
+	_, errOut, code := klaxon(t, tokenEnv, "run", "--config", writeConfig(t, dir, f.URL(), freeAddr(t)))
+	if code == 0 || !strings.Contains(errOut, "another Klaxon is using klaxon.db") {
+		t.Errorf("second instance: exit %d, %q", code, errOut)
+	}
+
+	// SIGTERM stops it cleanly.
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-p.done; err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, p.Logs())
+	}
+	p.done <- nil // for the cleanup
+	logs := p.Logs()
+
+	p2 := startKlaxon(t, f, config)
+	declare(t, f, "declare sev2 checkout Card form broken", 2)
+	if _, ok := f.Channel("inc-2-sev2-card-form-broken"); !ok {
+		t.Fatalf("after restart no inc-2 channel")
+	}
+	for _, secret := range []string{fakeslack.DefaultBotToken, fakeslack.DefaultAppToken} {
+		if strings.Contains(logs+p2.Logs(), secret) {
+			t.Errorf("a token reached the logs")
+		}
+	}
+}
