@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -477,5 +478,40 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 		if !strings.Contains(string(m), want) {
 			t.Errorf("manifest lacks %q:\n%s", want, m)
 		}
+	}
+}
+
+// TestRestartResumesInterruptedDeclaration: a declaration whose announcement
+// failed is finished by the next start, without a second channel.
+func TestRestartResumesInterruptedDeclaration(t *testing.T) {
+	var broken atomic.Bool
+	broken.Store(true)
+	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+		if method == "chat.postMessage" && broken.Load() {
+			return &fakeslack.Fault{Status: 500}
+		}
+		return nil
+	}})
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	k := start(t, f, path)
+	slash(t, f, "declare sev2 search Search is slow")
+	waitReady(t, f, 1)
+	if posts := f.ResponseURLPosts(); !strings.Contains(posts[0].Text, "some steps failed") {
+		t.Errorf("declarer not told about the failure: %q", posts[0].Text)
+	}
+	k.stop()
+
+	broken.Store(false)
+	k = start(t, f, path)
+	if err := k.app.Resume(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	waitAnnounced(t, f, 1)
+	inc, _ := k.db.Get(context.Background(), 1)
+	if !inc.Ready() {
+		t.Errorf("not ready after resume: %v", inc.Setup)
+	}
+	if n := len(f.CallsTo("conversations.create")); n != 1 {
+		t.Errorf("%d channels created", n)
 	}
 }
