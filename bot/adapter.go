@@ -90,6 +90,38 @@ func (a *Adapter) Create(ctx context.Context, name string, private bool) (playbo
 	return playbook.ChannelRef{ID: ch.ID, Name: ch.Name}, nil
 }
 
+// maxListPages bounds the conversations.list scan in Find (1,000 channels a
+// page). Find only runs to recover an interrupted declaration.
+const maxListPages = 50
+
+// Find implements playbook.Channels with conversations.list. It is only
+// called after name_taken on a name an interrupted attempt may have created.
+func (a *Adapter) Find(ctx context.Context, name string) (playbook.FoundChannel, error) {
+	cursor := ""
+	for range maxListPages {
+		chans, next, err := a.API.GetConversationsContext(ctx, &slack.GetConversationsParameters{
+			Cursor: cursor, ExcludeArchived: true, Limit: 1000, Types: []string{"public_channel"},
+		})
+		if err != nil {
+			return playbook.FoundChannel{}, fmt.Errorf("conversations.list: %w", err)
+		}
+		for _, c := range chans {
+			if c.Name == name {
+				return playbook.FoundChannel{
+					Ref:      playbook.ChannelRef{ID: c.ID, Name: c.Name},
+					Created:  c.Created.Time(),
+					ByKlaxon: c.Creator == a.BotUserID,
+				}, nil
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	return playbook.FoundChannel{}, playbook.ErrNotFound
+}
+
 // SetTopic implements playbook.Channels.
 func (a *Adapter) SetTopic(ctx context.Context, b playbook.Briefing) error {
 	topic, err := a.Templates.Render("topic.tmpl", b)

@@ -12,6 +12,7 @@ import (
 // is listed here, so the two cannot drift apart.
 var MethodScopes = map[string]string{
 	"auth.test":                "",
+	"conversations.list":       "channels:read",
 	"conversations.create":     "channels:manage",
 	"conversations.setTopic":   "channels:manage",
 	"conversations.setPurpose": "channels:manage",

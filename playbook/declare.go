@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 )
 
@@ -64,7 +65,7 @@ func (r DeclareRequest) Validate() error {
 	case strings.TrimSpace(r.Title) == "":
 		return Errorf(CodeBadInput, "An incident needs a title: what is broken, in a few words.")
 	case utf8.RuneCountInString(r.Title) > MaxTitle:
-		return Errorf(CodeBadInput, "The title is %d characters long; keep it under %d.", utf8.RuneCountInString(r.Title), MaxTitle)
+		return Errorf(CodeBadInput, "The title is %d characters long; keep it to %d at most.", utf8.RuneCountInString(r.Title), MaxTitle)
 	case !r.Severity.Valid():
 		return Errorf(CodeBadSeverity, "Pick a severity: sev1, sev2, sev3 or sev4.")
 	case r.Declarer == "":
@@ -175,6 +176,9 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 			return SetupResult{}, ctx.Err()
 		}
 		inc, err := a.Store.Get(ctx, n)
+		if err == nil && !inc.Done(StepChannel) {
+			err = fmt.Errorf("incident #%d: its channel could not be created", n)
+		}
 		return SetupResult{Incident: inc}, err
 	}
 	defer a.end(n)
@@ -289,13 +293,45 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 	return SetupResult{Incident: inc, Failed: failed}, err
 }
 
+// adoptSkew allows for clock differences between Klaxon and Slack when
+// deciding whether an existing channel is the one an interrupted attempt made.
+const adoptSkew = 5 * time.Second
+
+// createChannel creates incident inc's channel. The name is stored as an
+// intent before each create call; if a previous attempt was interrupted after
+// Slack made the channel (name_taken on the intended name), the channel is
+// adopted when Klaxon created it after the intent was recorded. Otherwise a
+// taken name gets the next suffix.
 func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error) {
-	var ch ChannelRef
-	var err error
-	for attempt := 1; attempt <= maxNameAttempts; attempt++ {
-		ch, err = a.Channels.Create(ctx, ChannelName(inc.Number, inc.Severity, inc.Title, attempt), false)
-		if err == nil || !isNameTaken(err) {
+	attempt, resumed := 1, inc.ChannelIntent
+	if resumed != nil {
+		attempt = resumed.Attempt
+	}
+	var (
+		ch  ChannelRef
+		err error
+	)
+	for ; attempt <= maxNameAttempts; attempt++ {
+		name := ChannelName(inc.Number, inc.Severity, inc.Title, attempt)
+		if resumed == nil || resumed.Name != name {
+			intent := &ChannelIntent{Name: name, Attempt: attempt, At: a.Clock.Now().UTC()}
+			if inc, err = a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+				i.ChannelIntent = intent
+				return nil, nil
+			}); err != nil {
+				return inc, fmt.Errorf("record channel intent for incident #%d: %w", inc.Number, err)
+			}
+		}
+		ch, err = a.Channels.Create(ctx, name, false)
+		if !errors.Is(err, ErrNameTaken) {
 			break
+		}
+		if resumed != nil && resumed.Name == name {
+			if found, ferr := a.Channels.Find(ctx, name); ferr == nil && found.ByKlaxon && !found.Created.Before(resumed.At.Add(-adoptSkew)) {
+				ch, err = found.Ref, nil
+				a.log().Info("adopted the channel an interrupted declaration created", "incident", inc.Number, "channel", name)
+				break
+			}
 		}
 	}
 	if err != nil {
@@ -309,13 +345,10 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error)
 	}
 	return a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		i.Channel = ch
+		i.ChannelIntent = nil
 		i.markDone(StepChannel, a.Clock.Now())
 		return []Event{NewEvent(EventChannelCreated, ActorKlaxon, a.Clock.Now(), "#"+ch.Name)}, nil
 	})
-}
-
-func isNameTaken(err error) bool {
-	return errors.Is(err, ErrNameTaken)
 }
 
 // stepWords says each step in words for the failure notice.

@@ -67,6 +67,21 @@ type ChannelRef struct {
 	Name string `json:"name,omitempty"`
 }
 
+// ChannelIntent is a channel creation in progress.
+type ChannelIntent struct {
+	Name    string    `json:"name"`
+	Attempt int       `json:"attempt"`
+	At      time.Time `json:"at"`
+}
+
+// FoundChannel is a channel found by name.
+type FoundChannel struct {
+	Ref     ChannelRef
+	Created time.Time
+	// ByKlaxon is true when Klaxon's own bot user created it.
+	ByKlaxon bool
+}
+
 // MessageRef locates a posted message (channel and timestamp, opaque here).
 type MessageRef struct {
 	Channel string `json:"channel,omitempty"`
@@ -87,6 +102,11 @@ type Incident struct {
 	Commander string     `json:"commander,omitempty"`
 	Status    Status     `json:"status"`
 	Channel   ChannelRef `json:"channel"`
+	// ChannelIntent is the channel name Klaxon is about to create, stored
+	// before the create call, so that after a crash between Slack creating
+	// the channel and the store recording it, the next attempt adopts that
+	// channel instead of making a second one.
+	ChannelIntent *ChannelIntent `json:"channel_intent,omitempty"`
 	// Origin is where the declaration was typed, for replies.
 	Origin string `json:"origin,omitempty"`
 	// Times holds every phase timestamp reached, in UTC.
@@ -182,3 +202,6 @@ func (inc *Incident) Ready() bool {
 	}
 	return true
 }
+
+// DeclaredAt is when the incident was declared (zero if never).
+func (inc Incident) DeclaredAt() time.Time { return inc.Times[PhaseDeclared] }

@@ -53,6 +53,9 @@ type Briefing struct {
 // Channels is the chat side of an incident's channel.
 type Channels interface {
 	Create(ctx context.Context, name string, private bool) (ChannelRef, error)
+	// Find looks up a channel by exact name; an error with CodeNotFound
+	// when there is none.
+	Find(ctx context.Context, name string) (FoundChannel, error)
 	SetTopic(ctx context.Context, b Briefing) error
 	SetPurpose(ctx context.Context, b Briefing) error
 	// Invite adds people to the channel; ids may include user groups, which

@@ -33,40 +33,48 @@ func (s Severity) String() string {
 // Valid reports whether s is one of SEV1–SEV4.
 func (s Severity) Valid() bool { return s >= SEV1 && s <= SEV4 }
 
-// ParseSeverity accepts the spellings people type: "sev1", "SEV1", "Sev1", "1",
-// "sev-1" and "p1" are all SEV1. Anything else is an *Error with CodeBadSeverity
-// whose message lists the valid spellings.
+// ParseSeverity accepts the spellings people type: "sev1", "SEV1", "Sev1",
+// "sev-1", "p1" and "1" are all SEV1. Anything else is an *Error with
+// CodeBadSeverity whose message lists the valid spellings.
 func ParseSeverity(s string) (Severity, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimPrefix(t, "sev")
-	t = strings.TrimPrefix(t, "p")
-	t = strings.TrimPrefix(t, "-")
-	n, err := strconv.Atoi(t)
-	if err != nil || !Severity(n).Valid() || len(t) != 1 {
-		return 0, Errorf(CodeBadSeverity, "%q is not a severity: use sev1, sev2, sev3 or sev4 (or 1–4)", truncate(s, 20))
+	digits, ok := severityDigits(s)
+	if ok && len(digits) == 1 && Severity(digits[0]-'0').Valid() {
+		return Severity(digits[0] - '0'), nil
 	}
-	return Severity(n), nil
+	return 0, Errorf(CodeBadSeverity, "%q is not a severity: use sev1, sev2, sev3 or sev4 (or 1–4)", truncate(strings.TrimSpace(s), 20))
 }
 
-// LooksLikeSeverity reports whether a word was meant as a severity (so that
-// "sev9" is an error rather than the first word of a title).
+// LooksLikeSeverity reports whether a word was meant as a severity, so that
+// "sev9" is answered with an error rather than taken as the start of a title,
+// while "p95 latency" or "500 errors" stay titles. It is true for every word
+// ParseSeverity accepts.
 func LooksLikeSeverity(word string) bool {
-	t := strings.ToLower(word)
+	_, ok := severityDigits(word)
+	return ok
+}
+
+// severityDigits is the one reading of a severity word both functions above
+// share: "sev" (optionally "sev-") followed by any digits, or "p" or nothing
+// followed by a single digit. It returns the digits.
+func severityDigits(word string) (string, bool) {
+	t := strings.ToLower(strings.TrimSpace(word))
+	single := true
 	switch {
 	case strings.HasPrefix(t, "sev"):
 		t = strings.TrimPrefix(strings.TrimPrefix(t, "sev"), "-")
-	case strings.HasPrefix(t, "p") && len(t) >= 2:
+		single = false
+	case strings.HasPrefix(t, "p"):
 		t = t[1:]
 	}
-	if t == "" {
-		return false
+	if t == "" || (single && len(t) != 1) {
+		return "", false
 	}
-	for _, r := range t {
-		if r < '0' || r > '9' {
-			return false
+	for i := 0; i < len(t); i++ {
+		if t[i] < '0' || t[i] > '9' {
+			return "", false
 		}
 	}
-	return true
+	return t, true
 }
 
 // UpdatePolicy says how often a tier expects status updates.
