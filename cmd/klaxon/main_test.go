@@ -240,3 +240,62 @@ func TestRunDeclareStopRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestKillDuringDeclarationThenRestart kills Klaxon with SIGKILL while Slack
+// is creating the channel, restarts it on the same store, and checks that the
+// declaration finishes with exactly one channel and one announcement.
+func TestKillDuringDeclarationThenRestart(t *testing.T) {
+	f := fakeslack.New(fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+		if method == "conversations.create" && n == 1 {
+			return &fakeslack.Fault{Delay: 300 * time.Millisecond} // slow: the kill lands mid-call
+		}
+		return nil
+	}})
+	t.Cleanup(f.Close)
+	for _, u := range []string{"U0DECL01", "U0EXEC01", "U0PAY001"} {
+		f.AddUser(u, strings.ToLower(u))
+	}
+	f.AddChannel("C0ANNOUNCE", "incidents", fakeslack.BotUserID)
+	f.AddChannel("C0GENERAL", "general", "U0DECL01")
+	dir := t.TempDir()
+	config := writeConfig(t, dir, f.URL(), "off")
+	p := startKlaxon(t, f, config)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ack, err := f.SlashCommand(ctx, fakeslack.SlashCommand{Text: "declare sev1 checkout Checkout returns 500s", UserID: "U0DECL01", ChannelID: "C0GENERAL"})
+	if err != nil || !strings.Contains(string(ack.Payload), "#1") {
+		t.Fatalf("ack %s, %v", ack.Payload, err)
+	}
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { return len(s.CallsTo("conversations.create")) > 0 }); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Process.Kill()
+	<-p.done
+	p.done <- nil
+	// Slack finishes creating the channel after Klaxon died.
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { _, ok := s.Channel("inc-1-sev1-checkout-returns-500s"); return ok }); err != nil {
+		t.Fatal(err)
+	}
+
+	startKlaxon(t, f, config)
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { return len(s.Messages("C0ANNOUNCE")) == 1 }); err != nil {
+		t.Fatalf("the interrupted declaration was not finished: %v", err)
+	}
+	ch, _ := f.Channel("inc-1-sev1-checkout-returns-500s")
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { c, _ := s.Channel(ch.ID); return len(c.Pins) == 1 && len(c.Bookmarks) == 1 }); err != nil {
+		t.Fatalf("setup not finished in the adopted channel: %v", err)
+	}
+	var incidentChannels int
+	for _, c := range f.Channels() {
+		if strings.HasPrefix(c.Name, "inc-") {
+			incidentChannels++
+		}
+	}
+	if incidentChannels != 1 {
+		t.Fatalf("%d incident channels after kill and restart, want 1", incidentChannels)
+	}
+	if len(f.CallsTo("conversations.list")) == 0 {
+		t.Error("the restarted Klaxon did not look the channel up before adopting it")
+	}
+}
