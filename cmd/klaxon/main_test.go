@@ -190,7 +190,9 @@ func declare(t *testing.T, f *fakeslack.Server, text string, n int) {
 	if err != nil || ack.Late {
 		t.Fatalf("declare: %v %+v", err, ack)
 	}
-	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { return len(s.Messages("C0ANNOUNCE")) >= n && len(s.ResponseURLPosts()) >= n }); err != nil {
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool {
+		return len(s.Messages("C0ANNOUNCE")) >= n && len(s.ResponseURLPosts()) >= n
+	}); err != nil {
 		t.Fatalf("declaration %d never finished: %v", n, err)
 	}
 }
@@ -283,7 +285,10 @@ func TestKillDuringDeclarationThenRestart(t *testing.T) {
 		t.Fatalf("the interrupted declaration was not finished: %v", err)
 	}
 	ch, _ := f.Channel("inc-1-sev1-checkout-returns-500s")
-	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { c, _ := s.Channel(ch.ID); return len(c.Pins) == 1 && len(c.Bookmarks) == 1 }); err != nil {
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool {
+		c, _ := s.Channel(ch.ID)
+		return len(c.Pins) == 1 && len(c.Bookmarks) == 1
+	}); err != nil {
 		t.Fatalf("setup not finished in the adopted channel: %v", err)
 	}
 	var incidentChannels int

@@ -132,4 +132,3 @@ func httpServer(addr string, reg *prometheus.Registry, ready func() bool) *http.
 		IdleTimeout:       60 * time.Second,
 	}
 }
-
