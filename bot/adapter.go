@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -71,6 +72,9 @@ func NewClient(botToken, appToken, apiURL string, extra ...slack.Option) *slack.
 		slack.NewServerErrorRetryHandler(cfg),
 	}
 	opts := append([]slack.Option{
+		// A bound on every call, so that a Slack that never answers cannot
+		// hold a declaration (or a graceful stop) forever.
+		slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second}),
 		slack.OptionAPIURL(apiURL),
 		slack.OptionAppLevelToken(appToken),
 		slack.OptionRetryConfig(cfg),
@@ -159,7 +163,7 @@ func (a *Adapter) Invite(ctx context.Context, channelID string, ids []string) er
 	}
 	for start := 0; start < len(users); start += maxInvitesPerCall {
 		batch := users[start:min(start+maxInvitesPerCall, len(users))]
-		_, err := a.API.InviteUsersToConversationContext(ctx, channelID, batch...)
+		_, err := a.API.ForceInviteUsersToConversationContext(ctx, channelID, batch...)
 		var serr slack.SlackErrorResponse
 		if errors.As(err, &serr) && serr.Err == "already_in_channel" {
 			continue

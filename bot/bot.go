@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,49 +50,94 @@ func (b *Bot) log() *slog.Logger {
 	return b.Log
 }
 
-// Run reads envelopes until ctx ends, then stops taking new ones and waits
-// (up to Drain) for those in flight to finish their work.
+// Run reads envelopes until ctx ends. Then it stops taking new work:
+// envelopes still arriving are acked with "Klaxon is restarting" so nobody
+// is left with a timeout, while the work already started finishes (up to
+// Drain, after which it is cancelled). The socket closes last, so the acks
+// of that work still reach Slack.
 func (b *Bot) Run(ctx context.Context) error {
-	sockCtx, stopSocket := context.WithCancel(ctx)
+	// The socket and the work outlive ctx by the drain; both end when Run returns.
+	sockCtx, stopSocket := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSocket()
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
 	sockErr := make(chan error, 1)
 	go func() { sockErr <- b.Socket.RunContext(sockCtx) }()
 
-	// Work started by an envelope must finish even when ctx ends: the person
-	// who declared was told it is under way.
-	work := context.WithoutCancel(ctx)
-	var err error
-loop:
-	for {
+	for running := true; running; {
 		select {
 		case <-ctx.Done():
-			break loop
-		case err = <-sockErr:
-			if ctx.Err() != nil {
-				err = nil
-			}
-			break loop
+			running = false
+		case err := <-sockErr:
+			b.connected.Store(false)
+			b.drain(stopWork, nil)
+			return err
 		case evt := <-b.Socket.Events:
 			b.dispatch(work, evt)
 		}
 	}
+	b.drain(stopWork, sockErr)
 	stopSocket()
 	b.connected.Store(false)
-	b.wait()
-	return err
+	return nil
 }
 
-func (b *Bot) wait() {
-	drain := b.Drain
-	if drain <= 0 {
-		drain = 30 * time.Second
+// ackGrace lets slack-go's writer send the last queued acks before the
+// socket closes (Ack only queues; there is no flush).
+const ackGrace = 250 * time.Millisecond
+
+// drain waits for in-flight work, refusing new envelopes meanwhile. After
+// Drain it cancels the work and stops waiting.
+func (b *Bot) drain(stopWork context.CancelFunc, sockErr <-chan error) {
+	limit := b.Drain
+	if limit <= 0 {
+		limit = 30 * time.Second
 	}
 	done := make(chan struct{})
 	go func() { b.inflight.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(drain):
-		b.log().Warn("in-flight work still running at shutdown", "waited", drain)
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	var grace <-chan time.Time
+	for {
+		select {
+		case <-done:
+			done = nil
+			grace = time.After(ackGrace)
+		case <-grace:
+			return
+		case <-deadline.C:
+			b.log().Warn("in-flight work still running at shutdown; cancelling it", "waited", limit)
+			stopWork()
+			return
+		case <-sockErr:
+			if done == nil {
+				return
+			}
+			sockErr = nil // no socket: nothing to refuse, only wait
+		case evt := <-b.Socket.Events:
+			b.refuse(evt)
+		}
+	}
+}
+
+// refuse answers an envelope that arrives while Klaxon is stopping.
+func (b *Bot) refuse(evt socketmode.Event) {
+	if evt.Request == nil {
+		return
+	}
+	const msg = "Klaxon is restarting and did not act on this. Try again in a few seconds."
+	switch evt.Type {
+	case socketmode.EventTypeSlashCommand:
+		b.ack(*evt.Request, ephemeral(":hourglass: "+msg), time.Now())
+	case socketmode.EventTypeInteractive:
+		if cb, ok := evt.Data.(slack.InteractionCallback); ok && cb.Type == slack.InteractionTypeViewSubmission && cb.View.CallbackID == declareCallbackID {
+			// Keep the form open with what was typed.
+			b.ack(*evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: msg}), time.Now())
+			return
+		}
+		b.ack(*evt.Request, nil, time.Now())
+	case socketmode.EventTypeEventsAPI:
+		// Not acking makes Slack redeliver it, to this Klaxon after its restart.
 	}
 }
 
@@ -255,7 +301,7 @@ func (b *Bot) tellDeclarer(ctx context.Context, responseURL string, res playbook
 	}
 	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, b.httpClient(), &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: true})
 	if err != nil {
-		b.log().Warn("response_url follow-up failed", "incident", inc.Number, "err", err)
+		b.log().Warn("response_url follow-up failed", "incident", inc.Number, "err", redactURL(err))
 	}
 }
 
@@ -297,4 +343,14 @@ func (b *Bot) httpClient() *http.Client {
 		return b.HTTP
 	}
 	return &http.Client{Timeout: 10 * time.Second}
+}
+
+// redactURL drops the URL from an HTTP client error: a response_url grants
+// posting rights for 30 minutes and does not belong in logs.
+func redactURL(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return fmt.Errorf("%s response_url: %w", uerr.Op, uerr.Err)
+	}
+	return err
 }

@@ -194,13 +194,7 @@ func TestDeclareEndToEnd(t *testing.T) {
 	}
 	waitReady(t, f, 1)
 
-	// The ack came before any Web API call the envelope caused.
-	env := f.Envelopes()[0]
-	for _, c := range f.Calls() {
-		if !c.At.Before(env.At) && c.At.Before(ack.At) {
-			t.Errorf("%s called at %s, before the ack at %s", c.Method, c.At, ack.At)
-		}
-	}
+	assertAckedFirst(t, f, f.Envelopes()[0], ack)
 
 	ch, ok := f.Channel("inc-1-sev1-checkout-returns-500s")
 	if !ok {
@@ -283,6 +277,17 @@ func TestDeclareEndToEnd(t *testing.T) {
 	}
 }
 
+// assertAckedFirst checks that no Web API call happened between the
+// envelope and its ack: Slack's 3 s (and a trigger_id's) start at the envelope.
+func assertAckedFirst(t *testing.T, f *fakeslack.Server, env fakeslack.SentEnvelope, ack fakeslack.Ack) {
+	t.Helper()
+	for _, c := range f.Calls() {
+		if !c.At.Before(env.At) && c.At.Before(ack.At) {
+			t.Errorf("%s called at %s, before the ack at %s", c.Method, c.At, ack.At)
+		}
+	}
+}
+
 func names(cs []fakeslack.Channel) []string {
 	var out []string
 	for _, c := range cs {
@@ -359,10 +364,11 @@ func TestDeclareForm(t *testing.T) {
 	f := newFake(t, fakeslack.Options{})
 	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 
-	slash(t, f, "declare sev1 checkout") // no title: the form opens, pre-filled
+	ack := slash(t, f, "declare sev1 checkout") // no title: the form opens, pre-filled
 	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return len(s.Views()) == 1 }); err != nil {
 		t.Fatal("form not opened:", err)
 	}
+	assertAckedFirst(t, f, f.Envelopes()[0], ack)
 	v := f.Views()[0]
 	if v.CallbackID == "" || !strings.Contains(string(v.Blocks), `"SEV1"`) {
 		t.Fatalf("form = %s", v.Raw)
@@ -383,7 +389,7 @@ func TestDeclareForm(t *testing.T) {
 		return ack
 	}
 	// An empty title is refused inside the form, with the field marked.
-	ack := submit("   ", "SEV1", "checkout")
+	ack = submit("   ", "SEV1", "checkout")
 	if !strings.Contains(string(ack.Payload), `"response_action":"errors"`) || !strings.Contains(string(ack.Payload), `"title"`) {
 		t.Fatalf("empty title ack = %s", ack.Payload)
 	}
@@ -454,27 +460,41 @@ func TestFaultsAreRetriedOrReported(t *testing.T) {
 // Web API method Klaxon called is in bot.MethodScopes, so the manifest asks
 // for exactly the scopes the code needs.
 func TestManifestCoversCalledMethods(t *testing.T) {
-	f := newFake(t, fakeslack.Options{})
+	// A lost answer to conversations.create makes Klaxon look the channel
+	// up, so every code path that calls Slack runs here.
+	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+		if method == "conversations.create" && n == 1 {
+			return &fakeslack.Fault{Status: 500, Applied: true}
+		}
+		return nil
+	}})
 	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	slash(t, f, "declare sev1 checkout Checkout returns 500s")
-	slash(t, f, "")
 	waitReady(t, f, 1)
+	slash(t, f, "")
 	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return len(s.Views()) == 1 }); err != nil {
 		t.Fatal(err)
 	}
+	called := map[string]bool{}
 	for _, c := range f.Calls() {
 		if c.Method == "apps.connections.open" {
 			continue // app-level token, not a bot scope
 		}
+		called[c.Method] = true
 		if _, ok := bot.MethodScopes[c.Method]; !ok {
 			t.Errorf("Klaxon called %s, which bot.MethodScopes does not list", c.Method)
+		}
+	}
+	for m := range bot.MethodScopes {
+		if !called[m] {
+			t.Errorf("bot.MethodScopes lists %s, which Klaxon never called: its scope may be one too many", m)
 		}
 	}
 	m, err := bot.Manifest("Klaxon", "/incident")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"command: /incident", "socket_mode_enabled: true", "channels:manage", "chat:write", "commands"} {
+	for _, want := range append([]string{"command: /incident", "socket_mode_enabled: true", "is_enabled: true"}, bot.BotScopes()...) {
 		if !strings.Contains(string(m), want) {
 			t.Errorf("manifest lacks %q:\n%s", want, m)
 		}
@@ -513,5 +533,93 @@ func TestRestartResumesInterruptedDeclaration(t *testing.T) {
 	}
 	if n := len(f.CallsTo("conversations.create")); n != 1 {
 		t.Errorf("%d channels created", n)
+	}
+}
+
+// TestUnknownStakeholderDoesNotKeepOthersOut: one stale user ID in the
+// config must not leave the channel empty.
+func TestUnknownStakeholderDoesNotKeepOthersOut(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	k := start(t, f, path)
+	k.app.Services = []playbook.Service{{Name: "checkout", Stakeholders: []string{"U0PAY001", "U0GONE99"}}}
+	slash(t, f, "declare sev2 checkout Card form broken")
+	waitReady(t, f, 1)
+	ch, _ := f.Channel("inc-1-sev2-card-form-broken")
+	if !slices.Contains(ch.Members, declarer) || !slices.Contains(ch.Members, "U0PAY001") {
+		t.Fatalf("members %v: a bad ID kept the others out", ch.Members)
+	}
+}
+
+// TestLostAnswerToCreateDoesNotMakeASecondChannel: Slack creates the channel
+// but the answer is a 500 (a proxy, a reset); the retry gets name_taken and
+// Klaxon adopts its own channel.
+func TestLostAnswerToCreateDoesNotMakeASecondChannel(t *testing.T) {
+	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+		if method == "conversations.create" && n == 1 {
+			return &fakeslack.Fault{Status: 500, Applied: true}
+		}
+		return nil
+	}})
+	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	slash(t, f, "declare sev1 checkout Checkout returns 500s")
+	waitReady(t, f, 1)
+	var incChannels []string
+	for _, c := range f.Channels() {
+		if strings.HasPrefix(c.Name, "inc-") {
+			incChannels = append(incChannels, c.Name)
+		}
+	}
+	if len(incChannels) != 1 || incChannels[0] != "inc-1-sev1-checkout-returns-500s" {
+		t.Fatalf("incident channels %v, want the one", incChannels)
+	}
+	ch, _ := f.Channel(incChannels[0])
+	if len(ch.Pins) != 1 || len(f.Messages(announce)) != 1 {
+		t.Fatalf("the adopted channel was not set up: %+v", ch)
+	}
+}
+
+// TestReconnectAfterRefresh: Slack's refresh_requested disconnect; slack-go
+// reconnects and Klaxon keeps answering.
+func TestReconnectAfterRefresh(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	f.Disconnect("refresh_requested")
+	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return s.TotalConnections() >= 2 && s.Connections() == 1 }); err != nil {
+		t.Fatal("no reconnect:", err)
+	}
+	slash(t, f, "declare sev3 search Search is slow")
+	waitReady(t, f, 1)
+}
+
+// TestStopFinishesInFlightWorkAndRefusesNew: a stop while a declaration is
+// being set up lets it finish; a command arriving meanwhile is told Klaxon
+// is restarting instead of timing out.
+func TestStopFinishesInFlightWorkAndRefusesNew(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+		if method == "conversations.create" && n == 1 {
+			entered <- struct{}{}
+			<-release
+		}
+		return nil
+	}})
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	slash(t, f, "declare sev1 checkout Checkout returns 500s")
+	<-entered
+	k.cancel() // SIGTERM
+	if txt := ackText(t, slash(t, f, "declare sev2 another one")); !strings.Contains(txt, "restarting") {
+		t.Errorf("command during shutdown acked %q", txt)
+	}
+	close(release)
+	if err := <-k.done; err != nil {
+		t.Fatal(err)
+	}
+	k.done <- nil // for stop
+	if len(f.Messages(announce)) != 1 || len(f.ResponseURLPosts()) != 1 {
+		t.Fatalf("in-flight declaration not finished before Run returned: %d announcements", len(f.Messages(announce)))
+	}
+	if n := len(f.CallsTo("conversations.create")); n != 1 {
+		t.Fatalf("%d creates: the refused command did something", n)
 	}
 }

@@ -157,6 +157,6 @@ func (b *Bot) tellUser(ctx context.Context, responseURL, text string) {
 		return
 	}
 	if err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, b.httpClient(), &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeEphemeral}); err != nil {
-		b.log().Warn("response_url follow-up failed", "err", err)
+		b.log().Warn("response_url follow-up failed", "err", redactURL(err))
 	}
 }

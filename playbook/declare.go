@@ -258,7 +258,7 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 		if s.step == StepIntro {
 			done = inc.Done(StepIntro) && inc.Done(StepPin)
 		}
-		if done {
+		if done || inc.GaveUp(s.step) {
 			continue
 		}
 		wg.Go(func() {
@@ -298,10 +298,9 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 const adoptSkew = 5 * time.Second
 
 // createChannel creates incident inc's channel. The name is stored as an
-// intent before each create call; if a previous attempt was interrupted after
-// Slack made the channel (name_taken on the intended name), the channel is
-// adopted when Klaxon created it after the intent was recorded. Otherwise a
-// taken name gets the next suffix.
+// intent before each create call, so that when Slack answers name_taken
+// because an earlier attempt for this incident did make the channel, Klaxon
+// adopts that channel instead of making a second one.
 func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error) {
 	attempt, resumed := 1, inc.ChannelIntent
 	if resumed != nil {
@@ -313,7 +312,10 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error)
 	)
 	for ; attempt <= maxNameAttempts; attempt++ {
 		name := ChannelName(inc.Number, inc.Severity, inc.Title, attempt)
-		if resumed == nil || resumed.Name != name {
+		var chosen time.Time
+		if resumed != nil && resumed.Name == name {
+			chosen = resumed.At
+		} else {
 			intent := &ChannelIntent{Name: name, Attempt: attempt, At: a.Clock.Now().UTC()}
 			if inc, err = a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 				i.ChannelIntent = intent
@@ -321,17 +323,21 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error)
 			}); err != nil {
 				return inc, fmt.Errorf("record channel intent for incident #%d: %w", inc.Number, err)
 			}
+			chosen = intent.At
 		}
 		ch, err = a.Channels.Create(ctx, name, false)
 		if !errors.Is(err, ErrNameTaken) {
 			break
 		}
-		if resumed != nil && resumed.Name == name {
-			if found, ferr := a.Channels.Find(ctx, name); ferr == nil && found.ByKlaxon && !found.Created.Before(resumed.At.Add(-adoptSkew)) {
-				ch, err = found.Ref, nil
-				a.log().Info("adopted the channel an interrupted declaration created", "incident", inc.Number, "channel", name)
-				break
-			}
+		// The name may be taken by this very incident: an earlier attempt
+		// whose answer was lost (a crash, a 5xx after Slack acted). Adopt
+		// the channel only if Klaxon made it after the name was chosen;
+		// anything else (a person's channel, a channel from an older
+		// store) means the next suffix.
+		if found, ferr := a.Channels.Find(ctx, name); ferr == nil && found.ByKlaxon && !found.Created.Before(chosen.Add(-adoptSkew)) {
+			ch, err = found.Ref, nil
+			a.log().Info("adopted the channel an earlier attempt created", "incident", inc.Number, "channel", name)
+			break
 		}
 	}
 	if err != nil {
@@ -361,25 +367,42 @@ var stepWords = map[Step]string{
 	StepAnnounce: "announce the incident",
 }
 
-// reportFailures records each failed step on the timeline and tells the
-// channel what is missing, so responders know to do it by hand.
+// reportFailures records each failed step on the timeline and counts it.
+// The channel is told what is missing the first time a step fails, so
+// responders know to do it by hand; later failures of the same step (after a
+// restart) are only recorded.
 func (a *App) reportFailures(ctx context.Context, n int64, channelID string, failed map[Step]error) {
 	now := a.Clock.Now()
-	var evs []Event
 	var words []string
-	for _, s := range []Step{StepTopic, StepPurpose, StepInvite, StepBookmark, StepIntro, StepAnnounce} {
-		err, ok := failed[s]
-		if !ok {
-			continue
+	_, err := a.Store.Update(ctx, n, func(inc *Incident) ([]Event, error) {
+		words = words[:0]
+		var evs []Event
+		if inc.Failures == nil {
+			inc.Failures = map[Step]int{}
 		}
-		ev := NewEvent(EventStepFailed, ActorKlaxon, now, stepWords[s]+": "+err.Error())
-		ev.Data = map[string]string{"step": string(s)}
-		evs = append(evs, ev)
-		words = append(words, stepWords[s])
-		a.log().Warn("incident setup step failed", "incident", n, "step", s, "err", err)
+		for _, s := range []Step{StepTopic, StepPurpose, StepInvite, StepBookmark, StepIntro, StepAnnounce} {
+			err, ok := failed[s]
+			if !ok {
+				continue
+			}
+			ev := NewEvent(EventStepFailed, ActorKlaxon, now, stepWords[s]+": "+err.Error())
+			ev.Data = map[string]string{"step": string(s)}
+			evs = append(evs, ev)
+			if inc.Failures[s] == 0 {
+				words = append(words, stepWords[s])
+			}
+			inc.Failures[s]++
+		}
+		return evs, nil
+	})
+	for s, ferr := range failed {
+		a.log().Warn("incident setup step failed", "incident", n, "step", s, "err", ferr)
 	}
-	if _, err := a.Store.Update(ctx, n, func(*Incident) ([]Event, error) { return evs, nil }); err != nil {
+	if err != nil {
 		a.log().Error("recording setup failures", "incident", n, "err", err)
+	}
+	if len(words) == 0 {
+		return
 	}
 	msg := "Klaxon could not " + strings.Join(words, ", ") + ". The incident is declared; please do these by hand."
 	if err := a.Poster.Notice(ctx, channelID, msg); err != nil {

@@ -852,3 +852,71 @@ func TestSetUpDoesNotAdoptSomeoneElsesChannel(t *testing.T) {
 		}
 	}
 }
+
+// TestSetUpRunsIndependentStepsConcurrently: once the channel exists, topic,
+// purpose, invite, bookmark, intro and announcement are all in flight at the
+// same time. Each fake blocks until all six have started, so a sequential
+// SetUp would never finish (the watchdog in recv fails the test instead).
+func TestSetUpRunsIndependentStepsConcurrently(t *testing.T) {
+	h := newHarness(t)
+	inc := h.declare(t, "Checkout returns 500s", playbook.SEV2, "checkout")
+	started := make(chan string, 6)
+	all := make(chan struct{})
+	barrier := func(step string) error {
+		started <- step
+		<-all
+		return nil
+	}
+	h.ch.TopicHook = func(playbook.Briefing) error { return barrier("topic") }
+	h.ch.PurposeHook = func(playbook.Briefing) error { return barrier("purpose") }
+	h.ch.InviteHook = func(string, []string) error { return barrier("invite") }
+	h.ch.BookmarkHook = func(string, string, string) error { return barrier("bookmark") }
+	h.post.IntroHook = func(playbook.Briefing) error { return barrier("intro") }
+	h.post.AnnounceHook = func(playbook.Briefing) error { return barrier("announce") }
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := h.app.SetUp(context.Background(), inc.Number)
+		done <- err
+	}()
+	seen := map[string]bool{}
+	for range 6 {
+		seen[recv(t, started, "the six independent steps to be in flight together")] = true
+	}
+	close(all)
+	if err := recv(t, done, "SetUp to finish"); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 6 {
+		t.Fatalf("steps in flight together: %v", seen)
+	}
+	if got := h.get(t, inc.Number); !got.Ready() {
+		t.Fatalf("not ready: %v", got.Setup)
+	}
+}
+
+// TestSetUpGivesUpOnAStepAndTellsTheChannelOnce: a step Slack keeps refusing
+// is reported in the channel once, retried on later SetUp calls (restarts)
+// up to MaxStepAttempts times, then left alone.
+func TestSetUpGivesUpOnAStepAndTellsTheChannelOnce(t *testing.T) {
+	h := newHarness(t)
+	inc := h.declare(t, "Checkout returns 500s", playbook.SEV2, "checkout")
+	h.ch.BookmarkHook = func(string, string, string) error { return errors.New("restricted_action") }
+	for range playbook.MaxStepAttempts + 2 {
+		if _, err := h.app.SetUp(context.Background(), inc.Number); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := h.ch.counts()["AddBookmark"]; n != playbook.MaxStepAttempts {
+		t.Errorf("bookmark tried %d times, want %d", n, playbook.MaxStepAttempts)
+	}
+	h.post.mu.Lock()
+	notices := len(h.post.notices)
+	h.post.mu.Unlock()
+	if notices != 1 {
+		t.Errorf("%d notices in the channel for one failing step, want 1", notices)
+	}
+	if got := h.get(t, inc.Number); !got.GaveUp(playbook.StepBookmark) || got.Ready() {
+		t.Errorf("failures %v, ready %v", got.Failures, got.Ready())
+	}
+}

@@ -114,6 +114,10 @@ type Incident struct {
 	// Setup records which declaration steps are done, so a restart or a
 	// redelivered envelope resumes instead of repeating them.
 	Setup map[Step]time.Time `json:"setup,omitempty"`
+	// Failures counts failed attempts per step, so that a step Slack keeps
+	// refusing is given up after MaxStepAttempts instead of being retried
+	// (and reported in the channel) at every restart.
+	Failures map[Step]int `json:"failures,omitempty"`
 	// Intro and Announcement are the messages Klaxon posted, for later edits and threads.
 	Intro        MessageRef `json:"intro"`
 	Announcement MessageRef `json:"announcement"`
@@ -192,6 +196,13 @@ func (inc *Incident) markDone(s Step, now time.Time) {
 		inc.Setup[s] = now.UTC()
 	}
 }
+
+// MaxStepAttempts is how many times a declaration step is tried (each try
+// already includes the Slack client's own retries) before Klaxon gives up on it.
+const MaxStepAttempts = 3
+
+// GaveUp reports whether step s failed too often to be tried again.
+func (inc *Incident) GaveUp(s Step) bool { return inc.Failures[s] >= MaxStepAttempts }
 
 // Ready reports whether every declaration step is done.
 func (inc *Incident) Ready() bool {

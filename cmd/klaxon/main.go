@@ -124,7 +124,13 @@ func loadForRun(path string, stderr io.Writer, getenv func(string) (string, bool
 func manifest(path string, stdout, stderr io.Writer, getenv func(string) (string, bool)) int {
 	cfg := config.Default()
 	if _, err := os.Stat(path); err == nil {
-		loaded, err := config.Load(path, getenv)
+		// The manifest comes before the tokens exist (they are made from
+		// it), so unset variables are fine here.
+		lenient := func(k string) (string, bool) {
+			v, _ := getenv(k)
+			return v, true
+		}
+		loaded, err := config.Load(path, lenient)
 		if err != nil {
 			printProblems(stderr, path, err)
 			return 2

@@ -23,10 +23,12 @@ import (
 	"github.com/klaxonhq/klaxon/templates"
 )
 
+// shutdownDrain bounds how long a stop waits for work already started
+// (declarations being set up) before cancelling it.
+const shutdownDrain = 20 * time.Second
+
 func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.Level)) // validated by config
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
 	if cfg.Format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
@@ -74,18 +76,23 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		App: app, API: api, Socket: socketmode.New(api), Templates: tmpl,
 		Log: log.With("component", "bot"), Metrics: bot.NewMetrics(reg),
 		Command: cfg.Slack.CommandName, DefaultSeverity: cfg.Declare.DefaultSeverity,
+		Drain: shutdownDrain,
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.Run(gctx) })
 	g.Go(func() error {
-		// Finish declarations a crash or restart interrupted.
-		if err := app.Resume(context.WithoutCancel(gctx)); err != nil {
+		// Finish declarations a crash or restart interrupted. Like in-flight
+		// envelopes, this work gets shutdownDrain to finish after a stop.
+		rctx, cancel := context.WithCancel(context.WithoutCancel(gctx))
+		defer cancel()
+		defer context.AfterFunc(gctx, func() { time.AfterFunc(shutdownDrain, cancel) })()
+		if err := app.Resume(rctx); err != nil {
 			log.Error("resuming interrupted declarations", "err", err)
 		}
 		return nil
 	})
-	if cfg.HTTP.Listen != "" && cfg.HTTP.Listen != "off" {
+	if cfg.HTTP.Enabled() {
 		srv := httpServer(cfg.HTTP.Listen, reg, b.Connected)
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {

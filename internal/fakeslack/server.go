@@ -94,6 +94,11 @@ type Fault struct {
 	RetryAfter int           // seconds, sent as Retry-After with a 429 (default 1)
 	Error      string        // an ok:false error code
 	Delay      time.Duration // wait this long (real time) before answering
+	// Applied makes the call take effect before failing with Status or
+	// Error, as when Slack did the work but the answer was lost (a 5xx from
+	// a proxy, a reset connection). A client that retries such a call blindly
+	// does it twice.
+	Applied bool
 }
 
 var (

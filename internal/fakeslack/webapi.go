@@ -205,7 +205,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if a.isJSON {
 		call.Body = json.RawMessage(bytes.Clone(a.body))
 	}
-	var res result
+	var (
+		res     result
+		applied *Fault // fail after applying
+	)
 	if s.opts.Fault != nil {
 		if f := s.opts.Fault(method, n); f != nil {
 			if !s.sleep(ctx, f.Delay) {
@@ -214,13 +217,19 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			if f.Status != 0 || f.Error != "" {
 				call.Fault = true
 				res = faultResult(f)
+				if f.Applied {
+					applied = f
+				}
 			}
 		}
 	}
 
 	s.mu.Lock()
-	if !call.Fault {
+	if !call.Fault || applied != nil {
 		res = s.dispatchLocked(method, r, a, perr, key)
+	}
+	if applied != nil {
+		res = faultResult(applied)
 	}
 	call.Status = res.status
 	if call.Status == 0 {
