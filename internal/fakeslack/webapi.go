@@ -2,6 +2,7 @@ package fakeslack
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"mime"
@@ -211,7 +212,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	)
 	if s.opts.Fault != nil {
 		if f := s.opts.Fault(method, n); f != nil {
-			if !s.sleep(ctx, f.Delay) {
+			// The call has reached Slack: it completes even if the client
+			// hangs up meanwhile (a killed bot), as on the real service.
+			if !s.sleep(context.WithoutCancel(ctx), f.Delay) {
 				return
 			}
 			if f.Status != 0 || f.Error != "" {
