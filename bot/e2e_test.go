@@ -462,12 +462,7 @@ func TestFaultsAreRetriedOrReported(t *testing.T) {
 func TestManifestCoversCalledMethods(t *testing.T) {
 	// A lost answer to conversations.create makes Klaxon look the channel
 	// up, so every code path that calls Slack runs here.
-	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
-		if method == "conversations.create" && n == 1 {
-			return &fakeslack.Fault{Status: 500, Applied: true}
-		}
-		return nil
-	}})
+	f := newFake(t, fakeslack.Options{Fault: lostCreateAnswer})
 	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	slash(t, f, "declare sev1 checkout Checkout returns 500s")
 	waitReady(t, f, 1)
@@ -551,16 +546,20 @@ func TestUnknownStakeholderDoesNotKeepOthersOut(t *testing.T) {
 	}
 }
 
+// lostCreateAnswer is a fault: Slack makes the first channel but its answer
+// is a 500.
+func lostCreateAnswer(method string, n int) *fakeslack.Fault {
+	if method == "conversations.create" && n == 1 {
+		return &fakeslack.Fault{Status: 500, Applied: true}
+	}
+	return nil
+}
+
 // TestLostAnswerToCreateDoesNotMakeASecondChannel: Slack creates the channel
 // but the answer is a 500 (a proxy, a reset); the retry gets name_taken and
 // Klaxon adopts its own channel.
 func TestLostAnswerToCreateDoesNotMakeASecondChannel(t *testing.T) {
-	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
-		if method == "conversations.create" && n == 1 {
-			return &fakeslack.Fault{Status: 500, Applied: true}
-		}
-		return nil
-	}})
+	f := newFake(t, fakeslack.Options{Fault: lostCreateAnswer})
 	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	slash(t, f, "declare sev1 checkout Checkout returns 500s")
 	waitReady(t, f, 1)

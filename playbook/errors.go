@@ -16,7 +16,6 @@ const (
 	CodeNotFound      Code = "not_found"
 	CodeBadTransition Code = "bad_transition"
 	CodeStore         Code = "store"
-	CodeDuplicate     Code = "duplicate"
 )
 
 // Error is a domain error: a code for programs and a message for a person.

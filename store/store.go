@@ -98,9 +98,6 @@ func (s *DB) Close() error { return s.db.Close() }
 // Path is the file's path.
 func (s *DB) Path() string { return s.path }
 
-// Bolt exposes the underlying database for tools such as consistency checks.
-func (s *DB) Bolt() *bolt.DB { return s.db }
-
 func u64(n uint64) []byte {
 	b := make([]byte, 8)
 	binary.BigEndian.PutUint64(b, n)

@@ -171,8 +171,8 @@ func startKlaxon(t *testing.T, f *fakeslack.Server, config string) *process {
 	return p
 }
 
-func newWorkspace(t *testing.T) *fakeslack.Server {
-	f := fakeslack.New(fakeslack.Options{})
+func newWorkspace(t *testing.T, opts fakeslack.Options) *fakeslack.Server {
+	f := fakeslack.New(opts)
 	t.Cleanup(f.Close)
 	for _, u := range []string{"U0DECL01", "U0EXEC01", "U0PAY001"} {
 		f.AddUser(u, strings.ToLower(u))
@@ -198,7 +198,7 @@ func declare(t *testing.T, f *fakeslack.Server, text string, n int) {
 }
 
 func TestRunDeclareStopRestart(t *testing.T) {
-	f := newWorkspace(t)
+	f := newWorkspace(t, fakeslack.Options{})
 	dir := t.TempDir()
 	addr := freeAddr(t)
 	config := writeConfig(t, dir, f.URL(), addr)
@@ -248,7 +248,7 @@ func TestRunDeclareStopRestart(t *testing.T) {
 // declaration finishes with exactly one channel and one announcement.
 func TestKillDuringDeclarationThenRestart(t *testing.T) {
 	arrived := make(chan struct{}, 1)
-	f := fakeslack.New(fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+	f := newWorkspace(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
 		if method == "conversations.create" && n == 1 {
 			arrived <- struct{}{}
 			// Slack takes its time: the kill lands while the call is in
@@ -257,12 +257,6 @@ func TestKillDuringDeclarationThenRestart(t *testing.T) {
 		}
 		return nil
 	}})
-	t.Cleanup(f.Close)
-	for _, u := range []string{"U0DECL01", "U0EXEC01", "U0PAY001"} {
-		f.AddUser(u, strings.ToLower(u))
-	}
-	f.AddChannel("C0ANNOUNCE", "incidents", fakeslack.BotUserID)
-	f.AddChannel("C0GENERAL", "general", "U0DECL01")
 	dir := t.TempDir()
 	config := writeConfig(t, dir, f.URL(), "off")
 	p := startKlaxon(t, f, config)
