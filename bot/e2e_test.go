@@ -184,7 +184,7 @@ func blocksText(m fakeslack.Message) string {
 }
 
 func TestDeclareEndToEnd(t *testing.T) {
-	f := newFake(t, fakeslack.Options{})
+	f := newFake(t, fakeslack.Options{Latency: ackLatencyProbe})
 	path := filepath.Join(t.TempDir(), "klaxon.db")
 	k := start(t, f, path)
 
@@ -277,8 +277,15 @@ func TestDeclareEndToEnd(t *testing.T) {
 	}
 }
 
-// assertAckedFirst checks that no Web API call happened between the
-// envelope and its ack: Slack's 3 s (and a trigger_id's) start at the envelope.
+// ackLatencyProbe is the Web API latency of tests that check ack ordering.
+// slack-go's Ack only queues the frame for its writer goroutine, so an ack
+// and a Web API call started right after it may cross on the wire by
+// microseconds; with this latency on every call, an ack that waited for a Web
+// API call (the bug to catch) still arrives after that call.
+const ackLatencyProbe = 50 * time.Millisecond
+
+// assertAckedFirst checks that the ack did not wait for any Web API call the
+// envelope caused: Slack's 3 s (and a trigger_id's) start at the envelope.
 func assertAckedFirst(t *testing.T, f *fakeslack.Server, env fakeslack.SentEnvelope, ack fakeslack.Ack) {
 	t.Helper()
 	for _, c := range f.Calls() {
@@ -361,7 +368,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestDeclareForm(t *testing.T) {
-	f := newFake(t, fakeslack.Options{})
+	f := newFake(t, fakeslack.Options{Latency: ackLatencyProbe})
 	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 
 	ack := slash(t, f, "declare sev1 checkout") // no title: the form opens, pre-filled

@@ -497,7 +497,7 @@ func bot(t *testing.T, api *slack.Client, handle func(c *socketmode.Client, evt 
 }
 
 func TestSocketModeSlashCommand(t *testing.T) {
-	fake, api, _ := newFake(t, fakeslack.Options{AckTimeout: 500 * time.Millisecond})
+	fake, api, _ := newFake(t, fakeslack.Options{})
 	ctx := ctxT(t)
 	fake.AddUser("U1", "Ada Lovelace")
 	ch := fake.AddChannel("C1", "general", "U1")
@@ -508,9 +508,6 @@ func TestSocketModeSlashCommand(t *testing.T) {
 		}
 		cmd := evt.Data.(slack.SlashCommand)
 		got <- cmd
-		if cmd.Text == "ignore" {
-			return // never acked
-		}
 		_ = c.Ack(*evt.Request, map[string]any{"text": "Declaring incident…"})
 	})
 	if err := fake.WaitConnected(ctx); err != nil {
@@ -546,10 +543,32 @@ func TestSocketModeSlashCommand(t *testing.T) {
 	if msgs := fake.Messages(ch); len(msgs) != 1 || msgs[0].Source != "response_url" {
 		t.Fatalf("in_channel response: %+v", msgs)
 	}
+}
 
-	// No ack: the user sees an error.
-	if _, err := fake.SlashCommand(ctx, fakeslack.SlashCommand{Text: "ignore", UserID: "U1", ChannelID: ch}); !errors.Is(err, fakeslack.ErrNoAck) {
+func TestNoAck(t *testing.T) {
+	fake, api, _ := newFake(t, fakeslack.Options{AckTimeout: 200 * time.Millisecond})
+	ctx := ctxT(t)
+	bot(t, api, func(*socketmode.Client, socketmode.Event) {}) // never acks
+	if err := fake.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The user sees an error.
+	if _, err := fake.SlashCommand(ctx, fakeslack.SlashCommand{UserID: "U1", ChannelID: "C1"}); !errors.Is(err, fakeslack.ErrNoAck) {
 		t.Fatalf("unacked command: %v", err)
+	}
+	if _, err := fake.SlashCommand(context.Background(), fakeslack.SlashCommand{}); !errors.Is(err, fakeslack.ErrNoAck) {
+		t.Fatalf("unacked command: %v", err)
+	}
+	fake.DropConnection()
+	if err := fake.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { return s.TotalConnections() == 2 && s.Connections() == 1 }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNotConnected(t *testing.T) {
+	fake, _, _ := newFake(t, fakeslack.Options{})
+	if _, err := fake.SlashCommand(ctxT(t), fakeslack.SlashCommand{}); !errors.Is(err, fakeslack.ErrNotConnected) {
+		t.Fatalf("got %v", err)
 	}
 }
 

@@ -155,6 +155,9 @@ func TestOversizedAckAndPings(t *testing.T) {
 	fake, api, _ := newFake(t, fakeslack.Options{AckTimeout: 300 * time.Millisecond, PingInterval: 20 * time.Millisecond})
 	ctx := ctxT(t)
 	conn := rawClient(t, fake, api)
+	if err := fake.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
 	pinged := make(chan struct{}, 1)
 	conn.SetPingHandler(func(string) error {
 		select {

@@ -147,20 +147,23 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		"connection_info": map[string]any{"app_id": AppID},
 		"debug_info":      map[string]any{"host": "fake", "build_number": 1, "approximate_connection_time": 18060},
 	}
-	s.mu.Unlock()
 
+	// List the connection and write hello while holding its write lock, so
+	// that hello goes first and the client can be sent envelopes as soon as
+	// it has read hello.
+	c.wmu.Lock()
+	s.conns = append(s.conns, c)
+	s.changedLocked()
+	s.mu.Unlock()
+	_ = ws.SetWriteDeadline(time.Now().Add(writeTimeout))
+	err = ws.WriteJSON(hello)
+	c.wmu.Unlock()
 	go s.readLoop(c)
 	go s.pingLoop(c)
-	if err := c.writeJSON(hello); err != nil {
+	if err != nil {
 		c.close()
 		return
 	}
-	s.mu.Lock()
-	if s.allConns[c] {
-		s.conns = append(s.conns, c)
-		s.changedLocked()
-	}
-	s.mu.Unlock()
 	s.logf("socket %d connected", c.n)
 }
 
