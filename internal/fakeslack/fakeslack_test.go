@@ -3,6 +3,7 @@ package fakeslack_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -143,6 +144,11 @@ func TestPostMessage(t *testing.T) {
 	}
 	if _, _, _, err := api.UpdateMessageContext(ctx, announce, "123.456", slack.MsgOptionText("x", false)); slackErr(t, err) != "message_not_found" {
 		t.Errorf("update of a missing message: %v", err)
+	}
+	theirs := fake.AddMessage(other, "U1", "", "someone else's")
+	fake.AddMembers(other, fakeslack.BotUserID)
+	if _, _, _, err := api.UpdateMessageContext(ctx, other, theirs, slack.MsgOptionText("x", false)); slackErr(t, err) != "cant_update_message" {
+		t.Errorf("update of a user's message: %v", err)
 	}
 
 	// Long text is cut at 40,000 characters.
@@ -761,6 +767,12 @@ func TestCloseWithClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake.Close() // must not hang with a live socket
+	// Close waited for the fake's goroutines: none is left.
+	buf := make([]byte, 1<<20)
+	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "internal/fakeslack.(*Server)") ||
+		strings.Contains(stacks, "internal/fakeslack.New") {
+		t.Fatalf("goroutines left after Close:\n%s", stacks)
+	}
 	if err := fake.WaitFor(ctx, func(*fakeslack.Snapshot) bool { return false }); !errors.Is(err, fakeslack.ErrClosed) {
 		t.Fatalf("WaitFor after Close: %v", err)
 	}

@@ -228,7 +228,11 @@ func New(opts Options) *Server {
 	mux.HandleFunc("/response_url/", s.serveResponseURL)
 	mux.HandleFunc("/upload/", s.serveUpload)
 	s.httpSrv = &http.Server{Handler: s.track(mux), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.httpSrv.Serve(ln) }()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_ = s.httpSrv.Serve(ln)
+	}()
 	return s
 }
 

@@ -63,7 +63,7 @@ type Message struct {
 	ReplyBroadcast                    bool
 	// Source is how the message came to be: "chat.postMessage",
 	// "chat.postEphemeral", "response_url", "ack" (a slash command ack
-	// payload) or "files.completeUploadExternal".
+	// payload), "files.completeUploadExternal" or "user" (AddMessage).
 	Source string
 	Files  []string // file IDs shared with the message
 }
@@ -272,6 +272,42 @@ func (s *Server) AddChannel(id, name string, members ...string) string {
 	return id
 }
 
+// AddMembers puts users in a channel, as when they join it themselves.
+// It returns false when the channel does not exist.
+func (s *Server) AddMembers(channelID string, userIDs ...string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.channels[channelID]
+	if c == nil {
+		return false
+	}
+	for _, u := range userIDs {
+		c.addMember(u)
+	}
+	s.changedLocked()
+	return true
+}
+
+// AddMessage posts a message as a user (not the bot), as when someone types
+// in the channel, and returns its ts ("" when the channel does not exist).
+// threadTS makes it a reply. The bot cannot edit such messages.
+func (s *Server) AddMessage(channelID, userID, threadTS, text string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.channels[channelID]
+	if c == nil {
+		return ""
+	}
+	root, ok := threadRootLocked(c, threadTS)
+	if !ok {
+		root = threadTS
+	}
+	m := &message{channel: c.id, ts: s.nextTS(), threadTS: root, user: userID, text: text, source: "user"}
+	s.appendMessageLocked(c, m)
+	s.changedLocked()
+	return m.ts
+}
+
 func (s *Server) newChannelLocked(id, name string, private bool, creator string) *channel {
 	c := &channel{
 		id: id, name: name, private: private, creator: creator,
@@ -458,6 +494,16 @@ func (n *Snapshot) Files() []File {
 	return out
 }
 
+// Users returns the workspace members, the bot first.
+func (n *Snapshot) Users() []User {
+	out := make([]User, 0, len(n.s.userOrder))
+	for _, id := range n.s.userOrder {
+		u := n.s.users[id]
+		out = append(out, User{ID: u.id, Name: u.name, RealName: u.realName, Email: u.email, IsBot: u.isBot})
+	}
+	return out
+}
+
 // EarlyRetries counts calls that came before an announced Retry-After ran out.
 func (n *Snapshot) EarlyRetries() int { return n.s.earlyRetries }
 
@@ -556,6 +602,9 @@ func (s *Server) Envelopes() (out []SentEnvelope) {
 	s.snapshot(func(n *Snapshot) { out = n.Envelopes() })
 	return
 }
+
+// Users returns the workspace members, the bot first.
+func (s *Server) Users() (out []User) { s.snapshot(func(n *Snapshot) { out = n.Users() }); return }
 
 // Files returns the uploaded files.
 func (s *Server) Files() (out []File) { s.snapshot(func(n *Snapshot) { out = n.Files() }); return }
