@@ -291,3 +291,83 @@ func isSlackError(err error, code string) bool {
 	var serr slack.SlackErrorResponse
 	return errors.As(err, &serr) && serr.Err == code
 }
+
+// Action IDs of Klaxon's buttons.
+const actionPostUpdate = "klaxon_post_update"
+
+// mention formats user and user-group IDs for a message.
+func mention(ids []string) string {
+	parts := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if strings.HasPrefix(id, "S") {
+			parts = append(parts, "<!subteam^"+id+">")
+		} else {
+			parts = append(parts, "<@"+id+">")
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// PostUpdate implements playbook.Poster: the update goes in the incident
+// channel and, threaded under the declaration's announcement, in the
+// announce channel; both at once.
+func (a *Adapter) PostUpdate(ctx context.Context, b playbook.Briefing, u playbook.StatusUpdate) error {
+	body, err := a.Templates.Render("update.tmpl", map[string]any{"Incident": b.Incident, "Tier": b.Tier, "Service": b.Service, "Update": u})
+	if err != nil {
+		return err
+	}
+	inc := b.Incident
+	header := fmt.Sprintf("Update %d · %s incident #%d", u.Seq, inc.Severity, inc.Number)
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, templates.Truncate(maxHeader, header), true, false)),
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, body), false, false), nil, nil, slack.SectionBlockOptionBlockID("update")),
+	}
+	fallback := templates.Truncate(300, header+": "+templates.Escape(firstLine(u.Status, u.Text)))
+	var wg sync.WaitGroup
+	var errChan, errAnn error
+	wg.Go(func() { _, errChan = a.post(ctx, inc.Channel.ID, fallback, blocks) })
+	if !inc.Announcement.Zero() {
+		wg.Go(func() {
+			_, _, errAnn = a.API.PostMessageContext(ctx, inc.Announcement.Channel, slack.MsgOptionText(fallback, false),
+				slack.MsgOptionBlocks(blocks...), slack.MsgOptionTS(inc.Announcement.TS))
+		})
+	}
+	wg.Wait()
+	if errChan != nil {
+		return errChan
+	}
+	if errAnn != nil {
+		return fmt.Errorf("chat.postMessage in the announcement thread: %w", errAnn)
+	}
+	return nil
+}
+
+func firstLine(ss ...string) string {
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			line, _, _ := strings.Cut(s, "\n")
+			return line
+		}
+	}
+	return ""
+}
+
+// Nudge implements playbook.Poster: a reminder in the incident channel, with
+// a one-click "Post update" button when an update is what is missing.
+func (a *Adapter) Nudge(ctx context.Context, b playbook.Briefing, n playbook.Nudge) error {
+	text, err := a.Templates.Render("nudge.tmpl", map[string]any{"Incident": b.Incident, "Tier": b.Tier, "Service": b.Service, "Nudge": n, "Who": mention(n.Mention)})
+	if err != nil {
+		return err
+	}
+	blocks := []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, text), false, false), nil, nil, slack.SectionBlockOptionBlockID("nudge")),
+	}
+	if n.Kind != playbook.NudgePostmortem {
+		btn := slack.NewButtonBlockElement(actionPostUpdate, fmt.Sprint(b.Incident.Number), slack.NewTextBlockObject(slack.PlainTextType, "Post update", false, false))
+		btn.Style = slack.StylePrimary
+		blocks = append(blocks, slack.NewActionBlock("nudge_actions", btn))
+	}
+	// The fallback text carries the mentions so they notify.
+	_, err = a.post(ctx, b.Incident.Channel.ID, templates.Truncate(3000, text), blocks)
+	return err
+}

@@ -215,6 +215,8 @@ func ephemeral(text string) map[string]any {
 func (b *Bot) onSlash(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, received time.Time) {
 	cmd := ParseCommand(sc.Text, func(w string) bool { _, ok := b.App.Service(w); return ok })
 	switch {
+	case cmd.Name == "update":
+		b.onUpdateCommand(ctx, req, sc, cmd.Title, received)
 	case cmd.Name == "help":
 		b.ack(req, ephemeral(b.help("")), received)
 	case cmd.Unknown:
@@ -330,9 +332,20 @@ func (b *Bot) logDomainError(action, user string, err error) {
 func (b *Bot) onInteractive(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
 	switch cb.Type {
 	case slack.InteractionTypeViewSubmission:
-		if cb.View.CallbackID == declareCallbackID {
+		switch cb.View.CallbackID {
+		case declareCallbackID:
 			b.onDeclareSubmit(ctx, req, cb, received)
 			return
+		case updateCallbackID:
+			b.onUpdateSubmit(ctx, req, cb, received)
+			return
+		}
+	case slack.InteractionTypeBlockActions:
+		for _, act := range cb.ActionCallback.BlockActions {
+			if act.ActionID == actionPostUpdate {
+				b.onPostUpdateButton(ctx, req, cb, act, received)
+				return
+			}
 		}
 	}
 	b.ack(req, nil, received)

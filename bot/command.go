@@ -39,6 +39,9 @@ func ParseCommand(text string, isService func(string) bool) Command {
 	switch name {
 	case "help", "-h", "--help", "?":
 		return Command{Name: "help"}
+	case "update":
+		// The rest, as typed, is the update.
+		return Command{Name: "update", Title: tail(text, 1)}
 	case "declare", "new", "open":
 	default:
 		return Command{Name: words[0], Unknown: true}

@@ -28,6 +28,7 @@ type App struct {
 
 	mu      sync.Mutex
 	setting map[int64]chan struct{} // incidents whose setup is running, for single flight
+	wake    chan struct{}           // pokes RunScheduler when a deadline moves
 }
 
 // Service returns the configured service named name (case-insensitive).
@@ -108,12 +109,16 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 		inc.mark(PhaseDetected, now)
 		inc.mark(PhaseDeclared, now)
 		inc.mark(PhaseAcknowledged, now)
+		inc.startTimers(a.Tiers.Get(req.Severity), now)
 		ev := NewEvent(EventDeclared, req.Declarer, now, fmt.Sprintf("%s declared: %s", req.Severity, inc.Title))
 		ev.Data = map[string]string{"severity": req.Severity.String(), "service": svcName}
 		return inc, []Event{ev}
 	})
 	if err != nil {
 		return Incident{}, false, &Error{Code: CodeStore, Message: "Klaxon could not record the incident, so nothing was done. Try again in a moment.", Err: err}
+	}
+	if created {
+		a.Wake()
 	}
 	return inc, created, nil
 }

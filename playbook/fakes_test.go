@@ -187,6 +187,32 @@ type fakePoster struct {
 	announces    []playbook.Briefing
 	announceRefs []playbook.MessageRef
 	notices      []noticeCall
+	updates      []playbook.StatusUpdate
+	nudges       []playbook.Nudge
+	UpdateHook   func(playbook.StatusUpdate) error
+}
+
+func (p *fakePoster) PostUpdate(_ context.Context, b playbook.Briefing, u playbook.StatusUpdate) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.updates = append(p.updates, u)
+	if p.UpdateHook != nil {
+		return p.UpdateHook(u)
+	}
+	return nil
+}
+
+func (p *fakePoster) Nudge(_ context.Context, b playbook.Briefing, n playbook.Nudge) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.nudges = append(p.nudges, n)
+	return nil
+}
+
+func (p *fakePoster) sentNudges() []playbook.Nudge {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.nudges)
 }
 
 var _ playbook.Poster = (*fakePoster)(nil)

@@ -121,6 +121,8 @@ type Incident struct {
 	// Intro and Announcement are the messages Klaxon posted, for later edits and threads.
 	Intro        MessageRef `json:"intro"`
 	Announcement MessageRef `json:"announcement"`
+	// Timers are the stored deadlines (updates, nudges, post-mortem).
+	Timers Timers `json:"timers"`
 	// Version increases with every stored change (optimistic checks, debugging).
 	Version int64 `json:"version"`
 }

@@ -38,6 +38,16 @@ type Store interface {
 	Timeline(ctx context.Context, n int64) ([]Event, error)
 	// List returns every incident for which keep returns true, by number.
 	List(ctx context.Context, keep func(*Incident) bool) ([]Incident, error)
+	// Apply is Update done once per key: if key was recorded before, it
+	// returns the incident unchanged and applied=false. The key is recorded
+	// in the same transaction as the change (a click or an envelope that
+	// arrives twice changes nothing twice).
+	Apply(ctx context.Context, n int64, key string, fn func(*Incident) ([]Event, error)) (inc Incident, applied bool, err error)
+	// Due applies fn, in one transaction, to every incident whose WakeAt is
+	// at or before now, and returns them as stored afterwards.
+	Due(ctx context.Context, now time.Time, fn func(*Incident) ([]Event, error)) ([]Incident, error)
+	// NextWake returns the earliest WakeAt of all incidents, if any.
+	NextWake(ctx context.Context) (time.Time, bool, error)
 }
 
 // ErrNameTaken is returned by Channels.Create when the name is in use.
@@ -71,4 +81,9 @@ type Poster interface {
 	Announce(ctx context.Context, b Briefing) (MessageRef, error)
 	// Notice posts a short plain message in a channel (e.g. what failed).
 	Notice(ctx context.Context, channelID, text string) error
+	// PostUpdate posts a status update in the incident channel and under
+	// the announcement.
+	PostUpdate(ctx context.Context, b Briefing, u StatusUpdate) error
+	// Nudge posts a reminder in the incident channel.
+	Nudge(ctx context.Context, b Briefing, n Nudge) error
 }

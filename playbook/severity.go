@@ -114,6 +114,15 @@ type Tier struct {
 	// Stakeholders are Slack user IDs (U…/W…) or user-group IDs (S…) invited
 	// to every incident of this tier.
 	Stakeholders []string
+	// Escalation are the people (IDs as above) mentioned with the commander
+	// when an update is still overdue a full interval after the first nudge.
+	Escalation []string
+	// StatusPageWithin is how soon after declaration the first status update
+	// (standing for the status page) is expected; 0 means no such rule.
+	StatusPageWithin time.Duration
+	// PostmortemWithin is how soon after resolution the post-mortem is due;
+	// 0 means none is required.
+	PostmortemWithin time.Duration
 }
 
 // Cadence describes the update expectation in words, for the intro message.
@@ -134,10 +143,12 @@ func DefaultTiers() Tiers {
 	return Tiers{
 		SEV1: {Severity: SEV1, Impact: "All users down or core functionality unavailable",
 			Response: "immediate (wake anyone)", ResponseWithin: 0,
-			Updates: UpdatesPeriodic, UpdateEvery: 15 * time.Minute},
+			Updates: UpdatesPeriodic, UpdateEvery: 15 * time.Minute,
+			StatusPageWithin: 5 * time.Minute, PostmortemWithin: 24 * time.Hour},
 		SEV2: {Severity: SEV2, Impact: "Partial degradation, significant user subset affected",
 			Response: "within 15 minutes", ResponseWithin: 15 * time.Minute,
-			Updates: UpdatesPeriodic, UpdateEvery: 30 * time.Minute},
+			Updates: UpdatesPeriodic, UpdateEvery: 30 * time.Minute,
+			PostmortemWithin: 48 * time.Hour},
 		SEV3: {Severity: SEV3, Impact: "Minor impact, workaround available",
 			Response: "within 2 hours", ResponseWithin: 2 * time.Hour,
 			Updates: UpdatesOpenAndResolution},

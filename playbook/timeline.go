@@ -19,6 +19,8 @@ const (
 	EventSeverityChanged  EventType = "severity_changed"
 	EventStatusChanged    EventType = "status_changed"
 	EventNote             EventType = "note"
+	EventStatusUpdate     EventType = "status_update"
+	EventNudged           EventType = "nudged"
 )
 
 // Event is one timeline entry. At is when it happened (a message added to the

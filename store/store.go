@@ -20,7 +20,7 @@ import (
 
 // SchemaVersion is the layout written by this code. Open refuses a file with a
 // newer version rather than misreading it.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var (
 	bucketMeta      = []byte("meta")
@@ -28,6 +28,7 @@ var (
 	bucketTimeline  = []byte("timeline")  // number -> nested bucket: seq (8 bytes BE) -> Event JSON
 	bucketKeys      = []byte("keys")      // idempotency key -> keyRecord JSON
 	bucketChannels  = []byte("channels")  // channel ID -> number
+	bucketWake      = []byte("wake")      // wake time (unix ns, 8 bytes BE) + number -> nothing: the index of due deadlines
 	keySchema       = []byte("schema_version")
 )
 
@@ -76,16 +77,32 @@ func Open(path string, lockTimeout time.Duration) (*DB, error) {
 
 func (s *DB) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketIncidents, bucketTimeline, bucketKeys, bucketChannels} {
+		for _, b := range [][]byte{bucketMeta, bucketIncidents, bucketTimeline, bucketKeys, bucketChannels, bucketWake} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("store: create bucket %s: %w", b, err)
 			}
 		}
 		meta := tx.Bucket(bucketMeta)
+		version := 0
 		if v := meta.Get(keySchema); v != nil {
-			if got := int(binary.BigEndian.Uint64(v)); got > SchemaVersion {
-				return fmt.Errorf("store: %s has schema version %d; this Klaxon understands up to %d: upgrade Klaxon", s.path, got, SchemaVersion)
+			version = int(binary.BigEndian.Uint64(v))
+		}
+		if version > SchemaVersion {
+			return fmt.Errorf("store: %s has schema version %d; this Klaxon understands up to %d: upgrade Klaxon", s.path, version, SchemaVersion)
+		}
+		if version == 1 {
+			// Version 2 added the wake index: build it from the incidents.
+			if err := tx.Bucket(bucketIncidents).ForEach(func(k, v []byte) error {
+				var inc playbook.Incident
+				if err := json.Unmarshal(v, &inc); err != nil {
+					return fmt.Errorf("store: migrate incident %x: %w", k, err)
+				}
+				return indexWake(tx, inc.Number, time.Time{}, inc.WakeAt())
+			}); err != nil {
+				return err
 			}
+		}
+		if version == SchemaVersion {
 			return nil
 		}
 		return meta.Put(keySchema, u64(SchemaVersion))
@@ -135,7 +152,7 @@ func (s *DB) Create(ctx context.Context, key string, build func(int64) (playbook
 		inc, evs = build(n)
 		inc.Number = n
 		inc.Version = 1
-		if err := putIncident(tx, &inc, ""); err != nil {
+		if err := putIncident(tx, &inc, "", time.Time{}); err != nil {
 			return err
 		}
 		if err := appendEvents(tx, n, evs); err != nil {
@@ -188,14 +205,14 @@ func (s *DB) Update(ctx context.Context, n int64, fn func(*playbook.Incident) ([
 		if err != nil {
 			return err
 		}
-		oldChannel := cur.Channel.ID
+		oldChannel, oldWake := cur.Channel.ID, cur.WakeAt()
 		evs, err := fn(&cur)
 		if err != nil {
 			return err
 		}
 		cur.Number = n // the number is the key; fn may not change it
 		cur.Version++
-		if err := putIncident(tx, &cur, oldChannel); err != nil {
+		if err := putIncident(tx, &cur, oldChannel, oldWake); err != nil {
 			return err
 		}
 		inc = cur
@@ -258,12 +275,15 @@ func getIncident(tx *bolt.Tx, n int64) (playbook.Incident, error) {
 	return inc, nil
 }
 
-func putIncident(tx *bolt.Tx, inc *playbook.Incident, oldChannel string) error {
+func putIncident(tx *bolt.Tx, inc *playbook.Incident, oldChannel string, oldWake time.Time) error {
 	v, err := json.Marshal(inc)
 	if err != nil {
 		return fmt.Errorf("store: encode incident %d: %w", inc.Number, err)
 	}
 	if err := tx.Bucket(bucketIncidents).Put(numKey(inc.Number), v); err != nil {
+		return err
+	}
+	if err := indexWake(tx, inc.Number, oldWake, inc.WakeAt()); err != nil {
 		return err
 	}
 	chans := tx.Bucket(bucketChannels)
@@ -301,4 +321,118 @@ func appendEvents(tx *bolt.Tx, n int64, evs []playbook.Event) error {
 		}
 	}
 	return nil
+}
+
+func wakeKey(at time.Time, n int64) []byte {
+	k := make([]byte, 16)
+	binary.BigEndian.PutUint64(k, uint64(at.UnixNano()))
+	binary.BigEndian.PutUint64(k[8:], uint64(n))
+	return k
+}
+
+// indexWake moves incident n in the wake index from old to now (zero: absent).
+func indexWake(tx *bolt.Tx, n int64, old, now time.Time) error {
+	if old.Equal(now) {
+		return nil
+	}
+	b := tx.Bucket(bucketWake)
+	if !old.IsZero() {
+		if err := b.Delete(wakeKey(old, n)); err != nil {
+			return err
+		}
+	}
+	if now.IsZero() {
+		return nil
+	}
+	return b.Put(wakeKey(now, n), nil)
+}
+
+// Due implements playbook.Store: one transaction applies fn to every
+// incident whose wake time is at or before now, in wake order.
+func (s *DB) Due(ctx context.Context, now time.Time, fn func(*playbook.Incident) ([]playbook.Event, error)) ([]playbook.Incident, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []playbook.Incident
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		out = out[:0]
+		end := uint64(now.UnixNano())
+		var due []int64
+		c := tx.Bucket(bucketWake).Cursor()
+		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= end; k, _ = c.Next() {
+			due = append(due, int64(binary.BigEndian.Uint64(k[8:])))
+		}
+		for _, n := range due {
+			cur, err := getIncident(tx, n)
+			if err != nil {
+				return err
+			}
+			oldWake := cur.WakeAt()
+			evs, err := fn(&cur)
+			if err != nil {
+				return err
+			}
+			cur.Version++
+			if err := putIncident(tx, &cur, cur.Channel.ID, oldWake); err != nil {
+				return err
+			}
+			if err := appendEvents(tx, n, evs); err != nil {
+				return err
+			}
+			out = append(out, cur)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// NextWake implements playbook.Store.
+func (s *DB) NextWake(ctx context.Context) (time.Time, bool, error) {
+	var at time.Time
+	var ok bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bucketWake).Cursor().First()
+		if k != nil {
+			at, ok = time.Unix(0, int64(binary.BigEndian.Uint64(k))).UTC(), true
+		}
+		return nil
+	})
+	return at, ok, err
+}
+
+// Apply implements playbook.Store: Update, once per key.
+func (s *DB) Apply(ctx context.Context, n int64, key string, fn func(*playbook.Incident) ([]playbook.Event, error)) (playbook.Incident, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return playbook.Incident{}, false, err
+	}
+	var inc playbook.Incident
+	applied := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		cur, err := getIncident(tx, n)
+		if err != nil {
+			return err
+		}
+		keys := tx.Bucket(bucketKeys)
+		if keys.Get([]byte(key)) != nil {
+			inc = cur
+			return nil
+		}
+		oldChannel, oldWake := cur.Channel.ID, cur.WakeAt()
+		evs, err := fn(&cur)
+		if err != nil {
+			return err
+		}
+		cur.Number = n
+		cur.Version++
+		if err := putIncident(tx, &cur, oldChannel, oldWake); err != nil {
+			return err
+		}
+		if err := appendEvents(tx, n, evs); err != nil {
+			return err
+		}
+		rec, _ := json.Marshal(keyRecord{Number: n, At: time.Now().UTC()})
+		inc, applied = cur, true
+		return keys.Put([]byte(key), rec)
+	})
+	return inc, applied, err
 }

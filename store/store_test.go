@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,5 +86,38 @@ func TestRefusesNewerSchema(t *testing.T) {
 	db.Close()
 	if _, err := Open(path, time.Second); err == nil || !strings.Contains(err.Error(), "upgrade Klaxon") {
 		t.Fatalf("Open of a newer schema = %v, want a refusal", err)
+	}
+}
+
+// TestMigratesVersion1 opens a store written before the wake index existed:
+// the index is built from the incidents, so no deadline is lost on upgrade.
+func TestMigratesVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	db, err := Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	db.Create(context.Background(), "k", func(n int64) (playbook.Incident, []playbook.Event) {
+		return playbook.Incident{Title: "t", Severity: playbook.SEV1, Status: playbook.StatusInvestigating,
+			Timers: playbook.Timers{NextNudge: due}}, nil
+	})
+	// Make it look like version 1: no wake index, schema 1.
+	db.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketWake); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, u64(1))
+	})
+	db.Close()
+
+	db, err = Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	next, ok, err := db.NextWake(context.Background())
+	if err != nil || !ok || !next.Equal(due) {
+		t.Fatalf("after migration NextWake = %v, %v, %v; want %v", next, ok, err, due)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"text/template"
 	"time"
 	"unicode/utf8"
+
+	"github.com/klaxonhq/klaxon/playbook"
 )
 
 //go:embed default/*.tmpl
@@ -101,7 +103,7 @@ var Funcs = template.FuncMap{
 	"date":     SlackDate,
 	"link":     func(url, label string) string { return "<" + url + "|" + Escape(label) + ">" },
 	"upper":    strings.ToUpper,
-	"duration": func(d time.Duration) string { return d.String() },
+	"duration": playbook.HumanDuration,
 }
 
 // Escape makes user text inert in Slack mrkdwn: "<!channel>" or "<@U1>"

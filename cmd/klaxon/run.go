@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/robfig/cron/v3"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/slack-go/slack/socketmode"
@@ -81,6 +82,24 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.Run(gctx) })
+	// One loop fires every stored deadline (update reminders, the status-page
+	// rule); nothing is timed in memory, so a restart loses nothing.
+	g.Go(func() error { return app.RunScheduler(gctx, time.After) })
+	// Calendar jobs: the daily post-mortem reminders, in the configured zone.
+	cal := cron.New(cron.WithLocation(cfg.Scheduler.Timezone))
+	if _, err := cal.AddFunc(cfg.Scheduler.PostmortemReminders, func() {
+		if _, err := app.RemindPostmortems(gctx, clock.Now()); err != nil {
+			log.Error("post-mortem reminders", "err", err)
+		}
+	}); err != nil {
+		return fmt.Errorf("scheduler.postmortem_reminders: %w", err)
+	}
+	cal.Start()
+	g.Go(func() error {
+		<-gctx.Done()
+		<-cal.Stop().Done() // let a running job finish
+		return nil
+	})
 	g.Go(func() error {
 		// Finish declarations a crash or restart interrupted. Like in-flight
 		// envelopes, this work gets shutdownDrain to finish after a stop.

@@ -37,6 +37,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+	// Embedded zone data, so that scheduler.timezone works in a container
+	// without /usr/share/zoneinfo (distroless, scratch).
+	_ "time/tzdata"
 
 	"github.com/klaxonhq/klaxon/playbook"
 )
@@ -58,6 +61,7 @@ type Config struct {
 	// Services are the services people can name when declaring, in file order.
 	Services  []playbook.Service
 	Templates Templates
+	Scheduler Scheduler
 }
 
 // Slack configures the Slack app.
@@ -129,6 +133,24 @@ type Templates struct {
 	Dir string
 }
 
+// Scheduler configures the calendar jobs.
+type Scheduler struct {
+	// Timezone is the zone the cron specs below are read in; never nil after
+	// loading (time.UTC by default).
+	Timezone *time.Location
+	// TimezoneName is the IANA name Timezone was loaded from ("UTC",
+	// "Europe/Paris"), for messages and logs.
+	TimezoneName string
+	// PostmortemReminders is a standard 5-field cron spec (or a descriptor
+	// such as @daily) saying when the commanders of resolved incidents are
+	// reminded of pending post-mortems. Loading has checked that
+	// cron.ParseStandard accepts it and that it carries no TZ= prefix.
+	PostmortemReminders string
+}
+
+// DefaultPostmortemReminders is daily at 09:00 in Scheduler.Timezone.
+const DefaultPostmortemReminders = "0 9 * * *"
+
 // Default returns the configuration used when the file sets nothing. Callers
 // own the result.
 func Default() *Config {
@@ -143,6 +165,11 @@ func Default() *Config {
 		Log:        Log{Level: "info", Format: "text"},
 		Declare:    Declare{DefaultSeverity: playbook.SEV3},
 		Severities: playbook.DefaultTiers(),
+		Scheduler: Scheduler{
+			Timezone:            time.UTC,
+			TimezoneName:        "UTC",
+			PostmortemReminders: DefaultPostmortemReminders,
+		},
 	}
 }
 

@@ -93,7 +93,8 @@ func TestExampleFileParsesAndPassesCheckRun(t *testing.T) {
 		t.Errorf("example severities differ from the defaults:\n got %+v\nwant %+v", c.Severities, d.Severities)
 	}
 	if c.Slack.APIURL != d.Slack.APIURL || c.Slack.CommandName != d.Slack.CommandName || c.Slack.AppName != d.Slack.AppName ||
-		c.Store.LockTimeout != d.Store.LockTimeout || c.HTTP != d.HTTP || c.Log != d.Log || c.Declare != d.Declare || c.Templates != d.Templates {
+		c.Store.LockTimeout != d.Store.LockTimeout || c.HTTP != d.HTTP || c.Log != d.Log || c.Declare != d.Declare || c.Templates != d.Templates ||
+		c.Scheduler != d.Scheduler {
 		t.Errorf("example settings differ from the defaults:\n got %+v\nwant %+v", c, d)
 	}
 	s, ok := c.Service("checkout")
@@ -107,7 +108,7 @@ func TestExampleFileParsesAndPassesCheckRun(t *testing.T) {
 }
 
 // tiersEqualIgnoringEmpty compares tiers treating nil and empty stakeholder
-// lists alike (the example writes `stakeholders: []`).
+// and escalation lists alike (the example writes `stakeholders: []`).
 func tiersEqualIgnoringEmpty(a, b playbook.Tiers) bool {
 	if len(a) != len(b) {
 		return false
@@ -119,6 +120,9 @@ func tiersEqualIgnoringEmpty(a, b playbook.Tiers) bool {
 		}
 		if len(ta.Stakeholders) == 0 && len(tb.Stakeholders) == 0 {
 			ta.Stakeholders, tb.Stakeholders = nil, nil
+		}
+		if len(ta.Escalation) == 0 && len(tb.Escalation) == 0 {
+			ta.Escalation, tb.Escalation = nil, nil
 		}
 		if !reflect.DeepEqual(ta, tb) {
 			return false
@@ -143,6 +147,9 @@ func TestDefaults(t *testing.T) {
 		d.Log.Level != "info" || d.Log.Format != "text" || d.Declare.DefaultSeverity != playbook.SEV3 {
 		t.Errorf("Default() = %+v", d)
 	}
+	if d.Scheduler.Timezone != time.UTC || d.Scheduler.TimezoneName != "UTC" || d.Scheduler.PostmortemReminders != "0 9 * * *" {
+		t.Errorf("Default().Scheduler = %+v", d.Scheduler)
+	}
 	if !reflect.DeepEqual(d.Severities, playbook.DefaultTiers()) {
 		t.Errorf("default severities are not the playbook's")
 	}
@@ -166,6 +173,9 @@ func TestUnknownKeysAtEveryDepth(t *testing.T) {
 		{"service", "services:\n  - name: a\n  - name: b\n    runbok: https://x\n", "services[1].runbok", 4, "did you mean runbook?"},
 		{"odd key quoted", "log:\n  \"lev el\": info\n", `log["lev el"]`, 2, "unknown key"},
 		{"Go field name", "slack:\n  command_name: /x\n", "slack.command_name", 2, "did you mean command?"},
+		{"scheduler", "scheduler:\n  timezone: UTC\n  tz: UTC\n", "scheduler.tz", 3, "known keys: postmortem_reminders, timezone"},
+		{"scheduler typo", "scheduler:\n  postmortem_reminder: '@daily'\n", "scheduler.postmortem_reminder", 2, "did you mean postmortem_reminders?"},
+		{"severity tier, new key", "severities:\n  SEV1:\n    escalations: [U0A1]\n", "severities.SEV1.escalations", 3, "did you mean escalation?"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,11 +215,16 @@ func TestBrokenFileListsEveryProblem(t *testing.T) {
 		{22, "severities.sev2.updates", "not an update policy"},
 		{23, "severities.sev2.update_every", "must be at least 1s"},
 		{24, "severities.sev2.stakeholders[1]", "not a Slack user or user-group ID"},
-		{25, "severities.SEV3.update_every", "required (at least 1s) when updates is periodic"},
-		{29, "services[0].runbook", "not a URL"},
-		{30, "services[1].name", `duplicate service name "checkout" (also services[0].name)`},
-		{31, "services[2].name", "required"},
-		{32, "services[2].owner", "unknown key"},
+		{25, "severities.sev2.escalation[0]", "member ID"},
+		{26, "severities.sev2.postmortem_within", "must not be negative"},
+		{27, "severities.sev2.status_page_within", "not a duration"},
+		{28, "severities.SEV3.update_every", "required (at least 1s) when updates is periodic"},
+		{32, "services[0].runbook", "not a URL"},
+		{33, "services[1].name", `duplicate service name "checkout" (also services[0].name)`},
+		{34, "services[2].name", "required"},
+		{35, "services[2].owner", "unknown key"},
+		{37, "scheduler.timezone", `unknown time zone "Europe/Pariss"`},
+		{38, "scheduler.postmortem_reminders", "not a cron spec: expected exactly 5 fields, found 4"},
 	}
 	if len(ps.List) != len(want) {
 		t.Errorf("got %d problems, want %d:\n%v", len(ps.List), len(want), err)
@@ -270,6 +285,36 @@ func TestValidation(t *testing.T) {
 		{"severities: {SEV1: {stakeholders: [~]}}", "severities.SEV1.stakeholders[0]", "empty entry"},
 		{"severities: {SEV1: {}, 1: {}}", "severities.1", "SEV1 is already set at line 1"},
 		{"severities: {SEV4: {updates: periodic, update_every: ~}}", "severities.SEV4.update_every", "required"},
+		{"severities: {SEV1: {update_every: 0s}}", "severities.SEV1.update_every", "must be at least 1s when updates is periodic"},
+		{"severities: {SEV1: {update_every: -1m}}", "severities.SEV1.update_every", "must not be negative"},
+		{"severities: {SEV3: {update_every: 500ms}}", "severities.SEV3.update_every", "must be at least 1s (or 0 for the default)"},
+		{"severities: {SEV1: {escalation: U0EXEC01}}", "severities.SEV1.escalation", "want a list"},
+		{"severities: {SEV1: {escalation: [U0A1, '@bob']}}", "severities.SEV1.escalation[1]", "member ID"},
+		{"severities: {SEV2: {escalation: [C0CHANNEL]}}", "severities.SEV2.escalation[0]", "not a Slack user or user-group ID"},
+		{"severities: {SEV2: {escalation: [~]}}", "severities.SEV2.escalation[0]", "empty entry"},
+		{"severities: {SEV1: {status_page_within: -5m}}", "severities.SEV1.status_page_within", "must not be negative"},
+		{"severities: {SEV1: {status_page_within: 5}}", "severities.SEV1.status_page_within", "not a duration"},
+		{"severities: {SEV1: {status_page_within: [5m]}}", "severities.SEV1.status_page_within", "want a single value"},
+		{"severities: {SEV2: {postmortem_within: -1h}}", "severities.SEV2.postmortem_within", "must not be negative"},
+		{"severities: {SEV2: {postmortem_within: 2d}}", "severities.SEV2.postmortem_within", "not a duration"},
+		{"scheduler: [UTC]", "scheduler", "want a mapping"},
+		{"scheduler: {timezone: Mars/Olympus_Mons}", "scheduler.timezone", `unknown time zone "Mars/Olympus_Mons"`},
+		{"scheduler: {timezone: europe/paris}", "scheduler.timezone", "case-sensitive"},
+		{"scheduler: {timezone: ../../etc/passwd}", "scheduler.timezone", "unknown time zone"},
+		{"scheduler: {timezone: ''}", "scheduler.timezone", "must not be empty"},
+		{"scheduler: {timezone: Local}", "scheduler.timezone", "Local depends on the host"},
+		{"scheduler: {timezone: '+02:00'}", "scheduler.timezone", "unknown time zone"},
+		{"scheduler: {postmortem_reminders: '0 9 * *'}", "scheduler.postmortem_reminders", "not a cron spec: expected exactly 5 fields, found 4"},
+		{"scheduler: {postmortem_reminders: '0 0 9 * * *'}", "scheduler.postmortem_reminders", "not a cron spec: expected exactly 5 fields, found 6"},
+		{"scheduler: {postmortem_reminders: '0 25 * * *'}", "scheduler.postmortem_reminders", "not a cron spec: end of range (25) above maximum (23)"},
+		{"scheduler: {postmortem_reminders: '@fortnightly'}", "scheduler.postmortem_reminders", "not a cron spec: unrecognized descriptor"},
+		{"scheduler: {postmortem_reminders: '@every soon'}", "scheduler.postmortem_reminders", "not a cron spec"},
+		{"scheduler: {postmortem_reminders: '@every 30s'}", "scheduler.postmortem_reminders", "@every must be at least 1m"},
+		{"scheduler: {postmortem_reminders: '0 9 30 2 *'}", "scheduler.postmortem_reminders", "never fires"},
+		{"scheduler: {postmortem_reminders: ''}", "scheduler.postmortem_reminders", "must not be empty"},
+		{"scheduler: {postmortem_reminders: 'TZ=Europe/Paris 0 9 * * *'}", "scheduler.postmortem_reminders", "set scheduler.timezone instead"},
+		{"scheduler: {postmortem_reminders: 'CRON_TZ=Europe/Paris'}", "scheduler.postmortem_reminders", "set scheduler.timezone instead"},
+		{"scheduler: {postmortem_reminders: '0 9 * * xoxb-123'}", "scheduler.postmortem_reminders", "not a cron spec: (a value that looks like a Slack token, not shown)"},
 		{"services: {checkout: {}}", "services", "want a list of services"},
 		{"services: [checkout]", "services[0]", "want a mapping"},
 		{"services: [{name: ''}]", "services[0].name", "not a service name"},
@@ -567,6 +612,173 @@ severities:
 	// Overlaying doesn't change the playbook's defaults for the next load.
 	if !reflect.DeepEqual(playbook.DefaultTiers(), def) || !reflect.DeepEqual(Default().Severities, def) {
 		t.Errorf("overlay leaked into the defaults")
+	}
+}
+
+func TestNewTierKeysOverlayFieldByField(t *testing.T) {
+	def := playbook.DefaultTiers()
+	for _, tt := range []struct {
+		yaml string
+		sev  playbook.Severity
+		set  func(*playbook.Tier)
+	}{
+		{"severities: {SEV1: {escalation: [U0CTO001, S0LEADS, U0CTO001]}}", playbook.SEV1,
+			func(t *playbook.Tier) { t.Escalation = []string{"U0CTO001", "S0LEADS"} }},
+		{"severities: {SEV4: {escalation: [W0GRID1]}}", playbook.SEV4,
+			func(t *playbook.Tier) { t.Escalation = []string{"W0GRID1"} }},
+		{"severities: {SEV1: {status_page_within: 10m}}", playbook.SEV1,
+			func(t *playbook.Tier) { t.StatusPageWithin = 10 * time.Minute }},
+		{"severities: {SEV1: {status_page_within: 0s}}", playbook.SEV1,
+			func(t *playbook.Tier) { t.StatusPageWithin = 0 }},
+		{"severities: {sev3: {status_page_within: 1h}}", playbook.SEV3,
+			func(t *playbook.Tier) { t.StatusPageWithin = time.Hour }},
+		{"severities: {SEV1: {postmortem_within: 72h}}", playbook.SEV1,
+			func(t *playbook.Tier) { t.PostmortemWithin = 72 * time.Hour }},
+		{"severities: {2: {postmortem_within: 0}}", playbook.SEV2,
+			func(t *playbook.Tier) { t.PostmortemWithin = 0 }},
+		{"severities: {P4: {postmortem_within: 168h}}", playbook.SEV4,
+			func(t *playbook.Tier) { t.PostmortemWithin = 168 * time.Hour }},
+		// Null keeps the default.
+		{"severities: {SEV1: {escalation: ~, status_page_within: ~, postmortem_within: ~}}", playbook.SEV1,
+			func(*playbook.Tier) {}},
+	} {
+		c := parse(t, tt.yaml, env())
+		for _, sev := range playbook.Severities {
+			want := def[sev]
+			if sev == tt.sev {
+				tt.set(&want)
+			}
+			if got := c.Severities[sev]; !reflect.DeepEqual(got, want) {
+				t.Errorf("%s: %v = %+v\nwant %+v", tt.yaml, sev, got, want)
+			}
+		}
+	}
+	// An empty list clears the escalation a merge or an alias gave.
+	c := parse(t, "severities:\n  SEV1: &one {escalation: [U0A1]}\n  SEV2: {<<: *one, escalation: []}\n", env())
+	if got := c.Severities[playbook.SEV1].Escalation; !reflect.DeepEqual(got, []string{"U0A1"}) {
+		t.Errorf("SEV1 escalation = %v", got)
+	}
+	if got := c.Severities[playbook.SEV2].Escalation; got == nil || len(got) != 0 {
+		t.Errorf("SEV2 escalation = %#v, want empty", got)
+	}
+	if !reflect.DeepEqual(playbook.DefaultTiers(), def) {
+		t.Errorf("overlay leaked into the defaults")
+	}
+}
+
+func TestUpdateEveryByPolicy(t *testing.T) {
+	// open_and_resolution: optional, the opening update's deadline; 0 is
+	// "unset" and left for the reminder code to default.
+	c := parse(t, "severities: {SEV3: {update_every: 10m}}", env())
+	if got := c.Severities[playbook.SEV3]; got.Updates != playbook.UpdatesOpenAndResolution || got.UpdateEvery != 10*time.Minute {
+		t.Errorf("SEV3 = %+v", got)
+	}
+	if got := parse(t, "severities: {SEV3: {update_every: 0s}}", env()).Severities[playbook.SEV3].UpdateEvery; got != 0 {
+		t.Errorf("SEV3 update_every 0s = %v", got)
+	}
+	// Switching a periodic tier keeps its cadence as the opening deadline,
+	// or takes 0 to mean the default.
+	c = parse(t, "severities: {SEV1: {updates: open_and_resolution}, SEV2: {updates: open_and_resolution, update_every: 0s}}", env())
+	if got := c.Severities[playbook.SEV1].UpdateEvery; got != 15*time.Minute {
+		t.Errorf("SEV1 switched to open_and_resolution: update_every = %v", got)
+	}
+	if got := c.Severities[playbook.SEV2].UpdateEvery; got != 0 {
+		t.Errorf("SEV2 switched with 0s: update_every = %v", got)
+	}
+	// ticket_only: allowed and ignored.
+	if got := parse(t, "severities: {SEV4: {update_every: 2h}}", env()).Severities[playbook.SEV4].UpdateEvery; got != 2*time.Hour {
+		t.Errorf("SEV4 update_every = %v", got)
+	}
+	// periodic: required and at least 1s, whichever order the keys come in.
+	for _, in := range []string{
+		"severities: {SEV3: {update_every: 0s, updates: periodic}}",
+		"severities: {SEV3: {updates: periodic, update_every: 0s}}",
+		"severities: {SEV1: {update_every: 0s}}",
+	} {
+		ps := problems(t, in, env())
+		if len(ps) != 1 || !hasProblem(ps, ps[0].Path, "must be at least 1s when updates is periodic") || !strings.HasSuffix(ps[0].Path, ".update_every") || ps[0].Line != 1 {
+			t.Errorf("%s: got %v", in, (&Problems{ps}).Error())
+		}
+	}
+	ps := problems(t, "severities:\n  SEV3:\n    updates: periodic\n", env())
+	if len(ps) != 1 || ps[0].Path != "severities.SEV3.update_every" || ps[0].Line != 2 || !strings.Contains(ps[0].Msg, "required") {
+		t.Errorf("got %v", (&Problems{ps}).Error())
+	}
+}
+
+func TestScheduler(t *testing.T) {
+	c := parse(t, "scheduler:\n  timezone: ' America/New_York '\n  postmortem_reminders: ' 30 8 * * 1-5 '\n", env())
+	if c.Scheduler.Timezone == nil || c.Scheduler.Timezone.String() != "America/New_York" || c.Scheduler.TimezoneName != "America/New_York" {
+		t.Errorf("timezone = %v, %q", c.Scheduler.Timezone, c.Scheduler.TimezoneName)
+	}
+	if c.Scheduler.PostmortemReminders != "30 8 * * 1-5" {
+		t.Errorf("postmortem_reminders = %q", c.Scheduler.PostmortemReminders)
+	}
+	// Setting one key keeps the other's default.
+	c = parse(t, "scheduler: {timezone: Asia/Kolkata}", env())
+	if c.Scheduler.PostmortemReminders != DefaultPostmortemReminders || c.Scheduler.TimezoneName != "Asia/Kolkata" {
+		t.Errorf("scheduler = %+v", c.Scheduler)
+	}
+	c = parse(t, "scheduler: {postmortem_reminders: '@weekly'}", env())
+	if c.Scheduler.Timezone != time.UTC || c.Scheduler.TimezoneName != "UTC" || c.Scheduler.PostmortemReminders != "@weekly" {
+		t.Errorf("scheduler = %+v", c.Scheduler)
+	}
+	if got := parse(t, "scheduler: {timezone: ~, postmortem_reminders: ~}", env()).Scheduler; got != Default().Scheduler {
+		t.Errorf("null scheduler keys = %+v", got)
+	}
+	for _, spec := range []string{"@daily", "@midnight", "@hourly", "@monthly", "@yearly", "@annually", "@every 12h", "@every 1m",
+		"0 9 * * *", "*/15 9-17 * * MON-FRI", "0 9 1,15 * *", "0 9 * JAN,JUL ?"} {
+		if got := parse(t, "scheduler: {postmortem_reminders: '"+spec+"'}", env()).Scheduler.PostmortemReminders; got != spec {
+			t.Errorf("%q → %q", spec, got)
+		}
+	}
+	for _, zone := range []string{"UTC", "Etc/UTC", "Europe/Paris", "Australia/Lord_Howe", "Pacific/Chatham"} {
+		if got := parse(t, "scheduler: {timezone: "+zone+"}", env()).Scheduler; got.Timezone.String() != zone || got.TimezoneName != zone {
+			t.Errorf("%s → %+v", zone, got)
+		}
+	}
+	// Variables expand as anywhere else; a bad value from the environment
+	// is not quoted back.
+	c = parse(t, "scheduler: {timezone: '${TZ_NAME:-UTC}', postmortem_reminders: '${REMIND}'}", env("TZ_NAME", "Europe/Berlin", "REMIND", "@daily"))
+	if c.Scheduler.TimezoneName != "Europe/Berlin" || c.Scheduler.PostmortemReminders != "@daily" {
+		t.Errorf("scheduler from env = %+v", c.Scheduler)
+	}
+	ps := problems(t, "scheduler: {timezone: '${Z}', postmortem_reminders: '${R}'}", env("Z", "Not/AZone-secret", "R", "0 9 * secret"))
+	text := (&Problems{ps}).Error()
+	if len(ps) != 2 || strings.Contains(text, "secret") || strings.Count(text, "the value from the environment") != 2 {
+		t.Errorf("got %s", text)
+	}
+}
+
+func TestTiersAndSchedulerFile(t *testing.T) {
+	c, err := Load("testdata/tiers_and_scheduler.yaml", env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, c)
+	def := playbook.DefaultTiers()
+	want := def.Get(playbook.SEV1)
+	want.Escalation, want.StatusPageWithin, want.PostmortemWithin = []string{"U0CTO001", "S0LEADS"}, 10*time.Minute, 72*time.Hour
+	if got := c.Severities[playbook.SEV1]; !reflect.DeepEqual(got, want) {
+		t.Errorf("SEV1 = %+v\nwant %+v", got, want)
+	}
+	want = def.Get(playbook.SEV2)
+	want.Escalation, want.StatusPageWithin, want.PostmortemWithin = []string{"W0VPENG1"}, 15*time.Minute, 0
+	if got := c.Severities[playbook.SEV2]; !reflect.DeepEqual(got, want) {
+		t.Errorf("SEV2 = %+v\nwant %+v", got, want)
+	}
+	want = def.Get(playbook.SEV3)
+	want.UpdateEvery, want.PostmortemWithin = time.Hour, 168*time.Hour
+	if got := c.Severities[playbook.SEV3]; !reflect.DeepEqual(got, want) {
+		t.Errorf("SEV3 = %+v\nwant %+v", got, want)
+	}
+	want = def.Get(playbook.SEV4)
+	want.UpdateEvery, want.Escalation = 5*time.Minute, []string{}
+	if got := c.Severities[playbook.SEV4]; !reflect.DeepEqual(got, want) {
+		t.Errorf("SEV4 = %+v\nwant %+v", got, want)
+	}
+	if s := c.Scheduler; s.TimezoneName != "Europe/Paris" || s.Timezone.String() != "Europe/Paris" || s.PostmortemReminders != "30 8 * * 1-5" {
+		t.Errorf("scheduler = %+v", s)
 	}
 }
 

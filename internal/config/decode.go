@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -668,6 +669,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 		"templates":  func(n *yaml.Node, p string) { d.templates(n, p, &c.Templates) },
 		"severities": func(n *yaml.Node, p string) { d.severities(n, p, c.Severities) },
 		"services":   func(n *yaml.Node, p string) { d.services(n, p, &c.Services) },
+		"scheduler":  func(n *yaml.Node, p string) { d.scheduler(n, p, &c.Scheduler) },
 	})
 }
 
@@ -891,6 +893,7 @@ func (d *decoder) tier(key, n *yaml.Node, path string, t *playbook.Tier) {
 		return ""
 	}
 	everySet := false
+	var everyNode *yaml.Node // set when the file gave update_every a valid duration
 	ok := d.mapping(n, path, map[string]field{
 		"impact":          d.str(&t.Impact, nonEmpty),
 		"response":        d.str(&t.Response, nonEmpty),
@@ -907,18 +910,36 @@ func (d *decoder) tier(key, n *yaml.Node, path string, t *playbook.Tier) {
 			}
 			t.Updates = u
 		},
+		// Its lower bound depends on the policy, which may come later in
+		// the mapping or from the defaults, so it is checked after the walk.
 		"update_every": func(n *yaml.Node, p string) {
 			// Set but wrong is its own problem; don't also call it missing.
 			everySet = !isNull(d.resolve(n))
-			if v, _, ok := d.duration(n, p, time.Second); ok {
-				t.UpdateEvery = v
+			if v, node, ok := d.duration(n, p, 0); ok {
+				t.UpdateEvery, everyNode = v, node
 			}
 		},
-		"stakeholders": d.ids(&t.Stakeholders),
+		"stakeholders":       d.ids(&t.Stakeholders),
+		"escalation":         d.ids(&t.Escalation),
+		"status_page_within": d.durationField(&t.StatusPageWithin, 0),
+		"postmortem_within":  d.durationField(&t.PostmortemWithin, 0),
 	})
-	// A periodic tier needs a cadence; the defaults only give one to the
-	// tiers that are periodic by default.
-	if ok && t.Updates == playbook.UpdatesPeriodic && t.UpdateEvery < time.Second && !everySet {
+	if !ok {
+		return
+	}
+	// update_every is the cadence of a periodic tier, so at least 1s there;
+	// the defaults only give one to the tiers that are periodic by default.
+	// For open_and_resolution it is the deadline of the opening update and
+	// optional (0 leaves the default to the reminder code); ticket_only
+	// ignores it. A sub-second value is a typo whatever the policy.
+	switch periodic := t.Updates == playbook.UpdatesPeriodic; {
+	case everyNode != nil && t.UpdateEvery < time.Second && (periodic || t.UpdateEvery > 0):
+		if periodic {
+			d.add(everyNode, path+".update_every", "must be at least 1s when updates is periodic")
+		} else {
+			d.add(everyNode, path+".update_every", "must be at least 1s (or 0 for the default)")
+		}
+	case periodic && t.UpdateEvery < time.Second && !everySet:
 		d.add(key, path+".update_every", "required (at least 1s) when updates is periodic")
 	}
 }
@@ -980,4 +1001,109 @@ func (d *decoder) services(n *yaml.Node, path string, dst *[]playbook.Service) {
 		}
 	}
 	*dst = out
+}
+
+// scheduler reads the calendar jobs' settings.
+func (d *decoder) scheduler(n *yaml.Node, path string, s *Scheduler) {
+	d.mapping(n, path, map[string]field{
+		"timezone": func(n *yaml.Node, p string) {
+			v, ok := d.scalar(n, p)
+			if !ok {
+				return
+			}
+			name := strings.TrimSpace(v.val)
+			if loc, msg := loadZone(name, v); msg != "" {
+				d.add(v.node, p, "%s", msg)
+			} else {
+				s.Timezone, s.TimezoneName = loc, name
+			}
+		},
+		"postmortem_reminders": func(n *yaml.Node, p string) {
+			v, ok := d.scalar(n, p)
+			if !ok {
+				return
+			}
+			spec := strings.TrimSpace(v.val)
+			if msg := checkCron(spec, v); msg != "" {
+				d.add(v.node, p, "%s", msg)
+				return
+			}
+			s.PostmortemReminders = spec
+		},
+	})
+}
+
+// loadZone loads an IANA zone, or says what is wrong with the name; v is
+// the value as written, for quoting.
+func loadZone(name string, v scalar) (*time.Location, string) {
+	const want = "want an IANA name such as UTC, Europe/Paris or America/New_York"
+	switch name {
+	case "":
+		return nil, "must not be empty (" + want + "; UTC is the default)"
+	case "Local":
+		// time.LoadLocation accepts it, but it is whatever zone the host
+		// happens to have (UTC in most containers).
+		return nil, "Local depends on the host; name the zone (" + want + ")"
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Sprintf("unknown time zone %s (%s; names are case-sensitive)", v.show(), want)
+	}
+	return loc, ""
+}
+
+// cronHelp ends the problems that say a cron spec is malformed.
+const cronHelp = `want 5 fields, minute hour day-of-month month day-of-week, like "0 9 * * *", or a descriptor such as @daily`
+
+// checkCron checks a cron spec the way the scheduler will read it, and
+// returns the problem, or "" when the spec is fine. v is the value as
+// written, for quoting.
+func checkCron(spec string, v scalar) string {
+	if spec == "" {
+		return "must not be empty (" + cronHelp + ")"
+	}
+	// The scheduler reads specs in scheduler.timezone; a zone in the spec
+	// would silently override it (and cron panics on "TZ=x" without a
+	// schedule after it).
+	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
+		return "a TZ= or CRON_TZ= prefix is not supported: set scheduler.timezone instead"
+	}
+	sched, err := parseCron(spec)
+	if err != nil {
+		detail := err.Error()
+		// cron's messages repeat parts of the spec, which may come from the
+		// environment or be a token pasted in the wrong place.
+		if v.expanded || looksLikeToken(spec) || looksLikeToken(detail) {
+			detail = v.show()
+		} else if r := []rune(detail); len(r) > 80 {
+			detail = string(r[:79]) + "…"
+		}
+		return "not a cron spec: " + detail + " (" + cronHelp + ")"
+	}
+	switch sc := sched.(type) {
+	case cron.ConstantDelaySchedule:
+		// Every rounds anything under a second up to one: a typo such as
+		// "@every 5s" would remind every commander every few seconds.
+		if sc.Delay < time.Minute {
+			return "@every must be at least 1m: reminders are sent to people"
+		}
+	default:
+		// A date that doesn't exist ("0 9 30 2 *") is a valid spec that
+		// never fires; cron gives up looking after five years.
+		if sched.Next(time.Now()).IsZero() {
+			return "never fires: no day in the next five years matches (a date that doesn't exist, such as 30 February?)"
+		}
+	}
+	return ""
+}
+
+// parseCron is cron.ParseStandard, recovering from the panics its parser
+// still has on some malformed input.
+func parseCron(spec string) (sched cron.Schedule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			sched, err = nil, errors.New("cannot be read")
+		}
+	}()
+	return cron.ParseStandard(spec)
 }

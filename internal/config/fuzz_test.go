@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/robfig/cron/v3"
 )
 
 // fuzzSecret is what every environment variable and secret file holds while
@@ -65,13 +66,18 @@ var fuzzSeeds = []string{
 	"- - - [\n",
 	"? [a, b]\n: c\n",
 	"\t\x00\xff",
+	"severities:\n  SEV1: {escalation: [U0A1, '@b'], status_page_within: -1m, postmortem_within: 1h}\n  3: {update_every: 0s}\n  4: {update_every: 1ms}\n",
+	"scheduler: {timezone: Europe/Paris, postmortem_reminders: '@every 2h'}\n",
+	"scheduler: {timezone: '${TZ:-UTC}', postmortem_reminders: 'TZ=UTC'}\n",
+	"scheduler: {timezone: Local, postmortem_reminders: '0 9 30 2 *'}\n",
+	"scheduler: {postmortem_reminders: '*/5 1-2,4 ? JAN-DEC SUN'}\n",
 }
 
 func FuzzParse(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
 	}
-	for _, name := range []string{"../../config.example.yaml", "testdata/broken.yaml", "testdata/example_minimal.yaml"} {
+	for _, name := range []string{"../../config.example.yaml", "testdata/broken.yaml", "testdata/example_minimal.yaml", "testdata/tiers_and_scheduler.yaml"} {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
@@ -140,11 +146,25 @@ func checkInvariants(t *testing.T, c *Config) {
 		if tier.Updates == playbook.UpdatesPeriodic && tier.UpdateEvery < time.Second {
 			t.Errorf("%v is periodic every %v", sev, tier.UpdateEvery)
 		}
-		for _, id := range tier.Stakeholders {
+		if tier.UpdateEvery != 0 && tier.UpdateEvery < time.Second {
+			t.Errorf("%v update_every %v", sev, tier.UpdateEvery)
+		}
+		if tier.StatusPageWithin < 0 || tier.PostmortemWithin < 0 {
+			t.Errorf("%v status page within %v, post-mortem within %v", sev, tier.StatusPageWithin, tier.PostmortemWithin)
+		}
+		for _, id := range slices.Concat(tier.Stakeholders, tier.Escalation) {
 			if !stakeholderRE.MatchString(id) {
-				t.Errorf("%v stakeholder %q", sev, id)
+				t.Errorf("%v stakeholder or escalation %q", sev, id)
 			}
 		}
+	}
+	if sc := c.Scheduler; sc.Timezone == nil || sc.Timezone.String() != sc.TimezoneName || sc.TimezoneName == "Local" {
+		t.Errorf("scheduler zone %v, %q", sc.Timezone, sc.TimezoneName)
+	}
+	if sched, err := cron.ParseStandard(c.Scheduler.PostmortemReminders); err != nil || strings.Contains(c.Scheduler.PostmortemReminders, "TZ=") {
+		t.Errorf("postmortem_reminders %q: %v", c.Scheduler.PostmortemReminders, err)
+	} else if d, every := sched.(cron.ConstantDelaySchedule); every && d.Delay < time.Minute {
+		t.Errorf("postmortem_reminders %q every %v", c.Scheduler.PostmortemReminders, d.Delay)
 	}
 	seen := map[string]bool{}
 	for _, s := range c.Services {

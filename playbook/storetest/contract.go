@@ -149,6 +149,96 @@ func Run(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("apply once per key", func(t *testing.T) {
+		s, _ := open(t)
+		inc, _, _ := s.Create(ctx, "k", build("t"))
+		bump := func(i *playbook.Incident) ([]playbook.Event, error) {
+			i.Timers.Updates++
+			return []playbook.Event{playbook.NewEvent(playbook.EventNote, "U1", t0, "x")}, nil
+		}
+		a, applied, err := s.Apply(ctx, inc.Number, "click-1", bump)
+		if err != nil || !applied || a.Timers.Updates != 1 {
+			t.Fatalf("first Apply = %+v, %v, %v", a.Timers, applied, err)
+		}
+		b, applied, err := s.Apply(ctx, inc.Number, "click-1", bump)
+		if err != nil || applied || b.Timers.Updates != 1 {
+			t.Fatalf("second Apply with the same key = %+v, %v, %v; want unchanged", b.Timers, applied, err)
+		}
+		evs, _ := s.Timeline(ctx, inc.Number)
+		if len(evs) != 2 {
+			t.Fatalf("%d events, want 2 (declared + one note)", len(evs))
+		}
+	})
+
+	t.Run("due incidents in wake order, once", func(t *testing.T) {
+		s, _ := open(t)
+		wakes := []time.Duration{3 * time.Minute, time.Minute, 0, 10 * time.Minute}
+		for i, d := range wakes {
+			inc, _, _ := s.Create(ctx, fmt.Sprint("w", i), build("t"))
+			if d > 0 {
+				s.Update(ctx, inc.Number, func(i *playbook.Incident) ([]playbook.Event, error) {
+					i.Timers.NextNudge = t0.Add(d)
+					return nil, nil
+				})
+			}
+		}
+		next, ok, err := s.NextWake(ctx)
+		if err != nil || !ok || !next.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("NextWake = %v, %v, %v; want t0+1m", next, ok, err)
+		}
+		var order []int64
+		got, err := s.Due(ctx, t0.Add(5*time.Minute), func(i *playbook.Incident) ([]playbook.Event, error) {
+			order = append(order, i.Number)
+			i.Timers.NextNudge = time.Time{} // fired
+			return []playbook.Event{playbook.NewEvent(playbook.EventNudged, "klaxon", t0, "")}, nil
+		})
+		if err != nil || len(got) != 2 || fmt.Sprint(order) != "[2 1]" {
+			t.Fatalf("Due = %d incidents in order %v, %v; want [2 1]", len(got), order, err)
+		}
+		again, _ := s.Due(ctx, t0.Add(5*time.Minute), func(i *playbook.Incident) ([]playbook.Event, error) {
+			t.Errorf("incident %d due twice", i.Number)
+			return nil, nil
+		})
+		if len(again) != 0 {
+			t.Fatalf("fired incidents still due: %d", len(again))
+		}
+		next, ok, _ = s.NextWake(ctx)
+		if !ok || !next.Equal(t0.Add(10*time.Minute)) {
+			t.Fatalf("NextWake after firing = %v, %v", next, ok)
+		}
+		evs, _ := s.Timeline(ctx, 2)
+		if evs[len(evs)-1].Type != playbook.EventNudged {
+			t.Fatalf("Due did not store the events fn returned")
+		}
+	})
+
+	t.Run("a failing due pass changes nothing", func(t *testing.T) {
+		s, _ := open(t)
+		for i := range 2 {
+			inc, _, _ := s.Create(ctx, fmt.Sprint("f", i), build("t"))
+			s.Update(ctx, inc.Number, func(i *playbook.Incident) ([]playbook.Event, error) {
+				i.Timers.NextNudge = t0
+				return nil, nil
+			})
+		}
+		boom := errors.New("boom")
+		calls := 0
+		_, err := s.Due(ctx, t0, func(i *playbook.Incident) ([]playbook.Event, error) {
+			calls++
+			if calls == 2 {
+				return nil, boom
+			}
+			i.Timers.NextNudge = time.Time{}
+			return nil, nil
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("err = %v", err)
+		}
+		if got, _ := s.Due(ctx, t0, func(*playbook.Incident) ([]playbook.Event, error) { return nil, nil }); len(got) != 2 {
+			t.Fatalf("after a failed pass %d incidents due, want both still due", len(got))
+		}
+	})
+
 	t.Run("survives reopen and numbers continue", func(t *testing.T) {
 		s, reopen := open(t)
 		if reopen == nil {

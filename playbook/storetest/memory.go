@@ -5,7 +5,9 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"sync"
+	"time"
 
 	"github.com/klaxonhq/klaxon/playbook"
 )
@@ -145,4 +147,90 @@ func (m *Memory) List(_ context.Context, keep func(*playbook.Incident) bool) ([]
 		}
 	}
 	return out, nil
+}
+
+// Apply implements playbook.Store.
+func (m *Memory) Apply(_ context.Context, n int64, key string, fn func(*playbook.Incident) ([]playbook.Event, error)) (playbook.Incident, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.fail(); err != nil {
+		return playbook.Incident{}, false, err
+	}
+	inc, err := m.get(n)
+	if err != nil {
+		return inc, false, err
+	}
+	if _, ok := m.keys[key]; ok {
+		return inc, false, nil
+	}
+	evs, err := fn(&inc)
+	if err != nil {
+		return playbook.Incident{}, false, err
+	}
+	inc.Number = n
+	inc.Version++
+	if err := m.put(inc, evs); err != nil {
+		return playbook.Incident{}, false, err
+	}
+	m.keys[key] = n
+	return inc, true, nil
+}
+
+// Due implements playbook.Store. All changes are kept only if fn succeeds
+// for every due incident, like one transaction.
+func (m *Memory) Due(_ context.Context, now time.Time, fn func(*playbook.Incident) ([]playbook.Event, error)) ([]playbook.Incident, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.fail(); err != nil {
+		return nil, err
+	}
+	type change struct {
+		inc playbook.Incident
+		evs []playbook.Event
+	}
+	var due []playbook.Incident
+	for n := int64(1); n <= m.seq; n++ {
+		inc, err := m.get(n)
+		if err != nil {
+			continue
+		}
+		if w := inc.WakeAt(); !w.IsZero() && !w.After(now) {
+			due = append(due, inc)
+		}
+	}
+	sort.SliceStable(due, func(i, j int) bool { return due[i].WakeAt().Before(due[j].WakeAt()) })
+	var changes []change
+	for _, inc := range due {
+		evs, err := fn(&inc)
+		if err != nil {
+			return nil, err
+		}
+		inc.Version++
+		changes = append(changes, change{inc, evs})
+	}
+	out := make([]playbook.Incident, 0, len(changes))
+	for _, c := range changes {
+		if err := m.put(c.inc, c.evs); err != nil {
+			return nil, err
+		}
+		out = append(out, c.inc)
+	}
+	return out, nil
+}
+
+// NextWake implements playbook.Store.
+func (m *Memory) NextWake(context.Context) (time.Time, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var w time.Time
+	for n := int64(1); n <= m.seq; n++ {
+		inc, err := m.get(n)
+		if err != nil {
+			continue
+		}
+		if t := inc.WakeAt(); !t.IsZero() && (w.IsZero() || t.Before(w)) {
+			w = t
+		}
+	}
+	return w, !w.IsZero(), nil
 }

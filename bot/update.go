@@ -1,0 +1,200 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/templates"
+)
+
+const (
+	updateCallbackID = "klaxon_update"
+	blockStatus      = "status"
+	blockImpact      = "impact"
+	blockNextSteps   = "next_steps"
+	blockNextUpdate  = "next_update"
+)
+
+// nextUpdateChoices are the "next update in" options of the form.
+var nextUpdateChoices = []time.Duration{10 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}
+
+// incidentHere finds the incident whose channel the command was typed in.
+// The bool is false (and the person was told why) when there is none.
+func (b *Bot) incidentHere(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, received time.Time) (playbook.Incident, bool) {
+	inc, err := b.App.Store.ByChannel(ctx, sc.ChannelID)
+	if err == nil {
+		return inc, true
+	}
+	if playbook.ErrorCode(err) == playbook.CodeNotFound {
+		b.ack(req, ephemeral(fmt.Sprintf("`%s %s` works in an incident's channel. Go to the incident's channel (its name starts with `inc-`) and type it there.", b.Command, firstWord(sc.Text))), received)
+	} else {
+		b.log().Error("looking up the incident of a channel", "channel", sc.ChannelID, "err", err)
+		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+	}
+	return playbook.Incident{}, false
+}
+
+func firstWord(s string) string {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return ""
+	}
+	return templates.Escape(templates.Truncate(20, f[0]))
+}
+
+// onUpdateCommand handles "/incident update [text]": with text the update
+// is recorded, acked and posted; without, the form opens.
+func (b *Bot) onUpdateCommand(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, text string, received time.Time) {
+	inc, ok := b.incidentHere(ctx, req, sc, received)
+	if !ok {
+		return
+	}
+	if text == "" {
+		b.ack(req, nil, received)
+		b.openUpdateForm(ctx, sc.TriggerID, inc, sc.ResponseURL)
+		return
+	}
+	inc, su, applied, err := b.App.RecordUpdate(ctx, inc.Number, playbook.UpdateRequest{Key: "env:" + req.EnvelopeID, Author: sc.UserID, Text: text})
+	switch {
+	case err != nil:
+		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		b.logDomainError("update", sc.UserID, err)
+		return
+	case !applied:
+		b.ack(req, ephemeral("This update was already posted."), received)
+		return
+	}
+	b.ack(req, ephemeral(fmt.Sprintf("Posting update %d of incident #%d here and in the announcement thread.", su.Seq, inc.Number)), received)
+	if err := b.App.PublishUpdate(ctx, inc, su); err != nil {
+		b.log().Error("posting an update", "incident", inc.Number, "err", err)
+		b.tellUser(ctx, sc.ResponseURL, playbook.UserMessage(err))
+	}
+}
+
+// openUpdateForm opens the status-update modal for inc.
+func (b *Bot) openUpdateForm(ctx context.Context, triggerID string, inc playbook.Incident, responseURL string) {
+	if _, err := b.API.OpenViewContext(ctx, triggerID, b.updateView(inc)); err != nil {
+		b.log().Error("views.open for the update form failed", "incident", inc.Number, "err", err)
+		b.tellUser(ctx, responseURL, fmt.Sprintf("Klaxon could not open the update form (%s). Type `%s update <text>` instead.", slackReason(err), b.Command))
+	}
+}
+
+func (b *Bot) updateView(inc playbook.Incident) slack.ModalViewRequest {
+	plain := func(s string) *slack.TextBlockObject { return slack.NewTextBlockObject(slack.PlainTextType, s, false, false) }
+	text := func(block, label, hint string, optional bool) *slack.InputBlock {
+		el := slack.NewPlainTextInputBlockElement(plain(hint), block)
+		el.Multiline = true
+		el.MaxLength = playbook.MaxUpdateField
+		in := slack.NewInputBlock(block, plain(label), nil, el)
+		in.Optional = optional
+		return in
+	}
+	tier := b.App.Tiers.Get(inc.Severity)
+	var opts []*slack.OptionBlockObject
+	var initial *slack.OptionBlockObject
+	choices := nextUpdateChoices
+	if tier.Updates == playbook.UpdatesPeriodic && !containsDuration(choices, tier.UpdateEvery) && tier.UpdateEvery > 0 {
+		choices = append([]time.Duration{tier.UpdateEvery}, choices...)
+	}
+	for _, d := range choices {
+		o := slack.NewOptionBlockObject(strconv.FormatInt(int64(d/time.Second), 10), plain("in "+playbook.HumanDuration(d)), nil)
+		opts = append(opts, o)
+		if tier.Updates == playbook.UpdatesPeriodic && d == tier.UpdateEvery {
+			initial = o
+		}
+	}
+	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Next update"), blockNextUpdate, opts...)
+	sel.InitialOption = initial
+	next := slack.NewInputBlock(blockNextUpdate, plain("Next update"), plain(templates.Truncate(150, "Cadence for "+inc.Severity.String()+": "+tier.Cadence())), sel)
+	next.Optional = true
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      updateCallbackID,
+		Title:           plain(templates.Truncate(24, fmt.Sprintf("Update #%d", inc.Number))),
+		Submit:          plain("Post update"),
+		Close:           plain("Cancel"),
+		PrivateMetadata: strconv.FormatInt(inc.Number, 10),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			text(blockStatus, "Status", "What we know now", false),
+			text(blockImpact, "Impact", "Who is affected, how badly", true),
+			text(blockNextSteps, "Next steps", "What happens next, and who does it", true),
+			next,
+		}},
+	}
+}
+
+func containsDuration(ds []time.Duration, d time.Duration) bool {
+	for _, x := range ds {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+// onPostUpdateButton opens the form from a reminder's "Post update" button.
+func (b *Bot) onPostUpdateButton(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
+	b.ack(req, nil, received)
+	n, err := strconv.ParseInt(act.Value, 10, 64)
+	if err != nil {
+		return
+	}
+	inc, err := b.App.Store.Get(ctx, n)
+	if err != nil {
+		b.log().Warn("Post update button for an unknown incident", "value", act.Value, "err", err)
+		return
+	}
+	b.openUpdateForm(ctx, cb.TriggerID, inc, cb.ResponseURL)
+}
+
+func (b *Bot) onUpdateSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
+	n, err := strconv.ParseInt(cb.View.PrivateMetadata, 10, 64)
+	if err != nil {
+		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatus: "This form lost track of its incident; close it and use /incident update in the channel."}), received)
+		return
+	}
+	get := func(block string) slack.BlockAction {
+		if cb.View.State == nil {
+			return slack.BlockAction{}
+		}
+		return cb.View.State.Values[block][block]
+	}
+	var nextIn time.Duration
+	if v := get(blockNextUpdate).SelectedOption.Value; v != "" {
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs <= 0 {
+			b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockNextUpdate: "Pick when the next update comes."}), received)
+			return
+		}
+		nextIn = time.Duration(secs) * time.Second
+	}
+	status := strings.TrimSpace(get(blockStatus).Value)
+	if status == "" {
+		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatus: "Say what is known now, even if it is little."}), received)
+		return
+	}
+	inc, su, applied, err := b.App.RecordUpdate(ctx, n, playbook.UpdateRequest{
+		Key: "view:" + cb.View.ID, Author: cb.User.ID, Status: status,
+		Impact: strings.TrimSpace(get(blockImpact).Value), NextSteps: strings.TrimSpace(get(blockNextSteps).Value), NextIn: nextIn,
+	})
+	if err != nil {
+		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatus: templates.Truncate(150, playbook.UserMessage(err))}), received)
+		b.logDomainError("update", cb.User.ID, err)
+		return
+	}
+	b.ack(req, nil, received)
+	if !applied {
+		return
+	}
+	if err := b.App.PublishUpdate(ctx, inc, su); err != nil {
+		b.log().Error("posting an update", "incident", inc.Number, "err", err)
+		b.App.Poster.Notice(ctx, inc.Channel.ID, playbook.UserMessage(err))
+	}
+}

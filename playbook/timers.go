@@ -1,0 +1,254 @@
+package playbook
+
+import "time"
+
+// Timers are an incident's stored deadlines. They live in the store with the
+// incident, so a restart loses none; one scheduler loop asks Fire what is due
+// at now. All times are UTC.
+type Timers struct {
+	// LastUpdate is when the last status update was posted; Updates counts them.
+	LastUpdate time.Time `json:"last_update,omitzero"`
+	Updates    int       `json:"updates,omitempty"`
+	// UpdateDue is when the next status update is expected (zero: none is).
+	UpdateDue time.Time `json:"update_due,omitzero"`
+	// NextNudge is when the next reminder about UpdateDue fires; Nudges counts
+	// the reminders sent since the last update (the second one escalates).
+	NextNudge time.Time `json:"next_nudge,omitzero"`
+	Nudges    int       `json:"nudges,omitempty"`
+	// StatusPageDue is when the first update (standing for the status page)
+	// is due after declaration; StatusPageMet records that it came in time.
+	StatusPageDue time.Time `json:"status_page_due,omitzero"`
+	StatusPageMet bool      `json:"status_page_met,omitempty"`
+	// ResolutionUpdateDue asks for the closing update of a tier that
+	// updates at open and at resolution.
+	ResolutionUpdateDue time.Time `json:"resolution_update_due,omitzero"`
+	// PostmortemDue is set at resolution for tiers that require one.
+	PostmortemDue      time.Time `json:"postmortem_due,omitzero"`
+	PostmortemDone     bool      `json:"postmortem_done,omitempty"`
+	PostmortemLink     string    `json:"postmortem_link,omitempty"`
+	PostmortemReminded time.Time `json:"postmortem_reminded,omitzero"`
+}
+
+// defaultOpenUpdateWithin is when the opening update of an
+// open-and-resolution tier is expected, unless the tier says otherwise.
+const defaultOpenUpdateWithin = 30 * time.Minute
+
+// NudgeKind says what a reminder is about.
+type NudgeKind string
+
+// The reminders the scheduler sends.
+const (
+	NudgeUpdateDue        NudgeKind = "update_due"        // an update is due
+	NudgeUpdateEscalated  NudgeKind = "update_escalated"  // still due a full interval later
+	NudgeStatusPage       NudgeKind = "status_page"       // no update within the status-page window
+	NudgeResolutionUpdate NudgeKind = "resolution_update" // a resolved open-and-resolution incident needs its closing update
+	NudgePostmortem       NudgeKind = "postmortem"        // the post-mortem is pending
+)
+
+// Nudge is one reminder to send.
+type Nudge struct {
+	Kind     NudgeKind
+	Incident int64
+	Due      time.Time // when the awaited thing was due
+	At       time.Time // when the reminder fired
+	// Mention are the people to mention: the commander, plus the tier's
+	// escalation contacts when escalated. Empty when there is no commander:
+	// the channel is asked to pick one.
+	Mention []string
+	// Level is 1 for the first reminder about a due update, 2 and more when escalated.
+	Level int
+}
+
+// WakeAt is the earliest time the scheduler has something to do for the
+// incident, or zero. The store indexes incidents by it.
+func (inc *Incident) WakeAt() time.Time {
+	var w time.Time
+	for _, t := range []time.Time{inc.Timers.NextNudge, inc.Timers.StatusPageDue, inc.Timers.ResolutionUpdateDue} {
+		if !t.IsZero() && (w.IsZero() || t.Before(w)) {
+			w = t
+		}
+	}
+	return w
+}
+
+// startTimers sets the deadlines of a newly declared incident.
+func (inc *Incident) startTimers(t Tier, now time.Time) {
+	now = now.UTC()
+	inc.Timers = Timers{}
+	inc.scheduleUpdate(t, now, 0)
+	if t.StatusPageWithin > 0 {
+		inc.Timers.StatusPageDue = now.Add(t.StatusPageWithin)
+	}
+}
+
+// scheduleUpdate sets when the next update is due, counting from the last
+// update (or the declaration). next overrides the tier's interval once (the
+// "next update in" a person chose).
+func (inc *Incident) scheduleUpdate(t Tier, now time.Time, next time.Duration) {
+	tm := &inc.Timers
+	tm.UpdateDue, tm.NextNudge, tm.Nudges = time.Time{}, time.Time{}, 0
+	if !inc.Status.Open() {
+		return
+	}
+	from := tm.LastUpdate
+	if from.IsZero() {
+		from = inc.DeclaredAt()
+		if from.IsZero() {
+			from = now
+		}
+	}
+	switch t.Updates {
+	case UpdatesPeriodic:
+		every := t.UpdateEvery
+		if next > 0 {
+			every, from = next, now
+		}
+		if every <= 0 {
+			return
+		}
+		tm.UpdateDue = from.Add(every).UTC()
+	case UpdatesOpenAndResolution:
+		if tm.Updates > 0 {
+			return // the opening update came; the next is at resolution
+		}
+		within := t.UpdateEvery
+		if within <= 0 {
+			within = defaultOpenUpdateWithin
+		}
+		tm.UpdateDue = from.Add(within).UTC()
+	default:
+		return
+	}
+	tm.NextNudge = tm.UpdateDue
+}
+
+// RecordUpdate notes a status update posted at now and resets the cadence.
+// next, when positive, is the "next update in" the author promised. It
+// reports whether this update met the status-page rule.
+func (inc *Incident) RecordUpdate(t Tier, now time.Time, next time.Duration) (statusPageMet bool) {
+	now = now.UTC()
+	tm := &inc.Timers
+	tm.LastUpdate = now
+	tm.Updates++
+	if !tm.StatusPageDue.IsZero() {
+		if !now.After(tm.StatusPageDue) {
+			tm.StatusPageMet, statusPageMet = true, true
+		}
+		tm.StatusPageDue = time.Time{}
+	}
+	if !inc.Status.Open() {
+		tm.ResolutionUpdateDue = time.Time{}
+	}
+	inc.scheduleUpdate(t, now, next)
+	return statusPageMet
+}
+
+// Retime applies a new tier to the deadlines at once, after a severity change:
+// the cadence counts from the last update under the new interval (an update
+// overdue under the new tier fires on the next tick), and a status-page rule
+// the new tier has applies from the declaration.
+func (inc *Incident) Retime(t Tier, now time.Time) {
+	inc.scheduleUpdate(t, now.UTC(), 0)
+	tm := &inc.Timers
+	if t.StatusPageWithin > 0 && tm.Updates == 0 && !tm.StatusPageMet && inc.Status.Open() {
+		tm.StatusPageDue = inc.DeclaredAt().Add(t.StatusPageWithin)
+	} else if t.StatusPageWithin <= 0 {
+		tm.StatusPageDue = time.Time{}
+	}
+}
+
+// Resolve moves the incident to resolved and settles its timers: no more
+// update nudges; the closing update is asked for when the tier wants one; the
+// post-mortem due date starts when the tier requires one.
+func (inc *Incident) Resolve(t Tier, now time.Time) error {
+	if err := inc.Transition(StatusResolved, now); err != nil {
+		return err
+	}
+	now = now.UTC()
+	tm := &inc.Timers
+	tm.UpdateDue, tm.NextNudge, tm.Nudges, tm.StatusPageDue = time.Time{}, time.Time{}, 0, time.Time{}
+	if t.Updates == UpdatesOpenAndResolution {
+		tm.ResolutionUpdateDue = now
+	}
+	if t.PostmortemWithin > 0 && !tm.PostmortemDone {
+		tm.PostmortemDue = now.Add(t.PostmortemWithin)
+	}
+	return nil
+}
+
+// MarkPostmortemDone stops the post-mortem reminders.
+func (inc *Incident) MarkPostmortemDone(link string) {
+	inc.Timers.PostmortemDone = true
+	inc.Timers.PostmortemLink = link
+}
+
+// Fire returns the reminders due at now and advances the deadlines past
+// them, so a second call at the same now returns nothing. However late now
+// is (after a restart, say), each deadline fires once; the cadence then
+// continues from now.
+func (inc *Incident) Fire(t Tier, now time.Time) []Nudge {
+	now = now.UTC()
+	tm := &inc.Timers
+	var out []Nudge
+	mention := func(escalate bool) []string {
+		var m []string
+		if inc.Commander != "" {
+			m = append(m, inc.Commander)
+		}
+		if escalate {
+			for _, id := range t.Escalation {
+				if id != inc.Commander {
+					m = append(m, id)
+				}
+			}
+		}
+		return m
+	}
+	if !tm.NextNudge.IsZero() && !now.Before(tm.NextNudge) {
+		tm.Nudges++
+		n := Nudge{Kind: NudgeUpdateDue, Incident: inc.Number, Due: tm.UpdateDue, At: now, Level: tm.Nudges, Mention: mention(false)}
+		if tm.Nudges > 1 {
+			n.Kind, n.Mention = NudgeUpdateEscalated, mention(true)
+		}
+		out = append(out, n)
+		tm.NextNudge = time.Time{}
+		// Periodic tiers keep reminding, escalated, every interval; an
+		// opening update is asked for once.
+		if t.Updates == UpdatesPeriodic && t.UpdateEvery > 0 {
+			tm.NextNudge = now.Add(t.UpdateEvery)
+		}
+	}
+	if !tm.StatusPageDue.IsZero() && !now.Before(tm.StatusPageDue) {
+		out = append(out, Nudge{Kind: NudgeStatusPage, Incident: inc.Number, Due: tm.StatusPageDue, At: now, Level: 1, Mention: mention(false)})
+		tm.StatusPageDue = time.Time{}
+	}
+	if !tm.ResolutionUpdateDue.IsZero() && !now.Before(tm.ResolutionUpdateDue) {
+		out = append(out, Nudge{Kind: NudgeResolutionUpdate, Incident: inc.Number, Due: tm.ResolutionUpdateDue, At: now, Level: 1, Mention: mention(false)})
+		tm.ResolutionUpdateDue = time.Time{}
+	}
+	return out
+}
+
+// postmortemRemindEvery is the least time between two post-mortem reminders
+// for one incident, so a restart or a second sweep the same day repeats none.
+const postmortemRemindEvery = 20 * time.Hour
+
+// PostmortemReminder returns the reminder to send at now, if the incident's
+// post-mortem is pending and it was not reminded in the last 20 hours, and
+// records it.
+func (inc *Incident) PostmortemReminder(now time.Time) (Nudge, bool) {
+	now = now.UTC()
+	tm := &inc.Timers
+	if tm.PostmortemDue.IsZero() || tm.PostmortemDone || inc.Status == StatusInvestigating {
+		return Nudge{}, false
+	}
+	if !tm.PostmortemReminded.IsZero() && now.Sub(tm.PostmortemReminded) < postmortemRemindEvery {
+		return Nudge{}, false
+	}
+	tm.PostmortemReminded = now
+	var m []string
+	if inc.Commander != "" {
+		m = []string{inc.Commander}
+	}
+	return Nudge{Kind: NudgePostmortem, Incident: inc.Number, Due: tm.PostmortemDue, At: now, Level: 1, Mention: m}, true
+}

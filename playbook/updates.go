@@ -1,0 +1,258 @@
+package playbook
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxUpdateField bounds each part of a status update (Slack's section text
+// limit, so nothing a person typed is cut).
+const MaxUpdateField = 3000
+
+// UpdateRequest is a status update as a person wrote it: free text from
+// "/incident update …", or the form's fields.
+type UpdateRequest struct {
+	// Key makes posting idempotent (the envelope or view ID).
+	Key       string
+	Author    string
+	Text      string
+	Status    string
+	Impact    string
+	NextSteps string
+	// NextIn, when positive, is when the author promises the next update.
+	NextIn time.Duration
+}
+
+// StatusUpdate is an update as posted.
+type StatusUpdate struct {
+	UpdateRequest
+	Seq int       // 1 for the first update of the incident
+	At  time.Time // when it was posted
+	// NextDue is when the next update is expected (zero: none).
+	NextDue time.Time
+	// StatusPageMet is true when this update met the tier's status-page rule.
+	StatusPageMet bool
+}
+
+func (r UpdateRequest) validate() error {
+	if strings.TrimSpace(r.Text+r.Status+r.Impact+r.NextSteps) == "" {
+		return Errorf(CodeBadInput, "An update needs some text: what is known, who is affected, what happens next.")
+	}
+	for _, f := range []string{r.Text, r.Status, r.Impact, r.NextSteps} {
+		if utf8.RuneCountInString(f) > MaxUpdateField {
+			return Errorf(CodeBadInput, "Keep each part of an update to %d characters at most.", MaxUpdateField)
+		}
+	}
+	if r.NextIn < 0 || r.NextIn > 7*24*time.Hour {
+		return Errorf(CodeBadInput, "The next update must be due within a week.")
+	}
+	if r.Key == "" || r.Author == "" {
+		return Errorf(CodeBadInput, "An update needs an author and an idempotency key.")
+	}
+	return nil
+}
+
+// PostUpdate records a status update on incident n and posts it: RecordUpdate
+// then PublishUpdate. applied is false for a repeated Key.
+func (a *App) PostUpdate(ctx context.Context, n int64, req UpdateRequest) (su StatusUpdate, applied bool, err error) {
+	inc, su, applied, err := a.RecordUpdate(ctx, n, req)
+	if err != nil || !applied {
+		return su, applied, err
+	}
+	return su, true, a.PublishUpdate(ctx, inc, su)
+}
+
+// RecordUpdate stores a status update on incident n, resetting its cadence,
+// once per req.Key. Adapters call it before acknowledging, so the answer to
+// the person is true; PublishUpdate then posts it.
+func (a *App) RecordUpdate(ctx context.Context, n int64, req UpdateRequest) (inc Incident, su StatusUpdate, applied bool, err error) {
+	if err := req.validate(); err != nil {
+		return Incident{}, StatusUpdate{}, false, err
+	}
+	now := a.Clock.Now().UTC()
+	inc, applied, err = a.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
+		if inc.Status == StatusClosed {
+			return nil, Errorf(CodeBadTransition, "Incident #%d is closed; updates are over.", inc.Number)
+		}
+		met := inc.RecordUpdate(a.Tiers.Get(inc.Severity), now, req.NextIn)
+		su = StatusUpdate{UpdateRequest: req, Seq: inc.Timers.Updates, At: now, NextDue: inc.Timers.UpdateDue, StatusPageMet: met}
+		ev := NewEvent(EventStatusUpdate, req.Author, now, firstNonEmpty(req.Text, req.Status))
+		ev.Data = map[string]string{"seq": fmt.Sprint(su.Seq)}
+		if met {
+			ev.Data["status_page"] = "met"
+		}
+		return []Event{ev}, nil
+	})
+	if err != nil {
+		if ErrorCode(err) != "" {
+			return Incident{}, StatusUpdate{}, false, err
+		}
+		return Incident{}, StatusUpdate{}, false, &Error{Code: CodeStore, Message: "Klaxon could not record the update, so nothing was posted. Try again in a moment.", Err: err}
+	}
+	if applied {
+		a.Wake()
+	}
+	return inc, su, applied, nil
+}
+
+// PublishUpdate posts a recorded update in Slack.
+func (a *App) PublishUpdate(ctx context.Context, inc Incident, su StatusUpdate) error {
+	if err := a.Poster.PostUpdate(ctx, a.Briefing(inc), su); err != nil {
+		return &Error{Code: CodeStore, Message: "The update is recorded (the reminders are reset) but Klaxon could not post it in Slack; paste it in the channel by hand.", Err: err}
+	}
+	return nil
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// nudgeWorkers bounds the reminders posted at once by one tick.
+const nudgeWorkers = 8
+
+// Tick fires every reminder due at now: the deadlines are advanced and each
+// firing recorded on the timeline in one store transaction, then the
+// reminders are posted. A restart after a long gap fires each deadline once.
+// It returns the reminders it posted.
+func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
+	now = now.UTC()
+	fired := map[int64][]Nudge{}
+	incs, err := a.Store.Due(ctx, now, func(inc *Incident) ([]Event, error) {
+		ns := inc.Fire(a.Tiers.Get(inc.Severity), now)
+		fired[inc.Number] = ns
+		evs := make([]Event, len(ns))
+		for i, n := range ns {
+			evs[i] = NewEvent(EventNudged, ActorKlaxon, now, string(n.Kind))
+			evs[i].Data = map[string]string{"kind": string(n.Kind), "due": n.Due.Format(time.RFC3339), "level": fmt.Sprint(n.Level)}
+		}
+		return evs, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tick at %s: %w", now.Format(time.RFC3339), err)
+	}
+	var all []Nudge
+	byNumber := map[int64]Incident{}
+	for _, inc := range incs {
+		byNumber[inc.Number] = inc
+		all = append(all, fired[inc.Number]...)
+	}
+	a.post(ctx, all, byNumber)
+	return all, nil
+}
+
+// post sends reminders with a few workers, so one slow Slack call does not
+// make every other reminder late.
+func (a *App) post(ctx context.Context, nudges []Nudge, incs map[int64]Incident) {
+	work := make(chan Nudge)
+	var wg sync.WaitGroup
+	for range min(nudgeWorkers, len(nudges)) {
+		wg.Go(func() {
+			for n := range work {
+				if err := a.Poster.Nudge(ctx, a.Briefing(incs[n.Incident]), n); err != nil {
+					a.log().Error("posting a reminder", "incident", n.Incident, "kind", n.Kind, "err", err)
+				}
+			}
+		})
+	}
+	for _, n := range nudges {
+		work <- n
+	}
+	close(work)
+	wg.Wait()
+}
+
+// RemindPostmortems reminds the commanders of resolved incidents whose
+// post-mortem is pending, at most once per 20 hours each. A calendar job
+// (daily, by default) calls it.
+func (a *App) RemindPostmortems(ctx context.Context, now time.Time) ([]Nudge, error) {
+	pending, err := a.Store.List(ctx, func(i *Incident) bool {
+		return !i.Timers.PostmortemDue.IsZero() && !i.Timers.PostmortemDone
+	})
+	if err != nil {
+		return nil, err
+	}
+	var all []Nudge
+	incs := map[int64]Incident{}
+	for _, p := range pending {
+		var n Nudge
+		var ok bool
+		inc, err := a.Store.Update(ctx, p.Number, func(i *Incident) ([]Event, error) {
+			if n, ok = i.PostmortemReminder(now); !ok {
+				return nil, nil
+			}
+			ev := NewEvent(EventNudged, ActorKlaxon, now, string(n.Kind))
+			ev.Data = map[string]string{"kind": string(n.Kind), "due": n.Due.Format(time.RFC3339)}
+			return []Event{ev}, nil
+		})
+		if err != nil {
+			a.log().Error("recording a post-mortem reminder", "incident", p.Number, "err", err)
+			continue
+		}
+		if ok {
+			all = append(all, n)
+			incs[inc.Number] = inc
+		}
+	}
+	a.post(ctx, all, incs)
+	return all, nil
+}
+
+// Wake tells a running scheduler that a deadline may have moved earlier.
+func (a *App) Wake() {
+	select {
+	case a.wakeChan() <- struct{}{}:
+	default:
+	}
+}
+
+func (a *App) wakeChan() chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.wake == nil {
+		a.wake = make(chan struct{}, 1)
+	}
+	return a.wake
+}
+
+// maxSchedulerSleep is a safety net: the scheduler re-reads the wake index
+// at least this often even if nobody called Wake.
+const maxSchedulerSleep = 30 * time.Second
+
+// RunScheduler ticks whenever the earliest stored deadline comes (or Wake is
+// called) until ctx ends. after is time.After in production; the deadlines
+// themselves are read from the store, never kept in memory.
+func (a *App) RunScheduler(ctx context.Context, after func(time.Duration) <-chan time.Time) error {
+	wake := a.wakeChan()
+	// Pokes from before the loop started are answered by its first tick.
+	select {
+	case <-wake:
+	default:
+	}
+	for {
+		if _, err := a.Tick(ctx, a.Clock.Now()); err != nil && ctx.Err() == nil {
+			a.log().Error("scheduler tick failed", "err", err)
+		}
+		d := maxSchedulerSleep
+		if next, ok, err := a.Store.NextWake(ctx); err != nil {
+			a.log().Error("reading the next deadline", "err", err)
+			d = time.Second
+		} else if ok {
+			d = min(d, max(next.Sub(a.Clock.Now()), 0))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wake:
+		case <-after(d):
+		}
+	}
+}
