@@ -87,7 +87,9 @@ func (b *Bot) openUpdateForm(ctx context.Context, triggerID string, inc playbook
 }
 
 func (b *Bot) updateView(inc playbook.Incident) slack.ModalViewRequest {
-	plain := func(s string) *slack.TextBlockObject { return slack.NewTextBlockObject(slack.PlainTextType, s, false, false) }
+	plain := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+	}
 	text := func(block, label, hint string, optional bool) *slack.InputBlock {
 		el := slack.NewPlainTextInputBlockElement(plain(hint), block)
 		el.Multiline = true

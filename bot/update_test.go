@@ -1,0 +1,148 @@
+package bot_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/klaxonhq/klaxon/internal/fakeslack"
+)
+
+// declareOne declares a SEV1 on checkout and returns its channel.
+func declareOne(t *testing.T, f *fakeslack.Server) fakeslack.Channel {
+	t.Helper()
+	slash(t, f, "declare sev1 checkout Checkout returns 500s")
+	waitReady(t, f, 1)
+	ch, ok := f.Channel("inc-1-sev1-checkout-returns-500s")
+	if !ok {
+		t.Fatal("no incident channel")
+	}
+	return ch
+}
+
+func slashIn(t *testing.T, f *fakeslack.Server, channel, user, text string) fakeslack.Ack {
+	t.Helper()
+	ack, err := f.SlashCommand(ctxT(t), fakeslack.SlashCommand{Text: text, UserID: user, ChannelID: channel})
+	if err != nil || ack.Late {
+		t.Fatalf("/incident %s: %v %+v", text, err, ack)
+	}
+	return ack
+}
+
+func TestUpdateCommandPostsInChannelAndAnnouncementThread(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	ch := declareOne(t, f)
+
+	if txt := ackText(t, slashIn(t, f, general, declarer, "update Failing over the primary <!channel>")); !strings.Contains(txt, "incident's channel") {
+		t.Errorf("update outside an incident channel acked %q", txt)
+	}
+	ack := slashIn(t, f, ch.ID, declarer, "update Failing over the primary <!channel>")
+	if txt := ackText(t, ack); !strings.Contains(txt, "update 1") {
+		t.Fatalf("ack = %q", txt)
+	}
+	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool {
+		return len(s.Messages(ch.ID)) == 2 && len(s.Messages(announce)) == 2
+	}); err != nil {
+		t.Fatalf("update not posted in both places: %v", err)
+	}
+	ann := f.Messages(announce)
+	if ann[1].ThreadTS != ann[0].TS {
+		t.Errorf("announce-channel update not threaded under the announcement: %+v", ann[1])
+	}
+	body := blocksText(f.Messages(ch.ID)[1])
+	if !strings.Contains(body, "Failing over the primary") || strings.Contains(body, "<!channel>") || !strings.Contains(body, "Next update by") {
+		t.Errorf("update body:\n%s", body)
+	}
+	inc, _ := k.db.Get(context.Background(), 1)
+	if inc.Timers.Updates != 1 || !inc.Timers.StatusPageMet {
+		t.Errorf("stored timers %+v", inc.Timers)
+	}
+	// The same envelope again posts nothing more.
+	env := f.Envelopes()[len(f.Envelopes())-1]
+	if _, err := f.Send(ctxT(t), fakeslack.Envelope{ID: env.ID, Type: env.Type, Payload: env.Payload, RetryAttempt: 1}); err != nil {
+		t.Fatal(err)
+	}
+	k.bot.Wait()
+	if n := len(f.Messages(ch.ID)); n != 2 {
+		t.Errorf("redelivered update posted again: %d messages", n)
+	}
+}
+
+// TestNudgeButtonOpensFormAndResetsCadence: a due update brings a reminder
+// with a "Post update" button; the button opens the form; submitting it
+// posts the update and moves the next deadline.
+func TestNudgeButtonOpensFormAndResetsCadence(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	ch := declareOne(t, f)
+	inc, _ := k.db.Get(context.Background(), 1)
+
+	ns, err := k.app.Tick(context.Background(), inc.Timers.UpdateDue)
+	if err != nil || len(ns) != 2 { // the 5-minute status-page rule and the 15-minute update
+		t.Fatalf("tick = %v, %v", ns, err)
+	}
+	msgs := f.Messages(ch.ID)
+	var nudge fakeslack.Message
+	for _, m := range msgs {
+		if strings.Contains(blocksText(m), "no commander") && strings.Contains(string(m.Blocks), "klaxon_post_update") {
+			nudge = m
+		}
+	}
+	if nudge.TS == "" {
+		t.Fatalf("no reminder with a Post update button asking for a commander in %d messages", len(msgs))
+	}
+
+	cb := slack.InteractionCallback{Type: slack.InteractionTypeBlockActions, User: slack.User{ID: declarer},
+		Channel:        slack.Channel{GroupConversation: slack.GroupConversation{Conversation: slack.Conversation{ID: ch.ID}}},
+		Container:      slack.Container{Type: "message", ChannelID: ch.ID, MessageTs: nudge.TS},
+		ActionCallback: slack.ActionCallbacks{BlockActions: []*slack.BlockAction{{ActionID: "klaxon_post_update", BlockID: "nudge_actions", Value: "1", ActionTs: "1.1"}}}}
+	if _, err := f.Interactive(ctxT(t), cb); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return len(s.Views()) == 1 }); err != nil {
+		t.Fatal("the button opened no form:", err)
+	}
+	v := f.Views()[0]
+	state := &slack.ViewState{Values: map[string]map[string]slack.BlockAction{
+		"status":      {"status": {Value: "Primary failed over; errors falling"}},
+		"impact":      {"impact": {Value: "Checkout degraded in EU"}},
+		"next_steps":  {"next_steps": {Value: "Watch error rate"}},
+		"next_update": {"next_update": {SelectedOption: slack.OptionBlockObject{Value: "600"}}},
+	}}
+	before := time.Now()
+	sub := slack.InteractionCallback{Type: slack.InteractionTypeViewSubmission, User: slack.User{ID: declarer},
+		View: slack.View{ID: v.ID, CallbackID: v.CallbackID, PrivateMetadata: v.PrivateMetadata, State: state}}
+	if _, err := f.Interactive(ctxT(t), sub); err != nil {
+		t.Fatal(err)
+	}
+	k.bot.Wait()
+	last := f.Messages(ch.ID)[len(f.Messages(ch.ID))-1]
+	if body := blocksText(last); !strings.Contains(body, "Primary failed over") || !strings.Contains(body, "Checkout degraded in EU") {
+		t.Fatalf("posted update:\n%s", body)
+	}
+	inc, _ = k.db.Get(context.Background(), 1)
+	if due := inc.Timers.UpdateDue; due.Before(before.Add(10*time.Minute-time.Second)) || due.After(time.Now().Add(10*time.Minute)) || inc.Timers.Nudges != 0 {
+		t.Fatalf("after the update: due %v (want in 10 min), nudges %d", due, inc.Timers.Nudges)
+	}
+	if ns, _ := k.app.Tick(context.Background(), time.Now()); len(ns) != 0 {
+		t.Fatalf("reminders still firing after the update: %v", ns)
+	}
+}
+
+func TestUpdateFormFromCommand(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	ch := declareOne(t, f)
+	slashIn(t, f, ch.ID, declarer, "update")
+	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return len(s.Views()) == 1 }); err != nil {
+		t.Fatal("no form:", err)
+	}
+	if v := f.Views()[0]; v.CallbackID != "klaxon_update" || !strings.Contains(string(v.Blocks), "in 15 min") {
+		t.Fatalf("form = %s", v.Raw)
+	}
+}
