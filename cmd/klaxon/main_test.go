@@ -304,3 +304,114 @@ func TestKillDuringDeclarationThenRestart(t *testing.T) {
 		t.Error("the restarted Klaxon did not look the channel up before adopting it")
 	}
 }
+
+// nudges returns the reminder messages in a channel, oldest first, with the
+// times Slack stamped them.
+func nudges(f *fakeslack.Server, channelID string) []time.Time {
+	var out []time.Time
+	for _, m := range f.Messages(channelID) {
+		if !strings.Contains(string(m.Blocks), `"block_id":"nudge"`) {
+			continue
+		}
+		out = append(out, tsTime(m.TS))
+	}
+	return out
+}
+
+// tsTime reads a Slack message timestamp ("1700000000.000100").
+func tsTime(ts string) time.Time {
+	sec, frac, _ := strings.Cut(ts, ".")
+	var s, us int64
+	fmt.Sscan(sec, &s)
+	fmt.Sscan(frac, &us)
+	return time.Unix(s, us*1000)
+}
+
+// TestCadenceSurvivesKill runs the binary with a 1-second update cadence:
+// reminders come, never early; after a kill -9 and 3.5 s of downtime the
+// restarted Klaxon sends one catch-up reminder, not one per missed interval,
+// and then keeps the cadence; nothing is sent twice and no second channel
+// appears.
+func TestCadenceSurvivesKill(t *testing.T) {
+	const every = time.Second
+	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
+	dir := t.TempDir()
+	config := writeConfig(t, dir, f.URL(), "off")
+	cfg, _ := os.ReadFile(config)
+	cfg = []byte(strings.Replace(string(cfg), "  SEV1:\n", "  SEV1:\n    update_every: 1s\n    status_page_within: 0s\n    escalation: [U0EXEC01]\n", 1))
+	os.WriteFile(config, cfg, 0o600)
+
+	p := startKlaxon(t, f, config)
+	declare(t, f, "declare sev1 checkout Checkout returns 500s", 1)
+	ch, _ := f.Channel("inc-1-sev1-checkout-returns-500s")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { return len(nudgeMsgs(s.Messages(ch.ID))) >= 2 }); err != nil {
+		t.Fatalf("no reminders: %v\n%s", err, p.Logs())
+	}
+	before := nudges(f, ch.ID)
+	// Scheduling and posting jitter is milliseconds; a burst or a duplicate
+	// would be far closer than half an interval.
+	ann := f.Messages("C0ANNOUNCE")[0]
+	if first := before[0].Sub(tsTime(ann.TS)); first < every/2 {
+		t.Fatalf("first reminder %v after the announcement; the update was not due yet", first)
+	}
+	if gap := before[1].Sub(before[0]); gap < every/2 {
+		t.Fatalf("second reminder %v after the first; the cadence is %v", gap, every)
+	}
+	escalated := false
+	for _, m := range f.Messages(ch.ID) {
+		if strings.Contains(m.Text, "<@U0EXEC01>") {
+			escalated = true
+		}
+	}
+	if !escalated {
+		t.Error("the second reminder did not escalate to the SEV1 escalation contact")
+	}
+
+	p.cmd.Process.Kill()
+	<-p.done
+	p.done <- nil
+	killedWith := len(nudges(f, ch.ID))
+	// Klaxon stays down for three and a half intervals: this wait is the
+	// scenario (an outage), not synchronisation.
+	<-time.After(3*every + every/2)
+	if n := len(nudges(f, ch.ID)); n != killedWith {
+		t.Fatalf("reminders while Klaxon was down: %d → %d", killedWith, n)
+	}
+
+	restartedAt := time.Now()
+	startKlaxon(t, f, config)
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { return len(nudgeMsgs(s.Messages(ch.ID))) >= killedWith+3 }); err != nil {
+		t.Fatalf("the cadence did not continue after restart: %v", err)
+	}
+	after := nudges(f, ch.ID)[killedWith:]
+	if after[0].Before(restartedAt) {
+		t.Fatalf("catch-up reminder stamped before the restart")
+	}
+	for i := 1; i < len(after); i++ {
+		if gap := after[i].Sub(after[i-1]); gap < every/2 {
+			t.Fatalf("after restart, reminders %d and %d are %v apart: a catch-up burst or a duplicate (cadence %v)", i-1, i, gap, every)
+		}
+	}
+	t.Logf("catch-up reminder %v after restart; then every %v, %v", after[0].Sub(restartedAt), after[1].Sub(after[0]), after[2].Sub(after[1]))
+	var incidentChannels int
+	for _, c := range f.Channels() {
+		if strings.HasPrefix(c.Name, "inc-") {
+			incidentChannels++
+		}
+	}
+	if incidentChannels != 1 || len(f.Messages("C0ANNOUNCE")) != 1 {
+		t.Fatalf("%d incident channels, %d announcements after the restart", incidentChannels, len(f.Messages("C0ANNOUNCE")))
+	}
+}
+
+func nudgeMsgs(ms []fakeslack.Message) []fakeslack.Message {
+	var out []fakeslack.Message
+	for _, m := range ms {
+		if strings.Contains(string(m.Blocks), `"block_id":"nudge"`) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
