@@ -85,14 +85,13 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	// One loop fires every stored deadline (update reminders, the status-page
 	// rule); nothing is timed in memory, so a restart loses nothing.
 	g.Go(func() error { return app.RunScheduler(gctx, time.After) })
-	// Calendar jobs: the daily post-mortem reminders, in the configured zone.
-	cal := cron.New(cron.WithLocation(cfg.Scheduler.Timezone))
-	if _, err := cal.AddFunc(cfg.Scheduler.PostmortemReminders, func() {
+	cal, err := calendar(cfg.Scheduler, func() {
 		if _, err := app.RemindPostmortems(gctx, clock.Now()); err != nil {
 			log.Error("post-mortem reminders", "err", err)
 		}
-	}); err != nil {
-		return fmt.Errorf("scheduler.postmortem_reminders: %w", err)
+	})
+	if err != nil {
+		return err
 	}
 	cal.Start()
 	g.Go(func() error {
@@ -157,4 +156,15 @@ func httpServer(addr string, reg *prometheus.Registry, ready func() bool) *http.
 		WriteTimeout:      10 * time.Second,
 		IdleTimeout:       60 * time.Second,
 	}
+}
+
+// calendar builds the calendar jobs (robfig/cron), read in the configured
+// time zone: the post-mortem reminders. Deadlines that belong to an incident
+// are not here: they are stored and fired by the scheduler loop.
+func calendar(cfg config.Scheduler, remindPostmortems func()) (*cron.Cron, error) {
+	cal := cron.New(cron.WithLocation(cfg.Timezone))
+	if _, err := cal.AddFunc(cfg.PostmortemReminders, remindPostmortems); err != nil {
+		return nil, fmt.Errorf("scheduler.postmortem_reminders: %w", err)
+	}
+	return cal, nil
 }
