@@ -48,6 +48,7 @@ type groupEntry struct {
 var (
 	_ playbook.Channels = (*Adapter)(nil)
 	_ playbook.Poster   = (*Adapter)(nil)
+	_ playbook.Triage   = (*Adapter)(nil)
 )
 
 // NewClient builds the slack-go client Klaxon uses: the API URL from config
@@ -242,18 +243,11 @@ func (a *Adapter) Pin(ctx context.Context, m playbook.MessageRef) error {
 
 // PostIntro implements playbook.Poster.
 func (a *Adapter) PostIntro(ctx context.Context, b playbook.Briefing) (playbook.MessageRef, error) {
-	body, err := a.Templates.Render("intro.tmpl", b)
+	blocks, fallback, err := a.introBlocks(b)
 	if err != nil {
 		return playbook.MessageRef{}, err
 	}
-	inc := b.Incident
-	header := fmt.Sprintf("%s incident #%d", inc.Severity, inc.Number)
-	blocks := []slack.Block{
-		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, templates.Truncate(maxHeader, header), true, false)),
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, body), false, false), nil, nil, slack.SectionBlockOptionBlockID("intro")),
-	}
-	fallback := templates.Truncate(300, fmt.Sprintf("%s incident #%d: %s", inc.Severity, inc.Number, templates.Escape(inc.Title)))
-	return a.post(ctx, inc.Channel.ID, fallback, blocks)
+	return a.post(ctx, b.Incident.Channel.ID, fallback, blocks)
 }
 
 // Announce implements playbook.Poster.

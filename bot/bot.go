@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -214,9 +215,20 @@ func ephemeral(text string) map[string]any {
 
 func (b *Bot) onSlash(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, received time.Time) {
 	cmd := ParseCommand(sc.Text, func(w string) bool { _, ok := b.App.Service(w); return ok })
+	if cmd.Name == "declare" {
+		cmd.Title = Plain(cmd.Title)
+	}
 	switch {
 	case cmd.Name == "update":
-		b.onUpdateCommand(ctx, req, sc, cmd.Title, received)
+		b.onUpdateCommand(ctx, req, sc, Plain(cmd.Title), received)
+	case cmd.Name == "ic":
+		b.onIC(ctx, req, sc, cmd.Title, received)
+	case cmd.Name == "sev":
+		b.onSev(ctx, req, sc, cmd.Title, received)
+	case cmd.Name == "status":
+		b.onStatus(ctx, req, sc, received)
+	case cmd.Name == "note":
+		b.onNote(ctx, req, sc, cmd.Title, received)
 	case cmd.Name == "help":
 		b.ack(req, ephemeral(b.help("")), received)
 	case cmd.Unknown:
@@ -339,11 +351,36 @@ func (b *Bot) onInteractive(ctx context.Context, req socketmode.Request, cb slac
 		case updateCallbackID:
 			b.onUpdateSubmit(ctx, req, cb, received)
 			return
+		case scopeCallbackID:
+			b.onScopeSubmit(ctx, req, cb, received)
+			return
+		}
+	case slack.InteractionTypeMessageAction:
+		if cb.CallbackID == shortcutAddTimeline {
+			b.onAddToTimeline(ctx, req, cb, received)
+			return
 		}
 	case slack.InteractionTypeBlockActions:
 		for _, act := range cb.ActionCallback.BlockActions {
-			if act.ActionID == actionPostUpdate {
+			switch act.ActionID {
+			case actionPostUpdate:
 				b.onPostUpdateButton(ctx, req, cb, act, received)
+				return
+			case actionTakeIC:
+				n, err := strconv.ParseInt(act.Value, 10, 64)
+				if err != nil {
+					break
+				}
+				b.assignCommander(ctx, req, n, cb.User.ID, cb.User.ID, "act:"+act.ActionTs+":"+cb.User.ID, received, false)
+				return
+			case actionCheck:
+				b.onCheck(ctx, req, cb, act, received)
+				return
+			case actionOpenScope:
+				b.onOpenScope(ctx, req, cb, act, received)
+				return
+			case actionScopeToUpdate:
+				b.onScopeToUpdate(ctx, req, cb, act, received)
 				return
 			}
 		}

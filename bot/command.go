@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -39,9 +40,12 @@ func ParseCommand(text string, isService func(string) bool) Command {
 	switch name {
 	case "help", "-h", "--help", "?":
 		return Command{Name: "help"}
-	case "update":
-		// The rest, as typed, is the update.
-		return Command{Name: "update", Title: tail(text, 1)}
+	case "update", "ic", "sev", "severity", "status", "note":
+		// The rest, as typed, is the argument.
+		if name == "severity" {
+			name = "sev"
+		}
+		return Command{Name: name, Title: tail(text, 1)}
 	case "declare", "new", "open":
 	default:
 		return Command{Name: words[0], Unknown: true}
@@ -80,3 +84,41 @@ func tail(text string, n int) string {
 }
 
 func isSpace(r rune) bool { return unicode.IsSpace(r) }
+
+var (
+	// slackLink matches Slack's escaped references in command text:
+	// <@U123|name>, <#C123|name>, <!subteam^S123|@team>, <!here>, <https://…|label>.
+	slackLink   = regexp.MustCompile(`<([@#!][^<>|]*)(?:\|([^<>]*))?>`)
+	userMention = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>$`)
+)
+
+// Plain turns slash-command text as Slack sends it (should_escape on:
+// mentions as <@U…|name>, & < > as entities) into what the person typed, so
+// titles read naturally and are escaped once, by Klaxon, when shown.
+func Plain(text string) string {
+	text = slackLink.ReplaceAllStringFunc(text, func(m string) string {
+		sub := slackLink.FindStringSubmatch(m)
+		ref, label := sub[1], sub[2]
+		switch {
+		case label != "" && strings.HasPrefix(ref, "#"):
+			return "#" + label
+		case label != "" && strings.HasPrefix(ref, "@"):
+			return "@" + strings.TrimPrefix(label, "@")
+		case label != "":
+			return label
+		case strings.HasPrefix(ref, "!"):
+			return "@" + strings.TrimPrefix(ref, "!")
+		}
+		return ref
+	})
+	return strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&").Replace(text)
+}
+
+// MentionedUser returns the user ID of a mention token (<@U123|name>).
+func MentionedUser(word string) (string, bool) {
+	m := userMention.FindStringSubmatch(strings.TrimSpace(word))
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}

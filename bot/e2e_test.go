@@ -81,7 +81,7 @@ func start(t testing.TB, f *fakeslack.Server, dbPath string) *klaxon {
 	clock := playbook.ClockFunc(time.Now)
 	log := slog.New(slog.DiscardHandler)
 	ad := &bot.Adapter{API: api, Templates: tmpl, BotUserID: who.UserID, AnnounceChannel: announce, Clock: clock}
-	app := &playbook.App{Store: db, Channels: ad, Poster: ad, Clock: clock, Tiers: tiers(), Services: services, Log: log}
+	app := &playbook.App{Store: db, Channels: ad, Poster: ad, Triage: ad, Clock: clock, Tiers: tiers(), Services: services, Log: log}
 	b := &bot.Bot{App: app, API: api, Socket: socketmode.New(api), Templates: tmpl, Log: log, Command: "/incident", DefaultSeverity: playbook.SEV3}
 	ctx, cancel := context.WithCancel(context.Background())
 	k := &klaxon{db: db, bot: b, app: app, cancel: cancel, done: make(chan error, 1)}
@@ -221,16 +221,31 @@ func TestDeclareEndToEnd(t *testing.T) {
 		t.Errorf("bookmarks = %+v, want the runbook", ch.Bookmarks)
 	}
 	msgs := f.Messages(ch.ID)
-	if len(msgs) != 1 {
-		t.Fatalf("%d messages in the incident channel, want the intro only", len(msgs))
+	var intro, scope, checklist string
+	for _, m := range msgs {
+		switch body := blocksText(m); {
+		case strings.Contains(body, "Triage checklist"):
+			checklist = body
+		case strings.Contains(body, "I'll be incident commander"):
+			intro = body
+		case strings.Contains(body, "Five-minute scope call"):
+			scope = body
+		}
 	}
-	intro := blocksText(msgs[0])
+	if len(msgs) != 3 || intro == "" || scope == "" || checklist == "" {
+		t.Fatalf("%d messages in the incident channel, want the intro, the scope call and the checklist: intro %v scope %v checklist %v", len(msgs), intro != "", scope != "", checklist != "")
+	}
+	for _, want := range []string{"~Channel created and stakeholders added~", "~Severity assigned~", "~Runbook link posted in the channel~", "3 of 7 done"} {
+		if !strings.Contains(checklist, want) {
+			t.Errorf("checklist lacks %q (checked by Klaxon)", want)
+		}
+	}
 	for _, want := range []string{"All users down or core functionality unavailable", "immediate", "every 15 min", runbook, "<@" + declarer + ">", "<!date^"} {
 		if !strings.Contains(intro, want) {
 			t.Errorf("intro lacks %q:\n%s", want, intro)
 		}
 	}
-	if !slices.Contains(ch.Pins, msgs[0].TS) {
+	if len(ch.Pins) != 1 || !strings.Contains(blocksText(messageByTS(f, ch.ID, ch.Pins[0])), "I'll be incident commander") {
 		t.Errorf("intro not pinned; pins %v", ch.Pins)
 	}
 	ann := f.Messages(announce)
@@ -343,20 +358,22 @@ func TestBadInput(t *testing.T) {
 	}
 
 	// A 5,000-character title with mentions in it.
-	long := "<!channel> <@U0OTHER1> " + strings.Repeat("database replica lag ", 250)
+	// As Slack sends it with should_escape: @channel and @other as
+	// references, a typed "<b>" as entities.
+	long := "<!channel> <@U0OTHER1|other> &lt;b&gt; " + strings.Repeat("database replica lag ", 250)
 	slash(t, f, "declare sev2 "+long)
 	waitReady(t, f, 1)
 	ch := f.Channels()[len(f.Channels())-1]
 	if len(ch.Name) > 80 || !regexp.MustCompile(`^inc-1-sev2-[a-z0-9-]+$`).MatchString(ch.Name) {
 		t.Errorf("channel name %q", ch.Name)
 	}
-	for _, m := range append(f.Messages(ch.ID), f.Messages(announce)...) {
+	for _, m := range []fakeslack.Message{messageByTS(f, ch.ID, ch.Pins[0]), f.Messages(announce)[0]} { // the pinned intro, the announcement
 		body := blocksText(m)
-		if strings.Contains(body, "<!channel>") || strings.Contains(body, "<@U0OTHER1>") {
-			t.Errorf("a typed mention went live: %s", body)
+		if strings.Contains(body, "<!channel>") || strings.Contains(body, "<@U0OTHER1") || strings.Contains(body, "<b>") {
+			t.Errorf("a typed mention or tag went live: %.300s", body)
 		}
-		if !strings.Contains(body, "&lt;!channel&gt;") {
-			t.Errorf("escaped title missing from %s", body)
+		if !strings.Contains(body, "@channel @other &lt;b&gt;") {
+			t.Errorf("title not shown as typed (and escaped) in %.300s", body)
 		}
 		if !strings.Contains(body, "…") {
 			t.Errorf("long title not truncated in %.200s", body)
@@ -470,13 +487,17 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 	// A lost answer to conversations.create makes Klaxon look the channel
 	// up, so every code path that calls Slack runs here.
 	f := newFake(t, fakeslack.Options{Fault: lostCreateAnswer})
-	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	slash(t, f, "declare sev1 checkout Checkout returns 500s")
 	waitReady(t, f, 1)
 	slash(t, f, "")
 	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return len(s.Views()) == 1 }); err != nil {
 		t.Fatal(err)
 	}
+	ch, _ := f.Channel("inc-1-sev1-checkout-returns-500s")
+	slashIn(t, f, ch.ID, declarer, "ic")           // chat.update of the intro
+	slashIn(t, f, ch.ID, declarer, "sev 2 narrower") // conversations.rename
+	k.bot.Wait()
 	called := map[string]bool{}
 	for _, c := range f.Calls() {
 		if c.Method == "apps.connections.open" {
@@ -628,4 +649,13 @@ func TestStopFinishesInFlightWorkAndRefusesNew(t *testing.T) {
 	if n := len(f.CallsTo("conversations.create")); n != 1 {
 		t.Fatalf("%d creates: the refused command did something", n)
 	}
+}
+
+func messageByTS(f *fakeslack.Server, channel, ts string) fakeslack.Message {
+	for _, m := range f.Messages(channel) {
+		if m.TS == ts {
+			return m
+		}
+	}
+	return fakeslack.Message{}
 }

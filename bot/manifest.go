@@ -16,6 +16,8 @@ var MethodScopes = map[string]string{
 	"conversations.create":     "channels:manage",
 	"conversations.setTopic":   "channels:manage",
 	"conversations.setPurpose": "channels:manage",
+	"conversations.rename":     "channels:manage",
+	"chat.update":              "chat:write",
 	"conversations.invite":     "channels:manage",
 	"bookmarks.add":            "bookmarks:write",
 	"pins.add":                 "pins:write",
@@ -47,6 +49,7 @@ type manifest struct {
 			DisplayName  string `yaml:"display_name"`
 			AlwaysOnline bool   `yaml:"always_online"`
 		} `yaml:"bot_user"`
+		Shortcuts     []shortcut     `yaml:"shortcuts"`
 		SlashCommands []slashCommand `yaml:"slash_commands"`
 	} `yaml:"features"`
 	OAuthConfig struct {
@@ -62,6 +65,13 @@ type manifest struct {
 		SocketModeEnabled    bool `yaml:"socket_mode_enabled"`
 		TokenRotationEnabled bool `yaml:"token_rotation_enabled"`
 	} `yaml:"settings"`
+}
+
+type shortcut struct {
+	Name        string `yaml:"name"`
+	Type        string `yaml:"type"`
+	CallbackID  string `yaml:"callback_id"`
+	Description string `yaml:"description"`
 }
 
 type slashCommand struct {
@@ -83,9 +93,14 @@ func Manifest(appName, command string) ([]byte, error) {
 	m.Features.SlashCommands = []slashCommand{{
 		Command:     command,
 		Description: "Declare and run incidents",
-		UsageHint:   "declare [sev1-4] [service] <title> | help",
-		// Unescaped text keeps the title as typed; Klaxon escapes it itself.
-		ShouldEscape: false,
+		UsageHint:   "declare [sev1-4] [service] <title> | ic [@user] | sev <1-4> | update | note | status | help",
+		// Escaped text turns "@someone" into a user ID for "/incident ic";
+		// Klaxon reads titles back as typed (Plain) and escapes them itself.
+		ShouldEscape: true,
+	}}
+	m.Features.Shortcuts = []shortcut{{
+		Name: "Add to incident timeline", Type: "message", CallbackID: shortcutAddTimeline,
+		Description: "Add this message to the incident's timeline, at its original time",
 	}}
 	m.OAuthConfig.Scopes.Bot = BotScopes()
 	m.Settings.Interactivity.IsEnabled = true

@@ -21,10 +21,14 @@ type App struct {
 	Store    Store
 	Channels Channels
 	Poster   Poster
-	Clock    Clock
-	Tiers    Tiers
-	Services []Service
-	Log      *slog.Logger
+	// Triage may be nil (then no scope call or checklist is posted).
+	Triage Triage
+	Clock  Clock
+	// ScopeTimebox is the scope call's length; 0 means 5 minutes.
+	ScopeTimebox time.Duration
+	Tiers        Tiers
+	Services     []Service
+	Log          *slog.Logger
 
 	mu      sync.Mutex
 	setting map[int64]chan struct{} // incidents whose setup is running, for single flight
@@ -110,6 +114,8 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 		inc.mark(PhaseDeclared, now)
 		inc.mark(PhaseAcknowledged, now)
 		inc.startTimers(a.Tiers.Get(req.Severity), now)
+		inc.Timers.ScopeDue = now.Add(a.scopeTimebox())
+		inc.check(ItemSeverity, ActorKlaxon, now)
 		ev := NewEvent(EventDeclared, req.Declarer, now, fmt.Sprintf("%s declared: %s", req.Severity, inc.Title))
 		ev.Data = map[string]string{"severity": req.Severity.String(), "service": svcName}
 		return inc, []Event{ev}
@@ -132,6 +138,13 @@ func (a *App) serviceNames() string {
 		names[i] = s.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+func (a *App) scopeTimebox() time.Duration {
+	if a.ScopeTimebox > 0 {
+		return a.ScopeTimebox
+	}
+	return 5 * time.Minute
 }
 
 // Briefing gathers what adapters need to describe inc.
@@ -213,14 +226,16 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 		{StepInvite, func(ctx context.Context) (func(*Incident), Event, error) {
 			ids := a.Invitees(inc)
 			err := a.Channels.Invite(ctx, inc.Channel.ID, ids)
-			return nil, NewEvent(EventInvited, ActorKlaxon, a.Clock.Now(), "invited "+strings.Join(ids, ", ")), err
+			return func(i *Incident) { i.check(ItemChannel, ActorKlaxon, a.Clock.Now()) },
+				NewEvent(EventInvited, ActorKlaxon, a.Clock.Now(), "invited "+strings.Join(ids, ", ")), err
 		}},
 		{StepBookmark, func(ctx context.Context) (func(*Incident), Event, error) {
 			if b.Service.Runbook == "" {
 				return nil, Event{}, nil
 			}
 			err := a.Channels.AddBookmark(ctx, inc.Channel.ID, "Runbook: "+b.Service.Name, b.Service.Runbook)
-			return nil, NewEvent(EventRunbookAttached, ActorKlaxon, a.Clock.Now(), b.Service.Runbook), err
+			return func(i *Incident) { i.check(ItemRunbook, ActorKlaxon, a.Clock.Now()) },
+				NewEvent(EventRunbookAttached, ActorKlaxon, a.Clock.Now(), b.Service.Runbook), err
 		}},
 		{StepIntro, func(ctx context.Context) (func(*Incident), Event, error) {
 			// The intro and its pin are one branch: the pin needs the intro's ts.
@@ -250,6 +265,13 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 			}
 			return func(i *Incident) { i.Announcement = m },
 				NewEvent(EventAnnounced, ActorKlaxon, a.Clock.Now(), "announced"), nil
+		}},
+		{StepScope, func(ctx context.Context) (func(*Incident), Event, error) {
+			if a.Triage == nil {
+				return nil, Event{}, nil
+			}
+			m, err := a.Triage.PostScopeCall(ctx, b)
+			return func(i *Incident) { i.ScopeMsg = m }, Event{}, err
 		}},
 	}
 
@@ -291,11 +313,38 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 	}
 	wg.Wait()
 
+	// The checklist comes last, so its first rendering shows what the
+	// steps above checked.
+	if !inc.Done(StepChecks) && !inc.GaveUp(StepChecks) {
+		if err := a.postChecklist(ctx, n); err != nil {
+			failed[StepChecks] = err
+		}
+	}
+
 	if len(failed) > 0 {
 		a.reportFailures(ctx, n, inc.Channel.ID, failed)
 	}
 	inc, err = a.Store.Get(ctx, n)
 	return SetupResult{Incident: inc, Failed: failed}, err
+}
+
+func (a *App) postChecklist(ctx context.Context, n int64) error {
+	var m MessageRef
+	if a.Triage != nil {
+		cur, err := a.Store.Get(ctx, n)
+		if err != nil {
+			return err
+		}
+		if m, err = a.Triage.PostChecklist(ctx, a.Briefing(cur)); err != nil {
+			return err
+		}
+	}
+	_, err := a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+		i.ChecklistMsg = m
+		i.markDone(StepChecks, a.Clock.Now())
+		return nil, nil
+	})
+	return err
 }
 
 // adoptSkew allows for clock differences between Klaxon and Slack when
@@ -370,6 +419,8 @@ var stepWords = map[Step]string{
 	StepBookmark: "bookmark the runbook",
 	StepIntro:    "post or pin the intro message",
 	StepAnnounce: "announce the incident",
+	StepScope:    "post the scope call",
+	StepChecks:   "post the triage checklist",
 }
 
 // reportFailures records each failed step on the timeline and counts it.
@@ -385,7 +436,7 @@ func (a *App) reportFailures(ctx context.Context, n int64, channelID string, fai
 		if inc.Failures == nil {
 			inc.Failures = map[Step]int{}
 		}
-		for _, s := range []Step{StepTopic, StepPurpose, StepInvite, StepBookmark, StepIntro, StepAnnounce} {
+		for _, s := range []Step{StepTopic, StepPurpose, StepInvite, StepBookmark, StepIntro, StepAnnounce, StepScope, StepChecks} {
 			err, ok := failed[s]
 			if !ok {
 				continue

@@ -73,6 +73,7 @@ type fakeChannels struct {
 	bookmarks []bookmarkCall
 	pins      []playbook.MessageRef
 	finds     []string
+	renames   []string
 }
 
 var _ playbook.Channels = (*fakeChannels)(nil)
@@ -99,6 +100,13 @@ func (f *fakeChannels) Find(_ context.Context, name string) (playbook.FoundChann
 		return f.FindHook(name)
 	}
 	return playbook.FoundChannel{}, playbook.ErrNotFound
+}
+
+func (f *fakeChannels) Rename(_ context.Context, channelID, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.renames = append(f.renames, name)
+	return nil
 }
 
 func (f *fakeChannels) SetTopic(_ context.Context, b playbook.Briefing) error {

@@ -121,6 +121,14 @@ type Incident struct {
 	// Intro and Announcement are the messages Klaxon posted, for later edits and threads.
 	Intro        MessageRef `json:"intro"`
 	Announcement MessageRef `json:"announcement"`
+	// Checked holds the triage checklist items that are checked.
+	Checked map[Item]Check `json:"checked,omitempty"`
+	// Scope is the five-minute scope call's answer, once given.
+	Scope *Scope `json:"scope,omitempty"`
+	// Checklist is the checklist message, edited in place on every change.
+	ChecklistMsg MessageRef `json:"checklist_msg"`
+	// ScopeMsg is the scope-call message.
+	ScopeMsg MessageRef `json:"scope_msg"`
 	// Timers are the stored deadlines (updates, nudges, post-mortem).
 	Timers Timers `json:"timers"`
 	// Version increases with every stored change (optimistic checks, debugging).
@@ -182,6 +190,8 @@ const (
 	StepIntro    Step = "intro"
 	StepPin      Step = "pin"
 	StepAnnounce Step = "announce"
+	StepScope    Step = "scope_call"
+	StepChecks   Step = "checklist"
 )
 
 // Done reports whether step s of the declaration has completed.
@@ -208,7 +218,7 @@ func (inc *Incident) GaveUp(s Step) bool { return inc.Failures[s] >= MaxStepAtte
 
 // Ready reports whether every declaration step is done.
 func (inc *Incident) Ready() bool {
-	for _, s := range []Step{StepChannel, StepTopic, StepPurpose, StepInvite, StepBookmark, StepIntro, StepPin, StepAnnounce} {
+	for _, s := range []Step{StepChannel, StepTopic, StepPurpose, StepInvite, StepBookmark, StepIntro, StepPin, StepAnnounce, StepScope, StepChecks} {
 		if !inc.Done(s) {
 			return false
 		}

@@ -73,6 +73,20 @@ type Channels interface {
 	Invite(ctx context.Context, channelID string, ids []string) error
 	AddBookmark(ctx context.Context, channelID, title, link string) error
 	Pin(ctx context.Context, m MessageRef) error
+	// Rename renames a channel; ErrNameTaken when the name is in use.
+	Rename(ctx context.Context, channelID, name string) error
+}
+
+// Triage posts and refreshes the triage messages: the scope call, the
+// checklist (edited in place), the intro (when the commander changes).
+type Triage interface {
+	PostScopeCall(ctx context.Context, b Briefing) (MessageRef, error)
+	PostChecklist(ctx context.Context, b Briefing) (MessageRef, error)
+	// Refresh re-renders the intro and the checklist from b.Incident.
+	Refresh(ctx context.Context, b Briefing) error
+	PostScopeSummary(ctx context.Context, b Briefing) error
+	// AnnounceSeverityChange tells the announce channel, under the announcement.
+	AnnounceSeverityChange(ctx context.Context, b Briefing, ch SeverityChange) error
 }
 
 // Poster posts the messages people read.

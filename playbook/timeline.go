@@ -21,6 +21,9 @@ const (
 	EventNote             EventType = "note"
 	EventStatusUpdate     EventType = "status_update"
 	EventNudged           EventType = "nudged"
+	EventChecked          EventType = "checked"
+	EventUnchecked        EventType = "unchecked"
+	EventScoped           EventType = "scoped"
 )
 
 // Event is one timeline entry. At is when it happened (a message added to the

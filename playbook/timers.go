@@ -22,6 +22,9 @@ type Timers struct {
 	// ResolutionUpdateDue asks for the closing update of a tier that
 	// updates at open and at resolution.
 	ResolutionUpdateDue time.Time `json:"resolution_update_due,omitzero"`
+	// ScopeDue is when the five-minute scope call should be done; the
+	// commander (or the channel) is nudged once if it is not.
+	ScopeDue time.Time `json:"scope_due,omitzero"`
 	// PostmortemDue is set at resolution for tiers that require one.
 	PostmortemDue      time.Time `json:"postmortem_due,omitzero"`
 	PostmortemDone     bool      `json:"postmortem_done,omitempty"`
@@ -43,6 +46,7 @@ const (
 	NudgeStatusPage       NudgeKind = "status_page"       // no update within the status-page window
 	NudgeResolutionUpdate NudgeKind = "resolution_update" // a resolved open-and-resolution incident needs its closing update
 	NudgePostmortem       NudgeKind = "postmortem"        // the post-mortem is pending
+	NudgeScope            NudgeKind = "scope"             // the scope call's timebox ran out
 )
 
 // Nudge is one reminder to send.
@@ -63,7 +67,7 @@ type Nudge struct {
 // incident, or zero. The store indexes incidents by it.
 func (inc *Incident) WakeAt() time.Time {
 	var w time.Time
-	for _, t := range []time.Time{inc.Timers.NextNudge, inc.Timers.StatusPageDue, inc.Timers.ResolutionUpdateDue} {
+	for _, t := range []time.Time{inc.Timers.NextNudge, inc.Timers.StatusPageDue, inc.Timers.ResolutionUpdateDue, inc.Timers.ScopeDue} {
 		if !t.IsZero() && (w.IsZero() || t.Before(w)) {
 			w = t
 		}
@@ -133,6 +137,7 @@ func (inc *Incident) RecordUpdate(t Tier, now time.Time, next time.Duration) (st
 	if !tm.StatusPageDue.IsZero() {
 		if !now.After(tm.StatusPageDue) {
 			tm.StatusPageMet, statusPageMet = true, true
+			inc.check(ItemStatusPage, ActorKlaxon, now)
 		}
 		tm.StatusPageDue = time.Time{}
 	}
@@ -166,7 +171,7 @@ func (inc *Incident) Resolve(t Tier, now time.Time) error {
 	}
 	now = now.UTC()
 	tm := &inc.Timers
-	tm.UpdateDue, tm.NextNudge, tm.Nudges, tm.StatusPageDue = time.Time{}, time.Time{}, 0, time.Time{}
+	tm.UpdateDue, tm.NextNudge, tm.Nudges, tm.StatusPageDue, tm.ScopeDue = time.Time{}, time.Time{}, 0, time.Time{}, time.Time{}
 	if t.Updates == UpdatesOpenAndResolution {
 		tm.ResolutionUpdateDue = now
 	}
@@ -221,6 +226,10 @@ func (inc *Incident) Fire(t Tier, now time.Time) []Nudge {
 	if !tm.StatusPageDue.IsZero() && !now.Before(tm.StatusPageDue) {
 		out = append(out, Nudge{Kind: NudgeStatusPage, Incident: inc.Number, Due: tm.StatusPageDue, At: now, Level: 1, Mention: mention(false)})
 		tm.StatusPageDue = time.Time{}
+	}
+	if !tm.ScopeDue.IsZero() && !now.Before(tm.ScopeDue) {
+		out = append(out, Nudge{Kind: NudgeScope, Incident: inc.Number, Due: tm.ScopeDue, At: now, Level: 1, Mention: mention(false)})
+		tm.ScopeDue = time.Time{}
 	}
 	if !tm.ResolutionUpdateDue.IsZero() && !now.Before(tm.ResolutionUpdateDue) {
 		out = append(out, Nudge{Kind: NudgeResolutionUpdate, Incident: inc.Number, Due: tm.ResolutionUpdateDue, At: now, Level: 1, Mention: mention(false)})

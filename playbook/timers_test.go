@@ -19,13 +19,19 @@ func declared(t *testing.T, sev playbook.Severity, tiers playbook.Tiers) (*playb
 	h.app.Tiers = tiers
 	h.clock.Set(d0)
 	inc := h.declare(t, "Checkout returns 500s", sev, "checkout")
+	// The scope-call timebox is tested on its own (TestScopeTimebox).
+	inc.Timers.ScopeDue = time.Time{}
 	return &inc, h
 }
 
+// kinds lists the kinds of ns, leaving out the scope-call reminder (tested
+// on its own in TestScopeTimebox), which fires at +5 min in every test here.
 func kinds(ns []playbook.Nudge) []playbook.NudgeKind {
 	var out []playbook.NudgeKind
 	for _, n := range ns {
-		out = append(out, n.Kind)
+		if n.Kind != playbook.NudgeScope {
+			out = append(out, n.Kind)
+		}
 	}
 	return out
 }
@@ -211,8 +217,8 @@ func TestResolutionStopsNudgesAndAsksSEV3ForItsUpdate(t *testing.T) {
 
 	sev3, _ := declared(t, playbook.SEV3, tiers)
 	sev3.RecordUpdate(tiers[playbook.SEV3], d0.Add(5*time.Minute), 0) // the opening update
-	if !sev3.WakeAt().IsZero() {
-		t.Fatalf("after its opening update a SEV3 still waits: %+v", sev3.Timers)
+	if !sev3.Timers.UpdateDue.IsZero() || !sev3.Timers.NextNudge.IsZero() {
+		t.Fatalf("after its opening update a SEV3 still waits for an update: %+v", sev3.Timers)
 	}
 	sev3.Resolve(tiers[playbook.SEV3], d0.Add(2*time.Hour))
 	ns := sev3.Fire(tiers[playbook.SEV3], d0.Add(2*time.Hour))
@@ -232,7 +238,7 @@ func TestCatchUpFiresOnceThenCadenceContinues(t *testing.T) {
 	// Klaxon was down from +10m to +70m: four intervals missed.
 	back := d0.Add(70 * time.Minute)
 	ns := inc.Fire(sev1, back)
-	if len(ns) != 1 || ns[0].Kind != playbook.NudgeUpdateDue {
+	if !slices.Equal(kinds(ns), []playbook.NudgeKind{playbook.NudgeUpdateDue}) {
 		t.Fatalf("catch-up fired %v; want one nudge", kinds(ns))
 	}
 	if !inc.Timers.NextNudge.Equal(back.Add(15 * time.Minute)) {
@@ -281,12 +287,12 @@ func TestTickPostsEachReminderOnce(t *testing.T) {
 	if ns, _ := h.app.Tick(ctx, d0.Add(15*time.Minute)); !slices.Equal(kinds(ns), []playbook.NudgeKind{playbook.NudgeUpdateDue}) {
 		t.Fatalf("tick at +15m = %v", kinds(ns))
 	}
-	if got := len(h.post.sentNudges()); got != 2 {
+	if got := len(kinds(h.post.sentNudges())); got != 2 {
 		t.Fatalf("%d reminders posted, want 2", got)
 	}
 	var nudged int
 	for _, ev := range h.timeline(t, a.Number) {
-		if ev.Type == playbook.EventNudged {
+		if ev.Type == playbook.EventNudged && ev.Data["kind"] != string(playbook.NudgeScope) {
 			nudged++
 		}
 	}
@@ -377,13 +383,13 @@ func TestRunSchedulerFiresWhenDue(t *testing.T) {
 		t.Fatalf("10 s before the deadline the scheduler sleeps %v, want exactly 10s", d)
 	}
 	if ns := h.post.sentNudges(); len(ns) != 0 {
-		t.Fatalf("fired early: %v", kinds(ns))
+		t.Fatalf("fired early: %v", ns)
 	}
 	h.clock.Set(d0.Add(5 * time.Minute))
 	send(t, fire, h.clock.Now())
 	recv(t, sleeps, "the scheduler to sleep after firing")
-	if ns := h.post.sentNudges(); len(ns) != 1 || ns[0].Kind != playbook.NudgeStatusPage {
-		t.Fatalf("posted %v", kinds(ns))
+	if ns := kinds(h.post.sentNudges()); len(ns) != 1 || ns[0] != playbook.NudgeStatusPage {
+		t.Fatalf("posted %v", ns)
 	}
 	cancel()
 	if err := recv(t, done, "the scheduler to stop"); err != nil {
@@ -398,5 +404,29 @@ func send[T any](t *testing.T, ch chan<- T, v T) {
 	case ch <- v:
 	case <-time.After(10 * time.Second):
 		t.Fatal("timed out sending")
+	}
+}
+
+// TestScopeTimebox: the commander (or the channel) is nudged once when no
+// scope is recorded by the end of the timebox; a recorded scope stops it.
+func TestScopeTimebox(t *testing.T) {
+	h := newHarness(t)
+	h.app.ScopeTimebox = 3 * time.Minute
+	h.clock.Set(d0)
+	late := h.declare(t, "db down", playbook.SEV2, "")
+	done := h.declare(t, "api slow", playbook.SEV2, "")
+	ctx := context.Background()
+	if _, _, err := h.app.RecordScope(ctx, done.Number, playbook.ScopeRequest{Key: "v1", By: "U0IC", WhatBroke: "api"}); err != nil {
+		t.Fatal(err)
+	}
+	if ns, _ := h.app.Tick(ctx, d0.Add(3*time.Minute-time.Second)); len(ns) != 0 {
+		t.Fatalf("nudged before the timebox ended: %v", ns)
+	}
+	ns, _ := h.app.Tick(ctx, d0.Add(3*time.Minute))
+	if len(ns) != 1 || ns[0].Kind != playbook.NudgeScope || ns[0].Incident != late.Number || !ns[0].Due.Equal(d0.Add(3*time.Minute)) {
+		t.Fatalf("at the end of the timebox: %+v", ns)
+	}
+	if ns, _ := h.app.Tick(ctx, d0.Add(10*time.Minute)); slices.ContainsFunc(ns, func(n playbook.Nudge) bool { return n.Kind == playbook.NudgeScope }) {
+		t.Fatal("scope nudge repeated")
 	}
 }

@@ -101,6 +101,11 @@ func (a *App) RecordUpdate(ctx context.Context, n int64, req UpdateRequest) (inc
 
 // PublishUpdate posts a recorded update in Slack.
 func (a *App) PublishUpdate(ctx context.Context, inc Incident, su StatusUpdate) error {
+	if su.StatusPageMet {
+		if err := a.PublishChecklist(ctx, inc); err != nil {
+			a.log().Warn("refreshing the checklist", "incident", inc.Number, "err", err)
+		}
+	}
 	if err := a.Poster.PostUpdate(ctx, a.Briefing(inc), su); err != nil {
 		return &Error{Code: CodeStore, Message: "The update is recorded (the reminders are reset) but Klaxon could not post it in Slack; paste it in the channel by hand.", Err: err}
 	}

@@ -55,6 +55,7 @@ type Config struct {
 	HTTP    HTTP
 	Log     Log
 	Declare Declare
+	Triage  Triage
 	// Severities holds all four tiers: the playbook's defaults with the file's
 	// fields laid over them.
 	Severities playbook.Tiers
@@ -126,6 +127,13 @@ type Declare struct {
 	DefaultSeverity playbook.Severity
 }
 
+// Triage configures the triage phase.
+type Triage struct {
+	// ScopeTimebox is the scope call's length: with no scope recorded this
+	// long after the declaration, the commander (or the channel) is nudged.
+	ScopeTimebox time.Duration
+}
+
 // Templates configures the text people read.
 type Templates struct {
 	// Dir, when set, is a directory whose files override the embedded
@@ -164,6 +172,7 @@ func Default() *Config {
 		HTTP:       HTTP{Listen: "127.0.0.1:8080"},
 		Log:        Log{Level: "info", Format: "text"},
 		Declare:    Declare{DefaultSeverity: playbook.SEV3},
+		Triage:     Triage{ScopeTimebox: 5 * time.Minute},
 		Severities: playbook.DefaultTiers(),
 		Scheduler: Scheduler{
 			Timezone:            time.UTC,

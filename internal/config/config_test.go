@@ -953,3 +953,17 @@ func TestMinimalFileRuns(t *testing.T) {
 		t.Errorf("minimal file changed defaults: %+v", c)
 	}
 }
+
+func TestTriageScopeTimebox(t *testing.T) {
+	cfg, err := Parse([]byte("triage:\n  scope_timebox: 3s\n"), "", func(string) (string, bool) { return "", false })
+	if err != nil || cfg.Triage.ScopeTimebox != 3*time.Second {
+		t.Fatalf("scope_timebox = %v, %v", cfg.Triage.ScopeTimebox, err)
+	}
+	if Default().Triage.ScopeTimebox != 5*time.Minute {
+		t.Fatal("default scope timebox is not 5m")
+	}
+	_, err = Parse([]byte("triage:\n  scope_timebox: 0s\n  timebox: 1m\n"), "", func(string) (string, bool) { return "", false })
+	if err == nil || !strings.Contains(err.Error(), "triage.scope_timebox: must be at least 1s") || !strings.Contains(err.Error(), "triage.timebox: unknown key") {
+		t.Fatalf("bad triage section: %v", err)
+	}
+}

@@ -661,11 +661,14 @@ func (d *decoder) abs(p string) string {
 
 func (d *decoder) root(n *yaml.Node, c *Config) {
 	d.mapping(n, "", map[string]field{
-		"slack":      func(n *yaml.Node, p string) { d.slack(n, p, &c.Slack) },
-		"store":      func(n *yaml.Node, p string) { d.store(n, p, &c.Store) },
-		"http":       func(n *yaml.Node, p string) { d.http(n, p, &c.HTTP) },
-		"log":        func(n *yaml.Node, p string) { d.log(n, p, &c.Log) },
-		"declare":    func(n *yaml.Node, p string) { d.declare(n, p, &c.Declare) },
+		"slack":   func(n *yaml.Node, p string) { d.slack(n, p, &c.Slack) },
+		"store":   func(n *yaml.Node, p string) { d.store(n, p, &c.Store) },
+		"http":    func(n *yaml.Node, p string) { d.http(n, p, &c.HTTP) },
+		"log":     func(n *yaml.Node, p string) { d.log(n, p, &c.Log) },
+		"declare": func(n *yaml.Node, p string) { d.declare(n, p, &c.Declare) },
+		"triage": func(n *yaml.Node, p string) {
+			d.mapping(n, p, map[string]field{"scope_timebox": d.durationField(&c.Triage.ScopeTimebox, time.Second)})
+		},
 		"templates":  func(n *yaml.Node, p string) { d.templates(n, p, &c.Templates) },
 		"severities": func(n *yaml.Node, p string) { d.severities(n, p, c.Severities) },
 		"services":   func(n *yaml.Node, p string) { d.services(n, p, &c.Services) },

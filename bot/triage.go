@@ -1,0 +1,558 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/templates"
+)
+
+// Interaction IDs of the triage messages.
+const (
+	actionTakeIC        = "klaxon_ic_take"
+	actionOpenScope     = "klaxon_scope_open"
+	actionCheck         = "klaxon_check"
+	actionScopeToUpdate = "klaxon_scope_to_update"
+	scopeCallbackID     = "klaxon_scope"
+	shortcutAddTimeline = "klaxon_add_to_timeline"
+	blockWhatBroke      = "what_broke"
+	blockWhoAffected    = "who_affected"
+	blockBlastRadius    = "blast_radius"
+	blockScopeSeverity  = "scope_severity"
+)
+
+func plainText(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, s), false, false)
+}
+
+// introBlocks renders the intro from the incident, so a commander change
+// re-renders it the same way.
+func (a *Adapter) introBlocks(b playbook.Briefing) ([]slack.Block, string, error) {
+	body, err := a.Templates.Render("intro.tmpl", b)
+	if err != nil {
+		return nil, "", err
+	}
+	inc := b.Incident
+	header := fmt.Sprintf("%s incident #%d", inc.Severity, inc.Number)
+	label := "I'll be incident commander"
+	if inc.Commander != "" {
+		label = "Take over as commander"
+	}
+	btn := slack.NewButtonBlockElement(actionTakeIC, strconv.FormatInt(inc.Number, 10), plainText(label))
+	if inc.Commander == "" {
+		btn.Style = slack.StylePrimary
+	}
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, templates.Truncate(maxHeader, header), true, false)),
+		slack.NewSectionBlock(mrkdwn(body), nil, nil, slack.SectionBlockOptionBlockID("intro")),
+	}
+	if inc.Status.Open() {
+		blocks = append(blocks, slack.NewActionBlock("intro_actions", btn))
+	}
+	fallback := templates.Truncate(300, fmt.Sprintf("%s incident #%d: %s", inc.Severity, inc.Number, templates.Escape(inc.Title)))
+	return blocks, fallback, nil
+}
+
+// RenderChecklist renders the triage checklist of inc. It reads only the
+// stored incident, so the message is identical after a restart.
+func RenderChecklist(inc playbook.Incident) []slack.Block {
+	done := 0
+	blocks := []slack.Block{
+		slack.NewSectionBlock(mrkdwn(fmt.Sprintf("*Triage checklist · incident #%d*", inc.Number)), nil, nil, slack.SectionBlockOptionBlockID("checklist_head")),
+	}
+	n := strconv.FormatInt(inc.Number, 10)
+	for _, c := range playbook.Checklist {
+		chk, on := inc.Checked[c.Item]
+		var text string
+		var btn *slack.ButtonBlockElement
+		if on {
+			done++
+			who := "Klaxon"
+			if chk.By != playbook.ActorKlaxon {
+				who = "<@" + chk.By + ">"
+			}
+			text = fmt.Sprintf(":white_check_mark: ~%s~\n_checked by %s, %s_", c.Label, who, templates.SlackDate(chk.At))
+			btn = slack.NewButtonBlockElement(actionCheck, n+":"+string(c.Item)+":off", plainText("Undo"))
+		} else {
+			text = ":white_large_square: " + c.Label
+			btn = slack.NewButtonBlockElement(actionCheck, n+":"+string(c.Item)+":on", plainText("Done"))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(btn), slack.SectionBlockOptionBlockID("check_"+string(c.Item))))
+	}
+	blocks = append(blocks, slack.NewContextBlock("checklist_progress", plainText(fmt.Sprintf("%d of %d done", done, len(playbook.Checklist)))))
+	return blocks
+}
+
+func scopeCallBlocks(inc playbook.Incident) []slack.Block {
+	due := inc.Timers.ScopeDue
+	if due.IsZero() {
+		due = inc.DeclaredAt().Add(5 * time.Minute)
+	}
+	text := fmt.Sprintf("*Five-minute scope call*, due %s\n• What broke? (service, endpoint, error class)\n• Who is affected? (all users, a region, a plan tier, a feature)\n• What is the blast radius? (revenue impact, user count, SLA implications)", templates.SlackDate(due))
+	btn := slack.NewButtonBlockElement(actionOpenScope, strconv.FormatInt(inc.Number, 10), plainText("Answer the scope call"))
+	btn.Style = slack.StylePrimary
+	return []slack.Block{
+		slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("scope_call")),
+		slack.NewActionBlock("scope_actions", btn),
+	}
+}
+
+// PostScopeCall implements playbook.Triage.
+func (a *Adapter) PostScopeCall(ctx context.Context, b playbook.Briefing) (playbook.MessageRef, error) {
+	return a.post(ctx, b.Incident.Channel.ID, "Five-minute scope call: what broke, who is affected, what is the blast radius?", scopeCallBlocks(b.Incident))
+}
+
+// PostChecklist implements playbook.Triage.
+func (a *Adapter) PostChecklist(ctx context.Context, b playbook.Briefing) (playbook.MessageRef, error) {
+	return a.post(ctx, b.Incident.Channel.ID, fmt.Sprintf("Triage checklist of incident #%d", b.Incident.Number), RenderChecklist(b.Incident))
+}
+
+// Refresh implements playbook.Triage: the intro and the checklist are edited
+// in place (chat.update) from the stored incident.
+func (a *Adapter) Refresh(ctx context.Context, b playbook.Briefing) error {
+	inc := b.Incident
+	return parallelErr(
+		func() error {
+			if inc.Intro.Zero() {
+				return nil
+			}
+			blocks, fallback, err := a.introBlocks(b)
+			if err != nil {
+				return err
+			}
+			_, _, _, err = a.API.UpdateMessageContext(ctx, inc.Intro.Channel, inc.Intro.TS, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+			if err != nil {
+				return fmt.Errorf("chat.update of the intro: %w", err)
+			}
+			return nil
+		},
+		func() error {
+			if inc.ChecklistMsg.Zero() {
+				return nil
+			}
+			_, _, _, err := a.API.UpdateMessageContext(ctx, inc.ChecklistMsg.Channel, inc.ChecklistMsg.TS,
+				slack.MsgOptionText(fmt.Sprintf("Triage checklist of incident #%d", inc.Number), false), slack.MsgOptionBlocks(RenderChecklist(inc)...))
+			if err != nil {
+				return fmt.Errorf("chat.update of the checklist: %w", err)
+			}
+			return nil
+		},
+	)
+}
+
+// PostScopeSummary implements playbook.Triage: the answers, and a button to
+// send them as the first status update.
+func (a *Adapter) PostScopeSummary(ctx context.Context, b playbook.Briefing) error {
+	inc := b.Incident
+	sc := inc.Scope
+	if sc == nil {
+		return nil
+	}
+	answer := func(s string) string {
+		if strings.TrimSpace(s) == "" {
+			return "_not answered_"
+		}
+		return templates.Escape(s)
+	}
+	btn := slack.NewButtonBlockElement(actionScopeToUpdate, strconv.FormatInt(inc.Number, 10), plainText("Post as status update"))
+	blocks := []slack.Block{
+		slack.NewSectionBlock(mrkdwn(fmt.Sprintf("*Scope call* answered by <@%s>", sc.By)), nil, nil, slack.SectionBlockOptionBlockID("scope_head")),
+		slack.NewSectionBlock(mrkdwn("*What broke?*\n"+answer(sc.WhatBroke)), nil, nil, slack.SectionBlockOptionBlockID("scope_what")),
+		slack.NewSectionBlock(mrkdwn("*Who is affected?*\n"+answer(sc.WhoAffected)), nil, nil, slack.SectionBlockOptionBlockID("scope_who")),
+		slack.NewSectionBlock(mrkdwn("*Blast radius?*\n"+answer(sc.BlastRadius)), nil, nil, slack.SectionBlockOptionBlockID("scope_radius")),
+		slack.NewActionBlock("scope_summary_actions", btn),
+	}
+	_, err := a.post(ctx, inc.Channel.ID, templates.Truncate(300, "Scope call: "+templates.Escape(sc.WhatBroke)), blocks)
+	return err
+}
+
+// AnnounceSeverityChange implements playbook.Triage.
+func (a *Adapter) AnnounceSeverityChange(ctx context.Context, b playbook.Briefing, ch playbook.SeverityChange) error {
+	inc := b.Incident
+	text := fmt.Sprintf(":arrows_counterclockwise: Incident #%d in <#%s> changed from %s to %s: %s", inc.Number, inc.Channel.ID, ch.From, ch.To, templates.Truncate(300, templates.Escape(inc.Title)))
+	opts := []slack.MsgOption{slack.MsgOptionText(templates.Truncate(3000, text), false)}
+	if !inc.Announcement.Zero() {
+		// In the announcement's thread, and shown in the channel too.
+		opts = append(opts, slack.MsgOptionTS(inc.Announcement.TS), slack.MsgOptionBroadcast())
+	}
+	_, _, err := a.API.PostMessageContext(ctx, a.AnnounceChannel, opts...)
+	if err != nil {
+		return fmt.Errorf("chat.postMessage (severity change): %w", err)
+	}
+	return nil
+}
+
+// Rename implements playbook.Channels.
+func (a *Adapter) Rename(ctx context.Context, channelID, name string) error {
+	_, err := a.API.RenameConversationContext(ctx, channelID, name)
+	if isSlackError(err, "name_taken") {
+		return fmt.Errorf("conversations.rename %s: %w", name, playbook.ErrNameTaken)
+	}
+	if err != nil {
+		return fmt.Errorf("conversations.rename: %w", err)
+	}
+	return nil
+}
+
+func parallelErr(fns ...func() error) error {
+	errs := make(chan error, len(fns))
+	for _, fn := range fns {
+		go func() { errs <- fn() }()
+	}
+	var first error
+	for range fns {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// ---- handlers ----
+
+// onIC handles "/incident ic [@user]": take the role, or hand it over.
+func (b *Bot) onIC(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) {
+	inc, ok := b.incidentHere(ctx, req, sc, received)
+	if !ok {
+		return
+	}
+	user := sc.UserID
+	if arg = strings.TrimSpace(arg); arg != "" {
+		u, ok := MentionedUser(strings.Fields(arg)[0])
+		if !ok {
+			b.ack(req, ephemeral(fmt.Sprintf("Mention the new commander: type `%s ic @` and pick them from the list (or `%s ic` to take it yourself).", b.Command, b.Command)), received)
+			return
+		}
+		user = u
+	}
+	b.assignCommander(ctx, req, inc.Number, user, sc.UserID, "env:"+req.EnvelopeID, received, true)
+}
+
+func (b *Bot) assignCommander(ctx context.Context, req socketmode.Request, n int64, user, actor, key string, received time.Time, slash bool) {
+	inc, previous, changed, err := b.App.AssignCommander(ctx, n, user, actor, key)
+	reply := func(text string) {
+		if slash {
+			b.ack(req, ephemeral(text), received)
+		} else {
+			b.ack(req, nil, received)
+		}
+	}
+	switch {
+	case err != nil:
+		reply(playbook.UserMessage(err))
+		b.logDomainError("commander", actor, err)
+		return
+	case !changed:
+		reply(fmt.Sprintf("<@%s> already is the commander of incident #%d.", user, inc.Number))
+		return
+	}
+	reply(fmt.Sprintf("<@%s> is now the commander of incident #%d.", user, inc.Number))
+	if err := b.App.PublishCommander(ctx, inc, previous); err != nil {
+		b.log().Warn("showing the new commander", "incident", inc.Number, "err", err)
+	}
+}
+
+// onSev handles "/incident sev <1-4> [reason]".
+func (b *Bot) onSev(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) {
+	inc, ok := b.incidentHere(ctx, req, sc, received)
+	if !ok {
+		return
+	}
+	words := strings.Fields(arg)
+	if len(words) == 0 {
+		b.ack(req, ephemeral(fmt.Sprintf("Incident #%d is %s. To change it: `%s sev <1-4> [reason]`, e.g. `%s sev 1 all regions now failing`.", inc.Number, inc.Severity, b.Command, b.Command)), received)
+		return
+	}
+	sev, err := playbook.ParseSeverity(words[0])
+	if err != nil {
+		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		return
+	}
+	reason := Plain(tail(arg, 1))
+	b.changeSeverity(ctx, inc.Number, sev, sc.UserID, reason, "env:"+req.EnvelopeID, func(text string) { b.ack(req, ephemeral(text), received) })
+}
+
+func (b *Bot) changeSeverity(ctx context.Context, n int64, sev playbook.Severity, actor, reason, key string, reply func(string)) {
+	inc, ch, changed, err := b.App.ChangeSeverity(ctx, n, sev, actor, reason, key)
+	switch {
+	case err != nil:
+		reply(playbook.UserMessage(err))
+		b.logDomainError("severity", actor, err)
+		return
+	case !changed:
+		reply(fmt.Sprintf("Incident #%d already is %s.", inc.Number, inc.Severity))
+		return
+	}
+	reply(fmt.Sprintf("Incident #%d: %s → %s. Renaming the channel and telling the announce channel.", inc.Number, ch.From, ch.To))
+	if err := b.App.PublishSeverityChange(ctx, inc, ch); err != nil {
+		b.log().Warn("showing a severity change", "incident", inc.Number, "err", err)
+		b.App.Poster.Notice(ctx, inc.Channel.ID, fmt.Sprintf("Klaxon recorded %s → %s but could not finish telling Slack (%s): rename the channel or tell the announce channel by hand if needed.", ch.From, ch.To, slackReason(err)))
+	}
+}
+
+// onStatus handles "/incident status": an ephemeral summary.
+func (b *Bot) onStatus(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, received time.Time) {
+	inc, ok := b.incidentHere(ctx, req, sc, received)
+	if !ok {
+		return
+	}
+	now := b.App.Clock.Now()
+	tier := b.App.Tiers.Get(inc.Severity)
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "*Incident #%d* · %s · %s\n", inc.Number, inc.Severity, inc.Status)
+	fmt.Fprintf(&sb, "*Title:* %s\n", templates.Truncate(300, templates.Escape(inc.Title)))
+	if inc.Commander != "" {
+		fmt.Fprintf(&sb, "*Commander:* <@%s>\n", inc.Commander)
+	} else {
+		fmt.Fprintf(&sb, "*Commander:* none yet (`%s ic` to take it)\n", b.Command)
+	}
+	fmt.Fprintf(&sb, "*Phase:* %s · *Updates:* %s", inc.CurrentPhase(), tier.Cadence())
+	if due := inc.Timers.UpdateDue; !due.IsZero() {
+		fmt.Fprintf(&sb, ", next due %s", templates.SlackDate(due))
+	}
+	sb.WriteString("\n")
+	for _, p := range inc.PhaseProgress(now) {
+		switch {
+		case !p.Started:
+			fmt.Fprintf(&sb, "• %s: not started (target %s)\n", p.Name, playbook.HumanDuration(p.Target))
+		default:
+			mark := ":white_check_mark:"
+			if p.Elapsed > p.Target {
+				mark = ":warning:"
+			}
+			state := "so far"
+			if p.Ended {
+				state = "done"
+			}
+			fmt.Fprintf(&sb, "• %s %s: %s %s (target %s)\n", mark, p.Name, playbook.HumanDuration(p.Elapsed), state, playbook.HumanDuration(p.Target))
+		}
+	}
+	done := len(inc.Checked)
+	fmt.Fprintf(&sb, "*Checklist:* %d of %d done", done, len(playbook.Checklist))
+	b.ack(req, ephemeral(sb.String()), received)
+}
+
+// onNote handles "/incident note <text>".
+func (b *Bot) onNote(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, text string, received time.Time) {
+	inc, ok := b.incidentHere(ctx, req, sc, received)
+	if !ok {
+		return
+	}
+	_, applied, err := b.App.AddNote(ctx, inc.Number, sc.UserID, Plain(text), time.Time{}, "env:"+req.EnvelopeID)
+	switch {
+	case err != nil:
+		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+	case !applied:
+		b.ack(req, ephemeral("This note is already on the timeline."), received)
+	default:
+		b.ack(req, ephemeral(fmt.Sprintf(":memo: Added to the timeline of incident #%d.", inc.Number)), received)
+	}
+}
+
+// onAddToTimeline handles the message shortcut: the message joins the
+// timeline with its original time and author.
+func (b *Bot) onAddToTimeline(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
+	b.ack(req, nil, received)
+	tell := func(text string) { b.tellUser(ctx, cb.ResponseURL, text) }
+	inc, err := b.App.Store.ByChannel(ctx, cb.Channel.ID)
+	if err != nil {
+		tell("Only messages in an incident's channel can join its timeline.")
+		return
+	}
+	at := tsToTime(cb.Message.Timestamp)
+	author := cb.Message.User
+	if author == "" {
+		author = cb.User.ID
+	}
+	text := Plain(cb.Message.Text)
+	if strings.TrimSpace(text) == "" {
+		text = "(a message without text)"
+	}
+	_, applied, err := b.App.AddNote(ctx, inc.Number, author, templates.Truncate(playbook.MaxUpdateField, text), at, "msg:"+cb.Channel.ID+":"+cb.Message.Timestamp)
+	switch {
+	case err != nil:
+		tell(playbook.UserMessage(err))
+	case !applied:
+		tell("That message already is on the timeline.")
+	default:
+		tell(fmt.Sprintf(":memo: Added to the timeline of incident #%d, at its original time.", inc.Number))
+	}
+}
+
+// tsToTime reads a Slack message timestamp.
+func tsToTime(ts string) time.Time {
+	sec, frac, _ := strings.Cut(ts, ".")
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	us, _ := strconv.ParseInt((frac + "000000")[:6], 10, 64)
+	return time.Unix(s, us*1000).UTC()
+}
+
+// onCheck handles a checklist button: value "n:item:on|off" carries the
+// wanted state, so a double click sets it once.
+func (b *Bot) onCheck(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
+	b.ack(req, nil, received)
+	parts := strings.Split(act.Value, ":")
+	if len(parts) != 3 {
+		return
+	}
+	n, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil {
+		return
+	}
+	inc, changed, err := b.App.SetItem(ctx, n, playbook.Item(parts[1]), parts[2] == "on", cb.User.ID, "act:"+act.ActionTs+":"+cb.User.ID)
+	if err != nil {
+		b.logDomainError("checklist", cb.User.ID, err)
+		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
+		return
+	}
+	if !changed {
+		return
+	}
+	if err := b.App.PublishChecklist(ctx, inc); err != nil {
+		b.log().Warn("refreshing the checklist", "incident", n, "err", err)
+	}
+}
+
+// onOpenScope opens the scope-call form.
+func (b *Bot) onOpenScope(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
+	b.ack(req, nil, received)
+	n, err := strconv.ParseInt(act.Value, 10, 64)
+	if err != nil {
+		return
+	}
+	inc, err := b.App.Store.Get(ctx, n)
+	if err != nil {
+		return
+	}
+	if _, err := b.API.OpenViewContext(ctx, cb.TriggerID, b.scopeView(inc)); err != nil {
+		b.log().Error("views.open for the scope call failed", "incident", n, "err", err)
+		b.tellUser(ctx, cb.ResponseURL, fmt.Sprintf("Klaxon could not open the scope call (%s). Click the button again.", slackReason(err)))
+	}
+}
+
+func (b *Bot) scopeView(inc playbook.Incident) slack.ModalViewRequest {
+	question := func(block, label, hint string) *slack.InputBlock {
+		el := slack.NewPlainTextInputBlockElement(plainText(hint), block)
+		el.Multiline = true
+		el.MaxLength = playbook.MaxScopeAnswer
+		if inc.Scope != nil {
+			switch block {
+			case blockWhatBroke:
+				el.InitialValue = inc.Scope.WhatBroke
+			case blockWhoAffected:
+				el.InitialValue = inc.Scope.WhoAffected
+			case blockBlastRadius:
+				el.InitialValue = inc.Scope.BlastRadius
+			}
+		}
+		in := slack.NewInputBlock(block, plainText(label), nil, el)
+		in.Optional = true
+		return in
+	}
+	var opts []*slack.OptionBlockObject
+	var initial *slack.OptionBlockObject
+	for _, s := range playbook.Severities {
+		o := slack.NewOptionBlockObject(s.String(), plainText(templates.Truncate(75, s.String()+": "+b.App.Tiers.Get(s).Impact)), nil)
+		opts = append(opts, o)
+		if s == inc.Severity {
+			initial = o
+		}
+	}
+	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Severity"), blockScopeSeverity, opts...)
+	sel.InitialOption = initial
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		CallbackID:      scopeCallbackID,
+		Title:           plainText(templates.Truncate(24, fmt.Sprintf("Scope call #%d", inc.Number))),
+		Submit:          plainText("Record scope"),
+		Close:           plainText("Cancel"),
+		PrivateMetadata: strconv.FormatInt(inc.Number, 10),
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			question(blockWhatBroke, "What broke?", "Service, endpoint, error class"),
+			question(blockWhoAffected, "Who is affected?", "All users, a region, a plan tier, a feature"),
+			question(blockBlastRadius, "What is the blast radius?", "Revenue impact estimate, user count, SLA implications"),
+			slack.NewInputBlock(blockScopeSeverity, plainText("Severity"), plainText("Change it here if the scope says so."), sel),
+		}},
+	}
+}
+
+func (b *Bot) onScopeSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
+	n, err := strconv.ParseInt(cb.View.PrivateMetadata, 10, 64)
+	if err != nil {
+		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockWhatBroke: "This form lost track of its incident; open it again from the channel."}), received)
+		return
+	}
+	get := func(block string) slack.BlockAction {
+		if cb.View.State == nil {
+			return slack.BlockAction{}
+		}
+		return cb.View.State.Values[block][block]
+	}
+	sev, sevErr := playbook.ParseSeverity(get(blockScopeSeverity).SelectedOption.Value)
+	if sevErr != nil {
+		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockScopeSeverity: "Pick a severity."}), received)
+		return
+	}
+	inc, applied, err := b.App.RecordScope(ctx, n, playbook.ScopeRequest{
+		Key: "view:" + cb.View.ID, By: cb.User.ID,
+		WhatBroke: strings.TrimSpace(get(blockWhatBroke).Value), WhoAffected: strings.TrimSpace(get(blockWhoAffected).Value),
+		BlastRadius: strings.TrimSpace(get(blockBlastRadius).Value),
+	})
+	if err != nil {
+		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockWhatBroke: templates.Truncate(150, playbook.UserMessage(err))}), received)
+		return
+	}
+	b.ack(req, nil, received)
+	if !applied {
+		return
+	}
+	if err := b.App.PublishScope(ctx, inc); err != nil {
+		b.log().Warn("posting the scope summary", "incident", n, "err", err)
+	}
+	if sev != inc.Severity {
+		b.changeSeverity(ctx, n, sev, cb.User.ID, "scope call", "view:"+cb.View.ID+":severity", func(string) {})
+	}
+}
+
+// onScopeToUpdate posts the scope summary as a status update.
+func (b *Bot) onScopeToUpdate(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
+	b.ack(req, nil, received)
+	n, err := strconv.ParseInt(act.Value, 10, 64)
+	if err != nil {
+		return
+	}
+	inc, err := b.App.Store.Get(ctx, n)
+	if err != nil || inc.Scope == nil {
+		return
+	}
+	impact := strings.TrimSpace(strings.Join([]string{inc.Scope.WhoAffected, inc.Scope.BlastRadius}, "\n"))
+	// The scope message's button makes one update, however often clicked.
+	_, _, err = b.App.PostUpdate(ctx, n, playbook.UpdateRequest{Key: "scope-update:" + strconv.FormatInt(n, 10) + ":" + inc.Scope.At.String(), Author: cb.User.ID,
+		Status: firstNonEmpty(inc.Scope.WhatBroke, "Scope call recorded"), Impact: impact})
+	if err != nil {
+		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
+	}
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,316 @@
+package playbook
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Item is one entry of the triage checklist.
+type Item string
+
+// The seven triage checklist items, in the order they are shown.
+const (
+	ItemChannel    Item = "channel"     // channel created and stakeholders added
+	ItemSeverity   Item = "severity"    // severity assigned
+	ItemScope      Item = "scope"       // five-minute scope call completed
+	ItemStatusPage Item = "status_page" // status page updated within 5 min of a SEV1 declaration
+	ItemOwnerPaged Item = "owner_paged" // service owner identified and paged
+	ItemRunbook    Item = "runbook"     // runbook link posted in the channel
+	ItemDeploys    Item = "deploys"     // recent deployments identified (last 2 hours)
+)
+
+// Checklist lists the items in order with their labels.
+var Checklist = []struct {
+	Item  Item
+	Label string
+}{
+	{ItemChannel, "Channel created and stakeholders added"},
+	{ItemSeverity, "Severity assigned"},
+	{ItemScope, "Five-minute scope call completed"},
+	{ItemStatusPage, "Status page updated (within 5 min of a SEV1 declaration)"},
+	{ItemOwnerPaged, "Service owner identified and paged"},
+	{ItemRunbook, "Runbook link posted in the channel"},
+	{ItemDeploys, "Recent deployments identified (last 2 hours)"},
+}
+
+// ValidItem reports whether it is a checklist item.
+func ValidItem(it Item) bool {
+	for _, c := range Checklist {
+		if c.Item == it {
+			return true
+		}
+	}
+	return false
+}
+
+// Check records who checked an item and when ("klaxon" for Klaxon itself).
+type Check struct {
+	By string    `json:"by"`
+	At time.Time `json:"at"`
+}
+
+// Scope is the answer to the five-minute scope call.
+type Scope struct {
+	WhatBroke   string    `json:"what_broke"`
+	WhoAffected string    `json:"who_affected"`
+	BlastRadius string    `json:"blast_radius"`
+	By          string    `json:"by"`
+	At          time.Time `json:"at"`
+}
+
+// MaxScopeAnswer bounds each scope answer (Slack's input limit).
+const MaxScopeAnswer = 3000
+
+// check marks it checked by who at now, unless it already is.
+func (inc *Incident) check(it Item, who string, now time.Time) bool {
+	if _, ok := inc.Checked[it]; ok {
+		return false
+	}
+	if inc.Checked == nil {
+		inc.Checked = map[Item]Check{}
+	}
+	inc.Checked[it] = Check{By: who, At: now.UTC()}
+	return true
+}
+
+func checkEvent(it Item, who string, now time.Time, checked bool) Event {
+	t := EventChecked
+	if !checked {
+		t = EventUnchecked
+	}
+	ev := NewEvent(t, who, now, string(it))
+	ev.Data = map[string]string{"item": string(it)}
+	return ev
+}
+
+// SetItem checks (on=true) or unchecks item it of incident n as actor. The
+// desired state, not a toggle, comes from the click, so a double click or a
+// redelivered envelope changes nothing twice; key makes the click idempotent.
+func (a *App) SetItem(ctx context.Context, n int64, it Item, on bool, actor, key string) (Incident, bool, error) {
+	if !ValidItem(it) {
+		return Incident{}, false, Errorf(CodeBadInput, "%q is not a checklist item.", truncate(string(it), 30))
+	}
+	now := a.Clock.Now().UTC()
+	changed := false
+	inc, _, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		_, was := inc.Checked[it]
+		if was == on {
+			return nil, nil
+		}
+		changed = true
+		if on {
+			inc.check(it, actor, now)
+		} else {
+			delete(inc.Checked, it)
+		}
+		return []Event{checkEvent(it, actor, now, on)}, nil
+	})
+	if err != nil {
+		return Incident{}, false, storeErr(err, "the checklist")
+	}
+	return inc, changed, nil
+}
+
+// storeErr keeps domain errors and turns others into "nothing was done".
+func storeErr(err error, what string) error {
+	if ErrorCode(err) != "" {
+		return err
+	}
+	return &Error{Code: CodeStore, Message: "Klaxon could not record " + what + ", so nothing changed. Try again in a moment.", Err: err}
+}
+
+// AssignCommander makes user the incident commander of incident n. The
+// first commander marks triage started. changed is false when user already
+// was the commander (a double click).
+func (a *App) AssignCommander(ctx context.Context, n int64, user, actor, key string) (inc Incident, previous string, changed bool, err error) {
+	if user == "" {
+		return Incident{}, "", false, Errorf(CodeBadInput, "Name the new commander: `/incident ic @someone`, or `/incident ic` to take it yourself.")
+	}
+	now := a.Clock.Now().UTC()
+	inc, _, err = a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		if !inc.Status.Open() {
+			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; it needs no commander now.", inc.Number, inc.Status)
+		}
+		if inc.Commander == user {
+			return nil, nil
+		}
+		previous, changed = inc.Commander, true
+		inc.Commander = user
+		inc.mark(PhaseTriageStarted, now)
+		text := "<@" + user + "> is incident commander"
+		if previous != "" {
+			text = "commander handed over from <@" + previous + "> to <@" + user + ">"
+		}
+		ev := NewEvent(EventCommanderChanged, actor, now, text)
+		ev.Data = map[string]string{"from": previous, "to": user}
+		return []Event{ev}, nil
+	})
+	if err != nil {
+		return Incident{}, "", false, storeErr(err, "the commander")
+	}
+	return inc, previous, changed, nil
+}
+
+// ScopeRequest is a submitted scope call.
+type ScopeRequest struct {
+	Key                                 string
+	By                                  string
+	WhatBroke, WhoAffected, BlastRadius string
+}
+
+// RecordScope stores the scope call's answers on incident n and checks its
+// checklist item. A severity chosen in the same form goes through
+// ChangeSeverity.
+func (a *App) RecordScope(ctx context.Context, n int64, req ScopeRequest) (Incident, bool, error) {
+	for _, s := range []string{req.WhatBroke, req.WhoAffected, req.BlastRadius} {
+		if utf8.RuneCountInString(s) > MaxScopeAnswer {
+			return Incident{}, false, Errorf(CodeBadInput, "Keep each answer to %d characters at most.", MaxScopeAnswer)
+		}
+	}
+	if strings.TrimSpace(req.WhatBroke+req.WhoAffected+req.BlastRadius) == "" {
+		return Incident{}, false, Errorf(CodeBadInput, "Answer at least one of the three questions.")
+	}
+	now := a.Clock.Now().UTC()
+	inc, applied, err := a.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
+		inc.Scope = &Scope{WhatBroke: req.WhatBroke, WhoAffected: req.WhoAffected, BlastRadius: req.BlastRadius, By: req.By, At: now}
+		inc.Timers.ScopeDue = time.Time{}
+		evs := []Event{NewEvent(EventScoped, req.By, now, "scope call: "+truncate(req.WhatBroke, 200))}
+		if inc.check(ItemScope, ActorKlaxon, now) {
+			evs = append(evs, checkEvent(ItemScope, ActorKlaxon, now, true))
+		}
+		return evs, nil
+	})
+	if err != nil {
+		return Incident{}, false, storeErr(err, "the scope call")
+	}
+	if applied {
+		a.Wake()
+	}
+	return inc, applied, nil
+}
+
+// SeverityChange is what ChangeSeverity did, for the adapters to tell people.
+type SeverityChange struct {
+	From, To Severity
+	By       string
+	Reason   string
+}
+
+// ChangeSeverity moves incident n to severity to: the cadence and the
+// deadlines follow at once, and the timeline records old → new with who and
+// why. The caller renames the channel and tells people (RetitleChannel,
+// Poster). changed is false when the severity already was to.
+func (a *App) ChangeSeverity(ctx context.Context, n int64, to Severity, actor, reason, key string) (Incident, SeverityChange, bool, error) {
+	if !to.Valid() {
+		return Incident{}, SeverityChange{}, false, Errorf(CodeBadSeverity, "Pick a severity: 1, 2, 3 or 4, as in `/incident sev 2 impact is wider than thought`.")
+	}
+	if utf8.RuneCountInString(reason) > 500 {
+		return Incident{}, SeverityChange{}, false, Errorf(CodeBadInput, "Keep the reason to 500 characters at most.")
+	}
+	now := a.Clock.Now().UTC()
+	var ch SeverityChange
+	changed := false
+	inc, _, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		if !inc.Status.Open() {
+			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; its severity is final.", inc.Number, inc.Status)
+		}
+		if inc.Severity == to {
+			return nil, nil
+		}
+		ch = SeverityChange{From: inc.Severity, To: to, By: actor, Reason: reason}
+		changed = true
+		inc.Severity = to
+		inc.Retime(a.Tiers.Get(to), now)
+		text := fmt.Sprintf("%s → %s", ch.From, ch.To)
+		if reason != "" {
+			text += ": " + reason
+		}
+		ev := NewEvent(EventSeverityChanged, actor, now, text)
+		ev.Data = map[string]string{"from": ch.From.String(), "to": ch.To.String(), "reason": reason}
+		return []Event{ev}, nil
+	})
+	if err != nil {
+		return Incident{}, SeverityChange{}, false, storeErr(err, "the severity change")
+	}
+	if changed {
+		a.Wake()
+	}
+	return inc, ch, changed, nil
+}
+
+// AddNote records a note (or a message added to the timeline, with its
+// original time at) on incident n.
+func (a *App) AddNote(ctx context.Context, n int64, actor, text string, at time.Time, key string) (Incident, bool, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return Incident{}, false, Errorf(CodeBadInput, "A note needs text: `/incident note the cache was flushed at 14:02`.")
+	}
+	if utf8.RuneCountInString(text) > MaxUpdateField {
+		return Incident{}, false, Errorf(CodeBadInput, "Keep a note to %d characters at most.", MaxUpdateField)
+	}
+	now := a.Clock.Now().UTC()
+	if at.IsZero() {
+		at = now
+	}
+	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		ev := NewEvent(EventNote, actor, now, text)
+		ev.At = at.UTC()
+		return []Event{ev}, nil
+	})
+	if err != nil {
+		return Incident{}, false, storeErr(err, "the note")
+	}
+	return inc, applied, nil
+}
+
+// PhaseTarget is one of the four phases of time to restore, with its P1 target.
+type PhaseTarget struct {
+	Name     string
+	From, To Phase
+	Target   time.Duration
+	Elapsed  time.Duration // so far, or in all when ended
+	Started  bool
+	Ended    bool
+}
+
+// PhaseTargets are the four phases and their targets (for a SEV1).
+var PhaseTargets = []PhaseTarget{
+	{Name: "Detection", From: PhaseDetected, To: PhaseAcknowledged, Target: 5 * time.Minute},
+	{Name: "Triage", From: PhaseAcknowledged, To: PhaseMitigationStarted, Target: 15 * time.Minute},
+	{Name: "Remediation", From: PhaseMitigationStarted, To: PhaseMitigated, Target: 30 * time.Minute},
+	{Name: "Verification", From: PhaseMitigated, To: PhaseResolved, Target: 15 * time.Minute},
+}
+
+// Phases reports each phase's time so far at now against its target.
+func (inc *Incident) PhaseProgress(now time.Time) []PhaseTarget {
+	out := make([]PhaseTarget, len(PhaseTargets))
+	for i, p := range PhaseTargets {
+		from, started := inc.At(p.From)
+		to, ended := inc.At(p.To)
+		p.Started, p.Ended = started, ended
+		switch {
+		case started && ended:
+			p.Elapsed = to.Sub(from)
+		case started:
+			p.Elapsed = now.Sub(from)
+		}
+		out[i] = p
+	}
+	return out
+}
+
+// CurrentPhase names the phase the incident is in.
+func (inc *Incident) CurrentPhase() string {
+	for _, p := range inc.PhaseProgress(time.Time{}) {
+		if p.Started && !p.Ended {
+			return p.Name
+		}
+	}
+	if inc.Status == StatusClosed {
+		return "Closed"
+	}
+	return "Post-incident"
+}

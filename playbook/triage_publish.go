@@ -1,0 +1,106 @@
+package playbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// The Publish methods carry out in Slack what a recorded triage change
+// means. Adapters call them after acknowledging the person, so a slow or
+// failing Slack never delays the answer; their errors are for logs and
+// notices, the change itself is already stored.
+
+// parallel runs fns at once and joins their errors.
+func parallel(fns ...func() error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(fns))
+	for i, fn := range fns {
+		wg.Go(func() { errs[i] = fn() })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (a *App) refresh(ctx context.Context, b Briefing) error {
+	if a.Triage == nil {
+		return nil
+	}
+	return a.Triage.Refresh(ctx, b)
+}
+
+// PublishCommander shows a new commander: topic, intro, and a line in the channel.
+func (a *App) PublishCommander(ctx context.Context, inc Incident, previous string) error {
+	b := a.Briefing(inc)
+	text := fmt.Sprintf(":large_blue_circle: <@%s> is now the incident commander. They coordinate and communicate; they do not type commands.", inc.Commander)
+	if previous != "" {
+		text = fmt.Sprintf(":large_blue_circle: Incident commander handed over from <@%s> to <@%s>.", previous, inc.Commander)
+	}
+	return parallel(
+		func() error { return a.Channels.SetTopic(ctx, b) },
+		func() error { return a.refresh(ctx, b) },
+		func() error { return a.Poster.Notice(ctx, inc.Channel.ID, text) },
+	)
+}
+
+// PublishChecklist re-renders the checklist message in place.
+func (a *App) PublishChecklist(ctx context.Context, inc Incident) error {
+	return a.refresh(ctx, a.Briefing(inc))
+}
+
+// PublishScope posts the scope call's summary and refreshes the checklist.
+func (a *App) PublishScope(ctx context.Context, inc Incident) error {
+	if a.Triage == nil {
+		return nil
+	}
+	b := a.Briefing(inc)
+	return parallel(
+		func() error { return a.Triage.PostScopeSummary(ctx, b) },
+		func() error { return a.Triage.Refresh(ctx, b) },
+	)
+}
+
+// PublishSeverityChange renames the channel so its name never lies, then
+// updates the topic, invites the new tier's stakeholders, refreshes the
+// intro and checklist, and tells the channel and the announce channel.
+func (a *App) PublishSeverityChange(ctx context.Context, inc Incident, ch SeverityChange) error {
+	var renameErr error
+	for attempt := 1; attempt <= maxNameAttempts; attempt++ {
+		name := ChannelName(inc.Number, inc.Severity, inc.Title, attempt)
+		if name == inc.Channel.Name {
+			break
+		}
+		renameErr = a.Channels.Rename(ctx, inc.Channel.ID, name)
+		if errors.Is(renameErr, ErrNameTaken) {
+			continue
+		}
+		if renameErr == nil {
+			if stored, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+				i.Channel.Name = name
+				return nil, nil
+			}); err == nil {
+				inc = stored
+			}
+		}
+		break
+	}
+	b := a.Briefing(inc)
+	text := fmt.Sprintf(":arrows_counterclockwise: Severity changed %s → %s by <@%s>. %s; updates: %s.", ch.From, ch.To, ch.By, b.Tier.Impact, b.Tier.Cadence())
+	if ch.Reason != "" {
+		text += " Reason: " + ch.Reason
+	}
+	err := parallel(
+		func() error { return a.Channels.SetTopic(ctx, b) },
+		func() error { return a.Channels.Invite(ctx, inc.Channel.ID, b.Tier.Stakeholders) },
+		func() error { return a.refresh(ctx, b) },
+		func() error { return a.Poster.Notice(ctx, inc.Channel.ID, text) },
+		func() error {
+			if a.Triage == nil {
+				return nil
+			}
+			return a.Triage.AnnounceSeverityChange(ctx, b, ch)
+		},
+	)
+	return errors.Join(renameErr, err)
+}
