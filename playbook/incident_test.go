@@ -238,7 +238,7 @@ func TestPhaseTimesAreUTCAcrossDST(t *testing.T) {
 
 func TestIncidentReadyNeedsEveryStep(t *testing.T) {
 	steps := []playbook.Step{playbook.StepChannel, playbook.StepTopic, playbook.StepPurpose, playbook.StepInvite,
-		playbook.StepBookmark, playbook.StepIntro, playbook.StepPin, playbook.StepAnnounce}
+		playbook.StepBookmark, playbook.StepIntro, playbook.StepPin, playbook.StepAnnounce, playbook.StepScope, playbook.StepChecks}
 	var inc playbook.Incident
 	if inc.Ready() || inc.Done(playbook.StepChannel) {
 		t.Fatal("a fresh incident is ready")
