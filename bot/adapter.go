@@ -314,7 +314,11 @@ func (a *Adapter) PostUpdate(ctx context.Context, b playbook.Briefing, u playboo
 	header := fmt.Sprintf("Update %d · %s incident #%d", u.Seq, inc.Severity, inc.Number)
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, templates.Truncate(maxHeader, header), true, false)),
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, body), false, false), nil, nil, slack.SectionBlockOptionBlockID("update")),
+	}
+	// Four fields of up to 3,000 characters each, escaped: more than one
+	// section holds, and nothing a person wrote may be cut.
+	for i, part := range splitText(body, maxSectionText) {
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, part, false, false), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("update_%d", i))))
 	}
 	fallback := templates.Truncate(300, header+": "+templates.Escape(firstLine(u.Status, u.Text)))
 	var wg sync.WaitGroup
@@ -364,4 +368,26 @@ func (a *Adapter) Nudge(ctx context.Context, b playbook.Briefing, n playbook.Nud
 	// The fallback text carries the mentions so they notify.
 	_, err = a.post(ctx, b.Incident.Channel.ID, templates.Truncate(3000, text), blocks)
 	return err
+}
+
+// splitText cuts s into pieces of at most max runes, at line ends where it
+// can, never inside a rune or an HTML entity that Escape wrote.
+func splitText(s string, max int) []string {
+	var out []string
+	for s != "" {
+		r := []rune(s)
+		if len(r) <= max {
+			out = append(out, s)
+			break
+		}
+		cut := string(r[:max])
+		if i := strings.LastIndexByte(cut, '\n'); i > len(cut)/2 {
+			cut = cut[:i+1]
+		} else if i := strings.LastIndexByte(cut, '&'); i >= 0 && !strings.Contains(cut[i:], ";") {
+			cut = cut[:i]
+		}
+		out = append(out, strings.TrimRight(cut, "\n"))
+		s = s[len(cut):]
+	}
+	return out
 }

@@ -495,7 +495,7 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch, _ := f.Channel("inc-1-sev1-checkout-returns-500s")
-	slashIn(t, f, ch.ID, declarer, "ic")           // chat.update of the intro
+	slashIn(t, f, ch.ID, declarer, "ic")             // chat.update of the intro
 	slashIn(t, f, ch.ID, declarer, "sev 2 narrower") // conversations.rename
 	k.bot.Wait()
 	called := map[string]bool{}

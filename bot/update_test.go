@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/klaxonhq/klaxon/internal/fakeslack"
+	"github.com/klaxonhq/klaxon/playbook"
 )
 
 // declareOne declares a SEV1 on checkout and returns its channel.
@@ -147,5 +149,43 @@ func TestUpdateFormFromCommand(t *testing.T) {
 	}
 	if v := f.Views()[0]; v.CallbackID != "klaxon_update" || !strings.Contains(string(v.Blocks), "in 15 min") {
 		t.Fatalf("form = %s", v.Raw)
+	}
+}
+
+// TestLongUpdateIsNotCut: four fields of 3,000 characters (with characters
+// that escaping lengthens) are posted whole, within Block Kit's limits.
+func TestLongUpdateIsNotCut(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	ch := declareOne(t, f)
+	field := func(c string) string { return strings.Repeat(c+"<&> ", 600) } // 3,000 characters
+	inc, _ := k.db.Get(context.Background(), 1)
+	_, _, err := k.app.PostUpdate(context.Background(), inc.Number, playbook.UpdateRequest{Key: "long", Author: declarer,
+		Status: field("s"), Impact: field("i"), NextSteps: field("n"), Text: field("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := f.Messages(ch.ID)
+	// The sections, joined back in order, are the whole update.
+	var blocks []struct {
+		BlockID string `json:"block_id"`
+		Text    struct {
+			Text string `json:"text"`
+		} `json:"text"`
+	}
+	json.Unmarshal(msgs[len(msgs)-1].Blocks, &blocks)
+	var body string
+	for _, b := range blocks {
+		if strings.HasPrefix(b.BlockID, "update_") {
+			body += b.Text.Text
+		}
+	}
+	for _, c := range []string{"s", "i", "n", "t"} {
+		if got := strings.Count(body, c+"&lt;&amp;&gt; "); got != 600 {
+			t.Errorf("field %s: %d of 600 pieces posted", c, got)
+		}
+	}
+	if !strings.Contains(body, "Next update by") {
+		t.Error("the footer was cut")
 	}
 }

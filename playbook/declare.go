@@ -488,9 +488,26 @@ func (a *App) end(n int64) {
 	delete(a.setting, n)
 }
 
-// Resume finishes the setup of every open incident that is not ready, for
-// example after a crash between the declaration and its announcement.
+// Resume runs at start: it arms the reminders of open incidents stored
+// before Klaxon kept timers, and finishes the setup of every open incident
+// that is not ready (a crash between the declaration and its announcement).
 func (a *App) Resume(ctx context.Context) error {
+	unarmed, err := a.Store.List(ctx, func(i *Incident) bool { return i.Status.Open() && i.Timers == (Timers{}) })
+	if err != nil {
+		return err
+	}
+	for _, inc := range unarmed {
+		now := a.Clock.Now()
+		if _, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+			i.ArmTimers(a.Tiers.Get(i.Severity), now)
+			return nil, nil
+		}); err != nil {
+			a.log().Error("arming the reminders of an incident", "incident", inc.Number, "err", err)
+		}
+	}
+	if len(unarmed) > 0 {
+		a.Wake()
+	}
 	incs, err := a.Store.List(ctx, func(i *Incident) bool { return i.Status.Open() && !i.Ready() })
 	if err != nil {
 		return err

@@ -17,8 +17,9 @@ type Timers struct {
 	Nudges    int       `json:"nudges,omitempty"`
 	// StatusPageDue is when the first update (standing for the status page)
 	// is due after declaration; StatusPageMet records that it came in time.
-	StatusPageDue time.Time `json:"status_page_due,omitzero"`
-	StatusPageMet bool      `json:"status_page_met,omitempty"`
+	StatusPageDue   time.Time `json:"status_page_due,omitzero"`
+	StatusPageMet   bool      `json:"status_page_met,omitempty"`
+	StatusPageFired bool      `json:"status_page_fired,omitempty"`
 	// ResolutionUpdateDue asks for the closing update of a tier that
 	// updates at open and at resolution.
 	ResolutionUpdateDue time.Time `json:"resolution_update_due,omitzero"`
@@ -75,6 +76,29 @@ func (inc *Incident) WakeAt() time.Time {
 	return w
 }
 
+// declaredOr is the declaration time, or now for an incident without one
+// (a zero time would make a deadline in year 1).
+func (inc *Incident) declaredOr(now time.Time) time.Time {
+	if d := inc.DeclaredAt(); !d.IsZero() {
+		return d
+	}
+	return now
+}
+
+// ArmTimers starts the deadlines of an open incident that has none (one
+// stored before Klaxon kept timers), counting from its declaration, so an
+// overdue update fires at the next tick. It reports whether it did anything.
+func (inc *Incident) ArmTimers(t Tier, now time.Time) bool {
+	if !inc.Status.Open() || inc.Timers != (Timers{}) {
+		return false
+	}
+	inc.scheduleUpdate(t, now.UTC(), 0)
+	if t.StatusPageWithin > 0 {
+		inc.Timers.StatusPageDue = inc.declaredOr(now).Add(t.StatusPageWithin)
+	}
+	return true
+}
+
 // startTimers sets the deadlines of a newly declared incident.
 func (inc *Incident) startTimers(t Tier, now time.Time) {
 	now = now.UTC()
@@ -96,10 +120,7 @@ func (inc *Incident) scheduleUpdate(t Tier, now time.Time, next time.Duration) {
 	}
 	from := tm.LastUpdate
 	if from.IsZero() {
-		from = inc.DeclaredAt()
-		if from.IsZero() {
-			from = now
-		}
+		from = inc.declaredOr(now)
 	}
 	switch t.Updates {
 	case UpdatesPeriodic:
@@ -155,8 +176,8 @@ func (inc *Incident) RecordUpdate(t Tier, now time.Time, next time.Duration) (st
 func (inc *Incident) Retime(t Tier, now time.Time) {
 	inc.scheduleUpdate(t, now.UTC(), 0)
 	tm := &inc.Timers
-	if t.StatusPageWithin > 0 && tm.Updates == 0 && !tm.StatusPageMet && inc.Status.Open() {
-		tm.StatusPageDue = inc.DeclaredAt().Add(t.StatusPageWithin)
+	if t.StatusPageWithin > 0 && tm.Updates == 0 && !tm.StatusPageMet && !tm.StatusPageFired && inc.Status.Open() {
+		tm.StatusPageDue = inc.declaredOr(now).Add(t.StatusPageWithin)
 	} else if t.StatusPageWithin <= 0 {
 		tm.StatusPageDue = time.Time{}
 	}
@@ -225,7 +246,7 @@ func (inc *Incident) Fire(t Tier, now time.Time) []Nudge {
 	}
 	if !tm.StatusPageDue.IsZero() && !now.Before(tm.StatusPageDue) {
 		out = append(out, Nudge{Kind: NudgeStatusPage, Incident: inc.Number, Due: tm.StatusPageDue, At: now, Level: 1, Mention: mention(false)})
-		tm.StatusPageDue = time.Time{}
+		tm.StatusPageDue, tm.StatusPageFired = time.Time{}, true
 	}
 	if !tm.ScopeDue.IsZero() && !now.Before(tm.ScopeDue) {
 		out = append(out, Nudge{Kind: NudgeScope, Incident: inc.Number, Due: tm.ScopeDue, At: now, Level: 1, Mention: mention(false)})

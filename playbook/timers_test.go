@@ -430,3 +430,43 @@ func TestScopeTimebox(t *testing.T) {
 		t.Fatal("scope nudge repeated")
 	}
 }
+
+// TestResumeArmsIncidentsWithoutTimers: incidents stored before Klaxon kept
+// timers get their reminders at start, counted from their declaration.
+func TestResumeArmsIncidentsWithoutTimers(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	old, _, _ := h.store.Create(ctx, "old", func(int64) (playbook.Incident, []playbook.Event) {
+		return playbook.Incident{Title: "old", Severity: playbook.SEV1, Status: playbook.StatusInvestigating,
+			Times: map[playbook.Phase]time.Time{playbook.PhaseDeclared: d0},
+			Setup: map[playbook.Step]time.Time{playbook.StepChannel: d0, playbook.StepTopic: d0, playbook.StepPurpose: d0, playbook.StepInvite: d0,
+				playbook.StepBookmark: d0, playbook.StepIntro: d0, playbook.StepPin: d0, playbook.StepAnnounce: d0, playbook.StepScope: d0, playbook.StepChecks: d0}}, nil
+	})
+	h.clock.Set(d0.Add(time.Hour))
+	if err := h.app.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := h.get(t, old.Number)
+	if !got.Timers.UpdateDue.Equal(d0.Add(15 * time.Minute)) {
+		t.Fatalf("after Resume the old SEV1 is due %v, want declared+15m", got.Timers.UpdateDue)
+	}
+	ns, _ := h.app.Tick(ctx, h.clock.Now())
+	if !slices.Equal(kinds(ns), []playbook.NudgeKind{playbook.NudgeUpdateDue, playbook.NudgeStatusPage}) {
+		t.Fatalf("first tick after the upgrade: %v; want one overdue update and the status-page reminder", kinds(ns))
+	}
+}
+
+// TestStatusPageReminderNotRepeatedBySeverityFlips: SEV1 → SEV2 → SEV1
+// must not bring back a status-page reminder that already fired.
+func TestStatusPageReminderNotRepeatedBySeverityFlips(t *testing.T) {
+	tiers := playbook.DefaultTiers()
+	inc, _ := declared(t, playbook.SEV1, tiers)
+	if ns := inc.Fire(tiers[playbook.SEV1], d0.Add(5*time.Minute)); !slices.Contains(kinds(ns), playbook.NudgeStatusPage) {
+		t.Fatal("status-page reminder did not fire")
+	}
+	inc.Retime(tiers[playbook.SEV2], d0.Add(6*time.Minute))
+	inc.Retime(tiers[playbook.SEV1], d0.Add(7*time.Minute))
+	if slices.Contains(kinds(inc.Fire(tiers[playbook.SEV1], d0.Add(8*time.Minute))), playbook.NudgeStatusPage) {
+		t.Fatal("the status-page reminder fired again after a severity flip")
+	}
+}

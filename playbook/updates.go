@@ -243,14 +243,16 @@ func (a *App) RunScheduler(ctx context.Context, after func(time.Duration) <-chan
 	default:
 	}
 	for {
-		if _, err := a.Tick(ctx, a.Clock.Now()); err != nil && ctx.Err() == nil {
-			a.log().Error("scheduler tick failed", "err", err)
-		}
 		d := maxSchedulerSleep
+		if _, err := a.Tick(ctx, a.Clock.Now()); err != nil && ctx.Err() == nil {
+			// Back off: the same deadline would fail again at once.
+			a.log().Error("scheduler tick failed", "err", err)
+			d = time.Second
+		}
 		if next, ok, err := a.Store.NextWake(ctx); err != nil {
 			a.log().Error("reading the next deadline", "err", err)
 			d = time.Second
-		} else if ok {
+		} else if ok && d == maxSchedulerSleep {
 			d = min(d, max(next.Sub(a.Clock.Now()), 0))
 		}
 		select {

@@ -3,6 +3,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -348,24 +349,38 @@ func indexWake(tx *bolt.Tx, n int64, old, now time.Time) error {
 }
 
 // Due implements playbook.Store: one transaction applies fn to every
-// incident whose wake time is at or before now, in wake order.
+// incident whose wake time is at or before now, in wake order. A read-only
+// look comes first, so a pass with nothing due writes (and fsyncs) nothing.
+// Index entries that no longer match their incident (it is gone, or its wake
+// time moved) are dropped rather than left to block every later pass.
 func (s *DB) Due(ctx context.Context, now time.Time, fn func(*playbook.Incident) ([]playbook.Event, error)) ([]playbook.Incident, error) {
 	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	end := uint64(now.UnixNano())
+	scan := func(tx *bolt.Tx) (keys [][]byte) {
+		c := tx.Bucket(bucketWake).Cursor()
+		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= end; k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		return keys
+	}
+	var any bool
+	if err := s.db.View(func(tx *bolt.Tx) error { any = len(scan(tx)) > 0; return nil }); err != nil || !any {
 		return nil, err
 	}
 	var out []playbook.Incident
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		out = out[:0]
-		end := uint64(now.UnixNano())
-		var due []int64
-		c := tx.Bucket(bucketWake).Cursor()
-		for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= end; k, _ = c.Next() {
-			due = append(due, int64(binary.BigEndian.Uint64(k[8:])))
-		}
-		for _, n := range due {
+		for _, k := range scan(tx) {
+			n := int64(binary.BigEndian.Uint64(k[8:]))
 			cur, err := getIncident(tx, n)
-			if err != nil {
-				return err
+			if err != nil || !cur.WakeAt().Equal(time.Unix(0, int64(binary.BigEndian.Uint64(k)))) {
+				// A stale or unreadable entry: drop it, keep the others going.
+				if err := tx.Bucket(bucketWake).Delete(k); err != nil {
+					return err
+				}
+				continue
 			}
 			oldWake := cur.WakeAt()
 			evs, err := fn(&cur)

@@ -121,3 +121,29 @@ func TestMigratesVersion1(t *testing.T) {
 		t.Fatalf("after migration NextWake = %v, %v, %v; want %v", next, ok, err, due)
 	}
 }
+
+// TestDueDropsStaleIndexEntries: an index entry whose incident is gone must
+// not block the others (or make the scheduler spin on it).
+func TestDueDropsStaleIndexEntries(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "klaxon.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	at := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	inc, _, _ := db.Create(ctx, "k", func(int64) (playbook.Incident, []playbook.Event) {
+		return playbook.Incident{Title: "t", Status: playbook.StatusInvestigating, Timers: playbook.Timers{NextNudge: at}}, nil
+	})
+	db.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketWake).Put(wakeKey(at.Add(-time.Minute), 999), nil) })
+	got, err := db.Due(ctx, at, func(i *playbook.Incident) ([]playbook.Event, error) {
+		i.Timers.NextNudge = time.Time{}
+		return nil, nil
+	})
+	if err != nil || len(got) != 1 || got[0].Number != inc.Number {
+		t.Fatalf("Due = %v, %v; want the real incident despite the stale entry", got, err)
+	}
+	if _, ok, _ := db.NextWake(ctx); ok {
+		t.Fatal("the stale entry is still indexed")
+	}
+}

@@ -94,6 +94,14 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		return err
 	}
 	cal.Start()
+	// A sweep missed while Klaxon was down runs now; the 20-hour guard per
+	// incident keeps it from repeating one already sent.
+	g.Go(func() error {
+		if _, err := app.RemindPostmortems(gctx, clock.Now()); err != nil && gctx.Err() == nil {
+			log.Error("post-mortem reminders at start", "err", err)
+		}
+		return nil
+	})
 	g.Go(func() error {
 		<-gctx.Done()
 		<-cal.Stop().Done() // let a running job finish
