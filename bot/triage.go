@@ -168,11 +168,19 @@ func (a *Adapter) PostScopeSummary(ctx context.Context, b playbook.Briefing) err
 	btn := slack.NewButtonBlockElement(actionScopeToUpdate, strconv.FormatInt(inc.Number, 10), plainText("Post as status update"))
 	blocks := []slack.Block{
 		slack.NewSectionBlock(mrkdwn(fmt.Sprintf("*Scope call* answered by <@%s>", sc.By)), nil, nil, slack.SectionBlockOptionBlockID("scope_head")),
-		slack.NewSectionBlock(mrkdwn("*What broke?*\n"+answer(sc.WhatBroke)), nil, nil, slack.SectionBlockOptionBlockID("scope_what")),
-		slack.NewSectionBlock(mrkdwn("*Who is affected?*\n"+answer(sc.WhoAffected)), nil, nil, slack.SectionBlockOptionBlockID("scope_who")),
-		slack.NewSectionBlock(mrkdwn("*Blast radius?*\n"+answer(sc.BlastRadius)), nil, nil, slack.SectionBlockOptionBlockID("scope_radius")),
-		slack.NewActionBlock("scope_summary_actions", btn),
 	}
+	// An answer may be 3,000 characters before escaping: it takes as many
+	// sections as it needs rather than losing its end.
+	for _, q := range []struct{ id, label, text string }{
+		{"scope_what", "*What broke?*", sc.WhatBroke},
+		{"scope_who", "*Who is affected?*", sc.WhoAffected},
+		{"scope_radius", "*Blast radius?*", sc.BlastRadius},
+	} {
+		for i, part := range splitText(q.label+"\n"+answer(q.text), maxSectionText) {
+			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(part), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("%s_%d", q.id, i))))
+		}
+	}
+	blocks = append(blocks, slack.NewActionBlock("scope_summary_actions", btn))
 	_, err := a.post(ctx, inc.Channel.ID, templates.Truncate(300, "Scope call: "+templates.Escape(sc.WhatBroke)), blocks)
 	return err
 }
@@ -539,10 +547,10 @@ func (b *Bot) onScopeToUpdate(ctx context.Context, req socketmode.Request, cb sl
 	if err != nil || inc.Scope == nil {
 		return
 	}
-	impact := strings.TrimSpace(strings.Join([]string{inc.Scope.WhoAffected, inc.Scope.BlastRadius}, "\n"))
 	// The scope message's button makes one update, however often clicked.
+	// Each answer keeps its own field, so none exceeds a field's limit.
 	_, _, err = b.App.PostUpdate(ctx, n, playbook.UpdateRequest{Key: "scope-update:" + strconv.FormatInt(n, 10) + ":" + inc.Scope.At.String(), Author: cb.User.ID,
-		Status: firstNonEmpty(inc.Scope.WhatBroke, "Scope call recorded"), Impact: impact})
+		Status: firstNonEmpty(inc.Scope.WhatBroke, "Scope call recorded"), Impact: inc.Scope.WhoAffected, Text: inc.Scope.BlastRadius})
 	if err != nil {
 		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
 	}
