@@ -339,7 +339,7 @@ func TestRedeliveredEnvelopeDeclaresOnce(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	f := newFake(t, fakeslack.Options{})
-	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 
 	if txt := ackText(t, slash(t, f, "frobnicate everything")); !strings.Contains(txt, "not a Klaxon command") || !strings.Contains(txt, "declare [sev1-4]") {
 		t.Errorf("unknown subcommand ack = %q, want help", txt)
@@ -381,6 +381,11 @@ func TestBadInput(t *testing.T) {
 	}
 	if slices.Contains(ch.Members, "U0OTHER1") {
 		t.Error("a user mentioned in the title was invited")
+	}
+	// Every message (intro, scope call, checklist, announcement) passed the
+	// fake's Block Kit checks.
+	if inc, _ := k.db.Get(context.Background(), 1); !inc.Ready() {
+		t.Errorf("with a 5,000-character title some steps failed: %v", inc.Failures)
 	}
 }
 

@@ -417,3 +417,40 @@ func nudgeMsgs(ms []fakeslack.Message) []fakeslack.Message {
 	}
 	return out
 }
+
+// TestScopeNudgeThroughBinary: with triage.scope_timebox set to 2 s, a
+// declaration with no scope call gets one reminder in its channel, asking
+// for the scope and for a commander, after the timebox and not before.
+func TestScopeNudgeThroughBinary(t *testing.T) {
+	const timebox = 2 * time.Second
+	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
+	dir := t.TempDir()
+	config := writeConfig(t, dir, f.URL(), "off")
+	cfg, _ := os.ReadFile(config)
+	os.WriteFile(config, append(cfg, []byte("triage:\n  scope_timebox: 2s\n")...), 0o600)
+	startKlaxon(t, f, config)
+	declare(t, f, "declare sev2 checkout Card form broken", 1)
+	ch, _ := f.Channel("inc-1-sev2-card-form-broken")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	scopeNudge := func(ms []fakeslack.Message) []fakeslack.Message {
+		var out []fakeslack.Message
+		for _, m := range nudgeMsgs(ms) {
+			if strings.Contains(m.Text, "scope call was due") {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { return len(scopeNudge(s.Messages(ch.ID))) == 1 }); err != nil {
+		t.Fatalf("no scope reminder: %v", err)
+	}
+	n := scopeNudge(f.Messages(ch.ID))
+	ann := f.Messages("C0ANNOUNCE")[0]
+	if wait := tsTime(n[0].TS).Sub(tsTime(ann.TS)); wait < timebox/2 {
+		t.Fatalf("scope reminder %v after the announcement; the timebox is %v", wait, timebox)
+	}
+	if !strings.Contains(n[0].Text, "/incident ic") {
+		t.Errorf("without a commander the reminder should ask for one: %q", n[0].Text)
+	}
+}
