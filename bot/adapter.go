@@ -360,7 +360,13 @@ func (a *Adapter) Nudge(ctx context.Context, b playbook.Briefing, n playbook.Nud
 	blocks := []slack.Block{
 		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, text), false, false), nil, nil, slack.SectionBlockOptionBlockID("nudge")),
 	}
-	if n.Kind != playbook.NudgePostmortem {
+	switch n.Kind {
+	case playbook.NudgePostmortem:
+	case playbook.NudgeScope:
+		btn := slack.NewButtonBlockElement(actionOpenScope, fmt.Sprint(b.Incident.Number), slack.NewTextBlockObject(slack.PlainTextType, "Answer the scope call", false, false))
+		btn.Style = slack.StylePrimary
+		blocks = append(blocks, slack.NewActionBlock("nudge_actions", btn))
+	default:
 		btn := slack.NewButtonBlockElement(actionPostUpdate, fmt.Sprint(b.Incident.Number), slack.NewTextBlockObject(slack.PlainTextType, "Post update", false, false))
 		btn.Style = slack.StylePrimary
 		blocks = append(blocks, slack.NewActionBlock("nudge_actions", btn))

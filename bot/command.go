@@ -88,7 +88,7 @@ func isSpace(r rune) bool { return unicode.IsSpace(r) }
 var (
 	// slackLink matches Slack's escaped references in command text:
 	// <@U123|name>, <#C123|name>, <!subteam^S123|@team>, <!here>, <https://…|label>.
-	slackLink   = regexp.MustCompile(`<([@#!][^<>|]*)(?:\|([^<>]*))?>`)
+	slackLink   = regexp.MustCompile(`<([@#!][^<>|]*|[a-z]+:[^<>|]*)(?:\|([^<>]*))?>`)
 	userMention = regexp.MustCompile(`^<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>$`)
 )
 
@@ -100,6 +100,8 @@ func Plain(text string) string {
 		sub := slackLink.FindStringSubmatch(m)
 		ref, label := sub[1], sub[2]
 		switch {
+		case !strings.ContainsAny(ref[:1], "@#!"):
+			return ref // a link: the URL as typed (Slack adds a label only for display)
 		case label != "" && strings.HasPrefix(ref, "#"):
 			return "#" + label
 		case label != "" && strings.HasPrefix(ref, "@"):

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/templates"
 )
 
 func isService(w string) bool { return strings.EqualFold(w, "checkout") || w == "login" }
@@ -72,6 +73,38 @@ func FuzzParseCommand(f *testing.F) {
 		}
 		if c.Title != strings.TrimSpace(c.Title) {
 			t.Fatalf("title %q not trimmed", c.Title)
+		}
+	})
+}
+
+func TestPlain(t *testing.T) {
+	for in, want := range map[string]string{
+		"<!channel> down":                           "@channel down",
+		"<@U0ABC|bob> broke it":                     "@bob broke it",
+		"<@U0ABC> broke it":                         "@U0ABC broke it",
+		"see <https://status.example.com|status>":   "see https://status.example.com",
+		"see <https://status.example.com>":          "see https://status.example.com",
+		"<#C0123|ops> &lt;b&gt; &amp; co":           "#ops <b> & co",
+		"<!subteam^S0ONCALL|@oncall> please":        "@oncall please",
+		"mail <mailto:a@example.com|a@example.com>": "mail mailto:a@example.com",
+	} {
+		if got := Plain(in); got != want {
+			t.Errorf("Plain(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzPlain(f *testing.F) {
+	f.Add("<!channel> <@U1|x> <https://a.b|c> &lt;&amp;&gt;")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := Plain(s)
+		// Plain gives back what was typed; Klaxon escapes it when showing
+		// it, so nothing in it can be live then.
+		if shown := templates.Escape(out); strings.ContainsAny(shown, "<>") {
+			t.Fatalf("Escape(Plain(%q)) = %q", s, shown)
+		}
+		if utf8.ValidString(s) && !utf8.ValidString(out) {
+			t.Fatalf("Plain(%q) = %q is not valid UTF-8", s, out)
 		}
 	})
 }

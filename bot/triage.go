@@ -95,11 +95,15 @@ func RenderChecklist(inc playbook.Incident) []slack.Block {
 }
 
 func scopeCallBlocks(inc playbook.Incident) []slack.Block {
-	due := inc.Timers.ScopeDue
-	if due.IsZero() {
-		due = inc.DeclaredAt().Add(5 * time.Minute)
+	if sc := inc.Scope; sc != nil {
+		return []slack.Block{slack.NewSectionBlock(mrkdwn(fmt.Sprintf(":white_check_mark: *Five-minute scope call* answered by <@%s>, %s. The answers are below.", sc.By, templates.SlackDate(sc.At))), nil, nil, slack.SectionBlockOptionBlockID("scope_call"))}
 	}
-	text := fmt.Sprintf("*Five-minute scope call*, due %s\n• What broke? (service, endpoint, error class)\n• Who is affected? (all users, a region, a plan tier, a feature)\n• What is the blast radius? (revenue impact, user count, SLA implications)", templates.SlackDate(due))
+	due := inc.Timers.ScopeDue
+	when := "now"
+	if !due.IsZero() {
+		when = "due " + templates.SlackDate(due)
+	}
+	text := fmt.Sprintf("*Five-minute scope call*, %s\n• What broke? (service, endpoint, error class)\n• Who is affected? (all users, a region, a plan tier, a feature)\n• What is the blast radius? (revenue impact, user count, SLA implications)", when)
 	btn := slack.NewButtonBlockElement(actionOpenScope, strconv.FormatInt(inc.Number, 10), plainText("Answer the scope call"))
 	btn.Style = slack.StylePrimary
 	return []slack.Block{
@@ -118,13 +122,24 @@ func (a *Adapter) PostChecklist(ctx context.Context, b playbook.Briefing) (playb
 	return a.post(ctx, b.Incident.Channel.ID, fmt.Sprintf("Triage checklist of incident #%d", b.Incident.Number), RenderChecklist(b.Incident))
 }
 
-// Refresh implements playbook.Triage: the intro and the checklist are edited
-// in place (chat.update) from the stored incident.
-func (a *Adapter) Refresh(ctx context.Context, b playbook.Briefing) error {
+// Refresh implements playbook.Triage: the intro, the scope call and the
+// checklist are edited in place (chat.update) from the stored incident.
+func (a *Adapter) Refresh(ctx context.Context, b playbook.Briefing, what playbook.Parts) error {
 	inc := b.Incident
 	return parallelErr(
 		func() error {
-			if inc.Intro.Zero() {
+			if inc.ScopeMsg.Zero() || !what.Has(playbook.PartScope) {
+				return nil
+			}
+			_, _, _, err := a.API.UpdateMessageContext(ctx, inc.ScopeMsg.Channel, inc.ScopeMsg.TS,
+				slack.MsgOptionText("Five-minute scope call", false), slack.MsgOptionBlocks(scopeCallBlocks(inc)...))
+			if err != nil {
+				return fmt.Errorf("chat.update of the scope call: %w", err)
+			}
+			return nil
+		},
+		func() error {
+			if inc.Intro.Zero() || !what.Has(playbook.PartIntro) {
 				return nil
 			}
 			blocks, fallback, err := a.introBlocks(b)
@@ -138,7 +153,7 @@ func (a *Adapter) Refresh(ctx context.Context, b playbook.Briefing) error {
 			return nil
 		},
 		func() error {
-			if inc.ChecklistMsg.Zero() {
+			if inc.ChecklistMsg.Zero() || !what.Has(playbook.PartChecklist) {
 				return nil
 			}
 			_, _, _, err := a.API.UpdateMessageContext(ctx, inc.ChecklistMsg.Channel, inc.ChecklistMsg.TS,
@@ -329,7 +344,7 @@ func (b *Bot) onStatus(ctx context.Context, req socketmode.Request, sc slack.Sla
 	if due := inc.Timers.UpdateDue; !due.IsZero() {
 		fmt.Fprintf(&sb, ", next due %s", templates.SlackDate(due))
 	}
-	sb.WriteString("\n")
+	sb.WriteString("\n_Time so far against the P1 phase targets:_\n")
 	for _, p := range inc.PhaseProgress(now) {
 		switch {
 		case !p.Started:
@@ -483,12 +498,15 @@ func (b *Bot) scopeView(inc playbook.Incident) slack.ModalViewRequest {
 	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Severity"), blockScopeSeverity, opts...)
 	sel.InitialOption = initial
 	return slack.ModalViewRequest{
-		Type:            slack.VTModal,
-		CallbackID:      scopeCallbackID,
-		Title:           plainText(templates.Truncate(24, fmt.Sprintf("Scope call #%d", inc.Number))),
-		Submit:          plainText("Record scope"),
-		Close:           plainText("Cancel"),
-		PrivateMetadata: strconv.FormatInt(inc.Number, 10),
+		Type:       slack.VTModal,
+		CallbackID: scopeCallbackID,
+		Title:      plainText(templates.Truncate(24, fmt.Sprintf("Scope call #%d", inc.Number))),
+		Submit:     plainText("Record scope"),
+		Close:      plainText("Cancel"),
+		// The severity shown when the form opened: only a change of the
+		// select changes the incident (someone may have run /incident sev
+		// while this form was open).
+		PrivateMetadata: strconv.FormatInt(inc.Number, 10) + ":" + inc.Severity.String(),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
 			question(blockWhatBroke, "What broke?", "Service, endpoint, error class"),
 			question(blockWhoAffected, "Who is affected?", "All users, a region, a plan tier, a feature"),
@@ -499,7 +517,8 @@ func (b *Bot) scopeView(inc playbook.Incident) slack.ModalViewRequest {
 }
 
 func (b *Bot) onScopeSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
-	n, err := strconv.ParseInt(cb.View.PrivateMetadata, 10, 64)
+	num, opened, _ := strings.Cut(cb.View.PrivateMetadata, ":")
+	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil {
 		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockWhatBroke: "This form lost track of its incident; open it again from the channel."}), received)
 		return
@@ -531,7 +550,7 @@ func (b *Bot) onScopeSubmit(ctx context.Context, req socketmode.Request, cb slac
 	if err := b.App.PublishScope(ctx, inc); err != nil {
 		b.log().Warn("posting the scope summary", "incident", n, "err", err)
 	}
-	if sev != inc.Severity {
+	if sev.String() != opened && sev != inc.Severity {
 		b.changeSeverity(ctx, n, sev, cb.User.ID, "scope call", "view:"+cb.View.ID+":severity", func(string) {})
 	}
 }

@@ -3,9 +3,11 @@ package bot_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/slack-go/slack"
@@ -15,17 +17,17 @@ import (
 	"github.com/klaxonhq/klaxon/playbook"
 )
 
-var actionSeq int
+var actionSeq atomic.Int64
 
 // click sends a block_actions envelope for a button.
 func click(t *testing.T, f *fakeslack.Server, user, channel, msgTS, actionID, blockID, value string) fakeslack.Ack {
 	t.Helper()
-	actionSeq++
+	seq := actionSeq.Add(1)
 	cb := slack.InteractionCallback{Type: slack.InteractionTypeBlockActions, User: slack.User{ID: user},
 		Channel:   slack.Channel{GroupConversation: slack.GroupConversation{Conversation: slack.Conversation{ID: channel}}},
 		Container: slack.Container{Type: "message", ChannelID: channel, MessageTs: msgTS},
 		ActionCallback: slack.ActionCallbacks{BlockActions: []*slack.BlockAction{{ActionID: actionID, BlockID: blockID, Value: value,
-			ActionTs: "1795700000." + strings.Repeat("0", 5) + string(rune('0'+actionSeq%10)) + string(rune('a'+actionSeq/10%26))}}}}
+			ActionTs: fmt.Sprintf("1795700000.%06d", seq)}}}}
 	ack, err := f.Interactive(ctxT(t), cb)
 	if err != nil {
 		t.Fatal(err)
@@ -228,13 +230,22 @@ func TestChecklistEveryItemToggledIdempotentAndRestart(t *testing.T) {
 	if !checklistMsg(t, f, ch.ID).Edited {
 		t.Error("the checklist was not edited in place")
 	}
-	checked := len(events(t, k, playbook.EventChecked))
-	// A redelivered envelope (same envelope ID) changes nothing.
-	env := f.Envelopes()[len(f.Envelopes())-1]
-	f.Send(ctxT(t), fakeslack.Envelope{ID: env.ID, Type: env.Type, Payload: env.Payload, RetryAttempt: 1})
+	// Redelivering an old "Undo" envelope (same envelope, same action_ts)
+	// must not uncheck the item that was checked again since.
+	unchecked := len(events(t, k, playbook.EventUnchecked))
+	var undo fakeslack.SentEnvelope
+	for _, e := range f.Envelopes() {
+		if strings.Contains(string(e.Payload), `1:deploys:off`) {
+			undo = e
+		}
+	}
+	if undo.ID == "" {
+		t.Fatal("no Undo envelope to redeliver")
+	}
+	f.Send(ctxT(t), fakeslack.Envelope{ID: undo.ID, Type: undo.Type, Payload: undo.Payload, RetryAttempt: 1, RetryReason: "timeout"})
 	k.bot.Wait()
-	if n := len(events(t, k, playbook.EventChecked)); n != checked {
-		t.Fatalf("a redelivered click was applied again: %d → %d", checked, n)
+	if n := len(events(t, k, playbook.EventUnchecked)); n != unchecked {
+		t.Fatalf("a redelivered Undo was applied again: %d → %d unchecks", unchecked, n)
 	}
 	if body := blocksText(checklistMsg(t, f, ch.ID)); !strings.Contains(body, "7 of 7 done") {
 		t.Fatalf("not all checked:\n%s", body)
@@ -329,4 +340,56 @@ func tsUnix(ts string) int64 {
 		s = s*10 + int64(c-'0')
 	}
 	return s
+}
+
+// TestScopeFormDoesNotRevertALaterSeverityChange: the form opened at SEV2;
+// meanwhile /incident sev 1; submitting with the select untouched keeps SEV1.
+func TestScopeFormDoesNotRevertALaterSeverityChange(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	slash(t, f, "declare sev2 checkout Card payments failing")
+	waitReady(t, f, 1)
+	ch, _ := f.Channel("inc-1-sev2-card-payments-failing")
+	click(t, f, declarer, ch.ID, "", "klaxon_scope_open", "scope_actions", "1")
+	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return len(s.Views()) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	v := f.Views()[0]
+	slashIn(t, f, ch.ID, declarer, "sev 1 all regions")
+	k.bot.Wait()
+	state := &slack.ViewState{Values: map[string]map[string]slack.BlockAction{
+		"what_broke":     {"what_broke": {Value: "payments-api"}},
+		"scope_severity": {"scope_severity": {SelectedOption: slack.OptionBlockObject{Value: "SEV2"}}}, // as pre-set
+	}}
+	f.Interactive(ctxT(t), slack.InteractionCallback{Type: slack.InteractionTypeViewSubmission, User: slack.User{ID: declarer},
+		View: slack.View{ID: v.ID, CallbackID: v.CallbackID, PrivateMetadata: v.PrivateMetadata, State: state}})
+	k.bot.Wait()
+	if inc, _ := k.db.Get(context.Background(), 1); inc.Severity != playbook.SEV1 || inc.Scope == nil {
+		t.Fatalf("after the scope form: %s, scope %v; want SEV1 kept and the scope stored", inc.Severity, inc.Scope)
+	}
+}
+
+// TestConcurrentClicksBothShown: two people check two items at once; the
+// message ends up showing both.
+func TestConcurrentClicksBothShown(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	ch := declareOne(t, f)
+	msg := checklistMsg(t, f, ch.ID)
+	done := make(chan struct{}, 2)
+	for _, it := range []string{"deploys", "owner_paged"} {
+		go func() {
+			click(t, f, "U0PAY001", ch.ID, msg.TS, "klaxon_check", "check_"+it, "1:"+it+":on")
+			done <- struct{}{}
+		}()
+	}
+	<-done
+	<-done
+	k.bot.Wait()
+	body := blocksText(checklistMsg(t, f, ch.ID))
+	for _, label := range []string{"~Recent deployments identified (last 2 hours)~", "~Service owner identified and paged~"} {
+		if !strings.Contains(body, label) {
+			t.Errorf("after two concurrent clicks the message lacks %s", label)
+		}
+	}
 }

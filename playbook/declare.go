@@ -33,6 +33,8 @@ type App struct {
 	mu      sync.Mutex
 	setting map[int64]chan struct{} // incidents whose setup is running, for single flight
 	wake    chan struct{}           // pokes RunScheduler when a deadline moves
+	// refreshing serialises the re-rendering of each incident's messages.
+	refreshing map[int64]*sync.Mutex
 }
 
 // Service returns the configured service named name (case-insensitive).
@@ -314,10 +316,15 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 	wg.Wait()
 
 	// The checklist comes last, so its first rendering shows what the
-	// steps above checked.
+	// steps above checked. If it was posted before (a resumed setup), it is
+	// refreshed instead, since a retried step may have checked an item.
 	if !inc.Done(StepChecks) && !inc.GaveUp(StepChecks) {
 		if err := a.postChecklist(ctx, n); err != nil {
 			failed[StepChecks] = err
+		}
+	} else if inc.Done(StepChecks) {
+		if err := a.refresh(ctx, n, PartChecklist); err != nil {
+			a.log().Warn("refreshing the checklist after a resumed setup", "incident", n, "err", err)
 		}
 	}
 

@@ -77,13 +77,27 @@ type Channels interface {
 	Rename(ctx context.Context, channelID, name string) error
 }
 
+// Parts names the triage messages to re-render; each edit is a chat.update
+// against a rate limit, so only what changed is redone.
+type Parts uint8
+
+// The re-renderable messages.
+const (
+	PartIntro Parts = 1 << iota
+	PartScope
+	PartChecklist
+)
+
+// Has reports whether p includes q.
+func (p Parts) Has(q Parts) bool { return p&q != 0 }
+
 // Triage posts and refreshes the triage messages: the scope call, the
 // checklist (edited in place), the intro (when the commander changes).
 type Triage interface {
 	PostScopeCall(ctx context.Context, b Briefing) (MessageRef, error)
 	PostChecklist(ctx context.Context, b Briefing) (MessageRef, error)
-	// Refresh re-renders the intro and the checklist from b.Incident.
-	Refresh(ctx context.Context, b Briefing) error
+	// Refresh re-renders the given messages from b.Incident, in place.
+	Refresh(ctx context.Context, b Briefing, what Parts) error
 	PostScopeSummary(ctx context.Context, b Briefing) error
 	// AnnounceSeverityChange tells the announce channel, under the announcement.
 	AnnounceSeverityChange(ctx context.Context, b Briefing, ch SeverityChange) error

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -23,11 +24,36 @@ func parallel(fns ...func() error) error {
 	return errors.Join(errs...)
 }
 
-func (a *App) refresh(ctx context.Context, b Briefing) error {
+// refresh re-renders the intro, scope call and checklist of incident n.
+// Refreshes of one incident run one at a time, each from the incident as
+// stored when it starts, so two clicks racing cannot leave the older
+// rendering on screen.
+func (a *App) refresh(ctx context.Context, n int64, what Parts) error {
 	if a.Triage == nil {
 		return nil
 	}
-	return a.Triage.Refresh(ctx, b)
+	mu := a.refreshLock(n)
+	mu.Lock()
+	defer mu.Unlock()
+	inc, err := a.Store.Get(ctx, n)
+	if err != nil {
+		return err
+	}
+	return a.Triage.Refresh(ctx, a.Briefing(inc), what)
+}
+
+func (a *App) refreshLock(n int64) *sync.Mutex {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.refreshing == nil {
+		a.refreshing = map[int64]*sync.Mutex{}
+	}
+	mu, ok := a.refreshing[n]
+	if !ok {
+		mu = &sync.Mutex{}
+		a.refreshing[n] = mu
+	}
+	return mu
 }
 
 // PublishCommander shows a new commander: topic, intro, and a line in the channel.
@@ -39,14 +65,14 @@ func (a *App) PublishCommander(ctx context.Context, inc Incident, previous strin
 	}
 	return parallel(
 		func() error { return a.Channels.SetTopic(ctx, b) },
-		func() error { return a.refresh(ctx, b) },
+		func() error { return a.refresh(ctx, inc.Number, PartIntro) },
 		func() error { return a.Poster.Notice(ctx, inc.Channel.ID, text) },
 	)
 }
 
 // PublishChecklist re-renders the checklist message in place.
 func (a *App) PublishChecklist(ctx context.Context, inc Incident) error {
-	return a.refresh(ctx, a.Briefing(inc))
+	return a.refresh(ctx, inc.Number, PartChecklist)
 }
 
 // PublishScope posts the scope call's summary and refreshes the checklist.
@@ -57,7 +83,7 @@ func (a *App) PublishScope(ctx context.Context, inc Incident) error {
 	b := a.Briefing(inc)
 	return parallel(
 		func() error { return a.Triage.PostScopeSummary(ctx, b) },
-		func() error { return a.Triage.Refresh(ctx, b) },
+		func() error { return a.refresh(ctx, inc.Number, PartScope|PartChecklist) },
 	)
 }
 
@@ -65,6 +91,13 @@ func (a *App) PublishScope(ctx context.Context, inc Incident) error {
 // updates the topic, invites the new tier's stakeholders, refreshes the
 // intro and checklist, and tells the channel and the announce channel.
 func (a *App) PublishSeverityChange(ctx context.Context, inc Incident, ch SeverityChange) error {
+	// Renames of one incident run one at a time, each for the severity
+	// stored when it starts: two quick changes end with the right name.
+	mu := a.refreshLock(-inc.Number) // a lock of its own: -n is never an incident number
+	mu.Lock()
+	if cur, err := a.Store.Get(ctx, inc.Number); err == nil {
+		inc = cur
+	}
 	var renameErr error
 	for attempt := 1; attempt <= maxNameAttempts; attempt++ {
 		name := ChannelName(inc.Number, inc.Severity, inc.Title, attempt)
@@ -76,24 +109,29 @@ func (a *App) PublishSeverityChange(ctx context.Context, inc Incident, ch Severi
 			continue
 		}
 		if renameErr == nil {
-			if stored, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+			stored, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 				i.Channel.Name = name
 				return nil, nil
-			}); err == nil {
+			})
+			if err != nil {
+				a.log().Error("recording the channel's new name", "incident", inc.Number, "name", name, "err", err)
+			} else {
 				inc = stored
 			}
 		}
 		break
 	}
+	mu.Unlock()
 	b := a.Briefing(inc)
 	text := fmt.Sprintf(":arrows_counterclockwise: Severity changed %s → %s by <@%s>. %s; updates: %s.", ch.From, ch.To, ch.By, b.Tier.Impact, b.Tier.Cadence())
 	if ch.Reason != "" {
-		text += " Reason: " + ch.Reason
+		// Typed by a person: never a live mention.
+		text += " Reason: " + escape(ch.Reason)
 	}
 	err := parallel(
 		func() error { return a.Channels.SetTopic(ctx, b) },
 		func() error { return a.Channels.Invite(ctx, inc.Channel.ID, b.Tier.Stakeholders) },
-		func() error { return a.refresh(ctx, b) },
+		func() error { return a.refresh(ctx, inc.Number, PartIntro) },
 		func() error { return a.Poster.Notice(ctx, inc.Channel.ID, text) },
 		func() error {
 			if a.Triage == nil {
@@ -103,4 +141,9 @@ func (a *App) PublishSeverityChange(ctx context.Context, inc Incident, ch Severi
 		},
 	)
 	return errors.Join(renameErr, err)
+}
+
+// escape makes text typed by a person inert in Slack mrkdwn.
+func escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
