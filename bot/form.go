@@ -103,13 +103,7 @@ func (b *Bot) declareView(sev playbook.Severity, service, meta string) slack.Mod
 }
 
 func (b *Bot) onDeclareSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
-	values := cb.View.State
-	get := func(block string) slack.BlockAction {
-		if values == nil {
-			return slack.BlockAction{}
-		}
-		return values.Values[block][block]
-	}
+	get := func(block string) slack.BlockAction { return inputValue(cb, block) }
 	title := strings.TrimSpace(get(blockTitle).Value)
 	sev, sevErr := playbook.ParseSeverity(get(blockSeverity).SelectedOption.Value)
 	service := get(blockService).SelectedOption.Value
@@ -159,4 +153,13 @@ func (b *Bot) tellUser(ctx context.Context, responseURL, text string) {
 	if err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, b.httpClient(), &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeEphemeral}); err != nil {
 		b.log().Warn("response_url follow-up failed", "err", redactURL(err))
 	}
+}
+
+// inputValue is what a person entered in a modal's input block (Klaxon's
+// inputs use the block ID as their action ID).
+func inputValue(cb slack.InteractionCallback, block string) slack.BlockAction {
+	if cb.View.State == nil {
+		return slack.BlockAction{}
+	}
+	return cb.View.State.Values[block][block]
 }

@@ -523,12 +523,7 @@ func (b *Bot) onScopeSubmit(ctx context.Context, req socketmode.Request, cb slac
 		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockWhatBroke: "This form lost track of its incident; open it again from the channel."}), received)
 		return
 	}
-	get := func(block string) slack.BlockAction {
-		if cb.View.State == nil {
-			return slack.BlockAction{}
-		}
-		return cb.View.State.Values[block][block]
-	}
+	get := func(block string) slack.BlockAction { return inputValue(cb, block) }
 	sev, sevErr := playbook.ParseSeverity(get(blockScopeSeverity).SelectedOption.Value)
 	if sevErr != nil {
 		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockScopeSeverity: "Pick a severity."}), received)

@@ -162,12 +162,7 @@ func (b *Bot) onUpdateSubmit(ctx context.Context, req socketmode.Request, cb sla
 		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatus: "This form lost track of its incident; close it and use /incident update in the channel."}), received)
 		return
 	}
-	get := func(block string) slack.BlockAction {
-		if cb.View.State == nil {
-			return slack.BlockAction{}
-		}
-		return cb.View.State.Values[block][block]
-	}
+	get := func(block string) slack.BlockAction { return inputValue(cb, block) }
 	var nextIn time.Duration
 	if v := get(blockNextUpdate).SelectedOption.Value; v != "" {
 		secs, err := strconv.ParseInt(v, 10, 64)
