@@ -77,18 +77,21 @@ func TestCommanderButtonCommandAndHandover(t *testing.T) {
 	}
 
 	// Hand over by command, with a mention as Slack sends it.
-	ack := slashIn(t, f, ch.ID, declarer, "ic <@U0SRE001|sre1>")
-	if txt := ackText(t, ack); !strings.Contains(txt, "<@U0SRE001> is now the commander") {
+	ack := slashIn(t, f, ch.ID, declarer, "ic <@U0OTHER1|other>")
+	if txt := ackText(t, ack); !strings.Contains(txt, "<@U0OTHER1> is now the commander") {
 		t.Errorf("ack = %q", txt)
 	}
 	k.bot.Wait()
 	evs := events(t, k, playbook.EventCommanderChanged)
-	if len(evs) != 2 || evs[1].Data["from"] != "U0PAY001" || evs[1].Data["to"] != "U0SRE001" || evs[1].Actor != declarer {
+	if len(evs) != 2 || evs[1].Data["from"] != "U0PAY001" || evs[1].Data["to"] != "U0OTHER1" || evs[1].Actor != declarer {
 		t.Fatalf("hand-over events %+v", evs)
+	}
+	if got, _ := f.Channel(ch.ID); !slices.Contains(got.Members, "U0OTHER1") {
+		t.Error("the new commander was not invited to the channel")
 	}
 	var notice bool
 	for _, m := range f.Messages(ch.ID) {
-		notice = notice || strings.Contains(m.Text, "handed over from <@U0PAY001> to <@U0SRE001>")
+		notice = notice || strings.Contains(m.Text, "handed over from <@U0PAY001> to <@U0OTHER1>")
 	}
 	if !notice {
 		t.Error("the channel was not told of the hand-over")

@@ -423,11 +423,19 @@ func TestScopeTimebox(t *testing.T) {
 		t.Fatalf("nudged before the timebox ended: %v", ns)
 	}
 	ns, _ := h.app.Tick(ctx, d0.Add(3*time.Minute))
-	if len(ns) != 1 || ns[0].Kind != playbook.NudgeScope || ns[0].Incident != late.Number || !ns[0].Due.Equal(d0.Add(3*time.Minute)) {
-		t.Fatalf("at the end of the timebox: %+v", ns)
+	if len(ns) != 1 || ns[0].Kind != playbook.NudgeScope || ns[0].Incident != late.Number || !ns[0].Due.Equal(d0.Add(3*time.Minute)) || len(ns[0].Mention) != 0 {
+		t.Fatalf("at the end of the timebox: %+v (no commander: no mention, the channel is asked)", ns)
 	}
 	if ns, _ := h.app.Tick(ctx, d0.Add(10*time.Minute)); slices.ContainsFunc(ns, func(n playbook.Nudge) bool { return n.Kind == playbook.NudgeScope }) {
 		t.Fatal("scope nudge repeated")
+	}
+	// With a commander, the commander is the one nudged.
+	h.clock.Set(d0.Add(20 * time.Minute))
+	third := h.declare(t, "queue stuck", playbook.SEV2, "")
+	h.app.AssignCommander(ctx, third.Number, "U0IC", "U0IC", "ic")
+	ns, _ = h.app.Tick(ctx, d0.Add(23*time.Minute))
+	if i := slices.IndexFunc(ns, func(n playbook.Nudge) bool { return n.Kind == playbook.NudgeScope }); i < 0 || !slices.Equal(ns[i].Mention, []string{"U0IC"}) {
+		t.Fatalf("scope reminder with a commander: %+v", ns)
 	}
 }
 

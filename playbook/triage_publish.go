@@ -67,6 +67,9 @@ func (a *App) PublishCommander(ctx context.Context, inc Incident, previous strin
 		func() error { return a.Channels.SetTopic(ctx, b) },
 		func() error { return a.refresh(ctx, inc.Number, PartIntro) },
 		func() error { return a.Poster.Notice(ctx, inc.Channel.ID, text) },
+		// A commander named with "/incident ic @someone" may not be in the
+		// channel yet.
+		func() error { return a.Channels.Invite(ctx, inc.Channel.ID, []string{inc.Commander}) },
 	)
 }
 
