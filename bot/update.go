@@ -99,23 +99,32 @@ func (b *Bot) updateView(inc playbook.Incident) slack.ModalViewRequest {
 		return in
 	}
 	tier := b.App.Tiers.Get(inc.Severity)
-	var opts []*slack.OptionBlockObject
-	var initial *slack.OptionBlockObject
-	choices := nextUpdateChoices
-	if tier.Updates == playbook.UpdatesPeriodic && !containsDuration(choices, tier.UpdateEvery) && tier.UpdateEvery > 0 {
-		choices = append([]time.Duration{tier.UpdateEvery}, choices...)
+	blocks := []slack.Block{
+		text(blockStatus, "Status", "What we know now", false),
+		text(blockImpact, "Impact", "Who is affected, how badly", true),
+		text(blockNextSteps, "Next steps", "What happens next, and who does it", true),
 	}
-	for _, d := range choices {
-		o := slack.NewOptionBlockObject(strconv.FormatInt(int64(d/time.Second), 10), plain("in "+playbook.HumanDuration(d)), nil)
-		opts = append(opts, o)
-		if tier.Updates == playbook.UpdatesPeriodic && d == tier.UpdateEvery {
-			initial = o
+	// "Next update in" only means something for a tier with a cadence.
+	if tier.Updates == playbook.UpdatesPeriodic && tier.UpdateEvery > 0 {
+		var opts []*slack.OptionBlockObject
+		var initial *slack.OptionBlockObject
+		choices := nextUpdateChoices
+		if !containsDuration(choices, tier.UpdateEvery) {
+			choices = append([]time.Duration{tier.UpdateEvery}, choices...)
 		}
+		for _, d := range choices {
+			o := slack.NewOptionBlockObject(strconv.FormatInt(int64(d/time.Second), 10), plain("in "+playbook.HumanDuration(d)), nil)
+			opts = append(opts, o)
+			if d == tier.UpdateEvery {
+				initial = o
+			}
+		}
+		sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Next update"), blockNextUpdate, opts...)
+		sel.InitialOption = initial
+		next := slack.NewInputBlock(blockNextUpdate, plain("Next update"), plain(templates.Truncate(150, "Cadence for "+inc.Severity.String()+": "+tier.Cadence())), sel)
+		next.Optional = true
+		blocks = append(blocks, next)
 	}
-	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Next update"), blockNextUpdate, opts...)
-	sel.InitialOption = initial
-	next := slack.NewInputBlock(blockNextUpdate, plain("Next update"), plain(templates.Truncate(150, "Cadence for "+inc.Severity.String()+": "+tier.Cadence())), sel)
-	next.Optional = true
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      updateCallbackID,
@@ -123,12 +132,7 @@ func (b *Bot) updateView(inc playbook.Incident) slack.ModalViewRequest {
 		Submit:          plain("Post update"),
 		Close:           plain("Cancel"),
 		PrivateMetadata: strconv.FormatInt(inc.Number, 10),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			text(blockStatus, "Status", "What we know now", false),
-			text(blockImpact, "Impact", "Who is affected, how badly", true),
-			text(blockNextSteps, "Next steps", "What happens next, and who does it", true),
-			next,
-		}},
+		Blocks:          slack.Blocks{BlockSet: blocks},
 	}
 }
 

@@ -232,6 +232,11 @@ func (inc *Incident) Fire(t Tier, now time.Time) []Nudge {
 	}
 	if !tm.NextNudge.IsZero() && !now.Before(tm.NextNudge) {
 		tm.Nudges++
+		// Back after an outage with the update overdue by a full interval
+		// or more: that is the escalation's case already.
+		if tm.Nudges == 1 && t.Updates == UpdatesPeriodic && t.UpdateEvery > 0 && !now.Before(tm.UpdateDue.Add(t.UpdateEvery)) {
+			tm.Nudges = 2
+		}
 		n := Nudge{Kind: NudgeUpdateDue, Incident: inc.Number, Due: tm.UpdateDue, At: now, Level: tm.Nudges, Mention: mention(false)}
 		if tm.Nudges > 1 {
 			n.Kind, n.Mention = NudgeUpdateEscalated, mention(true)

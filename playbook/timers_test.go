@@ -238,8 +238,8 @@ func TestCatchUpFiresOnceThenCadenceContinues(t *testing.T) {
 	// Klaxon was down from +10m to +70m: four intervals missed.
 	back := d0.Add(70 * time.Minute)
 	ns := inc.Fire(sev1, back)
-	if !slices.Equal(kinds(ns), []playbook.NudgeKind{playbook.NudgeUpdateDue}) {
-		t.Fatalf("catch-up fired %v; want one nudge", kinds(ns))
+	if !slices.Equal(kinds(ns), []playbook.NudgeKind{playbook.NudgeUpdateEscalated}) {
+		t.Fatalf("catch-up fired %v; want one reminder, escalated (overdue by more than an interval)", kinds(ns))
 	}
 	if !inc.Timers.NextNudge.Equal(back.Add(15 * time.Minute)) {
 		t.Fatalf("after catch-up the next reminder is at %v, want %v", inc.Timers.NextNudge, back.Add(15*time.Minute))
@@ -459,8 +459,8 @@ func TestResumeArmsIncidentsWithoutTimers(t *testing.T) {
 		t.Fatalf("after Resume the old SEV1 is due %v, want declared+15m", got.Timers.UpdateDue)
 	}
 	ns, _ := h.app.Tick(ctx, h.clock.Now())
-	if !slices.Equal(kinds(ns), []playbook.NudgeKind{playbook.NudgeUpdateDue, playbook.NudgeStatusPage}) {
-		t.Fatalf("first tick after the upgrade: %v; want one overdue update and the status-page reminder", kinds(ns))
+	if !slices.Equal(kinds(ns), []playbook.NudgeKind{playbook.NudgeUpdateEscalated, playbook.NudgeStatusPage}) {
+		t.Fatalf("first tick after the upgrade: %v; want one (escalated: 45 min overdue) update reminder and the status-page reminder", kinds(ns))
 	}
 }
 

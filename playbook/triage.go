@@ -96,6 +96,9 @@ func (a *App) SetItem(ctx context.Context, n int64, it Item, on bool, actor, key
 	now := a.Clock.Now().UTC()
 	changed := false
 	inc, _, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		if inc.Status == StatusClosed {
+			return nil, Errorf(CodeBadTransition, "Incident #%d is closed; its checklist is final.", inc.Number)
+		}
 		_, was := inc.Checked[it]
 		if was == on {
 			return nil, nil
