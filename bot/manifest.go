@@ -87,7 +87,7 @@ type slashCommand struct {
 func Manifest(appName, command string) ([]byte, error) {
 	var m manifest
 	m.DisplayInformation.Name = appName
-	m.DisplayInformation.Description = "Incident response in Slack: declare, triage, update, resolve, learn."
+	m.DisplayInformation.Description = "Incident response in Slack: declare, triage, status updates and reminders."
 	m.Features.BotUser.DisplayName = appName
 	m.Features.BotUser.AlwaysOnline = true
 	m.Features.SlashCommands = []slashCommand{{
