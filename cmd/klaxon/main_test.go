@@ -388,7 +388,10 @@ func TestCadenceSurvivesKill(t *testing.T) {
 	after := nudges(f, ch.ID)[killedWith:]
 	// On time: the overdue reminder comes as soon as Klaxon is back (its
 	// start takes well under an interval), then one per interval.
-	if late := after[0].Sub(restartedAt); late < 0 || late > every {
+	// (Nothing came while it was down: checked above by count. Message
+	// stamps are wall-clock time, which a VM may step by a few ms, so only
+	// the upper bound is checked here.)
+	if late := after[0].Sub(restartedAt); late > every {
 		t.Fatalf("catch-up reminder %v after the restart", late)
 	}
 	for i := 1; i < len(after); i++ {
