@@ -202,6 +202,11 @@ func (a *Adapter) expand(ctx context.Context, ids []string) ([]string, error) {
 	return out, nil
 }
 
+// GroupMembers implements playbook.Directory.
+func (a *Adapter) GroupMembers(ctx context.Context, id string) ([]string, error) {
+	return a.groupMembers(ctx, id)
+}
+
 func (a *Adapter) groupMembers(ctx context.Context, id string) ([]string, error) {
 	now := a.Clock.Now()
 	a.mu.Lock()

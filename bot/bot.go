@@ -334,7 +334,7 @@ func slackReason(err error) string {
 
 func (b *Bot) logDomainError(action, user string, err error) {
 	switch playbook.ErrorCode(err) {
-	case playbook.CodeBadInput, playbook.CodeBadSeverity:
+	case playbook.CodeBadInput, playbook.CodeBadSeverity, playbook.CodeForbidden:
 		b.log().Info("refused", "action", action, "user", user, "reason", err)
 	default:
 		b.log().Error(action+" failed", "user", user, "err", err)

@@ -546,7 +546,12 @@ func (b *Bot) onScopeSubmit(ctx context.Context, req socketmode.Request, cb slac
 		b.log().Warn("posting the scope summary", "incident", n, "err", err)
 	}
 	if sev.String() != opened && sev != inc.Severity {
-		b.changeSeverity(ctx, n, sev, cb.User.ID, "scope call", "view:"+cb.View.ID+":severity", func(string) {})
+		b.changeSeverity(ctx, n, sev, cb.User.ID, "scope call", "view:"+cb.View.ID+":severity", func(text string) {
+			// The form is closed by now: a refusal is said in the channel.
+			if strings.HasPrefix(text, "Only ") {
+				b.App.Poster.Notice(ctx, inc.Channel.ID, fmt.Sprintf("<@%s>'s scope call is recorded, but the severity stays %s. %s", cb.User.ID, inc.Severity, text))
+			}
+		})
 	}
 }
 

@@ -282,6 +282,9 @@ func TestSevStatusNoteAndShortcut(t *testing.T) {
 	if txt := ackText(t, slashIn(t, f, ch.ID, declarer, "sev 3")); !strings.Contains(txt, "already is SEV3") {
 		t.Errorf("sev 3 on a SEV3: %q", txt)
 	}
+	if txt := ackText(t, slashIn(t, f, ch.ID, "U0OTHER1", "sev 1 not mine")); !strings.Contains(txt, "Only the declarer (<@U0DECL01>) or a responder") {
+		t.Errorf("a bystander's severity change: %q", txt)
+	}
 	slashIn(t, f, ch.ID, declarer, "sev 1 all regions now failing")
 	k.bot.Wait()
 	if got, _ := f.Channel(ch.ID); got.Name != "inc-1-sev1-search-is-slow" {

@@ -26,9 +26,13 @@ type App struct {
 	Clock  Clock
 	// ScopeTimebox is the scope call's length; 0 means 5 minutes.
 	ScopeTimebox time.Duration
-	Tiers        Tiers
-	Services     []Service
-	Log          *slog.Logger
+	// Responders (user or group IDs) may manage any incident; Directory
+	// expands the groups among them (nil: groups match nobody).
+	Responders []string
+	Directory  Directory
+	Tiers      Tiers
+	Services   []Service
+	Log        *slog.Logger
 
 	mu      sync.Mutex
 	setting map[int64]chan struct{} // incidents whose setup is running, for single flight

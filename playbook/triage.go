@@ -213,6 +213,13 @@ func (a *App) ChangeSeverity(ctx context.Context, n int64, to Severity, actor, r
 	if utf8.RuneCountInString(reason) > 500 {
 		return Incident{}, SeverityChange{}, false, Errorf(CodeBadInput, "Keep the reason to 500 characters at most.")
 	}
+	cur, err := a.Store.Get(ctx, n)
+	if err != nil {
+		return Incident{}, SeverityChange{}, false, storeErr(err, "the severity change")
+	}
+	if err := a.mayManage(ctx, cur, actor, "change the severity of"); err != nil {
+		return Incident{}, SeverityChange{}, false, err
+	}
 	now := a.Clock.Now().UTC()
 	var ch SeverityChange
 	changed := false

@@ -72,7 +72,7 @@ func TestChangeSeverityRetimesAndWakes(t *testing.T) {
 	inc := h.declare(t, "db down", playbook.SEV3, "")
 	ctx := context.Background()
 	h.clock.Set(d0.Add(20 * time.Minute))
-	got, ch, changed, err := h.app.ChangeSeverity(ctx, inc.Number, playbook.SEV1, "U1", "wider", "k")
+	got, ch, changed, err := h.app.ChangeSeverity(ctx, inc.Number, playbook.SEV1, "U0DECLARER", "wider", "k")
 	if err != nil || !changed || ch.From != playbook.SEV3 || ch.To != playbook.SEV1 {
 		t.Fatalf("ChangeSeverity = %+v %v %v", ch, changed, err)
 	}
@@ -83,10 +83,10 @@ func TestChangeSeverityRetimesAndWakes(t *testing.T) {
 	if !strings.Contains(strings.Join(kindStrings(ns), ","), "update_due") {
 		t.Errorf("overdue under SEV1 but no reminder: %v", kinds(ns))
 	}
-	if _, _, changed, _ := h.app.ChangeSeverity(ctx, inc.Number, playbook.SEV1, "U1", "", "k2"); changed {
+	if _, _, changed, _ := h.app.ChangeSeverity(ctx, inc.Number, playbook.SEV1, "U0DECLARER", "", "k2"); changed {
 		t.Error("same severity counted as a change")
 	}
-	if _, _, _, err := h.app.ChangeSeverity(ctx, inc.Number, 7, "U1", "", "k3"); playbook.ErrorCode(err) != playbook.CodeBadSeverity {
+	if _, _, _, err := h.app.ChangeSeverity(ctx, inc.Number, 7, "U0DECLARER", "", "k3"); playbook.ErrorCode(err) != playbook.CodeBadSeverity {
 		t.Errorf("bad severity: %v", err)
 	}
 }
@@ -137,5 +137,34 @@ func TestAddNoteKeepsOriginalTime(t *testing.T) {
 	}
 	if _, _, err := h.app.AddNote(ctx, inc.Number, "U1", "  ", time.Time{}, "k"); playbook.ErrorCode(err) != playbook.CodeBadInput {
 		t.Errorf("empty note: %v", err)
+	}
+}
+
+type fakeDirectory map[string][]string
+
+func (d fakeDirectory) GroupMembers(_ context.Context, id string) ([]string, error) { return d[id], nil }
+
+// TestOnlyCommanderDeclarerOrRespondersChangeSeverity: anyone else is
+// refused with who may; responders count directly or through a group.
+func TestOnlyCommanderDeclarerOrRespondersChangeSeverity(t *testing.T) {
+	h := newHarness(t)
+	h.app.Responders = []string{"U0SRE", "S0ONCALL"}
+	h.app.Directory = fakeDirectory{"S0ONCALL": {"U0PAGER"}}
+	inc := h.declare(t, "db down", playbook.SEV3, "")
+	ctx := context.Background()
+	h.app.AssignCommander(ctx, inc.Number, "U0IC", "U0IC", "ic")
+
+	_, _, _, err := h.app.ChangeSeverity(ctx, inc.Number, playbook.SEV2, "U0RANDOM", "", "r")
+	if playbook.ErrorCode(err) != playbook.CodeForbidden || !strings.Contains(playbook.UserMessage(err), "<@U0IC>") || !strings.Contains(playbook.UserMessage(err), "<@U0DECLARER>") {
+		t.Fatalf("a bystander's change: %v", err)
+	}
+	if got := h.get(t, inc.Number); got.Severity != playbook.SEV3 {
+		t.Fatal("the refused change was applied")
+	}
+	for i, who := range []string{"U0IC", "U0DECLARER", "U0SRE", "U0PAGER"} {
+		sev := []playbook.Severity{playbook.SEV2, playbook.SEV1, playbook.SEV2, playbook.SEV1}[i]
+		if _, _, changed, err := h.app.ChangeSeverity(ctx, inc.Number, sev, who, "", "k"+who); err != nil || !changed {
+			t.Errorf("%s may change the severity: %v", who, err)
+		}
 	}
 }

@@ -69,6 +69,7 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	adapter := &bot.Adapter{API: api, Templates: tmpl, BotUserID: who.UserID, AnnounceChannel: cfg.Slack.AnnounceChannel, Clock: clock}
 	app := &playbook.App{
 		Store: db, Channels: adapter, Poster: adapter, Triage: adapter, Clock: clock, ScopeTimebox: cfg.Triage.ScopeTimebox,
+		Responders: cfg.Responders, Directory: adapter,
 		Tiers: cfg.Severities, Services: cfg.Services, Log: log.With("component", "playbook"),
 	}
 	reg := prometheus.NewRegistry()

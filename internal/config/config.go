@@ -56,6 +56,10 @@ type Config struct {
 	Log     Log
 	Declare Declare
 	Triage  Triage
+	// Responders (user or user-group IDs) may change severity, resolve,
+	// override a gate and close any incident, besides its commander and
+	// declarer.
+	Responders []string
 	// Severities holds all four tiers: the playbook's defaults with the file's
 	// fields laid over them.
 	Severities playbook.Tiers

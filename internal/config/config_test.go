@@ -967,3 +967,14 @@ func TestTriageScopeTimebox(t *testing.T) {
 		t.Fatalf("bad triage section: %v", err)
 	}
 }
+
+func TestResponders(t *testing.T) {
+	env := func(string) (string, bool) { return "", false }
+	cfg, err := Parse([]byte("responders: [U0SRE001, S0ONCALL]\n"), "", env)
+	if err != nil || len(cfg.Responders) != 2 || cfg.Responders[1] != "S0ONCALL" {
+		t.Fatalf("responders = %v, %v", cfg.Responders, err)
+	}
+	if _, err := Parse([]byte("responders: [alice]\n"), "", env); err == nil || !strings.Contains(err.Error(), "responders[0]") {
+		t.Fatalf("bad responder ID: %v", err)
+	}
+}

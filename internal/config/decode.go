@@ -673,6 +673,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 		"severities": func(n *yaml.Node, p string) { d.severities(n, p, c.Severities) },
 		"services":   func(n *yaml.Node, p string) { d.services(n, p, &c.Services) },
 		"scheduler":  func(n *yaml.Node, p string) { d.scheduler(n, p, &c.Scheduler) },
+		"responders": d.ids(&c.Responders),
 	})
 }
 
