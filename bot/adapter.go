@@ -75,7 +75,10 @@ func NewClient(botToken, appToken, apiURL string, extra ...slack.Option) *slack.
 	opts := append([]slack.Option{
 		// A bound on every call, so that a Slack that never answers cannot
 		// hold a declaration (or a graceful stop) forever.
-		slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second}),
+		// The gate holds every call to a method that Slack rate-limited
+		// until its Retry-After passed; the timeout leaves room for a
+		// Tier 2 wait of up to a minute.
+		slack.OptionHTTPClient(&http.Client{Timeout: 90 * time.Second, Transport: newRateGate(nil)}),
 		slack.OptionAPIURL(apiURL),
 		slack.OptionAppLevelToken(appToken),
 		slack.OptionRetryConfig(cfg),

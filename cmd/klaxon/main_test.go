@@ -236,9 +236,12 @@ func TestRunDeclareStopRestart(t *testing.T) {
 	if _, ok := f.Channel("inc-2-sev2-card-form-broken"); !ok {
 		t.Fatalf("after restart no inc-2 channel")
 	}
-	for _, secret := range []string{fakeslack.DefaultBotToken, fakeslack.DefaultAppToken} {
-		if strings.Contains(logs+p2.Logs(), secret) {
-			t.Errorf("a token reached the logs")
+	// Debug logs of two runs, a refused second instance and a broken
+	// config: no token, nor anything shaped like one.
+	_, brokenErr, _ := klaxon(t, tokenEnv, "check-config", "--config", "../../internal/config/testdata/broken.yaml")
+	for _, secret := range []string{fakeslack.DefaultBotToken, fakeslack.DefaultAppToken, "xoxb-", "xapp-"} {
+		if strings.Contains(logs+p2.Logs()+errOut+brokenErr, secret) {
+			t.Errorf("%q reached the logs or an error", secret)
 		}
 	}
 }

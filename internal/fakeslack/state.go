@@ -25,8 +25,8 @@ type Call struct {
 	Error  string          // the "error" of an ok:false answer, "" when ok
 	// RetryAfter is the Retry-After announced with a 429, in seconds.
 	RetryAfter int
-	// EarlyRetry is set when the call came before a Retry-After announced
-	// for the same method (and channel, for chat.postMessage) had run out.
+	// EarlyRetry is set when the call repeats (same method and arguments)
+	// one refused with a 429 before its Retry-After had run out.
 	EarlyRetry bool
 	Fault      bool // Options.Fault decided the outcome
 }

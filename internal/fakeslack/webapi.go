@@ -196,7 +196,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	n := s.methodCount[method]
 	arrived := s.now()
 	key := s.rateKeyLocked(method, a)
-	early := arrived.Before(s.retryUntil[key])
+	rkey := retryKey(key, a)
+	early := arrived.Before(s.retryUntil[rkey])
 	if early {
 		s.earlyRetries++
 	}
@@ -241,11 +242,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	call.Error = res.err
 	call.RetryAfter = res.retryAfter
 	if call.Status == http.StatusTooManyRequests {
-		// Remember the announcement so that a call arriving before it runs
-		// out counts as an early retry.
+		// Remember the announcement so that a retry of this call (same
+		// method, same arguments) arriving before it runs out counts as an
+		// early retry. Other calls sent before the client could have seen
+		// this 429 are not retries.
 		until := arrived.Add(time.Duration(res.retryAfter) * time.Second)
-		if until.After(s.retryUntil[key]) {
-			s.retryUntil[key] = until
+		if until.After(s.retryUntil[rkey]) {
+			s.retryUntil[rkey] = until
 		}
 	}
 	s.calls = append(s.calls, call)
@@ -355,4 +358,12 @@ func writeResult(w http.ResponseWriter, res result) {
 	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(out)
+}
+
+// retryKey identifies a call and its retries: the rate-limit key plus the
+// arguments, without the token.
+func retryKey(key string, a *args) string {
+	p := a.params()
+	p.Del("token")
+	return key + "|" + p.Encode()
 }

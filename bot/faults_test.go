@@ -1,0 +1,62 @@
+package bot_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/klaxonhq/klaxon/internal/fakeslack"
+)
+
+// TestDeclarationsCompleteUnderFaults: about 15% of Web API calls fail with
+// a 5xx and every seventh method call is answered by a 429 burst; ten
+// declarations all end ready, exactly one channel each, and no call comes
+// before its Retry-After ran out.
+func TestDeclarationsCompleteUnderFaults(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		switch {
+		case method == "apps.connections.open" || method == "auth.test":
+			return nil
+		case n%7 == 3:
+			return &fakeslack.Fault{Status: 429, RetryAfter: 1}
+		case calls%20 < 3: // 15%
+			return &fakeslack.Fault{Status: 503}
+		}
+		return nil
+	}})
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	const declarations = 10
+	for i := range declarations {
+		slash(t, f, fmt.Sprintf("declare sev2 checkout Card form broken %d", i))
+	}
+	waitReady(t, f, declarations)
+	k.bot.Wait()
+	incs, err := k.db.List(ctxT(t), nil)
+	if err != nil || len(incs) != declarations {
+		t.Fatalf("%d incidents, %v", len(incs), err)
+	}
+	for _, inc := range incs {
+		if !inc.Ready() {
+			t.Errorf("incident #%d not ready under faults: failures %v", inc.Number, inc.Failures)
+		}
+	}
+	if n := len(f.Channels()) - 2; n != declarations { // minus the announce and general channels
+		t.Errorf("%d incident channels for %d declarations", n, declarations)
+	}
+	if f.EarlyRetries() != 0 {
+		t.Errorf("%d calls came before their Retry-After", f.EarlyRetries())
+	}
+	var faults int
+	for _, c := range f.Calls() {
+		if c.Fault {
+			faults++
+		}
+	}
+	t.Logf("%d calls, %d faults injected", len(f.Calls()), faults)
+}
