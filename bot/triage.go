@@ -426,17 +426,18 @@ func tsToTime(ts string) time.Time {
 
 // onCheck handles a checklist button: value "n:item:on|off" carries the
 // wanted state, so a double click sets it once.
+//
+// The click is recorded before the ack (a bbolt write, milliseconds), so an
+// acknowledged click is never lost to a crash.
 func (b *Bot) onCheck(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
-	b.ack(req, nil, received)
 	parts := strings.Split(act.Value, ":")
-	if len(parts) != 3 {
-		return
-	}
 	n, err := strconv.ParseInt(parts[0], 10, 64)
-	if err != nil {
+	if len(parts) != 3 || err != nil {
+		b.ack(req, nil, received)
 		return
 	}
 	inc, changed, err := b.App.SetItem(ctx, n, playbook.Item(parts[1]), parts[2] == "on", cb.User.ID, "act:"+act.ActionTs+":"+cb.User.ID)
+	b.ack(req, nil, received)
 	if err != nil {
 		b.logDomainError("checklist", cb.User.ID, err)
 		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
@@ -557,21 +558,30 @@ func (b *Bot) onScopeSubmit(ctx context.Context, req socketmode.Request, cb slac
 
 // onScopeToUpdate posts the scope summary as a status update.
 func (b *Bot) onScopeToUpdate(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
-	b.ack(req, nil, received)
 	n, err := strconv.ParseInt(act.Value, 10, 64)
 	if err != nil {
+		b.ack(req, nil, received)
 		return
 	}
 	inc, err := b.App.Store.Get(ctx, n)
 	if err != nil || inc.Scope == nil {
+		b.ack(req, nil, received)
 		return
 	}
 	// The scope message's button makes one update, however often clicked.
 	// Each answer keeps its own field, so none exceeds a field's limit.
-	_, _, err = b.App.PostUpdate(ctx, n, playbook.UpdateRequest{Key: "scope-update:" + strconv.FormatInt(n, 10) + ":" + inc.Scope.At.String(), Author: cb.User.ID,
+	// Recorded before the ack, posted after.
+	inc, su, applied, err := b.App.RecordUpdate(ctx, n, playbook.UpdateRequest{Key: "scope-update:" + strconv.FormatInt(n, 10) + ":" + inc.Scope.At.String(), Author: cb.User.ID,
 		Status: firstNonEmpty(inc.Scope.WhatBroke, "Scope call recorded"), Impact: inc.Scope.WhoAffected, Text: inc.Scope.BlastRadius})
+	b.ack(req, nil, received)
 	if err != nil {
 		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
+		return
+	}
+	if applied {
+		if err := b.App.PublishUpdate(ctx, inc, su); err != nil {
+			b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
+		}
 	}
 }
 

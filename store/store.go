@@ -451,3 +451,16 @@ func (s *DB) Apply(ctx context.Context, n int64, key string, fn func(*playbook.I
 	})
 	return inc, applied, err
 }
+
+// Check verifies the file's consistency (what `bbolt check` does) and
+// returns every problem found, joined.
+func (s *DB) Check() error {
+	var errs []error
+	err := s.db.View(func(tx *bolt.Tx) error {
+		for e := range tx.Check() {
+			errs = append(errs, e)
+		}
+		return nil
+	})
+	return errors.Join(append(errs, err)...)
+}

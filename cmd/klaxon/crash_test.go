@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/internal/fakeslack"
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/store"
+	"github.com/slack-go/slack"
+)
+
+var declaredNumber = regexp.MustCompile(`incident #(\d+)`)
+
+// TestKillAtRandomMoments kills Klaxon with SIGKILL at random moments while
+// declarations, checklist clicks and status updates stream in, restarts it
+// on the same store, and checks what the issue promises: every acked
+// declaration has exactly one incident and one channel, every acked click
+// and update is kept, reminders are still scheduled, and the bbolt file is
+// consistent. 25 runs in CI; KLAXON_SOAK_RUNS sets more (a soak).
+func TestKillAtRandomMoments(t *testing.T) {
+	runs := 25
+	if v, err := strconv.Atoi(os.Getenv("KLAXON_SOAK_RUNS")); err == nil && v > 0 {
+		runs = v
+	}
+	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
+	dir := t.TempDir()
+	config := writeConfig(t, dir, f.URL(), "off")
+	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+
+	var (
+		mu           sync.Mutex
+		ackedInc     = map[int64]bool{}     // declarations acked with their number
+		ackedClicks  = map[int64][]string{} // incident -> items acked "on"
+		ackedUpdates = map[int64][]string{} // incident -> update texts acked
+	)
+	seq := 0
+	ctx := context.Background()
+	for run := range runs {
+		p := startKlaxon(t, f, config)
+		stop := make(chan struct{})
+		// Ends the run's pending action at the kill: an envelope the dead
+		// process never acks is simply not counted as acked.
+		runCtx, endRun := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				seq++
+				actx, cancel := context.WithTimeout(runCtx, 3*time.Second)
+				// One declaration for every two clicks and two updates: enough
+				// declarations to be killed mid-setup, without a final restart
+				// that has hundreds to finish.
+				switch []int{0, 1, 2, 1, 2}[i%5] {
+				case 0: // declare
+					ack, err := f.SlashCommand(actx, fakeslack.SlashCommand{Text: fmt.Sprintf("declare sev1 checkout run %d step %d", run, i), UserID: "U0DECL01", ChannelID: "C0GENERAL"})
+					if m := declaredNumber.FindStringSubmatch(string(ack.Payload)); err == nil && !ack.Late && m != nil {
+						n, _ := strconv.ParseInt(m[1], 10, 64)
+						mu.Lock()
+						ackedInc[n] = true
+						mu.Unlock()
+					}
+				case 1: // check an item of an incident whose channel exists
+					if ch, n, ok := someIncidentChannel(f); ok {
+						item := []string{"owner_paged", "deploys", "scope"}[i/3%3]
+						cb := slack.InteractionCallback{Type: slack.InteractionTypeBlockActions, User: slack.User{ID: "U0PAY001"},
+							Channel: slack.Channel{GroupConversation: slack.GroupConversation{Conversation: slack.Conversation{ID: ch}}},
+							ActionCallback: slack.ActionCallbacks{BlockActions: []*slack.BlockAction{{ActionID: "klaxon_check", BlockID: "check_" + item,
+								Value: fmt.Sprintf("%d:%s:on", n, item), ActionTs: fmt.Sprintf("1795700000.%06d", seq)}}}}
+						if ack, err := f.Interactive(actx, cb); err == nil && !ack.Late {
+							mu.Lock()
+							ackedClicks[n] = append(ackedClicks[n], item)
+							mu.Unlock()
+						}
+					}
+				case 2: // a status update
+					if ch, n, ok := someIncidentChannel(f); ok {
+						text := fmt.Sprintf("update %d", seq)
+						ack, err := f.SlashCommand(actx, fakeslack.SlashCommand{Text: "update " + text, UserID: "U0DECL01", ChannelID: ch})
+						if err == nil && !ack.Late && strings.Contains(string(ack.Payload), "Posting update") {
+							mu.Lock()
+							ackedUpdates[n] = append(ackedUpdates[n], text)
+							mu.Unlock()
+						}
+					}
+				}
+				cancel()
+			}
+		})
+		// The kill lands anywhere from the first envelope to well into the
+		// stream: mid-transaction, mid-setup, between ack and Web API calls.
+		<-time.After(time.Duration(rng.IntN(400)) * time.Millisecond)
+		p.cmd.Process.Kill()
+		<-p.done
+		p.done <- nil
+		close(stop)
+		endRun()
+		wg.Wait()
+	}
+
+	// A last start finishes every interrupted declaration.
+	finalStart := time.Now()
+	p := startKlaxon(t, f, config)
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	mu.Lock()
+	want := len(ackedInc)
+	mu.Unlock()
+	if err := f.WaitFor(wctx, func(s *fakeslack.Snapshot) bool {
+		ready := 0
+		for n := range ackedInc {
+			if hasChannel(s.Channels(), n) {
+				ready++
+			}
+		}
+		return ready == want
+	}); err != nil {
+		t.Fatalf("after the last restart not every acked declaration has its channel: %v\n%s", err, p.Logs())
+	}
+	t.Logf("the last start finished the interrupted declarations in %v", time.Since(finalStart))
+	p.cmd.Process.Signal(os.Interrupt)
+	<-p.done
+	p.done <- nil
+
+	db, err := store.Open(dir+"/klaxon.db", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Check(); err != nil {
+		t.Fatalf("bbolt check: %v", err)
+	}
+	for n := range ackedInc {
+		inc, err := db.Get(ctx, n)
+		if err != nil {
+			t.Fatalf("acked incident #%d missing: %v", n, err)
+		}
+		if c := countChannels(f.Channels(), n); c != 1 {
+			t.Errorf("incident #%d has %d channels", n, c)
+		}
+		if inc.WakeAt().IsZero() {
+			t.Errorf("incident #%d has no reminder scheduled", n)
+		}
+	}
+	for n, items := range ackedClicks {
+		inc, _ := db.Get(ctx, n)
+		for _, it := range items {
+			if _, ok := inc.Checked[playbook.Item(it)]; !ok {
+				t.Errorf("acked click %s on #%d lost", it, n)
+			}
+		}
+	}
+	for n, texts := range ackedUpdates {
+		evs, _ := db.Timeline(ctx, n)
+		for _, text := range texts {
+			found := 0
+			for _, e := range evs {
+				if e.Type == playbook.EventStatusUpdate && e.Text == text {
+					found++
+				}
+			}
+			if found != 1 {
+				t.Errorf("acked update %q on #%d recorded %d times", text, n, found)
+			}
+		}
+	}
+	all, _ := db.List(ctx, nil)
+	clicks, updates := 0, 0
+	for _, v := range ackedClicks {
+		clicks += len(v)
+	}
+	for _, v := range ackedUpdates {
+		updates += len(v)
+	}
+	t.Logf("%d runs: %d incidents (%d acked), %d acked clicks, %d acked updates, all kept; bbolt check clean", runs, len(all), want, clicks, updates)
+}
+
+// someIncidentChannel picks the newest incident channel, if any.
+func someIncidentChannel(f *fakeslack.Server) (string, int64, bool) {
+	chans := f.Channels()
+	for i := len(chans) - 1; i >= 0; i-- {
+		var n int64
+		if _, err := fmt.Sscanf(chans[i].Name, "inc-%d-", &n); err == nil {
+			return chans[i].ID, n, true
+		}
+	}
+	return "", 0, false
+}
+
+func hasChannel(chans []fakeslack.Channel, n int64) bool { return countChannels(chans, n) > 0 }
+
+func countChannels(chans []fakeslack.Channel, n int64) int {
+	prefix := fmt.Sprintf("inc-%d-", n)
+	c := 0
+	for _, ch := range chans {
+		if strings.HasPrefix(ch.Name, prefix) {
+			c++
+		}
+	}
+	return c
+}
