@@ -536,7 +536,9 @@ func TestRestartResumesInterruptedDeclaration(t *testing.T) {
 	broken.Store(true)
 	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
 		if method == "chat.postMessage" && broken.Load() {
-			return &fakeslack.Fault{Status: 500}
+			// ok:false is final for the Slack client (no retry), like a
+			// Slack-side error that lasts longer than the retries would.
+			return &fakeslack.Fault{Error: "fatal_error"}
 		}
 		return nil
 	}})
