@@ -60,7 +60,7 @@ func NewClient(botToken, appToken, apiURL string, extra ...slack.Option) *slack.
 		apiURL += "/"
 	}
 	cfg := slack.RetryConfig{
-		MaxRetries:         8, // persistent: at 2 a.m. Slack may be struggling too
+		MaxRetries:         8,               // persistent: at 2 a.m. Slack may be struggling too
 		RetryAfterDuration: 5 * time.Second, // when a 429 comes without Retry-After
 		RetryAfterJitter:   250 * time.Millisecond,
 		BackoffInitial:     100 * time.Millisecond,

@@ -1,9 +1,12 @@
 package bot
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/slack-go/slack"
 
 	"github.com/klaxonhq/klaxon/playbook"
 	"github.com/klaxonhq/klaxon/templates"
@@ -105,6 +108,32 @@ func FuzzPlain(f *testing.F) {
 		}
 		if utf8.ValidString(s) && !utf8.ValidString(out) {
 			t.Fatalf("Plain(%q) = %q is not valid UTF-8", s, out)
+		}
+	})
+}
+
+// FuzzDeclareSubmission feeds arbitrary view_submission payloads to the
+// declaration form's decoder: it answers every one, and what it accepts is a
+// declarable request.
+func FuzzDeclareSubmission(f *testing.F) {
+	f.Add([]byte(`{"type":"view_submission","user":{"id":"U1"},"view":{"id":"V1","callback_id":"klaxon_declare","private_metadata":"{\"o\":\"C1\"}","state":{"values":{"title":{"title":{"type":"plain_text_input","value":"db down"}},"severity":{"severity":{"type":"static_select","selected_option":{"value":"SEV1"}}},"service":{"service":{"type":"static_select","selected_option":{"value":"checkout"}}}}}}}`))
+	f.Add([]byte(`{"view":{"state":{"values":{"title":{"title":{"value":""}}}}}}`))
+	f.Add([]byte(`{"view":{"private_metadata":"not json","state":null}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var cb slack.InteractionCallback
+		if json.Unmarshal(data, &cb) != nil {
+			return
+		}
+		d, errs := decodeDeclareSubmission(cb, isService)
+		if len(errs) == 0 {
+			if d.Title == "" || !d.Severity.Valid() || (d.Service != "" && !isService(d.Service)) {
+				t.Fatalf("accepted an undeclarable form: %+v", d)
+			}
+		}
+		for block, msg := range errs {
+			if msg == "" || (block != blockTitle && block != blockSeverity && block != blockService) {
+				t.Fatalf("error %q on block %q", msg, block)
+			}
 		}
 	})
 }

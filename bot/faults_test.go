@@ -3,6 +3,7 @@ package bot_test
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -59,4 +60,21 @@ func TestDeclarationsCompleteUnderFaults(t *testing.T) {
 		}
 	}
 	t.Logf("%d calls, %d faults injected", len(f.Calls()), faults)
+}
+
+// TestStoreFailureAnswersNothingWasDone: when the store cannot record (here:
+// closed under the bot, as a failed disk would leave it), the person is told
+// nothing was done, and indeed no channel is made.
+func TestStoreFailureAnswersNothingWasDone(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	k.db.Close()
+	txt := ackText(t, slash(t, f, "declare sev1 checkout Checkout returns 500s"))
+	if !strings.Contains(txt, "could not record the incident, so nothing was done") {
+		t.Fatalf("ack = %q", txt)
+	}
+	k.bot.Wait()
+	if n := len(f.CallsTo("conversations.create")); n != 0 {
+		t.Fatalf("%d channels created for an unrecorded incident", n)
+	}
 }

@@ -102,30 +102,48 @@ func (b *Bot) declareView(sev playbook.Severity, service, meta string) slack.Mod
 	}
 }
 
-func (b *Bot) onDeclareSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
+// declareSubmission is a declaration form as submitted.
+type declareSubmission struct {
+	Title    string
+	Severity playbook.Severity
+	Service  string
+	Meta     formMeta
+}
+
+// decodeDeclareSubmission reads the declaration form; errs holds, per input
+// block, what to tell the person. It is pure (and fuzzed): anything Slack or
+// an attacker sends gives an answer, never a panic.
+func decodeDeclareSubmission(cb slack.InteractionCallback, isService func(string) bool) (declareSubmission, map[string]string) {
 	get := func(block string) slack.BlockAction { return inputValue(cb, block) }
-	title := strings.TrimSpace(get(blockTitle).Value)
+	var d declareSubmission
+	d.Title = strings.TrimSpace(get(blockTitle).Value)
 	sev, sevErr := playbook.ParseSeverity(get(blockSeverity).SelectedOption.Value)
-	service := get(blockService).SelectedOption.Value
-	var meta formMeta
-	_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta) // a bad one only loses the follow-up
+	d.Severity = sev
+	d.Service = get(blockService).SelectedOption.Value
+	_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &d.Meta) // a bad one only loses the follow-up
 
 	errs := map[string]string{}
-	if title == "" {
+	if d.Title == "" {
 		errs[blockTitle] = "Say what is broken, in a few words."
+	} else if len([]rune(d.Title)) > maxTitleInput {
+		errs[blockTitle] = fmt.Sprintf("Keep the title to %d characters at most.", maxTitleInput)
 	}
 	if sevErr != nil {
 		errs[blockSeverity] = "Pick a severity."
 	}
-	if service != "" {
-		if _, ok := b.App.Service(service); !ok {
-			errs[blockService] = "Not a configured service; leave it empty or pick another."
-		}
+	if d.Service != "" && !isService(d.Service) {
+		errs[blockService] = "Not a configured service; leave it empty or pick another."
 	}
+	return d, errs
+}
+
+func (b *Bot) onDeclareSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
+	d, errs := decodeDeclareSubmission(cb, func(s string) bool { _, ok := b.App.Service(s); return ok })
 	if len(errs) > 0 {
 		b.ack(req, slack.NewErrorsViewSubmissionResponse(errs), received)
 		return
 	}
+	title, sev, service, meta := d.Title, d.Severity, d.Service, d.Meta
 	inc, created, err := b.App.Declare(ctx, playbook.DeclareRequest{
 		Key: "view:" + cb.View.ID, Title: title, Severity: sev, Service: service,
 		Declarer: cb.User.ID, Origin: meta.Origin,
