@@ -371,7 +371,7 @@ func (b *Bot) onInteractive(ctx context.Context, req socketmode.Request, cb slac
 				if err != nil {
 					break
 				}
-				b.assignCommander(ctx, req, n, cb.User.ID, cb.User.ID, "act:"+act.ActionTs+":"+cb.User.ID, received, false)
+				b.assignCommander(ctx, req, n, cb.User.ID, cb.User.ID, "act:"+act.ActionTs+":"+cb.User.ID, received, true, cb.ResponseURL)
 				return
 			case actionCheck:
 				b.onCheck(ctx, req, cb, act, received)

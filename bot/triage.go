@@ -259,11 +259,15 @@ func (b *Bot) onIC(ctx context.Context, req socketmode.Request, sc slack.SlashCo
 		}
 		user = u
 	}
-	b.assignCommander(ctx, req, inc.Number, user, sc.UserID, "env:"+req.EnvelopeID, received, true)
+	b.assignCommander(ctx, req, inc.Number, user, sc.UserID, "env:"+req.EnvelopeID, received, false, "")
 }
 
-func (b *Bot) assignCommander(ctx context.Context, req socketmode.Request, n int64, user, actor, key string, received time.Time, slash bool) {
+// assignCommander records the new commander, then answers: in the slash
+// command's ack, or (for the button, whose ack carries no message) through
+// the click's response_url when something went wrong.
+func (b *Bot) assignCommander(ctx context.Context, req socketmode.Request, n int64, user, actor, key string, received time.Time, button bool, responseURL string) {
 	inc, previous, changed, err := b.App.AssignCommander(ctx, n, user, actor, key)
+	slash := !button
 	reply := func(text string) {
 		if slash {
 			b.ack(req, ephemeral(text), received)
@@ -274,6 +278,9 @@ func (b *Bot) assignCommander(ctx context.Context, req socketmode.Request, n int
 	switch {
 	case err != nil:
 		reply(playbook.UserMessage(err))
+		if button {
+			b.tellUser(ctx, responseURL, playbook.UserMessage(err))
+		}
 		b.logDomainError("commander", actor, err)
 		return
 	case !changed:
