@@ -108,7 +108,7 @@ func (a *Adapter) Find(ctx context.Context, name string) (playbook.FoundChannel,
 	cursor := ""
 	for range maxListPages {
 		chans, next, err := a.API.GetConversationsContext(ctx, &slack.GetConversationsParameters{
-			Cursor: cursor, ExcludeArchived: true, Limit: 1000, Types: []string{"public_channel"},
+			Cursor: cursor, ExcludeArchived: true, Limit: 1000, Types: []string{"public_channel", "private_channel"},
 		})
 		if err != nil {
 			return playbook.FoundChannel{}, fmt.Errorf("conversations.list: %w", err)
@@ -260,7 +260,11 @@ func (a *Adapter) PostIntro(ctx context.Context, b playbook.Briefing) (playbook.
 
 // Announce implements playbook.Poster.
 func (a *Adapter) Announce(ctx context.Context, b playbook.Briefing) (playbook.MessageRef, error) {
-	body, err := a.Templates.Render("announce.tmpl", b)
+	tmpl := "announce.tmpl"
+	if b.Incident.Private {
+		tmpl = "announce_private.tmpl"
+	}
+	body, err := a.Templates.Render(tmpl, b)
 	if err != nil {
 		return playbook.MessageRef{}, err
 	}
@@ -269,6 +273,9 @@ func (a *Adapter) Announce(ctx context.Context, b playbook.Briefing) (playbook.M
 	}
 	inc := b.Incident
 	fallback := templates.Truncate(300, fmt.Sprintf("%s incident #%d declared: %s", inc.Severity, inc.Number, templates.Escape(inc.Title)))
+	if inc.Private {
+		fallback = fmt.Sprintf("A private %s incident was declared", inc.Severity)
+	}
 	return a.post(ctx, a.AnnounceChannel, fallback, blocks)
 }
 
@@ -332,7 +339,8 @@ func (a *Adapter) PostUpdate(ctx context.Context, b playbook.Briefing, u playboo
 	var wg sync.WaitGroup
 	var errChan, errAnn error
 	wg.Go(func() { _, errChan = a.post(ctx, inc.Channel.ID, fallback, blocks) })
-	if !inc.Announcement.Zero() {
+	// A private incident's updates stay in its channel.
+	if !inc.Announcement.Zero() && !inc.Private {
 		wg.Go(func() {
 			_, _, errAnn = a.API.PostMessageContext(ctx, inc.Announcement.Channel, slack.MsgOptionText(fallback, false),
 				slack.MsgOptionBlocks(blocks...), slack.MsgOptionTS(inc.Announcement.TS))

@@ -279,7 +279,7 @@ func (b *Bot) declareFromCommand(ctx context.Context, req socketmode.Request, sc
 	// and a redelivered envelope declares nothing twice.
 	inc, created, err := b.App.Declare(ctx, playbook.DeclareRequest{
 		Key: "env:" + req.EnvelopeID, Title: cmd.Title, Severity: sev, Service: cmd.Service,
-		Declarer: sc.UserID, Origin: sc.ChannelID,
+		Declarer: sc.UserID, Origin: sc.ChannelID, Private: cmd.Private,
 	})
 	if err != nil {
 		b.ack(req, ephemeral(playbook.UserMessage(err)), received)

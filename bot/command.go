@@ -20,6 +20,8 @@ type Command struct {
 	Service     string            // "" when not given
 	Title       string            // "" when not given
 	SeverityErr error             // a word that looked like a severity but was not one
+	// Private asks for a private channel and an announcement without the title.
+	Private bool
 }
 
 // NeedsForm reports whether the declaration lacks a title and so opens the modal.
@@ -52,6 +54,14 @@ func ParseCommand(text string, isService func(string) bool) Command {
 	}
 	c := Command{Name: "declare"}
 	rest := words[1:]
+	// --private may come first or right after the severity or service.
+	private := func() {
+		for len(rest) > 0 && strings.EqualFold(rest[0], "--private") {
+			c.Private = true
+			rest = rest[1:]
+		}
+	}
+	private()
 	if len(rest) > 0 && playbook.LooksLikeSeverity(rest[0]) {
 		sev, err := playbook.ParseSeverity(rest[0])
 		if err != nil {
@@ -60,10 +70,12 @@ func ParseCommand(text string, isService func(string) bool) Command {
 		c.Severity = sev
 		rest = rest[1:]
 	}
+	private()
 	if len(rest) > 0 && isService != nil && isService(rest[0]) {
 		c.Service = rest[0]
 		rest = rest[1:]
 	}
+	private()
 	// Keep the title as typed (inner spacing included) by slicing the
 	// original text after the words consumed.
 	c.Title = tail(text, len(words)-len(rest))

@@ -19,6 +19,7 @@ const (
 	blockTitle        = "title"
 	blockSeverity     = "severity"
 	blockService      = "service"
+	blockPrivate      = "private"
 	maxSelectOptions  = 100
 	maxTitleInput     = 3000 // Slack's limit for plain_text_input
 )
@@ -91,6 +92,11 @@ func (b *Bot) declareView(sev playbook.Severity, service, meta string) slack.Mod
 		in.Optional = true
 		blocks = append(blocks, in)
 	}
+	priv := slack.NewCheckboxGroupsBlockElement(blockPrivate,
+		slack.NewOptionBlockObject("private", plain("Private incident"), plain("A private channel; the announcement never shows the title.")))
+	privIn := slack.NewInputBlock(blockPrivate, plain("Visibility"), nil, priv)
+	privIn.Optional = true
+	blocks = append(blocks, privIn)
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      declareCallbackID,
@@ -107,6 +113,7 @@ type declareSubmission struct {
 	Title    string
 	Severity playbook.Severity
 	Service  string
+	Private  bool
 	Meta     formMeta
 }
 
@@ -120,6 +127,9 @@ func decodeDeclareSubmission(cb slack.InteractionCallback, isService func(string
 	sev, sevErr := playbook.ParseSeverity(get(blockSeverity).SelectedOption.Value)
 	d.Severity = sev
 	d.Service = get(blockService).SelectedOption.Value
+	for _, o := range get(blockPrivate).SelectedOptions {
+		d.Private = d.Private || o.Value == "private"
+	}
 	_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &d.Meta) // a bad one only loses the follow-up
 
 	errs := map[string]string{}
@@ -146,7 +156,7 @@ func (b *Bot) onDeclareSubmit(ctx context.Context, req socketmode.Request, cb sl
 	title, sev, service, meta := d.Title, d.Severity, d.Service, d.Meta
 	inc, created, err := b.App.Declare(ctx, playbook.DeclareRequest{
 		Key: "view:" + cb.View.ID, Title: title, Severity: sev, Service: service,
-		Declarer: cb.User.ID, Origin: meta.Origin,
+		Declarer: cb.User.ID, Origin: meta.Origin, Private: d.Private,
 	})
 	if err != nil {
 		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: templates.Truncate(150, playbook.UserMessage(err))}), received)

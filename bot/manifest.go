@@ -7,32 +7,34 @@ import (
 )
 
 // MethodScopes maps every Web API method Klaxon calls with the bot token to
-// the bot scope it needs ("" when none). The manifest asks for exactly these
+// the bot scopes it needs (public and private channels need one each). The manifest asks for exactly these
 // scopes; a test checks that every method the end-to-end tests saw Klaxon call
 // is listed here, so the two cannot drift apart.
-var MethodScopes = map[string]string{
-	"auth.test":                "",
-	"conversations.list":       "channels:read",
-	"conversations.create":     "channels:manage",
-	"conversations.setTopic":   "channels:manage",
-	"conversations.setPurpose": "channels:manage",
-	"conversations.rename":     "channels:manage",
-	"chat.update":              "chat:write",
-	"conversations.invite":     "channels:manage",
-	"bookmarks.add":            "bookmarks:write",
-	"pins.add":                 "pins:write",
-	"chat.postMessage":         "chat:write",
-	"usergroups.users.list":    "usergroups:read",
-	"views.open":               "",
+var MethodScopes = map[string][]string{
+	"auth.test":                {},
+	"conversations.list":       {"channels:read", "groups:read"}, // public and private incident channels
+	"conversations.create":     {"channels:manage", "groups:write"},
+	"conversations.rename":     {"channels:manage", "groups:write"},
+	"conversations.setTopic":   {"channels:manage", "groups:write"},
+	"conversations.setPurpose": {"channels:manage", "groups:write"},
+	"conversations.invite":     {"channels:manage", "groups:write"},
+	"chat.update":              {"chat:write"},
+	"bookmarks.add":            {"bookmarks:write"},
+	"pins.add":                 {"pins:write"},
+	"chat.postMessage":         {"chat:write"},
+	"usergroups.users.list":    {"usergroups:read"},
+	"views.open":               {},
 }
 
 // BotScopes returns the sorted, distinct scopes of MethodScopes plus
 // "commands" for the slash command.
 func BotScopes() []string {
 	scopes := []string{"commands"}
-	for _, s := range MethodScopes {
-		if s != "" && !slices.Contains(scopes, s) {
-			scopes = append(scopes, s)
+	for _, ss := range MethodScopes {
+		for _, s := range ss {
+			if !slices.Contains(scopes, s) {
+				scopes = append(scopes, s)
+			}
 		}
 	}
 	slices.Sort(scopes)

@@ -204,6 +204,9 @@ func (a *Adapter) PostScopeSummary(ctx context.Context, b playbook.Briefing) err
 func (a *Adapter) AnnounceSeverityChange(ctx context.Context, b playbook.Briefing, ch playbook.SeverityChange) error {
 	inc := b.Incident
 	text := fmt.Sprintf(":arrows_counterclockwise: Incident #%d in <#%s> changed from %s to %s: %s", inc.Number, inc.Channel.ID, ch.From, ch.To, templates.Truncate(300, templates.Escape(inc.Title)))
+	if inc.Private {
+		text = fmt.Sprintf(":lock: Private incident #%d changed from %s to %s.", inc.Number, ch.From, ch.To)
+	}
 	opts := []slack.MsgOption{slack.MsgOptionText(templates.Truncate(3000, text), false)}
 	if !inc.Announcement.Zero() {
 		// In the announcement's thread, and shown in the channel too.

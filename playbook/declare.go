@@ -68,6 +68,9 @@ type DeclareRequest struct {
 	Service  string
 	Declarer string
 	Origin   string // where the command was typed, if anywhere
+	// Private incidents get a private channel; announcements never carry
+	// their title.
+	Private bool
 }
 
 // Validate returns a person-readable *Error for a request that cannot be declared.
@@ -113,6 +116,7 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 			Declarer: req.Declarer,
 			Status:   StatusInvestigating,
 			Origin:   req.Origin,
+			Private:  req.Private,
 		}
 		// A person declaring by hand has detected and acknowledged the
 		// problem at that moment; alert integrations set detected earlier.
@@ -390,7 +394,7 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error)
 			}
 			chosen = intent.At
 		}
-		ch, err = a.Channels.Create(ctx, name, false)
+		ch, err = a.Channels.Create(ctx, name, inc.Private)
 		if !errors.Is(err, ErrNameTaken) {
 			break
 		}

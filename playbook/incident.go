@@ -99,6 +99,7 @@ type Incident struct {
 	Severity  Severity   `json:"severity"`
 	Service   string     `json:"service,omitempty"`
 	Declarer  string     `json:"declarer"`
+	Private   bool       `json:"private,omitempty"`
 	Commander string     `json:"commander,omitempty"`
 	Status    Status     `json:"status"`
 	Channel   ChannelRef `json:"channel"`

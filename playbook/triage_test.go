@@ -142,7 +142,9 @@ func TestAddNoteKeepsOriginalTime(t *testing.T) {
 
 type fakeDirectory map[string][]string
 
-func (d fakeDirectory) GroupMembers(_ context.Context, id string) ([]string, error) { return d[id], nil }
+func (d fakeDirectory) GroupMembers(_ context.Context, id string) ([]string, error) {
+	return d[id], nil
+}
 
 // TestOnlyCommanderDeclarerOrRespondersChangeSeverity: anyone else is
 // refused with who may; responders count directly or through a group.
