@@ -36,6 +36,10 @@ type Bot struct {
 	HTTP *http.Client
 	// Drain bounds how long Run waits for in-flight work after ctx ends.
 	Drain time.Duration
+	// Members tells who is in a channel (for private incidents in lists).
+	Members interface {
+		IsMember(ctx context.Context, channelID, user string) (bool, error)
+	}
 
 	inflight  sync.WaitGroup
 	connected atomic.Bool
@@ -229,6 +233,8 @@ func (b *Bot) onSlash(ctx context.Context, req socketmode.Request, sc slack.Slas
 		b.onStatus(ctx, req, sc, received)
 	case cmd.Name == "note":
 		b.onNote(ctx, req, sc, cmd.Title, received)
+	case cmd.Name == "list":
+		b.onList(ctx, req, sc, received)
 	case cmd.Name == "help":
 		b.ack(req, ephemeral(b.help("")), received)
 	case cmd.Unknown:

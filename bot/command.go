@@ -42,7 +42,7 @@ func ParseCommand(text string, isService func(string) bool) Command {
 	switch name {
 	case "help", "-h", "--help", "?":
 		return Command{Name: "help"}
-	case "update", "ic", "sev", "severity", "status", "note":
+	case "update", "ic", "sev", "severity", "status", "note", "list":
 		// The rest, as typed, is the argument.
 		if name == "severity" {
 			name = "sev"

@@ -82,7 +82,7 @@ func start(t testing.TB, f *fakeslack.Server, dbPath string) *klaxon {
 	log := slog.New(slog.DiscardHandler)
 	ad := &bot.Adapter{API: api, Templates: tmpl, BotUserID: who.UserID, AnnounceChannel: announce, Clock: clock}
 	app := &playbook.App{Store: db, Channels: ad, Poster: ad, Triage: ad, Clock: clock, Tiers: tiers(), Services: services, Log: log}
-	b := &bot.Bot{App: app, API: api, Socket: socketmode.New(api), Templates: tmpl, Log: log, Command: "/incident", DefaultSeverity: playbook.SEV3}
+	b := &bot.Bot{App: app, API: api, Socket: socketmode.New(api), Templates: tmpl, Log: log, Command: "/incident", DefaultSeverity: playbook.SEV3, Members: ad}
 	ctx, cancel := context.WithCancel(context.Background())
 	k := &klaxon{db: db, bot: b, app: app, cancel: cancel, done: make(chan error, 1)}
 	go func() { k.done <- b.Run(ctx) }()
@@ -502,6 +502,9 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 	ch, _ := f.Channel("inc-1-sev1-checkout-returns-500s")
 	slashIn(t, f, ch.ID, declarer, "ic")             // chat.update of the intro
 	slashIn(t, f, ch.ID, declarer, "sev 2 narrower") // conversations.rename
+	slash(t, f, "declare --private sev3 hush")       // a private channel
+	waitReady(t, f, 2)
+	slash(t, f, "list") // conversations.members for the private one
 	k.bot.Wait()
 	called := map[string]bool{}
 	for _, c := range f.Calls() {

@@ -19,11 +19,13 @@ var MethodScopes = map[string][]string{
 	"conversations.setPurpose": {"channels:manage", "groups:write"},
 	"conversations.invite":     {"channels:manage", "groups:write"},
 	"chat.update":              {"chat:write"},
-	"bookmarks.add":            {"bookmarks:write"},
-	"pins.add":                 {"pins:write"},
-	"chat.postMessage":         {"chat:write"},
-	"usergroups.users.list":    {"usergroups:read"},
-	"views.open":               {},
+	"conversations.members":    {"channels:read", "groups:read"}, // who may see a private incident
+
+	"bookmarks.add":         {"bookmarks:write"},
+	"pins.add":              {"pins:write"},
+	"chat.postMessage":      {"chat:write"},
+	"usergroups.users.list": {"usergroups:read"},
+	"views.open":            {},
 }
 
 // BotScopes returns the sorted, distinct scopes of MethodScopes plus
@@ -95,7 +97,7 @@ func Manifest(appName, command string) ([]byte, error) {
 	m.Features.SlashCommands = []slashCommand{{
 		Command:     command,
 		Description: "Declare and run incidents",
-		UsageHint:   "declare [sev1-4] [service] <title> | ic [@user] | sev <1-4> | update | note | status | help",
+		UsageHint:   "declare [--private] [sev1-4] [service] <title> | list | ic [@user] | sev <1-4> | update | note | status | help",
 		// Escaped text turns "@someone" into a user ID for "/incident ic";
 		// Klaxon reads titles back as typed (Plain) and escapes them itself.
 		ShouldEscape: true,

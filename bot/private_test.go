@@ -66,3 +66,34 @@ func TestPrivateIncident(t *testing.T) {
 		t.Fatalf("form's private incident: %+v", ch2)
 	}
 }
+
+// TestListShowsPrivateIncidentsOnlyToMembers: /incident list shows every
+// open incident, but a private one only to the people in its channel.
+func TestListShowsPrivateIncidentsOnlyToMembers(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	slash(t, f, "declare sev2 search Search is slow")
+	slash(t, f, "declare --private sev1 Payroll export leaked")
+	waitReady(t, f, 2)
+	list := func(user string) string {
+		t.Helper()
+		before := len(f.ResponseURLPosts())
+		if _, err := f.SlashCommand(ctxT(t), fakeslack.SlashCommand{Text: "list", UserID: user, ChannelID: general}); err != nil {
+			t.Fatal(err)
+		}
+		k.bot.Wait()
+		posts := f.ResponseURLPosts()
+		if len(posts) != before+1 {
+			t.Fatalf("no list for %s", user)
+		}
+		return posts[len(posts)-1].Text
+	}
+	member := list(declarer)
+	if !strings.Contains(member, "Search is slow") || !strings.Contains(member, "Payroll export leaked") {
+		t.Errorf("a member's list: %q", member)
+	}
+	other := list("U0OTHER1")
+	if !strings.Contains(other, "Search is slow") || strings.Contains(other, "Payroll") || strings.Contains(other, "#2") {
+		t.Errorf("a non-member's list shows the private incident: %q", other)
+	}
+}

@@ -78,7 +78,7 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		App: app, API: api, Socket: socketmode.New(api), Templates: tmpl,
 		Log: log.With("component", "bot"), Metrics: bot.NewMetrics(reg),
 		Command: cfg.Slack.CommandName, DefaultSeverity: cfg.Declare.DefaultSeverity,
-		Drain: shutdownDrain,
+		Drain: shutdownDrain, Members: adapter,
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
