@@ -388,6 +388,9 @@ func (b *Bot) onInteractive(ctx context.Context, req socketmode.Request, cb slac
 			case actionScopeToUpdate:
 				b.onScopeToUpdate(ctx, req, cb, act, received)
 				return
+			case actionRetrySetup:
+				b.onRetrySetup(ctx, req, cb, act, received)
+				return
 			}
 		}
 	}

@@ -1,10 +1,12 @@
 package bot_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/klaxonhq/klaxon/internal/fakeslack"
@@ -77,4 +79,53 @@ func TestStoreFailureAnswersNothingWasDone(t *testing.T) {
 	if n := len(f.CallsTo("conversations.create")); n != 0 {
 		t.Fatalf("%d channels created for an unrecorded incident", n)
 	}
+}
+
+// TestRetryButtonAfterAFailedStep: a step Slack refused is reported with a
+// Retry button; once Slack accepts again, the click finishes the setup.
+func TestRetryButtonAfterAFailedStep(t *testing.T) {
+	var refuse atomic.Bool
+	refuse.Store(true)
+	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+		if method == "bookmarks.add" && refuse.Load() {
+			return &fakeslack.Fault{Error: "restricted_action"}
+		}
+		return nil
+	}})
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	ch := declareOne(t, f)
+	var notice fakeslack.Message
+	for _, m := range f.Messages(ch.ID) {
+		if strings.Contains(string(m.Blocks), "klaxon_retry_setup") {
+			notice = m
+		}
+	}
+	if !strings.Contains(notice.Text, "bookmark the runbook") {
+		t.Fatalf("no failure notice with a Retry button: %+v", f.Messages(ch.ID))
+	}
+	refuse.Store(false)
+	click(t, f, declarer, ch.ID, notice.TS, "klaxon_retry_setup", "setup_failure_actions", "1")
+	k.bot.Wait()
+	if got, _ := f.Channel(ch.ID); len(got.Bookmarks) != 1 {
+		t.Fatalf("bookmark not added by the retry: %+v", got.Bookmarks)
+	}
+	if inc, _ := k.db.Get(context.Background(), 1); !inc.Ready() {
+		t.Fatalf("not ready after the retry: %v", inc.Failures)
+	}
+	if posts := f.ResponseURLPosts(); !strings.Contains(posts[len(posts)-1].Text, "fully set up") {
+		t.Errorf("the person who clicked was not told: %q", posts[len(posts)-1].Text)
+	}
+}
+
+// TestDroppedConnection: the socket dies without a goodbye; slack-go
+// reconnects and Klaxon answers again.
+func TestDroppedConnection(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	f.DropConnection()
+	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return s.TotalConnections() >= 2 && s.Connections() == 1 }); err != nil {
+		t.Fatal("no reconnect after a dropped connection:", err)
+	}
+	slash(t, f, "declare sev3 search Search is slow")
+	waitReady(t, f, 1)
 }

@@ -20,6 +20,7 @@ const (
 	actionOpenScope     = "klaxon_scope_open"
 	actionCheck         = "klaxon_check"
 	actionScopeToUpdate = "klaxon_scope_to_update"
+	actionRetrySetup    = "klaxon_retry_setup"
 	scopeCallbackID     = "klaxon_scope"
 	shortcutAddTimeline = "klaxon_add_to_timeline"
 	blockWhatBroke      = "what_broke"
@@ -217,6 +218,33 @@ func (a *Adapter) AnnounceSeverityChange(ctx context.Context, b playbook.Briefin
 		return fmt.Errorf("chat.postMessage (severity change): %w", err)
 	}
 	return nil
+}
+
+// PostSetupFailure implements playbook.Triage.
+func (a *Adapter) PostSetupFailure(ctx context.Context, n int64, channelID, text string) error {
+	btn := slack.NewButtonBlockElement(actionRetrySetup, strconv.FormatInt(n, 10), plainText("Retry"))
+	blocks := []slack.Block{
+		slack.NewSectionBlock(mrkdwn(":warning: "+text), nil, nil, slack.SectionBlockOptionBlockID("setup_failure")),
+		slack.NewActionBlock("setup_failure_actions", btn),
+	}
+	_, err := a.post(ctx, channelID, templates.Truncate(3000, text), blocks)
+	return err
+}
+
+// onRetrySetup retries the failed declaration steps.
+func (b *Bot) onRetrySetup(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
+	b.ack(req, nil, received)
+	n, err := strconv.ParseInt(act.Value, 10, 64)
+	if err != nil {
+		return
+	}
+	res, err := b.App.RetrySetUp(ctx, n, cb.User.ID, "act:"+act.ActionTs+":"+cb.User.ID)
+	switch {
+	case err != nil:
+		b.tellUser(ctx, cb.ResponseURL, "The retry failed: "+playbook.UserMessage(err))
+	case len(res.Failed) == 0 && res.Incident.Ready():
+		b.tellUser(ctx, cb.ResponseURL, fmt.Sprintf(":white_check_mark: Incident #%d is fully set up now.", n))
+	}
 }
 
 // Rename implements playbook.Channels.

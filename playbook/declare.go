@@ -475,10 +475,32 @@ func (a *App) reportFailures(ctx context.Context, n int64, channelID string, fai
 	if len(words) == 0 {
 		return
 	}
-	msg := "Klaxon could not " + strings.Join(words, ", ") + ". The incident is declared; please do these by hand."
-	if err := a.Poster.Notice(ctx, channelID, msg); err != nil {
-		a.log().Error("telling the channel about setup failures", "incident", n, "err", err)
+	msg := "Klaxon could not " + strings.Join(words, ", ") + ". The incident is declared; do these by hand, or retry."
+	var err2 error
+	if a.Triage != nil {
+		err2 = a.Triage.PostSetupFailure(ctx, n, channelID, msg)
+	} else {
+		err2 = a.Poster.Notice(ctx, channelID, msg)
 	}
+	if err2 != nil {
+		a.log().Error("telling the channel about setup failures", "incident", n, "err", err2)
+	}
+}
+
+// RetrySetUp retries, on a person's request, the declaration steps that
+// failed, even those Klaxon had given up on.
+func (a *App) RetrySetUp(ctx context.Context, n int64, actor, key string) (SetupResult, error) {
+	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		inc.Failures = nil
+		return []Event{NewEvent(EventNote, actor, a.Clock.Now(), "retried the failed setup steps")}, nil
+	})
+	if err != nil {
+		return SetupResult{}, storeErr(err, "the retry")
+	}
+	if !applied {
+		return SetupResult{Incident: inc}, nil
+	}
+	return a.SetUp(ctx, n)
 }
 
 // begin marks n as being set up and returns nil, or returns a channel that

@@ -101,6 +101,8 @@ type Triage interface {
 	PostScopeSummary(ctx context.Context, b Briefing) error
 	// AnnounceSeverityChange tells the announce channel, under the announcement.
 	AnnounceSeverityChange(ctx context.Context, b Briefing, ch SeverityChange) error
+	// PostSetupFailure says in the channel what failed, with a retry button.
+	PostSetupFailure(ctx context.Context, n int64, channelID, text string) error
 }
 
 // Poster posts the messages people read.
