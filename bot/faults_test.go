@@ -55,6 +55,9 @@ func TestDeclarationsCompleteUnderFaults(t *testing.T) {
 	if f.EarlyRetries() != 0 {
 		t.Errorf("%d calls came before their Retry-After", f.EarlyRetries())
 	}
+	if f.EarlyCalls() != 0 {
+		t.Errorf("%d calls to a rate-limited method were not held until Retry-After", f.EarlyCalls())
+	}
 	var faults int
 	for _, c := range f.Calls() {
 		if c.Fault {

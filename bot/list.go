@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -59,9 +58,15 @@ func (b *Bot) onList(ctx context.Context, req socketmode.Request, sc slack.Slash
 			break
 		}
 		if inc.Private {
-			ok, err := b.Members.IsMember(ctx, inc.Channel.ID, sc.UserID)
 			// Not a member (or unknown): not listed, not even counted.
-			if err != nil || !ok || inc.Channel.ID == "" {
+			if inc.Channel.ID == "" {
+				continue
+			}
+			ok, err := b.Members.IsMember(ctx, inc.Channel.ID, sc.UserID)
+			if err != nil {
+				b.log().Warn("checking who may see a private incident", "incident", inc.Number, "err", err)
+			}
+			if err != nil || !ok {
 				continue
 			}
 		}
@@ -80,9 +85,17 @@ func (b *Bot) onList(ctx context.Context, req socketmode.Request, sc slack.Slash
 		lines = append(lines, fmt.Sprintf("• %s*#%d %s* %s · %s · %s · %s", lock, inc.Number, inc.Severity,
 			templates.Truncate(80, templates.Escape(inc.Title)), where, ic, inc.Status))
 	}
-	text := "*Open incidents*\n" + strings.Join(lines, "\n")
+	// Whole lines only, within Slack's 3,000 characters.
+	text := "*Open incidents*"
+	for i, l := range lines {
+		if len(text)+len(l)+40 > 3000 {
+			text += fmt.Sprintf("\n…and %d more", len(lines)-i)
+			break
+		}
+		text += "\n" + l
+	}
 	if len(lines) == 0 {
 		text = "No open incidents you can see."
 	}
-	b.tellUser(ctx, sc.ResponseURL, templates.Truncate(3000, text))
+	b.tellUser(ctx, sc.ResponseURL, text)
 }

@@ -210,8 +210,12 @@ func (a *Adapter) AnnounceSeverityChange(ctx context.Context, b playbook.Briefin
 	}
 	opts := []slack.MsgOption{slack.MsgOptionText(templates.Truncate(3000, text), false)}
 	if !inc.Announcement.Zero() {
-		// In the announcement's thread, and shown in the channel too.
-		opts = append(opts, slack.MsgOptionTS(inc.Announcement.TS), slack.MsgOptionBroadcast())
+		// In the announcement's thread; shown in the channel too, except
+		// for a private incident, which stays discreet.
+		opts = append(opts, slack.MsgOptionTS(inc.Announcement.TS))
+		if !inc.Private {
+			opts = append(opts, slack.MsgOptionBroadcast())
+		}
 	}
 	_, _, err := a.API.PostMessageContext(ctx, a.AnnounceChannel, opts...)
 	if err != nil {

@@ -71,7 +71,11 @@ func (b *Bot) onUpdateCommand(ctx context.Context, req socketmode.Request, sc sl
 		b.ack(req, ephemeral("This update was already posted."), received)
 		return
 	}
-	b.ack(req, ephemeral(fmt.Sprintf("Posting update %d of incident #%d here and in the announcement thread.", su.Seq, inc.Number)), received)
+	where := "here and in the announcement thread"
+	if inc.Private {
+		where = "here (a private incident's updates stay in its channel)"
+	}
+	b.ack(req, ephemeral(fmt.Sprintf("Posting update %d of incident #%d %s.", su.Seq, inc.Number, where)), received)
 	if err := b.App.PublishUpdate(ctx, inc, su); err != nil {
 		b.log().Error("posting an update", "incident", inc.Number, "err", err)
 		b.tellUser(ctx, sc.ResponseURL, playbook.UserMessage(err))

@@ -132,6 +132,18 @@ func (a *App) AssignCommander(ctx context.Context, n int64, user, actor, key str
 	if user == "" {
 		return Incident{}, "", false, Errorf(CodeBadInput, "Name the new commander: `/incident ic @someone`, or `/incident ic` to take it yourself.")
 	}
+	// Taking an empty role for oneself is open to anyone; taking it over
+	// from someone, or naming someone else, is for those who manage the
+	// incident, or the role would be a way round every permission.
+	cur, err := a.Store.Get(ctx, n)
+	if err != nil {
+		return Incident{}, "", false, storeErr(err, "the commander")
+	}
+	if cur.Commander != user && (cur.Commander != "" || user != actor) {
+		if err := a.mayManage(ctx, cur, actor, "hand over the commander role of"); err != nil {
+			return Incident{}, "", false, err
+		}
+	}
 	now := a.Clock.Now().UTC()
 	inc, _, err = a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {

@@ -170,3 +170,24 @@ func TestOnlyCommanderDeclarerOrRespondersChangeSeverity(t *testing.T) {
 		}
 	}
 }
+
+// TestTakingOverTheCommanderRoleNeedsPermission: anyone may take an empty
+// role; taking it from someone or naming someone else is for the commander,
+// the declarer and responders.
+func TestTakingOverTheCommanderRoleNeedsPermission(t *testing.T) {
+	h := newHarness(t)
+	inc := h.declare(t, "db down", playbook.SEV2, "")
+	ctx := context.Background()
+	if _, _, _, err := h.app.AssignCommander(ctx, inc.Number, "U0OTHER", "U0BYSTANDER", "a"); playbook.ErrorCode(err) != playbook.CodeForbidden {
+		t.Fatalf("a bystander naming someone: %v", err)
+	}
+	if _, _, changed, err := h.app.AssignCommander(ctx, inc.Number, "U0BYSTANDER", "U0BYSTANDER", "b"); err != nil || !changed {
+		t.Fatalf("taking the empty role: %v", err)
+	}
+	if _, _, _, err := h.app.AssignCommander(ctx, inc.Number, "U0THIRD", "U0THIRD", "c"); playbook.ErrorCode(err) != playbook.CodeForbidden {
+		t.Fatalf("a third person taking over: %v", err)
+	}
+	if _, _, changed, err := h.app.AssignCommander(ctx, inc.Number, "U0THIRD", "U0DECLARER", "d"); err != nil || !changed {
+		t.Fatalf("the declarer handing over: %v", err)
+	}
+}

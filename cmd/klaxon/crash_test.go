@@ -184,6 +184,10 @@ func TestKillAtRandomMoments(t *testing.T) {
 	for _, v := range ackedUpdates {
 		updates += len(v)
 	}
+	// The checks above prove nothing if nothing happened.
+	if want == 0 || clicks == 0 || updates == 0 {
+		t.Fatalf("too little happened to test: %d acked declarations in %d runs, %d clicks, %d updates", want, runs, clicks, updates)
+	}
 	t.Logf("%d runs: %d incidents (%d acked), %d acked clicks, %d acked updates, all kept; bbolt check clean", runs, len(all), want, clicks, updates)
 }
 

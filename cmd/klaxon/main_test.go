@@ -151,6 +151,8 @@ services:
 
 func startKlaxon(t *testing.T, f *fakeslack.Server, config string) *process {
 	t.Helper()
+	before := 0
+	f.WaitFor(context.Background(), func(s *fakeslack.Snapshot) bool { before = s.TotalConnections(); return true })
 	p := &process{done: make(chan error, 1)}
 	p.cmd = exec.Command(binary, "run", "--config", config)
 	p.cmd.Env = append(os.Environ(), tokenEnv...)
@@ -165,7 +167,8 @@ func startKlaxon(t *testing.T, f *fakeslack.Server, config string) *process {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { return s.Connections() > 0 }); err != nil {
+	// A new connection: the socket of a killed predecessor may still count.
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { return s.Connections() > 0 && s.TotalConnections() > before }); err != nil {
 		t.Fatalf("klaxon did not connect: %v\n%s", err, p.Logs())
 	}
 	return p

@@ -156,6 +156,10 @@ type Server struct {
 	windows    map[string]*window
 	buckets    map[string]*bucket
 	retryUntil map[string]time.Time
+	// limited: rate key -> the last 429's answer time and Retry-After end,
+	// to count calls a client should have held (EarlyCalls).
+	limited    map[string][2]time.Time
+	earlyCalls int
 
 	// Socket Mode, see socket.go
 	tickets    map[string]bool
@@ -202,6 +206,7 @@ func New(opts Options) *Server {
 		windows:      map[string]*window{},
 		buckets:      map[string]*bucket{},
 		retryUntil:   map[string]time.Time{},
+		limited:      map[string][2]time.Time{},
 		tickets:      map[string]bool{},
 		allConns:     map[*wsConn]bool{},
 		waiters:      map[string][]chan Ack{},

@@ -201,6 +201,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if early {
 		s.earlyRetries++
 	}
+	// A call to a limited method more than heldGrace after the 429 was
+	// answered, and before its Retry-After ran out, is one the client
+	// could have held back (calls already in flight are not counted).
+	if l, ok := s.limited[key]; ok && arrived.After(l[0].Add(heldGrace)) && arrived.Before(l[1]) {
+		s.earlyCalls++
+	}
 	s.mu.Unlock()
 
 	call := Call{Method: method, At: arrived, Params: a.params(), EarlyRetry: early}
@@ -250,6 +256,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		if until.After(s.retryUntil[rkey]) {
 			s.retryUntil[rkey] = until
 		}
+		s.limited[key] = [2]time.Time{s.now(), until}
 	}
 	s.calls = append(s.calls, call)
 	s.changedLocked()
@@ -366,4 +373,18 @@ func retryKey(key string, a *args) string {
 	p := a.params()
 	p.Del("token")
 	return key + "|" + p.Encode()
+}
+
+// heldGrace is how long after a 429 is answered calls already in flight
+// may still arrive without counting as early (EarlyCalls).
+const heldGrace = 100 * time.Millisecond
+
+// EarlyCalls counts calls to a rate-limited method (per channel for
+// chat.postMessage) that arrived after a 429 was answered (plus a grace for
+// calls already in flight) and before its Retry-After ran out: calls a
+// client that honours Retry-After for every caller would have held back.
+func (s *Server) EarlyCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.earlyCalls
 }
