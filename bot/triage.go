@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -127,44 +128,35 @@ func (a *Adapter) PostChecklist(ctx context.Context, b playbook.Briefing) (playb
 // checklist are edited in place (chat.update) from the stored incident.
 func (a *Adapter) Refresh(ctx context.Context, b playbook.Briefing, what playbook.Parts) error {
 	inc := b.Incident
-	return parallelErr(
-		func() error {
-			if inc.ScopeMsg.Zero() || !what.Has(playbook.PartScope) {
-				return nil
-			}
-			_, _, _, err := a.API.UpdateMessageContext(ctx, inc.ScopeMsg.Channel, inc.ScopeMsg.TS,
-				slack.MsgOptionText("Five-minute scope call", false), slack.MsgOptionBlocks(scopeCallBlocks(inc)...))
-			if err != nil {
-				return fmt.Errorf("chat.update of the scope call: %w", err)
-			}
-			return nil
-		},
-		func() error {
-			if inc.Intro.Zero() || !what.Has(playbook.PartIntro) {
-				return nil
-			}
-			blocks, fallback, err := a.introBlocks(b)
-			if err != nil {
-				return err
-			}
-			_, _, _, err = a.API.UpdateMessageContext(ctx, inc.Intro.Channel, inc.Intro.TS, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
-			if err != nil {
-				return fmt.Errorf("chat.update of the intro: %w", err)
-			}
-			return nil
-		},
-		func() error {
-			if inc.ChecklistMsg.Zero() || !what.Has(playbook.PartChecklist) {
-				return nil
-			}
-			_, _, _, err := a.API.UpdateMessageContext(ctx, inc.ChecklistMsg.Channel, inc.ChecklistMsg.TS,
-				slack.MsgOptionText(fmt.Sprintf("Triage checklist of incident #%d", inc.Number), false), slack.MsgOptionBlocks(RenderChecklist(inc)...))
-			if err != nil {
-				return fmt.Errorf("chat.update of the checklist: %w", err)
-			}
-			return nil
-		},
-	)
+	var introBlocks []slack.Block
+	var introText string
+	if what.Has(playbook.PartIntro) {
+		var err error
+		if introBlocks, introText, err = a.introBlocks(b); err != nil {
+			return err
+		}
+	}
+	var errs []error
+	// Usually one part changed; the edits run one after the other.
+	for _, m := range []struct {
+		part   playbook.Parts
+		name   string
+		ref    playbook.MessageRef
+		text   string
+		blocks []slack.Block
+	}{
+		{playbook.PartIntro, "intro", inc.Intro, introText, introBlocks},
+		{playbook.PartScope, "scope call", inc.ScopeMsg, "Five-minute scope call", scopeCallBlocks(inc)},
+		{playbook.PartChecklist, "checklist", inc.ChecklistMsg, fmt.Sprintf("Triage checklist of incident #%d", inc.Number), RenderChecklist(inc)},
+	} {
+		if m.ref.Zero() || !what.Has(m.part) {
+			continue
+		}
+		if _, _, _, err := a.API.UpdateMessageContext(ctx, m.ref.Channel, m.ref.TS, slack.MsgOptionText(m.text, false), slack.MsgOptionBlocks(m.blocks...)); err != nil {
+			errs = append(errs, fmt.Errorf("chat.update of the %s: %w", m.name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // PostScopeSummary implements playbook.Triage: the answers, and a button to
@@ -261,20 +253,6 @@ func (a *Adapter) Rename(ctx context.Context, channelID, name string) error {
 		return fmt.Errorf("conversations.rename: %w", err)
 	}
 	return nil
-}
-
-func parallelErr(fns ...func() error) error {
-	errs := make(chan error, len(fns))
-	for _, fn := range fns {
-		go func() { errs <- fn() }()
-	}
-	var first error
-	for range fns {
-		if err := <-errs; err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
 }
 
 // ---- handlers ----

@@ -37,8 +37,9 @@ type App struct {
 	mu      sync.Mutex
 	setting map[int64]chan struct{} // incidents whose setup is running, for single flight
 	wake    chan struct{}           // pokes RunScheduler when a deadline moves
-	// refreshing serialises the re-rendering of each incident's messages.
-	refreshing map[int64]*sync.Mutex
+	// refreshing and renaming serialise, per incident, the re-rendering of
+	// its messages and the renaming of its channel.
+	refreshing, renaming map[int64]*sync.Mutex
 }
 
 // Service returns the configured service named name (case-insensitive).

@@ -32,7 +32,7 @@ func (a *App) refresh(ctx context.Context, n int64, what Parts) error {
 	if a.Triage == nil {
 		return nil
 	}
-	mu := a.refreshLock(n)
+	mu := a.lockOf(&a.refreshing, n)
 	mu.Lock()
 	defer mu.Unlock()
 	inc, err := a.Store.Get(ctx, n)
@@ -42,16 +42,17 @@ func (a *App) refresh(ctx context.Context, n int64, what Parts) error {
 	return a.Triage.Refresh(ctx, a.Briefing(inc), what)
 }
 
-func (a *App) refreshLock(n int64) *sync.Mutex {
+// lockOf returns incident n's lock in locks, made on first use.
+func (a *App) lockOf(locks *map[int64]*sync.Mutex, n int64) *sync.Mutex {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.refreshing == nil {
-		a.refreshing = map[int64]*sync.Mutex{}
+	if *locks == nil {
+		*locks = map[int64]*sync.Mutex{}
 	}
-	mu, ok := a.refreshing[n]
+	mu, ok := (*locks)[n]
 	if !ok {
 		mu = &sync.Mutex{}
-		a.refreshing[n] = mu
+		(*locks)[n] = mu
 	}
 	return mu
 }
@@ -96,7 +97,7 @@ func (a *App) PublishScope(ctx context.Context, inc Incident) error {
 func (a *App) PublishSeverityChange(ctx context.Context, inc Incident, ch SeverityChange) error {
 	// Renames of one incident run one at a time, each for the severity
 	// stored when it starts: two quick changes end with the right name.
-	mu := a.refreshLock(-inc.Number) // a lock of its own: -n is never an incident number
+	mu := a.lockOf(&a.renaming, inc.Number)
 	mu.Lock()
 	if cur, err := a.Store.Get(ctx, inc.Number); err == nil {
 		inc = cur

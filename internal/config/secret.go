@@ -22,9 +22,6 @@ type Secret struct {
 	line int
 }
 
-// NewSecret wraps v, for callers that build a Config in code (tests, demo mode).
-func NewSecret(v string) Secret { return Secret{v: v} }
-
 // Reveal returns the secret's value. Call it only to hand the value to the
 // client that needs it.
 func (s Secret) Reveal() string { return s.v }

@@ -373,17 +373,6 @@ func (n *Snapshot) CallsTo(method string) []Call {
 	return out
 }
 
-// CallCount returns how many calls of method were answered (all outcomes).
-func (n *Snapshot) CallCount(method string) int {
-	k := 0
-	for _, c := range n.s.calls {
-		if c.Method == method {
-			k++
-		}
-	}
-	return k
-}
-
 // Channels returns all channels except DMs, in creation order.
 func (n *Snapshot) Channels() []Channel {
 	var out []Channel
@@ -494,17 +483,8 @@ func (n *Snapshot) Files() []File {
 	return out
 }
 
-// Users returns the workspace members, the bot first.
-func (n *Snapshot) Users() []User {
-	out := make([]User, 0, len(n.s.userOrder))
-	for _, id := range n.s.userOrder {
-		u := n.s.users[id]
-		out = append(out, User{ID: u.id, Name: u.name, RealName: u.realName, Email: u.email, IsBot: u.isBot})
-	}
-	return out
-}
-
-// EarlyRetries counts calls that came before an announced Retry-After ran out.
+// EarlyRetries counts retries (same method and arguments) of a call refused
+// with a 429 that came before its Retry-After ran out.
 func (n *Snapshot) EarlyRetries() int { return n.s.earlyRetries }
 
 // Connections is the number of open Socket Mode connections that got hello.
@@ -603,18 +583,13 @@ func (s *Server) Envelopes() (out []SentEnvelope) {
 	return
 }
 
-// Users returns the workspace members, the bot first.
-func (s *Server) Users() (out []User) { s.snapshot(func(n *Snapshot) { out = n.Users() }); return }
-
 // Files returns the uploaded files.
 func (s *Server) Files() (out []File) { s.snapshot(func(n *Snapshot) { out = n.Files() }); return }
 
-// EarlyRetries counts calls that came before an announced Retry-After ran
-// out. A well-behaved client keeps it at 0.
+// EarlyRetries counts retries (same method and arguments) of a call refused
+// with a 429 that came before its Retry-After ran out. A well-behaved client
+// keeps it at 0.
 func (s *Server) EarlyRetries() (k int) {
 	s.snapshot(func(n *Snapshot) { k = n.EarlyRetries() })
 	return
 }
-
-// Connections is the number of open Socket Mode connections.
-func (s *Server) Connections() (k int) { s.snapshot(func(n *Snapshot) { k = n.Connections() }); return }
