@@ -34,6 +34,29 @@ type App struct {
 	Services   []Service
 	Log        *slog.Logger
 
+	// The wrap-up: each port may be nil, and then that part is skipped and
+	// the person told so (GitHub is optional).
+	Deploys        Deploys
+	Tickets        Tickets
+	PostmortemRepo PostmortemRepo
+	Closing        Closing
+	People         People
+	// RenderPostmortem renders the post-mortem outline as Markdown.
+	RenderPostmortem func(Postmortem) ([]byte, error)
+	// HotfixReviewURL documents the expedited review process for hotfixes.
+	HotfixReviewURL string
+	// ActionItemRepo (owner/name) receives the action items of incidents
+	// whose service names no repo.
+	ActionItemRepo string
+	// PostmortemsRepo (owner/name) receives each post-mortem outline as a
+	// pull request adding PostmortemsPath/<file>.md, or as an issue when
+	// PostmortemsAsIssue is set. Empty: outlines are only uploaded to Slack.
+	PostmortemsRepo    string
+	PostmortemsPath    string
+	PostmortemsAsIssue bool
+	// ArchiveDelay is how long after closing the channel is archived.
+	ArchiveDelay time.Duration
+
 	mu      sync.Mutex
 	setting map[int64]chan struct{} // incidents whose setup is running, for single flight
 	wake    chan struct{}           // pokes RunScheduler when a deadline moves

@@ -132,6 +132,23 @@ type Incident struct {
 	ScopeMsg MessageRef `json:"scope_msg"`
 	// Timers are the stored deadlines (updates, nudges, post-mortem).
 	Timers Timers `json:"timers"`
+	// Remediations are the options chosen, in order.
+	Remediations []Remediation `json:"remediations,omitempty"`
+	// Verifying is when the verification gates were opened; GateChecks
+	// holds the gates checked, GatesMsg the message showing them.
+	Verifying  time.Time      `json:"verifying,omitzero"`
+	GateChecks map[Gate]Check `json:"gate_checks,omitempty"`
+	GatesMsg   MessageRef     `json:"gates_msg"`
+	// Override is set when the commander gave the all-clear over open gates.
+	Override *Override `json:"override,omitempty"`
+	// Actions are the follow-up items, by ID.
+	Actions []ActionItem `json:"actions,omitempty"`
+	// Closure tracks the close steps (outline uploaded, published, archived).
+	Closure *Closure `json:"closure,omitempty"`
+	// RootCause is the normalised root-cause tag; RepeatOf lists earlier
+	// incidents with the same tag.
+	RootCause string  `json:"root_cause,omitempty"`
+	RepeatOf  []int64 `json:"repeat_of,omitempty"`
 	// Version increases with every stored change (optimistic checks, debugging).
 	Version int64 `json:"version"`
 }

@@ -176,6 +176,16 @@ type Service struct {
 	Name         string
 	Runbook      string
 	Stakeholders []string
+	// Repo is the service's GitHub repository (owner/name): its deploys
+	// are read for rollbacks and its action items filed there.
+	Repo string
+	// DeployEnvironment is the GitHub deployment environment to read
+	// (default "production").
+	DeployEnvironment string
+	// FlagURL and CutoverURL are where its feature flags are switched and
+	// its traffic is moved, offered with those remediation options.
+	FlagURL    string
+	CutoverURL string
 }
 
 // HumanDuration renders d the way a person would say it: "15 min", "2 h",

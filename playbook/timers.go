@@ -31,6 +31,8 @@ type Timers struct {
 	PostmortemDone     bool      `json:"postmortem_done,omitempty"`
 	PostmortemLink     string    `json:"postmortem_link,omitempty"`
 	PostmortemReminded time.Time `json:"postmortem_reminded,omitzero"`
+	// ArchiveDue is when a closed incident's channel is to be archived.
+	ArchiveDue time.Time `json:"archive_due,omitzero"`
 }
 
 // defaultOpenUpdateWithin is when the opening update of an
@@ -68,7 +70,7 @@ type Nudge struct {
 // incident, or zero. The store indexes incidents by it.
 func (inc *Incident) WakeAt() time.Time {
 	var w time.Time
-	for _, t := range []time.Time{inc.Timers.NextNudge, inc.Timers.StatusPageDue, inc.Timers.ResolutionUpdateDue, inc.Timers.ScopeDue} {
+	for _, t := range []time.Time{inc.Timers.NextNudge, inc.Timers.StatusPageDue, inc.Timers.ResolutionUpdateDue, inc.Timers.ScopeDue, inc.Timers.ArchiveDue} {
 		if !t.IsZero() && (w.IsZero() || t.Before(w)) {
 			w = t
 		}

@@ -1,0 +1,214 @@
+package playbook
+
+import (
+	"context"
+	"time"
+)
+
+// This file holds the types of the last three phases: remediation,
+// verification and the wrap-up (action items, post-mortem, archive), and the
+// ports they call out through. The use cases are in remediation.go, gates.go,
+// actions.go and closing.go.
+
+// Remedy is one way to stop the impact.
+type Remedy string
+
+// The five remediation options, fastest first.
+const (
+	RemedyFlag     Remedy = "feature_flag"
+	RemedyCutover  Remedy = "traffic_cutover"
+	RemedyRollback Remedy = "rollback"
+	RemedyHotfix   Remedy = "hotfix"
+	RemedyData     Remedy = "data_remediation"
+)
+
+// RemedyInfo describes a remediation option to a person.
+type RemedyInfo struct {
+	Remedy Remedy
+	Label  string
+	// Typical is how long the option usually takes to work.
+	Typical string
+	Blurb   string
+}
+
+// Remedies lists the options fastest first, the order they are offered in.
+var Remedies = []RemedyInfo{
+	{RemedyFlag, "Disable a feature flag", "seconds", "Turn off the flag behind the change. No deploy, reversible at once."},
+	{RemedyCutover, "Cut traffic over", "minutes", "Move traffic to a healthy region, cluster or provider."},
+	{RemedyRollback, "Roll back", "5–15 min", "Redeploy the last known-good version."},
+	{RemedyHotfix, "Ship a hotfix", "30 min or more", "Write, review and deploy a fix forward."},
+	{RemedyData, "Remediate data", "hours", "Repair corrupted, lost or wrong data."},
+}
+
+// Remediation is a remediation option someone chose, and when.
+type Remediation struct {
+	Option Remedy    `json:"option"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+}
+
+// Deploy is one deployment of a service, as the deploy source knows it.
+type Deploy struct {
+	ID          int64     `json:"id"`
+	SHA         string    `json:"sha"`
+	Ref         string    `json:"ref,omitempty"`
+	Environment string    `json:"environment,omitempty"`
+	Creator     string    `json:"creator,omitempty"`
+	Description string    `json:"description,omitempty"`
+	URL         string    `json:"url,omitempty"`
+	At          time.Time `json:"at"`
+	// State is the latest deployment status: success, failure, error,
+	// inactive, in_progress, queued, pending (or empty when none).
+	State string `json:"state,omitempty"`
+}
+
+// Deploys reads a service's deployments (GitHub Deployments).
+type Deploys interface {
+	// Recent returns the service's newest deployments, newest first, at
+	// most limit of them, each with its latest state.
+	Recent(ctx context.Context, s Service, limit int) ([]Deploy, error)
+}
+
+// Gate is one verification gate that must hold before the all-clear.
+type Gate string
+
+// The four verification gates.
+const (
+	GateBurnRate   Gate = "burn_rate"
+	GateErrorRate  Gate = "error_rate"
+	GateComplaints Gate = "complaints"
+	GateSynthetics Gate = "synthetics"
+)
+
+// GateInfo describes a gate. A gate with a Dwell holds only once it has
+// been checked for that long: checked at t, it counts from t + Dwell.
+type GateInfo struct {
+	Gate  Gate
+	Label string
+	Dwell time.Duration
+}
+
+// SyntheticsDwell is how long synthetic monitors must stay green.
+const SyntheticsDwell = 5 * time.Minute
+
+// Gates lists the verification gates in the order they are shown.
+var Gates = []GateInfo{
+	{GateBurnRate, "SLO burn rate back toward 1x or below", 0},
+	{GateErrorRate, "Error rate below 0.1%", 0},
+	{GateComplaints, "User-reported complaints stopped", 0},
+	{GateSynthetics, "Synthetic monitors green for 5+ minutes", SyntheticsDwell},
+}
+
+// Override is an all-clear given by the commander while gates did not hold.
+type Override struct {
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
+	// Unmet are the gates that did not hold at the time.
+	Unmet []Gate `json:"unmet"`
+}
+
+// ActionItem is a follow-up with exactly one owner and one deadline.
+type ActionItem struct {
+	ID    int    `json:"id"` // 1, 2, … within the incident
+	Text  string `json:"text"`
+	Owner string `json:"owner"` // a Slack user ID
+	// Due is a calendar date, YYYY-MM-DD: a deadline is a day, not an instant.
+	Due string    `json:"due"`
+	By  string    `json:"by"`
+	At  time.Time `json:"at"`
+	// Ticket is the tracker issue the item became, once filed.
+	Ticket *Ticket `json:"ticket,omitempty"`
+	// Filing is set before a ticket is requested, so that a retry after a
+	// crash first looks for a ticket filed then instead of filing twice.
+	Filing       time.Time `json:"filing,omitzero"`
+	FileFailures int       `json:"file_failures,omitempty"`
+}
+
+// Ticket is an issue in a tracker (GitHub).
+type Ticket struct {
+	Repo   string `json:"repo"` // owner/name
+	Number int    `json:"number"`
+	URL    string `json:"url"`
+	// State is "open" or "closed", as last read.
+	State     string    `json:"state"`
+	CheckedAt time.Time `json:"checked_at,omitzero"`
+	// Assignee is the tracker login assigned; empty when the owner has no
+	// known login (the item's owner is still named in the body).
+	Assignee string `json:"assignee,omitempty"`
+}
+
+// TicketRequest asks a tracker for an issue.
+type TicketRequest struct {
+	Repo  string // owner/name
+	Title string
+	Body  string
+	// Owner is the item's owner (a Slack user ID); the adapter maps it to a
+	// tracker login when it knows one.
+	Owner  string
+	Labels []string
+	// Marker is a unique string the adapter puts in the body. With Adopt,
+	// the adapter first looks for an issue carrying it (a crash may have
+	// come between the tracker creating it and Klaxon recording it).
+	Marker string
+	Adopt  bool
+}
+
+// Tickets files action items and reads their state back (GitHub Issues).
+type Tickets interface {
+	File(ctx context.Context, req TicketRequest) (Ticket, error)
+	// State returns "open" or "closed".
+	State(ctx context.Context, t Ticket) (string, error)
+}
+
+// PostmortemDoc is a rendered post-mortem to publish outside Slack.
+type PostmortemDoc struct {
+	Repo     string // owner/name
+	Path     string // file path in the repo, e.g. postmortems/2026-11-27-inc-12.md
+	Title    string
+	Markdown []byte
+	// Marker is unique per incident; with Adopt the publisher first looks
+	// for a pull request (or issue) carrying it.
+	Marker string
+	Adopt  bool
+}
+
+// PostmortemRepo publishes a post-mortem as a pull request (or an issue) to
+// a post-mortems repository, returning its URL.
+type PostmortemRepo interface {
+	Publish(ctx context.Context, doc PostmortemDoc) (url string, err error)
+}
+
+// PostmortemFile is the rendered outline uploaded to the incident channel.
+type PostmortemFile struct {
+	Name    string // file name, e.g. inc-12-postmortem.md
+	Title   string
+	Content []byte
+	Comment string // the message the file is shared with
+}
+
+// Closing is the Slack side of closing an incident.
+type Closing interface {
+	// Upload shares the file in the channel (files.uploadV2) and returns its ID.
+	Upload(ctx context.Context, channelID string, f PostmortemFile) (string, error)
+	// Archive archives the channel; an already archived channel is no error.
+	Archive(ctx context.Context, channelID string) error
+}
+
+// Closure records how closing an incident went, step by step, so a restart
+// finishes what a crash interrupted and repeats nothing.
+type Closure struct {
+	By string    `json:"by"`
+	At time.Time `json:"at"`
+	// File is the uploaded post-mortem's file ID.
+	File           string `json:"file,omitempty"`
+	UploadFailures int    `json:"upload_failures,omitempty"`
+	// Published is the post-mortem pull request's (or issue's) URL.
+	Published        string    `json:"published,omitempty"`
+	Publishing       time.Time `json:"publishing,omitzero"`
+	PublishFailures  int       `json:"publish_failures,omitempty"`
+	Archived         time.Time `json:"archived,omitzero"`
+	ArchiveFailures  int       `json:"archive_failures,omitempty"`
+	PostmortemBytes  int       `json:"postmortem_bytes,omitempty"`
+	PostmortemEvents int       `json:"postmortem_events,omitempty"`
+}
