@@ -38,6 +38,7 @@ type Adapter struct {
 
 	mu     sync.Mutex
 	groups map[string]groupEntry // user-group ID -> members, cached: usergroups.users.list is Tier 2
+	names  map[string]nameEntry  // user ID -> display name, cached
 }
 
 type groupEntry struct {
@@ -387,8 +388,22 @@ func (a *Adapter) Nudge(ctx context.Context, b playbook.Briefing, n playbook.Nud
 		btn.Style = slack.StylePrimary
 		blocks = append(blocks, slack.NewActionBlock("nudge_actions", btn))
 	}
+	channel := b.Incident.Channel.ID
+	if c := b.Incident.Closure; c != nil && !c.Archived.IsZero() {
+		// An archived channel takes no posts: remind the commander (or
+		// the declarer) directly.
+		to := b.Incident.Commander
+		if to == "" {
+			to = b.Incident.Declarer
+		}
+		dm, _, _, err := a.API.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{to}})
+		if err != nil {
+			return fmt.Errorf("conversations.open: %w", err)
+		}
+		channel = dm.ID
+	}
 	// The fallback text carries the mentions so they notify.
-	_, err = a.post(ctx, b.Incident.Channel.ID, templates.Truncate(3000, text), blocks)
+	_, err = a.post(ctx, channel, templates.Truncate(3000, text), blocks)
 	return err
 }
 

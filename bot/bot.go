@@ -43,6 +43,7 @@ type Bot struct {
 
 	inflight  sync.WaitGroup
 	connected atomic.Bool
+	locks     sync.Map // incident number -> *sync.Mutex, serialising message edits
 }
 
 // Connected reports whether the Socket Mode connection is up (for /readyz).
@@ -235,6 +236,22 @@ func (b *Bot) onSlash(ctx context.Context, req socketmode.Request, sc slack.Slas
 		b.onNote(ctx, req, sc, cmd.Title, received)
 	case cmd.Name == "list":
 		b.onList(ctx, req, sc, received)
+	case cmd.Name == "remediate":
+		b.onRemediate(ctx, req, sc, cmd.Title, received)
+	case cmd.Name == "mitigated":
+		b.onMitigated(ctx, req, sc, received)
+	case cmd.Name == "resolve":
+		b.onResolve(ctx, req, sc, cmd.Title, received)
+	case cmd.Name == "action":
+		b.onAction(ctx, req, sc, cmd.Title, received)
+	case cmd.Name == "actions":
+		b.onActions(ctx, req, sc, cmd.Title, received)
+	case cmd.Name == "close":
+		b.onClose(ctx, req, sc, cmd.Title, received)
+	case cmd.Name == "tag":
+		b.onTag(ctx, req, sc, cmd.Title, received)
+	case cmd.Name == "postmortem":
+		b.onPostmortem(ctx, req, sc, cmd.Title, received)
 	case cmd.Name == "help":
 		b.ack(req, ephemeral(b.help("")), received)
 	case cmd.Unknown:
@@ -360,6 +377,15 @@ func (b *Bot) onInteractive(ctx context.Context, req socketmode.Request, cb slac
 		case scopeCallbackID:
 			b.onScopeSubmit(ctx, req, cb, received)
 			return
+		case overrideCallbackID:
+			b.onOverrideSubmit(ctx, req, cb, received)
+			return
+		case planCallbackID:
+			b.onPlanSubmit(ctx, req, cb, received)
+			return
+		case actionCallbackID:
+			b.onActionSubmit(ctx, req, cb, received)
+			return
 		}
 	case slack.InteractionTypeMessageAction:
 		if cb.CallbackID == shortcutAddTimeline {
@@ -390,6 +416,30 @@ func (b *Bot) onInteractive(ctx context.Context, req socketmode.Request, cb slac
 				return
 			case actionRetrySetup:
 				b.onRetrySetup(ctx, req, cb, act, received)
+				return
+			case actionRemedy:
+				b.onRemedyButton(ctx, req, cb, act, received)
+				return
+			case actionValidationPlan:
+				b.onValidationPlanButton(ctx, req, cb, act, received)
+				return
+			case actionGate:
+				b.onGateButton(ctx, req, cb, act, received)
+				return
+			case actionAllClear:
+				b.onAllClearButton(ctx, req, cb, act, received)
+				return
+			case actionOverride:
+				b.onOverrideButton(ctx, req, cb, act, received)
+				return
+			case actionAddAction:
+				b.onAddActionButton(ctx, req, cb, act, received)
+				return
+			case actionRetryTickets:
+				b.onRetryTickets(ctx, req, cb, act, received)
+				return
+			case actionRetryClose:
+				b.onRetryClose(ctx, req, cb, act, received)
 				return
 			}
 		}

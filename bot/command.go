@@ -42,7 +42,8 @@ func ParseCommand(text string, isService func(string) bool) Command {
 	switch name {
 	case "help", "-h", "--help", "?":
 		return Command{Name: "help"}
-	case "update", "ic", "sev", "severity", "status", "note", "list":
+	case "update", "ic", "sev", "severity", "status", "note", "list",
+		"remediate", "mitigated", "resolve", "action", "actions", "close", "tag", "postmortem":
 		// The rest, as typed, is the argument.
 		if name == "severity" {
 			name = "sev"
@@ -135,4 +136,59 @@ func MentionedUser(word string) (string, bool) {
 		return "", false
 	}
 	return m[1], true
+}
+
+var (
+	incidentRef = regexp.MustCompile(`^#([0-9]{1,12})$`)
+	groupToken  = regexp.MustCompile(`^<!subteam\^[A-Z0-9]+(?:\|[^<>]*)?>$`)
+)
+
+// IncidentRef reads a leading "#12" (an incident named by number, for
+// commands typed outside its channel, e.g. after it was archived) and
+// returns the number and the text after it; 0 when there is none.
+func IncidentRef(text string) (int64, string) {
+	f := strings.Fields(text)
+	if len(f) == 0 {
+		return 0, text
+	}
+	m := incidentRef.FindStringSubmatch(f[0])
+	if m == nil {
+		return 0, text
+	}
+	var n int64
+	for _, c := range m[1] {
+		n = n*10 + int64(c-'0')
+	}
+	return n, tail(text, 1)
+}
+
+// ActionArgs is "/incident action <text> @owner due:YYYY-MM-DD" taken apart.
+type ActionArgs struct {
+	Text   string
+	Owners []string // user IDs mentioned; exactly one is wanted
+	Groups int      // user groups mentioned (an owner must be a person)
+	Due    string
+}
+
+// ParseAction reads an action item from escaped command text: the mentions
+// are its owners, due:… its deadline, the other words its text, in order.
+func ParseAction(text string) ActionArgs {
+	var a ActionArgs
+	var words []string
+	for _, w := range strings.Fields(text) {
+		switch {
+		case strings.HasPrefix(strings.ToLower(w), "due:"):
+			a.Due = strings.TrimSpace(w[len("due:"):])
+		case groupToken.MatchString(w):
+			a.Groups++
+		default:
+			if id, ok := MentionedUser(w); ok {
+				a.Owners = append(a.Owners, id)
+				continue
+			}
+			words = append(words, w)
+		}
+	}
+	a.Text = Plain(strings.Join(words, " "))
+	return a
 }

@@ -137,3 +137,40 @@ func FuzzDeclareSubmission(f *testing.F) {
 		}
 	})
 }
+
+func TestParseAction(t *testing.T) {
+	a := ParseAction("Add a 5xx alert on &lt;checkout&gt; <@U0ALICE|alice> due:2026-12-04")
+	if a.Text != "Add a 5xx alert on <checkout>" || len(a.Owners) != 1 || a.Owners[0] != "U0ALICE" || a.Due != "2026-12-04" || a.Groups != 0 {
+		t.Fatalf("ParseAction = %+v", a)
+	}
+	a = ParseAction("Fix the pool <@U1|a> <@U2|b> <!subteam^S1|@oncall> DUE:tomorrow")
+	if len(a.Owners) != 2 || a.Groups != 1 || a.Due != "tomorrow" || a.Text != "Fix the pool" {
+		t.Fatalf("ParseAction = %+v", a)
+	}
+	if n, rest := IncidentRef("#12 postmortem done x"); n != 12 || rest != "postmortem done x" {
+		t.Fatalf("IncidentRef = %d %q", n, rest)
+	}
+	if n, rest := IncidentRef("#x y"); n != 0 || rest != "#x y" {
+		t.Fatalf("IncidentRef(#x) = %d %q", n, rest)
+	}
+}
+
+func FuzzParseAction(f *testing.F) {
+	for _, s := range []string{"", "Add alert <@U1|a> due:2026-01-01", "#12 x <!subteam^S1> due:", "due:due:due", "<@U1> <@W2|x>", "#999999999999 a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a := ParseAction(s)
+		for _, id := range a.Owners {
+			if !strings.HasPrefix(id, "U") && !strings.HasPrefix(id, "W") {
+				t.Fatalf("owner %q is not a user", id)
+			}
+		}
+		if strings.Contains(a.Due, " ") {
+			t.Fatalf("due %q has a space", a.Due)
+		}
+		if n, _ := IncidentRef(s); n < 0 {
+			t.Fatalf("negative incident %d", n)
+		}
+	})
+}

@@ -63,6 +63,9 @@ type App struct {
 	// refreshing and renaming serialise, per incident, the re-rendering of
 	// its messages and the renaming of its channel.
 	refreshing, renaming map[int64]*sync.Mutex
+	// filing and closing serialise, per incident, filing action items as
+	// tickets and the close steps, so a double call does nothing twice.
+	filing, closing map[int64]*sync.Mutex
 }
 
 // Service returns the configured service named name (case-insensitive).
@@ -576,6 +579,37 @@ func (a *App) Resume(ctx context.Context) error {
 	for _, inc := range incs {
 		if _, err := a.SetUp(ctx, inc.Number); err != nil {
 			a.log().Error("resuming incident setup", "incident", inc.Number, "err", err)
+		}
+	}
+	return a.resumeWrapUp(ctx)
+}
+
+// resumeWrapUp finishes what a stop interrupted after the all-clear: action
+// items not yet filed as tickets and close steps not yet done.
+func (a *App) resumeWrapUp(ctx context.Context) error {
+	incs, err := a.Store.List(ctx, func(i *Incident) bool {
+		if closeUnfinished(i) {
+			return true
+		}
+		return a.Tickets != nil && slices.ContainsFunc(i.Actions, func(it ActionItem) bool { return it.Ticket == nil && it.FileFailures < MaxStepAttempts })
+	})
+	if err != nil {
+		return err
+	}
+	for _, inc := range incs {
+		if a.Tickets != nil {
+			if res, err := a.FileTickets(ctx, inc.Number, false); err != nil {
+				a.log().Error("resuming action-item filing", "incident", inc.Number, "err", err)
+			} else if len(res.Failed) > 0 {
+				a.log().Warn("action items still not filed", "incident", inc.Number, "failed", len(res.Failed))
+			}
+		}
+		if closeUnfinished(&inc) {
+			if res, err := a.FinishClose(ctx, inc.Number, false); err != nil {
+				a.log().Error("resuming the close", "incident", inc.Number, "err", err)
+			} else if len(res.Failed) > 0 {
+				a.log().Warn("close steps still failing", "incident", inc.Number, "failed", fmt.Sprint(res.Failed))
+			}
 		}
 	}
 	return nil

@@ -43,3 +43,9 @@ func (a *App) mayManage(ctx context.Context, inc Incident, user, action string) 
 	}
 	return Errorf(CodeForbidden, "Only %s or a responder can %s incident #%d.", who, action, inc.Number)
 }
+
+// MayManage tells adapters whether user may take a managing action (a
+// Retry button on a close, say) on inc; see mayManage.
+func (a *App) MayManage(ctx context.Context, inc Incident, user, action string) error {
+	return a.mayManage(ctx, inc, user, action)
+}

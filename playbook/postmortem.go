@@ -1,7 +1,12 @@
 package playbook
 
 import (
+	"cmp"
 	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -12,14 +17,776 @@ type People interface {
 }
 
 // Postmortem is everything the post-mortem outline shows, computed from an
-// incident and its timeline. PLACEHOLDER: the full view and BuildPostmortem
-// are being written in this file.
+// incident and its timeline, ready for a template that only ranges and tests.
+//
+// Every string is plain text, never Markdown: titles, answers, notes,
+// reasons, names and the timeline's sentences hold what people typed as they
+// typed it, so the template must escape each one (the default template's md
+// and mdline). Times are UTC and already formatted; an empty date or
+// duration means the incident has not got there.
 type Postmortem struct {
-	Incident    Incident
+	Number   int64
+	Title    string
+	Severity Severity
+	// Impact is the severity tier's definition ("All users down or …").
+	Impact  string
+	Service string // "" when the incident names none
+	Runbook string // the service's runbook URL, if configured
+	Status  Status
+	Private bool
+
+	// Commander is the commander's name ("" when none was ever named);
+	// FormerCommanders are those who handed the role over, in order.
+	Commander        string
+	FormerCommanders []string
+	Declarer         string
+	// Participants are the names of everyone involved, in the order of
+	// PostmortemParticipants.
+	Participants []string
+
+	// Declared, Resolved and Closed are "2006-01-02 15:04 UTC" or "".
+	Declared, Resolved, Closed string
+	// Duration is detected → resolved ("1 h 5 min"), "" while unresolved.
+	Duration string
+
+	Scope PostmortemScope
+
+	// Phases are the four phases of time to restore; Total is detected →
+	// resolved against the sum of their targets.
+	Phases []PostmortemPhase
+	Total  PostmortemPhase
+	// TargetsNote says whose targets these are (the P1 ones, always).
+	TargetsNote string
+	// Bottleneck names the bottleneck phase ("" when there is none) and
+	// BottleneckRule says in one line which rule chose it.
+	Bottleneck     string
+	BottleneckRule string
+
+	// Timeline has one entry per recorded event, in time order.
+	Timeline []PostmortemEvent
+
+	// Verification is when the verification gates were opened ("" if never).
+	Verification string
+	Gates        []PostmortemGate
+	Remediations []PostmortemRemedy
+	Override     *PostmortemOverride // nil unless the all-clear overrode gates
+
+	RootCause string // the root-cause tag, "" when not tagged
+	// RepeatOf is "Repeat of #3, #7", or "" when no earlier incident shares the tag.
+	RepeatOf string
+
+	Whys      []PostmortemWhy
+	Actions   []PostmortemAction
+	Blameless string
+
+	// Generated is GeneratedAt as "2006-01-02 15:04 UTC".
+	Generated   string
 	GeneratedAt time.Time
+	// Incident is the incident as stored, for custom templates. Its text is
+	// raw and its times unformatted: prefer the fields above.
+	Incident Incident
 }
 
-// BuildPostmortem gathers the outline's content for inc at now.
+// PostmortemScope is the scope call's answers.
+type PostmortemScope struct {
+	Recorded bool
+	// Answers are what broke, who is affected and the blast radius, in
+	// that order; an answer left empty is Missing ("not recorded").
+	Answers []PostmortemAnswer
+	By, At  string
+}
+
+// PostmortemAnswer is one question of the scope call and its answer.
+type PostmortemAnswer struct {
+	Question string
+	Answer   string
+	Missing  bool
+}
+
+// PostmortemPhase is one phase's duration against its P1 target.
+type PostmortemPhase struct {
+	Name     string // "Detection"
+	From, To Phase
+	// Elapsed is the phase's length when it ended (Reached), else 0.
+	Elapsed time.Duration
+	Target  time.Duration
+	Reached bool
+	// Over is true when the phase ended past its target, by OverBy.
+	Over       bool
+	Bottleneck bool
+	// Duration is HumanDuration(Elapsed), or "not reached".
+	Duration   string
+	TargetText string
+	OverBy     string
+}
+
+// PostmortemEvent is one line of the timeline reconstruction.
+type PostmortemEvent struct {
+	// Time is "15:04:05", or "2006-01-02 15:04:05" on another day than
+	// the declaration.
+	Time  string
+	Type  EventType
+	Actor string // the actor's name; "Klaxon" for Klaxon
+	// Text is the whole sentence, actor included (plain text).
+	Text string
+	// Link is a URL the event points at (a deploy, a ticket), or "".
+	Link string
+}
+
+// PostmortemGate is a verification gate and who checked it.
+type PostmortemGate struct {
+	Gate    Gate
+	Label   string
+	Checked bool
+	By, At  string
+	// Dwell is how long the gate must hold ("5 min"), "" for none;
+	// HoldsFrom is when a checked gate with a dwell counts as held.
+	Dwell     string
+	HoldsFrom string
+}
+
+// PostmortemRemedy is a remediation option chosen.
+type PostmortemRemedy struct {
+	Option Remedy
+	Label  string
+	By, At string
+}
+
+// PostmortemOverride is an all-clear given over open gates.
+type PostmortemOverride struct {
+	By, At string
+	Reason string
+	Unmet  []string // the unmet gates' labels
+}
+
+// PostmortemWhy is one prompt of the 5 Whys.
+type PostmortemWhy struct {
+	N      int
+	Prompt string
+}
+
+// PostmortemAction is an action item as the outline lists it.
+type PostmortemAction struct {
+	ID    int
+	Text  string
+	Owner string // name
+	Due   string // YYYY-MM-DD
+	// Ticket is "owner/repo#12" ("" when no ticket was filed yet), with
+	// its URL and last known state.
+	Ticket      string
+	TicketURL   string
+	TicketState string
+}
+
+// BlamelessStatement closes every outline.
+const BlamelessStatement = "This review is blameless. The root cause is a condition of the system " +
+	"(its code, tooling, defaults, processes and the pressures on the people in it), never an " +
+	"individual's action: anyone in the same place, with the same information and the same " +
+	"time pressure, could have done the same. The questions are how the system allowed this to " +
+	"happen and how to make the next occurrence impossible or harmless, not who did it."
+
+// PostmortemNotRecorded marks a scope answer nobody gave.
+const PostmortemNotRecorded = "not recorded"
+
+// PostmortemNotReached is the duration of a phase that never ended.
+const PostmortemNotReached = "not reached"
+
+const (
+	postmortemDateLayout  = "2006-01-02 15:04 UTC"
+	postmortemClockLayout = "15:04:05"
+	postmortemStampLayout = "2006-01-02 15:04:05"
+)
+
+// PostmortemParticipants returns the Slack IDs of everyone involved in inc,
+// each once, in first-seen order: the declarer, the commanders (each who
+// held the role, then the current one), the actors of events (in the order
+// given) other than Klaxon, action-item owners, the people who checked a
+// verification gate, and then anyone the incident records as having chosen
+// a remediation, answered the scope call or overridden the gates. The caller
+// resolves these to names before BuildPostmortem.
+func PostmortemParticipants(inc Incident, events []Event) []string {
+	seen := make(map[string]bool, 16)
+	var out []string
+	add := func(id string) {
+		if id == "" || id == ActorKlaxon || seen[id] {
+			return
+		}
+		seen[id] = true
+		out = append(out, id)
+	}
+	add(inc.Declarer)
+	for _, e := range events {
+		if e.Type == EventCommanderChanged {
+			add(e.Data["from"])
+			add(e.Data["to"])
+		}
+	}
+	add(inc.Commander)
+	for _, e := range events {
+		add(e.Actor)
+	}
+	for _, it := range inc.Actions {
+		add(it.Owner)
+	}
+	for _, g := range Gates {
+		if c, ok := inc.GateChecks[g.Gate]; ok {
+			add(c.By)
+		}
+	}
+	for _, r := range inc.Remediations {
+		add(r.By)
+	}
+	if inc.Scope != nil {
+		add(inc.Scope.By)
+	}
+	if inc.Override != nil {
+		add(inc.Override.By)
+	}
+	return out
+}
+
+// BuildPostmortem gathers the outline's content for inc and its events at
+// now. names maps Slack IDs to display names (IDs missing from it are shown
+// as they are). It reads no clock and costs O(len(events)) (plus a sort when
+// the events are not already in time order).
 func (a *App) BuildPostmortem(inc Incident, events []Event, names map[string]string, now time.Time) Postmortem {
-	return Postmortem{Incident: inc, GeneratedAt: now.UTC()}
+	b := postmortemBuilder{inc: &inc, names: names}
+	if d := inc.DeclaredAt(); !d.IsZero() {
+		b.day = d.UTC()
+	} else if len(events) > 0 {
+		b.day = events[0].At.UTC()
+	}
+	tier := a.Tiers.Get(inc.Severity)
+	p := Postmortem{
+		Number:      inc.Number,
+		Title:       inc.Title,
+		Severity:    inc.Severity,
+		Impact:      tier.Impact,
+		Service:     inc.Service,
+		Status:      inc.Status,
+		Private:     inc.Private,
+		Commander:   b.name(inc.Commander),
+		Declarer:    b.name(inc.Declarer),
+		Declared:    b.date(PhaseDeclared),
+		Resolved:    b.date(PhaseResolved),
+		Closed:      b.date(PhaseClosed),
+		Blameless:   BlamelessStatement,
+		GeneratedAt: now.UTC(),
+		Generated:   now.UTC().Format(postmortemDateLayout),
+		Incident:    inc,
+		RootCause:   inc.RootCause,
+	}
+	if svc, ok := a.Service(inc.Service); ok {
+		p.Service, p.Runbook = svc.Name, svc.Runbook
+	}
+	for _, id := range PostmortemParticipants(inc, events) {
+		p.Participants = append(p.Participants, b.name(id))
+	}
+	p.Scope = b.scope()
+	b.phases(&p)
+	p.Timeline = b.timeline(events)
+	p.FormerCommanders = b.formerCommanders(events)
+	b.gates(&p)
+	for _, r := range inc.Remediations {
+		p.Remediations = append(p.Remediations, PostmortemRemedy{Option: r.Option, Label: remedyLabel(r.Option), By: b.name(r.By), At: b.clock(r.At)})
+	}
+	if ov := inc.Override; ov != nil {
+		o := &PostmortemOverride{By: b.name(ov.By), At: b.clock(ov.At), Reason: ov.Reason}
+		for _, g := range ov.Unmet {
+			o.Unmet = append(o.Unmet, gateLabel(g))
+		}
+		p.Override = o
+	}
+	if len(inc.RepeatOf) > 0 {
+		nums := make([]string, len(inc.RepeatOf))
+		for i, n := range inc.RepeatOf {
+			nums[i] = "#" + strconv.FormatInt(n, 10)
+		}
+		p.RepeatOf = "Repeat of " + strings.Join(nums, ", ")
+	}
+	p.Whys = b.whys()
+	for _, it := range inc.Actions {
+		act := PostmortemAction{ID: it.ID, Text: it.Text, Owner: b.name(it.Owner), Due: it.Due}
+		if t := it.Ticket; t != nil {
+			act.Ticket = t.Repo + "#" + strconv.Itoa(t.Number)
+			act.TicketURL, act.TicketState = t.URL, cmp.Or(t.State, "unknown")
+		}
+		p.Actions = append(p.Actions, act)
+	}
+	return p
+}
+
+// postmortemBuilder holds what every part of the outline needs.
+type postmortemBuilder struct {
+	inc   *Incident
+	names map[string]string
+	// day is the declaration's date: times on it are shown without a date.
+	day time.Time
+}
+
+// name is a person's display name: the resolved name, else the ID itself.
+func (b *postmortemBuilder) name(id string) string {
+	switch id {
+	case "":
+		return ""
+	case ActorKlaxon:
+		return "Klaxon"
+	}
+	if n := strings.TrimSpace(b.names[id]); n != "" {
+		return n
+	}
+	return id
+}
+
+// date formats phase p's timestamp, or "" when it was not reached.
+func (b *postmortemBuilder) date(p Phase) string {
+	t, ok := b.inc.At(p)
+	if !ok || t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(postmortemDateLayout)
+}
+
+// clock formats t as a time of day, with the date when it is not the
+// declaration's day; "" for a zero time.
+func (b *postmortemBuilder) clock(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.UTC()
+	y, m, d := t.Date()
+	by, bm, bd := b.day.Date()
+	if y == by && m == bm && d == bd {
+		return t.Format(postmortemClockLayout)
+	}
+	return t.Format(postmortemStampLayout)
+}
+
+func (b *postmortemBuilder) scope() PostmortemScope {
+	var s PostmortemScope
+	var answers [3]string
+	if sc := b.inc.Scope; sc != nil {
+		s.Recorded = true
+		s.By, s.At = b.name(sc.By), b.clock(sc.At)
+		answers = [3]string{sc.WhatBroke, sc.WhoAffected, sc.BlastRadius}
+	}
+	for i, q := range [3]string{"What broke", "Who is affected", "Blast radius"} {
+		a := strings.TrimSpace(answers[i])
+		if a == "" {
+			s.Answers = append(s.Answers, PostmortemAnswer{Question: q, Answer: PostmortemNotRecorded, Missing: true})
+			continue
+		}
+		s.Answers = append(s.Answers, PostmortemAnswer{Question: q, Answer: a})
+	}
+	return s
+}
+
+// phases fills the four phases, the total and the bottleneck.
+func (b *postmortemBuilder) phases(p *Postmortem) {
+	var sum time.Duration
+	for _, pt := range PhaseTargets {
+		p.Phases = append(p.Phases, b.phase(pt.Name, pt.From, pt.To, pt.Target))
+		sum += pt.Target
+	}
+	p.Total = b.phase("Total", PhaseDetected, PhaseResolved, sum)
+	if p.Total.Reached {
+		p.Duration = p.Total.Duration
+	}
+	if p.Severity == SEV1 {
+		p.TargetsNote = "Targets are the SEV1 (P1) targets."
+	} else {
+		p.TargetsNote = fmt.Sprintf("This is a %s incident; the targets are the P1 (SEV1) targets, shown for reference.", p.Severity)
+	}
+	i, rule := PostmortemBottleneck(p.Phases)
+	p.BottleneckRule = rule
+	if i >= 0 {
+		p.Phases[i].Bottleneck = true
+		p.Bottleneck = p.Phases[i].Name
+	}
+}
+
+func (b *postmortemBuilder) phase(name string, from, to Phase, target time.Duration) PostmortemPhase {
+	ph := PostmortemPhase{Name: name, From: from, To: to, Target: target, TargetText: HumanDuration(target), Duration: PostmortemNotReached}
+	start, okFrom := b.inc.At(from)
+	end, okTo := b.inc.At(to)
+	if !okFrom || !okTo {
+		return ph
+	}
+	ph.Reached = true
+	ph.Elapsed = max(end.Sub(start), 0)
+	ph.Duration = HumanDuration(ph.Elapsed)
+	if ph.Elapsed > target {
+		ph.Over, ph.OverBy = true, HumanDuration(ph.Elapsed-target)
+	}
+	return ph
+}
+
+// PostmortemBottleneck picks the bottleneck among phases that ended: the one furthest
+// over its target; when none is over, the one that used the largest share
+// of its target. Ties go to the earlier phase. It returns the index (-1 for
+// none) and a one-line statement of the rule that applied.
+func PostmortemBottleneck(phases []PostmortemPhase) (int, string) {
+	best, ended := -1, false
+	for i, ph := range phases {
+		if !ph.Reached {
+			continue
+		}
+		ended = true
+		if ph.Over && (best < 0 || ph.Elapsed-ph.Target > phases[best].Elapsed-phases[best].Target) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		ph := phases[best]
+		return best, fmt.Sprintf("Bottleneck: %s, the phase furthest over its target (over by %s).", ph.Name, ph.OverBy)
+	}
+	if !ended {
+		return -1, "No bottleneck: no phase has ended."
+	}
+	var bestShare float64
+	for i, ph := range phases {
+		if !ph.Reached || ph.Target <= 0 || ph.Elapsed <= 0 {
+			continue
+		}
+		if share := float64(ph.Elapsed) / float64(ph.Target); share > bestShare {
+			best, bestShare = i, share
+		}
+	}
+	if best < 0 {
+		return -1, "No bottleneck: no phase that ended took any time."
+	}
+	return best, fmt.Sprintf("Bottleneck: %s. No phase went over its target, so this is the one that used the largest share of its target (%d%%).",
+		phases[best].Name, int(bestShare*100))
+}
+
+// timeline turns the events, in time order, into sentences.
+func (b *postmortemBuilder) timeline(events []Event) []PostmortemEvent {
+	byTime := func(x, y Event) int {
+		if c := x.At.Compare(y.At); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Seq, y.Seq)
+	}
+	if !slices.IsSortedFunc(events, byTime) {
+		events = slices.Clone(events)
+		slices.SortStableFunc(events, byTime)
+	}
+	out := make([]PostmortemEvent, len(events))
+	for i, e := range events {
+		text, link := b.sentence(e)
+		out[i] = PostmortemEvent{Time: b.clock(e.At), Type: e.Type, Actor: b.name(e.Actor), Text: text, Link: link}
+	}
+	return out
+}
+
+// formerCommanders are those who handed the commander role over, in order.
+func (b *postmortemBuilder) formerCommanders(events []Event) []string {
+	var out []string
+	seen := map[string]bool{b.inc.Commander: true}
+	for _, e := range events {
+		if from := e.Data["from"]; e.Type == EventCommanderChanged && from != "" && !seen[from] {
+			seen[from] = true
+			out = append(out, b.name(from))
+		}
+	}
+	return out
+}
+
+// sentence says what event e was, naming its actor, and the URL it points at.
+func (b *postmortemBuilder) sentence(e Event) (string, string) {
+	who := b.name(e.Actor)
+	if who == "" {
+		who = "Someone"
+	}
+	text := strings.TrimSpace(e.Text)
+	with := func(s, detail string) string {
+		if detail = strings.TrimSpace(detail); detail != "" {
+			return s + ": " + detail
+		}
+		return s
+	}
+	switch e.Type {
+	case EventDeclared:
+		s := who + " declared the incident"
+		if sev := e.Data["severity"]; sev != "" {
+			s += " as " + sev
+		}
+		if svc := e.Data["service"]; svc != "" {
+			s += " on service " + svc
+		}
+		return s, ""
+	case EventChannelCreated:
+		return with(who+" created the channel", text), ""
+	case EventInvited:
+		ids := strings.Split(strings.TrimPrefix(text, "invited "), ", ")
+		for i, id := range ids {
+			ids[i] = b.name(id)
+		}
+		return with(who+" invited the stakeholders", strings.Join(ids, ", ")), ""
+	case EventRunbookAttached:
+		return who + " attached the runbook", text
+	case EventAnnounced:
+		return who + " announced the incident", ""
+	case EventStepFailed:
+		s := who + " hit a failed setup step"
+		if step := e.Data["step"]; step != "" {
+			s += " (" + step + ")"
+		}
+		return with(s, text), ""
+	case EventCommanderChanged:
+		from, to := e.Data["from"], e.Data["to"]
+		switch {
+		case to == "":
+			return with(who+" changed the commander", text), ""
+		case from == "" && e.Actor == to:
+			return b.name(to) + " took the incident commander role", ""
+		case from == "":
+			return who + " named " + b.name(to) + " incident commander", ""
+		case e.Actor == to:
+			return b.name(to) + " took over the incident commander role from " + b.name(from), ""
+		default:
+			return who + " handed the incident commander role from " + b.name(from) + " to " + b.name(to), ""
+		}
+	case EventSeverityChanged:
+		from, to := e.Data["from"], e.Data["to"]
+		if to == "" {
+			return with(who+" changed the severity", text), ""
+		}
+		reason, ok := e.Data["reason"]
+		if !ok { // the reason is the text, after "SEV2 → SEV1: " if it is there
+			reason = strings.TrimPrefix(strings.TrimPrefix(text, from+" → "+to), ":")
+		}
+		s := who + " changed the severity"
+		if from != "" {
+			s += " from " + from
+		}
+		return with(s+" to "+to, reason), ""
+	case EventStatusChanged:
+		s := who + " changed the status"
+		if from := e.Data["from"]; from != "" {
+			s += " from " + from
+		}
+		to := e.Data["to"]
+		if to != "" {
+			s += " to " + to
+		}
+		return with(s, trimPrefixFold(text, to)), ""
+	case EventNote:
+		return with(who+" noted", text), ""
+	case EventStatusUpdate:
+		s := who + " posted "
+		if e.Data["final"] == "true" {
+			s += "the final status update"
+		} else {
+			s += "a status update"
+		}
+		if n := e.Data["seq"]; n != "" {
+			s += " (#" + n + ")"
+		}
+		if e.Data["status_page"] == "met" {
+			s += ", in time for the status page"
+		}
+		return with(s, text), ""
+	case EventNudged:
+		return who + " " + nudgeSentence(NudgeKind(cmp.Or(e.Data["kind"], text))), ""
+	case EventChecked, EventUnchecked:
+		verb := " checked "
+		if e.Type == EventUnchecked {
+			verb = " unchecked "
+		}
+		return who + verb + "“" + itemLabel(Item(cmp.Or(e.Data["item"], text))) + "”", ""
+	case EventScoped:
+		return with(who+" answered the scope call", trimPrefixFold(text, "scope call")), ""
+	case EventRemediation:
+		opt := Remedy(e.Data["option"])
+		label := remedyLabel(opt)
+		if opt == "" {
+			label = text
+		}
+		s := who + " chose the remediation “" + label + "”"
+		if text != "" && !strings.EqualFold(text, label) && !strings.EqualFold(text, string(opt)) {
+			s += ": " + text
+		}
+		return s, ""
+	case EventSuspectDeploy:
+		sha := e.Data["sha"]
+		if sha == "" {
+			return with(who+" flagged a suspect deploy", text), e.Data["url"]
+		}
+		s := who + " flagged a suspect deploy: " + shortCommit(sha)
+		if ref := e.Data["ref"]; ref != "" {
+			s += " (" + ref + ")"
+		}
+		if c := e.Data["creator"]; c != "" {
+			s += " by " + c
+		}
+		if st := e.Data["state"]; st != "" {
+			s += ", " + st
+		}
+		if kg := e.Data["known_good"]; kg != "" {
+			s += "; last known good " + shortCommit(kg)
+		}
+		return s, e.Data["url"]
+	case EventValidationPlan:
+		return with(who+" set the validation plan", text), ""
+	case EventVerification:
+		return who + " opened the verification gates", ""
+	case EventGateChecked, EventGateUnchecked:
+		g := Gate(cmp.Or(e.Data["gate"], text))
+		if e.Type == EventGateUnchecked {
+			return who + " unchecked the gate “" + gateLabel(g) + "”", ""
+		}
+		s := who + " checked the gate “" + gateLabel(g) + "”"
+		if d := gateDwell(g); d > 0 {
+			s += ", held from " + b.clock(e.At.Add(d)) + " after a " + HumanDuration(d) + " dwell"
+		}
+		return s, ""
+	case EventAllClear:
+		return with(who+" gave the all-clear", strings.TrimLeft(trimPrefixFold(text, "all clear"), ", ")), ""
+	case EventGateOverride:
+		s := who + " gave the all-clear over open gates"
+		if l := e.Data["labels"]; l != "" {
+			s += " (unmet: " + l + ")"
+		}
+		if text != "" {
+			s += ". Reason: " + text
+		}
+		return s, ""
+	case EventActionItem:
+		s := who + " recorded an action item"
+		if id := e.Data["id"]; id != "" {
+			s += " (#" + id + ")"
+		}
+		if o := e.Data["owner"]; o != "" {
+			s += " for " + b.name(o)
+		}
+		if d := e.Data["due"]; d != "" {
+			s += ", due " + d
+		}
+		return with(s, text), ""
+	case EventTicketFiled:
+		return with(who+" filed a ticket", text), e.Data["url"]
+	case EventClosed:
+		return who + " closed the incident", ""
+	case EventPostmortemShared:
+		return with(who+" shared the post-mortem outline", text), e.Data["url"]
+	case EventArchived:
+		return who + " archived the channel", ""
+	case EventRootCause:
+		tag := cmp.Or(e.Data["tag"], text)
+		s := who + " tagged the root cause “" + tag + "”"
+		if r := e.Data["repeat_of"]; r != "" {
+			s += ", a repeat of " + r
+		}
+		return s, ""
+	case EventPostmortemDone:
+		return who + " marked the post-mortem written", cmp.Or(e.Data["url"], text)
+	case EventPage:
+		return with(who+" sent a page", text), ""
+	case EventPageAcknowledged:
+		return with(who+" acknowledged a page", text), ""
+	}
+	return with(who+" ("+string(e.Type)+")", text), ""
+}
+
+// whys is the 5 Whys scaffold, the first seeded with what broke.
+func (b *postmortemBuilder) whys() []PostmortemWhy {
+	first := "Why did the incident happen?"
+	if sc := b.inc.Scope; sc != nil && strings.TrimSpace(sc.WhatBroke) != "" {
+		first = "Why did this happen: “" + truncate(strings.TrimSpace(sc.WhatBroke), 300) + "”?"
+	}
+	w := []PostmortemWhy{{N: 1, Prompt: first}}
+	for n := 2; n <= 5; n++ {
+		w = append(w, PostmortemWhy{N: n, Prompt: "Why?"})
+	}
+	return w
+}
+
+func (b *postmortemBuilder) gates(p *Postmortem) {
+	p.Verification = b.clock(b.inc.Verifying)
+	for _, g := range Gates {
+		pg := PostmortemGate{Gate: g.Gate, Label: g.Label}
+		if g.Dwell > 0 {
+			pg.Dwell = HumanDuration(g.Dwell)
+		}
+		if c, ok := b.inc.GateChecks[g.Gate]; ok {
+			pg.Checked, pg.By, pg.At = true, b.name(c.By), b.clock(c.At)
+			if g.Dwell > 0 {
+				pg.HoldsFrom = b.clock(c.At.Add(g.Dwell))
+			}
+		}
+		p.Gates = append(p.Gates, pg)
+	}
+}
+
+func nudgeSentence(k NudgeKind) string {
+	switch k {
+	case NudgeUpdateDue:
+		return "reminded the commander that a status update was due"
+	case NudgeUpdateEscalated:
+		return "escalated a status update still overdue"
+	case NudgeStatusPage:
+		return "warned that the status page was not updated in time"
+	case NudgeResolutionUpdate:
+		return "asked for the closing status update"
+	case NudgePostmortem:
+		return "reminded the commander that the post-mortem is due"
+	case NudgeScope:
+		return "warned that the scope call's timebox ran out"
+	}
+	return "sent a reminder (" + string(k) + ")"
+}
+
+func itemLabel(it Item) string {
+	for _, c := range Checklist {
+		if c.Item == it {
+			return c.Label
+		}
+	}
+	return string(it)
+}
+
+func remedyLabel(r Remedy) string {
+	for _, ri := range Remedies {
+		if ri.Remedy == r {
+			return ri.Label
+		}
+	}
+	return string(r)
+}
+
+func gateLabel(g Gate) string {
+	for _, gi := range Gates {
+		if gi.Gate == g {
+			return gi.Label
+		}
+	}
+	return string(g)
+}
+
+func gateDwell(g Gate) time.Duration {
+	for _, gi := range Gates {
+		if gi.Gate == g {
+			return gi.Dwell
+		}
+	}
+	return 0
+}
+
+// shortCommit is a commit SHA's first 7 characters.
+func shortCommit(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// trimPrefixFold removes prefix from s, ignoring case, with the ":" and
+// spaces after it, so a text repeating what the sentence already says is
+// not said twice.
+func trimPrefixFold(s, prefix string) string {
+	if prefix == "" || len(s) < len(prefix) || !strings.EqualFold(s[:len(prefix)], prefix) {
+		return s
+	}
+	return strings.TrimLeft(s[len(prefix):], ": ")
 }

@@ -131,7 +131,9 @@ const nudgeWorkers = 8
 func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 	now = now.UTC()
 	fired := map[int64][]Nudge{}
+	archive := map[int64]bool{}
 	incs, err := a.Store.Due(ctx, now, func(inc *Incident) ([]Event, error) {
+		archive[inc.Number] = inc.fireArchive(now)
 		ns := inc.Fire(a.Tiers.Get(inc.Severity), now)
 		fired[inc.Number] = ns
 		evs := make([]Event, len(ns))
@@ -145,12 +147,17 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 		return nil, fmt.Errorf("tick at %s: %w", now.Format(time.RFC3339), err)
 	}
 	var all []Nudge
+	var archives []Incident
 	byNumber := map[int64]Incident{}
 	for _, inc := range incs {
 		byNumber[inc.Number] = inc
 		all = append(all, fired[inc.Number]...)
+		if archive[inc.Number] {
+			archives = append(archives, inc)
+		}
 	}
 	a.post(ctx, all, byNumber)
+	a.archiveDue(ctx, archives)
 	return all, nil
 }
 

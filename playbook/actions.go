@@ -1,0 +1,432 @@
+package playbook
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxActionText bounds an action item's text.
+const MaxActionText = 500
+
+// DueLayout is how a due date is written: due:2026-12-04.
+const DueLayout = "2006-01-02"
+
+// maxDueAhead bounds a deadline: an item due in more than a year is a wish.
+const maxDueAhead = 366 * 24 * time.Hour
+
+// vaguePrefixes start items nobody can finish or check. An item starting
+// with one is refused unless it goes on to say what exactly changes.
+var vaguePrefixes = []string{
+	"investigate", "look into", "look at", "consider", "think about", "explore",
+	"check", "review", "improve", "monitor", "be more careful", "be careful",
+	"try to", "fix it", "follow up", "discuss", "tbd", "todo", "to do", "n/a",
+	"make sure", "ensure", "be aware", "remember to", "do better",
+}
+
+// vagueMinWords is how many words an item starting vaguely needs to say what.
+const vagueMinWords = 7
+
+// ActionRequest is an action item as a person typed it.
+type ActionRequest struct {
+	Key   string
+	Actor string
+	Text  string
+	Owner string // a Slack user ID
+	Due   string // YYYY-MM-DD
+}
+
+const actionExample = "`/incident action Add a 5xx alert on checkout at 1% for 5 min @alice due:2026-12-04`"
+
+// ValidateAction checks an item at now: a concrete text, exactly one owner
+// (a person), one deadline in the coming year. The error says what to type.
+func ValidateAction(r ActionRequest, now time.Time) error {
+	text := strings.TrimSpace(r.Text)
+	words := strings.Fields(text)
+	lower := strings.ToLower(strings.Join(words, " "))
+	switch {
+	case text == "":
+		return Errorf(CodeBadInput, "An action item needs what will change, one owner and one deadline: %s.", actionExample)
+	case utf8.RuneCountInString(text) > MaxActionText:
+		return Errorf(CodeBadInput, "Keep an action item to %d characters; put the details in its ticket.", MaxActionText)
+	case len(words) < 3:
+		return Errorf(CodeBadInput, "%q is too short to act on: say what will change and how anyone can tell it is done, e.g. %s.", truncate(text, 60), actionExample)
+	}
+	for _, p := range vaguePrefixes {
+		if (lower == p || strings.HasPrefix(lower, p+" ")) && len(words) < vagueMinWords {
+			return Errorf(CodeBadInput, "%q is too vague to finish: an item starting with %q needs to say what exactly changes. E.g. %s.", truncate(text, 60), p, actionExample)
+		}
+	}
+	switch {
+	case r.Owner == "":
+		return Errorf(CodeBadInput, "An action item needs exactly one owner, a person: add @someone. %s.", actionExample)
+	case !strings.HasPrefix(r.Owner, "U") && !strings.HasPrefix(r.Owner, "W"):
+		return Errorf(CodeBadInput, "The owner must be one person, not a group or a channel: name @someone. %s.", actionExample)
+	case r.Due == "":
+		return Errorf(CodeBadInput, "An action item needs one deadline: add due:YYYY-MM-DD. %s.", actionExample)
+	}
+	due, err := time.Parse(DueLayout, r.Due)
+	if err != nil {
+		return Errorf(CodeBadInput, "%q is not a date: write the deadline as due:YYYY-MM-DD, e.g. due:%s.", truncate(r.Due, 20), now.Add(7*24*time.Hour).Format(DueLayout))
+	}
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	switch {
+	case due.Before(today):
+		return Errorf(CodeBadInput, "The deadline %s has passed: pick today (%s) or later.", r.Due, today.Format(DueLayout))
+	case due.Sub(today) > maxDueAhead:
+		return Errorf(CodeBadInput, "The deadline %s is more than a year away: pick a date an owner can plan for.", r.Due)
+	}
+	return nil
+}
+
+// AddAction records an action item on incident n (any status: items often
+// come during the post-mortem). Filing its ticket is FileTickets' job.
+func (a *App) AddAction(ctx context.Context, n int64, r ActionRequest) (Incident, ActionItem, bool, error) {
+	now := a.Clock.Now().UTC()
+	if err := ValidateAction(r, now); err != nil {
+		return Incident{}, ActionItem{}, false, err
+	}
+	var item ActionItem
+	inc, applied, err := a.Store.Apply(ctx, n, r.Key, func(inc *Incident) ([]Event, error) {
+		item = ActionItem{ID: len(inc.Actions) + 1, Text: strings.TrimSpace(r.Text), Owner: r.Owner, Due: r.Due, By: r.Actor, At: now}
+		inc.Actions = append(inc.Actions, item)
+		ev := NewEvent(EventActionItem, r.Actor, now, item.Text)
+		ev.Data = map[string]string{"id": fmt.Sprint(item.ID), "owner": item.Owner, "due": item.Due}
+		return []Event{ev}, nil
+	})
+	if err != nil {
+		return Incident{}, ActionItem{}, false, storeErr(err, "the action item")
+	}
+	if !applied {
+		// A repeated key: the item recorded then.
+		for _, it := range inc.Actions {
+			if it.By == r.Actor && it.Text == strings.TrimSpace(r.Text) {
+				item = it
+			}
+		}
+	}
+	return inc, item, applied, nil
+}
+
+// TicketRepo is where incident inc's action items are filed: its service's
+// repo, else the configured action-item repo; empty when neither.
+func (a *App) TicketRepo(inc Incident) string {
+	if s, ok := a.Service(inc.Service); ok && s.Repo != "" {
+		return s.Repo
+	}
+	return a.ActionItemRepo
+}
+
+// TicketResult says how filing went.
+type TicketResult struct {
+	Incident Incident
+	Filed    []ActionItem
+	Failed   map[int]error
+	// Note explains why nothing could be filed (GitHub off, no repo).
+	Note string
+}
+
+func actionMarker(n int64, id int) string { return fmt.Sprintf("klaxon:incident-%d:action-%d", n, id) }
+
+// FileTickets files every action item of incident n that has no ticket yet
+// as an issue (one at a time per incident, so a double call files nothing
+// twice). A filing is marked before the request, so a retry after a crash
+// adopts the issue filed then. Items that failed MaxStepAttempts times are
+// skipped unless force (a person pressed Retry).
+func (a *App) FileTickets(ctx context.Context, n int64, force bool) (TicketResult, error) {
+	mu := a.lockOf(&a.filing, n)
+	mu.Lock()
+	defer mu.Unlock()
+	inc, err := a.Store.Get(ctx, n)
+	if err != nil {
+		return TicketResult{}, err
+	}
+	res := TicketResult{Incident: inc, Failed: map[int]error{}}
+	repo := a.TicketRepo(inc)
+	switch {
+	case a.Tickets == nil:
+		res.Note = "GitHub is not configured, so action items stay in Klaxon (and in the post-mortem) without tickets."
+		return res, nil
+	case repo == "":
+		res.Note = "No GitHub repo is configured for this incident's service (nor github.action_items_repo), so its action items have no tickets."
+		return res, nil
+	}
+	names := a.names(ctx, inc)
+	for _, it := range inc.Actions {
+		if it.Ticket != nil || (!force && it.FileFailures >= MaxStepAttempts) {
+			continue
+		}
+		adopt := !it.Filing.IsZero()
+		now := a.Clock.Now().UTC()
+		if _, err := a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+			i.Actions[it.ID-1].Filing = now
+			return nil, nil
+		}); err != nil {
+			return res, err
+		}
+		t, ferr := a.Tickets.File(ctx, TicketRequest{
+			Repo: repo, Title: ticketTitle(inc, it), Body: ticketBody(inc, it, names), Owner: it.Owner,
+			Labels: []string{"klaxon", "incident-action"}, Marker: actionMarker(n, it.ID), Adopt: adopt,
+		})
+		now = a.Clock.Now().UTC()
+		inc, err = a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+			item := &i.Actions[it.ID-1]
+			if ferr != nil {
+				item.FileFailures++
+				return nil, nil
+			}
+			t.CheckedAt = now
+			item.Ticket, item.FileFailures = &t, 0
+			ev := NewEvent(EventTicketFiled, ActorKlaxon, now, fmt.Sprintf("Action item %d filed as %s#%d", it.ID, t.Repo, t.Number))
+			ev.Data = map[string]string{"id": fmt.Sprint(it.ID), "url": t.URL}
+			return []Event{ev}, nil
+		})
+		if err != nil {
+			return res, err
+		}
+		if ferr != nil {
+			a.log().Warn("filing an action item", "incident", n, "item", it.ID, "err", ferr)
+			res.Failed[it.ID] = ferr
+			continue
+		}
+		res.Filed = append(res.Filed, inc.Actions[it.ID-1])
+	}
+	res.Incident = inc
+	return res, nil
+}
+
+func (a *App) names(ctx context.Context, inc Incident) map[string]string {
+	if a.People == nil {
+		return nil
+	}
+	ids := []string{inc.Declarer, inc.Commander}
+	for _, it := range inc.Actions {
+		ids = append(ids, it.Owner, it.By)
+	}
+	return a.People.Names(ctx, compact(ids))
+}
+
+func compact(ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		if id != "" && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func ticketTitle(inc Incident, it ActionItem) string {
+	return truncate(fmt.Sprintf("[INC-%d] %s", inc.Number, oneLine(it.Text, MaxActionText)), 250)
+}
+
+func ticketBody(inc Incident, it ActionItem, names map[string]string) string {
+	name := func(id string) string {
+		if n := names[id]; n != "" {
+			return n
+		}
+		return id
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Action item %d from incident #%d", it.ID, inc.Number)
+	if !inc.Private {
+		fmt.Fprintf(&b, " (%s", inc.Severity)
+		if inc.Service != "" {
+			fmt.Fprintf(&b, ", %s", inc.Service)
+		}
+		fmt.Fprintf(&b, "): %s", oneLine(inc.Title, 200))
+	}
+	fmt.Fprintf(&b, "\n\n%s\n\n", it.Text)
+	fmt.Fprintf(&b, "- **Owner:** %s (Slack user %s)\n", name(it.Owner), it.Owner)
+	fmt.Fprintf(&b, "- **Due:** %s\n", it.Due)
+	fmt.Fprintf(&b, "- **Recorded by:** %s on %s\n", name(it.By), it.At.Format("2006-01-02 15:04 UTC"))
+	b.WriteString("\nClose this issue when the change is in place; Klaxon reads its state back for the action-item completion rate.\n")
+	return b.String()
+}
+
+// SyncTickets reads back the state of every open ticket and records the
+// changes. It returns how many tickets it read. A calendar job calls it.
+func (a *App) SyncTickets(ctx context.Context) (int, error) {
+	if a.Tickets == nil {
+		return 0, nil
+	}
+	incs, err := a.Store.List(ctx, func(i *Incident) bool {
+		return slices.ContainsFunc(i.Actions, func(it ActionItem) bool { return it.Ticket != nil && it.Ticket.State != "closed" })
+	})
+	if err != nil {
+		return 0, err
+	}
+	read := 0
+	for _, inc := range incs {
+		states := map[int]string{}
+		for _, it := range inc.Actions {
+			if it.Ticket == nil || it.Ticket.State == "closed" {
+				continue
+			}
+			st, err := a.Tickets.State(ctx, *it.Ticket)
+			if err != nil {
+				a.log().Warn("reading a ticket's state", "incident", inc.Number, "item", it.ID, "err", err)
+				continue
+			}
+			read++
+			states[it.ID] = st
+		}
+		if len(states) == 0 {
+			continue
+		}
+		now := a.Clock.Now().UTC()
+		if _, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+			for id, st := range states {
+				if t := i.Actions[id-1].Ticket; t != nil {
+					t.State, t.CheckedAt = st, now
+				}
+			}
+			return nil, nil
+		}); err != nil {
+			return read, err
+		}
+	}
+	return read, nil
+}
+
+// ActionStats counts action items and those done (their ticket closed).
+type ActionStats struct {
+	Total, Done, Ticketed int
+}
+
+// Rate is the completion rate in percent (0 when there are no items).
+func (s ActionStats) Rate() int {
+	if s.Total == 0 {
+		return 0
+	}
+	return s.Done * 100 / s.Total
+}
+
+// CountActions adds up the action items of incs.
+func CountActions(incs []Incident) ActionStats {
+	var s ActionStats
+	for _, inc := range incs {
+		for _, it := range inc.Actions {
+			s.Total++
+			if it.Ticket != nil {
+				s.Ticketed++
+				if it.Ticket.State == "closed" {
+					s.Done++
+				}
+			}
+		}
+	}
+	return s
+}
+
+// MaxTag bounds a root-cause tag.
+const MaxTag = 60
+
+// NormaliseTag folds a root-cause tag to lowercase words joined by "-", so
+// "DNS  TTL", "dns-ttl" and "DNS/TTL" match.
+func NormaliseTag(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+			continue
+		}
+		dash = true
+	}
+	return truncate(b.String(), MaxTag)
+}
+
+// SetRootCause tags incident n's root cause. An earlier incident with the
+// same tag makes n a repeat of it; later ones with the tag become repeats
+// of n. It returns the incident and the earlier incidents it repeats.
+func (a *App) SetRootCause(ctx context.Context, n int64, tag, actor, key string) (Incident, bool, error) {
+	norm := NormaliseTag(tag)
+	if norm == "" {
+		return Incident{}, false, Errorf(CodeBadInput, "Name the root cause in a few words: `/incident tag dns ttl too long`. Incidents with the same tag are flagged as repeats.")
+	}
+	same, err := a.Store.List(ctx, func(i *Incident) bool {
+		return i.Number != n && (i.RootCause == norm || slices.Contains(i.RepeatOf, n))
+	})
+	if err != nil {
+		return Incident{}, false, storeErr(err, "the root cause")
+	}
+	var earlier []int64
+	for _, o := range same {
+		if o.RootCause == norm && o.Number < n {
+			earlier = append(earlier, o.Number)
+		}
+	}
+	now := a.Clock.Now().UTC()
+	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		inc.RootCause, inc.RepeatOf = norm, earlier
+		ev := NewEvent(EventRootCause, actor, now, norm)
+		ev.Data = map[string]string{"tag": norm}
+		if len(earlier) > 0 {
+			ev.Data["repeat_of"] = joinNumbers(earlier)
+		}
+		return []Event{ev}, nil
+	})
+	if err != nil || !applied {
+		return inc, applied, storeErr(err, "the root cause")
+	}
+	// Later incidents with the tag repeat n; those that no longer share
+	// its tag do not.
+	for _, o := range same {
+		if o.Number < n {
+			continue
+		}
+		want := o.RootCause == norm
+		if _, err := a.Store.Update(ctx, o.Number, func(i *Incident) ([]Event, error) {
+			i.RepeatOf = slices.DeleteFunc(i.RepeatOf, func(x int64) bool { return x == n })
+			if want {
+				i.RepeatOf = append(i.RepeatOf, n)
+				slices.Sort(i.RepeatOf)
+			}
+			return nil, nil
+		}); err != nil {
+			a.log().Warn("flagging a repeat incident", "incident", o.Number, "of", n, "err", err)
+		}
+	}
+	return inc, applied, nil
+}
+
+func joinNumbers(ns []int64) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = fmt.Sprintf("#%d", n)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// PostmortemDone records the written post-mortem's link and stops the due
+// date reminders.
+func (a *App) PostmortemDone(ctx context.Context, n int64, link, actor, key string) (Incident, bool, error) {
+	link = strings.Trim(strings.TrimSpace(link), "<>")
+	if u, err := url.Parse(link); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return Incident{}, false, Errorf(CodeBadInput, "Give the post-mortem's link: `/incident postmortem done https://docs.example.com/pm-%d`.", n)
+	}
+	now := a.Clock.Now().UTC()
+	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		if inc.Status.Open() {
+			return nil, Errorf(CodeBadTransition, "Incident #%d is not resolved yet; its post-mortem comes after the all-clear.", inc.Number)
+		}
+		inc.MarkPostmortemDone(link)
+		ev := NewEvent(EventPostmortemDone, actor, now, link)
+		ev.Data = map[string]string{"url": link}
+		return []Event{ev}, nil
+	})
+	if err != nil {
+		return Incident{}, false, storeErr(err, "the post-mortem")
+	}
+	return inc, applied, nil
+}

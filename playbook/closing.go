@@ -1,0 +1,294 @@
+package playbook
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"time"
+)
+
+// CloseRequest is a close as a person asked for it.
+type CloseRequest struct {
+	Key   string
+	Actor string
+	// Tag, when set, is the root-cause tag (see SetRootCause).
+	Tag string
+}
+
+// Close closes resolved incident n: the closed timestamp and the close steps
+// to come (outline uploaded, published, channel archived now or after
+// ArchiveDelay) are recorded in one transaction; FinishClose then does them.
+func (a *App) Close(ctx context.Context, n int64, req CloseRequest) (Incident, bool, error) {
+	cur, err := a.Store.Get(ctx, n)
+	if err != nil {
+		return Incident{}, false, storeErr(err, "the close")
+	}
+	if err := a.mayManage(ctx, cur, req.Actor, "close"); err != nil {
+		return Incident{}, false, err
+	}
+	if cur.Status.Open() {
+		return Incident{}, false, Errorf(CodeBadTransition, "Incident #%d is %s: give the all-clear first with `/incident resolve` (the four verification gates), then close it.", n, cur.Status)
+	}
+	if req.Tag != "" && cur.Status != StatusClosed {
+		if _, _, err := a.SetRootCause(ctx, n, req.Tag, req.Actor, req.Key+":tag"); err != nil {
+			return Incident{}, false, err
+		}
+	}
+	now := a.Clock.Now().UTC()
+	inc, applied, err := a.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
+		if inc.Status == StatusClosed {
+			return nil, Errorf(CodeBadTransition, "Incident #%d is already closed.", inc.Number)
+		}
+		if err := inc.Transition(StatusClosed, now); err != nil {
+			return nil, err
+		}
+		inc.Closure = &Closure{By: req.Actor, At: now}
+		if a.ArchiveDelay > 0 {
+			inc.Timers.ArchiveDue = now.Add(a.ArchiveDelay)
+		}
+		return []Event{NewEvent(EventClosed, req.Actor, now, "Closed")}, nil
+	})
+	if err != nil {
+		return Incident{}, false, storeErr(err, "the close")
+	}
+	if applied {
+		a.Wake()
+	}
+	return inc, applied, nil
+}
+
+// CloseResult says how the close steps went.
+type CloseResult struct {
+	Incident Incident
+	Failed   map[string]error
+	// Notes say what was skipped and why (GitHub off, a private incident).
+	Notes []string
+}
+
+// Close steps, as named in CloseResult.Failed.
+const (
+	CloseUpload  = "upload"
+	ClosePublish = "publish"
+	CloseArchive = "archive"
+)
+
+// FinishClose does what is left of closing incident n: render the outline
+// and upload it to the channel, publish it to the post-mortems repo, and
+// archive the channel (unless archiving is delayed). Each finished step is
+// stored at once, so a second call resumes and repeats nothing; the channel
+// is archived only once the outline is in it. Steps that failed
+// MaxStepAttempts times are skipped unless force.
+func (a *App) FinishClose(ctx context.Context, n int64, force bool) (CloseResult, error) {
+	mu := a.lockOf(&a.closing, n)
+	mu.Lock()
+	defer mu.Unlock()
+	inc, err := a.Store.Get(ctx, n)
+	if err != nil {
+		return CloseResult{}, err
+	}
+	res := CloseResult{Incident: inc, Failed: map[string]error{}}
+	if inc.Status != StatusClosed || inc.Closure == nil {
+		return res, nil
+	}
+	c := *inc.Closure
+	wantUpload := c.File == "" && a.Closing != nil && inc.Channel.ID != "" && c.Archived.IsZero() && (force || c.UploadFailures < MaxStepAttempts)
+	wantPublish := c.Published == "" && a.PostmortemRepo != nil && a.PostmortemsRepo != "" && !inc.Private && (force || c.PublishFailures < MaxStepAttempts)
+	if inc.Private && a.PostmortemRepo != nil && a.PostmortemsRepo != "" {
+		res.Notes = append(res.Notes, "A private incident's outline is not published to "+a.PostmortemsRepo+".")
+	}
+	var md []byte
+	var events int
+	if wantUpload || wantPublish {
+		md, events, err = a.RenderOutline(ctx, inc)
+		if err != nil {
+			res.Failed[CloseUpload] = err
+			return res, nil
+		}
+	}
+	if wantUpload {
+		inc, err = a.uploadOutline(ctx, inc, md, events, &res)
+		if err != nil {
+			return res, err
+		}
+	}
+	if wantPublish {
+		inc, err = a.publishOutline(ctx, inc, md, &res)
+		if err != nil {
+			return res, err
+		}
+	}
+	if inc.Timers.ArchiveDue.IsZero() && inc.Closure.Archived.IsZero() && a.Closing != nil && inc.Closure.File != "" &&
+		(force || inc.Closure.ArchiveFailures < MaxStepAttempts) {
+		inc, err = a.archive(ctx, inc, &res)
+		if err != nil {
+			return res, err
+		}
+	}
+	res.Incident = inc
+	return res, nil
+}
+
+// RenderOutline renders incident inc's post-mortem outline from the store,
+// and says how many timeline events it covers.
+func (a *App) RenderOutline(ctx context.Context, inc Incident) ([]byte, int, error) {
+	if a.RenderPostmortem == nil {
+		return nil, 0, fmt.Errorf("no post-mortem template is wired")
+	}
+	events, err := a.Store.Timeline(ctx, inc.Number)
+	if err != nil {
+		return nil, 0, fmt.Errorf("reading the timeline: %w", err)
+	}
+	var names map[string]string
+	if a.People != nil {
+		names = a.People.Names(ctx, PostmortemParticipants(inc, events))
+	}
+	md, err := a.RenderPostmortem(a.BuildPostmortem(inc, events, names, a.Clock.Now()))
+	if err != nil {
+		return nil, 0, fmt.Errorf("rendering the post-mortem outline: %w", err)
+	}
+	return md, len(events), nil
+}
+
+// OutlineName is the file name of incident inc's outline.
+func OutlineName(inc Incident) string {
+	return fmt.Sprintf("inc-%d-postmortem.md", inc.Number)
+}
+
+func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events int, res *CloseResult) (Incident, error) {
+	comment := fmt.Sprintf("Incident #%d is closed. Here is the post-mortem outline: timeline, phase durations, 5 Whys and action items. Fill it in, blamelessly.", inc.Number)
+	if d := inc.Timers.PostmortemDue; !d.IsZero() && !inc.Timers.PostmortemDone {
+		comment += fmt.Sprintf(" The post-mortem is due %s; when it is written: `/incident postmortem done #%d <link>`.", d.Format("Mon 2 Jan 15:04 UTC"), inc.Number)
+	}
+	switch {
+	case inc.Timers.ArchiveDue.IsZero():
+		comment += " This channel is archived now (never deleted)."
+	default:
+		comment += fmt.Sprintf(" This channel will be archived at %s (never deleted).", inc.Timers.ArchiveDue.Format("Mon 2 Jan 15:04 UTC"))
+	}
+	id, uerr := a.Closing.Upload(ctx, inc.Channel.ID, PostmortemFile{
+		Name: OutlineName(inc), Title: fmt.Sprintf("Post-mortem outline: incident #%d", inc.Number), Content: md, Comment: comment,
+	})
+	now := a.Clock.Now().UTC()
+	inc, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+		if uerr != nil {
+			i.Closure.UploadFailures++
+			return nil, nil
+		}
+		i.Closure.File, i.Closure.PostmortemBytes, i.Closure.PostmortemEvents = id, len(md), events
+		ev := NewEvent(EventPostmortemShared, ActorKlaxon, now, "Post-mortem outline uploaded to the channel")
+		ev.Data = map[string]string{"file": id}
+		return []Event{ev}, nil
+	})
+	if uerr != nil {
+		a.log().Warn("uploading the post-mortem outline", "incident", inc.Number, "err", uerr)
+		res.Failed[CloseUpload] = uerr
+	}
+	return inc, err
+}
+
+func (a *App) publishOutline(ctx context.Context, inc Incident, md []byte, res *CloseResult) (Incident, error) {
+	adopt := !inc.Closure.Publishing.IsZero()
+	now := a.Clock.Now().UTC()
+	inc, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+		i.Closure.Publishing = now
+		return nil, nil
+	})
+	if err != nil {
+		return inc, err
+	}
+	dir := a.PostmortemsPath
+	if dir == "" {
+		dir = "postmortems"
+	}
+	declared := inc.DeclaredAt()
+	link, perr := a.PostmortemRepo.Publish(ctx, PostmortemDoc{
+		Repo:     a.PostmortemsRepo,
+		Path:     path.Join(dir, fmt.Sprintf("%s-inc-%d-%s.md", declared.Format("2006-01-02"), inc.Number, Slug(inc.Title, 40))),
+		Title:    truncate(fmt.Sprintf("Post-mortem: #%d %s", inc.Number, oneLine(inc.Title, 200)), 250),
+		Markdown: md,
+		Marker:   fmt.Sprintf("klaxon-postmortem-incident-%d", inc.Number),
+		Adopt:    adopt,
+	})
+	now = a.Clock.Now().UTC()
+	inc, err = a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+		if perr != nil {
+			i.Closure.PublishFailures++
+			return nil, nil
+		}
+		i.Closure.Published = link
+		ev := NewEvent(EventPostmortemShared, ActorKlaxon, now, "Post-mortem outline published to "+a.PostmortemsRepo)
+		ev.Data = map[string]string{"url": link}
+		return []Event{ev}, nil
+	})
+	if perr != nil {
+		a.log().Warn("publishing the post-mortem outline", "incident", inc.Number, "err", perr)
+		res.Failed[ClosePublish] = perr
+	}
+	return inc, err
+}
+
+// archiveRetry is the wait before a failed delayed archive is tried again.
+const archiveRetry = time.Minute
+
+func (a *App) archive(ctx context.Context, inc Incident, res *CloseResult) (Incident, error) {
+	aerr := a.Closing.Archive(ctx, inc.Channel.ID)
+	now := a.Clock.Now().UTC()
+	inc, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+		if aerr != nil {
+			i.Closure.ArchiveFailures++
+			return nil, nil
+		}
+		i.Closure.Archived = now
+		return []Event{NewEvent(EventArchived, ActorKlaxon, now, "Channel archived")}, nil
+	})
+	if aerr != nil {
+		a.log().Warn("archiving the channel", "incident", inc.Number, "err", aerr)
+		res.Failed[CloseArchive] = aerr
+	}
+	return inc, err
+}
+
+// fireArchive handles a due ArchiveDue inside the scheduler's transaction:
+// it clears the deadline and says whether to archive now.
+func (inc *Incident) fireArchive(now time.Time) bool {
+	if inc.Timers.ArchiveDue.IsZero() || now.Before(inc.Timers.ArchiveDue) {
+		return false
+	}
+	inc.Timers.ArchiveDue = time.Time{}
+	return inc.Closure != nil && inc.Closure.Archived.IsZero()
+}
+
+// archiveDue archives the channels whose delayed archive came due. One that
+// fails is tried again a minute later, up to MaxStepAttempts times.
+func (a *App) archiveDue(ctx context.Context, incs []Incident) {
+	for _, inc := range incs {
+		if a.Closing == nil {
+			return
+		}
+		res := CloseResult{Failed: map[string]error{}}
+		after, err := a.archive(ctx, inc, &res)
+		if err != nil {
+			a.log().Error("recording an archive", "incident", inc.Number, "err", err)
+			continue
+		}
+		if res.Failed[CloseArchive] != nil && after.Closure.ArchiveFailures < MaxStepAttempts {
+			if _, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+				i.Timers.ArchiveDue = a.Clock.Now().UTC().Add(archiveRetry)
+				return nil, nil
+			}); err != nil {
+				a.log().Error("rescheduling an archive", "incident", inc.Number, "err", err)
+			}
+		}
+	}
+}
+
+// CloseUnfinished lists closed incidents whose close steps are not all done
+// (for Resume).
+func closeUnfinished(i *Incident) bool {
+	if i.Status != StatusClosed || i.Closure == nil {
+		return false
+	}
+	c := i.Closure
+	return (c.File == "" && c.UploadFailures < MaxStepAttempts) ||
+		(c.Archived.IsZero() && i.Timers.ArchiveDue.IsZero() && c.ArchiveFailures < MaxStepAttempts)
+}

@@ -1,0 +1,272 @@
+package playbook
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// CodeGatesOpen refuses an all-clear while verification gates do not hold.
+const CodeGatesOpen Code = "gates_open"
+
+// ValidGate reports whether g is a verification gate.
+func ValidGate(g Gate) bool {
+	_, ok := g.Info()
+	return ok
+}
+
+// Info returns the gate's description.
+func (g Gate) Info() (GateInfo, bool) {
+	for _, gi := range Gates {
+		if gi.Gate == g {
+			return gi, true
+		}
+	}
+	return GateInfo{}, false
+}
+
+// GateState is one gate at a moment: checked or not, and whether it holds.
+type GateState struct {
+	GateInfo
+	Check *Check // nil when unchecked
+	// HoldsAt is when a checked gate holds: its check time plus its dwell.
+	HoldsAt time.Time
+	Holds   bool
+}
+
+// GateStates reports every gate at now, in order.
+func (inc *Incident) GateStates(now time.Time) []GateState {
+	out := make([]GateState, len(Gates))
+	for i, g := range Gates {
+		st := GateState{GateInfo: g}
+		if c, ok := inc.GateChecks[g.Gate]; ok {
+			c := c
+			st.Check = &c
+			st.HoldsAt = c.At.Add(g.Dwell)
+			st.Holds = !now.Before(st.HoldsAt)
+		}
+		out[i] = st
+	}
+	return out
+}
+
+// Unmet returns the gates that do not hold at now.
+func (inc *Incident) Unmet(now time.Time) []GateState {
+	var out []GateState
+	for _, st := range inc.GateStates(now) {
+		if !st.Holds {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// OpenVerification opens the four verification gates for incident n. An
+// incident still being investigated or remediated is marked mitigated: one
+// verifies only once the impact looks stopped. opened is false when the
+// gates were already open (the caller shows them again).
+func (a *App) OpenVerification(ctx context.Context, n int64, actor, key string) (inc Incident, opened bool, err error) {
+	now := a.Clock.Now().UTC()
+	inc, _, err = a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		if !inc.Status.Open() {
+			return nil, Errorf(CodeBadTransition, "Incident #%d is already %s.", inc.Number, inc.Status)
+		}
+		if !inc.Verifying.IsZero() {
+			return nil, nil
+		}
+		opened = true
+		var evs []Event
+		if inc.Status != StatusMitigated {
+			if err := inc.Transition(StatusMitigated, now); err != nil {
+				return nil, err
+			}
+			ev := NewEvent(EventStatusChanged, actor, now, "Mitigated: verification started")
+			ev.Data = map[string]string{"to": string(StatusMitigated)}
+			evs = append(evs, ev)
+		}
+		inc.Verifying = now
+		return append(evs, NewEvent(EventVerification, actor, now, "Verification gates opened")), nil
+	})
+	if err != nil {
+		return Incident{}, false, storeErr(err, "the verification")
+	}
+	return inc, opened, nil
+}
+
+// SetGate checks (on) or unchecks gate g of incident n as actor. Like the
+// checklist, the wanted state comes with the click, so a double click
+// changes nothing twice. Unchecking restarts a gate's dwell.
+func (a *App) SetGate(ctx context.Context, n int64, g Gate, on bool, actor, key string) (Incident, bool, error) {
+	info, ok := g.Info()
+	if !ok {
+		return Incident{}, false, Errorf(CodeBadInput, "%q is not a verification gate.", truncate(string(g), 30))
+	}
+	now := a.Clock.Now().UTC()
+	changed := false
+	inc, _, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		if !inc.Status.Open() {
+			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; its gates are final.", inc.Number, inc.Status)
+		}
+		_, was := inc.GateChecks[g]
+		if was == on {
+			return nil, nil
+		}
+		changed = true
+		typ, text := EventGateUnchecked, info.Label
+		if on {
+			if inc.GateChecks == nil {
+				inc.GateChecks = map[Gate]Check{}
+			}
+			inc.GateChecks[g] = Check{By: actor, At: now}
+			typ = EventGateChecked
+		} else {
+			delete(inc.GateChecks, g)
+		}
+		if inc.Verifying.IsZero() {
+			inc.Verifying = now
+		}
+		ev := NewEvent(typ, actor, now, text)
+		ev.Data = map[string]string{"gate": string(g)}
+		return []Event{ev}, nil
+	})
+	if err != nil {
+		return Incident{}, false, storeErr(err, "the gate")
+	}
+	return inc, changed, nil
+}
+
+// MaxOverrideReason bounds an override's reason.
+const MaxOverrideReason = 2000
+
+// AllClearRequest is an all-clear as a person asked for it.
+type AllClearRequest struct {
+	Key   string
+	Actor string
+	// Reason, when set, overrides the gates that do not hold; only the
+	// commander may give one.
+	Reason string
+}
+
+// AllClear resolves incident n once all four gates hold (or the commander
+// overrides them with a written reason): the resolved timestamp, the end of
+// the update cadence, the post-mortem due date, and the final status update
+// (returned, to publish) are recorded in one transaction.
+func (a *App) AllClear(ctx context.Context, n int64, req AllClearRequest) (Incident, StatusUpdate, bool, error) {
+	req.Reason = strings.TrimSpace(req.Reason)
+	if utf8.RuneCountInString(req.Reason) > MaxOverrideReason {
+		return Incident{}, StatusUpdate{}, false, Errorf(CodeBadInput, "Keep the override reason to %d characters at most.", MaxOverrideReason)
+	}
+	cur, err := a.Store.Get(ctx, n)
+	if err != nil {
+		return Incident{}, StatusUpdate{}, false, storeErr(err, "the all-clear")
+	}
+	if err := a.mayManage(ctx, cur, req.Actor, "give the all-clear for"); err != nil {
+		return Incident{}, StatusUpdate{}, false, err
+	}
+	now := a.Clock.Now().UTC()
+	var su StatusUpdate
+	inc, applied, err := a.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
+		if !inc.Status.Open() {
+			return nil, Errorf(CodeBadTransition, "Incident #%d is already %s.", inc.Number, inc.Status)
+		}
+		unmet := inc.Unmet(now)
+		var evs []Event
+		if len(unmet) > 0 {
+			if req.Reason == "" {
+				return nil, &Error{Code: CodeGatesOpen, Message: gatesRefusal(inc, unmet, now)}
+			}
+			if req.Actor != inc.Commander {
+				who := "the incident commander"
+				if inc.Commander != "" {
+					who += " (<@" + inc.Commander + ">)"
+				} else {
+					who += "; there is none yet: take the role with `/incident ic`"
+				}
+				return nil, Errorf(CodeForbidden, "Only %s can override the verification gates.", who)
+			}
+			ov := &Override{By: req.Actor, At: now, Reason: req.Reason}
+			labels := make([]string, len(unmet))
+			for i, st := range unmet {
+				ov.Unmet = append(ov.Unmet, st.Gate)
+				labels[i] = st.Label
+			}
+			inc.Override = ov
+			ev := NewEvent(EventGateOverride, req.Actor, now, req.Reason)
+			ev.Data = map[string]string{"unmet": strings.Join(gateNames(ov.Unmet), ","), "labels": strings.Join(labels, "; ")}
+			evs = append(evs, ev)
+		}
+		tier := a.Tiers.Get(inc.Severity)
+		if err := inc.Resolve(tier, now); err != nil {
+			return nil, err
+		}
+		evs = append(evs, NewEvent(EventAllClear, req.Actor, now, allClearText(inc)))
+		// The all-clear is the final status update: it is recorded as one
+		// (so an open-and-resolution tier's closing update is this one).
+		inc.RecordUpdate(tier, now, 0)
+		su = StatusUpdate{
+			UpdateRequest: UpdateRequest{Key: req.Key, Author: req.Actor, Status: "Resolved: all clear.", Impact: "The impact has ended.", NextSteps: finalNextSteps(inc)},
+			Seq:           inc.Timers.Updates, At: now,
+		}
+		if inc.Override != nil {
+			su.Status = "Resolved: all clear given by the commander before every verification gate held. Reason: " + inc.Override.Reason
+		}
+		upd := NewEvent(EventStatusUpdate, req.Actor, now, su.Status)
+		upd.Data = map[string]string{"seq": fmt.Sprint(su.Seq), "final": "true"}
+		return append(evs, upd), nil
+	})
+	if err != nil {
+		return Incident{}, StatusUpdate{}, false, storeErr(err, "the all-clear")
+	}
+	if applied {
+		a.Wake()
+	}
+	return inc, su, applied, nil
+}
+
+func gateNames(gs []Gate) []string {
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = string(g)
+	}
+	return out
+}
+
+func allClearText(inc *Incident) string {
+	if inc.Override != nil {
+		return "All clear, over open gates"
+	}
+	return "All clear: all four verification gates held"
+}
+
+func finalNextSteps(inc *Incident) string {
+	if d := inc.Timers.PostmortemDue; !d.IsZero() {
+		return "Post-mortem due " + d.Format("Mon 2 Jan 15:04 UTC") + ". Record action items with `/incident action`, then `/incident close`."
+	}
+	return "Record action items with `/incident action`, then `/incident close`."
+}
+
+// gatesRefusal says which gates do not hold yet and what to do.
+func gatesRefusal(inc *Incident, unmet []GateState, now time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Not yet: %d of %d verification gates hold for incident #%d.\n", len(Gates)-len(unmet), len(Gates), inc.Number)
+	for _, st := range unmet {
+		switch {
+		case st.Check == nil:
+			fmt.Fprintf(&b, "• %s: not checked\n", st.Label)
+		default:
+			fmt.Fprintf(&b, "• %s: checked at %s, holds at %s (in %s)\n", st.Label, st.Check.At.Format("15:04:05 UTC"), st.HoldsAt.Format("15:04:05 UTC"), HumanDuration(st.HoldsAt.Sub(now)))
+		}
+	}
+	b.WriteString("Check them on the gates message once they hold. The commander can override with a written reason: `/incident resolve override <reason>`.")
+	return b.String()
+}
+
+// RecordGatesMessage remembers where the gates message is, for its edits.
+func (a *App) RecordGatesMessage(ctx context.Context, n int64, ref MessageRef) (Incident, error) {
+	return a.Store.Update(ctx, n, func(inc *Incident) ([]Event, error) {
+		inc.GatesMsg = ref
+		return nil, nil
+	})
+}

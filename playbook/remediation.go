@@ -1,0 +1,248 @@
+package playbook
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ParseRemedy reads an option as a person types it: "flag", "feature-flag",
+// "cutover", "traffic", "rollback", "hotfix", "data", or the option's name.
+func ParseRemedy(s string) (Remedy, bool) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.NewReplacer("-", "_", " ", "_").Replace(s)
+	switch s {
+	case "flag", "feature_flag", "featureflag", "flags", "kill_switch":
+		return RemedyFlag, true
+	case "cutover", "traffic", "traffic_cutover", "failover":
+		return RemedyCutover, true
+	case "rollback", "roll_back", "revert":
+		return RemedyRollback, true
+	case "hotfix", "fix", "fix_forward":
+		return RemedyHotfix, true
+	case "data", "data_remediation", "backfill":
+		return RemedyData, true
+	}
+	return "", false
+}
+
+// Info returns the option's description.
+func (r Remedy) Info() (RemedyInfo, bool) {
+	for _, ri := range Remedies {
+		if ri.Remedy == r {
+			return ri, true
+		}
+	}
+	return RemedyInfo{}, false
+}
+
+// Guidance is what a person sees after choosing a remediation option.
+type Guidance struct {
+	Option  RemedyInfo
+	Service Service
+	// Started is true when this choice started the remediation phase.
+	Started bool
+	// FlagURL, CutoverURL come from the service's config; HotfixReviewURL
+	// from remediation.hotfix_review_url.
+	FlagURL, CutoverURL, HotfixReviewURL string
+	// For a rollback: the suspect deploy (the newest in the two hours before
+	// detection or since) and the previous known-good one, when GitHub has
+	// them. DeploysNote says why they are missing, if they are.
+	Suspect, KnownGood *Deploy
+	Recent             []Deploy
+	DeploysNote        string
+	// Warning and AskValidationPlan are set for a data remediation.
+	Warning           string
+	AskValidationPlan bool
+}
+
+// SuspectWindow is how far before detection a deploy counts as suspect.
+const SuspectWindow = 2 * time.Hour
+
+// deployLimit bounds the deploys read per rollback lookup.
+const deployLimit = 20
+
+// Remediate records that actor chose option opt for incident n: the
+// remediation phase starts (if it had not), a timeline event is written, and
+// the option's guidance is returned. key makes it idempotent; a repeated key
+// returns the guidance again and records nothing.
+func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key string) (Incident, Guidance, bool, error) {
+	info, ok := opt.Info()
+	if !ok {
+		return Incident{}, Guidance{}, false, Errorf(CodeBadInput, "Pick a remediation: flag, cutover, rollback, hotfix or data.")
+	}
+	now := a.Clock.Now().UTC()
+	started := false
+	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		if !inc.Status.Open() {
+			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; there is nothing left to remediate.", inc.Number, inc.Status)
+		}
+		_, had := inc.At(PhaseMitigationStarted)
+		if inc.Status == StatusInvestigating {
+			if err := inc.Transition(StatusMitigating, now); err != nil {
+				return nil, err
+			}
+		}
+		_, has := inc.At(PhaseMitigationStarted)
+		started = !had && has
+		inc.Remediations = append(inc.Remediations, Remediation{Option: opt, By: actor, At: now})
+		ev := NewEvent(EventRemediation, actor, now, info.Label)
+		ev.Data = map[string]string{"option": string(opt)}
+		return []Event{ev}, nil
+	})
+	if err != nil {
+		return Incident{}, Guidance{}, false, storeErr(err, "the remediation")
+	}
+	svc, _ := a.Service(inc.Service)
+	g := Guidance{Option: info, Service: svc, Started: started && applied, FlagURL: svc.FlagURL, CutoverURL: svc.CutoverURL, HotfixReviewURL: a.HotfixReviewURL}
+	switch opt {
+	case RemedyRollback:
+		a.rollbackGuidance(ctx, &inc, &g)
+	case RemedyData:
+		g.Warning = "A data remediation extends time to restore: repairs usually take hours, and the incident stays open until the data is checked."
+		g.AskValidationPlan = true
+	}
+	return inc, g, applied, nil
+}
+
+// rollbackGuidance reads the service's deploys and names the suspect and
+// the previous known-good one; the suspect goes on the timeline once.
+func (a *App) rollbackGuidance(ctx context.Context, inc *Incident, g *Guidance) {
+	switch {
+	case a.Deploys == nil:
+		g.DeploysNote = "GitHub is not configured, so Klaxon cannot name the suspect deploy: check your deploy tool's history for the last two hours."
+		return
+	case g.Service.Repo == "":
+		g.DeploysNote = "This incident's service names no GitHub repo, so Klaxon cannot name the suspect deploy."
+		return
+	}
+	deploys, err := a.Deploys.Recent(ctx, g.Service, deployLimit)
+	if err != nil {
+		a.log().Warn("reading deploys", "incident", inc.Number, "repo", g.Service.Repo, "err", err)
+		g.DeploysNote = "Klaxon could not read the deploys from GitHub (" + oneLine(err.Error(), 200) + "); check the deploy history by hand."
+		return
+	}
+	since := inc.Times[PhaseDetected]
+	if since.IsZero() {
+		since = inc.DeclaredAt()
+	}
+	g.Suspect, g.KnownGood, g.Recent = SuspectDeploys(deploys, since.Add(-SuspectWindow))
+	if g.Suspect == nil {
+		g.DeploysNote = fmt.Sprintf("No deploy of %s to %s since %s (two hours before detection): a rollback may not help.", g.Service.Repo, envOf(g.Service), since.Add(-SuspectWindow).Format("15:04 UTC"))
+		return
+	}
+	s := *g.Suspect
+	now := a.Clock.Now().UTC()
+	_, _, err = a.Store.Apply(ctx, inc.Number, fmt.Sprintf("suspect:%d:%d", inc.Number, s.ID), func(i *Incident) ([]Event, error) {
+		ev := NewEvent(EventSuspectDeploy, ActorKlaxon, now, fmt.Sprintf("Suspect deploy %s of %s at %s", shortSHA(s.SHA), g.Service.Repo, s.At.UTC().Format("15:04 UTC")))
+		ev.At = s.At.UTC()
+		ev.Data = map[string]string{"sha": s.SHA, "ref": s.Ref, "creator": s.Creator, "url": s.URL, "state": s.State}
+		if g.KnownGood != nil {
+			ev.Data["known_good"] = g.KnownGood.SHA
+		}
+		return []Event{ev}, nil
+	})
+	if err != nil {
+		a.log().Warn("recording the suspect deploy", "incident", inc.Number, "err", err)
+	}
+}
+
+// SuspectDeploys picks, from deploys newest first, the suspect (the newest
+// deploy at or after since) and the known-good one to roll back to (the
+// newest successful deploy before the suspect with another commit). recent
+// are the deploys at or after since.
+func SuspectDeploys(deploys []Deploy, since time.Time) (suspect, knownGood *Deploy, recent []Deploy) {
+	at := -1
+	for i, d := range deploys {
+		if d.At.Before(since) {
+			break
+		}
+		recent = append(recent, d)
+		if at < 0 {
+			at = i
+		}
+	}
+	if at < 0 {
+		return nil, nil, nil
+	}
+	s := deploys[at]
+	suspect = &s
+	for _, d := range deploys[at+1:] {
+		if d.State == "success" && d.SHA != s.SHA && d.At.Before(s.At.Add(time.Nanosecond)) {
+			k := d
+			knownGood = &k
+			break
+		}
+	}
+	return suspect, knownGood, recent
+}
+
+func envOf(s Service) string {
+	if s.DeployEnvironment != "" {
+		return s.DeployEnvironment
+	}
+	return "production"
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// oneLine flattens s to one line of at most n runes, for a message.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) > n {
+		s = string([]rune(s)[:n-1]) + "…"
+	}
+	return s
+}
+
+// Mitigate records that the impact stopped (the mitigated timestamp).
+func (a *App) Mitigate(ctx context.Context, n int64, actor, key string) (Incident, bool, error) {
+	now := a.Clock.Now().UTC()
+	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		if inc.Status == StatusMitigated {
+			return nil, Errorf(CodeBadTransition, "Incident #%d is already mitigated. Next: `/incident resolve` opens the verification gates.", inc.Number)
+		}
+		if !inc.Status.Open() {
+			return nil, Errorf(CodeBadTransition, "Incident #%d is %s.", inc.Number, inc.Status)
+		}
+		if err := inc.Transition(StatusMitigated, now); err != nil {
+			return nil, err
+		}
+		ev := NewEvent(EventStatusChanged, actor, now, "Mitigated: the impact has stopped")
+		ev.Data = map[string]string{"to": string(StatusMitigated)}
+		return []Event{ev}, nil
+	})
+	if err != nil {
+		return Incident{}, false, storeErr(err, "mitigated")
+	}
+	return inc, applied, nil
+}
+
+// MaxPlan bounds a validation plan.
+const MaxPlan = 3000
+
+// AddValidationPlan records how a data remediation will be checked.
+func (a *App) AddValidationPlan(ctx context.Context, n int64, actor, plan, key string) (Incident, bool, error) {
+	plan = strings.TrimSpace(plan)
+	if plan == "" {
+		return Incident{}, false, Errorf(CodeBadInput, "Write the validation plan: which records, which query proves them right, who checks.")
+	}
+	if utf8.RuneCountInString(plan) > MaxPlan {
+		return Incident{}, false, Errorf(CodeBadInput, "Keep the validation plan to %d characters at most.", MaxPlan)
+	}
+	now := a.Clock.Now().UTC()
+	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		return []Event{NewEvent(EventValidationPlan, actor, now, plan)}, nil
+	})
+	if err != nil {
+		return Incident{}, false, storeErr(err, "the validation plan")
+	}
+	return inc, applied, nil
+}
