@@ -66,7 +66,7 @@ type klaxon struct {
 	done   chan error
 }
 
-func start(t testing.TB, f *fakeslack.Server, dbPath string) *klaxon {
+func start(t testing.TB, f *fakeslack.Server, dbPath string, configure ...func(*playbook.App, *bot.Adapter)) *klaxon {
 	t.Helper()
 	db, err := store.Open(dbPath, time.Second)
 	if err != nil {
@@ -82,6 +82,10 @@ func start(t testing.TB, f *fakeslack.Server, dbPath string) *klaxon {
 	log := slog.New(slog.DiscardHandler)
 	ad := &bot.Adapter{API: api, Templates: tmpl, BotUserID: who.UserID, AnnounceChannel: announce, Clock: clock}
 	app := &playbook.App{Store: db, Channels: ad, Poster: ad, Triage: ad, Clock: clock, Tiers: tiers(), Services: services, Log: log}
+	app.Closing, app.People, app.RenderPostmortem = ad, ad, tmpl.RenderPostmortem
+	for _, c := range configure {
+		c(app, ad)
+	}
 	b := &bot.Bot{App: app, API: api, Socket: socketmode.New(api), Templates: tmpl, Log: log, Command: "/incident", DefaultSeverity: playbook.SEV3, Members: ad}
 	ctx, cancel := context.WithCancel(context.Background())
 	k := &klaxon{db: db, bot: b, app: app, cancel: cancel, done: make(chan error, 1)}

@@ -107,6 +107,8 @@ type PostmortemAnswer struct {
 type PostmortemPhase struct {
 	Name     string // "Detection"
 	From, To Phase
+	// Span says what is measured: "acknowledged → mitigation started".
+	Span string
 	// Elapsed is the phase's length when it ended (Reached), else 0.
 	Elapsed time.Duration
 	Target  time.Duration
@@ -332,7 +334,8 @@ func (b *postmortemBuilder) name(id string) string {
 	case ActorKlaxon:
 		return "Klaxon"
 	}
-	if n := strings.TrimSpace(b.names[id]); n != "" {
+	// A name is one line: runs of space, tabs and line breaks become one space.
+	if n := strings.Join(strings.Fields(b.names[id]), " "); n != "" {
 		return n
 	}
 	return id
@@ -406,7 +409,8 @@ func (b *postmortemBuilder) phases(p *Postmortem) {
 }
 
 func (b *postmortemBuilder) phase(name string, from, to Phase, target time.Duration) PostmortemPhase {
-	ph := PostmortemPhase{Name: name, From: from, To: to, Target: target, TargetText: HumanDuration(target), Duration: PostmortemNotReached}
+	ph := PostmortemPhase{Name: name, From: from, To: to, Target: target, TargetText: HumanDuration(target), Duration: PostmortemNotReached,
+		Span: strings.ReplaceAll(string(from)+" → "+string(to), "_", " ")}
 	start, okFrom := b.inc.At(from)
 	end, okTo := b.inc.At(to)
 	if !okFrom || !okTo {
@@ -544,6 +548,8 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 			return who + " named " + b.name(to) + " incident commander", ""
 		case e.Actor == to:
 			return b.name(to) + " took over the incident commander role from " + b.name(from), ""
+		case e.Actor == from:
+			return who + " handed the incident commander role to " + b.name(to), ""
 		default:
 			return who + " handed the incident commander role from " + b.name(from) + " to " + b.name(to), ""
 		}
@@ -642,7 +648,11 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 		}
 		return s, ""
 	case EventAllClear:
-		return with(who+" gave the all-clear", strings.TrimLeft(trimPrefixFold(text, "all clear"), ", ")), ""
+		// Klaxon's text is "All clear: …" or "All clear, …".
+		if len(text) > 9 && strings.EqualFold(text[:9], "all clear") && text[9] == ',' {
+			return who + " gave the all-clear" + text[9:], ""
+		}
+		return with(who+" gave the all-clear", trimPrefixFold(text, "all clear")), ""
 	case EventGateOverride:
 		s := who + " gave the all-clear over open gates"
 		if l := e.Data["labels"]; l != "" {
@@ -665,11 +675,15 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 		}
 		return with(s, text), ""
 	case EventTicketFiled:
+		// Klaxon's text is "Action item 1 filed as owner/repo#12".
+		if _, ticket, ok := strings.Cut(text, " filed as "); ok && e.Data["id"] != "" {
+			return who + " filed action item #" + e.Data["id"] + " as " + ticket, e.Data["url"]
+		}
 		return with(who+" filed a ticket", text), e.Data["url"]
 	case EventClosed:
 		return who + " closed the incident", ""
 	case EventPostmortemShared:
-		return with(who+" shared the post-mortem outline", text), e.Data["url"]
+		return with(who+" shared the post-mortem outline", trimPrefixFold(text, "post-mortem outline")), e.Data["url"]
 	case EventArchived:
 		return who + " archived the channel", ""
 	case EventRootCause:

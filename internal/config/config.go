@@ -23,6 +23,8 @@
 //     baseDir), so the same file works whatever the working directory of the
 //     process. Defaults are not rewritten: the default store.path, ./klaxon.db,
 //     stays relative to the working directory.
+//     (github.postmortems.path is a directory in a GitHub repository, not
+//     on disk, and is never rewritten.)
 //   - A null value (`key:` or `key: ~`) means "not set" and keeps the default.
 //   - Every problem is reported at once, each with its key path and line, as a
 //     *Problems error; a Config is returned only when there are none.
@@ -67,6 +69,11 @@ type Config struct {
 	Services  []playbook.Service
 	Templates Templates
 	Scheduler Scheduler
+	// GitHub is optional: without a token it is off, and the wrap-up skips
+	// deploys, action-item issues and post-mortem pull requests.
+	GitHub      GitHub
+	Remediation Remediation
+	Close       Close
 }
 
 // Slack configures the Slack app.
@@ -163,6 +170,81 @@ type Scheduler struct {
 // DefaultPostmortemReminders is daily at 09:00 in Scheduler.Timezone.
 const DefaultPostmortemReminders = "0 9 * * *"
 
+// DefaultGitHubAPIURL is GitHub's REST API base URL. GitHub Enterprise
+// Server's is https://HOST/api/v3/.
+const DefaultGitHubAPIURL = "https://api.github.com/"
+
+// DefaultDeployEnvironment is the GitHub deployment environment read for a
+// service that has a repo and names no environment.
+const DefaultDeployEnvironment = "production"
+
+// MaxArchiveDelay bounds close.archive_delay.
+const MaxArchiveDelay = 30 * 24 * time.Hour
+
+// GitHub configures the GitHub integration: deploys read for rollbacks,
+// action items filed as issues, post-mortem outlines committed.
+type GitHub struct {
+	// Token is a personal access token or an installation token. Unset
+	// means GitHub is off; loading has then checked that no repo is
+	// configured (services[].repo, action_items_repo, postmortems.repo).
+	Token Secret
+	// APIURL is the REST API base URL; it always ends with "/" after
+	// loading.
+	APIURL string
+	// ActionItemsRepo (owner/name, optional) receives the action items of
+	// incidents whose service names no repo.
+	ActionItemsRepo string
+	Postmortems     Postmortems
+	// Logins maps Slack user IDs (U…/W…) to GitHub logins, for assigning
+	// action items. Nil when the file sets none.
+	Logins map[string]string
+}
+
+// Enabled reports whether GitHub is configured (has a token).
+func (g GitHub) Enabled() bool { return g.Token.IsSet() }
+
+// Login returns the GitHub login of a Slack user, if the file maps one.
+func (g GitHub) Login(slackUserID string) (string, bool) {
+	l, ok := g.Logins[slackUserID]
+	return l, ok
+}
+
+// Postmortems configures where post-mortem outlines go on GitHub.
+type Postmortems struct {
+	// Repo (owner/name, optional) receives each outline; empty: outlines
+	// are only uploaded to Slack.
+	Repo string
+	// Path is the directory in Repo, a relative slash path without "..",
+	// "." or empty segments, and without a leading or trailing slash.
+	Path string
+	// As says how an outline is proposed: a pull request adding
+	// Path/<file>.md, or an issue.
+	As PostmortemAs
+}
+
+// PostmortemAs is how a post-mortem outline is proposed on GitHub.
+type PostmortemAs string
+
+// The values of github.postmortems.as.
+const (
+	PostmortemAsPullRequest PostmortemAs = "pull_request"
+	PostmortemAsIssue       PostmortemAs = "issue"
+)
+
+// Remediation configures the remediation options offered in an incident.
+type Remediation struct {
+	// HotfixReviewURL (optional, absolute http(s)) documents the expedited
+	// review process, linked when someone picks "hotfix".
+	HotfixReviewURL string
+}
+
+// Close configures closing an incident.
+type Close struct {
+	// ArchiveDelay is how long after /incident close the channel is
+	// archived: 0 (the default) archives at once; at most MaxArchiveDelay.
+	ArchiveDelay time.Duration
+}
+
 // Default returns the configuration used when the file sets nothing. Callers
 // own the result.
 func Default() *Config {
@@ -182,6 +264,10 @@ func Default() *Config {
 			Timezone:            time.UTC,
 			TimezoneName:        "UTC",
 			PostmortemReminders: DefaultPostmortemReminders,
+		},
+		GitHub: GitHub{
+			APIURL:      DefaultGitHubAPIURL,
+			Postmortems: Postmortems{Path: "postmortems", As: PostmortemAsPullRequest},
 		},
 	}
 }
@@ -237,6 +323,16 @@ func (c *Config) CheckRun() error {
 		ps = append(ps, Problem{Path: "slack.announce_channel",
 			Msg: "required to run: the ID (C…) of the channel where new incidents are announced"})
 	}
+	// GitHub is optional, but a token that is set must be usable.
+	if g := c.GitHub.Token; g.IsSet() {
+		add := func(msg string) { ps = append(ps, Problem{Path: "github.token", Line: g.line, Msg: msg}) }
+		v := g.Reveal()
+		if strings.ContainsAny(v, " \t\r\n") {
+			add("contains whitespace: check the environment variable or file for a stray space or line break")
+		} else if k := slackTokenKind(v); k != "" {
+			add("this is a Slack token (" + k + "), not a GitHub token: want a personal access token or an installation token")
+		}
+	}
 	if len(ps) > 0 {
 		return &Problems{List: ps}
 	}
@@ -253,6 +349,22 @@ var tokenKinds = []struct{ prefix, kind string }{
 	{"xoxa-", "a workspace token"},
 	{"xoxs-", "a session token"},
 }
+
+// slackTokenKind names the kind of Slack token v starts with, or "".
+func slackTokenKind(v string) string {
+	for _, k := range tokenKinds {
+		if strings.HasPrefix(v, k.prefix) {
+			return fmt.Sprintf("%s, %s…", k.kind, k.prefix)
+		}
+	}
+	return ""
+}
+
+// githubTokenPrefixes are the prefixes of GitHub's token formats (personal
+// access tokens classic and fine-grained, OAuth, user-to-server,
+// installation and refresh tokens), so that such a token pasted where a
+// value or a key goes is never echoed in a problem.
+var githubTokenPrefixes = []string{"ghp_", "github_pat_", "gho_", "ghu_", "ghs_", "ghr_"}
 
 func checkToken(ps *[]Problem, path string, s Secret, prefix, want string) {
 	add := func(msg string) { *ps = append(*ps, Problem{Path: path, Line: s.line, Msg: msg}) }

@@ -94,11 +94,22 @@ func TestExampleFileParsesAndPassesCheckRun(t *testing.T) {
 	}
 	if c.Slack.APIURL != d.Slack.APIURL || c.Slack.CommandName != d.Slack.CommandName || c.Slack.AppName != d.Slack.AppName ||
 		c.Store.LockTimeout != d.Store.LockTimeout || c.HTTP != d.HTTP || c.Log != d.Log || c.Declare != d.Declare || c.Templates != d.Templates ||
-		c.Scheduler != d.Scheduler {
+		c.Scheduler != d.Scheduler || c.GitHub.APIURL != d.GitHub.APIURL || c.GitHub.Postmortems != d.GitHub.Postmortems || c.Close != d.Close {
 		t.Errorf("example settings differ from the defaults:\n got %+v\nwant %+v", c, d)
 	}
+	// Without GITHUB_TOKEN the example leaves GitHub off, with no repo set.
+	if c.GitHub.Enabled() || c.GitHub.ActionItemsRepo != "" || c.GitHub.Postmortems.Repo != "" {
+		t.Errorf("example github = %+v", c.GitHub)
+	}
+	if l, ok := c.GitHub.Login("U0PAY001"); !ok || l != "octocat" {
+		t.Errorf("example login of U0PAY001 = %q, %v", l, ok)
+	}
+	if c.Remediation.HotfixReviewURL != "https://wiki.example.com/engineering/hotfix-review" {
+		t.Errorf("example remediation = %+v", c.Remediation)
+	}
 	s, ok := c.Service("checkout")
-	want := playbook.Service{Name: "checkout", Runbook: "https://runbooks.example.com/checkout", Stakeholders: []string{"U0PAY001", "U0PAY002"}}
+	want := playbook.Service{Name: "checkout", Runbook: "https://runbooks.example.com/checkout", Stakeholders: []string{"U0PAY001", "U0PAY002"},
+		FlagURL: "https://flags.example.com/projects/checkout", CutoverURL: "https://traffic.example.com/services/checkout"}
 	if !ok || !reflect.DeepEqual(s, want) {
 		t.Errorf("Service(checkout) = %+v, %v; want %+v", s, ok, want)
 	}
@@ -176,6 +187,13 @@ func TestUnknownKeysAtEveryDepth(t *testing.T) {
 		{"scheduler", "scheduler:\n  timezone: UTC\n  tz: UTC\n", "scheduler.tz", 3, "known keys: postmortem_reminders, timezone"},
 		{"scheduler typo", "scheduler:\n  postmortem_reminder: '@daily'\n", "scheduler.postmortem_reminder", 2, "did you mean postmortem_reminders?"},
 		{"severity tier, new key", "severities:\n  SEV1:\n    escalations: [U0A1]\n", "severities.SEV1.escalations", 3, "did you mean escalation?"},
+		{"service, new key", "services:\n  - name: a\n    repository: acme/a\n", "services[0].repository", 3, "did you mean repo?"},
+		{"service, deploy env", "services:\n  - name: a\n    environment: prod\n", "services[0].environment", 3, "unknown key"},
+		{"github", "github:\n  api_url: https://x\n  tokn: x\n", "github.tokn", 3, "did you mean token?"},
+		{"github, Go field name", "github:\n  action_item_repo: acme/x\n", "github.action_item_repo", 2, "did you mean action_items_repo?"},
+		{"github.postmortems", "github:\n  postmortems:\n    dir: pm\n", "github.postmortems.dir", 3, "known keys: as, path, repo"},
+		{"remediation", "remediation:\n  hotfix_url: https://x\n", "remediation.hotfix_url", 2, "known keys: hotfix_review_url"},
+		{"close", "close:\n  archive_after: 1h\n", "close.archive_after", 2, "known keys: archive_delay"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -225,6 +243,13 @@ func TestBrokenFileListsEveryProblem(t *testing.T) {
 		{35, "services[2].owner", "unknown key"},
 		{37, "scheduler.timezone", `unknown time zone "Europe/Pariss"`},
 		{38, "scheduler.postmortem_reminders", "not a cron spec: expected exactly 5 fields, found 4"},
+		{40, "github.api_url", "not an http(s) URL"},
+		{41, "github.action_items_repo", "not a GitHub repository"},
+		{43, "github.postmortems.path", "must not contain .."},
+		{44, "github.postmortems.as", "not one of pull_request, issue"},
+		{46, "github.logins.alice", "not a Slack user ID"},
+		{48, "remediation.hotfix_review_url", "not a URL"},
+		{50, "close.archive_delay", "not a duration"},
 	}
 	if len(ps.List) != len(want) {
 		t.Errorf("got %d problems, want %d:\n%v", len(ps.List), len(want), err)

@@ -34,6 +34,7 @@ var (
 	// Slack IDs: users are U… (W… on Enterprise Grid), user groups S…,
 	// public channels C…, private channels G… (older ones).
 	stakeholderRE = regexp.MustCompile(`^[UWS][A-Z0-9]{2,}$`)
+	userRE        = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 	channelRE     = regexp.MustCompile(`^[CG][A-Z0-9]{2,}$`)
 	// Service names are typed in slash commands and become part of channel
 	// names, which Slack limits to lowercase letters, digits, - and _.
@@ -41,6 +42,10 @@ var (
 	varNameRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	simpleKeyRE   = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 	yamlErrRE     = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	// GitHub: a repository is owner/name; a login is letters, digits and
+	// hyphens, at most 39, not starting with a hyphen.
+	repoPartRE    = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	githubLoginRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,38}$`)
 )
 
 const (
@@ -56,6 +61,8 @@ const (
 	maxMergeDepth = 8
 	// maxAppName is Slack's limit on an app's display name.
 	maxAppName = 35
+	// maxDeployEnvironment is GitHub's limit on an environment's name.
+	maxDeployEnvironment = 255
 )
 
 var (
@@ -116,6 +123,11 @@ type decoder struct {
 	problems  []Problem
 	budget    int
 	exhausted bool
+	// repoKeys are the keys that set a GitHub repository, which needs
+	// github.token; githubTokenEmpty is set when github.token was written
+	// but came out empty (an empty variable).
+	repoKeys         []Problem
+	githubTokenEmpty bool
 }
 
 func newDecoder(baseDir string, getenv func(string) (string, bool), fs files) *decoder {
@@ -264,10 +276,13 @@ func joinKey(path, key string) string {
 }
 
 // quoteText quotes a value written in the file for a message, shortened, and
-// hidden when it looks like a Slack token pasted in the wrong place.
+// hidden when it looks like a Slack or GitHub token pasted in the wrong place.
 func quoteText(s string) string {
-	if looksLikeToken(s) {
+	if looksLikeSlackToken(s) {
 		return "(a value that looks like a Slack token, not shown)"
+	}
+	if looksLikeGitHubToken(s) {
+		return "(a value that looks like a GitHub token, not shown)"
 	}
 	if utf8.RuneCountInString(s) > 60 {
 		s = string([]rune(s)[:59]) + "…"
@@ -276,8 +291,21 @@ func quoteText(s string) string {
 }
 
 func looksLikeToken(s string) bool {
+	return looksLikeSlackToken(s) || looksLikeGitHubToken(s)
+}
+
+func looksLikeSlackToken(s string) bool {
 	for _, k := range tokenKinds {
 		if strings.Contains(s, k.prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func looksLikeGitHubToken(s string) bool {
+	for _, p := range githubTokenPrefixes {
+		if strings.Contains(s, p) {
 			return true
 		}
 	}
@@ -674,7 +702,99 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 		"services":   func(n *yaml.Node, p string) { d.services(n, p, &c.Services) },
 		"scheduler":  func(n *yaml.Node, p string) { d.scheduler(n, p, &c.Scheduler) },
 		"responders": d.ids(&c.Responders),
+		"github":     func(n *yaml.Node, p string) { d.github(n, p, &c.GitHub) },
+		"remediation": func(n *yaml.Node, p string) {
+			d.mapping(n, p, map[string]field{
+				"hotfix_review_url": d.str(&c.Remediation.HotfixReviewURL, urlCheck("https://wiki.example.com/hotfix-review")),
+			})
+		},
+		"close": func(n *yaml.Node, p string) {
+			d.mapping(n, p, map[string]field{
+				"archive_delay": func(n *yaml.Node, p string) {
+					if v, node, ok := d.duration(n, p, 0); ok {
+						if v > MaxArchiveDelay {
+							d.add(node, p, "must be at most 720h (30 days)")
+							return
+						}
+						c.Close.ArchiveDelay = v
+					}
+				},
+			})
+		},
 	})
+	d.needGitHubToken(c)
+}
+
+// needGitHubToken reports a repository configured without github.token, at
+// the first key that sets one. A token with its own problem (an unset
+// variable, an unreadable file) has been reported already.
+func (d *decoder) needGitHubToken(c *Config) {
+	if len(d.repoKeys) == 0 || c.GitHub.Token.IsSet() {
+		return
+	}
+	for _, p := range d.problems {
+		if p.Path == "github.token" || p.Path == "github.token_file" {
+			return
+		}
+	}
+	first := d.repoKeys[0]
+	for _, k := range d.repoKeys[1:] {
+		if k.Line < first.Line {
+			first = k
+		}
+	}
+	hint := ""
+	if d.githubTokenEmpty {
+		hint = "; github.token is set but empty (is its environment variable empty?)"
+	}
+	first.Msg = "GitHub needs github.token (or github.token_file) for this repository: without a token GitHub is off" + hint
+	d.problems = append(d.problems, first)
+}
+
+// urlCheck accepts an absolute http(s) URL, or "" for none.
+func urlCheck(example string) func(scalar) string {
+	return func(v scalar) string {
+		if v.val == "" || isHTTPURL(v.val) {
+			return ""
+		}
+		return fmt.Sprintf("not a URL: %s (want an absolute http(s) URL, like %s)", v.show(), example)
+	}
+}
+
+// repoField reads a GitHub repository, owner/name, or "" for none; a
+// repository set is remembered for needGitHubToken.
+func (d *decoder) repoField(dst *string) field {
+	return func(n *yaml.Node, path string) {
+		v, ok := d.scalar(n, path)
+		if !ok {
+			return
+		}
+		r := strings.TrimSpace(v.val)
+		if r == "" {
+			*dst = ""
+			return
+		}
+		if msg := checkRepo(r, v); msg != "" {
+			d.add(v.node, path, "%s", msg)
+			return
+		}
+		*dst = r
+		d.repoKeys = append(d.repoKeys, Problem{Path: path, Line: v.node.Line})
+	}
+}
+
+// checkRepo returns the problem with a GitHub repository name, or "".
+func checkRepo(r string, v scalar) string {
+	owner, name, ok := strings.Cut(r, "/")
+	if ok && repoPartRE.MatchString(owner) && repoPartRE.MatchString(name) &&
+		owner != "." && owner != ".." && name != "." && name != ".." {
+		return ""
+	}
+	hint := ""
+	if strings.Contains(r, "://") || strings.HasPrefix(r, "github.com/") || strings.HasPrefix(r, "git@") {
+		hint = ", not a URL"
+	}
+	return fmt.Sprintf("not a GitHub repository: %s (want owner/name, like acme/checkout%s)", v.show(), hint)
 }
 
 func (d *decoder) slack(n *yaml.Node, path string, s *Slack) {
@@ -985,13 +1105,22 @@ func (d *decoder) services(n *yaml.Node, path string, dst *[]playbook.Service) {
 				names[key] = p
 				s.Name = v.val
 			},
-			"runbook": d.str(&s.Runbook, func(v scalar) string {
-				if v.val == "" || isHTTPURL(v.val) {
-					return ""
-				}
-				return fmt.Sprintf("not a URL: %s (want an absolute http(s) URL, like https://runbooks.example.com/checkout)", v.show())
-			}),
+			"runbook":      d.str(&s.Runbook, urlCheck("https://runbooks.example.com/checkout")),
 			"stakeholders": d.ids(&s.Stakeholders),
+			"repo":         d.repoField(&s.Repo),
+			"deploy_environment": d.str(&s.DeployEnvironment, func(v scalar) string {
+				switch {
+				case strings.TrimSpace(v.val) == "":
+					return "must not be empty (leave the key out for " + DefaultDeployEnvironment + ")"
+				case strings.ContainsFunc(v.val, unicode.IsControl):
+					return "must not contain control characters such as tabs or line breaks"
+				case utf8.RuneCountInString(v.val) > maxDeployEnvironment:
+					return fmt.Sprintf("longer than GitHub's limit of %d characters", maxDeployEnvironment)
+				}
+				return ""
+			}),
+			"flag_url":    d.str(&s.FlagURL, urlCheck("https://flags.example.com/checkout")),
+			"cutover_url": d.str(&s.CutoverURL, urlCheck("https://traffic.example.com/checkout")),
 		})
 		if !ok {
 			continue
@@ -999,6 +1128,9 @@ func (d *decoder) services(n *yaml.Node, path string, dst *[]playbook.Service) {
 		if nameNode == nil {
 			d.add(item, p+".name", "required")
 			continue
+		}
+		if s.Repo != "" && s.DeployEnvironment == "" {
+			s.DeployEnvironment = DefaultDeployEnvironment
 		}
 		if s.Name != "" {
 			out = append(out, s)
@@ -1035,6 +1167,135 @@ func (d *decoder) scheduler(n *yaml.Node, path string, s *Scheduler) {
 			s.PostmortemReminders = spec
 		},
 	})
+}
+
+// github reads the GitHub integration's settings.
+func (d *decoder) github(n *yaml.Node, path string, g *GitHub) {
+	var token secretSource
+	fields := map[string]field{
+		"api_url": func(n *yaml.Node, p string) {
+			v, ok := d.scalar(n, p)
+			if !ok {
+				return
+			}
+			// Endpoints are appended to it, as to slack.api_url.
+			if !isHTTPURL(v.val) || strings.ContainsAny(v.val, "?#") {
+				d.add(v.node, p, "not an http(s) URL: %s (want a base URL such as %s, or https://HOST/api/v3/ for GitHub Enterprise Server, without ? or #)", v.show(), DefaultGitHubAPIURL)
+				return
+			}
+			if !strings.HasSuffix(v.val, "/") {
+				v.val += "/"
+			}
+			g.APIURL = v.val
+		},
+		"action_items_repo": d.repoField(&g.ActionItemsRepo),
+		"postmortems":       func(n *yaml.Node, p string) { d.postmortems(n, p, &g.Postmortems) },
+		"logins":            func(n *yaml.Node, p string) { d.logins(n, p, &g.Logins) },
+	}
+	d.secretFields(fields, "token", &token)
+	d.mapping(n, path, fields)
+	tp := joinKey(path, "token")
+	d.secret(&g.Token, tp, token)
+	d.githubTokenEmpty = token.hasValue && !token.hasFile && token.value.val == ""
+}
+
+func (d *decoder) postmortems(n *yaml.Node, path string, pm *Postmortems) {
+	d.mapping(n, path, map[string]field{
+		"repo": d.repoField(&pm.Repo),
+		"path": func(n *yaml.Node, p string) {
+			v, ok := d.scalar(n, p)
+			if !ok {
+				return
+			}
+			dir, msg := repoDir(v)
+			if msg != "" {
+				d.add(v.node, p, "%s", msg)
+				return
+			}
+			pm.Path = dir
+		},
+		"as": func(n *yaml.Node, p string) {
+			v, ok := d.scalar(n, p)
+			if !ok {
+				return
+			}
+			switch as := PostmortemAs(strings.ToLower(strings.TrimSpace(v.val))); as {
+			case PostmortemAsPullRequest, PostmortemAsIssue:
+				pm.As = as
+			default:
+				d.add(v.node, p, "not one of pull_request, issue: %s", v.show())
+			}
+		},
+	})
+}
+
+// repoDir checks a directory inside a repository: relative, with slashes,
+// no "..", "." or empty segments; a trailing slash is dropped.
+func repoDir(v scalar) (string, string) {
+	const want = "want a directory in the repository such as postmortems or docs/incidents"
+	p := strings.TrimSuffix(strings.TrimSpace(v.val), "/")
+	switch {
+	case p == "":
+		return "", "must not be empty (" + want + ")"
+	case strings.HasPrefix(p, "/"):
+		return "", "must be relative to the repository's root, without a leading / (" + want + ")"
+	case strings.Contains(p, `\`):
+		return "", "use / between directories, not \\ (" + want + ")"
+	case strings.ContainsFunc(p, unicode.IsControl):
+		return "", "must not contain control characters (" + want + ")"
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		switch seg {
+		case "..":
+			return "", "must not contain .. (" + want + ")"
+		case ".", "":
+			return "", "must not contain . or empty segments such as a//b (" + want + ")"
+		}
+	}
+	return p, ""
+}
+
+// logins reads a mapping of Slack user IDs to GitHub logins.
+func (d *decoder) logins(n *yaml.Node, path string, dst *map[string]string) {
+	n = d.resolve(n)
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.add(n, path, "want a mapping of Slack user IDs to GitHub logins (U0A1B2C3: octocat), not %s", kindName(n))
+		return
+	}
+	out := map[string]string{}
+	for _, p := range d.pairs(n, path, 0) {
+		id := p.key.Value
+		kp := joinKey(path, id)
+		if !userRE.MatchString(id) {
+			hint := ""
+			if strings.HasPrefix(id, "@") {
+				hint = "; @names change, so copy the member ID from the profile"
+			}
+			d.add(p.key, kp, "not a Slack user ID (want U… or W…, like U0A1B2C3%s)", hint)
+			continue
+		}
+		v, ok := d.scalar(p.val, kp)
+		if !ok {
+			if isNull(d.resolve(p.val)) {
+				d.add(p.key, kp, "empty: want the person's GitHub login")
+			}
+			continue
+		}
+		login := strings.TrimSpace(v.val)
+		if !githubLoginRE.MatchString(login) {
+			hint := ""
+			if strings.HasPrefix(login, "@") {
+				hint = "; without the @"
+			}
+			d.add(v.node, kp, "not a GitHub login: %s (want letters, digits and -, at most 39, not starting with -, like octocat%s)", v.show(), hint)
+			continue
+		}
+		out[id] = login
+	}
+	*dst = out
 }
 
 // loadZone loads an IANA zone, or says what is wrong with the name; v is

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/klaxonhq/klaxon/playbook"
 	"github.com/robfig/cron/v3"
@@ -71,6 +72,14 @@ var fuzzSeeds = []string{
 	"scheduler: {timezone: '${TZ:-UTC}', postmortem_reminders: 'TZ=UTC'}\n",
 	"scheduler: {timezone: Local, postmortem_reminders: '0 9 30 2 *'}\n",
 	"scheduler: {postmortem_reminders: '*/5 1-2,4 ? JAN-DEC SUN'}\n",
+	"services:\n  - {name: a, repo: acme/a, deploy_environment: prod-eu, flag_url: 'https://f/a', cutover_url: 'http://c/a'}\n  - {name: b, repo: 'o/..', deploy_environment: ''}\n  - {name: c, repo: acme/c}\n",
+	"github:\n  token: ${GH}\n  api_url: https://ghe.example.com/api/v3\n  action_items_repo: acme/incidents\n  postmortems: {repo: acme/pm, path: docs/pm/, as: issue}\n  logins: {U0A1: octocat, W0B2: '-x', S0C3: a, '@d': e}\n",
+	"github: {token: '${EMPTY:-}', postmortems: {repo: acme/pm, path: ../x, as: pr}}\nservices: [{name: a, repo: acme/a}]\n",
+	"github: {token_file: secrets/gh, token: x, action_items_repo: a/b}\n",
+	"github: {token_file: missing, api_url: 'https://h/?q'}\n",
+	"remediation: {hotfix_review_url: 'https://wiki/hotfix'}\nclose: {archive_delay: 720h}\n",
+	"remediation: {hotfix_review_url: wiki}\nclose: {archive_delay: 721h}\n",
+	"close: {archive_delay: -1s}\n",
 }
 
 func FuzzParse(f *testing.F) {
@@ -105,7 +114,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("both a config and an error: %v", err)
 		}
 		checkInvariants(t, c)
-		if c.Slack.BotToken.String() != redacted {
+		if c.Slack.BotToken.String() != redacted || c.GitHub.Token.String() != redacted {
 			t.Errorf("secret prints")
 		}
 	})
@@ -166,14 +175,57 @@ func checkInvariants(t *testing.T, c *Config) {
 	} else if d, every := sched.(cron.ConstantDelaySchedule); every && d.Delay < time.Minute {
 		t.Errorf("postmortem_reminders %q every %v", c.Scheduler.PostmortemReminders, d.Delay)
 	}
+	g := c.GitHub
+	if !strings.HasSuffix(g.APIURL, "/") || !isHTTPURL(g.APIURL) || strings.ContainsAny(g.APIURL, "?#") {
+		t.Errorf("github api_url %q", g.APIURL)
+	}
+	repoOK := func(what, r string) {
+		t.Helper()
+		if r != "" && checkRepo(r, scalar{val: r}) != "" {
+			t.Errorf("%s %q", what, r)
+		}
+	}
+	repoOK("action_items_repo", g.ActionItemsRepo)
+	repoOK("postmortems.repo", g.Postmortems.Repo)
+	if p := g.Postmortems.Path; p == "" || strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || slices.Contains(strings.Split(p, "/"), "..") {
+		t.Errorf("postmortems path %q", p)
+	}
+	if a := g.Postmortems.As; a != PostmortemAsPullRequest && a != PostmortemAsIssue {
+		t.Errorf("postmortems as %q", a)
+	}
+	for id, login := range g.Logins {
+		if !userRE.MatchString(id) || !githubLoginRE.MatchString(login) {
+			t.Errorf("login %q → %q", id, login)
+		}
+	}
+	// A repo anywhere needs the token.
+	hasRepo := g.ActionItemsRepo != "" || g.Postmortems.Repo != ""
+	for _, s := range c.Services {
+		hasRepo = hasRepo || s.Repo != ""
+	}
+	if hasRepo && !g.Enabled() {
+		t.Errorf("a repo without github.token")
+	}
+	if c.Remediation.HotfixReviewURL != "" && !isHTTPURL(c.Remediation.HotfixReviewURL) {
+		t.Errorf("hotfix_review_url %q", c.Remediation.HotfixReviewURL)
+	}
+	if d := c.Close.ArchiveDelay; d < 0 || d > MaxArchiveDelay {
+		t.Errorf("archive_delay %v", d)
+	}
 	seen := map[string]bool{}
 	for _, s := range c.Services {
 		if !serviceNameRE.MatchString(s.Name) || seen[strings.ToLower(s.Name)] {
 			t.Errorf("service name %q", s.Name)
 		}
 		seen[strings.ToLower(s.Name)] = true
-		if s.Runbook != "" && !isHTTPURL(s.Runbook) {
-			t.Errorf("runbook %q", s.Runbook)
+		for _, u := range []string{s.Runbook, s.FlagURL, s.CutoverURL} {
+			if u != "" && !isHTTPURL(u) {
+				t.Errorf("service %s URL %q", s.Name, u)
+			}
+		}
+		repoOK("service repo", s.Repo)
+		if s.Repo != "" && (strings.TrimSpace(s.DeployEnvironment) == "" || strings.ContainsFunc(s.DeployEnvironment, unicode.IsControl)) {
+			t.Errorf("service %s deploy environment %q", s.Name, s.DeployEnvironment)
 		}
 		for _, id := range s.Stakeholders {
 			if !stakeholderRE.MatchString(id) {

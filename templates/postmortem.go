@@ -1,0 +1,178 @@
+package templates
+
+import (
+	"bytes"
+	"fmt"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/klaxonhq/klaxon/playbook"
+)
+
+// PostmortemTemplate is the post-mortem outline's template name.
+const PostmortemTemplate = "postmortem.md.tmpl"
+
+// The Markdown functions join Funcs before any template is parsed (Load
+// runs after package initialisation), so every template, embedded or
+// overridden, can use them.
+func init() {
+	Funcs["md"] = Markdown
+	Funcs["mdline"] = MarkdownLine
+	Funcs["mdlink"] = MarkdownLink
+}
+
+// RenderPostmortem renders the post-mortem outline as Markdown, ending with
+// one newline.
+func (s *Set) RenderPostmortem(p playbook.Postmortem) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(4096 + 160*len(p.Timeline))
+	if err := s.t.ExecuteTemplate(&b, PostmortemTemplate, p); err != nil {
+		return nil, fmt.Errorf("templates: render %s: %w", PostmortemTemplate, err)
+	}
+	out := bytes.TrimSpace(b.Bytes())
+	return append(out, '\n'), nil
+}
+
+// Markdown makes user text inert in Markdown (GitHub's flavour) and in
+// Slack: it is the one escape every piece of text a person typed goes
+// through in the outline (template func md).
+//
+//   - The text never starts a line of its own: surrounding space is
+//     trimmed and line breaks become "<br>" (an inline break), so nothing
+//     in it can open a heading, a list, a quote, a fence, an indented code
+//     block or a table row, even inside a list item or a table cell.
+//   - The characters that mean something anywhere in a line are
+//     backslash-escaped: \ ` * _ [ ] | ~ $ # (emphasis, code, links and
+//     images, table cells, strikethrough, math, heading closers).
+//   - & < > become entities, so "<!channel>", "<@U1>" or "<!here>" show as
+//     typed and are no mention in Slack or anywhere else, and no HTML or
+//     autolink in angle brackets gets through.
+//   - The characters that only mean something at the start of a line
+//     (- + = ! ( ) and "." or ")" after digits, as in "1.") are escaped
+//     at the start of the text, for a template that puts it there;
+//     elsewhere they are left alone, so "2026-12-04" stays readable.
+//   - Control characters are dropped (tabs become spaces), and so are the
+//     bidi overrides, which make text read differently from what it is.
+//
+// Bare URLs are left as they are: GitHub links them showing the very
+// address it goes to, which a note pasting a dashboard wants.
+func Markdown(s string) string { return escapeMarkdown(s, "<br>") }
+
+// MarkdownLine is Markdown for single-line fields (titles, names): line
+// breaks become spaces. Template func mdline.
+func MarkdownLine(s string) string { return escapeMarkdown(s, " ") }
+
+// MarkdownLink is a Markdown link to rawURL labelled label (escaped as
+// MarkdownLine). Only an absolute http or https URL becomes a link; its
+// characters that could end the link or a table cell are percent-encoded.
+// Anything else is shown as escaped text after the label. Template func
+// mdlink.
+func MarkdownLink(label, rawURL string) string {
+	rawURL = strings.TrimSpace(rawURL)
+	if label = strings.TrimSpace(label); label == "" {
+		label = rawURL
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		if rawURL == "" || rawURL == label {
+			return MarkdownLine(label)
+		}
+		return MarkdownLine(label) + " (" + MarkdownLine(rawURL) + ")"
+	}
+	var b strings.Builder
+	b.Grow(len(label) + len(rawURL) + 8)
+	b.WriteByte('[')
+	b.WriteString(MarkdownLine(label))
+	b.WriteString("](")
+	for i := 0; i < len(rawURL); i++ {
+		c := rawURL[i]
+		switch {
+		case c == '&':
+			b.WriteString("&amp;") // an entity in a destination is decoded
+		case c > ' ' && c < 0x7f && !strings.ContainsRune(`<>()[]\|"`+"`", rune(c)):
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	b.WriteByte(')')
+	return b.String()
+}
+
+// markdownSpecial are the ASCII characters that are Markdown syntax
+// anywhere in a line; markdownLineStart those that are only at its start.
+const (
+	markdownSpecial   = "\\`*_[]|~$#"
+	markdownLineStart = "-+=!()"
+)
+
+func escapeMarkdown(s, newline string) string {
+	s = strings.TrimSpace(s)
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/8 + 8)
+	digits := true // only digits so far: a "." or ")" now would start a list
+	breaks := 0    // line breaks pending
+	for i, r := range s {
+		switch {
+		case r == '\r':
+			// "\r\n" is one break, a lone "\r" is one too.
+			if i+1 < len(s) && s[i+1] == '\n' {
+				continue
+			}
+			breaks++
+			continue
+		case r == '\n' || r == '\u2028' || r == '\u2029':
+			breaks++
+			continue
+		case r == '\t':
+			r = ' '
+		case unicode.IsControl(r) || isBidiControl(r):
+			continue
+		case r == utf8.RuneError:
+			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
+				continue // not UTF-8
+			}
+		}
+		if breaks > 0 {
+			// At most one empty line in a row; a space in a single-line field.
+			if newline == " " {
+				b.WriteByte(' ')
+			} else {
+				b.WriteString(newline)
+				if breaks > 1 {
+					b.WriteString(newline)
+				}
+			}
+			breaks = 0
+		}
+		first := b.Len() == 0
+		if first && r == ' ' {
+			continue // left by a dropped control character: no indented code
+		}
+		switch {
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r < utf8.RuneSelf && strings.IndexByte(markdownSpecial, byte(r)) >= 0,
+			first && r < utf8.RuneSelf && strings.IndexByte(markdownLineStart, byte(r)) >= 0,
+			digits && !first && (r == '.' || r == ')'):
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+		digits = digits && r >= '0' && r <= '9'
+	}
+	return strings.TrimRight(b.String(), " ")
+}
+
+// isBidiControl reports the invisible characters that reorder text.
+func isBidiControl(r rune) bool {
+	return r == '\u061c' || r == '\u200e' || r == '\u200f' ||
+		(r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
+}
