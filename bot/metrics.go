@@ -1,6 +1,8 @@
 package bot
 
 import (
+	"context"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,4 +62,72 @@ func (m *Metrics) ready(d time.Duration) {
 	if m != nil {
 		m.readyIn.Observe(d.Seconds())
 	}
+}
+
+// incidentLister is the part of the store the incident collector reads.
+type incidentLister interface {
+	List(ctx context.Context, keep func(*playbook.Incident) bool) ([]playbook.Incident, error)
+}
+
+// IncidentCollector exports the stored incidents' state at each scrape:
+// counts by severity and status, repeats (a root cause seen before), and the
+// action items by state (their completion rate). Titles never appear.
+type IncidentCollector struct {
+	store   incidentLister
+	log     *slog.Logger
+	timeout time.Duration
+
+	incidents, repeats, actions *prometheus.Desc
+}
+
+// NewIncidentCollector reads incidents from store at each scrape.
+func NewIncidentCollector(store incidentLister, log *slog.Logger) *IncidentCollector {
+	return &IncidentCollector{
+		store: store, log: log, timeout: 5 * time.Second,
+		incidents: prometheus.NewDesc("klaxon_incidents", "Incidents in the store, by severity and status.", []string{"severity", "status"}, nil),
+		repeats:   prometheus.NewDesc("klaxon_repeat_incidents", "Incidents whose root-cause tag matches an earlier incident's, by severity.", []string{"severity"}, nil),
+		actions:   prometheus.NewDesc("klaxon_action_items", "Action items by state: done (ticket closed), open (ticket open), unfiled (no ticket).", []string{"state"}, nil),
+	}
+}
+
+// Describe implements prometheus.Collector.
+func (c *IncidentCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.incidents
+	ch <- c.repeats
+	ch <- c.actions
+}
+
+// Collect implements prometheus.Collector.
+func (c *IncidentCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	incs, err := c.store.List(ctx, func(*playbook.Incident) bool { return true })
+	if err != nil {
+		if c.log != nil {
+			c.log.Error("metrics: listing incidents", "err", err)
+		}
+		return
+	}
+	type key struct {
+		sev    playbook.Severity
+		status playbook.Status
+	}
+	counts := map[key]int{}
+	repeats := map[playbook.Severity]int{}
+	for _, inc := range incs {
+		counts[key{inc.Severity, inc.Status}]++
+		if len(inc.RepeatOf) > 0 {
+			repeats[inc.Severity]++
+		}
+	}
+	for k, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.incidents, prometheus.GaugeValue, float64(n), k.sev.String(), string(k.status))
+	}
+	for _, s := range playbook.Severities {
+		ch <- prometheus.MustNewConstMetric(c.repeats, prometheus.GaugeValue, float64(repeats[s]), s.String())
+	}
+	st := playbook.CountActions(incs)
+	ch <- prometheus.MustNewConstMetric(c.actions, prometheus.GaugeValue, float64(st.Done), "done")
+	ch <- prometheus.MustNewConstMetric(c.actions, prometheus.GaugeValue, float64(st.Ticketed-st.Done), "open")
+	ch <- prometheus.MustNewConstMetric(c.actions, prometheus.GaugeValue, float64(st.Total-st.Ticketed), "unfiled")
 }

@@ -120,11 +120,13 @@ func New(o Options) (*Client, error) {
 // webRoot derives the web UI's root from the API URL: api.github.com ->
 // https://github.com; https://ghe/api/v3/ -> https://ghe.
 func webRoot(u *url.URL) string {
-	if h, isAPI := strings.CutPrefix(u.Host, "api."); isAPI {
-		return u.Scheme + "://" + h
-	}
 	p := strings.TrimSuffix(u.Path, "/")
-	p = strings.TrimSuffix(p, "/api/v3")
+	if ghe, isGHE := strings.CutSuffix(p, "/api/v3"); isGHE {
+		return u.Scheme + "://" + u.Host + ghe
+	}
+	if h, isAPI := strings.CutPrefix(u.Host, "api."); isAPI {
+		return u.Scheme + "://" + h // api.github.com, api.<tenant>.ghe.com
+	}
 	return u.Scheme + "://" + u.Host + p
 }
 

@@ -38,6 +38,10 @@ func TestWebRootAndSlug(t *testing.T) {
 	if err != nil || c.web != "https://ghe.example.com" || c.api.BaseURL.String() != "https://ghe.example.com/api/v3/" {
 		t.Errorf("GHE: web %q base %v, %v", c.web, c.api.BaseURL, err)
 	}
+	c, err = New(Options{Token: "t", APIURL: "https://api.corp.example/api/v3/"})
+	if err != nil || c.web != "https://api.corp.example" {
+		t.Errorf("GHE on an api. host: web %q, %v", c.web, err)
+	}
 	for in, want := range map[string]string{
 		"klaxon:INC-12:postmortem": "klaxon-inc-12-postmortem",
 		"  Ünïcode -- stuff!! ":    "n-code-stuff",

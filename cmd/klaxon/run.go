@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/klaxonhq/klaxon/bot"
+	"github.com/klaxonhq/klaxon/github"
 	"github.com/klaxonhq/klaxon/internal/config"
 	"github.com/klaxonhq/klaxon/playbook"
 	"github.com/klaxonhq/klaxon/store"
@@ -71,9 +72,25 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		Store: db, Channels: adapter, Poster: adapter, Triage: adapter, Clock: clock, ScopeTimebox: cfg.Triage.ScopeTimebox,
 		Responders: cfg.Responders, Directory: adapter,
 		Tiers: cfg.Severities, Services: cfg.Services, Log: log.With("component", "playbook"),
+		Closing: adapter, People: adapter, RenderPostmortem: tmpl.RenderPostmortem,
+		HotfixReviewURL: cfg.Remediation.HotfixReviewURL, ArchiveDelay: cfg.Close.ArchiveDelay,
+		ActionItemRepo: cfg.GitHub.ActionItemsRepo, PostmortemsRepo: cfg.GitHub.Postmortems.Repo,
+		PostmortemsPath: cfg.GitHub.Postmortems.Path, PostmortemsAsIssue: cfg.GitHub.Postmortems.As == config.PostmortemAsIssue,
+	}
+	if cfg.GitHub.Enabled() {
+		gh, err := github.New(github.Options{APIURL: cfg.GitHub.APIURL, Token: cfg.GitHub.Token.Reveal(), Logins: cfg.GitHub.Logins})
+		if err != nil {
+			return fmt.Errorf("github: %w", err)
+		}
+		app.Deploys, app.Tickets = gh, gh
+		if app.PostmortemsRepo != "" {
+			app.PostmortemRepo = gh.PostmortemPublisher(app.PostmortemsAsIssue)
+		}
+		log.Info("GitHub is on", "api_url", cfg.GitHub.APIURL)
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(bot.NewIncidentCollector(db, log))
 	b := &bot.Bot{
 		App: app, API: api, Socket: socketmode.New(api), Templates: tmpl,
 		Log: log.With("component", "bot"), Metrics: bot.NewMetrics(reg),
@@ -89,6 +106,10 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	cal, err := calendar(cfg.Scheduler, func() {
 		if _, err := app.RemindPostmortems(gctx, clock.Now()); err != nil {
 			log.Error("post-mortem reminders", "err", err)
+		}
+		// The action items' tickets are read back for the completion rate.
+		if _, err := app.SyncTickets(gctx); err != nil {
+			log.Error("reading action-item tickets", "err", err)
 		}
 	})
 	if err != nil {
