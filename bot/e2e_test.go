@@ -509,6 +509,16 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 	slash(t, f, "declare --private sev3 hush")       // a private channel
 	waitReady(t, f, 2)
 	slash(t, f, "list") // conversations.members for the private one
+	// The wrap-up: all-clear over open gates, close (the outline uploaded,
+	// names read, the channel archived), then a reminder by DM.
+	slashIn(t, f, ch.ID, declarer, "resolve")
+	slashIn(t, f, ch.ID, declarer, "resolve override checking the manifest")
+	k.bot.Wait()
+	slashIn(t, f, ch.ID, declarer, "close")
+	k.bot.Wait()
+	if ns, err := k.app.RemindPostmortems(ctxT(t), time.Now()); err != nil || len(ns) != 1 {
+		t.Fatalf("post-mortem reminder after the archive: %v, %v", ns, err)
+	}
 	k.bot.Wait()
 	called := map[string]bool{}
 	for _, c := range f.Calls() {

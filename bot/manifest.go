@@ -26,6 +26,15 @@ var MethodScopes = map[string][]string{
 	"chat.postMessage":      {"chat:write"},
 	"usergroups.users.list": {"usergroups:read"},
 	"views.open":            {},
+
+	// The wrap-up: the post-mortem outline shared as a file (files.uploadV2),
+	// the channel archived, participants' names for the outline, and a DM
+	// for post-mortem reminders once the channel is archived.
+	"files.getUploadURLExternal":   {"files:write"},
+	"files.completeUploadExternal": {"files:write"},
+	"conversations.archive":        {"channels:manage", "groups:write"},
+	"users.info":                   {"users:read"},
+	"conversations.open":           {"im:write"},
 }
 
 // BotScopes returns the sorted, distinct scopes of MethodScopes plus

@@ -478,7 +478,7 @@ func (b *postmortemBuilder) timeline(events []Event) []PostmortemEvent {
 	out := make([]PostmortemEvent, len(events))
 	for i, e := range events {
 		text, link := b.sentence(e)
-		out[i] = PostmortemEvent{Time: b.clock(e.At), Type: e.Type, Actor: b.name(e.Actor), Text: text, Link: link}
+		out[i] = PostmortemEvent{Time: cmp.Or(b.clock(e.At), "time unknown"), Type: e.Type, Actor: b.name(e.Actor), Text: text, Link: link}
 	}
 	return out
 }
