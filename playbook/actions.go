@@ -343,7 +343,11 @@ func NormaliseTag(s string) string {
 		}
 		dash = true
 	}
-	return truncate(b.String(), MaxTag)
+	r := []rune(b.String())
+	if len(r) > MaxTag {
+		r = r[:MaxTag]
+	}
+	return strings.TrimRight(string(r), "-")
 }
 
 // SetRootCause tags incident n's root cause. An earlier incident with the

@@ -617,3 +617,53 @@ func TestPostmortemDoneStopsReminders(t *testing.T) {
 		t.Fatalf("reminded after done: %v", ns)
 	}
 }
+
+// TestResumeFinishesAnInterruptedClose: a stop after the close was recorded
+// but before the outline was shared (or an item filed) is finished by the
+// next start, once.
+func TestResumeFinishesAnInterruptedClose(t *testing.T) {
+	h, tk, cl := wrapHarness(t)
+	ctx := context.Background()
+	inc := h.declare(t, "Checkout returns 500s", playbook.SEV1, "checkout")
+	h.app.SetUp(ctx, inc.Number)
+	h.resolve(t, inc.Number)
+	today := h.clock.Now().UTC().Format(playbook.DueLayout)
+	if _, _, _, err := h.app.AddAction(ctx, inc.Number, playbook.ActionRequest{Key: h.key(), Actor: "U0IC", Text: "Add a 5xx alert on checkout", Owner: "U0ALICE", Due: today}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.app.Close(ctx, inc.Number, playbook.CloseRequest{Key: h.key(), Actor: "U0DECLARER"}); err != nil {
+		t.Fatal(err)
+	}
+	// The process stops here. The next one resumes.
+	if err := h.app.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.app.Resume(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := h.get(t, inc.Number)
+	if len(cl.uploads) != 1 || len(cl.archived) != 1 || len(tk.filed) != 1 || got.Actions[0].Ticket == nil || got.Closure.Archived.IsZero() {
+		t.Fatalf("after resume: %d uploads, %d archives, %d tickets, closure %+v", len(cl.uploads), len(cl.archived), len(tk.filed), got.Closure)
+	}
+}
+
+func FuzzValidateAction(f *testing.F) {
+	for _, s := range []string{"Add a 5xx alert on checkout", "investigate", "", "be more careful", "look into it ok"} {
+		f.Add(s, "U0ALICE", "2026-12-04")
+	}
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, text, owner, due string) {
+		err := playbook.ValidateAction(playbook.ActionRequest{Text: text, Owner: owner, Due: due}, now)
+		if err != nil && (playbook.ErrorCode(err) != playbook.CodeBadInput || playbook.UserMessage(err) == "") {
+			t.Fatalf("refusal without a message for a person: %v", err)
+		}
+		if err == nil && (strings.TrimSpace(text) == "" || owner == "" || due == "") {
+			t.Fatalf("accepted %q %q %q", text, owner, due)
+		}
+		tag := playbook.NormaliseTag(text)
+		if tag != playbook.NormaliseTag(tag) || strings.HasPrefix(tag, "-") || strings.HasSuffix(tag, "-") || len([]rune(tag)) > playbook.MaxTag {
+			t.Fatalf("NormaliseTag(%q) = %q is not stable", text, tag)
+		}
+		playbook.ParseRemedy(text)
+	})
+}
