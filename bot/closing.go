@@ -1,8 +1,10 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -26,27 +28,51 @@ const (
 )
 
 // Upload implements playbook.Closing with the files.uploadV2 flow:
-// files.getUploadURLExternal, the upload itself, then
-// files.completeUploadExternal sharing it in the channel with a comment.
-func (a *Adapter) Upload(ctx context.Context, channelID string, f playbook.PostmortemFile) (string, error) {
+// files.getUploadURLExternal, the upload itself, then (after started has
+// recorded the file ID) files.completeUploadExternal sharing it in the
+// channel with a comment.
+func (a *Adapter) Upload(ctx context.Context, channelID string, f playbook.PostmortemFile, started func(fileID string) error) (string, error) {
 	if len(f.Content) == 0 {
 		return "", fmt.Errorf("upload %s: the file is empty", f.Name)
 	}
 	if len(f.Content) > maxUploadBytes {
 		return "", fmt.Errorf("upload %s: %d bytes is over Slack's 1 GB file limit", f.Name, len(f.Content))
 	}
-	sum, err := a.API.UploadFileContext(ctx, slack.UploadFileParameters{
-		Filename:       f.Name,
-		FileSize:       len(f.Content),
-		Content:        string(f.Content),
-		Title:          templates.Truncate(maxFileTitle, f.Title),
-		InitialComment: templates.Truncate(maxComment, f.Comment),
+	u, err := a.API.GetUploadURLExternalContext(ctx, slack.GetUploadURLExternalParameters{FileName: f.Name, FileSize: len(f.Content)})
+	if err != nil {
+		return "", fmt.Errorf("files.getUploadURLExternal: %w", err)
+	}
+	if err := a.API.UploadToURL(ctx, slack.UploadToURLParameters{UploadURL: u.UploadURL, Reader: bytes.NewReader(f.Content), Filename: f.Name}); err != nil {
+		return "", fmt.Errorf("uploading the file: %w", err)
+	}
+	if started != nil {
+		if err := started(u.FileID); err != nil {
+			return "", fmt.Errorf("recording the upload: %w", err)
+		}
+	}
+	_, err = a.API.CompleteUploadExternalContext(ctx, slack.CompleteUploadExternalParameters{
+		Files:          []slack.FileSummary{{ID: u.FileID, Title: templates.Truncate(maxFileTitle, f.Title)}},
 		Channel:        channelID,
+		InitialComment: templates.Truncate(maxComment, f.Comment),
 	})
 	if err != nil {
-		return "", fmt.Errorf("files.uploadV2: %w", err)
+		return "", fmt.Errorf("files.completeUploadExternal: %w", err)
 	}
-	return sum.ID, nil
+	return u.FileID, nil
+}
+
+// Shared implements playbook.Closing with files.info: whether the file is
+// shared in the channel (public channels list it in channels, private ones
+// in groups).
+func (a *Adapter) Shared(ctx context.Context, channelID, fileID string) (bool, error) {
+	file, _, _, err := a.API.GetFileInfoContext(ctx, fileID, 0, 0)
+	if isSlackError(err, "file_not_found") || isSlackError(err, "file_deleted") {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("files.info: %w", err)
+	}
+	return slices.Contains(file.Channels, channelID) || slices.Contains(file.Groups, channelID), nil
 }
 
 // Archive implements playbook.Closing; an already archived channel is done.

@@ -495,7 +495,14 @@ func TestFaultsAreRetriedOrReported(t *testing.T) {
 func TestManifestCoversCalledMethods(t *testing.T) {
 	// A lost answer to conversations.create makes Klaxon look the channel
 	// up, so every code path that calls Slack runs here.
-	f := newFake(t, fakeslack.Options{Fault: lostCreateAnswer})
+	// And the outline's share succeeds but its answer is an error, so the
+	// Retry button checks whether it was shared (files.info).
+	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+		if method == "files.completeUploadExternal" && n == 1 {
+			return &fakeslack.Fault{Error: "internal_error", Applied: true}
+		}
+		return lostCreateAnswer(method, n)
+	}})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	slash(t, f, "declare sev1 checkout Checkout returns 500s")
 	waitReady(t, f, 1)
@@ -516,6 +523,20 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 	k.bot.Wait()
 	slashIn(t, f, ch.ID, declarer, "close")
 	k.bot.Wait()
+	var failed fakeslack.Message
+	for _, m := range f.Messages(ch.ID) {
+		if strings.Contains(m.Text, "these steps failed") {
+			failed = m
+		}
+	}
+	if failed.TS == "" {
+		t.Fatal("no close-failed message with a Retry button")
+	}
+	click(t, f, declarer, ch.ID, failed.TS, "klaxon_retry_close", "close_retry", "1")
+	k.bot.Wait()
+	if c, _ := f.Channel(ch.ID); !c.Archived || len(f.Files()) != 1 {
+		t.Fatalf("after Retry: archived %v, %d files (want the one shared before, not a second)", c.Archived, len(f.Files()))
+	}
 	if ns, err := k.app.RemindPostmortems(ctxT(t), time.Now()); err != nil || len(ns) != 1 {
 		t.Fatalf("post-mortem reminder after the archive: %v, %v", ns, err)
 	}

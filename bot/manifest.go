@@ -32,6 +32,7 @@ var MethodScopes = map[string][]string{
 	// for post-mortem reminders once the channel is archived.
 	"files.getUploadURLExternal":   {"files:write"},
 	"files.completeUploadExternal": {"files:write"},
+	"files.info":                   {"files:read"}, // was an interrupted share done?
 	"conversations.archive":        {"channels:manage", "groups:write"},
 	"users.info":                   {"users:read"},
 	"conversations.open":           {"im:write"},

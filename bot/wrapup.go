@@ -37,8 +37,10 @@ const (
 
 // incidentFor finds the incident a command is about: "#12" first names it
 // (useful once its channel is archived), else the channel it is typed in.
-// rest is the text after "#12". A private incident is only reachable from
-// its own channel, so its number reveals nothing to others.
+// rest is the text after "#12". A private incident is reachable by number
+// only from its own channel or by its commander or declarer (its channel is
+// archived at close, and they still owe its post-mortem), so its number
+// reveals nothing to others.
 func (b *Bot) incidentFor(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) (playbook.Incident, string, bool) {
 	n, rest := IncidentRef(arg)
 	if n == 0 {
@@ -46,7 +48,7 @@ func (b *Bot) incidentFor(ctx context.Context, req socketmode.Request, sc slack.
 		return inc, arg, ok
 	}
 	inc, err := b.App.Store.Get(ctx, n)
-	if err == nil && inc.Private && inc.Channel.ID != sc.ChannelID {
+	if err == nil && inc.Private && inc.Channel.ID != sc.ChannelID && sc.UserID != inc.Commander && sc.UserID != inc.Declarer {
 		err = playbook.Errorf(playbook.CodeNotFound, "no such incident")
 	}
 	switch {
@@ -252,6 +254,13 @@ func (b *Bot) onResolve(ctx context.Context, req socketmode.Request, sc slack.Sl
 		return
 	}
 	b.ack(req, nil, received)
+	if inc.GatesMsg.Zero() && inc.Status.Open() {
+		// The gates are open but their message never made it (Slack
+		// refused it, or Klaxon stopped): show them instead of refusing
+		// with a pointer to a message that does not exist.
+		b.postGates(ctx, inc, sc.ResponseURL)
+		return
+	}
 	b.allClear(ctx, inc.Number, sc.UserID, "", "env:"+req.EnvelopeID, sc.ResponseURL)
 }
 
@@ -470,20 +479,18 @@ func (b *Bot) onAction(ctx context.Context, req socketmode.Request, sc slack.Sla
 	}
 	b.ack(req, ephemeral(fmt.Sprintf(":pushpin: Action item %d recorded on incident #%d.", item.ID, inc.Number)), received)
 	if applied {
-		b.actionAdded(ctx, inc, item, sc.ChannelID)
+		b.actionAdded(ctx, inc, item, sc.ResponseURL)
 	}
 }
 
-// actionAdded shows the item and files it as a ticket.
-func (b *Bot) actionAdded(ctx context.Context, inc playbook.Incident, item playbook.ActionItem, where string) {
+// actionAdded shows the item and files it as a ticket. Once the incident's
+// channel is archived, the answer goes to the person (responseURL).
+func (b *Bot) actionAdded(ctx context.Context, inc playbook.Incident, item playbook.ActionItem, responseURL string) {
 	res, err := b.App.FileTickets(ctx, inc.Number, false)
 	if err != nil {
 		b.log().Error("filing action items", "incident", inc.Number, "err", err)
 	}
-	ch := inc.Channel.ID
-	if res.Incident.Closure != nil && !res.Incident.Closure.Archived.IsZero() {
-		ch = where // the incident's channel is archived: answer where the command came from
-	}
+	archived := res.Incident.Closure != nil && !res.Incident.Closure.Archived.IsZero()
 	text := fmt.Sprintf(":pushpin: Action item %d: %s, owner <@%s>, due %s.", item.ID, templates.Escape(item.Text), item.Owner, item.Due)
 	for _, it := range res.Filed {
 		if it.ID == item.ID {
@@ -496,7 +503,14 @@ func (b *Bot) actionAdded(ctx context.Context, inc playbook.Incident, item playb
 	if res.Note != "" {
 		text += " " + res.Note
 	}
-	b.postWithRetry(ctx, ch, text, res.Failed, inc.Number, actionRetryTickets, "Retry filing")
+	if archived {
+		if len(res.Failed) > 0 {
+			text += " :warning: GitHub did not take it; Klaxon retries at its next start."
+		}
+		b.tellUser(ctx, responseURL, text)
+		return
+	}
+	b.postWithRetry(ctx, inc.Channel.ID, text, res.Failed, inc.Number, actionRetryTickets, "Retry filing")
 }
 
 func ticketLink(t playbook.Ticket) string {
@@ -506,13 +520,13 @@ func ticketLink(t playbook.Ticket) string {
 // postWithRetry posts text, and when something failed, says what with a
 // Retry button carrying the incident number.
 func (b *Bot) postWithRetry(ctx context.Context, channel, text string, failed map[int]error, n int64, retryAction, label string) {
-	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("wrapup"))}
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(templates.Truncate(maxSectionText, text)), nil, nil, slack.SectionBlockOptionBlockID("wrapup"))}
 	if len(failed) > 0 {
 		var reasons []string
 		for id, err := range failed {
 			reasons = append(reasons, fmt.Sprintf("item %d: %s", id, templates.Escape(oneLine(err.Error(), 150))))
 		}
-		warn := fmt.Sprintf(":warning: GitHub did not take %d action item(s) (%s). They are kept; Klaxon retries at its next start, or now:", len(failed), strings.Join(reasons, "; "))
+		warn := fmt.Sprintf(":warning: GitHub did not take %d action item(s) (%s). They are kept; Klaxon retries at its next start, or now:", len(failed), templates.Truncate(2000, strings.Join(reasons, "; ")))
 		btn := slack.NewButtonBlockElement(retryAction, fmt.Sprint(n), plainText(label))
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(warn), nil, nil, slack.SectionBlockOptionBlockID("wrapup_failed")), slack.NewActionBlock("wrapup_retry", btn))
 	}
@@ -601,9 +615,13 @@ func (b *Bot) onActionSubmit(ctx context.Context, req socketmode.Request, cb sla
 	}
 	b.ack(req, nil, received)
 	if applied {
-		b.actionAdded(ctx, inc, item, inc.Channel.ID)
+		b.actionAdded(ctx, inc, item, "")
 	}
 }
+
+// maxListedActions keeps the /incident actions answer well under Slack's
+// 20 KB ack limit.
+const maxListedActions = 30
 
 // onActions handles "/incident actions [#N]": the items, their tickets and
 // the completion rate.
@@ -619,7 +637,12 @@ func (b *Bot) onActions(ctx context.Context, req socketmode.Request, sc slack.Sl
 	var sb strings.Builder
 	st := playbook.CountActions([]playbook.Incident{inc})
 	fmt.Fprintf(&sb, "*Action items of incident #%d* · %d of %d done (%d%%)\n", inc.Number, st.Done, st.Total, st.Rate())
-	for _, it := range inc.Actions {
+	for i, it := range inc.Actions {
+		// An ack of 20 KB or more is refused: list the first ones.
+		if i == maxListedActions {
+			fmt.Fprintf(&sb, "… and %d more.\n", len(inc.Actions)-i)
+			break
+		}
 		state := "no ticket"
 		if it.Ticket != nil {
 			state = ticketLink(*it.Ticket) + " " + it.Ticket.State
@@ -637,17 +660,18 @@ func (b *Bot) onClose(ctx context.Context, req socketmode.Request, sc slack.Slas
 	if !ok {
 		return
 	}
+	// Closing reads every incident (for repeats) and may expand responder
+	// groups: the ack comes first, the answer through response_url.
+	b.ack(req, nil, received)
 	inc, applied, err := b.App.Close(ctx, inc.Number, playbook.CloseRequest{Key: "env:" + req.EnvelopeID, Actor: sc.UserID, Tag: Plain(rest)})
 	if err != nil {
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		b.tellUser(ctx, sc.ResponseURL, playbook.UserMessage(err))
 		b.logDomainError("close", sc.UserID, err)
 		return
 	}
 	if !applied {
-		b.ack(req, nil, received)
 		return
 	}
-	b.ack(req, ephemeral(fmt.Sprintf("Closing incident #%d: sharing the post-mortem outline, then archiving the channel.", inc.Number)), received)
 	b.finishClose(ctx, inc.Number, false, sc.ResponseURL)
 }
 

@@ -280,3 +280,38 @@ func TestOverrideThroughTheForm(t *testing.T) {
 		t.Fatalf("gates message:\n%s", g)
 	}
 }
+
+// TestPrivateIncidentAfterArchive: once a private incident's channel is
+// archived, its declarer can still mark the post-mortem done by number from
+// elsewhere; anybody else learns nothing about it.
+func TestPrivateIncidentAfterArchive(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	clock := &manualClock{now: time.Now().UTC().Truncate(time.Second)}
+	k, gh := wrapUpKlaxon(t, f, clock)
+	slash(t, f, "declare --private sev2 checkout Payroll export leaks")
+	waitReady(t, f, 1)
+	inc, _ := k.db.Get(context.Background(), 1)
+	ch := inc.Channel.ID
+	cmdIn(t, k, f, declarer, ch, "ic")
+	cmdIn(t, k, f, declarer, ch, "resolve")
+	cmdIn(t, k, f, declarer, ch, "resolve override contained by revoking the export token")
+	cmdIn(t, k, f, declarer, ch, "action Rotate the payroll export signing keys <@U0PAY001|alice> due:"+clock.Now().Add(48*time.Hour).Format("2006-01-02"))
+	if issues := gh.Issues("acme/checkout"); len(issues) != 0 {
+		t.Fatalf("a private incident's item was filed in its service's repo: %+v", issues)
+	}
+	cmdIn(t, k, f, declarer, ch, "close")
+	if c, _ := f.Channel(ch); !c.Archived {
+		t.Fatal("not archived")
+	}
+	if len(gh.Pulls("acme/postmortems")) != 0 {
+		t.Fatal("a private incident's outline was published")
+	}
+	ack := cmdIn(t, k, f, "U0PAY002", general, "postmortem done #1 <https://docs.example.com/pm>")
+	if txt := ackText(t, ack); !strings.Contains(txt, "no incident #1 you can reach") {
+		t.Fatalf("a bystander reached a private incident: %q", txt)
+	}
+	cmdIn(t, k, f, declarer, general, "postmortem done #1 <https://docs.example.com/pm>")
+	if inc, _ = k.db.Get(context.Background(), 1); !inc.Timers.PostmortemDone {
+		t.Fatal("the declarer could not mark the private post-mortem done")
+	}
+}

@@ -74,10 +74,12 @@ func ValidateAction(r ActionRequest, now time.Time) error {
 	if err != nil {
 		return Errorf(CodeBadInput, "%q is not a date: write the deadline as due:YYYY-MM-DD, e.g. due:%s.", truncate(r.Due, 20), now.Add(7*24*time.Hour).Format(DueLayout))
 	}
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	// "Today" is a day behind UTC for people west of it: a deadline of
+	// yesterday (UTC) is still their today.
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
 	switch {
 	case due.Before(today):
-		return Errorf(CodeBadInput, "The deadline %s has passed: pick today (%s) or later.", r.Due, today.Format(DueLayout))
+		return Errorf(CodeBadInput, "The deadline %s has passed: pick today (%s) or later.", r.Due, now.Format(DueLayout))
 	case due.Sub(today) > maxDueAhead:
 		return Errorf(CodeBadInput, "The deadline %s is more than a year away: pick a date an owner can plan for.", r.Due)
 	}
@@ -115,8 +117,10 @@ func (a *App) AddAction(ctx context.Context, n int64, r ActionRequest) (Incident
 
 // TicketRepo is where incident inc's action items are filed: its service's
 // repo, else the configured action-item repo; empty when neither.
+// A private incident's items go only to the action-item repo: its
+// service's repo would tell every reader which service it hit.
 func (a *App) TicketRepo(inc Incident) string {
-	if s, ok := a.Service(inc.Service); ok && s.Repo != "" {
+	if s, ok := a.Service(inc.Service); ok && s.Repo != "" && !inc.Private {
 		return s.Repo
 	}
 	return a.ActionItemRepo
@@ -151,6 +155,9 @@ func (a *App) FileTickets(ctx context.Context, n int64, force bool) (TicketResul
 	switch {
 	case a.Tickets == nil:
 		res.Note = "GitHub is not configured, so action items stay in Klaxon (and in the post-mortem) without tickets."
+		return res, nil
+	case repo == "" && inc.Private:
+		res.Note = "A private incident's action items are not filed in its service's repo; set github.action_items_repo (a private repo) to file them."
 		return res, nil
 	case repo == "":
 		res.Note = "No GitHub repo is configured for this incident's service (nor github.action_items_repo), so its action items have no tickets."
@@ -358,15 +365,22 @@ func (a *App) SetRootCause(ctx context.Context, n int64, tag, actor, key string)
 	if norm == "" {
 		return Incident{}, false, Errorf(CodeBadInput, "Name the root cause in a few words: `/incident tag dns ttl too long`. Incidents with the same tag are flagged as repeats.")
 	}
+	cur, err := a.Store.Get(ctx, n)
+	if err != nil {
+		return Incident{}, false, storeErr(err, "the root cause")
+	}
 	same, err := a.Store.List(ctx, func(i *Incident) bool {
 		return i.Number != n && (i.RootCause == norm || slices.Contains(i.RepeatOf, n))
 	})
 	if err != nil {
 		return Incident{}, false, storeErr(err, "the root cause")
 	}
+	// A public incident never names a private one (its number would show
+	// in replies and in the published post-mortem).
+	hidden := func(o Incident, from Incident) bool { return o.Private && !from.Private }
 	var earlier []int64
 	for _, o := range same {
-		if o.RootCause == norm && o.Number < n {
+		if o.RootCause == norm && o.Number < n && !hidden(o, cur) {
 			earlier = append(earlier, o.Number)
 		}
 	}
@@ -389,7 +403,7 @@ func (a *App) SetRootCause(ctx context.Context, n int64, tag, actor, key string)
 		if o.Number < n {
 			continue
 		}
-		want := o.RootCause == norm
+		want := o.RootCause == norm && !hidden(cur, o)
 		if _, err := a.Store.Update(ctx, o.Number, func(i *Incident) ([]Event, error) {
 			i.RepeatOf = slices.DeleteFunc(i.RepeatOf, func(x int64) bool { return x == n })
 			if want {

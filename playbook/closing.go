@@ -165,16 +165,37 @@ func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events
 	default:
 		comment += fmt.Sprintf(" This channel will be archived at %s (never deleted).", inc.Timers.ArchiveDue.Format("Mon 2 Jan 15:04 UTC"))
 	}
-	id, uerr := a.Closing.Upload(ctx, inc.Channel.ID, PostmortemFile{
-		Name: OutlineName(inc), Title: fmt.Sprintf("Post-mortem outline: incident #%d", inc.Number), Content: md, Comment: comment,
-	})
+	id, uerr := "", error(nil)
+	// An earlier attempt got as far as sharing: if the share happened
+	// (its answer was lost, or Klaxon stopped before recording it), that
+	// file is the outline; no second one is uploaded.
+	if prev := inc.Closure.Uploading; prev != "" {
+		shared, err := a.Closing.Shared(ctx, inc.Channel.ID, prev)
+		switch {
+		case err != nil:
+			uerr = fmt.Errorf("checking the earlier upload %s: %w", prev, err)
+		case shared:
+			id = prev
+		}
+	}
+	if id == "" && uerr == nil {
+		id, uerr = a.Closing.Upload(ctx, inc.Channel.ID, PostmortemFile{
+			Name: OutlineName(inc), Title: fmt.Sprintf("Post-mortem outline: incident #%d", inc.Number), Content: md, Comment: comment,
+		}, func(fileID string) error {
+			_, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+				i.Closure.Uploading = fileID
+				return nil, nil
+			})
+			return err
+		})
+	}
 	now := a.Clock.Now().UTC()
 	inc, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		if uerr != nil {
 			i.Closure.UploadFailures++
 			return nil, nil
 		}
-		i.Closure.File, i.Closure.PostmortemBytes, i.Closure.PostmortemEvents = id, len(md), events
+		i.Closure.File, i.Closure.Uploading, i.Closure.PostmortemBytes, i.Closure.PostmortemEvents = id, "", len(md), events
 		ev := NewEvent(EventPostmortemShared, ActorKlaxon, now, "Post-mortem outline uploaded to the channel")
 		ev.Data = map[string]string{"file": id}
 		return []Event{ev}, nil
@@ -255,7 +276,9 @@ func (inc *Incident) fireArchive(now time.Time) bool {
 		return false
 	}
 	inc.Timers.ArchiveDue = time.Time{}
-	return inc.Closure != nil && inc.Closure.Archived.IsZero()
+	// The channel stays open until the outline is in it: FinishClose
+	// archives it right after a successful (re)upload instead.
+	return inc.Closure != nil && inc.Closure.Archived.IsZero() && inc.Closure.File != ""
 }
 
 // archiveDue archives the channels whose delayed archive came due. One that
@@ -266,7 +289,10 @@ func (a *App) archiveDue(ctx context.Context, incs []Incident) {
 			return
 		}
 		res := CloseResult{Failed: map[string]error{}}
+		mu := a.lockOf(&a.closing, inc.Number)
+		mu.Lock()
 		after, err := a.archive(ctx, inc, &res)
+		mu.Unlock()
 		if err != nil {
 			a.log().Error("recording an archive", "incident", inc.Number, "err", err)
 			continue

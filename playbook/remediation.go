@@ -61,6 +61,10 @@ type Guidance struct {
 // SuspectWindow is how far before detection a deploy counts as suspect.
 const SuspectWindow = 2 * time.Hour
 
+// remedyDoubleClick is how close two identical choices by one person are
+// taken as one.
+const remedyDoubleClick = 10 * time.Second
+
 // deployLimit bounds the deploys read per rollback lookup.
 const deployLimit = 20
 
@@ -74,10 +78,19 @@ func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key str
 		return Incident{}, Guidance{}, false, Errorf(CodeBadInput, "Pick a remediation: flag, cutover, rollback, hotfix or data.")
 	}
 	now := a.Clock.Now().UTC()
-	started := false
+	started, dup := false, false
 	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; there is nothing left to remediate.", inc.Number, inc.Status)
+		}
+		// The same person choosing the same option again within seconds
+		// is a double click (each click has its own action timestamp).
+		if k := len(inc.Remediations); k > 0 {
+			last := inc.Remediations[k-1]
+			if last.Option == opt && last.By == actor && now.Sub(last.At) < remedyDoubleClick {
+				dup = true
+				return nil, nil
+			}
 		}
 		_, had := inc.At(PhaseMitigationStarted)
 		if inc.Status == StatusInvestigating {
@@ -95,6 +108,7 @@ func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key str
 	if err != nil {
 		return Incident{}, Guidance{}, false, storeErr(err, "the remediation")
 	}
+	applied = applied && !dup
 	svc, _ := a.Service(inc.Service)
 	g := Guidance{Option: info, Service: svc, Started: started && applied, FlagURL: svc.FlagURL, CutoverURL: svc.CutoverURL, HotfixReviewURL: a.HotfixReviewURL}
 	switch opt {
@@ -128,9 +142,15 @@ func (a *App) rollbackGuidance(ctx context.Context, inc *Incident, g *Guidance) 
 	if since.IsZero() {
 		since = inc.DeclaredAt()
 	}
-	g.Suspect, g.KnownGood, g.Recent = SuspectDeploys(deploys, since.Add(-SuspectWindow))
+	// Deploys after remediation started are the remediation (a rollback
+	// itself), not its cause.
+	until := a.Clock.Now().UTC()
+	if t, ok := inc.At(PhaseMitigationStarted); ok {
+		until = t
+	}
+	g.Suspect, g.KnownGood, g.Recent = SuspectDeploys(deploys, since.Add(-SuspectWindow), until)
 	if g.Suspect == nil {
-		g.DeploysNote = fmt.Sprintf("No deploy of %s to %s since %s (two hours before detection): a rollback may not help.", g.Service.Repo, envOf(g.Service), since.Add(-SuspectWindow).Format("15:04 UTC"))
+		g.DeploysNote = fmt.Sprintf("No successful deploy of a new version of %s to %s since %s (two hours before detection): a rollback may not help.", g.Service.Repo, envOf(g.Service), since.Add(-SuspectWindow).Format("15:04 UTC"))
 		return
 	}
 	s := *g.Suspect
@@ -149,34 +169,49 @@ func (a *App) rollbackGuidance(ctx context.Context, inc *Incident, g *Guidance) 
 	}
 }
 
-// SuspectDeploys picks, from deploys newest first, the suspect (the newest
-// deploy at or after since) and the known-good one to roll back to (the
-// newest successful deploy before the suspect with another commit). recent
-// are the deploys at or after since.
-func SuspectDeploys(deploys []Deploy, since time.Time) (suspect, knownGood *Deploy, recent []Deploy) {
+// SuspectDeploys picks, from deploys newest first, the suspect: the newest
+// successful deploy between since and until that brought a new version (a
+// redeploy of a version live before, such as a rollback, is not suspect);
+// and the known-good one to roll back to: the newest successful deploy
+// before the suspect with another commit. recent are the deploys between
+// since and until, whatever their state.
+func SuspectDeploys(deploys []Deploy, since, until time.Time) (suspect, knownGood *Deploy, recent []Deploy) {
 	at := -1
 	for i, d := range deploys {
+		if d.At.After(until) {
+			continue
+		}
 		if d.At.Before(since) {
 			break
 		}
 		recent = append(recent, d)
-		if at < 0 {
+		if at < 0 && d.State == "success" && !liveBefore(deploys[i+1:], d.SHA) {
 			at = i
 		}
 	}
 	if at < 0 {
-		return nil, nil, nil
+		return nil, nil, recent
 	}
 	s := deploys[at]
 	suspect = &s
 	for _, d := range deploys[at+1:] {
-		if d.State == "success" && d.SHA != s.SHA && d.At.Before(s.At.Add(time.Nanosecond)) {
+		if d.State == "success" && d.SHA != s.SHA {
 			k := d
 			knownGood = &k
 			break
 		}
 	}
 	return suspect, knownGood, recent
+}
+
+// liveBefore reports whether sha was successfully deployed in older.
+func liveBefore(older []Deploy, sha string) bool {
+	for _, d := range older {
+		if d.SHA == sha && d.State == "success" {
+			return true
+		}
+	}
+	return false
 }
 
 func envOf(s Service) string {

@@ -63,20 +63,41 @@ func (f *fakeTickets) State(_ context.Context, t playbook.Ticket) (string, error
 type fakeClosing struct {
 	mu         sync.Mutex
 	uploads    []playbook.PostmortemFile
+	shared     map[string]bool
 	archived   []string
 	failUpload int
+	// lostShares shares the file but loses the answer, this many times.
+	lostShares int
 	failArch   int
 }
 
-func (f *fakeClosing) Upload(_ context.Context, ch string, pf playbook.PostmortemFile) (string, error) {
+func (f *fakeClosing) Upload(_ context.Context, ch string, pf playbook.PostmortemFile, started func(string) error) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failUpload > 0 {
 		f.failUpload--
-		return "", errors.New("files.completeUploadExternal: internal_error")
+		return "", errors.New("files.getUploadURLExternal: internal_error")
+	}
+	id := fmt.Sprintf("F%03d", len(f.uploads)+1)
+	if err := started(id); err != nil {
+		return "", err
 	}
 	f.uploads = append(f.uploads, pf)
-	return fmt.Sprintf("F%03d", len(f.uploads)), nil
+	if f.shared == nil {
+		f.shared = map[string]bool{}
+	}
+	f.shared[id] = true
+	if f.lostShares > 0 {
+		f.lostShares--
+		return "", errors.New("files.completeUploadExternal: context deadline exceeded")
+	}
+	return id, nil
+}
+
+func (f *fakeClosing) Shared(_ context.Context, ch, id string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.shared[id], nil
 }
 
 func (f *fakeClosing) Archive(_ context.Context, ch string) error {
@@ -129,6 +150,9 @@ func TestRemediateStartsMitigationOnce(t *testing.T) {
 	}
 	if after.Status != playbook.StatusMitigating || g.FlagURL != "https://flags.example.com/checkout" {
 		t.Fatalf("status %s, flag URL %q", after.Status, g.FlagURL)
+	}
+	if _, _, applied, _ := h.app.Remediate(ctx, inc.Number, playbook.RemedyFlag, "U0IC", "click-1b"); applied {
+		t.Fatal("a double click (another action timestamp, a second later) was applied twice")
 	}
 	h.clock.Advance(3 * time.Minute)
 	if _, _, applied, _ := h.app.Remediate(ctx, inc.Number, playbook.RemedyFlag, "U0IC", "click-1"); applied {
@@ -223,7 +247,7 @@ func TestSuspectDeploys(t *testing.T) {
 	d := func(id int64, sha string, ago time.Duration, state string) playbook.Deploy {
 		return playbook.Deploy{ID: id, SHA: sha, At: t0.Add(-ago), State: state}
 	}
-	since := t0.Add(-2 * time.Hour)
+	since, until := t0.Add(-2*time.Hour), t0
 	tests := []struct {
 		name          string
 		deploys       []playbook.Deploy
@@ -232,11 +256,15 @@ func TestSuspectDeploys(t *testing.T) {
 		{"none", nil, "", ""},
 		{"all older", []playbook.Deploy{d(1, "a", 3*time.Hour, "success")}, "", ""},
 		{"suspect, no known good", []playbook.Deploy{d(2, "b", time.Hour, "success")}, "b", ""},
-		{"skips failed and same SHA", []playbook.Deploy{d(4, "c", time.Hour, "success"), d(3, "c", 2*time.Hour+time.Minute, "success"), d(2, "x", 4*time.Hour, "error"), d(1, "a", 5*time.Hour, "success")}, "c", "a"},
+		{"a redeploy of a version live before the window", []playbook.Deploy{d(4, "c", time.Hour, "success"), d(3, "c", 2*time.Hour+time.Minute, "success"), d(2, "x", 4*time.Hour, "error"), d(1, "a", 5*time.Hour, "success")}, "", ""},
+		{"known good skips failed and same SHA", []playbook.Deploy{d(4, "c", time.Hour, "success"), d(3, "c", 3*time.Hour, "failure"), d(2, "x", 4*time.Hour, "error"), d(1, "a", 5*time.Hour, "success")}, "c", "a"},
 		{"exactly at the window", []playbook.Deploy{d(2, "b", 2*time.Hour, "success"), d(1, "a", 3*time.Hour, "success")}, "b", "a"},
+		{"a failed deploy is not the suspect", []playbook.Deploy{d(3, "c", 10*time.Minute, "failure"), d(2, "b", time.Hour, "success"), d(1, "a", 3*time.Hour, "success")}, "b", "a"},
+		{"a redeploy of an earlier version is not the suspect", []playbook.Deploy{d(3, "a", 10*time.Minute, "success"), d(2, "b", time.Hour, "success"), d(1, "a", 3*time.Hour, "success")}, "b", "a"},
+		{"deploys after remediation started are ignored", []playbook.Deploy{d(3, "a", -10*time.Minute, "success"), d(2, "b", time.Hour, "success"), d(1, "a", 3*time.Hour, "success")}, "b", "a"},
 	}
 	for _, tc := range tests {
-		s, g, _ := playbook.SuspectDeploys(tc.deploys, since)
+		s, g, _ := playbook.SuspectDeploys(tc.deploys, since, until)
 		gotS, gotG := "", ""
 		if s != nil {
 			gotS = s.SHA
@@ -375,7 +403,7 @@ func TestValidateAction(t *testing.T) {
 		{"group owner", func(r *playbook.ActionRequest) { r.Owner = "S0ONCALL" }, "one person"},
 		{"no due", func(r *playbook.ActionRequest) { r.Due = "" }, "one deadline"},
 		{"bad date", func(r *playbook.ActionRequest) { r.Due = "next friday" }, "not a date"},
-		{"past", func(r *playbook.ActionRequest) { r.Due = "2026-11-26" }, "has passed"},
+		{"past", func(r *playbook.ActionRequest) { r.Due = "2026-11-25" }, "has passed"},
 		{"far", func(r *playbook.ActionRequest) { r.Due = "2028-01-01" }, "more than a year"},
 		{"long", func(r *playbook.ActionRequest) { r.Text = strings.Repeat("word ", 200) }, "characters"},
 	}
@@ -396,6 +424,10 @@ func TestValidateAction(t *testing.T) {
 	r.Due = "2026-11-27"
 	if err := playbook.ValidateAction(r, now); err != nil {
 		t.Errorf("due today: %v", err)
+	}
+	r.Due = "2026-11-26" // today west of UTC
+	if err := playbook.ValidateAction(r, now); err != nil {
+		t.Errorf("due today in San Francisco: %v", err)
 	}
 }
 
@@ -549,6 +581,50 @@ func TestCloseUploadsThenArchives(t *testing.T) {
 	}
 }
 
+// TestLostShareAnswerUploadsOnce: Slack shared the outline but the answer
+// was lost; the retry finds it shared and uploads nothing more.
+func TestLostShareAnswerUploadsOnce(t *testing.T) {
+	h, _, cl := wrapHarness(t)
+	ctx := context.Background()
+	inc := h.declare(t, "Checkout returns 500s", playbook.SEV1, "checkout")
+	h.app.SetUp(ctx, inc.Number)
+	h.resolve(t, inc.Number)
+	cl.lostShares = 1
+	h.app.Close(ctx, inc.Number, playbook.CloseRequest{Key: h.key(), Actor: "U0DECLARER"})
+	if res, _ := h.app.FinishClose(ctx, inc.Number, false); res.Failed[playbook.CloseUpload] == nil || len(cl.archived) != 0 {
+		t.Fatalf("lost answer: failed %v, archived %d", res.Failed, len(cl.archived))
+	}
+	res, err := h.app.FinishClose(ctx, inc.Number, true)
+	if err != nil || len(res.Failed) != 0 || len(cl.uploads) != 1 || len(cl.archived) != 1 || res.Incident.Closure.File != "F001" {
+		t.Fatalf("retry: %v %v, %d uploads, %d archived, closure %+v", res.Failed, err, len(cl.uploads), len(cl.archived), res.Incident.Closure)
+	}
+}
+
+// TestDelayedArchiveWaitsForTheOutline: when the upload failed, the delayed
+// archive does not archive; the retried upload archives right after.
+func TestDelayedArchiveWaitsForTheOutline(t *testing.T) {
+	h, _, cl := wrapHarness(t)
+	ctx := context.Background()
+	h.app.ArchiveDelay = 10 * time.Minute
+	inc := h.declare(t, "Checkout returns 500s", playbook.SEV1, "checkout")
+	h.app.SetUp(ctx, inc.Number)
+	h.resolve(t, inc.Number)
+	cl.failUpload = 3
+	h.app.Close(ctx, inc.Number, playbook.CloseRequest{Key: h.key(), Actor: "U0DECLARER"})
+	for range 3 {
+		h.app.FinishClose(ctx, inc.Number, false)
+	}
+	h.clock.Advance(10 * time.Minute)
+	h.app.Tick(ctx, h.clock.Now())
+	if len(cl.archived) != 0 {
+		t.Fatal("archived without the outline")
+	}
+	res, err := h.app.FinishClose(ctx, inc.Number, true)
+	if err != nil || len(res.Failed) != 0 || len(cl.uploads) != 1 || len(cl.archived) != 1 {
+		t.Fatalf("retry: %v %v, %d uploads, %d archived", res.Failed, err, len(cl.uploads), len(cl.archived))
+	}
+}
+
 func TestDelayedArchiveFiresFromTheScheduler(t *testing.T) {
 	h, _, cl := wrapHarness(t)
 	ctx := context.Background()
@@ -666,4 +742,30 @@ func FuzzValidateAction(f *testing.F) {
 		}
 		playbook.ParseRemedy(text)
 	})
+}
+
+// TestPrivateIncidentsStayOutOfPublicPlaces: a private incident's items are
+// not filed in its service's repo, and a public incident is never flagged as
+// a repeat of a private one.
+func TestPrivateIncidentsStayOutOfPublicPlaces(t *testing.T) {
+	h, tk, _ := wrapHarness(t)
+	ctx := context.Background()
+	priv, _, _ := h.app.Declare(ctx, playbook.DeclareRequest{Key: h.key(), Title: "Payroll leak", Severity: playbook.SEV2, Service: "checkout", Declarer: "U0DECLARER", Private: true})
+	today := h.clock.Now().UTC().Format(playbook.DueLayout)
+	h.app.AddAction(ctx, priv.Number, playbook.ActionRequest{Key: h.key(), Actor: "U0IC", Text: "Rotate the payroll export keys", Owner: "U0ALICE", Due: today})
+	res, err := h.app.FileTickets(ctx, priv.Number, false)
+	if err != nil || len(tk.filed) != 0 || !strings.Contains(res.Note, "private") {
+		t.Fatalf("private item filed: %d, note %q, %v", len(tk.filed), res.Note, err)
+	}
+	h.app.ActionItemRepo = "acme/private-actions"
+	h.app.FileTickets(ctx, priv.Number, false)
+	if len(tk.filed) != 1 || tk.filed[0].Repo != "acme/private-actions" || strings.Contains(tk.filed[0].Body, "Payroll leak") || strings.Contains(tk.filed[0].Body, "checkout") {
+		t.Fatalf("private item: %+v", tk.filed)
+	}
+	pub := h.declare(t, "Checkout returns 500s", playbook.SEV1, "checkout")
+	h.app.SetRootCause(ctx, priv.Number, "leaky export", "U0IC", h.key())
+	got, _, _ := h.app.SetRootCause(ctx, pub.Number, "leaky export", "U0IC", h.key())
+	if len(got.RepeatOf) != 0 {
+		t.Fatalf("public incident names private ones: %v", got.RepeatOf)
+	}
 }

@@ -189,8 +189,13 @@ type PostmortemFile struct {
 
 // Closing is the Slack side of closing an incident.
 type Closing interface {
-	// Upload shares the file in the channel (files.uploadV2) and returns its ID.
-	Upload(ctx context.Context, channelID string, f PostmortemFile) (string, error)
+	// Upload shares the file in the channel (files.uploadV2) and returns its
+	// ID. started is called with the ID once the bytes are up, before the
+	// share, so the caller can record it: when the answer to the share is
+	// lost, Shared then tells whether it happened.
+	Upload(ctx context.Context, channelID string, f PostmortemFile, started func(fileID string) error) (string, error)
+	// Shared reports whether file fileID is shared in the channel.
+	Shared(ctx context.Context, channelID, fileID string) (bool, error)
 	// Archive archives the channel; an already archived channel is no error.
 	Archive(ctx context.Context, channelID string) error
 }
@@ -200,8 +205,10 @@ type Closing interface {
 type Closure struct {
 	By string    `json:"by"`
 	At time.Time `json:"at"`
-	// File is the uploaded post-mortem's file ID.
+	// File is the uploaded post-mortem's file ID; Uploading the ID of an
+	// upload whose share may or may not have happened.
 	File           string `json:"file,omitempty"`
+	Uploading      string `json:"uploading,omitempty"`
 	UploadFailures int    `json:"upload_failures,omitempty"`
 	// Published is the post-mortem pull request's (or issue's) URL.
 	Published        string    `json:"published,omitempty"`

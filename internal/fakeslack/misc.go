@@ -236,3 +236,29 @@ func (s *Server) filesCompleteUploadExternal(r *apiReq) result {
 	}
 	return okr(map[string]any{"files": out})
 }
+
+// filesInfo answers as Slack does for a file the bot can see: where it is
+// shared (channels for public channels, groups for private ones); a file
+// uploaded but not shared lists none.
+func (s *Server) filesInfo(r *apiReq) result {
+	id := r.args.str("file")
+	if id == "" {
+		return fail("invalid_arguments", "[ERROR] missing required field: file")
+	}
+	f := s.files[id]
+	if f == nil {
+		return fail("file_not_found")
+	}
+	channels, groups := []string{}, []string{}
+	if f.Completed && f.Channel != "" {
+		if c := s.channels[f.Channel]; c != nil && c.private {
+			groups = append(groups, f.Channel)
+		} else {
+			channels = append(channels, f.Channel)
+		}
+	}
+	return okr(map[string]any{"file": map[string]any{
+		"id": f.ID, "name": f.Name, "title": f.Title, "size": len(f.Content), "created": 0, "timestamp": 0,
+		"channels": channels, "groups": groups, "ims": []string{},
+	}, "comments": []any{}, "paging": map[string]any{"count": 0, "total": 0, "page": 1, "pages": 1}})
+}

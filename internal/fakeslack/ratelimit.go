@@ -52,6 +52,7 @@ var methodTiers = map[string]int{
 	"chat.getPermalink":            tier4,
 	"files.getUploadURLExternal":   tier4,
 	"files.completeUploadExternal": tier4,
+	"files.info":                   tier4,
 }
 
 // window is a fixed one-minute window opened by the first call after the

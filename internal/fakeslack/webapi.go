@@ -51,6 +51,7 @@ var apiMethods = map[string]apiHandler{
 	"users.lookupByEmail":          (*Server).usersLookupByEmail,
 	"files.getUploadURLExternal":   (*Server).filesGetUploadURLExternal,
 	"files.completeUploadExternal": (*Server).filesCompleteUploadExternal,
+	"files.info":                   (*Server).filesInfo,
 }
 
 // apiReq is one parsed Web API call.
