@@ -43,7 +43,6 @@ type Bot struct {
 
 	inflight  sync.WaitGroup
 	connected atomic.Bool
-	locks     sync.Map // incident number -> *sync.Mutex, serialising message edits
 }
 
 // Connected reports whether the Socket Mode connection is up (for /readyz).

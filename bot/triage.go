@@ -148,6 +148,7 @@ func (a *Adapter) Refresh(ctx context.Context, b playbook.Briefing, what playboo
 		{playbook.PartIntro, "intro", inc.Intro, introText, introBlocks},
 		{playbook.PartScope, "scope call", inc.ScopeMsg, "Five-minute scope call", scopeCallBlocks(inc)},
 		{playbook.PartChecklist, "checklist", inc.ChecklistMsg, fmt.Sprintf("Triage checklist of incident #%d", inc.Number), RenderChecklist(inc)},
+		{playbook.PartGates, "verification gates", inc.GatesMsg, fmt.Sprintf("Verification gates for incident #%d", inc.Number), renderGates(inc, a.Clock.Now())},
 	} {
 		if m.ref.Zero() || !what.Has(m.part) {
 			continue

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -277,9 +276,12 @@ func (b *Bot) postGates(ctx context.Context, inc playbook.Incident, responseURL 
 	}
 }
 
-// gatesBlocks renders the gates from the stored incident.
 func (b *Bot) gatesBlocks(inc playbook.Incident) []slack.Block {
-	now := b.App.Clock.Now()
+	return renderGates(inc, b.App.Clock.Now())
+}
+
+// renderGates renders the gates of the stored incident as they stand at now.
+func renderGates(inc playbook.Incident, now time.Time) []slack.Block {
 	open := inc.Status.Open()
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plainText(fmt.Sprintf("Verification gates · incident #%d", inc.Number))),
@@ -321,24 +323,13 @@ func (b *Bot) gatesBlocks(inc playbook.Incident) []slack.Block {
 	return append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("gates_done")))
 }
 
-// refreshGates re-renders the gates message from the store; edits of one
-// incident are serialised so the last edit shows the latest state.
+// refreshGates re-renders the gates message from the store (serialised
+// per incident with the other triage messages, so the last edit shows the
+// latest state).
 func (b *Bot) refreshGates(ctx context.Context, n int64) {
-	mu := b.lockOf(n)
-	mu.Lock()
-	defer mu.Unlock()
-	inc, err := b.App.Store.Get(ctx, n)
-	if err != nil || inc.GatesMsg.Zero() {
-		return
-	}
-	if _, _, _, err := b.API.UpdateMessageContext(ctx, inc.GatesMsg.Channel, inc.GatesMsg.TS, slack.MsgOptionText(fmt.Sprintf("Verification gates for incident #%d", n), false), slack.MsgOptionBlocks(b.gatesBlocks(inc)...)); err != nil {
+	if err := b.App.PublishGates(ctx, n); err != nil {
 		b.log().Warn("refreshing the gates message", "incident", n, "err", err)
 	}
-}
-
-func (b *Bot) lockOf(n int64) *sync.Mutex {
-	m, _ := b.locks.LoadOrStore(n, &sync.Mutex{})
-	return m.(*sync.Mutex)
 }
 
 func (b *Bot) onGateButton(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {

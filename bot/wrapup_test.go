@@ -170,7 +170,17 @@ func TestRemediateVerifyResolveClose(t *testing.T) {
 	if inc, _ := k.db.Get(context.Background(), 1); inc.Status == playbook.StatusResolved {
 		t.Fatal("resolved inside the dwell")
 	}
+	if g := blocksText(messageByTS(f, ch.ID, gates.TS)); !strings.Contains(g, "hourglass") {
+		t.Fatalf("the synthetic gate does not show its dwell:\n%s", g)
+	}
 	clock.Advance(time.Minute)
+	// The scheduler re-renders the gates when the dwell ends, unclicked.
+	if _, err := k.app.Tick(context.Background(), clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if g := blocksText(messageByTS(f, ch.ID, gates.TS)); strings.Contains(g, "hourglass") {
+		t.Fatalf("the gates message still shows the dwell after it ended:\n%s", g)
+	}
 	clickAndWait(t, k, f, ic, ch.ID, gates.TS, "klaxon_all_clear", "gates_actions", "1")
 	inc, _ := k.db.Get(context.Background(), 1)
 	if inc.Status != playbook.StatusResolved || inc.Override != nil {

@@ -365,6 +365,8 @@ func (a *App) SetRootCause(ctx context.Context, n int64, tag, actor, key string)
 	if norm == "" {
 		return Incident{}, false, Errorf(CodeBadInput, "Name the root cause in a few words: `/incident tag dns ttl too long`. Incidents with the same tag are flagged as repeats.")
 	}
+	a.tagging.Lock()
+	defer a.tagging.Unlock()
 	cur, err := a.Store.Get(ctx, n)
 	if err != nil {
 		return Incident{}, false, storeErr(err, "the root cause")

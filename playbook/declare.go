@@ -66,6 +66,9 @@ type App struct {
 	// filing and closing serialise, per incident, filing action items as
 	// tickets and the close steps, so a double call does nothing twice.
 	filing, closing map[int64]*sync.Mutex
+	// tagging serialises root-cause tags: each reads the others' tags, so
+	// two at once could miss each other's repeat.
+	tagging sync.Mutex
 }
 
 // Service returns the configured service named name (case-insensitive).

@@ -127,6 +127,7 @@ func (a *App) SetGate(ctx context.Context, n int64, g Gate, on bool, actor, key 
 		if inc.Verifying.IsZero() {
 			inc.Verifying = now
 		}
+		inc.Timers.GatesRefresh = inc.nextGateHolds(now)
 		ev := NewEvent(typ, actor, now, text)
 		ev.Data = map[string]string{"gate": string(g)}
 		return []Event{ev}, nil
@@ -269,4 +270,31 @@ func (a *App) RecordGatesMessage(ctx context.Context, n int64, ref MessageRef) (
 		inc.GatesMsg = ref
 		return nil, nil
 	})
+}
+
+// nextGateHolds is the earliest time after now a checked gate starts to
+// hold (the end of a dwell), or zero.
+func (inc *Incident) nextGateHolds(now time.Time) time.Time {
+	var next time.Time
+	for _, st := range inc.GateStates(now) {
+		if st.Check != nil && !st.Holds && (next.IsZero() || st.HoldsAt.Before(next)) {
+			next = st.HoldsAt
+		}
+	}
+	return next
+}
+
+// fireGates handles a due GatesRefresh inside the scheduler's transaction:
+// it moves the deadline to the next dwell end and says whether to re-render.
+func (inc *Incident) fireGates(now time.Time) bool {
+	if inc.Timers.GatesRefresh.IsZero() || now.Before(inc.Timers.GatesRefresh) {
+		return false
+	}
+	inc.Timers.GatesRefresh = inc.nextGateHolds(now)
+	return inc.Status.Open() && !inc.GatesMsg.Zero()
+}
+
+// PublishGates re-renders the gates message from the store.
+func (a *App) PublishGates(ctx context.Context, n int64) error {
+	return a.refresh(ctx, n, PartGates)
 }

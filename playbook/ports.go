@@ -86,6 +86,7 @@ const (
 	PartIntro Parts = 1 << iota
 	PartScope
 	PartChecklist
+	PartGates // the verification gates
 )
 
 // Has reports whether p includes q.

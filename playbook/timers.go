@@ -33,6 +33,9 @@ type Timers struct {
 	PostmortemReminded time.Time `json:"postmortem_reminded,omitzero"`
 	// ArchiveDue is when a closed incident's channel is to be archived.
 	ArchiveDue time.Time `json:"archive_due,omitzero"`
+	// GatesRefresh is when a checked gate's dwell ends, so its message is
+	// re-rendered to show the gate holding without anyone clicking.
+	GatesRefresh time.Time `json:"gates_refresh,omitzero"`
 }
 
 // defaultOpenUpdateWithin is when the opening update of an
@@ -70,7 +73,7 @@ type Nudge struct {
 // incident, or zero. The store indexes incidents by it.
 func (inc *Incident) WakeAt() time.Time {
 	var w time.Time
-	for _, t := range []time.Time{inc.Timers.NextNudge, inc.Timers.StatusPageDue, inc.Timers.ResolutionUpdateDue, inc.Timers.ScopeDue, inc.Timers.ArchiveDue} {
+	for _, t := range []time.Time{inc.Timers.NextNudge, inc.Timers.StatusPageDue, inc.Timers.ResolutionUpdateDue, inc.Timers.ScopeDue, inc.Timers.ArchiveDue, inc.Timers.GatesRefresh} {
 		if !t.IsZero() && (w.IsZero() || t.Before(w)) {
 			w = t
 		}
@@ -194,7 +197,7 @@ func (inc *Incident) Resolve(t Tier, now time.Time) error {
 	}
 	now = now.UTC()
 	tm := &inc.Timers
-	tm.UpdateDue, tm.NextNudge, tm.Nudges, tm.StatusPageDue, tm.ScopeDue = time.Time{}, time.Time{}, 0, time.Time{}, time.Time{}
+	tm.UpdateDue, tm.NextNudge, tm.Nudges, tm.StatusPageDue, tm.ScopeDue, tm.GatesRefresh = time.Time{}, time.Time{}, 0, time.Time{}, time.Time{}, time.Time{}
 	if t.Updates == UpdatesOpenAndResolution {
 		tm.ResolutionUpdateDue = now
 	}

@@ -131,9 +131,10 @@ const nudgeWorkers = 8
 func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 	now = now.UTC()
 	fired := map[int64][]Nudge{}
-	archive := map[int64]bool{}
+	archive, gates := map[int64]bool{}, map[int64]bool{}
 	incs, err := a.Store.Due(ctx, now, func(inc *Incident) ([]Event, error) {
 		archive[inc.Number] = inc.fireArchive(now)
+		gates[inc.Number] = inc.fireGates(now)
 		ns := inc.Fire(a.Tiers.Get(inc.Severity), now)
 		fired[inc.Number] = ns
 		evs := make([]Event, len(ns))
@@ -158,6 +159,13 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 	}
 	a.post(ctx, all, byNumber)
 	a.archiveDue(ctx, archives)
+	for n, ok := range gates {
+		if ok {
+			if err := a.PublishGates(ctx, n); err != nil {
+				a.log().Warn("refreshing the gates message", "incident", n, "err", err)
+			}
+		}
+	}
 	return all, nil
 }
 

@@ -331,6 +331,9 @@ func TestGatesHoldTheAllClearUntilAllFourHold(t *testing.T) {
 	if playbook.ErrorCode(err) != playbook.CodeGatesOpen || !strings.Contains(playbook.UserMessage(err), "Synthetic monitors") || strings.Contains(playbook.UserMessage(err), "Error rate") {
 		t.Fatalf("all-clear inside the dwell: %v", err)
 	}
+	if w := h.get(t, inc.Number).Timers.GatesRefresh; !w.Equal(h.clock.Now().UTC().Add(time.Second)) {
+		t.Fatalf("the gates are re-rendered at %v, want the end of the dwell (now+1s)", w)
+	}
 	// Unchecking restarts the dwell.
 	h.app.SetGate(ctx, inc.Number, playbook.GateSynthetics, false, "U0SRE", h.key())
 	h.app.SetGate(ctx, inc.Number, playbook.GateSynthetics, true, "U0SRE", h.key())
