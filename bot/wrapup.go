@@ -651,18 +651,19 @@ func (b *Bot) onClose(ctx context.Context, req socketmode.Request, sc slack.Slas
 	if !ok {
 		return
 	}
-	// Closing reads every incident (for repeats) and may expand responder
-	// groups: the ack comes first, the answer through response_url.
-	b.ack(req, nil, received)
+	// The close is recorded before the ack, like every change, so an acked
+	// close is never lost to a crash; the Slack and GitHub steps follow.
 	inc, applied, err := b.App.Close(ctx, inc.Number, playbook.CloseRequest{Key: "env:" + req.EnvelopeID, Actor: sc.UserID, Tag: Plain(rest)})
 	if err != nil {
-		b.tellUser(ctx, sc.ResponseURL, playbook.UserMessage(err))
+		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
 		b.logDomainError("close", sc.UserID, err)
 		return
 	}
 	if !applied {
+		b.ack(req, nil, received)
 		return
 	}
+	b.ack(req, ephemeral(fmt.Sprintf("Incident #%d is closed: sharing the post-mortem outline, then archiving the channel.", inc.Number)), received)
 	b.finishClose(ctx, inc.Number, false, sc.ResponseURL)
 }
 

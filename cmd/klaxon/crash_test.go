@@ -215,3 +215,136 @@ func countChannels(chans []fakeslack.Channel, n int64) int {
 	}
 	return c
 }
+
+// TestKillDuringCloseAtRandomMoments kills Klaxon with SIGKILL at a random
+// moment after `/incident close` (while the outline is rendered, uploaded,
+// shared, the channel archived), restarts it, and checks that every
+// acked close is kept and ends with exactly one outline in its channel and
+// the channel archived, and that no channel is archived without its outline.
+// 12 runs in CI; KLAXON_SOAK_RUNS sets more.
+func TestKillDuringCloseAtRandomMoments(t *testing.T) {
+	runs := 12
+	if v, err := strconv.Atoi(os.Getenv("KLAXON_SOAK_RUNS")); err == nil && v > 0 {
+		runs = v
+	}
+	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
+	dir := t.TempDir()
+	config := writeConfig(t, dir, f.URL(), "off")
+	rng := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
+	ctx := context.Background()
+	killedAt, ackedClose := map[int64]time.Time{}, map[int64]bool{}
+	waitMsg := func(p *process, ch, s string) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := f.WaitFor(wctx, func(n *fakeslack.Snapshot) bool {
+			for _, m := range n.Messages(ch) {
+				if strings.Contains(m.Text+string(m.Blocks), s) {
+					return true
+				}
+			}
+			return false
+		}); err != nil {
+			t.Fatalf("waiting for %q: %v\n%s", s, err, p.Logs())
+		}
+	}
+	in := func(p *process, ch, text string) {
+		t.Helper()
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if ack, err := f.SlashCommand(cctx, fakeslack.SlashCommand{Text: text, UserID: "U0DECL01", ChannelID: ch}); err != nil || ack.Late {
+			t.Fatalf("/incident %s: %v %+v\n%s", text, err, ack, p.Logs())
+		}
+	}
+	for run := range runs {
+		p := startKlaxon(t, f, config)
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		ack, err := f.SlashCommand(cctx, fakeslack.SlashCommand{Text: fmt.Sprintf("declare sev2 checkout close run %d", run), UserID: "U0DECL01", ChannelID: "C0GENERAL"})
+		cancel()
+		m := declaredNumber.FindStringSubmatch(string(ack.Payload))
+		if err != nil || m == nil {
+			t.Fatalf("declare: %v %s\n%s", err, ack.Payload, p.Logs())
+		}
+		n, _ := strconv.ParseInt(m[1], 10, 64)
+		var ch string
+		wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
+		if err := f.WaitFor(wctx, func(s *fakeslack.Snapshot) bool {
+			for _, c := range s.Channels() {
+				if strings.HasPrefix(c.Name, fmt.Sprintf("inc-%d-", n)) {
+					ch = c.ID
+				}
+			}
+			return ch != ""
+		}); err != nil {
+			t.Fatalf("no channel for #%d: %v", n, err)
+		}
+		wcancel()
+		waitMsg(p, ch, "Triage checklist")
+		in(p, ch, "ic")
+		in(p, ch, "resolve")
+		waitMsg(p, ch, "Verification gates")
+		in(p, ch, "resolve override checked by hand")
+		waitMsg(p, ch, "is resolved")
+		cctx, cancel = context.WithTimeout(ctx, 5*time.Second)
+		ack, err = f.SlashCommand(cctx, fakeslack.SlashCommand{Text: "close", UserID: "U0DECL01", ChannelID: ch})
+		cancel()
+		if err != nil || !strings.Contains(string(ack.Payload), "is closed") {
+			t.Fatalf("close: %v %s\n%s", err, ack.Payload, p.Logs())
+		}
+		ackedClose[n] = true
+		<-time.After(time.Duration(rng.IntN(60)) * time.Millisecond)
+		p.cmd.Process.Kill()
+		<-p.done
+		p.done <- nil
+		killedAt[n] = time.Now()
+	}
+
+	// The last start finishes every interrupted close.
+	p := startKlaxon(t, f, config)
+	select {
+	case <-p.logged("resumed interrupted work"):
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the last start did not finish resuming\n%s", p.Logs())
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	<-p.done
+	p.done <- nil
+
+	db, err := store.Open(dir+"/klaxon.db", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Check(); err != nil {
+		t.Fatalf("bbolt check: %v", err)
+	}
+	all, _ := db.List(ctx, nil)
+	closed, finished := 0, 0
+	for _, inc := range all {
+		if inc.Closure != nil && inc.Closure.Archived.After(killedAt[inc.Number]) {
+			finished++ // the kill interrupted this close; a restart finished it
+		}
+		files := 0
+		for _, fl := range f.Files() {
+			if fl.Channel == inc.Channel.ID && fl.Completed {
+				files++
+			}
+		}
+		c, _ := f.Channel(inc.Channel.ID)
+		switch {
+		case ackedClose[inc.Number] && inc.Status != playbook.StatusClosed:
+			t.Errorf("the acked close of #%d was lost", inc.Number)
+		case inc.Status == playbook.StatusClosed:
+			closed++
+			if files != 1 || !c.Archived || inc.Closure == nil || inc.Closure.File == "" || inc.Closure.Archived.IsZero() {
+				t.Errorf("closed #%d: %d outlines shared, archived %v, closure %+v", inc.Number, files, c.Archived, inc.Closure)
+			}
+		case files != 0 || c.Archived:
+			t.Errorf("#%d is %s but has %d outlines, archived %v", inc.Number, inc.Status, files, c.Archived)
+		}
+	}
+	if closed == 0 {
+		t.Fatalf("no close was recorded in %d runs: nothing was tested", runs)
+	}
+	t.Logf("%d runs: %d acked closes (%d of them interrupted by the kill and finished by a restart), each with one outline and an archived channel after it", runs, closed, finished)
+}

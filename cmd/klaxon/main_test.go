@@ -95,16 +95,45 @@ func TestManifestAndVersion(t *testing.T) {
 
 // process is a running `klaxon run`.
 type process struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	logs bytes.Buffer
-	done chan error
+	cmd     *exec.Cmd
+	mu      sync.Mutex
+	logs    bytes.Buffer
+	done    chan error
+	waiters []logWaiter
+}
+
+type logWaiter struct {
+	text string
+	ch   chan struct{}
 }
 
 func (p *process) Write(b []byte) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.logs.Write(b)
+	n, err := p.logs.Write(b)
+	keep := p.waiters[:0]
+	for _, w := range p.waiters {
+		if strings.Contains(p.logs.String(), w.text) {
+			close(w.ch)
+		} else {
+			keep = append(keep, w)
+		}
+	}
+	p.waiters = keep
+	return n, err
+}
+
+// logged returns a channel closed once the process has logged text.
+func (p *process) logged(text string) <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ch := make(chan struct{})
+	if strings.Contains(p.logs.String(), text) {
+		close(ch)
+	} else {
+		p.waiters = append(p.waiters, logWaiter{text, ch})
+	}
+	return ch
 }
 
 func (p *process) Logs() string {

@@ -138,6 +138,7 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		if err := app.Resume(rctx); err != nil {
 			log.Error("resuming interrupted declarations", "err", err)
 		}
+		log.Info("resumed interrupted work")
 		return nil
 	})
 	if cfg.HTTP.Enabled() {
