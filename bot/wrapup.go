@@ -169,16 +169,30 @@ func (b *Bot) onValidationPlanButton(ctx context.Context, req socketmode.Request
 	if !ok {
 		return
 	}
-	el := slack.NewPlainTextInputBlockElement(plainText("Which records, which query proves them right, who checks, when"), blockPlan)
-	el.Multiline, el.MaxLength = true, playbook.MaxPlan
+	b.openForm(ctx, n, cb.TriggerID, cb.ResponseURL, planCallbackID, "Validation plan", "Record",
+		"`"+b.Command+" note Validation plan: …`",
+		slack.NewInputBlock(blockPlan, plainText("How will the repaired data be checked?"), nil,
+			multiline(blockPlan, "Which records, which query proves them right, who checks, when", playbook.MaxPlan)))
+}
+
+// multiline is a long text input whose action ID is its block ID.
+func multiline(block, hint string, max int) *slack.PlainTextInputBlockElement {
+	el := slack.NewPlainTextInputBlockElement(plainText(hint), block)
+	el.Multiline, el.MaxLength = true, max
+	return el
+}
+
+// openForm opens a modal for incident n right after the ack (a trigger_id
+// lives 3 s); when Slack refuses, the person is told what to type instead.
+func (b *Bot) openForm(ctx context.Context, n int64, triggerID, responseURL, callbackID, title, submit, instead string, blocks ...slack.Block) {
 	view := slack.ModalViewRequest{
-		Type: slack.VTModal, CallbackID: planCallbackID, PrivateMetadata: fmt.Sprint(n),
-		Title: plainText("Validation plan"), Submit: plainText("Record"), Close: plainText("Cancel"),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{slack.NewInputBlock(blockPlan, plainText("How will the repaired data be checked?"), nil, el)}},
+		Type: slack.VTModal, CallbackID: callbackID, PrivateMetadata: fmt.Sprint(n),
+		Title: plainText(title), Submit: plainText(submit), Close: plainText("Cancel"),
+		Blocks: slack.Blocks{BlockSet: blocks},
 	}
-	if _, err := b.API.OpenViewContext(ctx, cb.TriggerID, view); err != nil {
-		b.log().Error("views.open for the validation plan", "incident", n, "err", err)
-		b.tellUser(ctx, cb.ResponseURL, fmt.Sprintf("Klaxon could not open the form (%s). Use `%s note Validation plan: …` instead.", slackReason(err), b.Command))
+	if _, err := b.API.OpenViewContext(ctx, triggerID, view); err != nil {
+		b.log().Error("views.open failed", "form", callbackID, "incident", n, "err", err)
+		b.tellUser(ctx, responseURL, fmt.Sprintf("Klaxon could not open the form (%s). Type %s instead.", slackReason(err), instead))
 	}
 }
 
@@ -395,20 +409,10 @@ func (b *Bot) onOverrideButton(ctx context.Context, req socketmode.Request, cb s
 	if !ok {
 		return
 	}
-	el := slack.NewPlainTextInputBlockElement(plainText("Why the all-clear cannot wait for every gate"), blockReason)
-	el.Multiline, el.MaxLength = true, playbook.MaxOverrideReason
-	view := slack.ModalViewRequest{
-		Type: slack.VTModal, CallbackID: overrideCallbackID, PrivateMetadata: fmt.Sprint(n),
-		Title: plainText("Override the gates"), Submit: plainText("Give the all-clear"), Close: plainText("Cancel"),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewSectionBlock(mrkdwn("Only the incident commander can give the all-clear before all four gates hold. The reason is recorded and shown in the post-mortem."), nil, nil),
-			slack.NewInputBlock(blockReason, plainText("Reason"), nil, el),
-		}},
-	}
-	if _, err := b.API.OpenViewContext(ctx, cb.TriggerID, view); err != nil {
-		b.log().Error("views.open for the override", "incident", n, "err", err)
-		b.tellUser(ctx, cb.ResponseURL, fmt.Sprintf("Klaxon could not open the form (%s). Type `%s resolve override <reason>` instead.", slackReason(err), b.Command))
-	}
+	b.openForm(ctx, n, cb.TriggerID, cb.ResponseURL, overrideCallbackID, "Override the gates", "Give the all-clear",
+		"`"+b.Command+" resolve override <reason>`",
+		slack.NewSectionBlock(mrkdwn("Only the incident commander can give the all-clear before all four gates hold. The reason is recorded and shown in the post-mortem."), nil, nil),
+		slack.NewInputBlock(blockReason, plainText("Reason"), nil, multiline(blockReason, "Why the all-clear cannot wait for every gate", playbook.MaxOverrideReason)))
 }
 
 func (b *Bot) onOverrideSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
@@ -557,19 +561,11 @@ func (b *Bot) openActionForm(ctx context.Context, n int64, triggerID, responseUR
 	text.MaxLength = playbook.MaxActionText
 	owner := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plainText("One person"), blockActionOwner)
 	due := slack.NewDatePickerBlockElement(blockActionDue)
-	view := slack.ModalViewRequest{
-		Type: slack.VTModal, CallbackID: actionCallbackID, PrivateMetadata: fmt.Sprint(n),
-		Title: plainText("Action item"), Submit: plainText("Record"), Close: plainText("Cancel"),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			slack.NewInputBlock(blockActionText, plainText("Action"), nil, text),
-			slack.NewInputBlock(blockActionOwner, plainText("Owner (exactly one)"), nil, owner),
-			slack.NewInputBlock(blockActionDue, plainText("Due"), nil, due),
-		}},
-	}
-	if _, err := b.API.OpenViewContext(ctx, triggerID, view); err != nil {
-		b.log().Error("views.open for an action item", "incident", n, "err", err)
-		b.tellUser(ctx, responseURL, fmt.Sprintf("Klaxon could not open the form (%s). Type `%s action <what> @owner due:YYYY-MM-DD`.", slackReason(err), b.Command))
-	}
+	b.openForm(ctx, n, triggerID, responseURL, actionCallbackID, "Action item", "Record",
+		"`"+b.Command+" action <what> @owner due:YYYY-MM-DD`",
+		slack.NewInputBlock(blockActionText, plainText("Action"), nil, text),
+		slack.NewInputBlock(blockActionOwner, plainText("Owner (exactly one)"), nil, owner),
+		slack.NewInputBlock(blockActionDue, plainText("Due"), nil, due))
 }
 
 func (b *Bot) onAddActionButton(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {

@@ -325,3 +325,54 @@ func TestPrivateIncidentAfterArchive(t *testing.T) {
 		t.Fatal("the declarer could not mark the private post-mortem done")
 	}
 }
+
+// TestActionItemAndPlanForms: the "Add an action item" button and the
+// data-remediation "Write the validation plan" button open their forms; a
+// vague item is refused on the form, a good one recorded and filed.
+func TestActionItemAndPlanForms(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	clock := &manualClock{now: time.Now().UTC().Truncate(time.Second)}
+	k, gh := wrapUpKlaxon(t, f, clock)
+	ch := declareOne(t, f)
+	cmdIn(t, k, f, declarer, ch.ID, "remediate data")
+	guide := findMessage(t, f, ch.ID, "Remediate data")
+	clickAndWait(t, k, f, declarer, ch.ID, guide.TS, "klaxon_validation_plan", "guidance_actions", "1")
+	submit := func(values map[string]map[string]slack.BlockAction) fakeslack.Ack {
+		t.Helper()
+		v := f.Views()[len(f.Views())-1]
+		ack, err := f.Interactive(ctxT(t), slack.InteractionCallback{Type: slack.InteractionTypeViewSubmission, User: slack.User{ID: declarer},
+			View: slack.View{ID: v.ID, CallbackID: v.CallbackID, PrivateMetadata: v.PrivateMetadata, State: &slack.ViewState{Values: values}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.bot.Wait()
+		return ack
+	}
+	submit(map[string]map[string]slack.BlockAction{"plan": {"plan": {Value: "Recount orders per minute against payments"}}})
+	if evs := events(t, k, playbook.EventValidationPlan); len(evs) != 1 {
+		t.Fatalf("validation plan events: %+v", evs)
+	}
+
+	cmdIn(t, k, f, declarer, ch.ID, "resolve")
+	cmdIn(t, k, f, declarer, ch.ID, "ic")
+	cmdIn(t, k, f, declarer, ch.ID, "resolve override checked by hand")
+	resolved := findMessage(t, f, ch.ID, "is resolved")
+	clickAndWait(t, k, f, declarer, ch.ID, resolved.TS, "klaxon_add_action", "resolved_actions", "1")
+	due := clock.Now().Add(72 * time.Hour).Format("2006-01-02")
+	values := func(text string) map[string]map[string]slack.BlockAction {
+		return map[string]map[string]slack.BlockAction{
+			"action_text":  {"action_text": {Value: text}},
+			"action_owner": {"action_owner": {SelectedUser: "U0PAY001"}},
+			"action_due":   {"action_due": {SelectedDate: due}},
+		}
+	}
+	if ack := submit(values("look into it")); !strings.Contains(string(ack.Payload), "action_text") {
+		t.Fatalf("a vague item was not refused on the form: %s", ack.Payload)
+	}
+	if ack := submit(values("Add a checksum column to the orders export")); strings.Contains(string(ack.Payload), "errors") {
+		t.Fatalf("a good item refused: %s", ack.Payload)
+	}
+	if issues := gh.Issues("acme/checkout"); len(issues) != 1 || !strings.Contains(issues[0].Title, "checksum column") {
+		t.Fatalf("issues: %+v", issues)
+	}
+}
