@@ -308,8 +308,8 @@ func (a *App) archiveDue(ctx context.Context, incs []Incident) {
 	}
 }
 
-// CloseUnfinished lists closed incidents whose close steps are not all done
-// (for Resume).
+// closeUnfinished reports whether a closed incident has close steps left
+// (Resume finishes them).
 func closeUnfinished(i *Incident) bool {
 	if i.Status != StatusClosed || i.Closure == nil {
 		return false

@@ -130,18 +130,7 @@ func TestKillAtRandomMoments(t *testing.T) {
 		t.Fatalf("after the last restart not every acked declaration has its channel: %v\n%s", err, p.Logs())
 	}
 	t.Logf("the last start finished the interrupted declarations in %v", time.Since(finalStart))
-	p.cmd.Process.Signal(os.Interrupt)
-	<-p.done
-	p.done <- nil
-
-	db, err := store.Open(dir+"/klaxon.db", time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Check(); err != nil {
-		t.Fatalf("bbolt check: %v", err)
-	}
+	db := stopAndOpen(t, p, dir)
 	for n := range ackedInc {
 		inc, err := db.Get(ctx, n)
 		if err != nil {
@@ -306,18 +295,7 @@ func TestKillDuringCloseAtRandomMoments(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatalf("the last start did not finish resuming\n%s", p.Logs())
 	}
-	p.cmd.Process.Signal(os.Interrupt)
-	<-p.done
-	p.done <- nil
-
-	db, err := store.Open(dir+"/klaxon.db", time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Check(); err != nil {
-		t.Fatalf("bbolt check: %v", err)
-	}
+	db := stopAndOpen(t, p, dir)
 	all, _ := db.List(ctx, nil)
 	closed, finished := 0, 0
 	for _, inc := range all {
@@ -347,4 +325,22 @@ func TestKillDuringCloseAtRandomMoments(t *testing.T) {
 		t.Fatalf("no close was recorded in %d runs: nothing was tested", runs)
 	}
 	t.Logf("%d runs: %d acked closes (%d of them interrupted by the kill and finished by a restart), each with one outline and an archived channel after it", runs, closed, finished)
+}
+
+// stopAndOpen stops p gracefully and opens its store, which must pass
+// bbolt's consistency check.
+func stopAndOpen(t *testing.T, p *process, dir string) *store.DB {
+	t.Helper()
+	p.cmd.Process.Signal(os.Interrupt)
+	<-p.done
+	p.done <- nil
+	db, err := store.Open(dir+"/klaxon.db", time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Check(); err != nil {
+		t.Fatalf("bbolt check: %v", err)
+	}
+	return db
 }

@@ -800,23 +800,7 @@ func checkRepo(r string, v scalar) string {
 func (d *decoder) slack(n *yaml.Node, path string, s *Slack) {
 	var app, bot secretSource
 	fields := map[string]field{
-		"api_url": func(n *yaml.Node, p string) {
-			v, ok := d.scalar(n, p)
-			if !ok {
-				return
-			}
-			// Method names are appended to it, so a query or fragment
-			// would end up in the wrong place.
-			if !isHTTPURL(v.val) || strings.ContainsAny(v.val, "?#") {
-				d.add(v.node, p, "not an http(s) URL: %s (want a base URL such as %s, without ? or #)", v.show(), DefaultAPIURL)
-				return
-			}
-			// And it must end with a slash, which people often leave off.
-			if !strings.HasSuffix(v.val, "/") {
-				v.val += "/"
-			}
-			s.APIURL = v.val
-		},
+		"api_url": d.baseURL(&s.APIURL, DefaultAPIURL),
 		"announce_channel": d.str(&s.AnnounceChannel, func(v scalar) string {
 			if v.val == "" || channelRE.MatchString(v.val) {
 				return ""
@@ -1169,25 +1153,31 @@ func (d *decoder) scheduler(n *yaml.Node, path string, s *Scheduler) {
 	})
 }
 
+// baseURL reads an API base URL that endpoint names are appended to: an
+// http(s) URL without a query or fragment (they would end up in the wrong
+// place), given a trailing slash when it lacks one, as people often do.
+func (d *decoder) baseURL(dst *string, example string) field {
+	return func(n *yaml.Node, p string) {
+		v, ok := d.scalar(n, p)
+		if !ok {
+			return
+		}
+		if !isHTTPURL(v.val) || strings.ContainsAny(v.val, "?#") {
+			d.add(v.node, p, "not an http(s) URL: %s (want a base URL such as %s without ? or #)", v.show(), example)
+			return
+		}
+		if !strings.HasSuffix(v.val, "/") {
+			v.val += "/"
+		}
+		*dst = v.val
+	}
+}
+
 // github reads the GitHub integration's settings.
 func (d *decoder) github(n *yaml.Node, path string, g *GitHub) {
 	var token secretSource
 	fields := map[string]field{
-		"api_url": func(n *yaml.Node, p string) {
-			v, ok := d.scalar(n, p)
-			if !ok {
-				return
-			}
-			// Endpoints are appended to it, as to slack.api_url.
-			if !isHTTPURL(v.val) || strings.ContainsAny(v.val, "?#") {
-				d.add(v.node, p, "not an http(s) URL: %s (want a base URL such as %s, or https://HOST/api/v3/ for GitHub Enterprise Server, without ? or #)", v.show(), DefaultGitHubAPIURL)
-				return
-			}
-			if !strings.HasSuffix(v.val, "/") {
-				v.val += "/"
-			}
-			g.APIURL = v.val
-		},
+		"api_url":           d.baseURL(&g.APIURL, DefaultGitHubAPIURL+", or https://HOST/api/v3/ for GitHub Enterprise Server,"),
 		"action_items_repo": d.repoField(&g.ActionItemsRepo),
 		"postmortems":       func(n *yaml.Node, p string) { d.postmortems(n, p, &g.Postmortems) },
 		"logins":            func(n *yaml.Node, p string) { d.logins(n, p, &g.Logins) },
