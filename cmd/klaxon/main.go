@@ -103,7 +103,11 @@ func checkConfig(path string, stdout, stderr io.Writer, getenv func(string) (str
 		printProblems(stderr, path, err)
 		return 2
 	}
-	fmt.Fprintf(stdout, "%s: OK (%d services, announce channel %s, store %s)\n", path, len(cfg.Services), cfg.Slack.AnnounceChannel, cfg.Store.Path)
+	where := cfg.Store.Path
+	if cfg.Store.Driver == config.DriverPostgres {
+		where = "PostgreSQL (store.dsn)"
+	}
+	fmt.Fprintf(stdout, "%s: OK (%d services, announce channel %s, store %s)\n", path, len(cfg.Services), cfg.Slack.AnnounceChannel, where)
 	return 0
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +22,6 @@ import (
 	"github.com/klaxonhq/klaxon/github"
 	"github.com/klaxonhq/klaxon/internal/config"
 	"github.com/klaxonhq/klaxon/playbook"
-	"github.com/klaxonhq/klaxon/store"
 	"github.com/klaxonhq/klaxon/templates"
 )
 
@@ -46,12 +46,12 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := store.Open(cfg.Store.Path, cfg.Store.LockTimeout)
+	db, err := openStore(ctx, cfg.Store, log)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := db.Close(); err != nil {
+		if err := db.close(); err != nil {
 			log.Error("closing the store", "err", err)
 		}
 	}()
@@ -69,7 +69,7 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	clock := playbook.ClockFunc(time.Now)
 	adapter := &bot.Adapter{API: api, Templates: tmpl, BotUserID: who.UserID, AnnounceChannel: cfg.Slack.AnnounceChannel, Clock: clock}
 	app := &playbook.App{
-		Store: db, Channels: adapter, Poster: adapter, Triage: adapter, Clock: clock, ScopeTimebox: cfg.Triage.ScopeTimebox,
+		Store: db.Store, Channels: adapter, Poster: adapter, Triage: adapter, Clock: clock, ScopeTimebox: cfg.Triage.ScopeTimebox,
 		Responders: cfg.Responders, Directory: adapter,
 		Tiers: cfg.Severities, Services: cfg.Services, Log: log.With("component", "playbook"),
 		Closing: adapter, People: adapter, RenderPostmortem: tmpl.RenderPostmortem,
@@ -100,21 +100,107 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.Run(gctx) })
-	// One loop fires every stored deadline (update reminders, the status-page
-	// rule); nothing is timed in memory, so a restart loses nothing.
-	g.Go(func() error { return app.RunScheduler(gctx, time.After) })
-	cal, err := calendar(cfg.Scheduler, func() {
-		if _, err := app.RemindPostmortems(gctx, clock.Now()); err != nil {
+	// The scheduler, the calendar jobs and the resume of interrupted work run
+	// on one process: the only one with bolt, the lease holder among
+	// PostgreSQL replicas (a new leader resumes what its predecessor left).
+	g.Go(func() error {
+		return db.lead(gctx, app, log, func(ctx context.Context) {
+			if err := leaderWork(ctx, app, cfg.Scheduler, clock, log); err != nil {
+				log.Error("scheduler", "err", err)
+			}
+		})
+	})
+	if cfg.HTTP.Enabled() {
+		srv := httpServer(cfg.HTTP.Listen, reg, b.Connected, db.isLeader)
+		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("http: listen on %s: %w", cfg.HTTP.Listen, err)
+		}
+		log.Info("serving /healthz, /readyz and /metrics", "addr", ln.Addr().String())
+		g.Go(func() error {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	}
+	err = g.Wait()
+	log.Info("stopped")
+	return err
+}
+
+// readiness is /readyz's answer. Every replica that is connected to Slack
+// is ready (each serves commands); leader says whether this one runs the
+// scheduler.
+type readiness struct {
+	Ready  bool   `json:"ready"`
+	Slack  bool   `json:"slack"`
+	Leader bool   `json:"leader"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func httpServer(addr string, reg *prometheus.Registry, ready, leader func() bool) *http.Server {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		st := readiness{Slack: ready(), Leader: leader()}
+		st.Ready = st.Slack
+		w.Header().Set("Content-Type", "application/json")
+		if !st.Ready {
+			st.Reason = "not connected to Slack"
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		json.NewEncoder(w).Encode(st)
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return &http.Server{
+		Addr:              addr,
+		Handler:           http.MaxBytesHandler(mux, 1<<20),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+}
+
+// calendar builds the calendar jobs (robfig/cron), read in the configured
+// time zone: the post-mortem reminders. Deadlines that belong to an incident
+// are not here: they are stored and fired by the scheduler loop.
+func calendar(cfg config.Scheduler, remindPostmortems func()) (*cron.Cron, error) {
+	cal := cron.New(cron.WithLocation(cfg.Timezone))
+	if _, err := cal.AddFunc(cfg.PostmortemReminders, remindPostmortems); err != nil {
+		return nil, fmt.Errorf("scheduler.postmortem_reminders: %w", err)
+	}
+	return cal, nil
+}
+
+// leaderWork runs what only one process may run, until ctx ends: the loop
+// that fires every stored deadline (nothing is timed in memory, so a
+// restart or a failover loses nothing and fires an overdue item once), the
+// calendar jobs, and the resume of work a crash interrupted.
+func leaderWork(ctx context.Context, app *playbook.App, cfg config.Scheduler, clock playbook.Clock, log *slog.Logger) error {
+	cal, err := calendar(cfg, func() {
+		if _, err := app.RemindPostmortems(ctx, clock.Now()); err != nil {
 			log.Error("post-mortem reminders", "err", err)
 		}
 		// The action items' tickets are read back for the completion rate.
-		if _, err := app.SyncTickets(gctx); err != nil {
+		if _, err := app.SyncTickets(ctx); err != nil {
 			log.Error("reading action-item tickets", "err", err)
 		}
 	})
 	if err != nil {
 		return err
 	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return app.RunScheduler(gctx, time.After) })
 	cal.Start()
 	// A sweep missed while Klaxon was down runs now; the 20-hour guard per
 	// incident keeps it from repeating one already sent.
@@ -141,61 +227,5 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		log.Info("resumed interrupted work")
 		return nil
 	})
-	if cfg.HTTP.Enabled() {
-		srv := httpServer(cfg.HTTP.Listen, reg, b.Connected)
-		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-		if err != nil {
-			return fmt.Errorf("http: listen on %s: %w", cfg.HTTP.Listen, err)
-		}
-		log.Info("serving /healthz, /readyz and /metrics", "addr", ln.Addr().String())
-		g.Go(func() error {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-gctx.Done()
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return srv.Shutdown(sctx)
-		})
-	}
-	err = g.Wait()
-	log.Info("stopped")
-	return err
-}
-
-func httpServer(addr string, reg *prometheus.Registry, ready func() bool) *http.Server {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !ready() {
-			http.Error(w, "not connected to Slack", http.StatusServiceUnavailable)
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return &http.Server{
-		Addr:              addr,
-		Handler:           http.MaxBytesHandler(mux, 1<<20),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       60 * time.Second,
-	}
-}
-
-// calendar builds the calendar jobs (robfig/cron), read in the configured
-// time zone: the post-mortem reminders. Deadlines that belong to an incident
-// are not here: they are stored and fired by the scheduler loop.
-func calendar(cfg config.Scheduler, remindPostmortems func()) (*cron.Cron, error) {
-	cal := cron.New(cron.WithLocation(cfg.Timezone))
-	if _, err := cal.AddFunc(cfg.PostmortemReminders, remindPostmortems); err != nil {
-		return nil, fmt.Errorf("scheduler.postmortem_reminders: %w", err)
-	}
-	return cal, nil
+	return g.Wait()
 }

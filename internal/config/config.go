@@ -94,13 +94,33 @@ type Slack struct {
 	AppName string
 }
 
-// Store configures the bbolt database.
+// The store drivers.
+const (
+	DriverBolt     = "bolt"     // the embedded bbolt file, one node (the default)
+	DriverPostgres = "postgres" // PostgreSQL, for several replicas
+)
+
+// Store configures the database: the embedded bbolt file by default, or
+// PostgreSQL.
 type Store struct {
+	// Driver is DriverBolt or DriverPostgres.
+	Driver string
+	// Path is the bbolt file (driver bolt).
 	Path string
 	// LockTimeout bounds the wait for the file lock, so that a second Klaxon
 	// on the same file fails fast instead of hanging.
 	LockTimeout time.Duration
+	// DSN is the PostgreSQL connection string (driver postgres); a secret,
+	// since it may hold a password.
+	DSN Secret
+	// LeaderLease is how long a replica's lease on the scheduler lasts
+	// without renewal (driver postgres): the failover time after the leader
+	// dies is at most LeaderLease plus a fifth of it.
+	LeaderLease time.Duration
 }
+
+// DefaultLeaderLease gives a failover within 6 s (the issue asks for 10).
+const DefaultLeaderLease = 5 * time.Second
 
 // HTTP configures the /healthz, /readyz and /metrics listener.
 type HTTP struct {
@@ -254,7 +274,7 @@ func Default() *Config {
 			CommandName: "/incident",
 			AppName:     "Klaxon",
 		},
-		Store:      Store{Path: "./klaxon.db", LockTimeout: 2 * time.Second},
+		Store:      Store{Driver: DriverBolt, Path: "./klaxon.db", LockTimeout: 2 * time.Second, LeaderLease: DefaultLeaderLease},
 		HTTP:       HTTP{Listen: "127.0.0.1:8080"},
 		Log:        Log{Level: "info", Format: "text"},
 		Declare:    Declare{DefaultSeverity: playbook.SEV3},

@@ -179,7 +179,7 @@ func TestUnknownKeysAtEveryDepth(t *testing.T) {
 	}{
 		{"top level", "slak:\n  bot_token: x\n", "slak", 1, "did you mean slack?"},
 		{"section", "slack:\n  bot_tokn: x\n", "slack.bot_tokn", 2, "did you mean bot_token?"},
-		{"section, no close match", "store:\n  path: x\n  colour: red\n", "store.colour", 3, "known keys: lock_timeout, path"},
+		{"section, no close match", "store:\n  path: x\n  colour: red\n", "store.colour", 3, "known keys: driver, dsn, dsn_file, leader_lease, lock_timeout, path"},
 		{"severity tier", "severities:\n  SEV1:\n    impact: x\n    update_evry: 5m\n", "severities.SEV1.update_evry", 4, "did you mean update_every?"},
 		{"service", "services:\n  - name: a\n  - name: b\n    runbok: https://x\n", "services[1].runbok", 4, "did you mean runbook?"},
 		{"odd key quoted", "log:\n  \"lev el\": info\n", `log["lev el"]`, 2, "unknown key"},
@@ -295,6 +295,12 @@ func TestValidation(t *testing.T) {
 		{"store: {lock_timeout: -1s}", "store.lock_timeout", "must not be negative"},
 		{"store: {lock_timeout: 0}", "store.lock_timeout", "must be more than 0"},
 		{"store: {lock_timeout: 5}", "store.lock_timeout", "not a duration"},
+		{"store: {driver: mysql}", "store.driver", "not a store driver"},
+		{"store: {driver: postgres, dsn: 'postgres://k@db/k', path: ./k.db}", "store.path", "store.driver is postgres"},
+		{"store: {driver: postgres}", "store.dsn", "required with driver postgres"},
+		{"store: {dsn: 'postgres://k@db/k'}", "store.dsn", "is for driver postgres"},
+		{"store: {driver: postgres, dsn: 'db.internal'}", "store.dsn", "not a PostgreSQL connection string"},
+		{"store: {driver: postgres, dsn: 'postgres://k@db/k', leader_lease: 500ms}", "store.leader_lease", "between 1s and 1m"},
 		{"http: {listen: '127.0.0.1:http'}", "http.listen", "not host:port"},
 		{"http: {listen: '127.0.0.1:70000'}", "http.listen", "not host:port"},
 		{"log: {level: [info]}", "log.level", "want a single value"},
@@ -1001,5 +1007,29 @@ func TestResponders(t *testing.T) {
 	}
 	if _, err := Parse([]byte("responders: [alice]\n"), "", env); err == nil || !strings.Contains(err.Error(), "responders[0]") {
 		t.Fatalf("bad responder ID: %v", err)
+	}
+}
+
+// TestStorePostgres: the PostgreSQL store's keys, with dsn_file working as
+// every _file twin (the DSN may hold a password), and the DSN never quoted
+// in a problem.
+func TestStorePostgres(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "dsn"), []byte("postgres://klaxon:s3cret@db.internal/klaxon\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse([]byte("store:\n  driver: postgres\n  dsn_file: dsn\n  leader_lease: 3s\n"), dir, env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Store.Driver != DriverPostgres || c.Store.DSN.Reveal() != "postgres://klaxon:s3cret@db.internal/klaxon" || c.Store.LeaderLease != 3*time.Second {
+		t.Fatalf("store = %+v", c.Store)
+	}
+	if d := Default().Store; d.Driver != DriverBolt || d.LeaderLease != DefaultLeaderLease {
+		t.Fatalf("default store = %+v", d)
+	}
+	_, err = Parse([]byte("store:\n  driver: postgres\n  dsn: '${DSN}'\n  path: k.db\n"), dir, env("DSN", "s3cret-no-scheme"))
+	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "store.path") || !strings.Contains(err.Error(), "store.dsn") {
+		t.Fatalf("err = %v; want both problems, without the DSN", err)
 	}
 }

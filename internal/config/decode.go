@@ -845,7 +845,21 @@ func isHTTPURL(s string) bool {
 }
 
 func (d *decoder) store(n *yaml.Node, path string, s *Store) {
-	d.mapping(n, path, map[string]field{
+	var dsn secretSource
+	var pathNode, driverNode *yaml.Node
+	fields := map[string]field{
+		"driver": func(n *yaml.Node, p string) {
+			v, ok := d.scalar(n, p)
+			if !ok {
+				return
+			}
+			switch drv := strings.ToLower(strings.TrimSpace(v.val)); drv {
+			case DriverBolt, DriverPostgres:
+				s.Driver, driverNode = drv, v.node
+			default:
+				d.add(v.node, p, "not a store driver: %s (want bolt, the embedded file, or postgres)", v.show())
+			}
+		},
 		"path": func(n *yaml.Node, p string) {
 			v, ok := d.scalar(n, p)
 			if !ok {
@@ -855,7 +869,7 @@ func (d *decoder) store(n *yaml.Node, path string, s *Store) {
 				d.add(v.node, p, "must not be empty")
 				return
 			}
-			s.Path = d.abs(v.val)
+			s.Path, pathNode = d.abs(v.val), v.node
 		},
 		// 0 would make bbolt wait for the lock forever.
 		"lock_timeout": func(n *yaml.Node, p string) {
@@ -867,7 +881,41 @@ func (d *decoder) store(n *yaml.Node, path string, s *Store) {
 				s.LockTimeout = v
 			}
 		},
-	})
+		"leader_lease": func(n *yaml.Node, p string) {
+			if v, node, ok := d.duration(n, p, 0); ok {
+				if v < time.Second || v > time.Minute {
+					d.add(node, p, "must be between 1s and 1m (the failover time after the leader dies is about this long)")
+					return
+				}
+				s.LeaderLease = v
+			}
+		},
+	}
+	d.secretFields(fields, "dsn", &dsn)
+	d.mapping(n, path, fields)
+	dp := joinKey(path, "dsn")
+	d.secret(&s.DSN, dp, dsn)
+	dsnNode := dsn.value.node
+	if dsn.hasFile {
+		dsnNode, dp = dsn.file.node, dp+"_file"
+	}
+	if s.Driver == DriverPostgres && pathNode != nil {
+		d.add(pathNode, joinKey(path, "path"), "is the bbolt file, but store.driver is postgres: the incidents are in the database at store.dsn; remove store.path (or set driver: bolt)")
+	}
+	switch {
+	case s.Driver == DriverPostgres && !s.DSN.IsSet() && !dsn.hasFile:
+		d.add(driverNode, dp, "required with driver postgres: set store.dsn or store.dsn_file to a connection string such as postgres://klaxon@db.internal:5432/klaxon")
+	case s.Driver == DriverBolt && (dsn.hasValue || dsn.hasFile):
+		d.add(dsnNode, dp, "is for driver postgres, but store.driver is bolt (the default): set driver: postgres, or remove it")
+	case s.DSN.IsSet() && !looksLikeDSN(s.DSN.Reveal()):
+		d.add(dsnNode, dp, "not a PostgreSQL connection string (want postgres://user@host:5432/db or host=… dbname=…)")
+	}
+}
+
+// looksLikeDSN accepts the two forms libpq (and pgx) take: a URL or
+// key=value pairs. The value is never quoted back: it may hold a password.
+func looksLikeDSN(v string) bool {
+	return strings.HasPrefix(v, "postgres://") || strings.HasPrefix(v, "postgresql://") || strings.Contains(v, "=")
 }
 
 func (d *decoder) http(n *yaml.Node, path string, h *HTTP) {
