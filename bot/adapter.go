@@ -52,11 +52,19 @@ var (
 	_ playbook.Triage   = (*Adapter)(nil)
 )
 
-// NewClient builds the slack-go client Klaxon uses: the API URL from config
-// (it must end with "/"), and retries for rate limits, server errors and
-// dropped connections. slack-go honours Retry-After and only adds jitter on
-// top of it, so a retry is never early.
+// NewClient builds the slack-go client Klaxon uses, paced at Slack's
+// documented limits (see NewPacedClient). Build one and share it: the pacing
+// and the Retry-After holds live in it.
 func NewClient(botToken, appToken, apiURL string, extra ...slack.Option) *slack.Client {
+	return NewPacedClient(botToken, appToken, apiURL, Pace{}, extra...)
+}
+
+// NewPacedClient builds the slack-go client: the API URL from config (it
+// must end with "/"), calls paced per method tier and per channel for
+// chat.postMessage, and retries for rate limits, server errors and dropped
+// connections. slack-go honours Retry-After and only adds jitter on top of
+// it, so a retry is never early.
+func NewPacedClient(botToken, appToken, apiURL string, pace Pace, extra ...slack.Option) *slack.Client {
 	if !strings.HasSuffix(apiURL, "/") {
 		apiURL += "/"
 	}
@@ -76,10 +84,10 @@ func NewClient(botToken, appToken, apiURL string, extra ...slack.Option) *slack.
 	opts := append([]slack.Option{
 		// A bound on every call, so that a Slack that never answers cannot
 		// hold a declaration (or a graceful stop) forever.
-		// The gate holds every call to a method that Slack rate-limited
-		// until its Retry-After passed; the timeout leaves room for a
-		// Tier 2 wait of up to a minute.
-		slack.OptionHTTPClient(&http.Client{Timeout: 90 * time.Second, Transport: newRateGate(nil)}),
+		// The gate paces calls at Slack's limits and holds what Slack
+		// rate-limited until its Retry-After passed; the timeout leaves
+		// room for a Tier 2 wait of up to a minute.
+		slack.OptionHTTPClient(&http.Client{Timeout: 90 * time.Second, Transport: newRateGate(nil, pace)}),
 		slack.OptionAPIURL(apiURL),
 		slack.OptionAppLevelToken(appToken),
 		slack.OptionRetryConfig(cfg),

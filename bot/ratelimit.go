@@ -1,62 +1,189 @@
 package bot
 
 import (
+	"context"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
-// rateGate is an http.RoundTripper that honours Slack's Retry-After per
-// method for every caller: after a 429 for a method, no call to that method
-// leaves until the announced time has passed (it is answered 429 locally). slack-go's retry waits for the
-// call that got the 429; without this gate, other goroutines calling the
-// same method (another declaration's topic, say) would call early and be
-// refused again.
-type rateGate struct {
-	next http.RoundTripper
-	now  func() time.Time
-
-	mu    sync.Mutex
-	until map[string]time.Time // method -> no call before
+// Slack's documented limits, per workspace: each Web API method belongs to a
+// tier allowing about so many calls a minute, with short bursts above it;
+// chat.postMessage is limited per channel, about one message a second with
+// short bursts. Klaxon paces its calls to stay inside them, so that a burst
+// of declarations is spread out before Slack answers 429 rather than after.
+type tier struct {
+	perMinute float64
+	burst     int
 }
 
-func newRateGate(next http.RoundTripper) *rateGate {
+var (
+	tier1 = tier{perMinute: 1, burst: 2} // apps.connections.open: a reconnect or two at once
+	tier2 = tier{perMinute: 20, burst: 10}
+	tier3 = tier{perMinute: 50, burst: 25}
+	tier4 = tier{perMinute: 100, burst: 50}
+)
+
+// postPerSecond and postBurst are chat.postMessage's limit on one channel.
+const (
+	postPerSecond = 1
+	postBurst     = 3
+)
+
+// methodTiers lists the tier of every method Klaxon calls (api.slack.com,
+// each method's "Rate limiting" line). A method not listed is not paced; a
+// 429 on it still holds it until its Retry-After.
+var methodTiers = map[string]tier{
+	"apps.connections.open":        tier1,
+	"conversations.create":         tier2,
+	"conversations.setTopic":       tier2,
+	"conversations.setPurpose":     tier2,
+	"conversations.archive":        tier2,
+	"conversations.rename":         tier2,
+	"conversations.list":           tier2,
+	"bookmarks.add":                tier2,
+	"bookmarks.list":               tier2,
+	"pins.add":                     tier2,
+	"usergroups.users.list":        tier2,
+	"conversations.invite":         tier3,
+	"conversations.info":           tier3,
+	"conversations.members":        tier3,
+	"conversations.join":           tier3,
+	"conversations.open":           tier3,
+	"chat.update":                  tier3,
+	"chat.delete":                  tier3,
+	"users.lookupByEmail":          tier3,
+	"views.open":                   tier4,
+	"views.update":                 tier4,
+	"views.push":                   tier4,
+	"views.publish":                tier4,
+	"users.info":                   tier4,
+	"chat.postEphemeral":           tier4,
+	"chat.getPermalink":            tier4,
+	"files.getUploadURLExternal":   tier4,
+	"files.completeUploadExternal": tier4,
+	"files.info":                   tier4,
+}
+
+// Pace sets how Klaxon paces its Web API calls.
+type Pace struct {
+	// Scale multiplies every limit, for a test Slack whose limits are
+	// scaled the same way (fakeslack's RateLimitScale); 0 means 1.
+	Scale float64
+	// Off paces nothing (benchmarks against a Slack without limits). A
+	// 429's Retry-After is still honoured.
+	Off bool
+}
+
+func (p Pace) scaled(v float64) float64 {
+	s := p.Scale
+	if s <= 0 {
+		s = 1
+	}
+	return math.Max(1, math.Round(v*s))
+}
+
+// maxPostLimiters bounds the per-channel limiters kept; idle ones (full
+// buckets) are dropped beyond it, since a full bucket is what a new one is.
+const maxPostLimiters = 256
+
+// rateGate is the http.RoundTripper of Klaxon's one Slack client, so every
+// caller (declarations, clicks, the scheduler, resumed work) shares it. Before
+// a call leaves it waits for a token of the method's tier and, for
+// chat.postMessage, of the channel's bucket. After a 429 no call to what
+// Slack limited (the method, or for chat.postMessage that method on that
+// channel) leaves until the announced Retry-After passed: slack-go's retry
+// waits only for the call that got the 429, and without the gate another
+// goroutine's call would go early and be refused again.
+type rateGate struct {
+	next  http.RoundTripper
+	pace  Pace
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+	// jitter spreads callers held by one Retry-After.
+	jitter func() time.Duration
+
+	mu      sync.Mutex
+	until   map[string]time.Time     // rate key -> no call before
+	methods map[string]*rate.Limiter // method -> its tier's bucket
+	posts   map[string]*rate.Limiter // channel -> chat.postMessage bucket
+}
+
+func newRateGate(next http.RoundTripper, pace Pace) *rateGate {
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	return &rateGate{next: next, now: time.Now, until: map[string]time.Time{}}
+	return &rateGate{
+		next: next, pace: pace, now: time.Now, sleep: sleepCtx,
+		jitter: func() time.Duration { return time.Duration(rand.Int64N(int64(250 * time.Millisecond))) },
+		until:  map[string]time.Time{}, methods: map[string]*rate.Limiter{}, posts: map[string]*rate.Limiter{},
+	}
 }
 
-// RoundTrip implements http.RoundTripper. A call to a method still under a
-// Retry-After waits here, with a little jitter so held callers do not all
-// leave at the same instant. If the wait would not fit in the request's
-// deadline (the HTTP client's timeout), the call gets a 429 at once with the
-// time left instead, so slack-go's retry waits outside that timeout.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// postChannel is the channel a chat.postMessage goes to, read from a copy
+// of its form body ("" when it cannot be read: the method is then paced as
+// a whole).
+func postChannel(req *http.Request) string {
+	if req.GetBody == nil {
+		return ""
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return ""
+	}
+	defer body.Close()
+	b, err := io.ReadAll(io.LimitReader(body, 1<<20))
+	if err != nil {
+		return ""
+	}
+	v, err := url.ParseQuery(string(b))
+	if err != nil {
+		return ""
+	}
+	return v.Get("channel")
+}
+
+// RoundTrip implements http.RoundTripper. If a wait would not fit in the
+// request's deadline (the HTTP client's timeout), the call gets a 429 at
+// once with the time left instead, so slack-go's retry waits outside that
+// timeout.
 func (g *rateGate) RoundTrip(req *http.Request) (*http.Response, error) {
 	method := path.Base(req.URL.Path)
-	for {
-		g.mu.Lock()
-		wait := g.until[method].Sub(g.now())
-		g.mu.Unlock()
-		if wait <= 0 {
-			break
+	key, channel := method, ""
+	if method == "chat.postMessage" {
+		if channel = postChannel(req); channel != "" {
+			key = method + "#" + channel
 		}
-		wait += time.Duration(rand.Int64N(int64(250 * time.Millisecond)))
-		if dl, ok := req.Context().Deadline(); ok && time.Until(dl) < wait+5*time.Second {
-			return held(req, wait), nil
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-req.Context().Done():
-			t.Stop()
-			return nil, req.Context().Err()
-		case <-t.C:
-		}
+	}
+	if resp, err := g.waitRetryAfter(req, key); resp != nil || err != nil {
+		return resp, err
+	}
+	if resp, err := g.waitToken(req, method, channel); resp != nil || err != nil {
+		return resp, err
+	}
+	// A 429 may have come for this key while the call waited for its token.
+	if resp, err := g.waitRetryAfter(req, key); resp != nil || err != nil {
+		return resp, err
 	}
 	resp, err := g.next.RoundTrip(req)
 	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
@@ -65,12 +192,101 @@ func (g *rateGate) RoundTrip(req *http.Request) (*http.Response, error) {
 			secs = 1
 		}
 		g.mu.Lock()
-		if until := g.now().Add(time.Duration(secs) * time.Second); until.After(g.until[method]) {
-			g.until[method] = until
+		if until := g.now().Add(time.Duration(secs) * time.Second); until.After(g.until[key]) {
+			g.until[key] = until
 		}
 		g.mu.Unlock()
 	}
 	return resp, err
+}
+
+// waitRetryAfter holds the call while key is under a Retry-After, with a
+// little jitter so held callers do not all leave at the same instant.
+func (g *rateGate) waitRetryAfter(req *http.Request, key string) (*http.Response, error) {
+	for {
+		g.mu.Lock()
+		wait := g.until[key].Sub(g.now())
+		g.mu.Unlock()
+		if wait <= 0 {
+			return nil, nil
+		}
+		wait += g.jitter()
+		if !fits(req, wait) {
+			return held(req, wait), nil
+		}
+		if err := g.sleep(req.Context(), wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// waitToken takes a token from the method's tier bucket and, for a post,
+// from its channel's, waiting until both have one.
+func (g *rateGate) waitToken(req *http.Request, method, channel string) (*http.Response, error) {
+	if g.pace.Off {
+		return nil, nil
+	}
+	now := g.now()
+	var rs []*rate.Reservation
+	g.mu.Lock()
+	if t, ok := methodTiers[method]; ok {
+		l := g.methods[method]
+		if l == nil {
+			l = rate.NewLimiter(rate.Limit(g.pace.scaled(t.perMinute)/60), int(g.pace.scaled(float64(t.burst))))
+			g.methods[method] = l
+		}
+		rs = append(rs, l.ReserveN(now, 1))
+	}
+	if method == "chat.postMessage" && channel != "" {
+		rs = append(rs, g.postLimiterLocked(channel, now).ReserveN(now, 1))
+	}
+	g.mu.Unlock()
+	var wait time.Duration
+	for _, r := range rs {
+		wait = max(wait, r.DelayFrom(now))
+	}
+	if wait <= 0 {
+		return nil, nil
+	}
+	cancel := func() {
+		at := g.now()
+		for _, r := range rs {
+			r.CancelAt(at)
+		}
+	}
+	if !fits(req, wait) {
+		cancel()
+		return held(req, wait), nil
+	}
+	if err := g.sleep(req.Context(), wait); err != nil {
+		cancel()
+		return nil, err
+	}
+	return nil, nil
+}
+
+// postLimiterLocked returns channel's chat.postMessage bucket. Callers hold g.mu.
+func (g *rateGate) postLimiterLocked(channel string, now time.Time) *rate.Limiter {
+	if l := g.posts[channel]; l != nil {
+		return l
+	}
+	if len(g.posts) >= maxPostLimiters {
+		for ch, l := range g.posts {
+			if l.TokensAt(now) >= float64(l.Burst()) {
+				delete(g.posts, ch)
+			}
+		}
+	}
+	l := rate.NewLimiter(rate.Limit(g.pace.scaled(postPerSecond)), int(g.pace.scaled(postBurst)))
+	g.posts[channel] = l
+	return l
+}
+
+// fits reports whether waiting d still leaves the call time to be made
+// within its request's deadline.
+func fits(req *http.Request, d time.Duration) bool {
+	dl, ok := req.Context().Deadline()
+	return !ok || time.Until(dl) >= d+5*time.Second
 }
 
 // held is the 429 the gate answers itself when it cannot wait.

@@ -127,3 +127,15 @@ func (s *Server) rateLimitLocked(method, key string) (retryAfter int, limited bo
 	left := w.start.Add(time.Minute).Sub(now)
 	return max(1, int(math.Ceil(left.Seconds()))), true
 }
+
+// TierLimit is the per-minute limit the fake enforces on method (before
+// RateLimitScale), and whether it limits method at all (chat.postMessage is
+// limited per channel: see PostMessageLimit).
+func TierLimit(method string) (perMinute int, ok bool) {
+	perMinute, ok = methodTiers[method]
+	return perMinute, ok
+}
+
+// PostMessageLimit is the fake's chat.postMessage limit on one channel
+// (before RateLimitScale): a burst, then so many a second.
+func PostMessageLimit() (burst, perSecond float64) { return postMessageBurst, 1 }
