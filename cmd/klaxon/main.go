@@ -25,6 +25,7 @@ Usage:
   klaxon run          [--config PATH]   connect to Slack and run
   klaxon check-config [--config PATH]   load the config as run would; print every problem
   klaxon manifest     [--config PATH]   print the Slack app manifest (YAML)
+  klaxon demo         [--keep DIR]      see Klaxon work: a SEV1 against a fake Slack, no tokens
   klaxon version                        print the version
 
 --config defaults to $KLAXON_CONFIG, else klaxon.yaml.
@@ -59,6 +60,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "demo":
+		return demoCmd(ctx, rest, stdout, stderr)
 	case "run", "check-config", "manifest":
 	default:
 		fmt.Fprintf(stderr, "klaxon: unknown command %q\n\n%s", sub, usage)

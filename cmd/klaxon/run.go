@@ -41,6 +41,19 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 // resume of interrupted declarations and the HTTP server, under one errgroup.
 // On return the store is closed.
 func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
+	return runWith(ctx, cfg, logw, runHooks{})
+}
+
+// runHooks let `klaxon demo` run this same wiring on its own clock and see
+// the parts it drives; the zero value is the production setting.
+type runHooks struct {
+	clock playbook.Clock // nil: the wall clock
+	// started, when set, is called once everything is wired, before the
+	// loops run.
+	started func(app *playbook.App, b *bot.Bot)
+}
+
+func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runHooks) error {
 	log := newLogger(cfg.Log, logw)
 	tmpl, err := templates.Load(cfg.Templates.Dir)
 	if err != nil {
@@ -66,7 +79,10 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 	}
 	log.Info("authenticated to Slack", "team", who.Team, "bot_user", who.UserID, "api_url", cfg.Slack.APIURL)
 
-	clock := playbook.ClockFunc(time.Now)
+	var clock playbook.Clock = playbook.ClockFunc(time.Now)
+	if hooks.clock != nil {
+		clock = hooks.clock
+	}
 	adapter := &bot.Adapter{API: api, Templates: tmpl, BotUserID: who.UserID, AnnounceChannel: cfg.Slack.AnnounceChannel, Clock: clock}
 	app := &playbook.App{
 		Store: db.Store, Channels: adapter, Poster: adapter, Triage: adapter, Clock: clock, ScopeTimebox: cfg.Triage.ScopeTimebox,
@@ -98,6 +114,9 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 		Drain: shutdownDrain, Members: adapter,
 	}
 
+	if hooks.started != nil {
+		hooks.started(app, b)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.Run(gctx) })
 	// The scheduler, the calendar jobs and the resume of interrupted work run

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/store"
+)
+
+// TestDemoTranscript runs `klaxon demo --keep DIR` as a new user would (no
+// config, no tokens, no network) and reads its transcript: the whole SEV1,
+// channel by channel, from the declaration to the archived channel, the
+// post-mortem and the phase table on stdout; logs on stderr only; the
+// store and the outline kept.
+func TestDemoTranscript(t *testing.T) {
+	keep := filepath.Join(t.TempDir(), "kept", "here") // created when missing
+	out, errOut, code := klaxon(t, []string{"SLACK_APP_TOKEN=", "SLACK_BOT_TOKEN=", "KLAXON_CONFIG=/nonexistent.yaml"}, "demo", "--keep", keep)
+	if code != 0 {
+		t.Fatalf("klaxon demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	// In the order a reader meets them.
+	want := []string{
+		"═══ What people did ═══",
+		"14:02  Dana Whitfield: /incident declare sev1 checkout Checkout returns 500s",
+		"═══ What they saw in Slack, channel by channel ═══",
+		"━━━ #ops ",
+		"(only visible to Dana Whitfield)",
+		"Incident #1 is ready: #inc-1-sev1-checkout-returns-500s",
+		"━━━ #incidents ",
+		"🚨 *SEV1 incident #1 declared* in #inc-1-sev1-checkout-returns-500s",
+		"↳ 14:06  Klaxon", // the first update, threaded under the announcement
+		"━━━ #inc-1-sev1-checkout-returns-500s (archived) ",
+		"(📌 pinned, edited)",
+		"*Commander:* @Alex Moreno",
+		"✅ ~Service owner identified and paged~   [ Undo ]",
+		"· 7 of 7 done",
+		"every customer paying by card, all regions", // the scope call's answers
+		"*Suspect deploy:* `4b825dc642c…` (v2.42.0) by priya",
+		"*Roll back to:* `9fceb02d0ae…` (v2.41.0)",
+		"marked incident #1 mitigated",
+		"@Alex Moreno: a status update for this SEV1 incident was due Mar 10 14:21 UTC", // the nudge
+		"[ Post update ]",
+		"▌UPDATE 2 · SEV1 INCIDENT #1",
+		"▌VERIFICATION GATES · INCIDENT #1",
+		"✅ *Synthetic monitors green for 5+ minutes*",
+		"🎉 Resolved Mar 10 14:30 UTC.",
+		"📌 Action item 1: Alert on checkout's 5xx rate above 1% for 5 minutes, owner @Priya Raman",
+		"📌 Action item 2:",
+		"📎 inc-1-postmortem.md",
+		"═══ The post-mortem outline Klaxon shared in the channel ═══",
+		"# Incident #1 · SEV1 · Checkout returns 500s",
+		"## Phase durations",
+		"acme/postmortems pull request #1",
+		"acme/checkout#1",
+		"═══ Phase durations against the playbook's targets ═══",
+		"Triage         5 min        15 min     within target",
+		"Remediation    10 min       30 min     within target",
+		"Total          28 min       1 h 5 min  within target",
+	}
+	rest := out
+	for _, w := range want {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			if strings.Contains(out, w) {
+				t.Fatalf("transcript has %q, but out of order\n%s", w, out)
+			}
+			t.Fatalf("transcript lacks %q\n%s", w, out)
+		}
+		rest = rest[i+len(w):]
+	}
+	if strings.Contains(out, "level=") || strings.Contains(out, "msg=") {
+		t.Errorf("log lines on stdout:\n%s", out)
+	}
+	if !strings.Contains(errOut, "klaxon demo: done in") {
+		t.Errorf("stderr: %s", errOut)
+	}
+	if strings.Contains(errOut, "xoxb-") || strings.Contains(errOut, "xapp-") {
+		t.Errorf("a token in the logs:\n%s", errOut)
+	}
+	for _, f := range []string{"klaxon.db", "postmortem-1.md"} {
+		if st, err := os.Stat(filepath.Join(keep, f)); err != nil || st.Size() == 0 {
+			t.Errorf("--keep: %s: %v", f, err)
+		}
+	}
+	pm, _ := os.ReadFile(filepath.Join(keep, "postmortem-1.md"))
+	if !strings.Contains(string(pm), "db-connection-pool-exhaustion") {
+		t.Errorf("kept post-mortem:\n%s", pm)
+	}
+
+	// The kept store is Klaxon's store, closed (nothing holds its lock).
+	db, err := store.Open(filepath.Join(keep, "klaxon.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if inc, err := db.Get(context.Background(), 1); err != nil || inc.Title != "Checkout returns 500s" || inc.Status != playbook.StatusClosed {
+		t.Errorf("kept incident 1: %+v, %v", inc, err)
+	}
+	if _, errOut, code := klaxon(t, nil, "demo", "stray"); code != 2 || !strings.Contains(errOut, `unexpected argument "stray"`) {
+		t.Errorf("demo stray: %d %s", code, errOut)
+	}
+}
