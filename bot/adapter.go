@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/klaxonhq/klaxon/playbook"
 	"github.com/klaxonhq/klaxon/templates"
@@ -38,7 +39,10 @@ type Adapter struct {
 
 	mu     sync.Mutex
 	groups map[string]groupEntry // user-group ID -> members, cached: usergroups.users.list is Tier 2
-	names  map[string]nameEntry  // user ID -> display name, cached
+	// groupCalls joins callers asking for the same group at once (the
+	// expansion started beside conversations.create and the invite).
+	groupCalls singleflight.Group
+	names      map[string]nameEntry // user ID -> display name, cached
 }
 
 type groupEntry struct {
@@ -227,17 +231,23 @@ func (a *Adapter) groupMembers(ctx context.Context, id string) ([]string, error)
 	if ok && now.Sub(e.at) < groupCacheTTL {
 		return e.members, nil
 	}
-	members, err := a.API.GetUserGroupMembersContext(ctx, id)
+	v, err, _ := a.groupCalls.Do(id, func() (any, error) {
+		members, err := a.API.GetUserGroupMembersContext(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("usergroups.users.list %s: %w", id, err)
+		}
+		a.mu.Lock()
+		if a.groups == nil {
+			a.groups = map[string]groupEntry{}
+		}
+		a.groups[id] = groupEntry{members: members, at: now}
+		a.mu.Unlock()
+		return members, nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("usergroups.users.list %s: %w", id, err)
+		return nil, err
 	}
-	a.mu.Lock()
-	if a.groups == nil {
-		a.groups = map[string]groupEntry{}
-	}
-	a.groups[id] = groupEntry{members: members, at: now}
-	a.mu.Unlock()
-	return members, nil
+	return v.([]string), nil
 }
 
 // AddBookmark implements playbook.Channels.

@@ -68,11 +68,18 @@ type klaxon struct {
 
 func start(t testing.TB, f *fakeslack.Server, dbPath string, configure ...func(*playbook.App, *bot.Adapter)) *klaxon {
 	t.Helper()
+	return startPaced(t, f, dbPath, bot.Pace{}, configure...)
+}
+
+// startPaced starts a bot whose calls are paced as pace says (to match a
+// fake with scaled limits, or none).
+func startPaced(t testing.TB, f *fakeslack.Server, dbPath string, pace bot.Pace, configure ...func(*playbook.App, *bot.Adapter)) *klaxon {
+	t.Helper()
 	db, err := store.Open(dbPath, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := bot.NewClient(fakeslack.DefaultBotToken, fakeslack.DefaultAppToken, f.URL())
+	api := bot.NewPacedClient(fakeslack.DefaultBotToken, fakeslack.DefaultAppToken, f.URL(), pace)
 	who, err := api.AuthTest()
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +88,7 @@ func start(t testing.TB, f *fakeslack.Server, dbPath string, configure ...func(*
 	clock := playbook.ClockFunc(time.Now)
 	log := slog.New(slog.DiscardHandler)
 	ad := &bot.Adapter{API: api, Templates: tmpl, BotUserID: who.UserID, AnnounceChannel: announce, Clock: clock}
-	app := &playbook.App{Store: db, Channels: ad, Poster: ad, Triage: ad, Clock: clock, Tiers: tiers(), Services: services, Log: log}
+	app := &playbook.App{Store: db, Channels: ad, Poster: ad, Triage: ad, Directory: ad, Clock: clock, Tiers: tiers(), Services: services, Log: log}
 	app.Closing, app.People, app.RenderPostmortem = ad, ad, tmpl.RenderPostmortem
 	for _, c := range configure {
 		c(app, ad)

@@ -132,3 +132,67 @@ func TestDroppedConnection(t *testing.T) {
 	slash(t, f, "declare sev3 search Search is slow")
 	waitReady(t, f, 1)
 }
+
+// TestFailedStepCorrectsTheOptimisticChecklist: the checklist is posted
+// beside the steps it reports, showing the runbook as linked; when Slack
+// refuses the bookmark, one chat.update corrects it and the channel is told
+// what failed. A clean declaration edits nothing.
+func TestFailedStepCorrectsTheOptimisticChecklist(t *testing.T) {
+	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+		if method == "bookmarks.add" && n == 1 {
+			return &fakeslack.Fault{Error: "restricted_action"}
+		}
+		return nil
+	}})
+	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	ch := declareOne(t, f)
+	var posted, shown fakeslack.Message
+	for _, m := range f.Messages(ch.ID) {
+		if strings.Contains(m.Text, "Triage checklist") {
+			shown = m
+		}
+	}
+	for _, c := range f.CallsTo("chat.postMessage") {
+		if c.Params.Get("channel") == ch.ID && strings.Contains(c.Params.Get("text"), "Triage checklist") {
+			posted = fakeslack.Message{Text: c.Params.Get("text"), Blocks: []byte(c.Params.Get("blocks"))}
+		}
+	}
+	const runbookDone = "~Runbook link posted in the channel~"
+	if !strings.Contains(blocksText(posted), runbookDone) || !strings.Contains(blocksText(posted), "~Channel created and stakeholders added~") {
+		t.Fatalf("the first rendering does not show what Klaxon was doing as done:\n%s", blocksText(posted))
+	}
+	if strings.Contains(blocksText(shown), runbookDone) || !shown.Edited {
+		t.Errorf("the checklist still claims the runbook after the bookmark failed:\n%s", blocksText(shown))
+	}
+	var edits int
+	for _, c := range f.CallsTo("chat.update") {
+		if c.Params.Get("ts") == shown.TS {
+			edits++
+		}
+	}
+	if edits != 1 {
+		t.Errorf("%d edits of the checklist, want one correction", edits)
+	}
+	var told bool
+	for _, m := range f.Messages(ch.ID) {
+		told = told || strings.Contains(m.Text, "bookmark the runbook")
+	}
+	if !told {
+		t.Error("the channel was not told the bookmark failed")
+	}
+
+	// The next declaration goes cleanly: its checklist is never edited.
+	slash(t, f, "declare sev2 checkout Card form broken")
+	waitReady(t, f, 2)
+	clean, _ := f.Channel("inc-2-sev2-checkout-card-form-broken")
+	for _, c := range f.CallsTo("chat.update") {
+		if c.Params.Get("channel") == clean.ID {
+			t.Errorf("a clean declaration edited %s", c.Params.Get("ts"))
+		}
+	}
+	for _, m := range f.Messages(clean.ID) {
+		if strings.Contains(m.Text, "Triage checklist") && !strings.Contains(blocksText(m), runbookDone) {
+			t.Errorf("clean checklist lacks the runbook:\n%s", blocksText(m))
+		}
+	}
+}

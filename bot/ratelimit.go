@@ -39,6 +39,18 @@ const (
 	postBurst     = 3
 )
 
+// A post leaves when the channel's bucket allows it, but reaches Slack's
+// counter a little later, and not always after the same delay: two posts
+// leaving 1 s apart can arrive 0.98 s apart and the second be refused, at
+// the cost of a whole second of Retry-After. So the channel's bucket holds
+// postGuard's worth of tokens less than Slack's: after a burst, posts leave
+// that much later than Slack would allow, and jitter up to it costs
+// nothing. Tokens are counted in hundredths of a post to hold that margin.
+const (
+	postGuard = 100 * time.Millisecond
+	postUnits = 100
+)
+
 // methodTiers lists the tier of every method Klaxon calls (api.slack.com,
 // each method's "Rate limiting" line). A method not listed is not paced; a
 // 429 on it still holds it until its Retry-After.
@@ -238,7 +250,7 @@ func (g *rateGate) waitToken(req *http.Request, method, channel string) (*http.R
 		rs = append(rs, l.ReserveN(now, 1))
 	}
 	if method == "chat.postMessage" && channel != "" {
-		rs = append(rs, g.postLimiterLocked(channel, now).ReserveN(now, 1))
+		rs = append(rs, g.postLimiterLocked(channel, now).ReserveN(now, postUnits))
 	}
 	g.mu.Unlock()
 	var wait time.Duration
@@ -277,7 +289,9 @@ func (g *rateGate) postLimiterLocked(channel string, now time.Time) *rate.Limite
 			}
 		}
 	}
-	l := rate.NewLimiter(rate.Limit(g.pace.scaled(postPerSecond)), int(g.pace.scaled(postBurst)))
+	perSecond := g.pace.scaled(postPerSecond) * postUnits
+	burst := g.pace.scaled(postBurst)*postUnits - math.Round(postGuard.Seconds()*perSecond)
+	l := rate.NewLimiter(rate.Limit(perSecond), int(max(burst, postUnits)))
 	g.posts[channel] = l
 	return l
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -219,12 +220,17 @@ type SetupResult struct {
 // maxNameAttempts bounds the name_taken suffixes tried before giving up.
 const maxNameAttempts = 20
 
-// SetUp makes incident n's channel ready: the channel first, then topic,
-// purpose, invites, runbook bookmark, pinned intro and announcement
-// concurrently. Each finished step is stored at once, so calling SetUp again
-// (a redelivery, a restart) resumes and never repeats a finished step. Only
-// one SetUp runs per incident at a time; a second caller waits for the first.
-// An error is returned only when the channel itself could not be made.
+// SetUp makes incident n's channel ready in two round trips to Slack: the
+// channel first (the user groups to invite are expanded meanwhile), then
+// everything a responder needs side by side: invites, runbook bookmark,
+// intro, scope call, announcement and the triage checklist, with topic and
+// purpose; the intro's pin follows it. The checklist's first rendering shows
+// as done what the steps running beside it are about to check; if one of
+// them fails, the checklist is corrected with one edit. Each finished step
+// is stored at once, so calling SetUp again (a redelivery, a restart)
+// resumes and never repeats a finished step. Only one SetUp runs per
+// incident at a time; a second caller waits for the first. An error is
+// returned only when the channel itself could not be made.
 func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 	if done := a.begin(n); done != nil {
 		// Another goroutine is setting up n: wait for it, then report the stored state.
@@ -246,6 +252,12 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 		return SetupResult{}, err
 	}
 	if !inc.Done(StepChannel) {
+		var prefetch sync.WaitGroup
+		defer prefetch.Wait()
+		if !inc.Done(StepInvite) && !inc.GaveUp(StepInvite) {
+			ids := a.Invitees(inc)
+			prefetch.Go(func() { a.expandGroups(ctx, ids) })
+		}
 		inc, err = a.createChannel(ctx, inc)
 		if err != nil {
 			return SetupResult{Incident: inc}, err
@@ -253,31 +265,32 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 	}
 
 	b := a.Briefing(inc)
-	steps := []struct {
-		step Step
-		run  func(context.Context) (func(*Incident), Event, error)
-	}{
-		{StepTopic, func(ctx context.Context) (func(*Incident), Event, error) {
+	steps := []setupStep{
+		{step: StepTopic, run: func(ctx context.Context) (func(*Incident), Event, error) {
 			return nil, Event{}, a.Channels.SetTopic(ctx, b)
 		}},
-		{StepPurpose, func(ctx context.Context) (func(*Incident), Event, error) {
+		{step: StepPurpose, run: func(ctx context.Context) (func(*Incident), Event, error) {
 			return nil, Event{}, a.Channels.SetPurpose(ctx, b)
 		}},
-		{StepInvite, func(ctx context.Context) (func(*Incident), Event, error) {
+		{step: StepInvite, run: func(ctx context.Context) (func(*Incident), Event, error) {
 			ids := a.Invitees(inc)
 			err := a.Channels.Invite(ctx, inc.Channel.ID, ids)
 			return func(i *Incident) { i.check(ItemChannel, ActorKlaxon, a.Clock.Now()) },
 				NewEvent(EventInvited, ActorKlaxon, a.Clock.Now(), "invited "+strings.Join(ids, ", ")), err
-		}},
-		{StepBookmark, func(ctx context.Context) (func(*Incident), Event, error) {
+		}, promise: func(i *Incident) { i.check(ItemChannel, ActorKlaxon, a.Clock.Now()) }},
+		{step: StepBookmark, run: func(ctx context.Context) (func(*Incident), Event, error) {
 			if b.Service.Runbook == "" {
 				return nil, Event{}, nil
 			}
 			err := a.Channels.AddBookmark(ctx, inc.Channel.ID, "Runbook: "+b.Service.Name, b.Service.Runbook)
 			return func(i *Incident) { i.check(ItemRunbook, ActorKlaxon, a.Clock.Now()) },
 				NewEvent(EventRunbookAttached, ActorKlaxon, a.Clock.Now(), b.Service.Runbook), err
+		}, promise: func(i *Incident) {
+			if b.Service.Runbook != "" {
+				i.check(ItemRunbook, ActorKlaxon, a.Clock.Now())
+			}
 		}},
-		{StepIntro, func(ctx context.Context) (func(*Incident), Event, error) {
+		{step: StepIntro, run: func(ctx context.Context) (func(*Incident), Event, error) {
 			// The intro and its pin are one branch: the pin needs the intro's ts.
 			m := inc.Intro
 			if m.Zero() {
@@ -298,7 +311,7 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 			}
 			return func(i *Incident) { i.markDone(StepPin, a.Clock.Now()) }, Event{}, nil
 		}},
-		{StepAnnounce, func(ctx context.Context) (func(*Incident), Event, error) {
+		{step: StepAnnounce, run: func(ctx context.Context) (func(*Incident), Event, error) {
 			m, err := a.Poster.Announce(ctx, b)
 			if err != nil {
 				return nil, Event{}, err
@@ -306,7 +319,7 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 			return func(i *Incident) { i.Announcement = m },
 				NewEvent(EventAnnounced, ActorKlaxon, a.Clock.Now(), "announced"), nil
 		}},
-		{StepScope, func(ctx context.Context) (func(*Incident), Event, error) {
+		{step: StepScope, run: func(ctx context.Context) (func(*Incident), Event, error) {
 			if a.Triage == nil {
 				return nil, Event{}, nil
 			}
@@ -315,17 +328,44 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 		}},
 	}
 
+	// What this call will run, and the checklist as it will be once those
+	// steps succeed.
+	runs := make([]bool, len(steps))
+	optimistic := inc
+	optimistic.Checked = maps.Clone(inc.Checked)
+	for k, s := range steps {
+		done := inc.Done(s.step)
+		if s.step == StepIntro {
+			done = inc.Done(StepIntro) && inc.Done(StepPin)
+		}
+		runs[k] = !done && !inc.GaveUp(s.step)
+		if runs[k] && s.promise != nil {
+			s.promise(&optimistic)
+		}
+	}
+	postChecks := !inc.Done(StepChecks) && !inc.GaveUp(StepChecks)
+	if postChecks {
+		ob := a.Briefing(optimistic)
+		steps = append(steps, setupStep{step: StepChecks, run: func(ctx context.Context) (func(*Incident), Event, error) {
+			var m MessageRef
+			if a.Triage != nil {
+				var err error
+				if m, err = a.Triage.PostChecklist(ctx, ob); err != nil {
+					return nil, Event{}, err
+				}
+			}
+			return func(i *Incident) { i.ChecklistMsg = m }, Event{}, nil
+		}})
+		runs = append(runs, true)
+	}
+
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
 		failed = map[Step]error{}
 	)
-	for _, s := range steps {
-		done := inc.Done(s.step)
-		if s.step == StepIntro {
-			done = inc.Done(StepIntro) && inc.Done(StepPin)
-		}
-		if done || inc.GaveUp(s.step) {
+	for k, s := range steps {
+		if !runs[k] {
 			continue
 		}
 		wg.Go(func() {
@@ -353,16 +393,19 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 	}
 	wg.Wait()
 
-	// The checklist comes last, so its first rendering shows what the
-	// steps above checked. If it was posted before (a resumed setup), it is
-	// refreshed instead, since a retried step may have checked an item.
-	if !inc.Done(StepChecks) && !inc.GaveUp(StepChecks) {
-		if err := a.postChecklist(ctx, n); err != nil {
-			failed[StepChecks] = err
+	// Correct the checklist when a step it showed as done failed. A
+	// checklist posted before (a resumed setup) is refreshed too, since a
+	// retried step may have checked an item.
+	broken := false
+	for k, s := range steps {
+		if _, ok := failed[s.step]; ok && runs[k] && s.promise != nil {
+			broken = true
 		}
-	} else if inc.Done(StepChecks) {
+	}
+	_, checksFailed := failed[StepChecks]
+	if (postChecks && broken && !checksFailed) || (!postChecks && inc.Done(StepChecks)) {
 		if err := a.refresh(ctx, n, PartChecklist); err != nil {
-			a.log().Warn("refreshing the checklist after a resumed setup", "incident", n, "err", err)
+			a.log().Warn("correcting the checklist after the setup", "incident", n, "err", err)
 		}
 	}
 
@@ -373,23 +416,30 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 	return SetupResult{Incident: inc, Failed: failed}, err
 }
 
-func (a *App) postChecklist(ctx context.Context, n int64) error {
-	var m MessageRef
-	if a.Triage != nil {
-		cur, err := a.Store.Get(ctx, n)
-		if err != nil {
-			return err
-		}
-		if m, err = a.Triage.PostChecklist(ctx, a.Briefing(cur)); err != nil {
-			return err
+// setupStep is one declaration step run once the channel exists.
+type setupStep struct {
+	step Step
+	// run does the step and returns what to store when it succeeded.
+	run func(context.Context) (func(*Incident), Event, error)
+	// promise is what the step checks on the checklist when it succeeds,
+	// shown before it has.
+	promise func(*Incident)
+}
+
+// expandGroups asks the directory for the members of the user groups among
+// ids, so that the invite finds them at hand once the channel exists. A
+// failure here is the invite's to report.
+func (a *App) expandGroups(ctx context.Context, ids []string) {
+	if a.Directory == nil {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		if strings.HasPrefix(id, "S") {
+			wg.Go(func() { _, _ = a.Directory.GroupMembers(ctx, id) })
 		}
 	}
-	_, err := a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
-		i.ChecklistMsg = m
-		i.markDone(StepChecks, a.Clock.Now())
-		return nil, nil
-	})
-	return err
+	wg.Wait()
 }
 
 // adoptSkew allows for clock differences between Klaxon and Slack when
