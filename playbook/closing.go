@@ -138,6 +138,7 @@ func (a *App) RenderOutline(ctx context.Context, inc Incident) ([]byte, int, err
 	if err != nil {
 		return nil, 0, fmt.Errorf("reading the timeline: %w", err)
 	}
+	events = a.withPagerDutyLog(ctx, inc, events)
 	var names map[string]string
 	if a.People != nil {
 		names = a.People.Names(ctx, PostmortemParticipants(inc, events))

@@ -58,6 +58,20 @@ type App struct {
 	// ArchiveDelay is how long after closing the channel is archived.
 	ArchiveDelay time.Duration
 
+	// Paging (paging.go, page.go, escalation.go): each port may be nil.
+	// Without Pager and OnCalls (no pagerduty section) pages and the
+	// escalation matrix go to Slack only. Owners reads CODEOWNERS; Teams
+	// joins its owners to PagerDuty and Slack; Roles maps the matrix's
+	// roles to targets; PollEvery is how often an unacknowledged PagerDuty
+	// incident is read (0: 30 s).
+	Pager     Pager
+	OnCalls   OnCalls
+	PageChat  PageChat
+	Owners    Owners
+	Teams     []Team
+	Roles     map[string][]Target
+	PollEvery time.Duration
+
 	mu      sync.Mutex
 	setting map[int64]chan struct{} // incidents whose setup is running, for single flight
 	wake    chan struct{}           // pokes RunScheduler when a deadline moves
@@ -153,7 +167,10 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 		// problem at that moment; alert integrations set detected earlier.
 		inc.mark(PhaseDetected, now)
 		inc.mark(PhaseDeclared, now)
-		inc.mark(PhaseAcknowledged, now)
+		// A page sent at declaration is acknowledged by whoever takes it.
+		if !a.preparePaging(&inc, now) {
+			inc.mark(PhaseAcknowledged, now)
+		}
 		inc.startTimers(a.Tiers.Get(req.Severity), now)
 		inc.Timers.ScopeDue = now.Add(a.scopeTimebox())
 		inc.check(ItemSeverity, ActorKlaxon, now)
@@ -391,6 +408,15 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 			}
 		})
 	}
+	if inc.Paging != nil && inc.Paging.Pending && !inc.GaveUp(StepPage) {
+		wg.Go(func() {
+			if err := a.pageAtDeclaration(ctx, n); err != nil {
+				mu.Lock()
+				failed[StepPage] = err
+				mu.Unlock()
+			}
+		})
+	}
 	wg.Wait()
 
 	// Correct the checklist when a step it showed as done failed. A
@@ -516,6 +542,7 @@ var stepWords = map[Step]string{
 	StepAnnounce: "announce the incident",
 	StepScope:    "post the scope call",
 	StepChecks:   "post the triage checklist",
+	StepPage:     "page the on-call engineer through PagerDuty",
 }
 
 // reportFailures records each failed step on the timeline and counts it.
@@ -531,7 +558,7 @@ func (a *App) reportFailures(ctx context.Context, n int64, channelID string, fai
 		if inc.Failures == nil {
 			inc.Failures = map[Step]int{}
 		}
-		for _, s := range []Step{StepTopic, StepPurpose, StepInvite, StepBookmark, StepIntro, StepAnnounce, StepScope, StepChecks} {
+		for _, s := range []Step{StepTopic, StepPurpose, StepInvite, StepBookmark, StepIntro, StepAnnounce, StepScope, StepChecks, StepPage} {
 			err, ok := failed[s]
 			if !ok {
 				continue
@@ -633,6 +660,9 @@ func (a *App) Resume(ctx context.Context) error {
 		if _, err := a.SetUp(ctx, inc.Number); err != nil {
 			a.log().Error("resuming incident setup", "incident", inc.Number, "err", err)
 		}
+	}
+	if err := a.resumePaging(ctx); err != nil {
+		a.log().Error("resuming pages and escalation steps", "err", err)
 	}
 	return a.resumeWrapUp(ctx)
 }

@@ -149,6 +149,9 @@ type Incident struct {
 	// incidents with the same tag.
 	RootCause string  `json:"root_cause,omitempty"`
 	RepeatOf  []int64 `json:"repeat_of,omitempty"`
+	// Paging is who was paged and the escalation matrix's deadlines; nil
+	// for an incident that pages nobody.
+	Paging *Paging `json:"paging,omitempty"`
 	// Version increases with every stored change (optimistic checks, debugging).
 	Version int64 `json:"version"`
 }

@@ -699,6 +699,14 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 		return with(who+" sent a page", text), ""
 	case EventPageAcknowledged:
 		return with(who+" acknowledged a page", text), ""
+	case EventEscalated:
+		return "Klaxon escalated: " + text, ""
+	case EventEscalationSkipped:
+		return "Klaxon did not escalate: " + text, ""
+	case EventPagerDuty:
+		return with(who, text), e.Data["url"]
+	case EventPagerDutyLog:
+		return with("PagerDuty", text), ""
 	}
 	return with(who+" ("+string(e.Type)+")", text), ""
 }

@@ -114,9 +114,14 @@ type Tier struct {
 	// Stakeholders are Slack user IDs (U…/W…) or user-group IDs (S…) invited
 	// to every incident of this tier.
 	Stakeholders []string
-	// Escalation are the people (IDs as above) mentioned with the commander
-	// when an update is still overdue a full interval after the first nudge.
-	Escalation []string
+	// OverdueUpdateMentions are the people (IDs as above) mentioned with the
+	// commander when an update is still overdue a full interval after the
+	// first nudge (config: overdue_update_mentions, once "escalation").
+	OverdueUpdateMentions []string
+	// Page says whether a declaration of this tier pages the service's
+	// on-call engineer; Escalate is the escalation matrix (paging.go).
+	Page     bool
+	Escalate []EscalationStep
 	// StatusPageWithin is how soon after declaration the first status update
 	// (standing for the status page) is expected; 0 means no such rule.
 	StatusPageWithin time.Duration
@@ -144,11 +149,13 @@ func DefaultTiers() Tiers {
 		SEV1: {Severity: SEV1, Impact: "All users down or core functionality unavailable",
 			Response: "immediate (wake anyone)", ResponseWithin: 0,
 			Updates: UpdatesPeriodic, UpdateEvery: 15 * time.Minute,
-			StatusPageWithin: 5 * time.Minute, PostmortemWithin: 24 * time.Hour},
+			StatusPageWithin: 5 * time.Minute, PostmortemWithin: 24 * time.Hour,
+			Page: true, Escalate: DefaultEscalation(SEV1)},
 		SEV2: {Severity: SEV2, Impact: "Partial degradation, significant user subset affected",
 			Response: "within 15 minutes", ResponseWithin: 15 * time.Minute,
 			Updates: UpdatesPeriodic, UpdateEvery: 30 * time.Minute,
-			PostmortemWithin: 48 * time.Hour},
+			PostmortemWithin: 48 * time.Hour,
+			Page:             true, Escalate: DefaultEscalation(SEV2)},
 		SEV3: {Severity: SEV3, Impact: "Minor impact, workaround available",
 			Response: "within 2 hours", ResponseWithin: 2 * time.Hour,
 			Updates: UpdatesOpenAndResolution},
@@ -186,6 +193,8 @@ type Service struct {
 	// its traffic is moved, offered with those remediation options.
 	FlagURL    string
 	CutoverURL string
+	// PagerDuty is where its incidents are paged (zero: not on PagerDuty).
+	PagerDuty ServicePagerDuty
 }
 
 // HumanDuration renders d the way a person would say it: "15 min", "2 h",

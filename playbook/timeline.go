@@ -9,38 +9,42 @@ type EventType string
 
 // Timeline event types.
 const (
-	EventDeclared         EventType = "declared"
-	EventChannelCreated   EventType = "channel_created"
-	EventInvited          EventType = "invited"
-	EventRunbookAttached  EventType = "runbook_attached"
-	EventAnnounced        EventType = "announced"
-	EventStepFailed       EventType = "step_failed"
-	EventCommanderChanged EventType = "commander_changed"
-	EventSeverityChanged  EventType = "severity_changed"
-	EventStatusChanged    EventType = "status_changed"
-	EventNote             EventType = "note"
-	EventStatusUpdate     EventType = "status_update"
-	EventNudged           EventType = "nudged"
-	EventChecked          EventType = "checked"
-	EventUnchecked        EventType = "unchecked"
-	EventScoped           EventType = "scoped"
-	EventRemediation      EventType = "remediation"       // a remediation option was chosen
-	EventSuspectDeploy    EventType = "suspect_deploy"    // a deploy in the two hours before the incident
-	EventValidationPlan   EventType = "validation_plan"   // the plan to check a data remediation
-	EventVerification     EventType = "verification"      // the verification gates were opened
-	EventGateChecked      EventType = "gate_checked"      // a verification gate was checked
-	EventGateUnchecked    EventType = "gate_unchecked"    // a verification gate was unchecked
-	EventAllClear         EventType = "all_clear"         // resolved, gates held
-	EventGateOverride     EventType = "gate_override"     // resolved by the commander over open gates
-	EventActionItem       EventType = "action_item"       // an action item was recorded
-	EventTicketFiled      EventType = "ticket_filed"      // an action item became a ticket
-	EventClosed           EventType = "closed"            // the incident was closed
-	EventPostmortemShared EventType = "postmortem_shared" // the outline was uploaded or published
-	EventArchived         EventType = "archived"          // the channel was archived
-	EventRootCause        EventType = "root_cause"        // a root-cause tag was set
-	EventPostmortemDone   EventType = "postmortem_done"   // the post-mortem was written
-	EventPage             EventType = "page"              // someone was paged (PagerDuty)
-	EventPageAcknowledged EventType = "page_acknowledged" // a page was acknowledged
+	EventDeclared          EventType = "declared"
+	EventChannelCreated    EventType = "channel_created"
+	EventInvited           EventType = "invited"
+	EventRunbookAttached   EventType = "runbook_attached"
+	EventAnnounced         EventType = "announced"
+	EventStepFailed        EventType = "step_failed"
+	EventCommanderChanged  EventType = "commander_changed"
+	EventSeverityChanged   EventType = "severity_changed"
+	EventStatusChanged     EventType = "status_changed"
+	EventNote              EventType = "note"
+	EventStatusUpdate      EventType = "status_update"
+	EventNudged            EventType = "nudged"
+	EventChecked           EventType = "checked"
+	EventUnchecked         EventType = "unchecked"
+	EventScoped            EventType = "scoped"
+	EventRemediation       EventType = "remediation"        // a remediation option was chosen
+	EventSuspectDeploy     EventType = "suspect_deploy"     // a deploy in the two hours before the incident
+	EventValidationPlan    EventType = "validation_plan"    // the plan to check a data remediation
+	EventVerification      EventType = "verification"       // the verification gates were opened
+	EventGateChecked       EventType = "gate_checked"       // a verification gate was checked
+	EventGateUnchecked     EventType = "gate_unchecked"     // a verification gate was unchecked
+	EventAllClear          EventType = "all_clear"          // resolved, gates held
+	EventGateOverride      EventType = "gate_override"      // resolved by the commander over open gates
+	EventActionItem        EventType = "action_item"        // an action item was recorded
+	EventTicketFiled       EventType = "ticket_filed"       // an action item became a ticket
+	EventClosed            EventType = "closed"             // the incident was closed
+	EventPostmortemShared  EventType = "postmortem_shared"  // the outline was uploaded or published
+	EventArchived          EventType = "archived"           // the channel was archived
+	EventRootCause         EventType = "root_cause"         // a root-cause tag was set
+	EventPostmortemDone    EventType = "postmortem_done"    // the post-mortem was written
+	EventPage              EventType = "page"               // someone was paged (PagerDuty)
+	EventPageAcknowledged  EventType = "page_acknowledged"  // a page was acknowledged
+	EventEscalated         EventType = "escalated"          // an escalation step fired
+	EventEscalationSkipped EventType = "escalation_skipped" // an escalation step's condition had cleared
+	EventPagerDuty         EventType = "pagerduty"          // PagerDuty said something (escalated, reassigned, resolved)
+	EventPagerDutyLog      EventType = "pagerduty_log"      // an entry of the PagerDuty log, merged in at close
 )
 
 // Event is one timeline entry. At is when it happened (a message added to the

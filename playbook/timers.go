@@ -73,7 +73,7 @@ type Nudge struct {
 // incident, or zero. The store indexes incidents by it.
 func (inc *Incident) WakeAt() time.Time {
 	var w time.Time
-	for _, t := range []time.Time{inc.Timers.NextNudge, inc.Timers.StatusPageDue, inc.Timers.ResolutionUpdateDue, inc.Timers.ScopeDue, inc.Timers.ArchiveDue, inc.Timers.GatesRefresh} {
+	for _, t := range []time.Time{inc.Timers.NextNudge, inc.Timers.StatusPageDue, inc.Timers.ResolutionUpdateDue, inc.Timers.ScopeDue, inc.Timers.ArchiveDue, inc.Timers.GatesRefresh, inc.pagingWake()} {
 		if !t.IsZero() && (w.IsZero() || t.Before(w)) {
 			w = t
 		}
@@ -186,6 +186,10 @@ func (inc *Incident) Retime(t Tier, now time.Time) {
 	} else if t.StatusPageWithin <= 0 {
 		tm.StatusPageDue = time.Time{}
 	}
+	// The escalation steps left are re-planned from now under the new tier.
+	if inc.Status.Open() && (inc.Paging != nil || len(t.Escalate) > 0) {
+		inc.planSteps(t, now.UTC())
+	}
 }
 
 // Resolve moves the incident to resolved and settles its timers: no more
@@ -227,7 +231,7 @@ func (inc *Incident) Fire(t Tier, now time.Time) []Nudge {
 			m = append(m, inc.Commander)
 		}
 		if escalate {
-			for _, id := range t.Escalation {
+			for _, id := range t.OverdueUpdateMentions {
 				if id != inc.Commander {
 					m = append(m, id)
 				}

@@ -92,7 +92,7 @@ func at(d time.Duration) time.Time {
 func TestNudgeThenEscalateThenKeepReminding(t *testing.T) {
 	tiers := playbook.DefaultTiers()
 	sev2 := tiers[playbook.SEV2]
-	sev2.Escalation = []string{"U0MANAGER", "S0LEADS"}
+	sev2.OverdueUpdateMentions = []string{"U0MANAGER", "S0LEADS"}
 	tiers[playbook.SEV2] = sev2
 	inc, _ := declared(t, playbook.SEV2, tiers)
 	inc.Commander = "U0IC"

@@ -132,7 +132,14 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 	now = now.UTC()
 	fired := map[int64][]Nudge{}
 	archive, gates := map[int64]bool{}, map[int64]bool{}
+	paging := map[int64]pagingDue{}
 	incs, err := a.Store.Due(ctx, now, func(inc *Incident) ([]Event, error) {
+		pd, pevs := inc.firePaging(now, a.pollEvery())
+		if !pd.empty() {
+			paging[inc.Number] = pd
+		} else {
+			delete(paging, inc.Number) // a retried transaction
+		}
 		archive[inc.Number] = inc.fireArchive(now)
 		gates[inc.Number] = inc.fireGates(now)
 		ns := inc.Fire(a.Tiers.Get(inc.Severity), now)
@@ -142,7 +149,7 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 			evs[i] = NewEvent(EventNudged, ActorKlaxon, now, string(n.Kind))
 			evs[i].Data = map[string]string{"kind": string(n.Kind), "due": n.Due.Format(time.RFC3339), "level": fmt.Sprint(n.Level)}
 		}
-		return evs, nil
+		return append(evs, pevs...), nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tick at %s: %w", now.Format(time.RFC3339), err)
@@ -159,6 +166,7 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 	}
 	a.post(ctx, all, byNumber)
 	a.archiveDue(ctx, archives)
+	a.runPaging(ctx, byNumber, paging)
 	for n, ok := range gates {
 		if ok {
 			if err := a.PublishGates(ctx, n); err != nil {

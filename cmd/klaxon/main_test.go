@@ -373,7 +373,7 @@ func TestCadenceSurvivesKill(t *testing.T) {
 	dir := t.TempDir()
 	config := writeConfig(t, dir, f.URL(), "off")
 	cfg, _ := os.ReadFile(config)
-	cfg = []byte(strings.Replace(string(cfg), "  SEV1:\n", "  SEV1:\n    update_every: 2s\n    status_page_within: 0s\n    escalation: [U0EXEC01]\n", 1))
+	cfg = []byte(strings.Replace(string(cfg), "  SEV1:\n", "  SEV1:\n    update_every: 2s\n    status_page_within: 0s\n    overdue_update_mentions: [U0EXEC01]\n", 1))
 	os.WriteFile(config, cfg, 0o600)
 
 	p := startKlaxon(t, f, config)

@@ -74,6 +74,14 @@ type Config struct {
 	GitHub      GitHub
 	Remediation Remediation
 	Close       Close
+	// PagerDuty is optional: without a token pages go to Slack only.
+	PagerDuty PagerDuty
+	// Teams joins CODEOWNERS owners to PagerDuty and Slack.
+	Teams []playbook.Team
+	// EscalationRoles maps the escalation matrix's roles (role:name) to
+	// targets; the default matrix uses engineering_manager, vp_engineering
+	// and ceo.
+	EscalationRoles map[string][]playbook.Target
 }
 
 // Slack configures the Slack app.
@@ -289,6 +297,8 @@ func Default() *Config {
 			APIURL:      DefaultGitHubAPIURL,
 			Postmortems: Postmortems{Path: "postmortems", As: PostmortemAsPullRequest},
 		},
+		PagerDuty:       PagerDuty{APIURL: DefaultPagerDutyAPIURL, EventsURL: DefaultPagerDutyEventsURL},
+		EscalationRoles: map[string][]playbook.Target{},
 	}
 }
 
@@ -353,6 +363,7 @@ func (c *Config) CheckRun() error {
 			add("this is a Slack token (" + k + "), not a GitHub token: want a personal access token or an installation token")
 		}
 	}
+	ps = append(ps, c.checkPaging()...)
 	if len(ps) > 0 {
 		return &Problems{List: ps}
 	}

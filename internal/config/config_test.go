@@ -132,8 +132,8 @@ func tiersEqualIgnoringEmpty(a, b playbook.Tiers) bool {
 		if len(ta.Stakeholders) == 0 && len(tb.Stakeholders) == 0 {
 			ta.Stakeholders, tb.Stakeholders = nil, nil
 		}
-		if len(ta.Escalation) == 0 && len(tb.Escalation) == 0 {
-			ta.Escalation, tb.Escalation = nil, nil
+		if len(ta.OverdueUpdateMentions) == 0 && len(tb.OverdueUpdateMentions) == 0 {
+			ta.OverdueUpdateMentions, tb.OverdueUpdateMentions = nil, nil
 		}
 		if !reflect.DeepEqual(ta, tb) {
 			return false
@@ -233,7 +233,7 @@ func TestBrokenFileListsEveryProblem(t *testing.T) {
 		{22, "severities.sev2.updates", "not an update policy"},
 		{23, "severities.sev2.update_every", "must be at least 1s"},
 		{24, "severities.sev2.stakeholders[1]", "not a Slack user or user-group ID"},
-		{25, "severities.sev2.escalation[0]", "member ID"},
+		{25, "severities.sev2.overdue_update_mentions[0]", "member ID"},
 		{26, "severities.sev2.postmortem_within", "must not be negative"},
 		{27, "severities.sev2.status_page_within", "not a duration"},
 		{28, "severities.SEV3.update_every", "required (at least 1s) when updates is periodic"},
@@ -319,10 +319,10 @@ func TestValidation(t *testing.T) {
 		{"severities: {SEV1: {update_every: 0s}}", "severities.SEV1.update_every", "must be at least 1s when updates is periodic"},
 		{"severities: {SEV1: {update_every: -1m}}", "severities.SEV1.update_every", "must not be negative"},
 		{"severities: {SEV3: {update_every: 500ms}}", "severities.SEV3.update_every", "must be at least 1s (or 0 for the default)"},
-		{"severities: {SEV1: {escalation: U0EXEC01}}", "severities.SEV1.escalation", "want a list"},
-		{"severities: {SEV1: {escalation: [U0A1, '@bob']}}", "severities.SEV1.escalation[1]", "member ID"},
-		{"severities: {SEV2: {escalation: [C0CHANNEL]}}", "severities.SEV2.escalation[0]", "not a Slack user or user-group ID"},
-		{"severities: {SEV2: {escalation: [~]}}", "severities.SEV2.escalation[0]", "empty entry"},
+		{"severities: {SEV1: {overdue_update_mentions: U0EXEC01}}", "severities.SEV1.overdue_update_mentions", "want a list"},
+		{"severities: {SEV1: {overdue_update_mentions: [U0A1, '@bob']}}", "severities.SEV1.overdue_update_mentions[1]", "member ID"},
+		{"severities: {SEV2: {overdue_update_mentions: [C0CHANNEL]}}", "severities.SEV2.overdue_update_mentions[0]", "not a Slack user or user-group ID"},
+		{"severities: {SEV2: {overdue_update_mentions: [~]}}", "severities.SEV2.overdue_update_mentions[0]", "empty entry"},
 		{"severities: {SEV1: {status_page_within: -5m}}", "severities.SEV1.status_page_within", "must not be negative"},
 		{"severities: {SEV1: {status_page_within: 5}}", "severities.SEV1.status_page_within", "not a duration"},
 		{"severities: {SEV1: {status_page_within: [5m]}}", "severities.SEV1.status_page_within", "want a single value"},
@@ -653,10 +653,10 @@ func TestNewTierKeysOverlayFieldByField(t *testing.T) {
 		sev  playbook.Severity
 		set  func(*playbook.Tier)
 	}{
-		{"severities: {SEV1: {escalation: [U0CTO001, S0LEADS, U0CTO001]}}", playbook.SEV1,
-			func(t *playbook.Tier) { t.Escalation = []string{"U0CTO001", "S0LEADS"} }},
-		{"severities: {SEV4: {escalation: [W0GRID1]}}", playbook.SEV4,
-			func(t *playbook.Tier) { t.Escalation = []string{"W0GRID1"} }},
+		{"severities: {SEV1: {overdue_update_mentions: [U0CTO001, S0LEADS, U0CTO001]}}", playbook.SEV1,
+			func(t *playbook.Tier) { t.OverdueUpdateMentions = []string{"U0CTO001", "S0LEADS"} }},
+		{"severities: {SEV4: {overdue_update_mentions: [W0GRID1]}}", playbook.SEV4,
+			func(t *playbook.Tier) { t.OverdueUpdateMentions = []string{"W0GRID1"} }},
 		{"severities: {SEV1: {status_page_within: 10m}}", playbook.SEV1,
 			func(t *playbook.Tier) { t.StatusPageWithin = 10 * time.Minute }},
 		{"severities: {SEV1: {status_page_within: 0s}}", playbook.SEV1,
@@ -670,7 +670,7 @@ func TestNewTierKeysOverlayFieldByField(t *testing.T) {
 		{"severities: {P4: {postmortem_within: 168h}}", playbook.SEV4,
 			func(t *playbook.Tier) { t.PostmortemWithin = 168 * time.Hour }},
 		// Null keeps the default.
-		{"severities: {SEV1: {escalation: ~, status_page_within: ~, postmortem_within: ~}}", playbook.SEV1,
+		{"severities: {SEV1: {overdue_update_mentions: ~, status_page_within: ~, postmortem_within: ~}}", playbook.SEV1,
 			func(*playbook.Tier) {}},
 	} {
 		c := parse(t, tt.yaml, env())
@@ -685,11 +685,11 @@ func TestNewTierKeysOverlayFieldByField(t *testing.T) {
 		}
 	}
 	// An empty list clears the escalation a merge or an alias gave.
-	c := parse(t, "severities:\n  SEV1: &one {escalation: [U0A1]}\n  SEV2: {<<: *one, escalation: []}\n", env())
-	if got := c.Severities[playbook.SEV1].Escalation; !reflect.DeepEqual(got, []string{"U0A1"}) {
+	c := parse(t, "severities:\n  SEV1: &one {overdue_update_mentions: [U0A1]}\n  SEV2: {<<: *one, overdue_update_mentions: []}\n", env())
+	if got := c.Severities[playbook.SEV1].OverdueUpdateMentions; !reflect.DeepEqual(got, []string{"U0A1"}) {
 		t.Errorf("SEV1 escalation = %v", got)
 	}
-	if got := c.Severities[playbook.SEV2].Escalation; got == nil || len(got) != 0 {
+	if got := c.Severities[playbook.SEV2].OverdueUpdateMentions; got == nil || len(got) != 0 {
 		t.Errorf("SEV2 escalation = %#v, want empty", got)
 	}
 	if !reflect.DeepEqual(playbook.DefaultTiers(), def) {
@@ -789,12 +789,12 @@ func TestTiersAndSchedulerFile(t *testing.T) {
 	checkInvariants(t, c)
 	def := playbook.DefaultTiers()
 	want := def.Get(playbook.SEV1)
-	want.Escalation, want.StatusPageWithin, want.PostmortemWithin = []string{"U0CTO001", "S0LEADS"}, 10*time.Minute, 72*time.Hour
+	want.OverdueUpdateMentions, want.StatusPageWithin, want.PostmortemWithin = []string{"U0CTO001", "S0LEADS"}, 10*time.Minute, 72*time.Hour
 	if got := c.Severities[playbook.SEV1]; !reflect.DeepEqual(got, want) {
 		t.Errorf("SEV1 = %+v\nwant %+v", got, want)
 	}
 	want = def.Get(playbook.SEV2)
-	want.Escalation, want.StatusPageWithin, want.PostmortemWithin = []string{"W0VPENG1"}, 15*time.Minute, 0
+	want.OverdueUpdateMentions, want.StatusPageWithin, want.PostmortemWithin = []string{"W0VPENG1"}, 15*time.Minute, 0
 	if got := c.Severities[playbook.SEV2]; !reflect.DeepEqual(got, want) {
 		t.Errorf("SEV2 = %+v\nwant %+v", got, want)
 	}
@@ -804,7 +804,7 @@ func TestTiersAndSchedulerFile(t *testing.T) {
 		t.Errorf("SEV3 = %+v\nwant %+v", got, want)
 	}
 	want = def.Get(playbook.SEV4)
-	want.UpdateEvery, want.Escalation = 5*time.Minute, []string{}
+	want.UpdateEvery, want.OverdueUpdateMentions = 5*time.Minute, []string{}
 	if got := c.Severities[playbook.SEV4]; !reflect.DeepEqual(got, want) {
 		t.Errorf("SEV4 = %+v\nwant %+v", got, want)
 	}
@@ -1031,5 +1031,13 @@ func TestStorePostgres(t *testing.T) {
 	_, err = Parse([]byte("store:\n  driver: postgres\n  dsn: '${DSN}'\n  path: k.db\n"), dir, env("DSN", "s3cret-no-scheme"))
 	if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "store.path") || !strings.Contains(err.Error(), "store.dsn") {
 		t.Fatalf("err = %v; want both problems, without the DSN", err)
+	}
+}
+
+// The old name of overdue_update_mentions gets a message naming the new one.
+func TestEscalationKeyRenamed(t *testing.T) {
+	_, err := Parse([]byte("severities:\n  SEV1:\n    escalation: [U0CTO001]\n"), "", env())
+	if err == nil || !strings.Contains(err.Error(), "severities.SEV1.escalation: renamed overdue_update_mentions") {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -703,6 +703,11 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 		"scheduler":  func(n *yaml.Node, p string) { d.scheduler(n, p, &c.Scheduler) },
 		"responders": d.ids(&c.Responders),
 		"github":     func(n *yaml.Node, p string) { d.github(n, p, &c.GitHub) },
+		"pagerduty":  func(n *yaml.Node, p string) { d.pagerduty(n, p, &c.PagerDuty) },
+		"teams":      func(n *yaml.Node, p string) { d.teams(n, p, &c.Teams) },
+		"escalation_roles": func(n *yaml.Node, p string) {
+			d.roles(n, p, c.EscalationRoles)
+		},
 		"remediation": func(n *yaml.Node, p string) {
 			d.mapping(n, p, map[string]field{
 				"hotfix_review_url": d.str(&c.Remediation.HotfixReviewURL, urlCheck("https://wiki.example.com/hotfix-review")),
@@ -1075,8 +1080,16 @@ func (d *decoder) tier(key, n *yaml.Node, path string, t *playbook.Tier) {
 				t.UpdateEvery, everyNode = v, node
 			}
 		},
-		"stakeholders":       d.ids(&t.Stakeholders),
-		"escalation":         d.ids(&t.Escalation),
+		"stakeholders":            d.ids(&t.Stakeholders),
+		"overdue_update_mentions": d.ids(&t.OverdueUpdateMentions),
+		// Renamed so it cannot be confused with the escalation matrix.
+		"escalation": func(n *yaml.Node, p string) {
+			d.add(n, p, "renamed overdue_update_mentions (whom an overdue status update is escalated to), so it is not confused with escalate, the paging matrix: rename the key")
+		},
+		"page": d.boolField(&t.Page),
+		"escalate": func(n *yaml.Node, p string) {
+			d.escalate(n, p, &t.Escalate)
+		},
 		"status_page_within": d.durationField(&t.StatusPageWithin, 0),
 		"postmortem_within":  d.durationField(&t.PostmortemWithin, 0),
 	})
@@ -1153,6 +1166,9 @@ func (d *decoder) services(n *yaml.Node, path string, dst *[]playbook.Service) {
 			}),
 			"flag_url":    d.str(&s.FlagURL, urlCheck("https://flags.example.com/checkout")),
 			"cutover_url": d.str(&s.CutoverURL, urlCheck("https://traffic.example.com/checkout")),
+			"pagerduty": func(n *yaml.Node, p string) {
+				d.servicePagerDuty(n, p, &s.PagerDuty)
+			},
 		})
 		if !ok {
 			continue

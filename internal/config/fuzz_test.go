@@ -161,7 +161,7 @@ func checkInvariants(t *testing.T, c *Config) {
 		if tier.StatusPageWithin < 0 || tier.PostmortemWithin < 0 {
 			t.Errorf("%v status page within %v, post-mortem within %v", sev, tier.StatusPageWithin, tier.PostmortemWithin)
 		}
-		for _, id := range slices.Concat(tier.Stakeholders, tier.Escalation) {
+		for _, id := range slices.Concat(tier.Stakeholders, tier.OverdueUpdateMentions) {
 			if !stakeholderRE.MatchString(id) {
 				t.Errorf("%v stakeholder or escalation %q", sev, id)
 			}

@@ -1,0 +1,634 @@
+package playbook
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// StepPage is the declaration page, run with the other setup steps; its
+// failure is reported with a retry button and retried at start.
+const StepPage Step = "page"
+
+// OwnerRule is the CODEOWNERS rule that matched a path.
+type OwnerRule struct {
+	Repo    string
+	File    string // .github/CODEOWNERS, CODEOWNERS or docs/CODEOWNERS
+	Line    int
+	Pattern string
+	Owners  []string // "@org/team", "@login" or e-mail addresses, as written
+}
+
+// Owners reads CODEOWNERS. An empty path asks for the owners of the whole
+// repository (the last rule that matches every file).
+type Owners interface {
+	Owner(ctx context.Context, repo, path string) (OwnerRule, bool, error)
+}
+
+func (a *App) pollEvery() time.Duration {
+	if a.PollEvery > 0 {
+		return a.PollEvery
+	}
+	return DefaultPollEvery
+}
+
+// onPagerDuty reports whether svc's pages go through PagerDuty.
+func (a *App) onPagerDuty(svc Service) bool {
+	return a.Pager != nil && svc.PagerDuty.Service != ""
+}
+
+// preparePaging sets up a new incident's paging: its escalation steps are
+// planned from now, and for a tier that pages, a declaration page is left
+// pending (sent by SetUp). It reports whether a page is pending: if not,
+// the declarer's own acknowledgement stands.
+func (a *App) preparePaging(inc *Incident, now time.Time) bool {
+	t := a.Tiers.Get(inc.Severity)
+	svc, _ := a.Service(inc.Service)
+	pages := t.Page && inc.Service != "" && (a.onPagerDuty(svc) || (svc.Repo != "" && a.Owners != nil && len(a.Teams) > 0))
+	if !pages && len(t.Escalate) == 0 {
+		return false
+	}
+	inc.Paging = &Paging{Pending: pages}
+	inc.Paging.Key = pageKey(inc)
+	inc.planSteps(t, now)
+	return pages
+}
+
+// slackOf finds a PagerDuty person in Slack by e-mail ("" when not found).
+func (a *App) slackOf(ctx context.Context, p Person) string {
+	if a.PageChat == nil || p.Email == "" {
+		return ""
+	}
+	id, err := a.PageChat.UserByEmail(ctx, p.Email)
+	if err != nil {
+		a.log().Warn("looking a PagerDuty user up in Slack by e-mail", "pagerduty_user", p.ID, "err", err)
+		return ""
+	}
+	return id
+}
+
+// pageEvent records that someone was paged. One event per person or
+// target, so pager load per engineer can be counted from the timeline.
+func pageEvent(actor string, now time.Time, kind PageKind, via string, target Target, slackID string, p Person) Event {
+	who := cmp.Or(slackID, p.Name, p.ID, target.ID)
+	ev := NewEvent(EventPage, actor, now, "paged "+cmp.Or(p.Name, who))
+	ev.Data = map[string]string{"kind": string(kind), "via": via, "target": target.String(), "person": who}
+	if slackID != "" {
+		ev.Data["slack_user"] = slackID
+	}
+	if p.ID != "" {
+		ev.Data["pagerduty_user"] = p.ID
+	}
+	return ev
+}
+
+// reach is the result of reaching some targets: who to mention and invite,
+// who PagerDuty reached, what went wrong, the events to record.
+type reach struct {
+	slack    []string
+	pdNames  []string
+	problems []string
+	events   []Event
+}
+
+func (r *reach) addSlack(id string) {
+	if id != "" && !slices.Contains(r.slack, id) {
+		r.slack = append(r.slack, id)
+	}
+}
+
+// people reaches PagerDuty people found on call or by ID: their Slack
+// accounts are mentioned and invited, and each is recorded as paged.
+func (a *App) people(ctx context.Context, r *reach, ps []Person, actor string, now time.Time, kind PageKind, via string, target Target) {
+	for _, p := range ps {
+		sid := a.slackOf(ctx, p)
+		r.addSlack(sid)
+		r.pdNames = append(r.pdNames, cmp.Or(p.Name, p.ID))
+		r.events = append(r.events, pageEvent(actor, now, kind, via, target, sid, p))
+	}
+}
+
+// pageAtDeclaration sends incident n's declaration page if it is pending:
+// a PagerDuty incident on the service (adopted if one with the key is open),
+// its link in the channel, the people on call now at level 1 invited. For a
+// service not on PagerDuty, its owners (CODEOWNERS → teams) are paged in
+// Slack. An error means PagerDuty could not be reached: the page stays
+// pending, for the retry button and the next start.
+func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
+	inc, err := a.Store.Get(ctx, n)
+	if err != nil {
+		return err
+	}
+	if inc.Paging == nil || !inc.Paging.Pending {
+		return nil
+	}
+	svc, _ := a.Service(inc.Service)
+	now := a.Clock.Now().UTC()
+	notice := PageNotice{Kind: PageDeclaration}
+	var r reach
+	if a.onPagerDuty(svc) {
+		ref := inc.Paging.PD
+		if ref.ID == "" {
+			ref, err = a.Pager.Trigger(ctx, PageRequest{
+				Key: inc.Paging.Key, Service: svc.PagerDuty.Service,
+				Title:   truncate(fmt.Sprintf("#%d %s: %s", inc.Number, inc.Severity, inc.Title), 1000),
+				Details: fmt.Sprintf("Declared in Slack by Klaxon (incident #%d). Channel: #%s", inc.Number, inc.Channel.Name),
+			})
+			if err != nil {
+				return fmt.Errorf("open the PagerDuty incident: %w", err)
+			}
+			// Stored at once: a failure below retries from here, and the
+			// poll deadline starts now.
+			if inc, err = a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+				i.Paging.PD = ref
+				if _, acked := i.At(PhaseAcknowledged); !acked {
+					i.Paging.PollDue = now.Add(a.pollEvery())
+				}
+				text := "opened PagerDuty incident " + ref.ID
+				if ref.Adopted {
+					text = "adopted the open PagerDuty incident " + ref.ID + " (same incident key)"
+				}
+				ev := NewEvent(EventPagerDuty, ActorKlaxon, now, text)
+				ev.Data = map[string]string{"pagerduty_incident": ref.ID, "url": ref.URL}
+				return []Event{ev}, nil
+			}); err != nil {
+				return err
+			}
+			a.Wake()
+		}
+		notice.Link = ref.URL
+		if a.OnCalls != nil {
+			ps, err := a.OnCalls.OnCallNow(ctx, svc.PagerDuty.EscalationPolicy, svc.PagerDuty.Schedule)
+			if err != nil {
+				notice.Problems = append(notice.Problems, "could not read who is on call ("+err.Error()+"); PagerDuty pages them anyway")
+			}
+			target := Target{TargetPDPolicy, svc.PagerDuty.EscalationPolicy}
+			if target.ID == "" {
+				target = Target{TargetPDSchedule, svc.PagerDuty.Schedule}
+			}
+			a.people(ctx, &r, ps, ActorKlaxon, now, PageDeclaration, "pagerduty", target)
+		}
+	} else {
+		a.pageOwners(ctx, &r, &notice, svc, now)
+	}
+	notice.Slack, notice.PagerDuty = r.slack, r.pdNames
+	notice.Problems = append(notice.Problems, r.problems...)
+	return a.finishPage(ctx, n, notice, r, now, true)
+}
+
+// pageOwners pages a service's owners found in CODEOWNERS, through the
+// teams table: the people on call for the team (PagerDuty, when
+// configured) and the team's Slack group, mentioned and invited.
+func (a *App) pageOwners(ctx context.Context, r *reach, notice *PageNotice, svc Service, now time.Time) {
+	own, err := a.ServiceOwners(ctx, svc.Name, "")
+	if err != nil {
+		r.problems = append(r.problems, "could not read the service's owners: "+UserMessage(err))
+		return
+	}
+	if own.Team == nil {
+		if own.Found {
+			r.problems = append(r.problems, fmt.Sprintf("no team in config for the owners %s (CODEOWNERS %s line %d)", strings.Join(own.Rule.Owners, ", "), own.Rule.File, own.Rule.Line))
+		}
+		return
+	}
+	a.reachTeam(ctx, r, *own.Team, PageDeclaration, now)
+}
+
+func (a *App) reachTeam(ctx context.Context, r *reach, t Team, kind PageKind, now time.Time) {
+	if (t.EscalationPolicy != "" || t.Schedule != "") && a.OnCalls != nil {
+		ps, err := a.OnCalls.OnCallNow(ctx, t.EscalationPolicy, t.Schedule)
+		if err != nil {
+			r.problems = append(r.problems, "could not read who is on call for "+t.GitHub+": "+err.Error())
+		}
+		target := Target{TargetPDPolicy, t.EscalationPolicy}
+		if target.ID == "" {
+			target = Target{TargetPDSchedule, t.Schedule}
+		}
+		a.people(ctx, r, ps, ActorKlaxon, now, kind, "slack", target)
+	}
+	if t.SlackGroup != "" {
+		tg, _ := ParseTarget(t.SlackGroup)
+		r.addSlack(t.SlackGroup)
+		r.events = append(r.events, pageEvent(ActorKlaxon, now, kind, "slack", tg, t.SlackGroup, Person{}))
+	}
+}
+
+// finishPage invites and tells the channel, then records the page.
+func (a *App) finishPage(ctx context.Context, n int64, notice PageNotice, r reach, now time.Time, declaration bool) error {
+	inc, err := a.Store.Get(ctx, n)
+	if err != nil {
+		return err
+	}
+	if inc.Channel.ID != "" && len(r.slack) > 0 {
+		if err := a.Channels.Invite(ctx, inc.Channel.ID, r.slack); err != nil {
+			notice.Problems = append(notice.Problems, "could not invite everyone paged: "+err.Error())
+		}
+	}
+	if a.PageChat != nil && inc.Channel.ID != "" {
+		if err := a.PageChat.PostPage(ctx, a.Briefing(inc), notice); err != nil {
+			a.log().Warn("posting a page notice", "incident", n, "err", err)
+		}
+	}
+	_, err = a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+		if i.Paging == nil {
+			i.Paging = &Paging{}
+		}
+		if declaration {
+			if !i.Paging.Pending {
+				return nil, nil // another run finished it
+			}
+			i.Paging.Pending = false
+		}
+		if len(r.events) > 0 || notice.Link != "" {
+			i.check(ItemOwnerPaged, ActorKlaxon, now)
+		} else if declaration && i.Paging.PD.ID == "" {
+			// Nobody could be paged: the declarer's own acknowledgement
+			// stands, rather than an escalation for a page never sent.
+			i.mark(PhaseAcknowledged, now)
+		}
+		return r.events, nil
+	})
+	if err == nil {
+		a.Wake()
+	}
+	return err
+}
+
+// ManualPage is "/incident page <service|@user|PagerDuty policy>".
+type ManualPage struct {
+	Key   string
+	Actor string
+	// One of these: a configured service, a Slack user, a PagerDuty target.
+	Service   string
+	SlackUser string
+	Target    Target
+}
+
+// PageResult says whom a page reached.
+type PageResult struct {
+	Slack     []string
+	PagerDuty []string
+	Problems  []string
+}
+
+// Page pages more people into incident n from the channel. Every page is
+// recorded with its target.
+func (a *App) Page(ctx context.Context, n int64, req ManualPage) (PageResult, error) {
+	inc, err := a.Store.Get(ctx, n)
+	if err != nil {
+		return PageResult{}, storeErr(err, "the page")
+	}
+	if !inc.Status.Open() {
+		return PageResult{}, Errorf(CodeBadTransition, "Incident #%d is %s: nobody needs paging.", inc.Number, inc.Status)
+	}
+	// A repeated command (a redelivery) pages once.
+	if _, applied, err := a.Store.Apply(ctx, n, req.Key, func(*Incident) ([]Event, error) { return nil, nil }); err != nil {
+		return PageResult{}, storeErr(err, "the page")
+	} else if !applied {
+		return PageResult{}, nil
+	}
+	now := a.Clock.Now().UTC()
+	var r reach
+	notice := PageNotice{Kind: PageManual, By: req.Actor}
+	pdIncident := ""
+	if inc.Paging != nil {
+		pdIncident = inc.Paging.PD.ID
+		notice.Link = inc.Paging.PD.URL
+	}
+	switch {
+	case req.Service != "":
+		svc, ok := a.Service(req.Service)
+		if !ok {
+			return PageResult{}, Errorf(CodeBadInput, "%q is not a configured service. Known services: %s.", truncate(req.Service, 40), a.serviceNames())
+		}
+		if a.onPagerDuty(svc) {
+			t := Target{TargetPDPolicy, svc.PagerDuty.EscalationPolicy}
+			if t.ID == "" {
+				t = Target{TargetPDSchedule, svc.PagerDuty.Schedule}
+			}
+			a.pagePD(ctx, &r, &inc, []Target{t}, req.Actor, now, PageManual)
+		} else {
+			a.pageOwners(ctx, &r, &notice, svc, now)
+		}
+	case req.SlackUser != "":
+		var p Person
+		if a.Pager != nil && a.OnCalls != nil && a.PageChat != nil && pdIncident != "" {
+			if email, err := a.PageChat.EmailOf(ctx, req.SlackUser); err == nil && email != "" {
+				if p, err = a.OnCalls.UserByEmail(ctx, email); err == nil {
+					if err := a.Pager.AddResponders(ctx, pdIncident, []Target{{TargetPDUser, p.ID}}, a.pageMessage(inc)); err != nil {
+						r.problems = append(r.problems, "PagerDuty did not take the responder request: "+err.Error())
+						p = Person{}
+					} else {
+						r.pdNames = append(r.pdNames, cmp.Or(p.Name, p.ID))
+					}
+				}
+			}
+		}
+		r.addSlack(req.SlackUser)
+		via := "slack"
+		if p.ID != "" {
+			via = "pagerduty"
+		}
+		r.events = append(r.events, pageEvent(req.Actor, now, PageManual, via, Target{TargetSlackUser, req.SlackUser}, req.SlackUser, p))
+	case req.Target.PagerDuty():
+		if a.Pager == nil {
+			return PageResult{}, Errorf(CodeBadInput, "PagerDuty is not configured, so Klaxon cannot page %s. Mention the people instead: `/incident page @someone`.", req.Target)
+		}
+		if pdIncident == "" {
+			return PageResult{}, Errorf(CodeBadInput, "Incident #%d has no PagerDuty incident to add responders to. Page a service first: `/incident page <service>`.", inc.Number)
+		}
+		a.pagePD(ctx, &r, &inc, []Target{req.Target}, req.Actor, now, PageManual)
+	default:
+		return PageResult{}, Errorf(CodeBadInput, "Say whom to page: a service, @someone, or a PagerDuty escalation policy (P…).")
+	}
+	notice.Slack, notice.PagerDuty, notice.Problems = r.slack, r.pdNames, append(notice.Problems, r.problems...)
+	if inc.Paging != nil {
+		notice.Link = inc.Paging.PD.URL
+	}
+	if err := a.finishPage(ctx, n, notice, r, now, false); err != nil {
+		return PageResult{}, storeErr(err, "the page")
+	}
+	return PageResult{Slack: r.slack, PagerDuty: r.pdNames, Problems: notice.Problems}, nil
+}
+
+func (a *App) pageMessage(inc Incident) string {
+	return truncate(fmt.Sprintf("Klaxon: you are paged into incident #%d (%s): %s", inc.Number, inc.Severity, inc.Title), 500)
+}
+
+// pagePD reaches PagerDuty targets: a responder request on the incident's
+// PagerDuty incident (opened on the first target's service when the
+// incident has none yet is not possible without a service, so then only
+// the people on call are invited in Slack), and the people those targets
+// put on call now are invited in Slack.
+func (a *App) pagePD(ctx context.Context, r *reach, inc *Incident, ts []Target, actor string, now time.Time, kind PageKind) {
+	if len(ts) == 0 {
+		return
+	}
+	if a.OnCalls == nil {
+		for _, t := range ts {
+			r.problems = append(r.problems, "PagerDuty is not configured, so "+t.String()+" was not paged")
+		}
+		return
+	}
+	via := "slack"
+	if a.Pager != nil && inc.Paging != nil && inc.Paging.PD.ID != "" {
+		if err := a.Pager.AddResponders(ctx, inc.Paging.PD.ID, ts, a.pageMessage(*inc)); err != nil {
+			r.problems = append(r.problems, "PagerDuty did not take the responder request: "+err.Error())
+		} else {
+			via = "pagerduty"
+		}
+	}
+	for _, t := range ts {
+		var ps []Person
+		var err error
+		switch t.Kind {
+		case TargetPDUser:
+			var p Person
+			p, err = a.OnCalls.User(ctx, t.ID)
+			ps = []Person{p}
+		case TargetPDPolicy:
+			ps, err = a.OnCalls.OnCallNow(ctx, t.ID, "")
+		case TargetPDSchedule:
+			ps, err = a.OnCalls.OnCallNow(ctx, "", t.ID)
+		}
+		name := a.OnCalls.TargetName(ctx, t)
+		if via == "pagerduty" {
+			r.pdNames = append(r.pdNames, name)
+		}
+		if err != nil {
+			r.problems = append(r.problems, "could not read who "+name+" is: "+err.Error())
+			if via == "pagerduty" {
+				r.events = append(r.events, pageEvent(actor, now, kind, via, t, "", Person{Name: name}))
+			}
+			continue
+		}
+		for _, p := range ps {
+			sid := a.slackOf(ctx, p)
+			r.addSlack(sid)
+			r.events = append(r.events, pageEvent(actor, now, kind, via, t, sid, p))
+		}
+	}
+}
+
+// Ack is an acknowledgement of incident n's page.
+type Ack struct {
+	Key string // the webhook event ID or the poll's, so it counts once
+	// SlackUser is the acknowledger found in Slack; Name their PagerDuty
+	// name, used when SlackUser is empty.
+	SlackUser string
+	Name      string
+	At        time.Time
+	Source    string // "webhook", "poll", "slack"
+}
+
+// Acknowledge records the first acknowledgement of incident n's page: it
+// ends Detection, checks "service owner identified and paged", and stops
+// the polling. Later acknowledgements change nothing.
+func (a *App) Acknowledge(ctx context.Context, n int64, ack Ack) (Incident, bool, error) {
+	now := a.Clock.Now().UTC()
+	at := ack.At.UTC()
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	by := cmp.Or(ack.SlackUser, ack.Name, "someone")
+	first := false
+	inc, _, err := a.Store.Apply(ctx, n, ack.Key, func(inc *Incident) ([]Event, error) {
+		if inc.Paging == nil {
+			inc.Paging = &Paging{}
+		}
+		if inc.Paging.AckedBy != "" {
+			return nil, nil
+		}
+		if d := inc.DeclaredAt(); at.Before(d) {
+			at = d
+		}
+		first = true
+		inc.Paging.AckedBy = by
+		inc.Paging.PollDue = time.Time{}
+		// The declarer's acknowledgement does not count when a page went out.
+		if inc.Times != nil {
+			delete(inc.Times, PhaseAcknowledged)
+		}
+		inc.mark(PhaseAcknowledged, at)
+		inc.check(ItemOwnerPaged, ActorKlaxon, now)
+		actor := ActorKlaxon
+		if ack.SlackUser != "" {
+			actor = ack.SlackUser
+		}
+		ev := NewEvent(EventPageAcknowledged, actor, now, "acknowledged by "+by)
+		ev.At = at
+		ev.Data = map[string]string{"by": by, "source": ack.Source}
+		if ttk, ok := inc.TimeToAcknowledge(); ok {
+			ev.Data["time_to_acknowledge"] = ttk.String()
+		}
+		return []Event{ev}, nil
+	})
+	if err != nil {
+		return Incident{}, false, storeErr(err, "the acknowledgement")
+	}
+	return inc, first, nil
+}
+
+// PDEvent is a PagerDuty webhook event, decoded.
+type PDEvent struct {
+	ID         string // the event's ID (a redelivery repeats it)
+	Type       string // incident.acknowledged, incident.escalated, ...
+	IncidentID string
+	At         time.Time
+	Agent      Person // who did it (ID and name)
+	Summary    string // e.g. the new assignee or the policy escalated to
+}
+
+// ErrUnknownIncident is returned for a PagerDuty event about an incident
+// Klaxon did not open.
+var ErrUnknownIncident = errors.New("no Klaxon incident has this PagerDuty incident")
+
+// PagerDutyEvent applies a PagerDuty event to the Klaxon incident it
+// concerns, once per event ID.
+func (a *App) PagerDutyEvent(ctx context.Context, ev PDEvent) error {
+	incs, err := a.Store.List(ctx, func(i *Incident) bool {
+		return ev.IncidentID != "" && i.Paging != nil && i.Paging.PD.ID == ev.IncidentID
+	})
+	if err != nil {
+		return err
+	}
+	if len(incs) == 0 {
+		return ErrUnknownIncident
+	}
+	inc := incs[len(incs)-1]
+	key := "pagerduty:" + ev.ID
+	switch ev.Type {
+	case "incident.acknowledged":
+		_, _, err = a.Acknowledge(ctx, inc.Number, a.ackFrom(ctx, key, ev.Agent, ev.At, "webhook"))
+		return err
+	case "incident.escalated", "incident.reassigned", "incident.resolved":
+		return a.pdHappened(ctx, inc, key, ev)
+	}
+	return nil
+}
+
+// ackFrom builds an Ack from a PagerDuty user, finding them in Slack.
+func (a *App) ackFrom(ctx context.Context, key string, agent Person, at time.Time, source string) Ack {
+	if agent.Email == "" && agent.ID != "" && a.OnCalls != nil {
+		if p, err := a.OnCalls.User(ctx, agent.ID); err == nil {
+			agent.Email, agent.Name = p.Email, cmp.Or(agent.Name, p.Name)
+		} else {
+			a.log().Warn("reading the acknowledging PagerDuty user", "pagerduty_user", agent.ID, "err", err)
+		}
+	}
+	return Ack{Key: key, SlackUser: a.slackOf(ctx, agent), Name: cmp.Or(agent.Name, agent.ID), At: at, Source: source}
+}
+
+// pdHappened records an escalation, a reassignment or a resolution done in
+// PagerDuty. A resolution there does not resolve Klaxon's incident (the
+// gates decide); the channel is told.
+func (a *App) pdHappened(ctx context.Context, inc Incident, key string, ev PDEvent) error {
+	now := a.Clock.Now().UTC()
+	verb := strings.TrimPrefix(ev.Type, "incident.")
+	text := "PagerDuty: " + verb
+	if ev.Agent.Name != "" {
+		text += " by " + ev.Agent.Name
+	}
+	if ev.Summary != "" {
+		text += " (" + ev.Summary + ")"
+	}
+	resolvedHere := false
+	stored, applied, err := a.Store.Apply(ctx, inc.Number, key, func(i *Incident) ([]Event, error) {
+		if verb == "resolved" {
+			if i.Paging.ResolvedInPD {
+				return nil, nil
+			}
+			i.Paging.ResolvedInPD = true
+			i.Paging.PollDue = time.Time{}
+			resolvedHere = i.Status.Open()
+		}
+		e := NewEvent(EventPagerDuty, ActorKlaxon, now, text)
+		if !ev.At.IsZero() && !ev.At.After(now) {
+			e.At = ev.At.UTC()
+		}
+		e.Data = map[string]string{"event": ev.Type, "agent": ev.Agent.Name, "pagerduty_incident": ev.IncidentID}
+		return []Event{e}, nil
+	})
+	if err != nil || !applied {
+		return err
+	}
+	if resolvedHere && stored.Channel.ID != "" {
+		msg := fmt.Sprintf("PagerDuty incident %s was resolved in PagerDuty. Klaxon's incident #%d stays %s until the verification gates hold and the commander gives the all-clear.", ev.IncidentID, stored.Number, stored.Status)
+		if err := a.Poster.Notice(ctx, stored.Channel.ID, msg); err != nil {
+			a.log().Warn("telling the channel PagerDuty resolved its incident", "incident", stored.Number, "err", err)
+		}
+	}
+	return nil
+}
+
+// ServiceOwnership is the answer to "/incident owners".
+type ServiceOwnership struct {
+	Service string
+	Repo    string
+	Path    string
+	Found   bool      // a CODEOWNERS rule matched
+	Rule    OwnerRule // the rule that matched
+	Team    *Team     // the team of config the owners map to, if any
+	OnCall  []Person  // who is on call now for it
+	// Policy is the PagerDuty escalation policy (or schedule) by name.
+	Policy string
+	// Problems say what could not be read.
+	Problems []string
+}
+
+// ServiceOwners answers who owns a service (or a path in its repository):
+// the CODEOWNERS rule that matched, the team it maps to, who is on call now
+// and the escalation policy.
+func (a *App) ServiceOwners(ctx context.Context, service, path string) (ServiceOwnership, error) {
+	svc, ok := a.Service(service)
+	if !ok {
+		return ServiceOwnership{}, Errorf(CodeBadInput, "%q is not a configured service. Known services: %s.", truncate(service, 40), a.serviceNames())
+	}
+	o := ServiceOwnership{Service: svc.Name, Repo: svc.Repo, Path: path}
+	if svc.Repo != "" && a.Owners != nil {
+		rule, found, err := a.Owners.Owner(ctx, svc.Repo, path)
+		if err != nil {
+			o.Problems = append(o.Problems, "could not read CODEOWNERS from "+svc.Repo+": "+err.Error())
+		}
+		o.Found, o.Rule = found, rule
+		if found {
+			for _, owner := range rule.Owners {
+				if i := slices.IndexFunc(a.Teams, func(t Team) bool { return strings.EqualFold(t.GitHub, owner) }); i >= 0 {
+					t := a.Teams[i]
+					o.Team = &t
+					break
+				}
+			}
+		}
+	} else if svc.Repo == "" {
+		o.Problems = append(o.Problems, "the service names no repo, so there is no CODEOWNERS to read")
+	} else {
+		o.Problems = append(o.Problems, "GitHub is not configured, so CODEOWNERS cannot be read")
+	}
+	policy, schedule := svc.PagerDuty.EscalationPolicy, svc.PagerDuty.Schedule
+	if policy == "" && schedule == "" && o.Team != nil {
+		policy, schedule = o.Team.EscalationPolicy, o.Team.Schedule
+	}
+	if (policy != "" || schedule != "") && a.OnCalls != nil {
+		ps, err := a.OnCalls.OnCallNow(ctx, policy, schedule)
+		if err != nil {
+			o.Problems = append(o.Problems, "could not read who is on call: "+err.Error())
+		}
+		o.OnCall = ps
+		if policy != "" {
+			o.Policy = a.OnCalls.TargetName(ctx, Target{TargetPDPolicy, policy})
+		} else {
+			o.Policy = a.OnCalls.TargetName(ctx, Target{TargetPDSchedule, schedule})
+		}
+	} else if policy != "" || schedule != "" {
+		o.Policy = cmp.Or(policy, schedule) + " (PagerDuty is not configured)"
+	}
+	return o, nil
+}
+
+// SlackFor finds a PagerDuty person's Slack user ("" when not found).
+func (a *App) SlackFor(ctx context.Context, p Person) string { return a.slackOf(ctx, p) }
