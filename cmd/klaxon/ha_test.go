@@ -145,7 +145,7 @@ func TestLeaderKilledAtRandomMoments(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
 	dir := t.TempDir()
-	extra := "severities:\n  SEV1:\n    update_every: 1s\n    escalation: [U0EXEC01]\n"
+	extra := "severities:\n  SEV1:\n    update_every: 1s\n    overdue_update_mentions: [U0EXEC01]\n"
 	addrs := []string{freeAddr(t), freeAddr(t)}
 	configs := []string{
 		writePGConfig(t, dir, "a", f.URL(), addrs[0], dsn, extra),

@@ -67,7 +67,7 @@ var fuzzSeeds = []string{
 	"- - - [\n",
 	"? [a, b]\n: c\n",
 	"\t\x00\xff",
-	"severities:\n  SEV1: {escalation: [U0A1, '@b'], status_page_within: -1m, postmortem_within: 1h}\n  3: {update_every: 0s}\n  4: {update_every: 1ms}\n",
+	"severities:\n  SEV1: {overdue_update_mentions: [U0A1, '@b'], status_page_within: -1m, postmortem_within: 1h}\n  3: {update_every: 0s}\n  4: {update_every: 1ms}\n",
 	"scheduler: {timezone: Europe/Paris, postmortem_reminders: '@every 2h'}\n",
 	"scheduler: {timezone: '${TZ:-UTC}', postmortem_reminders: 'TZ=UTC'}\n",
 	"scheduler: {timezone: Local, postmortem_reminders: '0 9 30 2 *'}\n",
