@@ -188,6 +188,9 @@ func (a *App) FileTickets(ctx context.Context, n int64, force bool) (TicketResul
 				return nil, nil
 			}
 			t.CheckedAt = now
+			if t.State == "closed" {
+				t.ClosedAt = now
+			}
 			item.Ticket, item.FileFailures = &t, 0
 			ev := NewEvent(EventTicketFiled, ActorKlaxon, now, fmt.Sprintf("Action item %d filed as %s#%d", it.ID, t.Repo, t.Number))
 			ev.Data = map[string]string{"id": fmt.Sprint(it.ID), "url": t.URL}
@@ -290,6 +293,9 @@ func (a *App) SyncTickets(ctx context.Context) (int, error) {
 		if _, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 			for id, st := range states {
 				if t := i.Actions[id-1].Ticket; t != nil {
+					if st == "closed" && t.State != "closed" {
+						t.ClosedAt = now
+					}
 					t.State, t.CheckedAt = st, now
 				}
 			}

@@ -133,6 +133,9 @@ type Ticket struct {
 	// State is "open" or "closed", as last read.
 	State     string    `json:"state"`
 	CheckedAt time.Time `json:"checked_at,omitzero"`
+	// ClosedAt is when Klaxon first read the ticket closed (the daily sweep),
+	// for the action items closed by their deadline; zero while open.
+	ClosedAt time.Time `json:"closed_at,omitzero"`
 	// Assignee is the tracker login assigned; empty when the owner has no
 	// known login (the item's owner is still named in the body).
 	Assignee string `json:"assignee,omitempty"`

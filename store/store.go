@@ -83,6 +83,9 @@ func (s *DB) init() error {
 				return fmt.Errorf("store: create bucket %s: %w", b, err)
 			}
 		}
+		if err := initDigest(tx); err != nil {
+			return err
+		}
 		meta := tx.Bucket(bucketMeta)
 		version := 0
 		if v := meta.Get(keySchema); v != nil {
@@ -284,6 +287,9 @@ func putIncident(tx *bolt.Tx, inc *playbook.Incident, oldChannel string, oldWake
 	if err := tx.Bucket(bucketIncidents).Put(numKey(inc.Number), v); err != nil {
 		return err
 	}
+	if err := putDigest(tx, inc); err != nil {
+		return err
+	}
 	if err := indexWake(tx, inc.Number, oldWake, inc.WakeAt()); err != nil {
 		return err
 	}
@@ -318,6 +324,9 @@ func appendEvents(tx *bolt.Tx, n int64, evs []playbook.Event) error {
 			return fmt.Errorf("store: encode event: %w", err)
 		}
 		if err := b.Put(u64(seq), v); err != nil {
+			return err
+		}
+		if err := putDigestEvent(tx, n, ev); err != nil {
 			return err
 		}
 	}

@@ -26,6 +26,10 @@ Usage:
   klaxon check-config [--config PATH]   load the config as run would; print every problem
   klaxon manifest     [--config PATH]   print the Slack app manifest (YAML)
   klaxon demo         [--keep DIR]      see Klaxon work: a SEV1 against a fake Slack, no tokens
+  klaxon report       [--config PATH] [--since 12w] [--service S] [--format table|csv|json|html]
+                                        MTTR and the other figures (asks the running Klaxon when it holds the store)
+  klaxon export       [--config PATH] [--since 12w]
+                                        every incident with its timeline, as JSON lines (Klaxon stopped)
   klaxon version                        print the version
 
 --config defaults to $KLAXON_CONFIG, else klaxon.yaml.
@@ -62,6 +66,10 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return 0
 	case "demo":
 		return demoCmd(ctx, rest, stdout, stderr)
+	case "report":
+		return reportCmd(ctx, rest, def, stdout, stderr, getenv)
+	case "export":
+		return exportCmd(ctx, rest, def, stdout, stderr, getenv)
 	case "run", "check-config", "manifest":
 	default:
 		fmt.Fprintf(stderr, "klaxon: unknown command %q\n\n%s", sub, usage)

@@ -130,12 +130,12 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		})
 	})
 	if cfg.HTTP.Enabled() {
-		srv := httpServer(cfg.HTTP.Listen, reg, b.Connected, db.isLeader)
+		srv := httpServer(cfg.HTTP.Listen, reg, b.Connected, db.isLeader, map[string]http.Handler{"GET /report": reportHandler(app)})
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
 			return fmt.Errorf("http: listen on %s: %w", cfg.HTTP.Listen, err)
 		}
-		log.Info("serving /healthz, /readyz and /metrics", "addr", ln.Addr().String())
+		log.Info("serving /healthz, /readyz, /metrics and /report", "addr", ln.Addr().String())
 		g.Go(func() error {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err
@@ -164,8 +164,11 @@ type readiness struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-func httpServer(addr string, reg *prometheus.Registry, ready, leader func() bool) *http.Server {
+func httpServer(addr string, reg *prometheus.Registry, ready, leader func() bool, routes map[string]http.Handler) *http.Server {
 	mux := http.NewServeMux()
+	for pattern, h := range routes {
+		mux.Handle(pattern, h)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -233,4 +234,28 @@ func (m *Memory) NextWake(context.Context) (time.Time, bool, error) {
 		}
 	}
 	return w, !w.IsZero(), nil
+}
+
+var _ playbook.History = (*Memory)(nil)
+
+// Scan implements playbook.History.
+func (m *Memory) Scan(ctx context.Context, types []playbook.EventType, fn func(*playbook.Incident, []playbook.Event) error) error {
+	incs, err := m.List(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for i := range incs {
+		m.mu.Lock()
+		var evs []playbook.Event
+		for _, e := range m.timeline[incs[i].Number] {
+			if types == nil || slices.Contains(types, e.Type) {
+				evs = append(evs, e)
+			}
+		}
+		m.mu.Unlock()
+		if err := fn(&incs[i], evs); err != nil {
+			return err
+		}
+	}
+	return nil
 }
