@@ -524,25 +524,20 @@ func (b *FigureBuilder) pagesOf(inc *Incident, events []Event) {
 	}
 }
 
-// PagedPeople returns who a page event reached, as recorded by the paging
-// integration: Data["paged"] (comma-separated), else Data["user"] or
-// Data["target"].
+// PagedPeople returns who a page event reached, as the paging integration
+// records it: Data["person"] (one event per person paged: their Slack user,
+// else their PagerDuty name or ID), else a comma-separated Data["paged"].
 func PagedPeople(e Event) []string {
-	if v := e.Data["paged"]; v != "" {
-		var out []string
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
-		return out
+	if v := strings.TrimSpace(e.Data["person"]); v != "" {
+		return []string{v}
 	}
-	for _, k := range []string{"user", "target"} {
-		if v := strings.TrimSpace(e.Data[k]); v != "" {
-			return []string{v}
+	var out []string
+	for _, p := range strings.Split(e.Data["paged"], ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
 		}
 	}
-	return nil
+	return out
 }
 
 // AddDeploys counts a service's deploys in the window and those that failed

@@ -244,10 +244,10 @@ func TestFiguresPagerLoad(t *testing.T) {
 	page := func(at time.Time, data map[string]string) Event { return Event{Type: EventPage, At: at, Data: data} }
 	wk := incs[0].DeclaredAt()
 	var evs []Event
-	evs = append(evs, page(wk, map[string]string{"paged": "U1, U2"}), page(wk.Add(time.Hour), map[string]string{"user": "U1"}),
-		page(wk.Add(2*time.Hour), nil))
+	evs = append(evs, page(wk, map[string]string{"paged": "U1, U2"}), page(wk.Add(time.Hour), map[string]string{"person": "U1", "target": "pagerduty_schedule:PS0EMGR"}),
+		page(wk.Add(2*time.Hour), map[string]string{"target": "pagerduty_policy:PE0X"}))
 	for i := range 8 {
-		evs = append(evs, page(wk.Add(time.Duration(i)*time.Minute), map[string]string{"target": "U3"}))
+		evs = append(evs, page(wk.Add(time.Duration(i)*time.Minute), map[string]string{"person": "U3", "kind": "escalation"}))
 	}
 	f := BuildFigures(fourWeeks(), DefaultTiers(), figNow, incs, [][]Event{evs})
 	p := f.Pager
@@ -347,7 +347,7 @@ func BenchmarkBuildFigures10k(b *testing.B) {
 			evs[i] = append(evs[i], NewEvent(EventNote, "U1", decl.Add(time.Duration(k)*time.Minute), "a note"))
 		}
 		page := NewEvent(EventPage, ActorKlaxon, decl, "")
-		page.Data = map[string]string{"paged": "U0ONCALL"}
+		page.Data = map[string]string{"person": "U0ONCALL", "kind": "declaration"}
 		evs[i] = append(evs[i], page, NewEvent(EventPostmortemDone, "U1", decl.Add(20*time.Hour), ""))
 	}
 	q := FigureQuery{Window: WindowEnding(figNow, 104*Week)}

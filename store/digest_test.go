@@ -40,7 +40,7 @@ func TestDigestMatchesFullScan(t *testing.T) {
 	if _, err := db.Update(ctx, 4, func(inc *playbook.Incident) ([]playbook.Event, error) {
 		inc.Commander = "U0IC"
 		e := playbook.NewEvent(playbook.EventPage, playbook.ActorKlaxon, inc.DeclaredAt().Add(time.Minute), "")
-		e.Data = map[string]string{"paged": "U0ONCALL"}
+		e.Data = map[string]string{"person": "U0ONCALL", "kind": "declaration"}
 		return []playbook.Event{e}, nil
 	}); err != nil {
 		t.Fatal(err)

@@ -91,7 +91,7 @@ var (
 	knownPhases   = []string{"detected", "declared", "acknowledged", "triage_started", "mitigation_started", "mitigated", "resolved", "closed", "alerted"}
 	knownStatuses = []string{"investigating", "mitigating", "mitigated", "resolved", "closed"}
 	knownEvents   = []string{"page", "postmortem_done", "page_acknowledged"}
-	knownKeys     = []string{"paged", "user", "target"}
+	knownKeys     = []string{"person", "kind", "via", "target", "slack_user", "pagerduty_user", "paged"}
 	knownStates   = []string{"open", "closed"}
 )
 

@@ -151,7 +151,7 @@ func fillClosed(db *DB, now time.Time, n, perIncident int) error {
 				evs = append(evs, e)
 			}
 			page := playbook.NewEvent(playbook.EventPage, playbook.ActorKlaxon, m(1), "")
-			page.Data = map[string]string{"paged": fmt.Sprint("U0ONCALL", i%20)}
+			page.Data = map[string]string{"person": fmt.Sprint("U0ONCALL", i%20), "kind": "declaration", "target": "pagerduty_policy:PE0CHKOUT"}
 			evs = append(evs, page, playbook.NewEvent(playbook.EventPostmortemDone, "U0IC0001", m(20*60), "https://docs.example.com/pm"))
 			return inc, evs
 		})
