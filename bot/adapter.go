@@ -218,7 +218,8 @@ func (a *Adapter) expand(ctx context.Context, ids []string) ([]string, error) {
 	return out, nil
 }
 
-// GroupMembers implements playbook.Directory.
+// GroupMembers implements playbook.Directory: the members, from the cache
+// while fresh, else read from Slack (for invites).
 func (a *Adapter) GroupMembers(ctx context.Context, id string) ([]string, error) {
 	return a.groupMembers(ctx, id)
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/klaxonhq/klaxon/playbook"
@@ -39,6 +40,11 @@ type Bot struct {
 	// Members tells who is in a channel (for private incidents in lists).
 	Members interface {
 		IsMember(ctx context.Context, channelID, user string) (bool, error)
+	}
+	// Groups reads user groups' members into the cache permissions are
+	// decided from (nil: groups are never read on demand).
+	Groups interface {
+		RefreshGroups(ctx context.Context, ids []string) error
 	}
 
 	inflight  sync.WaitGroup
@@ -175,9 +181,9 @@ func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 		}
 		b.handle(evt, func(received time.Time) { b.onInteractive(ctx, *evt.Request, cb, received) })
 	case socketmode.EventTypeEventsAPI:
-		// No event subscriptions yet; ack so Slack does not redeliver.
 		if evt.Request != nil {
-			b.handle(evt, func(time.Time) { b.ack(*evt.Request, nil, time.Now()) })
+			ev, _ := evt.Data.(slackevents.EventsAPIEvent)
+			b.handle(evt, func(received time.Time) { b.onEvent(ctx, *evt.Request, ev, received) })
 		}
 	}
 }

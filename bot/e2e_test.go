@@ -89,7 +89,7 @@ func startPaced(t testing.TB, f *fakeslack.Server, dbPath string, pace bot.Pace,
 	log := slog.New(slog.DiscardHandler)
 	ad := &bot.Adapter{API: api, Templates: tmpl, BotUserID: who.UserID, AnnounceChannel: announce, Clock: clock}
 	app := &playbook.App{Store: db, Channels: ad, Poster: ad, Triage: ad, Directory: ad, Clock: clock, Tiers: tiers(), Services: services, Log: log}
-	app.Closing, app.People, app.RenderPostmortem = ad, ad, tmpl.RenderPostmortem
+	app.Closing, app.People, app.RenderPostmortem, app.RenderTicket = ad, ad, tmpl.RenderPostmortem, tmpl.RenderTicket
 	for _, c := range configure {
 		c(app, ad)
 	}

@@ -72,6 +72,9 @@ type manifest struct {
 		} `yaml:"scopes"`
 	} `yaml:"oauth_config"`
 	Settings struct {
+		EventSubscriptions struct {
+			BotEvents []string `yaml:"bot_events"`
+		} `yaml:"event_subscriptions"`
 		Interactivity struct {
 			IsEnabled bool `yaml:"is_enabled"`
 		} `yaml:"interactivity"`
@@ -119,5 +122,7 @@ func Manifest(appName, command string) ([]byte, error) {
 	m.OAuthConfig.Scopes.Bot = BotScopes()
 	m.Settings.Interactivity.IsEnabled = true
 	m.Settings.SocketModeEnabled = true
+	// A responder group's change reaches permissions at once (usergroups:read).
+	m.Settings.EventSubscriptions.BotEvents = []string{"subteam_members_changed"}
 	return yaml.Marshal(&m)
 }

@@ -273,22 +273,27 @@ func (b *Bot) onIC(ctx context.Context, req socketmode.Request, sc slack.SlashCo
 		}
 		user = u
 	}
-	b.assignCommander(ctx, req, inc.Number, user, sc.UserID, "env:"+req.EnvelopeID, received, false, "")
+	b.assignCommander(ctx, req, inc.Number, user, sc.UserID, "env:"+req.EnvelopeID, received, false, sc.ResponseURL)
 }
 
 // assignCommander records the new commander, then answers: in the slash
 // command's ack, or (for the button, whose ack carries no message) through
 // the click's response_url when something went wrong.
 func (b *Bot) assignCommander(ctx context.Context, req socketmode.Request, n int64, user, actor, key string, received time.Time, button bool, responseURL string) {
-	inc, previous, changed, err := b.App.AssignCommander(ctx, n, user, actor, key)
-	slash := !button
-	reply := func(text string) {
-		if slash {
-			b.ack(req, ephemeral(text), received)
-		} else {
-			b.ack(req, nil, received)
+	var reply func(string)
+	if button {
+		// A click's ack carries no message: it comes first when the
+		// groups must be read, else right after the decision.
+		acked := b.readGroups(ctx, actor, func() { b.ack(req, nil, received) })
+		reply = func(string) {
+			if !acked {
+				b.ack(req, nil, received)
+			}
 		}
+	} else {
+		reply = b.replyFor(ctx, req, received, responseURL, actor)
 	}
+	inc, previous, changed, err := b.App.AssignCommander(ctx, n, user, actor, key)
 	switch {
 	case err != nil:
 		reply(playbook.UserMessage(err))
@@ -324,7 +329,7 @@ func (b *Bot) onSev(ctx context.Context, req socketmode.Request, sc slack.SlashC
 		return
 	}
 	reason := Plain(tail(arg, 1))
-	b.changeSeverity(ctx, inc.Number, sev, sc.UserID, reason, "env:"+req.EnvelopeID, func(text string) { b.ack(req, ephemeral(text), received) })
+	b.changeSeverity(ctx, inc.Number, sev, sc.UserID, reason, "env:"+req.EnvelopeID, b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID))
 }
 
 func (b *Bot) changeSeverity(ctx context.Context, n int64, sev playbook.Severity, actor, reason, key string, reply func(string)) {
@@ -568,6 +573,7 @@ func (b *Bot) onScopeSubmit(ctx context.Context, req socketmode.Request, cb slac
 		b.log().Warn("posting the scope summary", "incident", n, "err", err)
 	}
 	if sev.String() != opened && sev != inc.Severity {
+		b.readGroups(ctx, cb.User.ID, nil) // acked above
 		b.changeSeverity(ctx, n, sev, cb.User.ID, "scope call", "view:"+cb.View.ID+":severity", func(text string) {
 			// The form is closed by now: a refusal is said in the channel.
 			if strings.HasPrefix(text, "Only ") {

@@ -372,7 +372,9 @@ func (b *Bot) onAllClearButton(ctx context.Context, req socketmode.Request, cb s
 }
 
 // allClear asks the domain for the all-clear and, given, tells everyone.
+// Its callers have acked already.
 func (b *Bot) allClear(ctx context.Context, n int64, actor, reason, key, responseURL string) {
+	b.readGroups(ctx, actor, nil)
 	inc, su, applied, err := b.App.AllClear(ctx, n, playbook.AllClearRequest{Key: key, Actor: actor, Reason: reason})
 	if err != nil {
 		b.logDomainError("all-clear", actor, err)
@@ -649,17 +651,18 @@ func (b *Bot) onClose(ctx context.Context, req socketmode.Request, sc slack.Slas
 	}
 	// The close is recorded before the ack, like every change, so an acked
 	// close is never lost to a crash; the Slack and GitHub steps follow.
+	reply := b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID)
 	inc, applied, err := b.App.Close(ctx, inc.Number, playbook.CloseRequest{Key: "env:" + req.EnvelopeID, Actor: sc.UserID, Tag: Plain(rest)})
 	if err != nil {
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		reply(playbook.UserMessage(err))
 		b.logDomainError("close", sc.UserID, err)
 		return
 	}
 	if !applied {
-		b.ack(req, nil, received)
+		reply("")
 		return
 	}
-	b.ack(req, ephemeral(fmt.Sprintf("Incident #%d is closed: sharing the post-mortem outline, then archiving the channel.", inc.Number)), received)
+	reply(fmt.Sprintf("Incident #%d is closed: sharing the post-mortem outline, then archiving the channel.", inc.Number))
 	b.finishClose(ctx, inc.Number, false, sc.ResponseURL)
 }
 
@@ -705,6 +708,7 @@ func (b *Bot) onRetryClose(ctx context.Context, req socketmode.Request, cb slack
 	if err != nil {
 		return
 	}
+	b.readGroups(ctx, cb.User.ID, nil) // acked above
 	if err := b.App.MayManage(ctx, inc, cb.User.ID, "close"); err != nil {
 		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
 		return
@@ -718,9 +722,11 @@ func (b *Bot) onTag(ctx context.Context, req socketmode.Request, sc slack.SlashC
 	if !ok {
 		return
 	}
+	reply := b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID)
 	inc, _, err := b.App.SetRootCause(ctx, inc.Number, Plain(rest), sc.UserID, "env:"+req.EnvelopeID)
 	if err != nil {
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		reply(playbook.UserMessage(err))
+		b.logDomainError("tag", sc.UserID, err)
 		return
 	}
 	text := fmt.Sprintf(":label: Incident #%d's root cause is tagged `%s`.", inc.Number, inc.RootCause)
@@ -731,7 +737,7 @@ func (b *Bot) onTag(ctx context.Context, req socketmode.Request, sc slack.SlashC
 		}
 		text += " :repeat: It is a repeat of " + strings.Join(refs, ", ") + ": the earlier action items did not prevent it."
 	}
-	b.ack(req, ephemeral(text), received)
+	reply(text)
 }
 
 // onPostmortem handles "/incident postmortem done [#N] <link>".
@@ -749,13 +755,15 @@ func (b *Bot) onPostmortem(ctx context.Context, req socketmode.Request, sc slack
 	if m := slackLink.FindStringSubmatch(link); m != nil {
 		link = m[1] // Slack sends links as <https://…>
 	}
+	reply := b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID)
 	_, applied, err := b.App.PostmortemDone(ctx, inc.Number, link, sc.UserID, "env:"+req.EnvelopeID)
 	switch {
 	case err != nil:
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		reply(playbook.UserMessage(err))
+		b.logDomainError("post-mortem done", sc.UserID, err)
 	case !applied:
-		b.ack(req, nil, received)
+		reply("")
 	default:
-		b.ack(req, ephemeral(fmt.Sprintf(":white_check_mark: Post-mortem of incident #%d recorded; no more reminders.", inc.Number)), received)
+		reply(fmt.Sprintf(":white_check_mark: Post-mortem of incident #%d recorded; no more reminders.", inc.Number))
 	}
 }

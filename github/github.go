@@ -330,7 +330,8 @@ func markerSuffix(marker string) string {
 }
 
 // findIssue looks through the newest 200 issues labelled "klaxon" for one
-// whose body carries marker.
+// whose body ends with marker's comment, where markerSuffix puts it: a
+// marker quoted in the text a person typed (another item's, say) is not it.
 func (c *Client) findIssue(ctx context.Context, owner, name, marker string) (*gh.Issue, error) {
 	mc := markerComment(marker)
 	opts := &gh.IssueListByRepoOptions{
@@ -346,7 +347,7 @@ func (c *Client) findIssue(ctx context.Context, owner, name, marker string) (*gh
 			return nil, err
 		}
 		for _, it := range list {
-			if !it.IsPullRequest() && strings.Contains(it.GetBody(), mc) {
+			if !it.IsPullRequest() && hasMarker(it.GetBody(), mc) {
 				return it, nil
 			}
 		}
@@ -412,6 +413,12 @@ func fitBody(text, suffix, note string) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// hasMarker reports whether body ends with the marker comment mc (GitHub
+// may store the body with CRLFs and trailing space).
+func hasMarker(body, mc string) bool {
+	return strings.HasSuffix(strings.TrimRight(body, " \t\r\n"), mc)
+}
 
 // ---- Post-mortems
 

@@ -592,3 +592,31 @@ func TestContextCancelled(t *testing.T) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }
+
+// TestAdoptMatchesTheMarkerOnlyWhereKlaxonWritesIt: an issue whose text
+// quotes another item's marker (typed by a person, even unescaped) is not
+// that item's issue; only the marker Klaxon appends at the end counts.
+func TestAdoptMatchesTheMarkerOnlyWhereKlaxonWritesIt(t *testing.T) {
+	f, c := setup(t)
+	ctx := context.Background()
+	typed := playbook.TicketRequest{
+		Repo: "acme/api", Title: "Quote", Owner: "U_ALICE", Marker: "klaxon:inc-7:action-1",
+		Body: "see <!-- klaxon:inc-7:action-2 --> here",
+	}
+	if _, err := c.File(ctx, typed); err != nil {
+		t.Fatal(err)
+	}
+	req := playbook.TicketRequest{Repo: "acme/api", Title: "Real", Body: "b", Owner: "U_ALICE", Marker: "klaxon:inc-7:action-2", Adopt: true}
+	got, err := c.File(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Number != 2 || len(f.Issues("acme/api")) != 2 {
+		t.Fatalf("filed as #%d with %d issues: the typed marker of another issue was adopted", got.Number, len(f.Issues("acme/api")))
+	}
+	// The real one is adopted on the next try, even with GitHub's CRLFs.
+	again, err := c.File(ctx, req)
+	if err != nil || again.Number != 2 {
+		t.Fatalf("adopted #%d, %v; want #2", again.Number, err)
+	}
+}

@@ -177,7 +177,7 @@ func (a *App) FileTickets(ctx context.Context, n int64, force bool) (TicketResul
 			return res, err
 		}
 		t, ferr := a.Tickets.File(ctx, TicketRequest{
-			Repo: repo, Title: ticketTitle(inc, it), Body: ticketBody(inc, it, names), Owner: it.Owner,
+			Repo: repo, Title: ticketTitle(inc, it), Body: a.ticketBody(inc, it, names), Owner: it.Owner,
 			Labels: []string{"klaxon", "incident-action"}, Marker: actionMarker(n, it.ID), Adopt: adopt,
 		})
 		now = a.Clock.Now().UTC()
@@ -235,12 +235,23 @@ func ticketTitle(inc Incident, it ActionItem) string {
 	return truncate(fmt.Sprintf("[INC-%d] %s", inc.Number, oneLine(it.Text, MaxActionText)), 250)
 }
 
-func ticketBody(inc Incident, it ActionItem, names map[string]string) string {
-	name := func(id string) string {
-		if n := names[id]; n != "" {
-			return n
+// ticketBody is the issue body of item it: rendered by RenderTicket, which
+// escapes what people typed (GitHub would ping "@org/team" in a title, and
+// read a typed "<!-- … -->" as a marker). Without it, or when it fails, the
+// body holds only facts Klaxon wrote: the item text is in the issue's title.
+func (a *App) ticketBody(inc Incident, it ActionItem, names map[string]string) string {
+	tb := TicketBody{Item: it, Number: inc.Number, Severity: inc.Severity, Service: inc.Service, Names: names}
+	if inc.Private {
+		tb.Service = ""
+	} else {
+		tb.Title = oneLine(inc.Title, 200)
+	}
+	if a.RenderTicket != nil {
+		body, err := a.RenderTicket(tb)
+		if err == nil {
+			return body
 		}
-		return id
+		a.log().Error("rendering an action item's issue body", "incident", inc.Number, "item", it.ID, "err", err)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Action item %d from incident #%d", it.ID, inc.Number)
@@ -249,12 +260,12 @@ func ticketBody(inc Incident, it ActionItem, names map[string]string) string {
 		if inc.Service != "" {
 			fmt.Fprintf(&b, ", %s", inc.Service)
 		}
-		fmt.Fprintf(&b, "): %s", oneLine(inc.Title, 200))
+		b.WriteString(")")
 	}
-	fmt.Fprintf(&b, "\n\n%s\n\n", it.Text)
-	fmt.Fprintf(&b, "- **Owner:** %s (Slack user %s)\n", name(it.Owner), it.Owner)
+	b.WriteString(".\n\n")
+	fmt.Fprintf(&b, "- **Owner:** Slack user %s\n", it.Owner)
 	fmt.Fprintf(&b, "- **Due:** %s\n", it.Due)
-	fmt.Fprintf(&b, "- **Recorded by:** %s on %s\n", name(it.By), it.At.Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "- **Recorded by:** Slack user %s on %s\n", it.By, it.At.Format("2006-01-02 15:04 UTC"))
 	b.WriteString("\nClose this issue when the change is in place; Klaxon reads its state back for the action-item completion rate.\n")
 	return b.String()
 }
@@ -394,6 +405,11 @@ func (a *App) SetRootCause(ctx context.Context, n int64, tag, actor, key string)
 	}
 	now := a.Clock.Now().UTC()
 	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		// The tag flags repeats and feeds the figures: it is for those who
+		// manage the incident, as the severity is.
+		if err := a.mayManage(*inc, actor, "tag the root cause of"); err != nil {
+			return nil, err
+		}
 		inc.RootCause, inc.RepeatOf = norm, earlier
 		ev := NewEvent(EventRootCause, actor, now, norm)
 		ev.Data = map[string]string{"tag": norm}
@@ -402,8 +418,12 @@ func (a *App) SetRootCause(ctx context.Context, n int64, tag, actor, key string)
 		}
 		return []Event{ev}, nil
 	})
-	if err != nil || !applied {
-		return inc, applied, storeErr(err, "the root cause")
+	if err != nil {
+		return Incident{}, false, storeErr(err, "the root cause")
+	}
+	if !applied {
+		// A replayed key: the tag is recorded already, which is success.
+		return inc, false, nil
 	}
 	// Later incidents with the tag repeat n; those that no longer share
 	// its tag do not.
@@ -443,6 +463,11 @@ func (a *App) PostmortemDone(ctx context.Context, n int64, link, actor, key stri
 	}
 	now := a.Clock.Now().UTC()
 	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		// Marking it written silences its reminders: for those who manage
+		// the incident, as the close is.
+		if err := a.mayManage(*inc, actor, "mark the post-mortem written for"); err != nil {
+			return nil, err
+		}
 		if inc.Status.Open() {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is not resolved yet; its post-mortem comes after the all-clear.", inc.Number)
 		}

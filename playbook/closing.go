@@ -23,19 +23,21 @@ func (a *App) Close(ctx context.Context, n int64, req CloseRequest) (Incident, b
 	if err != nil {
 		return Incident{}, false, storeErr(err, "the close")
 	}
-	if err := a.mayManage(ctx, cur, req.Actor, "close"); err != nil {
-		return Incident{}, false, err
-	}
-	if cur.Status.Open() {
-		return Incident{}, false, Errorf(CodeBadTransition, "Incident #%d is %s: give the all-clear first with `/incident resolve` (the four verification gates), then close it.", n, cur.Status)
-	}
-	if req.Tag != "" && cur.Status != StatusClosed {
+	// The tag comes first (SetRootCause authorises it itself); only for an
+	// incident that can be closed, so a refused close tags nothing.
+	if req.Tag != "" && cur.Status == StatusResolved {
 		if _, _, err := a.SetRootCause(ctx, n, req.Tag, req.Actor, req.Key+":tag"); err != nil {
 			return Incident{}, false, err
 		}
 	}
 	now := a.Clock.Now().UTC()
 	inc, applied, err := a.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
+		if err := a.mayManage(*inc, req.Actor, "close"); err != nil {
+			return nil, err
+		}
+		if inc.Status.Open() {
+			return nil, Errorf(CodeBadTransition, "Incident #%d is %s: give the all-clear first with `/incident resolve` (the four verification gates), then close it.", inc.Number, inc.Status)
+		}
 		if inc.Status == StatusClosed {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is already closed.", inc.Number)
 		}

@@ -44,6 +44,9 @@ type App struct {
 	People         People
 	// RenderPostmortem renders the post-mortem outline as Markdown.
 	RenderPostmortem func(Postmortem) ([]byte, error)
+	// RenderTicket renders an action item's issue body as GitHub Markdown,
+	// every text a person typed escaped (nil: a body of facts only).
+	RenderTicket func(TicketBody) (string, error)
 	// HotfixReviewURL documents the expedited review process for hotfixes.
 	HotfixReviewURL string
 	// ActionItemRepo (owner/name) receives the action items of incidents

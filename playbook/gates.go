@@ -79,11 +79,15 @@ func (a *App) OpenVerification(ctx context.Context, n int64, actor, key string) 
 		opened = true
 		var evs []Event
 		if inc.Status != StatusMitigated {
-			if err := inc.Transition(StatusMitigated, now); err != nil {
+			skipped, err := inc.TransitionSkipping(StatusMitigated, now)
+			if err != nil {
 				return nil, err
 			}
 			ev := NewEvent(EventStatusChanged, actor, now, "Mitigated: verification started")
 			ev.Data = map[string]string{"to": string(StatusMitigated)}
+			if note, ok := skippedNote(skipped, StatusMitigated, actor, now); ok {
+				ev.Data["skipped"] = note.Data["skipped"]
+			}
 			evs = append(evs, ev)
 		}
 		inc.Verifying = now
@@ -159,16 +163,12 @@ func (a *App) AllClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 	if utf8.RuneCountInString(req.Reason) > MaxOverrideReason {
 		return Incident{}, StatusUpdate{}, false, Errorf(CodeBadInput, "Keep the override reason to %d characters at most.", MaxOverrideReason)
 	}
-	cur, err := a.Store.Get(ctx, n)
-	if err != nil {
-		return Incident{}, StatusUpdate{}, false, storeErr(err, "the all-clear")
-	}
-	if err := a.mayManage(ctx, cur, req.Actor, "give the all-clear for"); err != nil {
-		return Incident{}, StatusUpdate{}, false, err
-	}
 	now := a.Clock.Now().UTC()
 	var su StatusUpdate
 	inc, applied, err := a.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
+		if err := a.mayManage(*inc, req.Actor, "give the all-clear for"); err != nil {
+			return nil, err
+		}
 		if !inc.Status.Open() {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is already %s.", inc.Number, inc.Status)
 		}
@@ -199,8 +199,12 @@ func (a *App) AllClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 			evs = append(evs, ev)
 		}
 		tier := a.Tiers.Get(inc.Severity)
-		if err := inc.Resolve(tier, now); err != nil {
+		skipped, err := inc.resolve(tier, now)
+		if err != nil {
 			return nil, err
+		}
+		if note, ok := skippedNote(skipped, StatusResolved, req.Actor, now); ok {
+			evs = append(evs, note)
 		}
 		evs = append(evs, NewEvent(EventAllClear, req.Actor, now, allClearText(inc)))
 		// The all-clear is the final status update: it is recorded as one

@@ -1,6 +1,7 @@
 package playbook
 
 import (
+	"strings"
 	"time"
 )
 
@@ -176,26 +177,60 @@ func (inc *Incident) mark(p Phase, now time.Time) {
 // that status implies. It returns an *Error with CodeBadTransition when the
 // move is not allowed.
 func (inc *Incident) Transition(to Status, now time.Time) error {
+	_, err := inc.TransitionSkipping(to, now)
+	return err
+}
+
+// TransitionSkipping is Transition, also returning the phases the move
+// skipped (investigating straight to resolved skips the mitigation start
+// and the mitigation): their start times are stamped at the same instant,
+// so phase arithmetic never sees a gap. Callers say so on the timeline.
+func (inc *Incident) TransitionSkipping(to Status, now time.Time) ([]Phase, error) {
 	if inc.Status == to {
-		return nil
+		return nil, nil
 	}
 	if !CanTransition(inc.Status, to) {
-		return Errorf(CodeBadTransition, "incident #%d is %s and cannot become %s", inc.Number, inc.Status, to)
+		return nil, Errorf(CodeBadTransition, "incident #%d is %s and cannot become %s", inc.Number, inc.Status, to)
 	}
 	inc.Status = to
+	var own Phase
+	var before []Phase // the phases every path to this status passes first
 	switch to {
 	case StatusMitigating:
-		inc.mark(PhaseMitigationStarted, now)
+		own = PhaseMitigationStarted
 	case StatusMitigated:
-		inc.mark(PhaseMitigationStarted, now)
-		inc.mark(PhaseMitigated, now)
+		own, before = PhaseMitigated, []Phase{PhaseMitigationStarted}
 	case StatusResolved:
-		inc.mark(PhaseMitigated, now)
-		inc.mark(PhaseResolved, now)
+		own, before = PhaseResolved, []Phase{PhaseMitigationStarted, PhaseMitigated}
 	case StatusClosed:
-		inc.mark(PhaseClosed, now)
+		own = PhaseClosed
 	}
-	return nil
+	var skipped []Phase
+	for _, p := range before {
+		if _, ok := inc.Times[p]; !ok {
+			skipped = append(skipped, p)
+			inc.mark(p, now)
+		}
+	}
+	if own != "" {
+		inc.mark(own, now)
+	}
+	return skipped, nil
+}
+
+// skippedNote says on the timeline which phases a move skipped, stamped at
+// the same instant; ok is false when it skipped none.
+func skippedNote(skipped []Phase, to Status, actor string, now time.Time) (ev Event, ok bool) {
+	if len(skipped) == 0 {
+		return Event{}, false
+	}
+	names := make([]string, len(skipped))
+	for i, p := range skipped {
+		names[i] = string(p)
+	}
+	ev = NewEvent(EventStatusChanged, actor, now, "phases skipped, stamped at the same instant: "+strings.Join(names, ", "))
+	ev.Data = map[string]string{"to": string(to), "skipped": strings.Join(names, ",")}
+	return ev, true
 }
 
 // Step is one part of setting up an incident's channel after the declaration.

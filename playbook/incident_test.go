@@ -46,7 +46,7 @@ var marks = map[playbook.Status][]playbook.Phase{
 	playbook.StatusInvestigating: nil,
 	playbook.StatusMitigating:    {playbook.PhaseMitigationStarted},
 	playbook.StatusMitigated:     {playbook.PhaseMitigationStarted, playbook.PhaseMitigated},
-	playbook.StatusResolved:      {playbook.PhaseMitigated, playbook.PhaseResolved},
+	playbook.StatusResolved:      {playbook.PhaseMitigationStarted, playbook.PhaseMitigated, playbook.PhaseResolved},
 	playbook.StatusClosed:        {playbook.PhaseClosed},
 }
 

@@ -2,6 +2,7 @@ package playbook
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -9,31 +10,36 @@ import (
 // CodeForbidden marks an action the person may not take.
 const CodeForbidden Code = "forbidden"
 
-// Directory answers who belongs to a user group (S…), for responders given
-// as groups. The Slack adapter implements it with a cache.
+// Directory answers who belongs to a user group (S…), for invites and for
+// responders given as groups. Member answers from memory, never by calling
+// Slack: permissions are decided inside store transactions and before an
+// envelope is acked. The Slack adapter keeps the groups fresh in the
+// background.
 type Directory interface {
+	// GroupMembers returns a group's members, read from Slack unless
+	// cached: for invites, never for a permission.
 	GroupMembers(ctx context.Context, groupID string) ([]string, error)
+	// Member reports whether user is in group; known is false when the
+	// group's members were never read (Klaxon just started, or Slack
+	// refused to list them).
+	Member(group, user string) (member, known bool)
 }
 
-// mayManage checks that user may change severity, resolve, override a gate
-// or close incident inc: its commander, its declarer, or a configured
-// responder (directly or through a user group). A refusal is logged with
-// the user and answered with who may.
-func (a *App) mayManage(ctx context.Context, inc Incident, user, action string) error {
+// mayManage checks that user may change severity, resolve, override a gate,
+// tag or close incident inc: its commander, its declarer, or a configured
+// responder (directly or through a user group). It reads only inc and
+// memory, so callers run it inside the Apply that writes the change, against
+// the incident as stored. A refusal is logged with the user and answered
+// with who may.
+func (a *App) mayManage(inc Incident, user, action string) error {
 	if user == inc.Commander || user == inc.Declarer || slices.Contains(a.Responders, user) {
 		return nil
 	}
-	for _, id := range a.Responders {
-		if !strings.HasPrefix(id, "S") || a.Directory == nil {
-			continue
-		}
-		members, err := a.Directory.GroupMembers(ctx, id)
-		if err != nil {
-			a.log().Warn("reading a responder group", "group", id, "err", err)
-			continue
-		}
-		if slices.Contains(members, user) {
-			return nil
+	if a.Directory != nil {
+		for _, id := range a.ResponderGroups() {
+			if member, _ := a.Directory.Member(id, user); member {
+				return nil
+			}
 		}
 	}
 	a.log().Info("refused", "user", user, "action", action, "incident", inc.Number)
@@ -41,11 +47,53 @@ func (a *App) mayManage(ctx context.Context, inc Incident, user, action string) 
 	if inc.Commander != "" {
 		who = "the commander (<@" + inc.Commander + ">), " + who
 	}
-	return Errorf(CodeForbidden, "Only %s or a responder can %s incident #%d.", who, action, inc.Number)
+	msg := fmt.Sprintf("Only %s or a responder can %s incident #%d.", who, action, inc.Number)
+	if len(a.unreadGroups()) > 0 {
+		msg += " (Klaxon could not read the responder groups from Slack yet; if you are in one, try again in a minute.)"
+	}
+	return &Error{Code: CodeForbidden, Message: msg}
+}
+
+// ResponderGroups are the user groups among the responders (an adapter
+// keeps their members fresh for Directory).
+func (a *App) ResponderGroups() []string {
+	var out []string
+	for _, id := range a.Responders {
+		if strings.HasPrefix(id, "S") {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// unreadGroups are the responder groups whose members are not known yet.
+func (a *App) unreadGroups() []string {
+	if a.Directory == nil {
+		return nil
+	}
+	var out []string
+	for _, id := range a.ResponderGroups() {
+		if _, known := a.Directory.Member(id, ""); !known {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// GroupsToRead returns the responder groups whose members Klaxon has not
+// read yet (at start, or while Slack refuses to list them), unless user is
+// a responder by name. An adapter that gets some acks first, reads them,
+// then asks the domain and answers through the response_url, so no Web API
+// call comes before an ack.
+func (a *App) GroupsToRead(user string) []string {
+	if slices.Contains(a.Responders, user) {
+		return nil
+	}
+	return a.unreadGroups()
 }
 
 // MayManage tells adapters whether user may take a managing action (a
 // Retry button on a close, say) on inc; see mayManage.
-func (a *App) MayManage(ctx context.Context, inc Incident, user, action string) error {
-	return a.mayManage(ctx, inc, user, action)
+func (a *App) MayManage(_ context.Context, inc Incident, user, action string) error {
+	return a.mayManage(inc, user, action)
 }

@@ -247,11 +247,15 @@ func (a *App) Mitigate(ctx context.Context, n int64, actor, key string) (Inciden
 		if !inc.Status.Open() {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is %s.", inc.Number, inc.Status)
 		}
-		if err := inc.Transition(StatusMitigated, now); err != nil {
+		skipped, err := inc.TransitionSkipping(StatusMitigated, now)
+		if err != nil {
 			return nil, err
 		}
 		ev := NewEvent(EventStatusChanged, actor, now, "Mitigated: the impact has stopped")
 		ev.Data = map[string]string{"to": string(StatusMitigated)}
+		if note, ok := skippedNote(skipped, StatusMitigated, actor, now); ok {
+			ev.Data["skipped"] = note.Data["skipped"]
+		}
 		return []Event{ev}, nil
 	})
 	if err != nil {

@@ -196,8 +196,15 @@ func (inc *Incident) Retime(t Tier, now time.Time) {
 // update nudges; the closing update is asked for when the tier wants one; the
 // post-mortem due date starts when the tier requires one.
 func (inc *Incident) Resolve(t Tier, now time.Time) error {
-	if err := inc.Transition(StatusResolved, now); err != nil {
-		return err
+	_, err := inc.resolve(t, now)
+	return err
+}
+
+// resolve is Resolve, also returning the phases skipped (see TransitionSkipping).
+func (inc *Incident) resolve(t Tier, now time.Time) ([]Phase, error) {
+	skipped, err := inc.TransitionSkipping(StatusResolved, now)
+	if err != nil {
+		return nil, err
 	}
 	now = now.UTC()
 	tm := &inc.Timers
@@ -208,7 +215,7 @@ func (inc *Incident) Resolve(t Tier, now time.Time) error {
 	if t.PostmortemWithin > 0 && !tm.PostmortemDone {
 		tm.PostmortemDue = now.Add(t.PostmortemWithin)
 	}
-	return nil
+	return skipped, nil
 }
 
 // MarkPostmortemDone stops the post-mortem reminders.

@@ -132,18 +132,6 @@ func (a *App) AssignCommander(ctx context.Context, n int64, user, actor, key str
 	if user == "" {
 		return Incident{}, "", false, Errorf(CodeBadInput, "Name the new commander: `/incident ic @someone`, or `/incident ic` to take it yourself.")
 	}
-	// Taking an empty role for oneself is open to anyone; taking it over
-	// from someone, or naming someone else, is for those who manage the
-	// incident, or the role would be a way round every permission.
-	cur, err := a.Store.Get(ctx, n)
-	if err != nil {
-		return Incident{}, "", false, storeErr(err, "the commander")
-	}
-	if cur.Commander != user && (cur.Commander != "" || user != actor) {
-		if err := a.mayManage(ctx, cur, actor, "hand over the commander role of"); err != nil {
-			return Incident{}, "", false, err
-		}
-	}
 	now := a.Clock.Now().UTC()
 	inc, _, err = a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {
@@ -151,6 +139,16 @@ func (a *App) AssignCommander(ctx context.Context, n int64, user, actor, key str
 		}
 		if inc.Commander == user {
 			return nil, nil
+		}
+		// Taking an empty role for oneself is open to anyone; taking it
+		// over from someone, or naming someone else, is for those who
+		// manage the incident, or the role would be a way round every
+		// permission. Decided here, on the incident as stored: of two
+		// simultaneous clicks on an empty role, the second is a takeover.
+		if inc.Commander != "" || user != actor {
+			if err := a.mayManage(*inc, actor, "hand over the commander role of"); err != nil {
+				return nil, err
+			}
 		}
 		previous, changed = inc.Commander, true
 		inc.Commander = user
@@ -190,6 +188,9 @@ func (a *App) RecordScope(ctx context.Context, n int64, req ScopeRequest) (Incid
 	}
 	now := a.Clock.Now().UTC()
 	inc, applied, err := a.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
+		if !inc.Status.Open() {
+			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; its scope call is final.", inc.Number, inc.Status)
+		}
 		inc.Scope = &Scope{WhatBroke: req.WhatBroke, WhoAffected: req.WhoAffected, BlastRadius: req.BlastRadius, By: req.By, At: now}
 		inc.Timers.ScopeDue = time.Time{}
 		evs := []Event{NewEvent(EventScoped, req.By, now, "scope call: "+truncate(req.WhatBroke, 200))}
@@ -225,17 +226,13 @@ func (a *App) ChangeSeverity(ctx context.Context, n int64, to Severity, actor, r
 	if utf8.RuneCountInString(reason) > 500 {
 		return Incident{}, SeverityChange{}, false, Errorf(CodeBadInput, "Keep the reason to 500 characters at most.")
 	}
-	cur, err := a.Store.Get(ctx, n)
-	if err != nil {
-		return Incident{}, SeverityChange{}, false, storeErr(err, "the severity change")
-	}
-	if err := a.mayManage(ctx, cur, actor, "change the severity of"); err != nil {
-		return Incident{}, SeverityChange{}, false, err
-	}
 	now := a.Clock.Now().UTC()
 	var ch SeverityChange
 	changed := false
 	inc, _, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		if err := a.mayManage(*inc, actor, "change the severity of"); err != nil {
+			return nil, err
+		}
 		if !inc.Status.Open() {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; its severity is final.", inc.Number, inc.Status)
 		}

@@ -2,6 +2,7 @@ package playbook_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,6 +145,11 @@ type fakeDirectory map[string][]string
 
 func (d fakeDirectory) GroupMembers(_ context.Context, id string) ([]string, error) {
 	return d[id], nil
+}
+
+func (d fakeDirectory) Member(group, user string) (member, known bool) {
+	members, known := d[group]
+	return slices.Contains(members, user), known
 }
 
 // TestOnlyCommanderDeclarerOrRespondersChangeSeverity: anyone else is

@@ -500,6 +500,10 @@ func TestRootCauseFlagsRepeats(t *testing.T) {
 	one := h.declare(t, "DNS broke", playbook.SEV2, "")
 	two := h.declare(t, "Other thing", playbook.SEV3, "")
 	three := h.declare(t, "DNS broke again", playbook.SEV1, "")
+	h.app.Responders = []string{"U0IC"}
+	if _, _, err := h.app.SetRootCause(ctx, three.Number, "dns", "U0NOBODY", h.key()); playbook.ErrorCode(err) != playbook.CodeForbidden {
+		t.Fatalf("a bystander's tag: %v", err)
+	}
 	if playbook.NormaliseTag("  DNS / TTL  too_long!! ") != "dns-ttl-too-long" {
 		t.Fatalf("NormaliseTag = %q", playbook.NormaliseTag("  DNS / TTL  too_long!! "))
 	}
@@ -680,10 +684,15 @@ func TestPostmortemDoneStopsReminders(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	inc := h.declare(t, "Checkout returns 500s", playbook.SEV1, "checkout")
+	h.app.Responders = []string{"U0IC"}
 	if _, _, err := h.app.PostmortemDone(ctx, inc.Number, "https://docs.example.com/pm", "U0IC", h.key()); playbook.ErrorCode(err) != playbook.CodeBadTransition {
 		t.Fatalf("done before resolution: %v", err)
 	}
 	h.resolve(t, inc.Number)
+	// Marking it written silences the reminders: not for bystanders.
+	if _, _, err := h.app.PostmortemDone(ctx, inc.Number, "https://docs.example.com/pm", "U0NOBODY", h.key()); playbook.ErrorCode(err) != playbook.CodeForbidden {
+		t.Fatalf("done by a bystander: %v", err)
+	}
 	if _, _, err := h.app.PostmortemDone(ctx, inc.Number, "not a link", "U0IC", h.key()); playbook.ErrorCode(err) != playbook.CodeBadInput {
 		t.Fatalf("bad link: %v", err)
 	}

@@ -142,6 +142,27 @@ type Ticket struct {
 }
 
 // TicketRequest asks a tracker for an issue.
+// TicketBody is what an action item's issue says, for RenderTicket: the
+// item, its incident's facts, and the people's display names. Title is
+// empty for a private incident (its title stays in Slack).
+type TicketBody struct {
+	Item     ActionItem
+	Number   int64
+	Severity Severity
+	Service  string
+	Title    string
+	// Names maps Slack user IDs to display names (missing: the ID).
+	Names map[string]string
+}
+
+// Name is the display name of Slack user id, or id.
+func (b TicketBody) Name(id string) string {
+	if n := b.Names[id]; n != "" {
+		return n
+	}
+	return id
+}
+
 type TicketRequest struct {
 	Repo  string // owner/name
 	Title string

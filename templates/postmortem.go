@@ -35,9 +35,21 @@ func (s *Set) RenderPostmortem(p playbook.Postmortem) ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
+// TicketTemplate is the template of an action item's issue body.
+const TicketTemplate = "ticket.md.tmpl"
+
+// RenderTicket renders an action item's GitHub issue body.
+func (s *Set) RenderTicket(b playbook.TicketBody) (string, error) {
+	var out bytes.Buffer
+	if err := s.t.ExecuteTemplate(&out, TicketTemplate, b); err != nil {
+		return "", fmt.Errorf("templates: render %s: %w", TicketTemplate, err)
+	}
+	return strings.TrimSpace(out.String()) + "\n", nil
+}
+
 // Markdown makes user text inert in Markdown (GitHub's flavour) and in
 // Slack: it is the one escape every piece of text a person typed goes
-// through in the outline (template func md).
+// through in the outline and in GitHub issue bodies (template func md).
 //
 //   - The text never starts a line of its own: surrounding space is
 //     trimmed and line breaks become "<br>" (an inline break), so nothing
@@ -47,8 +59,12 @@ func (s *Set) RenderPostmortem(p playbook.Postmortem) ([]byte, error) {
 //     backslash-escaped: \ ` * _ [ ] | ~ $ # (emphasis, code, links and
 //     images, table cells, strikethrough, math, heading closers).
 //   - & < > become entities, so "<!channel>", "<@U1>" or "<!here>" show as
-//     typed and are no mention in Slack or anywhere else, and no HTML or
-//     autolink in angle brackets gets through.
+//     typed and are no mention in Slack or anywhere else, and no HTML (an
+//     HTML comment included) or autolink in angle brackets gets through.
+//   - An "@" that could start a GitHub mention (at the start or after a
+//     character that is not a letter, digit, "_" or "`") is followed by a
+//     zero-width space (&#8203;), so "@org/team" reads the same and pings
+//     nobody; "alice@example.com" is left alone.
 //   - The characters that only mean something at the start of a line
 //     (- + = ! ( ) and "." or ")" after digits, as in "1.") are escaped
 //     at the start of the text, for a template that puts it there;
@@ -114,6 +130,7 @@ func escapeMarkdown(s, newline string) string {
 	b.Grow(len(s) + len(s)/8 + 8)
 	digits := true // only digits so far: a "." or ")" now would start a list
 	breaks := 0    // line breaks pending
+	prev := ' '    // the rune written before, for mentions
 	for i, r := range s {
 		switch {
 		case r == '\r':
@@ -152,6 +169,8 @@ func escapeMarkdown(s, newline string) string {
 			continue // left by a dropped control character: no indented code
 		}
 		switch {
+		case r == '@' && mentionable(prev):
+			b.WriteString("@&#8203;")
 		case r == '&':
 			b.WriteString("&amp;")
 		case r == '<':
@@ -167,8 +186,14 @@ func escapeMarkdown(s, newline string) string {
 			b.WriteRune(r)
 		}
 		digits = digits && r >= '0' && r <= '9'
+		prev = r
 	}
 	return strings.TrimRight(b.String(), " ")
+}
+
+// mentionable reports whether an "@" after prev may start a GitHub mention.
+func mentionable(prev rune) bool {
+	return !(unicode.IsLetter(prev) || unicode.IsDigit(prev) || prev == '_' || prev == '`')
 }
 
 // isBidiControl reports the invisible characters that reorder text.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -333,8 +334,12 @@ func TestPostmortemHostileTextStaysText(t *testing.T) {
 			t.Fatalf("the outline contains control character %U", r)
 		}
 	}
+	// No GitHub mention is live (the outline may be published as an issue).
+	if m := regexp.MustCompile(`(^|[^\w` + "`" + `])@[A-Za-z0-9]`).FindString(out); m != "" {
+		t.Errorf("a live GitHub mention got through: %q", m)
+	}
 	// The text is still all there, shown literally.
-	for _, want := range []string{`&lt;!channel&gt;`, `&lt;@U123&gt;`, `\[click me\](https://evil.example/x)`, `\*bold\*`, "\\`code\\`", `\~\~gone\~\~`, `\$x^2\$`, `&amp;amp;`} {
+	for _, want := range []string{`&lt;!channel&gt;`, `&lt;@&#8203;U123&gt;`, `\|@&#8203;oncall`, `\[click me\](https://evil.example/x)`, `\*bold\*`, "\\`code\\`", `\~\~gone\~\~`, `\$x^2\$`, `&amp;amp;`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the outline lacks %q", want)
 		}
@@ -372,7 +377,10 @@ func TestMarkdownEscape(t *testing.T) {
 		// Links and images cannot form without their brackets.
 		{"[x](http://e) ![i](j)", `\[x\](http://e) !\[i\](j)`, `\[x\](http://e) !\[i\](j)`},
 		{`[a\](b)`, `\[a\\\](b)`, `\[a\\\](b)`},
-		{"<!channel> <@U1|bob> <!here> & co", "&lt;!channel&gt; &lt;@U1\\|bob&gt; &lt;!here&gt; &amp; co", "&lt;!channel&gt; &lt;@U1\\|bob&gt; &lt;!here&gt; &amp; co"},
+		{"<!channel> <@U1|bob> <!here> & co", "&lt;!channel&gt; &lt;@&#8203;U1\\|bob&gt; &lt;!here&gt; &amp; co", "&lt;!channel&gt; &lt;@&#8203;U1\\|bob&gt; &lt;!here&gt; &amp; co"},
+		// GitHub mentions are neutralised; an e-mail address is no mention.
+		{"cc @acme/everyone and @bob, mail a@b.c", "cc @&#8203;acme/everyone and @&#8203;bob, mail a@b.c", "cc @&#8203;acme/everyone and @&#8203;bob, mail a@b.c"},
+		{"@lead <!-- klaxon:incident-1:action-2 -->", "@&#8203;lead &lt;!-- klaxon:incident-1:action-2 --&gt;", "@&#8203;lead &lt;!-- klaxon:incident-1:action-2 --&gt;"},
 		{"a|b *c* _d_ `e` ~f~ $g$ \\h #i", `a\|b \*c\* \_d\_ \` + "`" + `e\` + "`" + ` \~f\~ \$g\$ \\h \#i`, `a\|b \*c\* \_d\_ \` + "`" + `e\` + "`" + ` \~f\~ \$g\$ \\h \#i`},
 		{"bell\x07 nul\x00 del\x7f tab\tend \x1b[31m", `bell nul del tab end \[31m`, `bell nul del tab end \[31m`},
 		{"rtl \u202eevil\u202c done", "rtl evil done", "rtl evil done"},

@@ -88,7 +88,7 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		Store: db.Store, Channels: adapter, Poster: adapter, Triage: adapter, Clock: clock, ScopeTimebox: cfg.Triage.ScopeTimebox,
 		Responders: cfg.Responders, Directory: adapter,
 		Tiers: cfg.Severities, Services: cfg.Services, Log: log.With("component", "playbook"),
-		Closing: adapter, People: adapter, RenderPostmortem: tmpl.RenderPostmortem,
+		Closing: adapter, People: adapter, RenderPostmortem: tmpl.RenderPostmortem, RenderTicket: tmpl.RenderTicket,
 		HotfixReviewURL: cfg.Remediation.HotfixReviewURL, ArchiveDelay: cfg.Close.ArchiveDelay,
 		ActionItemRepo: cfg.GitHub.ActionItemsRepo, PostmortemsRepo: cfg.GitHub.Postmortems.Repo,
 		PostmortemsPath: cfg.GitHub.Postmortems.Path, PostmortemsAsIssue: cfg.GitHub.Postmortems.As == config.PostmortemAsIssue,
@@ -111,7 +111,7 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		App: app, API: api, Socket: socketmode.New(api), Templates: tmpl,
 		Log: log.With("component", "bot"), Metrics: bot.NewMetrics(reg),
 		Command: cfg.Slack.CommandName, DefaultSeverity: cfg.Declare.DefaultSeverity,
-		Drain: shutdownDrain, Members: adapter,
+		Drain: shutdownDrain, Members: adapter, Groups: adapter,
 	}
 
 	if hooks.started != nil {
@@ -119,6 +119,12 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return b.Run(gctx) })
+	// Permissions are decided from memory (never a Slack call before an
+	// ack): every replica reads the responder groups now and keeps them fresh.
+	g.Go(func() error {
+		adapter.KeepGroupsFresh(gctx, app.ResponderGroups(), time.After, func(err error) { log.Warn("reading the responder groups", "err", err) })
+		return nil
+	})
 	// The scheduler, the calendar jobs and the resume of interrupted work run
 	// on one process: the only one with bolt, the lease holder among
 	// PostgreSQL replicas (a new leader resumes what its predecessor left).
