@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,10 +21,13 @@ import (
 
 // demoCmd is `klaxon demo`: the real bot, wired by runWith from an ordinary
 // config, against the in-repo fakes of Slack and GitHub on 127.0.0.1, with
-// a temporary store: it plays the scripted SEV1 and prints what people saw.
+// a temporary store. Without --play it plays the scripted SEV1 and prints
+// what people saw; with --play it serves the playground until stopped.
 func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("klaxon demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	play := fs.Bool("play", false, "serve the playground page instead of playing the script; stop with Ctrl-C")
+	addr := fs.String("addr", "127.0.0.1:8090", "with --play: host:port of the playground page (keep it on 127.0.0.1: the page acts as anyone)")
 	keep := fs.String("keep", "", "directory (created when missing) to keep the store (klaxon.db) and the post-mortem (postmortem-<n>.md) in")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -38,12 +43,16 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	began := time.Now()
-	d, err := startDemo(ctx, stderr)
+	d, err := startDemo(ctx, *play, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "klaxon demo:", err)
 		return 1
 	}
-	err = d.playScript(ctx, stdout)
+	if *play {
+		err = d.servePlayground(ctx, *addr, stdout)
+	} else {
+		err = d.playScript(ctx, stdout)
+	}
 	if stopErr := d.stop(); err == nil {
 		err = stopErr
 	}
@@ -71,12 +80,14 @@ type runningDemo struct {
 	postmortemName string
 }
 
-func startDemo(ctx context.Context, logw io.Writer) (*runningDemo, error) {
+// startDemo starts the fakes and the bot on them; live is for the
+// playground (see demo.NewWorkspace).
+func startDemo(ctx context.Context, live bool, logw io.Writer) (*runningDemo, error) {
 	dir, err := os.MkdirTemp("", "klaxon-demo-")
 	if err != nil {
 		return nil, err
 	}
-	ws := demo.NewWorkspace(dir, nil)
+	ws := demo.NewWorkspace(dir, live, nil)
 	fail := func(err error) (*runningDemo, error) {
 		ws.Close()
 		os.RemoveAll(dir)
@@ -228,4 +239,26 @@ func (d *runningDemo) keep(dir string, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "\nKept: %s\n", strings.Join(kept, ", "))
 	return nil
+}
+
+// servePlayground serves the playground page on addr until ctx ends (Ctrl-C).
+func (d *runningDemo) servePlayground(ctx context.Context, addr string, out io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("the playground: listen on %s: %w", addr, err)
+	}
+	pg := demo.NewPlayground(d.driver())
+	srv := &http.Server{Handler: pg.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	fmt.Fprintf(out, "Klaxon playground: http://%s/\n", ln.Addr())
+	fmt.Fprintln(out, "A fake Slack workspace with the real Klaxon in it. Type /incident commands, click buttons, fill in forms. Ctrl-C stops it.")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
 }

@@ -30,6 +30,7 @@ Usage:
                                         MTTR and the other figures (asks the running Klaxon when it holds the store)
   klaxon export       [--config PATH] [--since 12w]
                                         every incident with its timeline, as JSON lines (Klaxon stopped)
+  klaxon demo --play  [--addr H:P]      a local web page to try every command (127.0.0.1:8090)
   klaxon version                        print the version
 
 --config defaults to $KLAXON_CONFIG, else klaxon.yaml.

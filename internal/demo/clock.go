@@ -5,30 +5,39 @@ import (
 	"time"
 )
 
-// Clock is the demo's fast clock: it runs at the wall clock's pace from a
-// fixed start, and the script jumps it forward (Advance) over the minutes an
-// incident spends waiting, so a whole SEV1 plays in seconds. Running in real
-// time between jumps keeps what Slack times in real seconds (a trigger_id's
-// 3 s, a Retry-After) working as it does on Slack.
+// Clock is the demo's fast clock, from a fixed start; it is jumped forward
+// (Advance) over the minutes an incident spends waiting, so a whole SEV1
+// plays in seconds.
+//
+// The script's clock is frozen between jumps, so every run records the
+// same times and phase durations whatever the machine's speed (the fake
+// Slack's rate limits, which count real seconds, are off for it). The
+// playground's clock runs at the wall clock's pace between jumps, like
+// Slack's, with the limits on.
 type Clock struct {
 	mu      sync.Mutex
-	start   time.Time // the demo time at realStart
+	start   time.Time // the demo time at real0
 	real0   time.Time
 	offset  time.Duration
+	running bool
 	onJump  []func()
-	realNow func() time.Time
 }
 
-// NewClock returns a clock that reads start now and runs on from there.
-func NewClock(start time.Time) *Clock {
-	return &Clock{start: start, real0: time.Now(), realNow: time.Now}
+// NewClock returns a clock that reads start now; running makes it move on
+// from there in real time.
+func NewClock(start time.Time, running bool) *Clock {
+	return &Clock{start: start, real0: time.Now(), running: running}
 }
 
 // Now is the demo time.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.start.Add(c.realNow().Sub(c.real0) + c.offset)
+	t := c.start.Add(c.offset)
+	if c.running {
+		t = t.Add(time.Since(c.real0))
+	}
+	return t
 }
 
 // Advance jumps the clock forward by d and calls the OnJump functions (the

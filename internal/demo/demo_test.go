@@ -2,6 +2,7 @@ package demo
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -91,6 +92,29 @@ func FuzzParseBlocks(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, b := range ParseBlocks(json.RawMessage(s)) {
 			_ = strings.TrimSpace(b.Text)
+		}
+	})
+}
+
+// FuzzHTML: whatever Slack text comes in, the playground's HTML has only
+// the tags the renderer itself writes; every tag typed in the text is
+// escaped.
+func FuzzHTML(f *testing.F) {
+	for _, s := range []string{"<script>alert(1)</script>", "<https://x.example/a_b_c|*bold*>", "*a* _b_ ~c~ `d`", "<#C1|<b>>", "<@U1|<img src=x onerror=alert(1)>>", "\x000\x00", "<javascript:alert(1)|x>"} {
+		f.Add(s)
+	}
+	n := testNames()
+	allowed := regexp.MustCompile(`^</?(a|span|time|code|b|i|s|br)[ >]`)
+	f.Fuzz(func(t *testing.T, s string) {
+		out := string(n.HTML(s, func(id string) string { return "/?c=" + id }))
+		for i := strings.IndexByte(out, '<'); i >= 0; i = strings.IndexByte(out, '<') {
+			if !allowed.MatchString(out[i:]) {
+				t.Fatalf("HTML(%q) = %q: a tag the renderer did not write at %d", s, out, i)
+			}
+			out = out[i+1:]
+		}
+		if strings.Contains(strings.ToLower(string(n.HTML(s, func(string) string { return "" }))), `href="javascript:`) {
+			t.Fatalf("HTML(%q) links to javascript:", s)
 		}
 	})
 }

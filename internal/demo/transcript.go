@@ -83,7 +83,7 @@ func (w *Workspace) Channels() []ChannelView {
 			byTS[m.TS] = len(cv.Items)
 			cv.Items = append(cv.Items, it)
 		}
-		if len(cv.Items) > 0 || strings.HasPrefix(cv.Name, "inc-") {
+		if len(cv.Items) > 0 || !cv.DM {
 			out = append(out, cv)
 		}
 	}
@@ -104,6 +104,9 @@ func compareTS(a, b string) int { return tsTime(a).Compare(tsTime(b)) }
 // buttons offered, the pins, threads and files.
 func (w *Workspace) WriteTranscript(out io.Writer) {
 	for _, cv := range w.Channels() {
+		if len(cv.Items) == 0 && !strings.HasPrefix(cv.Name, "inc-") {
+			continue // nothing happened there
+		}
 		head := "#" + cv.Name
 		if cv.DM {
 			head = cv.Name

@@ -60,11 +60,13 @@ type Workspace struct {
 
 // NewWorkspace starts the fakes on 127.0.0.1 with the demo's people,
 // channels, repositories and recent deploys of checkout: a good one three
-// hours ago and the suspect 25 minutes before the incident. logf receives
-// the fakes' debug lines (nil drops them).
-func NewWorkspace(dir string, logf func(string, ...any)) *Workspace {
-	clock := NewClock(Start)
-	f := fakeslack.New(fakeslack.Options{Clock: clock.Now, Logf: logf})
+// hours ago and the suspect 25 minutes before the incident. live is for
+// the playground: a clock that runs in real time and Slack's rate limits
+// on; without it the clock moves only when jumped and the limits are off
+// (see Clock). logf receives the fakes' debug lines (nil drops them).
+func NewWorkspace(dir string, live bool, logf func(string, ...any)) *Workspace {
+	clock := NewClock(Start, live)
+	f := fakeslack.New(fakeslack.Options{Clock: clock.Now, Logf: logf, DisableRateLimits: !live})
 	for _, p := range People {
 		f.AddUser(p.ID, p.Name)
 	}
