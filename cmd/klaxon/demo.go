@@ -109,6 +109,7 @@ func startDemo(ctx context.Context, live bool, logw io.Writer) (*runningDemo, er
 	started := make(chan struct{})
 	hooks := runHooks{
 		clock: ws.Clock,
+		pace:  bot.Pace{Off: !live},
 		started: func(app *playbook.App, b *bot.Bot) {
 			d.app, d.bot = app, b
 			ws.Clock.OnJump(app.Wake)

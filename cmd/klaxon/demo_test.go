@@ -23,55 +23,79 @@ func TestDemoTranscript(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("klaxon demo: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	// In the order a reader meets them.
-	want := []string{
-		"═══ What people did ═══",
-		"14:02  Dana Whitfield: /incident declare sev1 checkout Checkout returns 500s",
-		"═══ What they saw in Slack, channel by channel ═══",
-		"━━━ #ops ",
-		"(only visible to Dana Whitfield)",
-		"Incident #1 is ready: #inc-1-sev1-checkout-returns-500s",
-		"━━━ #incidents ",
-		"🚨 *SEV1 incident #1 declared* in #inc-1-sev1-checkout-returns-500s",
-		"↳ 14:06  Klaxon", // the first update, threaded under the announcement
-		"━━━ #inc-1-sev1-checkout-returns-500s (archived) ",
-		"(📌 pinned, edited)",
-		"*Commander:* @Alex Moreno",
-		"✅ ~Service owner identified and paged~   [ Undo ]",
-		"· 7 of 7 done",
-		"every customer paying by card, all regions", // the scope call's answers
-		"*Suspect deploy:* `4b825dc642c…` (v2.42.0) by priya",
-		"*Roll back to:* `9fceb02d0ae…` (v2.41.0)",
-		"marked incident #1 mitigated",
-		"@Alex Moreno: a status update for this SEV1 incident was due Mar 10 14:21 UTC", // the nudge
-		"[ Post update ]",
-		"▌UPDATE 2 · SEV1 INCIDENT #1",
-		"▌VERIFICATION GATES · INCIDENT #1",
-		"✅ *Synthetic monitors green for 5+ minutes*",
-		"🎉 Resolved Mar 10 14:30 UTC.",
-		"📌 Action item 1: Alert on checkout's 5xx rate above 1% for 5 minutes, owner @Priya Raman",
-		"📌 Action item 2:",
-		"📎 inc-1-postmortem.md",
-		"═══ The post-mortem outline Klaxon shared in the channel ═══",
-		"# Incident #1 · SEV1 · Checkout returns 500s",
-		"## Phase durations",
-		"acme/postmortems pull request #1",
-		"acme/checkout#1",
-		"═══ Phase durations against the playbook's targets ═══",
-		"Triage         5 min        15 min     within target",
-		"Remediation    10 min       30 min     within target",
-		"Total          28 min       1 h 5 min  within target",
+	// The parts, in order; in each, what a reader must find (messages of
+	// one step may be posted concurrently, so their order is Slack's
+	// arrival order and not checked).
+	parts := []struct {
+		head string
+		want []string
+	}{
+		{"═══ What people did ═══", []string{
+			"14:02  Dana Whitfield: /incident declare sev1 checkout Checkout returns 500s",
+			"14:22  Alex Moreno: clicks “Post update”",
+			"14:45  Alex Moreno: /incident close db-connection-pool-exhaustion",
+		}},
+		{"━━━ #ops ", []string{
+			"(only visible to Dana Whitfield)",
+			"Incident #1 is ready: #inc-1-sev1-checkout-returns-500s",
+		}},
+		{"━━━ #incidents ", []string{
+			"🚨 *SEV1 incident #1 declared* in #inc-1-sev1-checkout-returns-500s",
+			"↳ 14:06  Klaxon", // the first update, threaded under the announcement
+			"▌UPDATE 3 · SEV1 INCIDENT #1",
+		}},
+		{"━━━ #inc-1-sev1-checkout-returns-500s (archived) ", []string{
+			"(📌 pinned, edited)",
+			"*Commander:* @Alex Moreno",
+			"✅ ~Service owner identified and paged~   [ Undo ]",
+			"_checked by @Priya Raman, Mar 10 14:04 UTC_",
+			"· 7 of 7 done",
+			"every customer paying by card, all regions", // the scope call's answers
+			"*Suspect deploy:* `4b825dc642c…` (v2.42.0) by priya",
+			"*Roll back to:* `9fceb02d0ae…` (v2.41.0)",
+			"marked incident #1 mitigated",
+			"@Alex Moreno: a status update for this SEV1 incident was due Mar 10 14:21 UTC", // the nudge
+			"[ Post update ]",
+			"▌UPDATE 2 · SEV1 INCIDENT #1",
+			"▌VERIFICATION GATES · INCIDENT #1",
+			"✅ *Synthetic monitors green for 5+ minutes*",
+			"🎉 Resolved Mar 10 14:30 UTC.",
+			"📌 Action item 1: Alert on checkout's 5xx rate above 1% for 5 minutes, owner @Priya Raman",
+			"📌 Action item 2:",
+			"📎 inc-1-postmortem.md",
+		}},
+		{"═══ The post-mortem outline Klaxon shared in the channel ═══", []string{
+			"# Incident #1 · SEV1 · Checkout returns 500s",
+			"## Phase durations",
+			"db-connection-pool-exhaustion",
+			"acme/postmortems pull request #1",
+			"acme/checkout#1",
+		}},
+		{"═══ Phase durations against the playbook's targets ═══", []string{
+			"Triage         5 min        15 min     within target",
+			"Remediation    10 min       30 min     within target",
+			"Verification   13 min       15 min     within target  ← bottleneck",
+			"Total          28 min       1 h 5 min  within target",
+		}},
 	}
 	rest := out
-	for _, w := range want {
-		i := strings.Index(rest, w)
+	for k, p := range parts {
+		i := strings.Index(rest, p.head)
 		if i < 0 {
-			if strings.Contains(out, w) {
-				t.Fatalf("transcript has %q, but out of order\n%s", w, out)
-			}
-			t.Fatalf("transcript lacks %q\n%s", w, out)
+			t.Fatalf("transcript lacks %q, or has it out of order\n%s", p.head, out)
 		}
-		rest = rest[i+len(w):]
+		rest = rest[i+len(p.head):]
+		section := rest
+		if k+1 < len(parts) {
+			if j := strings.Index(rest, parts[k+1].head); j >= 0 {
+				section = rest[:j]
+			}
+		}
+		for _, w := range p.want {
+			if !strings.Contains(section, w) {
+				t.Errorf("%s lacks %q:\n%s", p.head, w, section)
+			}
+		}
 	}
 	if strings.Contains(out, "level=") || strings.Contains(out, "msg=") {
 		t.Errorf("log lines on stdout:\n%s", out)

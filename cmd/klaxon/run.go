@@ -48,6 +48,10 @@ func run(ctx context.Context, cfg *config.Config, logw io.Writer) error {
 // the parts it drives; the zero value is the production setting.
 type runHooks struct {
 	clock playbook.Clock // nil: the wall clock
+	// pace paces the Slack client; the zero value paces at Slack's limits.
+	// The demo's script, whose clock stands still between steps against a
+	// fake Slack without limits, turns it off.
+	pace bot.Pace
 	// started, when set, is called once everything is wired, before the
 	// loops run.
 	started func(app *playbook.App, b *bot.Bot)
@@ -69,7 +73,7 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		}
 	}()
 
-	api := bot.NewClient(cfg.Slack.BotToken.Reveal(), cfg.Slack.AppToken.Reveal(), cfg.Slack.APIURL)
+	api := bot.NewPacedClient(cfg.Slack.BotToken.Reveal(), cfg.Slack.AppToken.Reveal(), cfg.Slack.APIURL, hooks.pace)
 	authCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	who, err := api.AuthTestContext(authCtx)
 	cancel()
