@@ -257,6 +257,10 @@ func (b *Bot) onSlash(ctx context.Context, req socketmode.Request, sc slack.Slas
 		b.onTag(ctx, req, sc, cmd.Title, received)
 	case cmd.Name == "postmortem":
 		b.onPostmortem(ctx, req, sc, cmd.Title, received)
+	case cmd.Name == "deploys":
+		b.onDeploys(ctx, req, sc, cmd.Title, received)
+	case cmd.Name == "cause":
+		b.onCause(ctx, req, sc, cmd.Title, received)
 	case cmd.Name == "help":
 		b.ack(req, ephemeral(b.help("")), received)
 	case cmd.Unknown:
@@ -445,6 +449,12 @@ func (b *Bot) onInteractive(ctx context.Context, req socketmode.Request, cb slac
 				return
 			case actionRetryClose:
 				b.onRetryClose(ctx, req, cb, act, received)
+				return
+			case actionDeployCause, actionDeployNot:
+				b.onDeployVerdict(ctx, req, cb, act, act.ActionID == actionDeployCause, received)
+				return
+			case actionRetryDeploys:
+				b.onRetryDeploys(ctx, req, cb, act, received)
 				return
 			}
 		}

@@ -43,7 +43,8 @@ func ParseCommand(text string, isService func(string) bool) Command {
 	case "help", "-h", "--help", "?":
 		return Command{Name: "help"}
 	case "update", "ic", "sev", "severity", "status", "note", "list",
-		"remediate", "mitigated", "resolve", "action", "actions", "close", "tag", "postmortem":
+		"remediate", "mitigated", "resolve", "action", "actions", "close", "tag", "postmortem",
+		"deploys", "cause":
 		// The rest, as typed, is the argument.
 		if name == "severity" {
 			name = "sev"

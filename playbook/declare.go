@@ -74,6 +74,19 @@ type App struct {
 	Teams     []Team
 	Roles     map[string][]Target
 	PollEvery time.Duration
+	// The deploy watchdog (deploys.go): DeployLog records deploys (nil:
+	// none are kept); DeployLookup and DeployPoster post the deploys at
+	// declaration (nil: skipped). DeployWindow (deploys.window),
+	// WatchWindow (deploys.watch_window), RiskyPaths (deploys.risky_paths,
+	// nil: DefaultRiskyPaths) and LargeDiffLines (deploys.large_diff_lines)
+	// default when zero.
+	DeployLog      DeployLog
+	DeployLookup   DeployLookup
+	DeployPoster   DeployPoster
+	DeployWindow   time.Duration
+	WatchWindow    time.Duration
+	RiskyPaths     []string
+	LargeDiffLines int
 
 	mu      sync.Mutex
 	setting map[int64]chan struct{} // incidents whose setup is running, for single flight
@@ -87,6 +100,9 @@ type App struct {
 	// tagging serialises root-cause tags: each reads the others' tags, so
 	// two at once could miss each other's repeat.
 	tagging sync.Mutex
+	// deploying serialises, per incident, the deploy lookup and the
+	// re-rendering of its message.
+	deploying map[int64]*sync.Mutex
 }
 
 // Service returns the configured service named name (case-insensitive).
@@ -155,6 +171,7 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 		svcName = svc.Name
 	}
 	now := a.Clock.Now().UTC()
+	watched := a.watchedDeploy(ctx, svcName, now)
 	inc, created, err = a.Store.Create(ctx, req.Key, func(n int64) (Incident, []Event) {
 		inc := Incident{
 			Number:   n,
@@ -179,13 +196,16 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 		inc.check(ItemSeverity, ActorKlaxon, now)
 		ev := NewEvent(EventDeclared, req.Declarer, now, fmt.Sprintf("%s declared: %s", req.Severity, inc.Title))
 		ev.Data = map[string]string{"severity": req.Severity.String(), "service": svcName}
-		return inc, []Event{ev}
+		return inc, append([]Event{ev}, linkWatched(&inc, watched, now)...)
 	})
 	if err != nil {
 		return Incident{}, false, &Error{Code: CodeStore, Message: "Klaxon could not record the incident, so nothing was done. Try again in a moment.", Err: err}
 	}
 	if created {
 		a.Wake()
+		if watched != nil {
+			a.linkIncident(ctx, watched.Key(), inc.Number, true)
+		}
 	}
 	return inc, created, nil
 }
@@ -283,6 +303,9 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 			return SetupResult{Incident: inc}, err
 		}
 	}
+	// The deploys are looked up beside the other steps, once the channel
+	// exists; SetUp returns when they are posted too.
+	defer a.startDeploys(ctx, inc).wait(ctx)
 
 	b := a.Briefing(inc)
 	steps := []setupStep{

@@ -826,6 +826,18 @@ func (a *App) Figures(ctx context.Context, q FigureQuery) (Figures, error) {
 	if err != nil {
 		return Figures{}, storeErr(err, "the figures")
 	}
+	// The change failure rate, from the deploy log (deploys.go).
+	if a.DeployLog != nil {
+		cfrs, err := a.ChangeFailureRates(ctx, q.Window.From, q.Window.To)
+		if err != nil {
+			return Figures{}, storeErr(err, "the change failure rate")
+		}
+		for _, c := range cfrs {
+			if q.Service == "" || c.Service == q.Service {
+				b.AddDeploys(c.Service, c.Deploys, c.Failed)
+			}
+		}
+	}
 	return b.Result(), nil
 }
 

@@ -153,6 +153,9 @@ type Incident struct {
 	// Paging is who was paged and the escalation matrix's deadlines; nil
 	// for an incident that pages nobody.
 	Paging *Paging `json:"paging,omitempty"`
+	// Deploys is what the deploy lookup and the watchdog found: the one
+	// stored suspect, the deploys message.
+	Deploys *DeployFinding `json:"deploys,omitempty"`
 	// Version increases with every stored change (optimistic checks, debugging).
 	Version int64 `json:"version"`
 }

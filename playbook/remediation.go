@@ -53,6 +53,10 @@ type Guidance struct {
 	Suspect, KnownGood *Deploy
 	Recent             []Deploy
 	DeploysNote        string
+	// Confirmed: the suspect was linked to the incident as its cause;
+	// CompareURL compares the known-good commit with the suspect's.
+	Confirmed  bool
+	CompareURL string
 	// Warning and AskValidationPlan are set for a data remediation.
 	Warning           string
 	AskValidationPlan bool
@@ -124,6 +128,14 @@ func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key str
 // rollbackGuidance reads the service's deploys and names the suspect and
 // the previous known-good one; the suspect goes on the timeline once.
 func (a *App) rollbackGuidance(ctx context.Context, inc *Incident, g *Guidance) {
+	// One source of truth: the suspect the deploy lookup (or the watchdog,
+	// or a person) stored is the one to roll back.
+	if f := inc.Deploys; f != nil && f.Suspect != nil {
+		s := f.Suspect.Deploy
+		g.Suspect, g.KnownGood, g.Confirmed = &s, f.Suspect.KnownGood, f.Confirmed
+		g.CompareURL = f.Suspect.CompareURL
+		return
+	}
 	switch {
 	case a.Deploys == nil:
 		g.DeploysNote = "GitHub is not configured, so Klaxon cannot name the suspect deploy: check your deploy tool's history for the last two hours."
@@ -156,6 +168,13 @@ func (a *App) rollbackGuidance(ctx context.Context, inc *Incident, g *Guidance) 
 	s := *g.Suspect
 	now := a.Clock.Now().UTC()
 	_, _, err = a.Store.Apply(ctx, inc.Number, fmt.Sprintf("suspect:%d:%d", inc.Number, s.ID), func(i *Incident) ([]Event, error) {
+		if i.Deploys == nil || i.Deploys.Suspect == nil {
+			// Stored, so the deploys message and later rollbacks agree.
+			if i.Deploys == nil {
+				i.Deploys = &DeployFinding{}
+			}
+			i.Deploys.Suspect = &DeployRef{Repo: g.Service.Repo, Deploy: s, KnownGood: g.KnownGood}
+		}
 		ev := NewEvent(EventSuspectDeploy, ActorKlaxon, now, fmt.Sprintf("Suspect deploy %s of %s at %s", shortSHA(s.SHA), g.Service.Repo, s.At.UTC().Format("15:04 UTC")))
 		ev.At = s.At.UTC()
 		ev.Data = map[string]string{"sha": s.SHA, "ref": s.Ref, "creator": s.Creator, "url": s.URL, "state": s.State}

@@ -211,13 +211,21 @@ func TestRollbackNamesSuspectAndKnownGood(t *testing.T) {
 		}
 	}
 
+	// The suspect is stored with the incident (one source of truth, shared
+	// with the deploys message): GitHub down later changes nothing.
 	fd.err = errors.New("github: 503")
 	_, g, _, _ = h.app.Remediate(ctx, inc.Number, playbook.RemedyRollback, "U0IC", "k3")
+	if g.Suspect == nil || g.Suspect.SHA != "bad0000000001" || g.KnownGood == nil || g.KnownGood.SHA != "good000000003" {
+		t.Fatalf("stored suspect not used with GitHub down: %+v %+v", g.Suspect, g.KnownGood)
+	}
+	// Without a stored suspect, GitHub down is said.
+	other := h.declare(t, "Checkout slow", playbook.SEV2, "checkout")
+	_, g, _, _ = h.app.Remediate(ctx, other.Number, playbook.RemedyRollback, "U0IC", "k5")
 	if g.Suspect != nil || !strings.Contains(g.DeploysNote, "could not read the deploys") {
 		t.Fatalf("GitHub down: note %q", g.DeploysNote)
 	}
 	h.app.Deploys = nil
-	_, g, _, _ = h.app.Remediate(ctx, inc.Number, playbook.RemedyRollback, "U0IC", "k4")
+	_, g, _, _ = h.app.Remediate(ctx, other.Number, playbook.RemedyRollback, "U0IC", "k4")
 	if !strings.Contains(g.DeploysNote, "not configured") {
 		t.Fatalf("GitHub off: note %q", g.DeploysNote)
 	}

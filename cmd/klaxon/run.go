@@ -96,6 +96,12 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		HotfixReviewURL: cfg.Remediation.HotfixReviewURL, ArchiveDelay: cfg.Close.ArchiveDelay,
 		ActionItemRepo: cfg.GitHub.ActionItemsRepo, PostmortemsRepo: cfg.GitHub.Postmortems.Repo,
 		PostmortemsPath: cfg.GitHub.Postmortems.Path, PostmortemsAsIssue: cfg.GitHub.Postmortems.As == config.PostmortemAsIssue,
+		DeployWindow: cfg.Deploys.Window, WatchWindow: cfg.Deploys.WatchWindow,
+		RiskyPaths: cfg.Deploys.RiskyPaths, LargeDiffLines: int(cfg.Deploys.LargeDiffLines),
+	}
+	// The deploy log lives in the store when the store keeps one (bbolt).
+	if dl, ok := db.Store.(playbook.DeployLog); ok {
+		app.DeployLog = dl
 	}
 	if cfg.GitHub.Enabled() {
 		gh, err := github.New(github.Options{APIURL: cfg.GitHub.APIURL, Token: cfg.GitHub.Token.Reveal(), Logins: cfg.GitHub.Logins})
@@ -103,6 +109,7 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 			return fmt.Errorf("github: %w", err)
 		}
 		app.Deploys, app.Tickets = gh, gh
+		app.DeployLookup, app.DeployPoster = gh, adapter
 		if app.PostmortemsRepo != "" {
 			app.PostmortemRepo = gh.PostmortemPublisher(app.PostmortemsAsIssue)
 		}
@@ -139,13 +146,29 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 			}
 		})
 	})
+	// Extra routes: the report, and the webhooks, each on only with its
+	// secret.
+	routes := map[string]http.Handler{"GET /report": reportHandler(app)}
+	switch {
+	case !cfg.GitHub.WebhookSecret.IsSet():
+	case app.DeployLog == nil:
+		log.Warn("github.webhook_secret is set but this store keeps no deploy log: POST /webhooks/github stays off")
+	case !cfg.HTTP.Enabled():
+		log.Warn("github.webhook_secret is set but http.listen is off: nothing receives GitHub's deploys")
+	default:
+		hook, err := github.NewWebhook(cfg.GitHub.WebhookSecret.Reveal(), app, log.With("component", "github-webhook"))
+		if err != nil {
+			return err
+		}
+		routes["POST /webhooks/github"] = hook
+	}
 	if cfg.HTTP.Enabled() {
-		srv := httpServer(cfg.HTTP.Listen, reg, b.Connected, db.isLeader, map[string]http.Handler{"GET /report": reportHandler(app)})
+		srv := httpServer(cfg.HTTP.Listen, reg, b.Connected, db.isLeader, routes)
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
 			return fmt.Errorf("http: listen on %s: %w", cfg.HTTP.Listen, err)
 		}
-		log.Info("serving /healthz, /readyz, /metrics and /report", "addr", ln.Addr().String())
+		log.Info("serving /healthz, /readyz, /metrics and /report", "addr", ln.Addr().String(), "webhooks", len(routes)-1)
 		g.Go(func() error {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				return err

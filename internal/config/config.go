@@ -82,6 +82,9 @@ type Config struct {
 	// targets; the default matrix uses engineering_manager, vp_engineering
 	// and ceo.
 	EscalationRoles map[string][]playbook.Target
+	// Deploys configures the deploys posted at declaration and the deploy
+	// watchdog (deploys.go).
+	Deploys Deploys
 }
 
 // Slack configures the Slack app.
@@ -226,6 +229,9 @@ type GitHub struct {
 	// Logins maps Slack user IDs (U…/W…) to GitHub logins, for assigning
 	// action items. Nil when the file sets none.
 	Logins map[string]string
+	// WebhookSecret verifies POST /webhooks/github (X-Hub-Signature-256).
+	// Unset: the route is off.
+	WebhookSecret Secret
 }
 
 // Enabled reports whether GitHub is configured (has a token).
@@ -293,6 +299,7 @@ func Default() *Config {
 			TimezoneName:        "UTC",
 			PostmortemReminders: DefaultPostmortemReminders,
 		},
+		Deploys: defaultDeploys(),
 		GitHub: GitHub{
 			APIURL:      DefaultGitHubAPIURL,
 			Postmortems: Postmortems{Path: "postmortems", As: PostmortemAsPullRequest},

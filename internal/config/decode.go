@@ -708,6 +708,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 		"escalation_roles": func(n *yaml.Node, p string) {
 			d.roles(n, p, c.EscalationRoles)
 		},
+		"deploys": func(n *yaml.Node, p string) { d.deploys(n, p, &c.Deploys) },
 		"remediation": func(n *yaml.Node, p string) {
 			d.mapping(n, p, map[string]field{
 				"hotfix_review_url": d.str(&c.Remediation.HotfixReviewURL, urlCheck("https://wiki.example.com/hotfix-review")),
@@ -1239,7 +1240,7 @@ func (d *decoder) baseURL(dst *string, example string) field {
 
 // github reads the GitHub integration's settings.
 func (d *decoder) github(n *yaml.Node, path string, g *GitHub) {
-	var token secretSource
+	var token, hook secretSource
 	fields := map[string]field{
 		"api_url":           d.baseURL(&g.APIURL, DefaultGitHubAPIURL+", or https://HOST/api/v3/ for GitHub Enterprise Server,"),
 		"action_items_repo": d.repoField(&g.ActionItemsRepo),
@@ -1247,9 +1248,11 @@ func (d *decoder) github(n *yaml.Node, path string, g *GitHub) {
 		"logins":            func(n *yaml.Node, p string) { d.logins(n, p, &g.Logins) },
 	}
 	d.secretFields(fields, "token", &token)
+	d.secretFields(fields, "webhook_secret", &hook)
 	d.mapping(n, path, fields)
 	tp := joinKey(path, "token")
 	d.secret(&g.Token, tp, token)
+	d.secret(&g.WebhookSecret, joinKey(path, "webhook_secret"), hook)
 	d.githubTokenEmpty = token.hasValue && !token.hasFile && token.value.val == ""
 }
 

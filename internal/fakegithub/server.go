@@ -68,6 +68,7 @@ type Server struct {
 	requests map[string]int
 	nextID   int64
 	commits  int
+	merged   map[*item]*mergedExtra // merged pull requests (pulls_merged.go)
 }
 
 // Fault makes the next Times requests matching a method and path prefix

@@ -21,6 +21,7 @@ type Memory struct {
 	incidents map[int64][]byte
 	timeline  map[int64][]playbook.Event
 	keys      map[string]int64
+	deploys   map[string][]byte // the DeployLog, by DeployKey
 	// FailNext, when set, makes the next mutation fail with this error.
 	FailNext error
 }

@@ -9,3 +9,7 @@ import (
 func TestMemoryContract(t *testing.T) {
 	Run(t, func(t *testing.T) (playbook.Store, func() playbook.Store) { return NewMemory(), nil })
 }
+
+func TestMemoryDeployLog(t *testing.T) {
+	RunDeployLog(t, func(t *testing.T) (playbook.Store, func() playbook.Store) { return NewMemory(), nil })
+}
