@@ -87,8 +87,7 @@ func DeployBlocks(r playbook.DeployReport, n int64, f *playbook.DeployFinding) [
 	if n > 0 {
 		title = fmt.Sprintf("Deploys before incident #%d", n)
 	}
-	span := r.Detected.Sub(r.From).Round(time.Minute)
-	what := fmt.Sprintf("Deploys of %s since %s (%s before %s).", strings.Join(targets, ", "), templates.SlackDate(r.From), span, map[bool]string{true: "detection", false: "now"}[n > 0])
+	what := fmt.Sprintf("Deploys of %s since %s (%s before %s).", strings.Join(targets, ", "), templates.SlackDate(r.From), spanWords(r.Detected.Sub(r.From)), map[bool]string{true: "detection", false: "now"}[n > 0])
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(plainText(title)),
 		slack.NewContextBlock("deploys_ctx", mrkdwn(templates.Truncate(maxSectionText, what))),
@@ -222,6 +221,20 @@ func deployText(rk playbook.Ranked, r playbook.DeployReport, f *playbook.DeployF
 		out += "\n" + strings.Join(lines, "\n")
 	}
 	return templates.Truncate(maxSectionText, out)
+}
+
+// spanWords says a window's length: "2 hours", "90 min", "3 days".
+func spanWords(d time.Duration) string {
+	d = d.Round(time.Minute)
+	switch {
+	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	case d == time.Hour:
+		return "1 hour"
+	case d >= time.Hour && d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	}
+	return fmt.Sprintf("%d min", d/time.Minute)
 }
 
 func prLine(pr playbook.PullRequest) string {

@@ -124,6 +124,10 @@ func (l *lookup) target(ctx context.Context, repo, env string, q playbook.Deploy
 		}
 	}
 
+	shipped := map[string]bool{} // the window's commits, read before the goroutines write the records
+	for _, w := range window {
+		shipped[w.SHA] = true
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range window {
 		g.Go(func() error { return l.detail(gctx, owner, name, &window[i], q) })
@@ -141,9 +145,7 @@ func (l *lookup) target(ctx context.Context, repo, env string, q playbook.Deploy
 			if err := bg.Wait(); err != nil {
 				return err
 			}
-			if slices.ContainsFunc(batch, func(d playbook.DeployRecord) bool {
-				return d.State == "success" && !slices.ContainsFunc(window, func(w playbook.DeployRecord) bool { return w.SHA == d.SHA })
-			}) {
+			if slices.ContainsFunc(batch, func(d playbook.DeployRecord) bool { return d.State == "success" && !shipped[d.SHA] }) {
 				older = older[:min(start+olderBatch, len(older))]
 				return nil
 			}

@@ -51,7 +51,8 @@ func TestDemoTranscript(t *testing.T) {
 			"_checked by @Priya Raman, Mar 10 14:04 UTC_",
 			"· 7 of 7 done",
 			"every customer paying by card, all regions", // the scope call's answers
-			"*Suspect deploy:* `4b825dc642c…` (v2.42.0) by priya",
+			"*Cause deploy:* `4b825dc642c…` (v2.42.0) by priya", // the suspect Priya confirmed
+			"▌DEPLOYS BEFORE INCIDENT #1", "database migration", // posted at declaration
 			"*Roll back to:* `9fceb02d0ae…` (v2.41.0)",
 			"marked incident #1 mitigated",
 			"@Alex Moreno: a status update for this SEV1 incident was due Mar 10 14:21 UTC", // the nudge
@@ -69,7 +70,7 @@ func TestDemoTranscript(t *testing.T) {
 			"## Phase durations",
 			"db-connection-pool-exhaustion",
 			"acme/postmortems pull request #1",
-			"acme/checkout#1",
+			"acme/checkout#2", // #1 is the pull request v2.42.0 shipped
 		}},
 		{"═══ Phase durations against the playbook's targets ═══", []string{
 			"Triage         5 min        15 min     within target",

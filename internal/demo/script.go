@@ -147,10 +147,13 @@ func (s *Script) firstUpdate(ctx context.Context) error {
 
 func (s *Script) rollback(ctx context.Context) error {
 	s.advance(time.Minute)
-	if err := s.slash(ctx, Priya, s.channel, "remediate rollback"); err != nil {
+	// Klaxon posted the deploys at declaration and checked "recent
+	// deployments identified"; Priya confirms its suspect, and the rollback
+	// names the same one.
+	if err := s.click(ctx, Priya, "This is the cause (deploy v2.42.0)", actionIs("klaxon_deploy_cause", "")); err != nil {
 		return err
 	}
-	if err := s.click(ctx, Priya, "Done: recent deployments identified", actionIs("klaxon_check", ":deploys:on")); err != nil {
+	if err := s.slash(ctx, Priya, s.channel, "remediate rollback"); err != nil {
 		return err
 	}
 	s.advance(10 * time.Minute)

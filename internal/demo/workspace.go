@@ -79,6 +79,13 @@ func NewWorkspace(dir string, live bool, logf func(string, ...any)) *Workspace {
 	gh.AddRepo("acme/postmortems", "main")
 	gh.AddDeploy("acme/checkout", "production", "9fceb02d0ae598e95dc970b74767f19372d61af8", "v2.41.0", "priya", Start.Add(-3*time.Hour), "in_progress", "success")
 	gh.AddDeploy("acme/checkout", "production", "4b825dc642cb6eb9a060e54bf8d69288fbee4904", "v2.42.0", "priya", Start.Add(-25*time.Minute), "in_progress", "success")
+	// What v2.42.0 shipped: a migration merged without an approving review.
+	gh.AddMergedPull("acme/checkout", fakegithub.MergedPull{
+		Title: "Charge cards through the new payments-api client", Author: "jo",
+		Commits: []string{"4b825dc642cb6eb9a060e54bf8d69288fbee4904"}, MergedAt: Start.Add(-40 * time.Minute),
+		Files:   []fakegithub.PullFile{{Path: "payments/client.go", Additions: 180, Deletions: 95}, {Path: "db/migrate/20261127_add_charge_idempotency.sql", Additions: 12}},
+		Reviews: []fakegithub.Review{{User: "priya", State: "COMMENTED"}},
+	})
 	return &Workspace{Slack: f, GitHub: gh, Clock: clock, Dir: dir}
 }
 
