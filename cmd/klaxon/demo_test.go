@@ -50,7 +50,7 @@ func TestDemoTranscript(t *testing.T) {
 			"✅ ~Service owner identified and paged~   [ Undo ]",
 			"_checked by @Priya Raman, Mar 10 14:04 UTC_",
 			"· 7 of 7 done",
-			"every customer paying by card, all regions", // the scope call's answers
+			"every customer paying by card, all regions",        // the scope call's answers
 			"*Cause deploy:* `4b825dc642c…` (v2.42.0) by priya", // the suspect Priya confirmed
 			"▌DEPLOYS BEFORE INCIDENT #1", "database migration", // posted at declaration
 			"*Roll back to:* `9fceb02d0ae…` (v2.41.0)",
