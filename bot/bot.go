@@ -49,6 +49,8 @@ type Bot struct {
 
 	inflight  sync.WaitGroup
 	connected atomic.Bool
+	// everConnected and failing let connection.go log once per change.
+	everConnected, failing atomic.Bool
 }
 
 // Connected reports whether the Socket Mode connection is up (for /readyz).
@@ -81,8 +83,9 @@ func (b *Bot) Run(ctx context.Context) error {
 			running = false
 		case err := <-sockErr:
 			b.connected.Store(false)
+			b.Metrics.setConnected(false)
 			b.drain(stopWork, nil)
-			return err
+			return socketError(err)
 		case evt := <-b.Socket.Events:
 			b.dispatch(work, evt)
 		}
@@ -157,17 +160,9 @@ func (b *Bot) Wait() { b.inflight.Wait() }
 
 func (b *Bot) dispatch(ctx context.Context, evt socketmode.Event) {
 	switch evt.Type {
-	case socketmode.EventTypeConnected:
-		b.connected.Store(true)
-		b.log().Info("connected to Slack over Socket Mode")
-	case socketmode.EventTypeConnecting:
-		b.log().Debug("connecting to Slack")
-	case socketmode.EventTypeConnectionError, socketmode.EventTypeDisconnect:
-		b.connected.Store(false)
-		b.log().Warn("Socket Mode connection lost; slack-go reconnects", "type", evt.Type)
-	case socketmode.EventTypeInvalidAuth:
-		b.connected.Store(false)
-		b.log().Error("Slack refused the app token (invalid_auth)")
+	case socketmode.EventTypeConnected, socketmode.EventTypeConnecting, socketmode.EventTypeConnectionError,
+		socketmode.EventTypeDisconnect, socketmode.EventTypeInvalidAuth:
+		b.onConnection(evt) // connection.go
 	case socketmode.EventTypeSlashCommand:
 		cmd, ok := evt.Data.(slack.SlashCommand)
 		if !ok || evt.Request == nil {

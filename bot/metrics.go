@@ -16,7 +16,15 @@ type Metrics struct {
 	ack       prometheus.Histogram
 	declares  *prometheus.CounterVec
 	readyIn   prometheus.Histogram
+	// Socket Mode's state (connection.go).
+	connected  prometheus.Gauge
+	reconnects prometheus.Counter
 }
+
+// envelopeTypes are the Socket Mode envelope types Klaxon handles, each
+// exported at 0 from the start so a dashboard sees the series before the
+// first envelope.
+var envelopeTypes = []string{"slash_commands", "interactive", "events_api"}
 
 // NewMetrics registers the bot's series on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
@@ -36,8 +44,37 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{.05, .1, .2, .3, .5, 1, 2, 5, 10, 30},
 		}),
 	}
-	reg.MustRegister(m.envelopes, m.ack, m.declares, m.readyIn)
+	m.connected = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "klaxon_slack_connected", Help: "1 while the Socket Mode connection to Slack is up, else 0.",
+	})
+	m.reconnects = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "klaxon_slack_reconnects_total", Help: "Socket Mode reconnections after the first connection.",
+	})
+	reg.MustRegister(m.envelopes, m.ack, m.declares, m.readyIn, m.connected, m.reconnects)
+	// Every series at 0 from the start, not only after the first event.
+	for _, t := range envelopeTypes {
+		m.envelopes.WithLabelValues(t)
+	}
+	for _, s := range playbook.Severities {
+		m.declares.WithLabelValues(s.String())
+	}
 	return m
+}
+
+func (m *Metrics) setConnected(up bool) {
+	if m != nil {
+		v := 0.0
+		if up {
+			v = 1
+		}
+		m.connected.Set(v)
+	}
+}
+
+func (m *Metrics) reconnected() {
+	if m != nil {
+		m.reconnects.Inc()
+	}
 }
 
 func (m *Metrics) envelope(typ string) {

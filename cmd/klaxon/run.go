@@ -74,12 +74,14 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 	}()
 
 	api := bot.NewPacedClient(cfg.Slack.BotToken.Reveal(), cfg.Slack.AppToken.Reveal(), cfg.Slack.APIURL, hooks.pace)
+	if err := reach(ctx, cfg.Slack.APIURL, log); err != nil {
+		return err
+	}
 	authCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	who, err := api.AuthTestContext(authCtx)
 	cancel()
 	if err != nil {
-		// slack-go's errors carry Slack's error code, never the token.
-		return fmt.Errorf("slack auth.test with the bot token at %s: %w", cfg.Slack.APIURL, err)
+		return authError(err, cfg.Slack.APIURL) // reach.go
 	}
 	log.Info("authenticated to Slack", "team", who.Team, "bot_user", who.UserID, "api_url", cfg.Slack.APIURL)
 

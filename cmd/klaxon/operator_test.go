@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/internal/fakeslack"
+)
+
+// TestRefusedTokensSayWhichAndWhere: a token Slack refuses is named (app
+// or bot), with Slack's answer and where the right one comes from.
+func TestRefusedTokensSayWhichAndWhere(t *testing.T) {
+	f := newWorkspace(t, fakeslack.Options{})
+	config := writeConfig(t, t.TempDir(), f.URL(), "off")
+	for _, c := range []struct {
+		env  []string
+		want []string
+	}{
+		{[]string{"SLACK_APP_TOKEN=" + fakeslack.DefaultAppToken, "SLACK_BOT_TOKEN=xoxb-revoked-or-mistyped"},
+			[]string{"slack refused the bot token (slack.bot_token): invalid_auth", "xoxb-", "OAuth & Permissions"}},
+		{[]string{"SLACK_APP_TOKEN=xapp-revoked-or-mistyped", "SLACK_BOT_TOKEN=" + fakeslack.DefaultBotToken},
+			[]string{"slack refused the app token (slack.app_token): invalid_auth", "xapp-", "connections:write", "App-Level Tokens"}},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		cmd := exec.CommandContext(ctx, binary, "run", "--config", config)
+		cmd.Env = append(os.Environ(), c.env...)
+		out, err := cmd.CombinedOutput()
+		cancel()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Fatalf("exit: %v\n%s", err, out)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("output lacks %q:\n%s", w, out)
+			}
+		}
+		if strings.Contains(string(out), "revoked-or-mistyped") {
+			t.Errorf("the token is in the output:\n%s", out)
+		}
+	}
+	// A token of the wrong kind is caught before any network call.
+	_, errOut, code := klaxon(t, []string{"SLACK_APP_TOKEN=" + fakeslack.DefaultBotToken, "SLACK_BOT_TOKEN=" + fakeslack.DefaultBotToken}, "check-config", "--config", config)
+	if code != 2 || !strings.Contains(errOut, "slack.app_token") || !strings.Contains(errOut, "this is a bot token (xoxb-…)") {
+		t.Errorf("xoxb in app_token: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestUnreachableAPIURLIsSaidAtOnce: a Web API nobody answers on is logged
+// with its address and the retry from the first failed attempt (the test
+// waits for that line, then stops Klaxon).
+func TestUnreachableAPIURLIsSaidAtOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	config := writeConfig(t, t.TempDir(), "http://"+addr+"/api/", "off")
+	p := &process{done: make(chan error, 1)}
+	p.cmd = exec.Command(binary, "run", "--config", config)
+	p.cmd.Env = append(os.Environ(), tokenEnv...)
+	p.cmd.Stdout, p.cmd.Stderr = p, p
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	select {
+	case <-p.logged("cannot reach Slack's Web API; retrying"):
+	case err := <-p.done:
+		t.Fatalf("exited first: %v\n%s", err, p.Logs())
+	case <-time.After(60 * time.Second):
+		p.cmd.Process.Kill()
+		t.Fatalf("no retry logged\n%s", p.Logs())
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
+	logs := p.Logs()
+	for _, w := range []string{"connecting to Slack's Web API", "addr=" + addr, "retry_in=", "connection refused"} {
+		if !strings.Contains(logs, w) {
+			t.Errorf("logs lack %q:\n%s", w, logs)
+		}
+	}
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestMetricsAtStartAndConnectionState: every series is on /metrics at 0
+// before the first event; klaxon_slack_connected and the reconnect count
+// follow Socket Mode, which logs each change once.
+func TestMetricsAtStartAndConnectionState(t *testing.T) {
+	f := newWorkspace(t, fakeslack.Options{})
+	httpAddr := freeAddr(t)
+	p := startKlaxon(t, f, writeConfig(t, t.TempDir(), f.URL(), httpAddr))
+	<-p.logged("serving /healthz")
+	m := scrape(t, "http://"+httpAddr+"/metrics")
+	for _, w := range []string{
+		`klaxon_envelopes_total{type="slash_commands"} 0`,
+		`klaxon_envelopes_total{type="interactive"} 0`,
+		`klaxon_incidents_declared_total{severity="SEV1"} 0`,
+		`klaxon_incidents_declared_total{severity="SEV4"} 0`,
+		"klaxon_slack_connected 1",
+		"klaxon_slack_reconnects_total 0",
+	} {
+		if !strings.Contains(m, w) {
+			t.Errorf("/metrics at start lacks %q", w)
+		}
+	}
+	f.DropConnection()
+	select {
+	case <-p.logged("reconnected to Slack over Socket Mode"):
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no reconnection logged\n%s", p.Logs())
+	}
+	if m := scrape(t, "http://"+httpAddr+"/metrics"); !strings.Contains(m, "klaxon_slack_reconnects_total 1") || !strings.Contains(m, "klaxon_slack_connected 1") {
+		t.Errorf("after a reconnection:\n%s", m)
+	}
+	if n := strings.Count(p.Logs(), "connected to Slack over Socket Mode"); n != 2 {
+		t.Errorf("%d connection lines, want one per change (connected, reconnected):\n%s", n, p.Logs())
+	}
+}
