@@ -15,6 +15,9 @@ import (
 
 	"github.com/klaxonhq/klaxon/bot"
 	"github.com/klaxonhq/klaxon/internal/fakeslack"
+	"github.com/klaxonhq/klaxon/internal/pgtest"
+	"github.com/klaxonhq/klaxon/store"
+	"github.com/klaxonhq/klaxon/store/postgres"
 )
 
 // Declare → ready is measured from outside, as a responder sees it: from the
@@ -125,9 +128,39 @@ func BenchmarkDeclare(b *testing.B) {
 	}
 }
 
+// BenchmarkDeclarePostgres is BenchmarkDeclare's sequential case on the
+// PostgreSQL store (KLAXON_TEST_POSTGRES_DSN; `source .ci/postgres.sh`
+// starts a server), to compare with the bbolt figures:
+//
+//	go test -run='^$' -bench='Declare$|DeclarePostgres' -benchtime=30x ./bot/
+func BenchmarkDeclarePostgres(b *testing.B) {
+	for _, latency := range []time.Duration{50 * time.Millisecond, 200 * time.Millisecond} {
+		b.Run(fmt.Sprintf("latency=%v/sequential", latency), func(b *testing.B) {
+			benchDeclareOn(b, latency, 1, func(b *testing.B) closingStore {
+				// A fresh schema for each run, as bbolt gets a new file.
+				db, err := postgres.Open(context.Background(), pgtest.DSN(b))
+				if err != nil {
+					b.Fatal(err)
+				}
+				return db
+			})
+		})
+	}
+}
+
 func benchDeclare(b *testing.B, latency time.Duration, batch int) {
+	benchDeclareOn(b, latency, batch, func(b *testing.B) closingStore {
+		db, err := store.Open(filepath.Join(b.TempDir(), "klaxon.db"), time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return db
+	})
+}
+
+func benchDeclareOn(b *testing.B, latency time.Duration, batch int, open func(*testing.B) closingStore) {
 	f := newFake(b, fakeslack.Options{Latency: latency, DisableRateLimits: true})
-	k := startPaced(b, f, filepath.Join(b.TempDir(), "klaxon.db"), bot.Pace{Off: true})
+	k := startOn(b, f, open(b), bot.Pace{Off: true})
 	var acks, ready []time.Duration
 	total := 0
 	b.ResetTimer()

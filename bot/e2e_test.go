@@ -59,11 +59,17 @@ var services = []playbook.Service{
 
 // klaxon is one running bot, wired as cmd/klaxon wires it.
 type klaxon struct {
-	db     *store.DB
+	db     closingStore
 	bot    *bot.Bot
 	app    *playbook.App
 	cancel context.CancelFunc
 	done   chan error
+}
+
+// closingStore is either store: bbolt or PostgreSQL.
+type closingStore interface {
+	playbook.Store
+	Close() error
 }
 
 func start(t testing.TB, f *fakeslack.Server, dbPath string, configure ...func(*playbook.App, *bot.Adapter)) *klaxon {
@@ -79,6 +85,12 @@ func startPaced(t testing.TB, f *fakeslack.Server, dbPath string, pace bot.Pace,
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startOn(t, f, db, pace, configure...)
+}
+
+// startOn runs a bot on db, which it closes when it stops.
+func startOn(t testing.TB, f *fakeslack.Server, db closingStore, pace bot.Pace, configure ...func(*playbook.App, *bot.Adapter)) *klaxon {
+	t.Helper()
 	api := bot.NewPacedClient(fakeslack.DefaultBotToken, fakeslack.DefaultAppToken, f.URL(), pace)
 	who, err := api.AuthTest()
 	if err != nil {

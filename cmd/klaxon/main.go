@@ -25,6 +25,10 @@ Usage:
   klaxon run          [--config PATH]   connect to Slack and run
   klaxon check-config [--config PATH]   load the config as run would; print every problem
   klaxon manifest     [--config PATH]   print the Slack app manifest (YAML)
+  klaxon migrate --from bolt:PATH --to postgres://…
+                                        copy a bbolt store into PostgreSQL (resumable)
+  klaxon backup --to FILE [--config PATH] [--url URL]
+                                        write a consistent copy of the bbolt store
   klaxon demo         [--keep DIR]      see Klaxon work: a SEV1 against a fake Slack, no tokens
   klaxon report       [--config PATH] [--since 12w] [--service S] [--format table|csv|json|html]
                                         MTTR and the other figures (asks the running Klaxon when it holds the store)
@@ -71,15 +75,40 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return reportCmd(ctx, rest, def, stdout, stderr, getenv)
 	case "export":
 		return exportCmd(ctx, rest, def, stdout, stderr, getenv)
-	case "run", "check-config", "manifest":
+	case "run", "check-config", "manifest", "migrate", "backup":
 	default:
 		fmt.Fprintf(stderr, "klaxon: unknown command %q\n\n%s", sub, usage)
 		return 2
+	}
+	// Each subcommand takes only its own flags.
+	var from, to, url string
+	switch sub {
+	case "migrate":
+		fs.StringVar(&from, "from", "", "the store to copy, bolt:PATH")
+		fs.StringVar(&to, "to", "", "the postgres:// URL to copy into")
+	case "backup":
+		fs.StringVar(&to, "to", "", "the file to write the copy to")
+		fs.StringVar(&url, "url", "", "the running Klaxon's /admin/backup URL (default: from http.listen)")
 	}
 	if err := fs.Parse(rest); err != nil {
 		return 2
 	}
 	switch sub {
+	case "migrate":
+		return exitCode(migrateStore(ctx, from, to, stdout), stderr)
+	case "backup":
+		// Like manifest, backup needs no Slack tokens: unset variables are
+		// fine here.
+		lenient := func(k string) (string, bool) {
+			v, _ := getenv(k)
+			return v, true
+		}
+		cfg, err := config.Load(*configPath, lenient)
+		if err != nil {
+			printProblems(stderr, *configPath, err)
+			return 2
+		}
+		return exitCode(backup(ctx, cfg, to, url, stdout), stderr)
 	case "check-config":
 		return checkConfig(*configPath, stdout, stderr, getenv)
 	case "manifest":
@@ -95,6 +124,20 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		return 0
 	}
+}
+
+// exitCode reports err and maps it to an exit code: 2 for a usage error,
+// 1 for any other failure.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "klaxon:", err)
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
 }
 
 func printProblems(w io.Writer, path string, err error) {

@@ -165,6 +165,11 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		routes["POST /webhooks/github"] = hook
 	}
 	if cfg.HTTP.Enabled() {
+		// A copy of every incident, private ones included: only behind the
+		// admin token, and only with bolt (PostgreSQL has its own backups).
+		if db.bolt != nil && cfg.HTTP.AdminToken.IsSet() {
+			routes["GET /admin/backup"] = backupHandler(db.bolt, cfg.HTTP.AdminToken.Reveal(), log.With("component", "admin"))
+		}
 		srv := httpServer(cfg.HTTP.Listen, reg, b.Connected, db.isLeader, routes)
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {

@@ -138,6 +138,9 @@ type HTTP struct {
 	// Listen is host:port, or "" when the listener is disabled ("off" in the
 	// file is stored as "").
 	Listen string
+	// AdminToken guards the admin routes (GET /admin/backup); without it
+	// they are off.
+	AdminToken Secret
 }
 
 // Enabled reports whether the HTTP listener should run.

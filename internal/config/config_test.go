@@ -296,6 +296,8 @@ func TestValidation(t *testing.T) {
 		{"store: {lock_timeout: 0}", "store.lock_timeout", "must be more than 0"},
 		{"store: {lock_timeout: 5}", "store.lock_timeout", "not a duration"},
 		{"store: {driver: mysql}", "store.driver", "not a store driver"},
+		{"http: {admin_token: short}", "http.admin_token", "too short"},
+		{"http: {admin_token: 0123456789abcdef, admin_token_file: t}", "http.admin_token_file", "not both"},
 		{"store: {driver: postgres, dsn: 'postgres://k@db/k', path: ./k.db}", "store.path", "store.driver is postgres"},
 		{"store: {driver: postgres}", "store.dsn", "required with driver postgres"},
 		{"store: {dsn: 'postgres://k@db/k'}", "store.dsn", "is for driver postgres"},

@@ -925,7 +925,8 @@ func looksLikeDSN(v string) bool {
 }
 
 func (d *decoder) http(n *yaml.Node, path string, h *HTTP) {
-	d.mapping(n, path, map[string]field{
+	var token secretSource
+	fields := map[string]field{
 		"listen": func(n *yaml.Node, p string) {
 			v, ok := d.scalar(n, p)
 			if !ok {
@@ -948,7 +949,19 @@ func (d *decoder) http(n *yaml.Node, path string, h *HTTP) {
 			}
 			h.Listen = v.val
 		},
-	})
+	}
+	d.secretFields(fields, "admin_token", &token)
+	d.mapping(n, path, fields)
+	tp := joinKey(path, "admin_token")
+	d.secret(&h.AdminToken, tp, token)
+	// The token guards a copy of every incident, private ones included.
+	if v := h.AdminToken.Reveal(); v != "" && len(v) < 16 {
+		node := token.value.node
+		if token.hasFile {
+			node, tp = token.file.node, tp+"_file"
+		}
+		d.add(node, tp, "too short: use at least 16 random characters (e.g. openssl rand -hex 16)")
+	}
 }
 
 func (d *decoder) log(n *yaml.Node, path string, l *Log) {

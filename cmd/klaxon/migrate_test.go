@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/internal/pgtest"
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/store"
+	"github.com/klaxonhq/klaxon/store/postgres"
+)
+
+// boltWith1000 fills a bbolt store with 1,000 incidents as Klaxon leaves
+// them: events, channels, deadlines on the open ones, and an idempotency
+// key per declaration and per click.
+func boltWith1000(t *testing.T) (string, *store.DB) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "klaxon.db")
+	db, err := store.Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+	for i := range 1000 {
+		at := t0.Add(time.Duration(i) * time.Hour)
+		inc, _, err := db.Create(ctx, fmt.Sprint("env-", i), func(n int64) (playbook.Incident, []playbook.Event) {
+			return playbook.Incident{Title: fmt.Sprintf("incident %d\x00 with a NUL", i), Severity: playbook.SEV2, Status: playbook.StatusInvestigating,
+				Times: map[playbook.Phase]time.Time{playbook.PhaseDeclared: at}}, []playbook.Event{playbook.NewEvent(playbook.EventDeclared, "U1", at, "declared")}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := db.Apply(ctx, inc.Number, fmt.Sprint("click-", i), func(in *playbook.Incident) ([]playbook.Event, error) {
+			in.Channel = playbook.ChannelRef{ID: fmt.Sprintf("C%06d", i), Name: fmt.Sprintf("inc-%d", inc.Number)}
+			if i%3 == 0 {
+				return nil, in.Transition(playbook.StatusResolved, at.Add(time.Hour))
+			}
+			in.Timers.NextNudge = at.Add(15 * time.Minute)
+			return []playbook.Event{playbook.NewEvent(playbook.EventChannelCreated, "klaxon", at, "#inc")}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path, db
+}
+
+// TestMigrate1000Incidents copies a bbolt store of 1,000 incidents into
+// PostgreSQL after an interrupted first attempt, copies it again (nothing
+// to do), and reads everything back through the Store port: the same
+// incidents, timelines, channels, deadlines and keys, and the next number
+// follows.
+func TestMigrate1000Incidents(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	path, src := boltWith1000(t)
+	ctx := context.Background()
+
+	// An earlier run stopped after 300 incidents.
+	dst, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	partial := 0
+	src.Incidents(func(n int64, data []byte, evs [][]byte) error {
+		if partial < 300 {
+			partial++
+			_, err := dst.ImportIncident(ctx, n, data, evs)
+			return err
+		}
+		return nil
+	})
+	src.Close()
+
+	var out bytes.Buffer
+	start := time.Now()
+	if err := migrateStore(ctx, "bolt:"+path, dsn, &out); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if !strings.Contains(out.String(), "copied 700 incidents (300 were already there)") || !strings.Contains(out.String(), "counts match") {
+		t.Fatalf("first run said %q", out.String())
+	}
+	out.Reset()
+	if err := migrateStore(ctx, "bolt:"+path, dsn, &out); err != nil || !strings.Contains(out.String(), "copied 0 incidents (1000 were already there)") {
+		t.Fatalf("second run: %v, %q", err, out.String())
+	}
+	// The figure: all 1,000 into an empty database.
+	out.Reset()
+	start = time.Now()
+	if err := migrateStore(ctx, "bolt:"+path, pgtest.DSN(t), &out); err != nil || !strings.Contains(out.String(), "copied 1000 incidents") {
+		t.Fatalf("a whole copy: %v, %q", err, out.String())
+	}
+	t.Logf("migrated 1,000 incidents: %v resuming after 300, %v from scratch (%s)", took, time.Since(start), strings.TrimSpace(out.String()))
+
+	src, err = store.Open(path, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	want, _ := src.List(ctx, nil)
+	got, err := dst.List(ctx, nil)
+	if err != nil || len(got) != 1000 {
+		t.Fatalf("List = %d incidents, %v", len(got), err)
+	}
+	for i := range want {
+		a, _ := json.Marshal(want[i])
+		b, _ := json.Marshal(got[i])
+		if !bytes.Equal(a, b) {
+			t.Fatalf("incident #%d differs:\n%s\n%s", want[i].Number, a, b)
+		}
+		wt, _ := src.Timeline(ctx, want[i].Number)
+		gt, _ := dst.Timeline(ctx, want[i].Number)
+		a, _ = json.Marshal(wt)
+		b, _ = json.Marshal(gt)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("timeline of #%d differs:\n%s\n%s", want[i].Number, a, b)
+		}
+	}
+	if inc, err := dst.ByChannel(ctx, "C000042"); err != nil || inc.Number != 43 {
+		t.Fatalf("ByChannel after migrate = #%d, %v", inc.Number, err)
+	}
+	wn, _, _ := src.NextWake(ctx)
+	gn, ok, _ := dst.NextWake(ctx)
+	if !ok || !gn.Equal(wn) {
+		t.Fatalf("NextWake = %v, want %v", gn, wn)
+	}
+	if inc, created, _ := dst.Create(ctx, "env-7", nil); created || inc.Number != 8 {
+		t.Fatalf("a redelivered declaration after migrate: created=%v #%d", created, inc.Number)
+	}
+	if _, applied, _ := dst.Apply(ctx, 8, "click-7", func(*playbook.Incident) ([]playbook.Event, error) { return nil, nil }); applied {
+		t.Fatal("a redelivered click after migrate was applied again")
+	}
+	next, _, _ := dst.Create(ctx, "new", func(int64) (playbook.Incident, []playbook.Event) { return playbook.Incident{Title: "new"}, nil })
+	if next.Number != 1001 {
+		t.Fatalf("next number after migrate = %d, want 1001", next.Number)
+	}
+}
+
+// TestMigrateRefusals: bad arguments are usage errors, a running Klaxon
+// (the file locked) is refused, and copying into a database holding other
+// incidents stops rather than mixing them.
+func TestMigrateRefusals(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range [][2]string{{"klaxon.db", "postgres://x"}, {"bolt:x.db", "mysql://x"}} {
+		if err := migrateStore(ctx, c[0], c[1], &bytes.Buffer{}); exitCode(err, &bytes.Buffer{}) != 2 {
+			t.Errorf("migrate --from %s --to %s = %v; want a usage error", c[0], c[1], err)
+		}
+	}
+	dsn := pgtest.DSN(t)
+	dst, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	dst.Create(ctx, "other", func(int64) (playbook.Incident, []playbook.Event) {
+		return playbook.Incident{Title: "someone else's"}, nil
+	})
+	path := filepath.Join(t.TempDir(), "k.db")
+	src, _ := store.Open(path, time.Second)
+	src.Create(ctx, "mine", func(int64) (playbook.Incident, []playbook.Event) { return playbook.Incident{Title: "mine"}, nil })
+	if err := migrateStore(ctx, "bolt:"+path, dsn, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "stop Klaxon before migrating") {
+		t.Fatalf("migrate from a store in use = %v", err)
+	}
+	src.Close()
+	if err := migrateStore(ctx, "bolt:"+path, dsn, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "different incident") {
+		t.Fatalf("migrate into a used database = %v", err)
+	}
+}
