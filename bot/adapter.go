@@ -415,11 +415,9 @@ func (a *Adapter) Nudge(ctx context.Context, b playbook.Briefing, n playbook.Nud
 		if to == "" {
 			to = b.Incident.Declarer
 		}
-		dm, _, _, err := a.API.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{to}})
-		if err != nil {
-			return fmt.Errorf("conversations.open: %w", err)
+		if channel, err = a.DirectChannel(ctx, to); err != nil {
+			return err
 		}
-		channel = dm.ID
 	}
 	// The fallback text carries the mentions so they notify.
 	_, err = a.post(ctx, channel, templates.Truncate(3000, text), blocks)

@@ -55,10 +55,37 @@ func (a *Adapter) Upload(ctx context.Context, channelID string, f playbook.Postm
 		Channel:        channelID,
 		InitialComment: templates.Truncate(maxComment, f.Comment),
 	})
+	if isSlackError(err, "is_archived") || isSlackError(err, "channel_not_found") {
+		return "", fmt.Errorf("files.completeUploadExternal: %w: %w", playbook.ErrChannelGone, err)
+	}
 	if err != nil {
 		return "", fmt.Errorf("files.completeUploadExternal: %w", err)
 	}
 	return u.FileID, nil
+}
+
+// DirectChannel implements playbook.Closing with conversations.open.
+func (a *Adapter) DirectChannel(ctx context.Context, user string) (string, error) {
+	dm, _, _, err := a.API.OpenConversationContext(ctx, &slack.OpenConversationParameters{Users: []string{user}})
+	if err != nil {
+		return "", fmt.Errorf("conversations.open: %w", err)
+	}
+	return dm.ID, nil
+}
+
+// ChannelGone implements playbook.Closing: a line under the announcement
+// (in the announce channel when there is none).
+func (a *Adapter) ChannelGone(ctx context.Context, b playbook.Briefing, user string) error {
+	inc := b.Incident
+	text := fmt.Sprintf(":file_folder: Incident #%d's channel was archived by hand before the close: its post-mortem outline and reminders go to <@%s> by DM.", inc.Number, user)
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if !inc.Announcement.Zero() {
+		opts = append(opts, slack.MsgOptionTS(inc.Announcement.TS))
+	}
+	if _, _, err := a.API.PostMessageContext(ctx, a.AnnounceChannel, opts...); err != nil {
+		return fmt.Errorf("chat.postMessage (channel archived by hand): %w", err)
+	}
+	return nil
 }
 
 // Shared implements playbook.Closing with files.info: whether the file is

@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/klaxonhq/klaxon/bot"
 	"github.com/klaxonhq/klaxon/internal/fakeslack"
+	"github.com/klaxonhq/klaxon/playbook"
 )
 
 // Defect 5: a redelivered "/incident tag" (same envelope) says the tag is
@@ -30,5 +33,133 @@ func TestRedeliveredTagIsAcknowledgedAsRecorded(t *testing.T) {
 	k.bot.Wait()
 	if n := len(events(t, k, "root_cause")); n != 1 {
 		t.Fatalf("%d root-cause events for one envelope", n)
+	}
+}
+
+// Defect 3: with a user group among the responders and Slack slow to list
+// it, "/incident sev" is still acked at once (no Web API call comes before
+// an ack); the decision follows through the response_url once the group is
+// read, and later commands decide from the cache.
+func TestPermissionWithASlowGroupIsAckedFirst(t *testing.T) {
+	release := make(chan struct{})
+	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+		if method == "usergroups.users.list" {
+			return &fakeslack.Fault{Until: release}
+		}
+		return nil
+	}})
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"), func(app *playbook.App, _ *bot.Adapter) {
+		app.Responders = []string{oncallGrp}
+	})
+	slash(t, f, "declare sev2 search Search is slow")
+	waitReady(t, f, 1)
+	ch, ok := f.Channel("inc-1-sev2-search-is-slow")
+	if !ok {
+		t.Fatal("no incident channel")
+	}
+	ack, err := f.SlashCommand(ctxT(t), fakeslack.SlashCommand{Text: "sev 1 everything is down", UserID: "U0OTHER1", ChannelID: ch.ID})
+	if err != nil || ack.Late {
+		t.Fatalf("a refused /incident sev was not acked in time while Slack was slow: %v %+v", err, ack)
+	}
+	if txt := ackText(t, ack); !strings.Contains(txt, "Checking") {
+		t.Fatalf("ack = %q, want it to say Klaxon is checking", txt)
+	}
+	envs := f.Envelopes()
+	assertAckedFirst(t, f, envs[len(envs)-1], ack)
+	close(release)
+	k.bot.Wait()
+	if txt := lastResponse(f); !strings.Contains(txt, "Only the declarer") {
+		t.Fatalf("the refusal was not sent through the response_url: %q", txt)
+	}
+	// The group is cached now: a member's change is decided in the ack.
+	txt := ackText(t, slashIn(t, f, ch.ID, "U0SRE001", "sev 1 everything is down"))
+	if !strings.Contains(txt, "SEV2 → SEV1") {
+		t.Fatalf("a group member's change acked %q", txt)
+	}
+	k.bot.Wait()
+	if inc, _ := k.db.Get(ctxT(t), 1); inc.Severity != playbook.SEV1 {
+		t.Fatalf("severity = %s", inc.Severity)
+	}
+}
+
+// Defect 3: a subteam_members_changed event re-reads the group at once, so
+// a person added to a responder group may act without waiting for the
+// five-minute refresh.
+func TestGroupChangeEventRefreshesPermissions(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"), func(app *playbook.App, _ *bot.Adapter) {
+		app.Responders = []string{oncallGrp}
+	})
+	slash(t, f, "declare sev2 search Search is slow")
+	waitReady(t, f, 1)
+	ch, _ := f.Channel("inc-1-sev2-search-is-slow")
+	slashIn(t, f, ch.ID, "U0OTHER1", "sev 1")
+	k.bot.Wait()
+	if txt := lastResponse(f); !strings.Contains(txt, "Only the declarer") {
+		t.Fatalf("a non-member was not refused: %q", txt)
+	}
+	f.AddUserGroup(oncallGrp, "oncall", "U0SRE001", "U0OTHER1")
+	ack, err := f.EventsAPI(ctxT(t), map[string]any{"type": "subteam_members_changed", "subteam_id": oncallGrp, "team_id": fakeslack.TeamID, "added_users": []string{"U0OTHER1"}, "added_users_count": 1})
+	if err != nil || ack.Late {
+		t.Fatalf("event not acked: %v %+v", err, ack)
+	}
+	k.bot.Wait()
+	if txt := ackText(t, slashIn(t, f, ch.ID, "U0OTHER1", "sev 1")); !strings.Contains(txt, "SEV2 → SEV1") {
+		t.Fatalf("the new member's change acked %q", txt)
+	}
+}
+
+// Defect 2: a channel archived by hand before the close does not lose the
+// close: the archive is recorded, the outline and the post-mortem reminders
+// go to the commander by DM, and the announce thread says so.
+func TestChannelArchivedByHandBeforeClose(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	clock := &manualClock{now: time.Now().UTC().Truncate(time.Second)}
+	k, _ := wrapUpKlaxon(t, f, clock)
+	slash(t, f, "declare sev2 checkout Card form broken")
+	waitReady(t, f, 1)
+	inc, _ := k.db.Get(ctxT(t), 1)
+	ch := inc.Channel.ID
+	cmdIn(t, k, f, declarer, ch, "ic")
+	cmdIn(t, k, f, declarer, ch, "resolve")
+	cmdIn(t, k, f, declarer, ch, "resolve override a false alarm")
+	f.ArchiveChannel(ch)
+
+	cmdIn(t, k, f, declarer, general, "close #1")
+	inc, _ = k.db.Get(ctxT(t), 1)
+	if inc.Status != playbook.StatusClosed || inc.Closure == nil || inc.Closure.Archived.IsZero() || inc.Closure.File == "" {
+		t.Fatalf("close after a manual archive: status %s closure %+v", inc.Status, inc.Closure)
+	}
+	dm := ""
+	for _, fl := range f.Files() {
+		if fl.Name == "inc-1-postmortem.md" && fl.Completed && fl.Channel != ch {
+			dm = fl.Channel
+		}
+	}
+	if dm == "" || !strings.HasPrefix(dm, "D") {
+		t.Fatalf("the outline was not sent to the commander by DM: %+v", f.Files())
+	}
+	said := false
+	for _, m := range f.Messages(announce) {
+		if strings.Contains(blocksText(m), "archived") && strings.Contains(blocksText(m), "<@"+declarer+">") {
+			said = true
+		}
+	}
+	if !said {
+		t.Fatalf("the announce channel was not told: %+v", f.Messages(announce))
+	}
+	// The post-mortem reminders go to the DM too.
+	clock.Advance(30 * time.Hour)
+	if ns, err := k.app.RemindPostmortems(ctxT(t), clock.Now()); err != nil || len(ns) != 1 {
+		t.Fatalf("reminders: %v, %v", ns, err)
+	}
+	found := false
+	for _, m := range f.Messages(dm) {
+		if strings.Contains(blocksText(m), "post-mortem") {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatalf("the reminder did not reach the commander's DM %s: %+v", dm, f.Messages(dm))
 	}
 }

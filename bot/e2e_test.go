@@ -105,7 +105,7 @@ func startOn(t testing.TB, f *fakeslack.Server, db closingStore, pace bot.Pace, 
 	for _, c := range configure {
 		c(app, ad)
 	}
-	b := &bot.Bot{App: app, API: api, Socket: socketmode.New(api), Templates: tmpl, Log: log, Command: "/incident", DefaultSeverity: playbook.SEV3, Members: ad}
+	b := &bot.Bot{App: app, API: api, Socket: socketmode.New(api), Templates: tmpl, Log: log, Command: "/incident", DefaultSeverity: playbook.SEV3, Members: ad, Groups: ad}
 	ctx, cancel := context.WithCancel(context.Background())
 	k := &klaxon{db: db, bot: b, app: app, cancel: cancel, done: make(chan error, 1)}
 	go func() { k.done <- b.Run(ctx) }()

@@ -2,6 +2,7 @@ package playbook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"time"
@@ -93,7 +94,9 @@ func (a *App) FinishClose(ctx context.Context, n int64, force bool) (CloseResult
 		return res, nil
 	}
 	c := *inc.Closure
-	wantUpload := c.File == "" && a.Closing != nil && inc.Channel.ID != "" && c.Archived.IsZero() && (force || c.UploadFailures < MaxStepAttempts)
+	// A channel archived by hand before the outline was in it gets it by DM
+	// (see uploadOutline).
+	wantUpload := c.File == "" && a.Closing != nil && inc.Channel.ID != "" && (force || c.UploadFailures < MaxStepAttempts)
 	wantPublish := c.Published == "" && a.PostmortemRepo != nil && a.PostmortemsRepo != "" && !inc.Private && (force || c.PublishFailures < MaxStepAttempts)
 	if inc.Private && a.PostmortemRepo != nil && a.PostmortemsRepo != "" {
 		res.Notes = append(res.Notes, "A private incident's outline is not published to "+a.PostmortemsRepo+".")
@@ -158,11 +161,21 @@ func OutlineName(inc Incident) string {
 }
 
 func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events int, res *CloseResult) (Incident, error) {
-	comment := fmt.Sprintf("Incident #%d is closed. Here is the post-mortem outline: timeline, phase durations, 5 Whys and action items. Fill it in, blamelessly.", inc.Number)
+	target, err := a.outlineTarget(ctx, inc)
+	if err != nil {
+		res.Failed[CloseUpload] = err
+		return inc, nil
+	}
+	here := "Here is the post-mortem outline"
+	if target != inc.Channel.ID {
+		here = "Its channel was archived before Klaxon could share the post-mortem outline there, so here it is"
+	}
+	comment := fmt.Sprintf("Incident #%d is closed. %s: timeline, phase durations, 5 Whys and action items. Fill it in, blamelessly.", inc.Number, here)
 	if d := inc.Timers.PostmortemDue; !d.IsZero() && !inc.Timers.PostmortemDone {
 		comment += fmt.Sprintf(" The post-mortem is due %s; when it is written: `/incident postmortem done #%d <link>`.", d.Format("Mon 2 Jan 15:04 UTC"), inc.Number)
 	}
 	switch {
+	case target != inc.Channel.ID:
 	case inc.Timers.ArchiveDue.IsZero():
 		comment += " This channel is archived now (never deleted)."
 	default:
@@ -173,7 +186,7 @@ func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events
 	// (its answer was lost, or Klaxon stopped before recording it), that
 	// file is the outline; no second one is uploaded.
 	if prev := inc.Closure.Uploading; prev != "" {
-		shared, err := a.Closing.Shared(ctx, inc.Channel.ID, prev)
+		shared, err := a.Closing.Shared(ctx, target, prev)
 		switch {
 		case err != nil:
 			uerr = fmt.Errorf("checking the earlier upload %s: %w", prev, err)
@@ -182,7 +195,7 @@ func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events
 		}
 	}
 	if id == "" && uerr == nil {
-		id, uerr = a.Closing.Upload(ctx, inc.Channel.ID, PostmortemFile{
+		id, uerr = a.Closing.Upload(ctx, target, PostmortemFile{
 			Name: OutlineName(inc), Title: fmt.Sprintf("Post-mortem outline: incident #%d", inc.Number), Content: md, Comment: comment,
 		}, func(fileID string) error {
 			_, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
@@ -192,8 +205,16 @@ func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events
 			return err
 		})
 	}
+	if errors.Is(uerr, ErrChannelGone) && target == inc.Channel.ID {
+		// Archived (or deleted) by hand: record it, and send the outline
+		// to the commander instead.
+		if inc, err = a.channelGone(ctx, inc); err != nil {
+			return inc, err
+		}
+		return a.uploadOutline(ctx, inc, md, events, res)
+	}
 	now := a.Clock.Now().UTC()
-	inc, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+	inc, err = a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		if uerr != nil {
 			i.Closure.UploadFailures++
 			return nil, nil

@@ -50,6 +50,10 @@ type Store interface {
 	NextWake(ctx context.Context) (time.Time, bool, error)
 }
 
+// ErrChannelGone marks a Slack refusal because the incident's channel was
+// archived or deleted (by hand, outside Klaxon).
+var ErrChannelGone = errors.New("the channel is archived or deleted")
+
 // ErrNameTaken is returned by Channels.Create when the name is in use.
 var ErrNameTaken = errors.New("channel name taken")
 

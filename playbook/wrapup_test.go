@@ -111,6 +111,12 @@ func (f *fakeClosing) Archive(_ context.Context, ch string) error {
 	return nil
 }
 
+func (f *fakeClosing) DirectChannel(_ context.Context, user string) (string, error) {
+	return "D_" + user, nil
+}
+
+func (f *fakeClosing) ChannelGone(context.Context, playbook.Briefing, string) error { return nil }
+
 type fakePublisher struct {
 	docs []playbook.PostmortemDoc
 }

@@ -222,6 +222,13 @@ type Closing interface {
 	Shared(ctx context.Context, channelID, fileID string) (bool, error)
 	// Archive archives the channel; an already archived channel is no error.
 	Archive(ctx context.Context, channelID string) error
+	// DirectChannel opens (or finds) the direct conversation with user,
+	// for what can no longer go in an archived channel.
+	DirectChannel(ctx context.Context, user string) (string, error)
+	// ChannelGone tells the announce thread that the incident's channel
+	// was archived (or deleted) by hand, and that its outline and
+	// reminders go to user by DM.
+	ChannelGone(ctx context.Context, b Briefing, user string) error
 }
 
 // Closure records how closing an incident went, step by step, so a restart
@@ -235,11 +242,14 @@ type Closure struct {
 	Uploading      string `json:"uploading,omitempty"`
 	UploadFailures int    `json:"upload_failures,omitempty"`
 	// Published is the post-mortem pull request's (or issue's) URL.
-	Published        string    `json:"published,omitempty"`
-	Publishing       time.Time `json:"publishing,omitzero"`
-	PublishFailures  int       `json:"publish_failures,omitempty"`
-	Archived         time.Time `json:"archived,omitzero"`
-	ArchiveFailures  int       `json:"archive_failures,omitempty"`
-	PostmortemBytes  int       `json:"postmortem_bytes,omitempty"`
-	PostmortemEvents int       `json:"postmortem_events,omitempty"`
+	Published       string    `json:"published,omitempty"`
+	Publishing      time.Time `json:"publishing,omitzero"`
+	PublishFailures int       `json:"publish_failures,omitempty"`
+	Archived        time.Time `json:"archived,omitzero"`
+	// DM is the direct conversation the outline went to, when the channel
+	// was archived or deleted by hand before the close.
+	DM               string `json:"dm,omitempty"`
+	ArchiveFailures  int    `json:"archive_failures,omitempty"`
+	PostmortemBytes  int    `json:"postmortem_bytes,omitempty"`
+	PostmortemEvents int    `json:"postmortem_events,omitempty"`
 }

@@ -3,6 +3,7 @@ package fakeslack_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
@@ -778,5 +779,44 @@ func TestCloseWithClient(t *testing.T) {
 	}
 	if _, err := fake.SlashCommand(ctx, fakeslack.SlashCommand{UserID: "U1"}); !errors.Is(err, fakeslack.ErrClosed) {
 		t.Fatalf("SlashCommand after Close: %v", err)
+	}
+}
+
+// TestPermanentFaultAndHeldMethod: a method can fail every time with a given
+// error (a workspace restricting channel creation), and another be held
+// until the test releases it, with no real-time wait.
+func TestPermanentFaultAndHeldMethod(t *testing.T) {
+	release := make(chan struct{})
+	fake, api, _ := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+		switch method {
+		case "conversations.create":
+			return &fakeslack.Fault{Error: "restricted_action"}
+		case "usergroups.users.list":
+			return &fakeslack.Fault{Until: release}
+		}
+		return nil
+	}})
+	fake.AddUserGroup("S1", "oncall", "U1")
+	ctx := ctxT(t)
+	for i := range 3 {
+		if _, err := api.CreateConversationContext(ctx, slack.CreateConversationParams{ChannelName: fmt.Sprintf("c%d", i)}); slackErr(t, err) != "restricted_action" {
+			t.Fatalf("create %d: %v", i+1, err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { _, err := api.GetUserGroupMembersContext(ctx, "S1"); done <- err }()
+	select {
+	case err := <-done:
+		t.Fatalf("the held call answered before its release: %v", err)
+	default:
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ch := fake.AddChannel("", "arch", fakeslack.BotUserID)
+	fake.ArchiveChannel(ch)
+	if _, _, err := api.PostMessageContext(ctx, ch, slack.MsgOptionText("m", false)); slackErr(t, err) != "is_archived" {
+		t.Fatalf("post in a channel archived by hand: %v", err)
 	}
 }

@@ -94,6 +94,10 @@ type Fault struct {
 	RetryAfter int           // seconds, sent as Retry-After with a 429 (default 1)
 	Error      string        // an ok:false error code
 	Delay      time.Duration // wait this long (real time) before answering
+	// Until, when not nil, holds the call until it is closed (after
+	// Delay): a Slack that is slow for as long as a test needs, with no
+	// real-time wait in the test.
+	Until <-chan struct{}
 	// Applied makes the call take effect before failing with Status or
 	// Error, as when Slack did the work but the answer was lost (a 5xx from
 	// a proxy, a reset connection). A client that retries such a call blindly

@@ -288,6 +288,21 @@ func (s *Server) AddMembers(channelID string, userIDs ...string) bool {
 	return true
 }
 
+// ArchiveChannel archives a channel as a person does by hand: posts, edits,
+// pins and file shares there then fail with is_archived. It reports whether
+// the channel exists.
+func (s *Server) ArchiveChannel(channelID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.channels[channelID]
+	if c == nil {
+		return false
+	}
+	c.archived = true
+	s.changedLocked()
+	return true
+}
+
 // AddMessage posts a message as a user (not the bot), as when someone types
 // in the channel, and returns its ts ("" when the channel does not exist).
 // threadTS makes it a reply. The bot cannot edit such messages.

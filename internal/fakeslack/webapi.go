@@ -225,6 +225,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			if !s.sleep(context.WithoutCancel(ctx), f.Delay) {
 				return
 			}
+			if f.Until != nil {
+				select {
+				case <-f.Until:
+				case <-s.closed:
+					return
+				}
+			}
 			if f.Status != 0 || f.Error != "" {
 				call.Fault = true
 				res = faultResult(f)

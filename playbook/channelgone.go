@@ -1,0 +1,63 @@
+package playbook
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// recipient is who gets by DM what an incident's archived channel cannot
+// take: its commander, else its declarer.
+func (inc Incident) recipient() string {
+	if inc.Commander != "" {
+		return inc.Commander
+	}
+	return inc.Declarer
+}
+
+// outlineTarget is where the post-mortem outline goes: the incident's
+// channel, or, once the channel was archived without it, the DM recorded
+// then (opened now if need be).
+func (a *App) outlineTarget(ctx context.Context, inc Incident) (string, error) {
+	if inc.Closure.Archived.IsZero() {
+		return inc.Channel.ID, nil
+	}
+	if inc.Closure.DM != "" {
+		return inc.Closure.DM, nil
+	}
+	dm, err := a.Closing.DirectChannel(ctx, inc.recipient())
+	if err != nil {
+		return "", fmt.Errorf("opening the DM for the outline: %w", err)
+	}
+	return dm, nil
+}
+
+// channelGone records that incident inc's channel was archived (or deleted)
+// by hand before its outline was in it: the archive step is done, reminders
+// go by DM from now on, the outline goes to the DM, and the announce thread
+// is told.
+func (a *App) channelGone(ctx context.Context, inc Incident) (Incident, error) {
+	to := inc.recipient()
+	dm, derr := a.Closing.DirectChannel(ctx, to)
+	now := a.Clock.Now().UTC()
+	inc, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+		if !i.Closure.Archived.IsZero() {
+			return nil, nil
+		}
+		i.Closure.Archived, i.Closure.DM = now, dm
+		i.Timers.ArchiveDue = time.Time{}
+		ev := NewEvent(EventArchived, ActorKlaxon, now, "Channel archived by hand before the close; the outline and the reminders go by DM")
+		ev.Data = map[string]string{"by_hand": "true", "to": to}
+		return []Event{ev}, nil
+	})
+	if err != nil {
+		return inc, err
+	}
+	if derr != nil {
+		a.log().Warn("opening the DM for an archived channel", "incident", inc.Number, "err", derr)
+	}
+	if err := a.Closing.ChannelGone(ctx, a.Briefing(inc), to); err != nil {
+		a.log().Warn("telling the announce thread about an archived channel", "incident", inc.Number, "err", err)
+	}
+	return inc, nil
+}
