@@ -148,7 +148,9 @@ func (a *App) RenderOutline(ctx context.Context, inc Incident) ([]byte, int, err
 	if a.People != nil {
 		names = a.People.Names(ctx, PostmortemParticipants(inc, events))
 	}
-	md, err := a.RenderPostmortem(a.BuildPostmortem(inc, events, names, a.Clock.Now()))
+	pm := a.BuildPostmortem(inc, events, names, a.Clock.Now())
+	a.addPostmortemDeploys(ctx, inc, &pm, names)
+	md, err := a.RenderPostmortem(pm)
 	if err != nil {
 		return nil, 0, fmt.Errorf("rendering the post-mortem outline: %w", err)
 	}

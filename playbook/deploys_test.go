@@ -347,6 +347,23 @@ func TestDeploysPostedAtDeclaration(t *testing.T) {
 	if _, _, _, err := h.app.LinkCauseBySHA(ctx, inc.Number, "fffffff", "U0IC", "cause3"); playbook.ErrorCode(err) != playbook.CodeNotFound {
 		t.Fatalf("unknown SHA: %v", err)
 	}
+	// The post-mortem: the window's deploys and the linked one with its PRs.
+	var pm playbook.Postmortem
+	h.app.RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = p; return []byte("x"), nil }
+	cur, _ := h.store.Get(ctx, inc.Number)
+	if _, _, err := h.app.RenderOutline(ctx, cur); err != nil {
+		t.Fatal(err)
+	}
+	if d := pm.Deploys; !d.Looked || len(d.List) != 2 || d.Cause == nil || d.Cause.Short != "bbbbbbb" || len(d.Cause.PRs) != 1 || d.Cause.PRs[0].Number != 11 {
+		t.Fatalf("post-mortem deploys %+v", pm.Deploys)
+	}
+	timeline := ""
+	for _, e := range pm.Timeline {
+		timeline += e.Text + "\n"
+	}
+	if !strings.Contains(timeline, "Deploy ccccccc of acme/api, success") || !strings.Contains(timeline, "linked deploy bbbbbbb of acme/api as the cause") {
+		t.Fatalf("post-mortem timeline lacks the deploys:\n%s", timeline)
+	}
 	evs := h.timeline(t, inc.Number)
 	if countEvents(evs, playbook.EventDeploy) != 2 || countEvents(evs, playbook.EventSuspectDeploy) != 1 || countEvents(evs, playbook.EventDeployLinked) != 2 || countEvents(evs, playbook.EventDeployRuled) != 1 {
 		t.Fatalf("timeline: %d deploys, %d suspect, %d linked, %d ruled", countEvents(evs, playbook.EventDeploy), countEvents(evs, playbook.EventSuspectDeploy), countEvents(evs, playbook.EventDeployLinked), countEvents(evs, playbook.EventDeployRuled))

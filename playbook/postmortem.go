@@ -71,6 +71,10 @@ type Postmortem struct {
 	Remediations []PostmortemRemedy
 	Override     *PostmortemOverride // nil unless the all-clear overrode gates
 
+	// Deploys are the deploys of the window before detection and the one
+	// linked as the cause (deploys_postmortem.go).
+	Deploys PostmortemDeploys
+
 	RootCause string // the root-cause tag, "" when not tagged
 	// RepeatOf is "Repeat of #3, #7", or "" when no earlier incident shares the tag.
 	RepeatOf string
@@ -508,6 +512,9 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 			return s + ": " + detail
 		}
 		return s
+	}
+	if s, link, ok := deploySentence(e, who); ok {
+		return s, link
 	}
 	switch e.Type {
 	case EventDeclared:

@@ -497,3 +497,35 @@ func BenchmarkPostmortem5000(b *testing.B) {
 	}
 	b.ReportMetric(float64(size), "output-bytes")
 }
+
+func TestPostmortemDeploysSection(t *testing.T) {
+	inc, events := fullSEV1()
+	p := pmApp.BuildPostmortem(inc, events, pmNames, pmNow)
+	pr := playbook.PullRequest{Number: 42, Title: "Add <b>index</b> *now*", Author: "bob", URL: "https://github.com/acme/api/pull/42",
+		Files: 100, FilesMore: true, Additions: 900, Deletions: 12, Risky: []string{"db/migrate/1_add.rb"}}
+	cause := playbook.PostmortemDeploy{Repo: "acme/api", Short: "abc1234", Ref: "v1.2", Creator: "alice", State: "success", At: "13:35",
+		Flags: []string{"database migration", "large diff", "no approving review"}, PRs: []playbook.PullRequest{pr}}
+	p.Deploys = playbook.PostmortemDeploys{Looked: true, From: "2026-11-27 12:00 UTC", Cause: &cause, CauseBy: "Priya",
+		List: []playbook.PostmortemDeploy{cause, {Repo: "acme/api", Short: "def5678", State: "failure", At: "13:00", Verdict: playbook.VerdictRejected}}}
+	out, err := MustDefault().RenderPostmortem(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(out)
+	for _, want := range []string{
+		"## Deploys",
+		"**Linked as the cause:** `abc1234` of acme/api (v1.2) by alice, deployed 13:35, by Priya.",
+		"- **Risk flags:** database migration, large diff, no approving review",
+		"[\\#42](https://github.com/acme/api/pull/42)",
+		"no approving review; 100+ files, +900 −12; db/migrate/1\\_add.rb",
+		"Deploys since 2026-11-27 12:00 UTC",
+		"- `def5678` of acme/api, 13:00, failure; ruled out",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("outline lacks %q:\n%s", want, md[strings.Index(md, "## Deploys"):])
+		}
+	}
+	if strings.Contains(md, "<b>index</b>") {
+		t.Error("a PR title's HTML went through unescaped")
+	}
+}

@@ -1,0 +1,113 @@
+package playbook
+
+import (
+	"context"
+	"slices"
+)
+
+// PostmortemDeploys is the post-mortem's deploys section: the deploys of the
+// window before detection and the one linked as the cause, with what it
+// shipped.
+type PostmortemDeploys struct {
+	// Looked is false when Klaxon never looked up the deploys (no GitHub,
+	// no repo): the section then says so.
+	Looked bool
+	// From is the window's start ("2006-01-02 15:04 UTC").
+	From string
+	List []PostmortemDeploy
+	// Cause is the deploy linked to the incident; CauseBy says by whom
+	// ("the deploy watchdog" or a name); nil when none was linked.
+	Cause   *PostmortemDeploy
+	CauseBy string
+}
+
+// PostmortemDeploy is one deploy in the post-mortem.
+type PostmortemDeploy struct {
+	Repo, SHA, Short, Ref, Creator, State, At, URL string
+	Verdict                                        Verdict
+	Flags                                          []string
+	PRs                                            []PullRequest
+}
+
+var flagLabels = map[RiskFlag]string{
+	FlagMigration:  "database migration",
+	FlagLargeDiff:  "large diff",
+	FlagNoApproval: "no approving review",
+}
+
+func (b *postmortemBuilder) deploy(d DeployRecord, v Verdict) PostmortemDeploy {
+	pd := PostmortemDeploy{Repo: d.Repo, SHA: d.SHA, Short: d.Short(), Ref: d.Ref, Creator: d.Creator, State: d.State,
+		At: b.clock(d.At), URL: d.URL, Verdict: v, PRs: d.PRs}
+	for _, f := range d.Flags {
+		pd.Flags = append(pd.Flags, flagLabels[f])
+	}
+	return pd
+}
+
+// addPostmortemDeploys fills p.Deploys from inc's finding and the deploy
+// log (which keeps the pull requests each deploy shipped).
+func (a *App) addPostmortemDeploys(ctx context.Context, inc Incident, p *Postmortem, names map[string]string) {
+	f := inc.Deploys
+	if f == nil {
+		return
+	}
+	b := &postmortemBuilder{inc: &inc, names: names, day: inc.DeclaredAt().UTC()}
+	var recs []DeployRecord
+	if a.DeployLog != nil && !f.From.IsZero() {
+		var err error
+		if recs, err = a.DeployLog.DeploysSince(ctx, f.From.Add(-KnownGoodLookback)); err != nil {
+			a.log().Warn("reading the deploys for the post-mortem", "incident", inc.Number, "err", err)
+		}
+	}
+	byKey := map[string]DeployRecord{}
+	for _, r := range recs {
+		byKey[r.Key()] = r
+	}
+	p.Deploys.Looked = !f.Posted.IsZero()
+	if p.Deploys.Looked {
+		p.Deploys.From = b.clock(f.From)
+		services := a.deployServices(inc.Service)
+		inWindow := slices.DeleteFunc(slices.Clone(recs), func(d DeployRecord) bool { return !targetsAny(d, services) })
+		for _, rk := range a.report(services, inWindow, *f, f.Until).Ranked {
+			p.Deploys.List = append(p.Deploys.List, b.deploy(rk.DeployRecord, rk.Verdict))
+		}
+	}
+	if s := f.Suspect; f.Confirmed && s != nil {
+		rec, ok := byKey[s.Key()]
+		if !ok {
+			rec = DeployRecord{Repo: s.Repo, Deploy: s.Deploy, Flags: s.Flags}
+		}
+		c := b.deploy(rec, VerdictSuspect)
+		p.Deploys.Cause = &c
+		switch {
+		case f.ConfirmedBy == ActorKlaxon:
+			p.Deploys.CauseBy = "the deploy watchdog (declared inside the deploy's watch window)"
+		default:
+			p.Deploys.CauseBy = b.name(f.ConfirmedBy)
+		}
+	}
+}
+
+// deploySentence says a deploy event in the post-mortem's timeline.
+func deploySentence(e Event, who string) (string, string, bool) {
+	d := e.Data
+	switch e.Type {
+	case EventDeploy:
+		s := "Deploy " + shortCommit(d["sha"]) + " of " + d["repo"]
+		if c := d["creator"]; c != "" {
+			s += " by " + c
+		}
+		if st := d["state"]; st != "" {
+			s += ", " + st
+		}
+		return s, "", true
+	case EventDeployLinked:
+		if d["watchdog"] == "true" {
+			return "Declared inside the watch window of deploy " + shortCommit(d["sha"]) + " of " + d["repo"] + ": linked as the cause", "", true
+		}
+		return who + " linked deploy " + shortCommit(d["sha"]) + " of " + d["repo"] + " as the cause", "", true
+	case EventDeployRuled:
+		return who + " ruled out deploy " + shortCommit(d["sha"]) + " of " + d["repo"], "", true
+	}
+	return "", "", false
+}
