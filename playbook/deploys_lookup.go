@@ -663,3 +663,6 @@ func (a *App) RecentDeploys(ctx context.Context, service string, window time.Dur
 	}
 	return rep, nil
 }
+
+// Short is the deploy's 7-character SHA.
+func (d DeployRef) Short() string { return shortSHA(d.SHA) }

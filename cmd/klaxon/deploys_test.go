@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/internal/fakegithub"
+	"github.com/klaxonhq/klaxon/internal/fakeslack"
+)
+
+// TestDeployWebhookThenDeclarationLinks runs the deploy watchdog in the
+// built binary: GitHub's signed deployment_status webhook for a successful
+// production deploy of checkout, then a declaration for checkout inside the
+// watch window. The incident is linked to the deploy at once, the
+// announcement names it by its short SHA, and the deploys message shows it
+// as the confirmed cause. A badly signed delivery is refused with 401.
+func TestDeployWebhookThenDeclarationLinks(t *testing.T) {
+	gh := fakegithub.New()
+	t.Cleanup(gh.Close)
+	gh.AddRepo("acme/checkout", "main", "alice")
+	const sha = "5eed5eed0123456789abcdef0123456789abcdef"
+	id := gh.AddDeploy("acme/checkout", "production", sha, "v9", "alice", time.Now().Add(-time.Minute), "in_progress", "success")
+	gh.AddMergedPull("acme/checkout", fakegithub.MergedPull{Title: "New pricing", Author: "bob", Commits: []string{sha},
+		Files: []fakegithub.PullFile{{Path: "migrations/0042_prices.sql", Additions: 40}}})
+	f := newWorkspace(t, fakeslack.Options{})
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	config := writeConfig(t, dir, f.URL(), addr)
+	b, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(b), "    stakeholders: [U0PAY001]\n", "    stakeholders: [U0PAY001]\n    repo: acme/checkout\n", 1) +
+		"github:\n  token: ${GITHUB_TOKEN}\n  api_url: " + gh.URL() + "\n  webhook_secret_file: hook\n" +
+		"deploys:\n  watch_window: 10m\n"
+	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "whsec-binary-test"
+	if err := os.WriteFile(dir+"/hook", []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GITHUB_TOKEN", fakegithub.Token)
+	p := startKlaxon(t, f, config)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	url := "http://" + addr + "/webhooks/github"
+	d := gh.DeploymentStatusDelivery("acme/checkout", id)
+	send := func(secret string) int {
+		t.Helper()
+		for {
+			code, err := fakegithub.Send(ctx, url, secret, d)
+			if err == nil {
+				return code
+			}
+			select { // the listener may not be up yet
+			case <-ctx.Done():
+				t.Fatalf("webhook: %v\n%s", err, p.Logs())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	if code := send("not-the-secret"); code != http.StatusUnauthorized {
+		t.Fatalf("badly signed delivery: %d, want 401", code)
+	}
+	if code := send(secret); code != http.StatusOK {
+		t.Fatalf("signed delivery: %d, want 200\n%s", code, p.Logs())
+	}
+
+	declare(t, f, "declare sev2 checkout Prices are wrong", 1)
+	var announce string
+	f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool {
+		ms := s.Messages("C0ANNOUNCE")
+		announce = ms[0].Text + string(ms[0].Blocks)
+		return true
+	})
+	if !strings.Contains(announce, "watch window of deploy `5eed5ee`") {
+		t.Fatalf("announcement does not name the deploy:\n%s", announce)
+	}
+	ch, ok := f.Channel("inc-1-sev2-prices-are-wrong")
+	if !ok {
+		t.Fatal("no incident channel")
+	}
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool {
+		for _, m := range s.Messages(ch.ID) {
+			body := string(m.Blocks)
+			if strings.Contains(body, "Confirmed cause") && strings.Contains(body, "declared inside its watch window") &&
+				strings.Contains(body, "database migration") && strings.Contains(body, "5eed5ee") {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("deploys message: %v\n%s", err, p.Logs())
+	}
+	if logs := p.Logs(); strings.Contains(logs, secret) || strings.Contains(logs, fakegithub.Token) {
+		t.Fatal("a secret is in the logs")
+	}
+}
