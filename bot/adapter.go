@@ -91,7 +91,7 @@ func NewPacedClient(botToken, appToken, apiURL string, pace Pace, extra ...slack
 		// The gate paces calls at Slack's limits and holds what Slack
 		// rate-limited until its Retry-After passed; the timeout leaves
 		// room for a Tier 2 wait of up to a minute.
-		slack.OptionHTTPClient(&http.Client{Timeout: 90 * time.Second, Transport: newRateGate(nil, pace)}),
+		slack.OptionHTTPClient(&http.Client{Timeout: 90 * time.Second, Transport: newRateGate(pace.Transport, pace)}),
 		slack.OptionAPIURL(apiURL),
 		slack.OptionAppLevelToken(appToken),
 		slack.OptionRetryConfig(cfg),

@@ -51,6 +51,7 @@ type Bot struct {
 	connected atomic.Bool
 	// everConnected and failing let connection.go log once per change.
 	everConnected, failing atomic.Bool
+	chart                  chartCache // the last chart uploaded, for the App Home
 }
 
 // Connected reports whether the Socket Mode connection is up (for /readyz).
@@ -236,6 +237,8 @@ func (b *Bot) onSlash(ctx context.Context, req socketmode.Request, sc slack.Slas
 		b.onNote(ctx, req, sc, cmd.Title, received)
 	case cmd.Name == "list":
 		b.onList(ctx, req, sc, received)
+	case cmd.Name == "stats":
+		b.onStats(ctx, req, sc, cmd.Title, received)
 	case cmd.Name == "remediate":
 		b.onRemediate(ctx, req, sc, cmd.Title, received)
 	case cmd.Name == "mitigated":

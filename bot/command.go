@@ -42,7 +42,7 @@ func ParseCommand(text string, isService func(string) bool) Command {
 	switch name {
 	case "help", "-h", "--help", "?":
 		return Command{Name: "help"}
-	case "update", "ic", "sev", "severity", "status", "note", "list",
+	case "update", "ic", "sev", "severity", "status", "note", "list", "stats",
 		"remediate", "mitigated", "resolve", "action", "actions", "close", "tag", "postmortem",
 		"deploys", "cause":
 		// The rest, as typed, is the argument.

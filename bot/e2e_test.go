@@ -560,6 +560,10 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 		t.Fatalf("post-mortem reminder after the archive: %v, %v", ns, err)
 	}
 	k.bot.Wait()
+	// The App Home with a private incident open: views.publish, and
+	// users.conversations for the person's private channels.
+	openHome(t, f, declarer)
+	k.bot.Wait()
 	called := map[string]bool{}
 	for _, c := range f.Calls() {
 		if c.Method == "apps.connections.open" {

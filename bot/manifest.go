@@ -26,6 +26,8 @@ var MethodScopes = map[string][]string{
 	"chat.postMessage":      {"chat:write"},
 	"usergroups.users.list": {"usergroups:read"},
 	"views.open":            {},
+	"views.publish":         {},                               // the App Home tab
+	"users.conversations":   {"channels:read", "groups:read"}, // a person's private incidents in the App Home
 
 	// The wrap-up: the post-mortem outline shared as a file (files.uploadV2),
 	// the channel archived, participants' names for the outline, and a DM
@@ -63,6 +65,10 @@ type manifest struct {
 			DisplayName  string `yaml:"display_name"`
 			AlwaysOnline bool   `yaml:"always_online"`
 		} `yaml:"bot_user"`
+		AppHome struct {
+			HomeTabEnabled     bool `yaml:"home_tab_enabled"`
+			MessagesTabEnabled bool `yaml:"messages_tab_enabled"`
+		} `yaml:"app_home"`
 		Shortcuts     []shortcut     `yaml:"shortcuts"`
 		SlashCommands []slashCommand `yaml:"slash_commands"`
 	} `yaml:"features"`
@@ -120,9 +126,11 @@ func Manifest(appName, command string) ([]byte, error) {
 		Description: "Add this message to the incident's timeline, at its original time",
 	}}
 	m.OAuthConfig.Scopes.Bot = BotScopes()
+	// The App Home tab shows the open incidents and the figures.
+	m.Features.AppHome.HomeTabEnabled = true
 	m.Settings.Interactivity.IsEnabled = true
 	m.Settings.SocketModeEnabled = true
 	// A responder group's change reaches permissions at once (usergroups:read).
-	m.Settings.EventSubscriptions.BotEvents = []string{"subteam_members_changed"}
+	m.Settings.EventSubscriptions.BotEvents = []string{"app_home_opened", "subteam_members_changed"}
 	return yaml.Marshal(&m)
 }

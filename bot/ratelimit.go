@@ -94,6 +94,9 @@ type Pace struct {
 	// Off paces nothing (benchmarks against a Slack without limits). A
 	// 429's Retry-After is still honoured.
 	Off bool
+	// Transport carries the calls the gate lets through (nil:
+	// http.DefaultTransport); metrics wrap it to count every call sent.
+	Transport http.RoundTripper
 }
 
 func (p Pace) scaled(v float64) float64 {

@@ -803,6 +803,15 @@ func ScanIncidents(ctx context.Context, s Store, types []EventType, fn func(inc 
 	return nil
 }
 
+// ScanFigures calls fn with every incident's figure view and its figure
+// events: from the store's digest when it keeps one, else from a full scan.
+func ScanFigures(ctx context.Context, s Store, fn func(inc *Incident, events []Event) error) error {
+	if fs, ok := s.(FigureSource); ok {
+		return fs.ScanFigures(ctx, fn)
+	}
+	return ScanIncidents(ctx, s, FigureEvents, fn)
+}
+
 // Figures computes the figures of q from the store at the clock's now.
 func (a *App) Figures(ctx context.Context, q FigureQuery) (Figures, error) {
 	if q.Service != "" {
@@ -817,13 +826,7 @@ func (a *App) Figures(ctx context.Context, q FigureQuery) (Figures, error) {
 		b.Add(inc, evs)
 		return nil
 	}
-	var err error
-	if fs, ok := a.Store.(FigureSource); ok {
-		err = fs.ScanFigures(ctx, add)
-	} else {
-		err = ScanIncidents(ctx, a.Store, FigureEvents, add)
-	}
-	if err != nil {
+	if err := ScanFigures(ctx, a.Store, add); err != nil {
 		return Figures{}, storeErr(err, "the figures")
 	}
 	// The change failure rate, from the deploy log (deploys.go).

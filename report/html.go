@@ -58,10 +58,12 @@ type htmlRow struct {
 }
 
 func rowOf(figure, sev string, s playbook.Stat) htmlRow {
-	r := htmlRow{Figure: figure, Severity: sev, Count: s.Count, Target: targetText(s)}
+	r := htmlRow{Figure: figure, Severity: sev, Count: s.Count, Target: TargetText(s)}
 	if s.Count > 0 {
 		r.Mean, r.P50, r.P90 = minutes(s.Mean), minutes(s.P50), minutes(s.P90)
-		r.Class = "ok"
+		if s.HasTarget {
+			r.Class = "ok"
+		}
 		if s.Over() {
 			r.Class = "over"
 		}

@@ -54,8 +54,8 @@ func WriteCSV(w io.Writer, f playbook.Figures) error {
 	return cw.Error()
 }
 
-// statText says a duration figure for people.
-func statText(s playbook.Stat) string {
+// StatText says a duration figure for people.
+func StatText(s playbook.Stat) string {
 	if s.Count == 0 {
 		if s.Missing > 0 {
 			return fmt.Sprintf("%s (%d missing a timestamp)", NoSample, s.Missing)
@@ -69,7 +69,8 @@ func statText(s playbook.Stat) string {
 	return t
 }
 
-func targetText(s playbook.Stat) string {
+// TargetText says a figure's target and whether its mean is over it.
+func TargetText(s playbook.Stat) string {
 	if !s.HasTarget {
 		return "–"
 	}
@@ -202,16 +203,16 @@ func WriteTable(w io.Writer, f playbook.Figures) error {
 	}
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nFIGURE\tSEVERITY\tVALUE\tTARGET")
-	fmt.Fprintf(tw, "MTTD (first anomaly → alert)\tall\t%s, of %d incidents\t%s\n", statText(f.MTTD), f.Total, targetText(f.MTTD))
-	fmt.Fprintf(tw, "MTTA (declared → acknowledged)\tall\t%s\t%s\n", statText(f.MTTA), targetText(f.MTTA))
+	fmt.Fprintf(tw, "MTTD (first anomaly → alert)\tall\t%s, of %d incidents\t%s\n", StatText(f.MTTD), f.Total, TargetText(f.MTTD))
+	fmt.Fprintf(tw, "MTTA (declared → acknowledged)\tall\t%s\t%s\n", StatText(f.MTTA), TargetText(f.MTTA))
 	for _, s := range playbook.Severities {
-		fmt.Fprintf(tw, "MTTR (detected → resolved)\t%s\t%s\t%s\n", s, statText(f.MTTR[s]), targetText(f.MTTR[s]))
+		fmt.Fprintf(tw, "MTTR (detected → resolved)\t%s\t%s\t%s\n", s, StatText(f.MTTR[s]), TargetText(f.MTTR[s]))
 	}
 	for i, pt := range playbook.PhaseTargets {
-		fmt.Fprintf(tw, "%s\tall\t%s\t%s\n", pt.Name, statText(f.All[i]), targetText(f.All[i]))
+		fmt.Fprintf(tw, "%s\tall\t%s\t%s\n", pt.Name, StatText(f.All[i]), TargetText(f.All[i]))
 		for _, s := range playbook.Severities {
 			if st := f.Phases[s][i]; st.Count > 0 {
-				fmt.Fprintf(tw, "\t%s\t%s\t%s\n", s, statText(st), targetText(st))
+				fmt.Fprintf(tw, "\t%s\t%s\t%s\n", s, StatText(st), TargetText(st))
 			}
 		}
 	}

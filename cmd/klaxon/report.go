@@ -8,12 +8,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
+	"github.com/klaxonhq/klaxon/bot"
 	"github.com/klaxonhq/klaxon/internal/config"
 	"github.com/klaxonhq/klaxon/playbook"
 	"github.com/klaxonhq/klaxon/report"
@@ -274,4 +278,29 @@ func exportCmd(ctx context.Context, args []string, configDefault string, stdout,
 	}
 	fmt.Fprintf(stderr, "klaxon export: %d incidents\n", n)
 	return 0
+}
+
+// startDigest runs the weekly digest (digest.channel, on digest.schedule in
+// digest.timezone) on the replica that leads, until ctx ends; the function
+// it returns waits for it to stop.
+func startDigest(ctx context.Context, b *bot.Bot, cfg config.Digest, log *slog.Logger) func() {
+	if !cfg.Enabled() {
+		return func() {}
+	}
+	sched, err := cron.ParseStandard(cfg.Schedule) // checked when the config was loaded
+	if err != nil {
+		log.Error("digest.schedule", "err", err)
+		return func() {}
+	}
+	loc := cfg.Timezone
+	if loc == nil {
+		loc = time.UTC
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.RunDigest(ctx, cfg.Channel, sched, loc, time.After)
+	}()
+	log.Info("weekly digest scheduled", "channel", cfg.Channel, "schedule", cfg.Schedule, "timezone", cfg.TimezoneName)
+	return func() { <-done }
 }

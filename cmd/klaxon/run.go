@@ -73,7 +73,11 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		}
 	}()
 
-	api := bot.NewPacedClient(cfg.Slack.BotToken.Reveal(), cfg.Slack.AppToken.Reveal(), cfg.Slack.APIURL, hooks.pace)
+	reg := prometheus.NewRegistry()
+	ops := bot.NewOpsMetrics(reg)
+	pace := hooks.pace
+	pace.Transport = ops.Instrument("slack", pace.Transport, bot.SlackMethod)
+	api := bot.NewPacedClient(cfg.Slack.BotToken.Reveal(), cfg.Slack.AppToken.Reveal(), cfg.Slack.APIURL, pace)
 	if err := reach(ctx, cfg.Slack.APIURL, log); err != nil {
 		return err
 	}
@@ -106,7 +110,8 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		app.DeployLog = dl
 	}
 	if cfg.GitHub.Enabled() {
-		gh, err := github.New(github.Options{APIURL: cfg.GitHub.APIURL, Token: cfg.GitHub.Token.Reveal(), Logins: cfg.GitHub.Logins})
+		gh, err := github.New(github.Options{APIURL: cfg.GitHub.APIURL, Token: cfg.GitHub.Token.Reveal(), Logins: cfg.GitHub.Logins,
+			HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: ops.Instrument("github", nil, bot.RouteTemplate)}})
 		if err != nil {
 			return fmt.Errorf("github: %w", err)
 		}
@@ -117,9 +122,11 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		}
 		log.Info("GitHub is on", "api_url", cfg.GitHub.APIURL)
 	}
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(bot.NewIncidentCollector(db, log))
+	reg.MustRegister(bot.NewIncidentCollector(db, log), bot.NewFiguresCollector(db.Store, log))
+	if app.PageChat != nil {
+		app.PageChat = bot.InstrumentedPageChat{PageChat: app.PageChat, M: ops}
+	}
 	b := &bot.Bot{
 		App: app, API: api, Socket: socketmode.New(api), Templates: tmpl,
 		Log: log.With("component", "bot"), Metrics: bot.NewMetrics(reg),
@@ -143,6 +150,7 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 	// PostgreSQL replicas (a new leader resumes what its predecessor left).
 	g.Go(func() error {
 		return db.lead(gctx, app, log, func(ctx context.Context) {
+			defer startDigest(ctx, b, cfg.Digest, log)()
 			if err := leaderWork(ctx, app, cfg.Scheduler, clock, log); err != nil {
 				log.Error("scheduler", "err", err)
 			}

@@ -69,6 +69,7 @@ type Config struct {
 	Services  []playbook.Service
 	Templates Templates
 	Scheduler Scheduler
+	Digest    Digest
 	// GitHub is optional: without a token it is off, and the wrap-up skips
 	// deploys, action-item issues and post-mortem pull requests.
 	GitHub      GitHub
@@ -297,6 +298,7 @@ func Default() *Config {
 		Declare:    Declare{DefaultSeverity: playbook.SEV3},
 		Triage:     Triage{ScopeTimebox: 5 * time.Minute},
 		Severities: playbook.DefaultTiers(),
+		Digest:     Digest{Schedule: DefaultDigestSchedule, Timezone: time.UTC, TimezoneName: "UTC"},
 		Scheduler: Scheduler{
 			Timezone:            time.UTC,
 			TimezoneName:        "UTC",

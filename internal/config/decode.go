@@ -701,6 +701,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 		"severities": func(n *yaml.Node, p string) { d.severities(n, p, c.Severities) },
 		"services":   func(n *yaml.Node, p string) { d.services(n, p, &c.Services) },
 		"scheduler":  func(n *yaml.Node, p string) { d.scheduler(n, p, &c.Scheduler) },
+		"digest":     func(n *yaml.Node, p string) { d.digest(n, p, &c.Digest) },
 		"responders": d.ids(&c.Responders),
 		"github":     func(n *yaml.Node, p string) { d.github(n, p, &c.GitHub) },
 		"pagerduty":  func(n *yaml.Node, p string) { d.pagerduty(n, p, &c.PagerDuty) },
@@ -729,6 +730,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 		},
 	})
 	d.needGitHubToken(c)
+	applyDigestZone(c)
 }
 
 // needGitHubToken reports a repository configured without github.token, at

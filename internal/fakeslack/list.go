@@ -10,7 +10,22 @@ import (
 // filtered by types and exclude_archived, paginated with an opaque cursor like
 // Slack's (limit defaults to 100, at most 1000). Private channels are listed
 // only when the bot is a member, as Slack does for a bot token.
-func (s *Server) conversationsList(r *apiReq) result {
+func (s *Server) conversationsList(r *apiReq) result { return s.listConversations(r, nil) }
+
+// usersConversations answers users.conversations: like conversations.list,
+// only the channels the user (default: the bot) is a member of.
+func (s *Server) usersConversations(r *apiReq) result {
+	user := r.args.str("user")
+	if user == "" {
+		user = BotUserID
+	}
+	if s.users[user] == nil && user != BotUserID {
+		return fail("user_not_found")
+	}
+	return s.listConversations(r, func(c *channel) bool { return c.isMember(user) })
+}
+
+func (s *Server) listConversations(r *apiReq, keep func(*channel) bool) result {
 	types := map[string]bool{}
 	for _, t := range strings.Split(r.args.str("types"), ",") {
 		if t = strings.TrimSpace(t); t != "" {
@@ -64,6 +79,9 @@ func (s *Server) conversationsList(r *apiReq) result {
 			}
 		}
 		if exclArchived && c.archived {
+			continue
+		}
+		if keep != nil && !keep(c) {
 			continue
 		}
 		matched = append(matched, c)

@@ -38,6 +38,7 @@ var methodTiers = map[string]int{
 	"conversations.invite":         tier3,
 	"conversations.info":           tier3,
 	"conversations.members":        tier3,
+	"users.conversations":          tier3,
 	"conversations.join":           tier3,
 	"conversations.open":           tier3,
 	"chat.update":                  tier3,

@@ -272,6 +272,22 @@ func (s *Server) AddChannel(id, name string, members ...string) string {
 	return id
 }
 
+// AddPrivateChannel seeds a pre-existing private channel, as AddChannel does
+// a public one.
+func (s *Server) AddPrivateChannel(id, name string, members ...string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == "" {
+		id = s.nextID("G")
+	}
+	c := s.newChannelLocked(id, name, true, "USLACKBOT")
+	for _, m := range members {
+		c.addMember(m)
+	}
+	s.changedLocked()
+	return id
+}
+
 // AddMembers puts users in a channel, as when they join it themselves.
 // It returns false when the channel does not exist.
 func (s *Server) AddMembers(channelID string, userIDs ...string) bool {

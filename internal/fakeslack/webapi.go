@@ -26,6 +26,7 @@ var apiMethods = map[string]apiHandler{
 	"conversations.create":         (*Server).conversationsCreate,
 	"conversations.info":           (*Server).conversationsInfo,
 	"conversations.list":           (*Server).conversationsList,
+	"users.conversations":          (*Server).usersConversations,
 	"conversations.setTopic":       (*Server).conversationsSetTopic,
 	"conversations.setPurpose":     (*Server).conversationsSetPurpose,
 	"conversations.invite":         (*Server).conversationsInvite,

@@ -1,0 +1,164 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/templates"
+)
+
+// The App Home tab: the open incidents (private ones only to their
+// channel's members), the last 12 weeks' figures and the chart, published
+// with views.publish when someone opens the tab.
+
+const (
+	// maxHomeBlocks is Slack's limit for a Home tab.
+	maxHomeBlocks = 100
+	// maxHomeListed bounds the incidents listed one by one; the rest is
+	// counted ("and N more").
+	maxHomeListed = 100
+	// homeLinesPerSection keeps each section well under 3,000 characters.
+	homeLinesPerSection = 10
+)
+
+// PrivateChannelsOf returns the private channels user is in
+// (users.conversations, paginated), to show them their private incidents in
+// one or a few calls instead of one per incident.
+func (a *Adapter) PrivateChannelsOf(ctx context.Context, user string) (map[string]bool, error) {
+	out := map[string]bool{}
+	cursor := ""
+	for range maxListPages {
+		chans, next, err := a.API.GetConversationsForUserContext(ctx, &slack.GetConversationsForUserParameters{
+			UserID: user, Types: []string{"private_channel"}, Limit: 1000, Cursor: cursor, ExcludeArchived: true})
+		if err != nil {
+			return nil, fmt.Errorf("users.conversations: %w", err)
+		}
+		for _, c := range chans {
+			out[c.ID] = true
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	return out, nil
+}
+
+// onHomeEvent publishes the Home tab when someone opens it (after the ack).
+func (b *Bot) onHomeEvent(ctx context.Context, ev slackevents.EventsAPIEvent) {
+	if e, ok := ev.InnerEvent.Data.(*slackevents.AppHomeOpenedEvent); ok && e.Tab == "home" {
+		if err := b.publishHome(ctx, e.User); err != nil {
+			b.log().Warn("publishing the App Home", "user", e.User, "err", err)
+		}
+	}
+}
+
+// publishHome publishes user's Home tab.
+func (b *Bot) publishHome(ctx context.Context, user string) error {
+	now := b.App.Clock.Now()
+	open, err := b.App.Store.List(ctx, func(i *playbook.Incident) bool { return i.Status.Open() })
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(open, func(i playbook.Incident) bool { return i.Private }) {
+		mine := map[string]bool{}
+		if pc, ok := b.Members.(interface {
+			PrivateChannelsOf(context.Context, string) (map[string]bool, error)
+		}); ok {
+			if mine, err = pc.PrivateChannelsOf(ctx, user); err != nil {
+				// Not knowing means not showing.
+				b.log().Warn("reading a person's private channels for the App Home", "user", user, "err", err)
+				mine = map[string]bool{}
+			}
+		}
+		open = slices.DeleteFunc(open, func(i playbook.Incident) bool { return i.Private && !mine[i.Channel.ID] })
+	}
+	f, err := b.App.Figures(ctx, playbook.FigureQuery{Window: playbook.WindowEnding(now, 12*playbook.Week)})
+	if err != nil {
+		return err
+	}
+	chart := b.homeChart(ctx, f)
+	_, err = b.API.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: homeView(open, f, chart, now)})
+	return err
+}
+
+// homeView builds the Home tab: at most maxHomeBlocks blocks whatever the
+// number of open incidents.
+func homeView(open []playbook.Incident, f playbook.Figures, chartFileID string, now time.Time) slack.HomeTabViewRequest {
+	slices.SortFunc(open, func(x, y playbook.Incident) int {
+		if x.Severity != y.Severity {
+			return int(x.Severity - y.Severity)
+		}
+		return int(y.Number - x.Number)
+	})
+	blocks := []slack.Block{slack.NewHeaderBlock(plainText(fmt.Sprintf("Open incidents: %d", len(open))))}
+	if len(open) == 0 {
+		blocks = append(blocks, mrkdwnSection("No open incidents. :green_heart:"))
+	}
+	var lines []string
+	for i, inc := range open {
+		if i == maxHomeListed {
+			break
+		}
+		lines = append(lines, homeLine(inc, now))
+	}
+	for len(lines) > 0 {
+		n := min(homeLinesPerSection, len(lines))
+		blocks = append(blocks, mrkdwnSection(templates.Truncate(3000, strings.Join(lines[:n], "\n"))))
+		lines = lines[n:]
+	}
+	if rest := len(open) - maxHomeListed; rest > 0 {
+		blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType,
+			fmt.Sprintf("…and %d more (worst severity and newest first). `/incident list` lists them in Slack.", rest), false, false)))
+	}
+	blocks = append(blocks, slack.NewDividerBlock())
+	blocks = append(blocks, statsBlocks(f, "The last 12 weeks")...)
+	if chartFileID != "" {
+		blocks = append(blocks, slack.NewImageBlockSlackFile(&slack.SlackFileObject{ID: chartFileID},
+			"Time to restore per week, stacked by phase, one panel per severity, with the targets", "chart",
+			plainText("Time to restore per week, by phase")))
+	}
+	blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType,
+		fmt.Sprintf("Updated <!date^%d^{date_short_pretty} {time}|%s>. `klaxon report` gives the same figures as CSV, JSON or HTML.", now.Unix(), now.UTC().Format(time.RFC3339)), false, false)))
+	if len(blocks) > maxHomeBlocks {
+		blocks = blocks[:maxHomeBlocks]
+	}
+	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}
+}
+
+// homeLine is one open incident: severity, number, channel, age, commander,
+// next update due.
+func homeLine(inc playbook.Incident, now time.Time) string {
+	lock := ""
+	if inc.Private {
+		lock = ":lock: "
+	}
+	where := "channel being created"
+	if inc.Channel.ID != "" {
+		where = "<#" + inc.Channel.ID + ">"
+	}
+	ic := "no commander"
+	if inc.Commander != "" {
+		ic = "IC <@" + inc.Commander + ">"
+	}
+	age := "age unknown"
+	if d := inc.DeclaredAt(); !d.IsZero() {
+		age = playbook.HumanDuration(now.Sub(d).Truncate(time.Minute)) + " old"
+	}
+	next := "no update due"
+	if due := inc.Timers.UpdateDue; !due.IsZero() {
+		next = fmt.Sprintf("next update <!date^%d^{time}|%s>", due.Unix(), due.UTC().Format("15:04 UTC"))
+		if due.Before(now) {
+			next = ":warning: " + next + " (overdue)"
+		}
+	}
+	return fmt.Sprintf("• %s*#%d %s* %s · %s · %s · %s · %s", lock, inc.Number, inc.Severity,
+		templates.Truncate(60, templates.Escape(inc.Title)), where, age, ic, next)
+}
