@@ -259,6 +259,8 @@ func (b *Bot) onSlash(ctx context.Context, req socketmode.Request, sc slack.Slas
 		b.onDeploys(ctx, req, sc, cmd.Title, received)
 	case cmd.Name == "cause":
 		b.onCause(ctx, req, sc, cmd.Title, received)
+	case cmd.Name == "signals":
+		b.onSignals(ctx, req, received)
 	case cmd.Name == "help":
 		b.ack(req, ephemeral(b.help("")), received)
 	case cmd.Unknown:
@@ -307,9 +309,17 @@ func (b *Bot) declareFromCommand(ctx context.Context, req socketmode.Request, sc
 	// The declaration is recorded before the ack, keyed by the envelope ID,
 	// so the ack can tell the truth ("declared #12" or "nothing was done")
 	// and a redelivered envelope declares nothing twice.
+	var started time.Time
+	if cmd.Started != "" {
+		var err error
+		if started, err = playbook.ParseStarted(cmd.Started, b.App.Clock.Now()); err != nil {
+			b.ack(req, ephemeral(playbook.UserMessage(err)+fmt.Sprintf("\nFor example: `%s declare sev2 --started 14:02 checkout Card payments failing`", b.Command)), received)
+			return
+		}
+	}
 	inc, created, err := b.App.Declare(ctx, playbook.DeclareRequest{
 		Key: "env:" + req.EnvelopeID, Title: cmd.Title, Severity: sev, Service: cmd.Service,
-		Declarer: sc.UserID, Origin: sc.ChannelID, Private: cmd.Private,
+		Declarer: sc.UserID, Origin: sc.ChannelID, Private: cmd.Private, Started: started,
 	})
 	if err != nil {
 		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
@@ -453,6 +463,8 @@ func (b *Bot) onInteractive(ctx context.Context, req socketmode.Request, cb slac
 				return
 			case actionRetryDeploys:
 				b.onRetryDeploys(ctx, req, cb, act, received)
+			case actionDeclareGroup:
+				b.onDeclareGroup(ctx, req, cb, act, received)
 				return
 			}
 		}

@@ -22,6 +22,8 @@ type Command struct {
 	SeverityErr error             // a word that looked like a severity but was not one
 	// Private asks for a private channel and an announcement without the title.
 	Private bool
+	// Started is --started's argument ("14:02"), "" when not given.
+	Started string
 }
 
 // NeedsForm reports whether the declaration lacks a title and so opens the modal.
@@ -44,7 +46,7 @@ func ParseCommand(text string, isService func(string) bool) Command {
 		return Command{Name: "help"}
 	case "update", "ic", "sev", "severity", "status", "note", "list", "stats",
 		"remediate", "mitigated", "resolve", "action", "actions", "close", "tag", "postmortem",
-		"deploys", "cause":
+		"deploys", "cause", "signals":
 		// The rest, as typed, is the argument.
 		if name == "severity" {
 			name = "sev"
@@ -56,11 +58,23 @@ func ParseCommand(text string, isService func(string) bool) Command {
 	}
 	c := Command{Name: "declare"}
 	rest := words[1:]
-	// --private may come first or right after the severity or service.
+	// --private and --started HH:MM may come first or right after the
+	// severity or service.
 	private := func() {
-		for len(rest) > 0 && strings.EqualFold(rest[0], "--private") {
-			c.Private = true
-			rest = rest[1:]
+		for len(rest) > 0 {
+			switch {
+			case strings.EqualFold(rest[0], "--private"):
+				c.Private = true
+				rest = rest[1:]
+			case strings.EqualFold(rest[0], "--started") && len(rest) > 1:
+				c.Started = rest[1]
+				rest = rest[2:]
+			case len(rest[0]) > len("--started=") && strings.EqualFold(rest[0][:len("--started=")], "--started="):
+				c.Started = rest[0][len("--started="):]
+				rest = rest[1:]
+			default:
+				return
+			}
 		}
 	}
 	private()

@@ -20,6 +20,7 @@ const (
 	blockSeverity     = "severity"
 	blockService      = "service"
 	blockPrivate      = "private"
+	blockStarted      = "started"
 	maxSelectOptions  = 100
 	maxTitleInput     = 3000 // Slack's limit for plain_text_input
 )
@@ -96,7 +97,11 @@ func (b *Bot) declareView(sev playbook.Severity, service, meta string) slack.Mod
 		slack.NewOptionBlockObject("private", plain("Private incident"), plain("A private channel; the announcement never shows the title.")))
 	privIn := slack.NewInputBlock(blockPrivate, plain("Visibility"), nil, priv)
 	privIn.Optional = true
-	blocks = append(blocks, privIn)
+	started := slack.NewPlainTextInputBlockElement(plain("14:02"), blockStarted)
+	started.MaxLength = 25
+	startedIn := slack.NewInputBlock(blockStarted, plain("Impact started at (UTC)"), plain("HH:MM in UTC, if it started before now: it makes time to detect real."), started)
+	startedIn.Optional = true
+	blocks = append(blocks, privIn, startedIn)
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      declareCallbackID,
@@ -114,7 +119,9 @@ type declareSubmission struct {
 	Severity playbook.Severity
 	Service  string
 	Private  bool
-	Meta     formMeta
+	// Started is the "impact started at" field as typed ("" when empty).
+	Started string
+	Meta    formMeta
 }
 
 // decodeDeclareSubmission reads the declaration form; errs holds, per input
@@ -127,6 +134,7 @@ func decodeDeclareSubmission(cb slack.InteractionCallback, isService func(string
 	sev, sevErr := playbook.ParseSeverity(get(blockSeverity).SelectedOption.Value)
 	d.Severity = sev
 	d.Service = get(blockService).SelectedOption.Value
+	d.Started = strings.TrimSpace(get(blockStarted).Value)
 	for _, o := range get(blockPrivate).SelectedOptions {
 		d.Private = d.Private || o.Value == "private"
 	}
@@ -153,10 +161,18 @@ func (b *Bot) onDeclareSubmit(ctx context.Context, req socketmode.Request, cb sl
 		b.ack(req, slack.NewErrorsViewSubmissionResponse(errs), received)
 		return
 	}
+	var started time.Time
+	if d.Started != "" {
+		var err error
+		if started, err = playbook.ParseStarted(d.Started, b.App.Clock.Now()); err != nil {
+			b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockStarted: templates.Truncate(150, playbook.UserMessage(err))}), received)
+			return
+		}
+	}
 	title, sev, service, meta := d.Title, d.Severity, d.Service, d.Meta
 	inc, created, err := b.App.Declare(ctx, playbook.DeclareRequest{
 		Key: "view:" + cb.View.ID, Title: title, Severity: sev, Service: service,
-		Declarer: cb.User.ID, Origin: meta.Origin, Private: d.Private,
+		Declarer: cb.User.ID, Origin: meta.Origin, Private: d.Private, Started: started,
 	})
 	if err != nil {
 		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: templates.Truncate(150, playbook.UserMessage(err))}), received)

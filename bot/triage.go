@@ -387,6 +387,7 @@ func (b *Bot) onStatus(ctx context.Context, req socketmode.Request, sc slack.Sla
 			fmt.Fprintf(&sb, "• %s %s: %s %s (target %s)\n", mark, p.Name, playbook.HumanDuration(p.Elapsed), state, playbook.HumanDuration(p.Target))
 		}
 	}
+	fmt.Fprintf(&sb, "*Detection (UTC):* %s\n", playbook.DetectionSummary(inc.DetectionSteps()))
 	done := len(inc.Checked)
 	fmt.Fprintf(&sb, "*Checklist:* %d of %d done", done, len(playbook.Checklist))
 	b.ack(req, ephemeral(sb.String()), received)

@@ -87,6 +87,13 @@ type App struct {
 	WatchWindow    time.Duration
 	RiskyPaths     []string
 	LargeDiffLines int
+	// Detection: alerts become signals (Signals nil: intake is off), and
+	// groups that reach medium confidence are offered in the triage
+	// channel through Offers (nil: none are posted).
+	Signals   SignalStore
+	Offers    Offers
+	Detection Detection
+	detection detectionState
 
 	mu      sync.Mutex
 	setting map[int64]chan struct{} // incidents whose setup is running, for single flight
@@ -135,6 +142,17 @@ type DeclareRequest struct {
 	// Private incidents get a private channel; announcements never carry
 	// their title.
 	Private bool
+	// Started is when the impact started (--started, the form's "impact
+	// started at", or a signal group's first anomaly); zero means now.
+	Started time.Time
+	// Alerted is when the first alert reached Klaxon (zero: no alert).
+	Alerted time.Time
+	// Auto is set when Klaxon declares on its own (auto_declare): nobody
+	// has acknowledged the incident yet, so acknowledged waits for the
+	// first commander.
+	Auto bool
+	// Signals go on the timeline at their own times (a group's alerts).
+	Signals []Signal
 }
 
 // Validate returns a person-readable *Error for a request that cannot be declared.
@@ -184,11 +202,20 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 			Private:  req.Private,
 		}
 		// A person declaring by hand has detected and acknowledged the
-		// problem at that moment; alert integrations set detected earlier.
+		// problem at that moment, unless they say when the impact started;
+		// alerts set detected to their first anomaly and alerted to when
+		// Klaxon heard of it.
+		if !req.Started.IsZero() && req.Started.Before(now) {
+			inc.mark(PhaseDetected, req.Started)
+		}
+		if !req.Alerted.IsZero() && !req.Alerted.After(now) {
+			inc.mark(PhaseAlerted, req.Alerted)
+		}
 		inc.mark(PhaseDetected, now)
 		inc.mark(PhaseDeclared, now)
-		// A page sent at declaration is acknowledged by whoever takes it.
-		if !a.preparePaging(&inc, now) {
+		// A page sent at declaration is acknowledged by whoever takes it;
+		// an incident Klaxon declared on its own, by the first commander.
+		if !a.preparePaging(&inc, now) && !req.Auto {
 			inc.mark(PhaseAcknowledged, now)
 		}
 		inc.startTimers(a.Tiers.Get(req.Severity), now)
@@ -196,7 +223,16 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 		inc.check(ItemSeverity, ActorKlaxon, now)
 		ev := NewEvent(EventDeclared, req.Declarer, now, fmt.Sprintf("%s declared: %s", req.Severity, inc.Title))
 		ev.Data = map[string]string{"severity": req.Severity.String(), "service": svcName}
-		return inc, append([]Event{ev}, linkWatched(&inc, watched, now)...)
+		evs := append([]Event{ev}, linkWatched(&inc, watched, now)...)
+		if t, ok := inc.At(PhaseDetected); ok && t.Before(now) && len(req.Signals) == 0 {
+			started := NewEvent(EventImpactStarted, req.Declarer, now, "impact started (as "+req.Declarer+" said when declaring)")
+			started.At = t
+			evs = append(evs, started)
+		}
+		for _, sig := range req.Signals {
+			evs = append(evs, SignalEvent(sig))
+		}
+		return inc, evs
 	})
 	if err != nil {
 		return Incident{}, false, &Error{Code: CodeStore, Message: "Klaxon could not record the incident, so nothing was done. Try again in a moment.", Err: err}
@@ -207,6 +243,9 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 			a.linkIncident(ctx, watched.Key(), inc.Number, true)
 		}
 	}
+	// One outage, one incident: the service's later alerts go to this
+	// incident's timeline while it is open.
+	a.linkService(ctx, svcName, inc.Number)
 	return inc, created, nil
 }
 
@@ -243,7 +282,7 @@ func (a *App) Invitees(inc Incident) []string {
 	b := a.Briefing(inc)
 	var ids []string
 	for _, id := range slices.Concat([]string{inc.Declarer}, b.Service.Stakeholders, b.Tier.Stakeholders) {
-		if id != "" && !slices.Contains(ids, id) {
+		if id != "" && id != ActorKlaxon && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}

@@ -57,6 +57,9 @@ type Postmortem struct {
 	Total  PostmortemPhase
 	// TargetsNote says whose targets these are (the P1 ones, always).
 	TargetsNote string
+	// Detection is first anomaly → alert → declared → acknowledged, each
+	// as "15:04" UTC with the time since the previous step.
+	Detection []PostmortemDetection
 	// Bottleneck names the bottleneck phase ("" when there is none) and
 	// BottleneckRule says in one line which rule chose it.
 	Bottleneck     string
@@ -124,6 +127,14 @@ type PostmortemPhase struct {
 	Duration   string
 	TargetText string
 	OverBy     string
+}
+
+// PostmortemDetection is one step of the Detection phase.
+type PostmortemDetection struct {
+	Name    string // "first anomaly", "alert", "declared", "acknowledged"
+	At      string // "15:04" UTC, "" when not reached
+	Since   string // "+3 min" from the previous reached step, "" for the first
+	Reached bool
 }
 
 // PostmortemEvent is one line of the timeline reconstruction.
@@ -396,6 +407,18 @@ func (b *postmortemBuilder) phases(p *Postmortem) {
 		sum += pt.Target
 	}
 	p.Total = b.phase("Total", PhaseDetected, PhaseResolved, sum)
+	first := true
+	for _, st := range b.inc.DetectionSteps() {
+		d := PostmortemDetection{Name: st.Name, Reached: st.Reached}
+		if st.Reached {
+			d.At = st.At.Format("15:04")
+			if !first {
+				d.Since = "+" + HumanDuration(st.Since)
+			}
+			first = false
+		}
+		p.Detection = append(p.Detection, d)
+	}
 	if p.Total.Reached {
 		p.Duration = p.Total.Duration
 	}
@@ -714,6 +737,16 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 		return with(who, text), e.Data["url"]
 	case EventPagerDutyLog:
 		return with("PagerDuty", text), ""
+	case EventSignal:
+		s := "Alert " + cmp.Or(e.Data["name"], "(unnamed)") + " fired"
+		if k := e.Data["kind"]; k != "" {
+			s += " (" + k + ")"
+		}
+		return with(s, e.Data["summary"]), e.Data["url"]
+	case EventSignalResolved:
+		return "Alert " + cmp.Or(e.Data["name"], "(unnamed)") + " resolved", ""
+	case EventImpactStarted:
+		return who + " said the impact started", ""
 	}
 	return with(who+" ("+string(e.Type)+")", text), ""
 }

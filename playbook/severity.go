@@ -195,6 +195,11 @@ type Service struct {
 	CutoverURL string
 	// PagerDuty is where its incidents are paged (zero: not on PagerDuty).
 	PagerDuty ServicePagerDuty
+	// AlertMatch selects the service's alerts by label (nil: label
+	// service = Name); AutoDeclare is the confidence at which its alert
+	// groups are declared without a person (ConfidenceNone: never).
+	AlertMatch  Matcher
+	AutoDeclare Confidence
 }
 
 // HumanDuration renders d the way a person would say it: "15 min", "2 h",

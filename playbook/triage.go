@@ -152,6 +152,11 @@ func (a *App) AssignCommander(ctx context.Context, n int64, user, actor, key str
 		}
 		previous, changed = inc.Commander, true
 		inc.Commander = user
+		// An incident Klaxon declared on its own is acknowledged when a
+		// person first takes it on.
+		if inc.Declarer == ActorKlaxon {
+			inc.mark(PhaseAcknowledged, now)
+		}
 		inc.mark(PhaseTriageStarted, now)
 		text := "<@" + user + "> is incident commander"
 		if previous != "" {

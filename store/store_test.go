@@ -147,3 +147,12 @@ func TestDueDropsStaleIndexEntries(t *testing.T) {
 		t.Fatal("the stale entry is still indexed")
 	}
 }
+
+func TestSignalContract(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "k.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	storetest.SignalContract(t, db)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/klaxonhq/klaxon/alertmanager"
 	"github.com/klaxonhq/klaxon/bot"
 	"github.com/klaxonhq/klaxon/github"
 	"github.com/klaxonhq/klaxon/internal/config"
@@ -122,6 +124,22 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		}
 		log.Info("GitHub is on", "api_url", cfg.GitHub.APIURL)
 	}
+	// Alert intake: off (no route, no offers) without alerts.token.
+	alertRoutes := map[string]http.Handler{}
+	if cfg.Alerts.Enabled() {
+		signals, ok := db.Store.(playbook.SignalStore)
+		if !ok {
+			return errors.New("alerts.token: alert intake keeps its signals in the bolt store; store.driver postgres does not keep them yet")
+		}
+		app.Signals, app.Offers = signals, adapter
+		app.Detection = playbook.Detection{Rules: cfg.Alerts.Rules(), TriageChannel: cfg.Alerts.TriageChannel, DefaultService: cfg.Alerts.DefaultService}
+		h, err := alertmanager.NewHandler(cfg.Alerts.Token.Reveal(), app, log.With("component", "alertmanager"))
+		if err != nil {
+			return err
+		}
+		alertRoutes["POST "+alertmanager.Path] = h
+		log.Info("alert intake is on", "path", alertmanager.Path, "triage_channel", cfg.Alerts.TriageChannel)
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(bot.NewIncidentCollector(db, log), bot.NewFiguresCollector(db.Store, log))
 	if app.PageChat != nil {
@@ -178,6 +196,7 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		if db.bolt != nil && cfg.HTTP.AdminToken.IsSet() {
 			routes["GET /admin/backup"] = backupHandler(db.bolt, cfg.HTTP.AdminToken.Reveal(), log.With("component", "admin"))
 		}
+		maps.Copy(routes, alertRoutes)
 		srv := httpServer(cfg.HTTP.Listen, reg, b.Connected, db.isLeader, routes)
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
@@ -198,6 +217,9 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		})
 	}
 	err = g.Wait()
+	// Alert assessments run in the background; let them finish before the
+	// store closes.
+	app.WaitDetection()
 	log.Info("stopped")
 	return err
 }
@@ -293,6 +315,9 @@ func leaderWork(ctx context.Context, app *playbook.App, cfg config.Scheduler, cl
 		defer context.AfterFunc(gctx, func() { time.AfterFunc(shutdownDrain, cancel) })()
 		if err := app.Resume(rctx); err != nil {
 			log.Error("resuming interrupted declarations", "err", err)
+		}
+		if err := app.ResumeDetection(rctx); err != nil {
+			log.Error("resuming alert assessments", "err", err)
 		}
 		log.Info("resumed interrupted work")
 		return nil

@@ -86,6 +86,8 @@ type Config struct {
 	// Deploys configures the deploys posted at declaration and the deploy
 	// watchdog (deploys.go).
 	Deploys Deploys
+	// Alerts is alert intake; off without alerts.token.
+	Alerts Alerts
 }
 
 // Slack configures the Slack app.

@@ -109,7 +109,8 @@ func TestExampleFileParsesAndPassesCheckRun(t *testing.T) {
 	}
 	s, ok := c.Service("checkout")
 	want := playbook.Service{Name: "checkout", Runbook: "https://runbooks.example.com/checkout", Stakeholders: []string{"U0PAY001", "U0PAY002"},
-		FlagURL: "https://flags.example.com/projects/checkout", CutoverURL: "https://traffic.example.com/services/checkout"}
+		FlagURL: "https://flags.example.com/projects/checkout", CutoverURL: "https://traffic.example.com/services/checkout",
+		AlertMatch: playbook.Matcher{"service": "checkout"}}
 	if !ok || !reflect.DeepEqual(s, want) {
 		t.Errorf("Service(checkout) = %+v, %v; want %+v", s, ok, want)
 	}

@@ -128,6 +128,9 @@ type decoder struct {
 	// but came out empty (an empty variable).
 	repoKeys         []Problem
 	githubTokenEmpty bool
+	// alertsNode and defaultServiceNode locate alerts.* problems found
+	// after the whole file is read.
+	alertsNode, defaultServiceNode *yaml.Node
 }
 
 func newDecoder(baseDir string, getenv func(string) (string, bool), fs files) *decoder {
@@ -710,6 +713,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 			d.roles(n, p, c.EscalationRoles)
 		},
 		"deploys": func(n *yaml.Node, p string) { d.deploys(n, p, &c.Deploys) },
+		"alerts":     func(n *yaml.Node, p string) { d.alerts(n, p, &c.Alerts) },
 		"remediation": func(n *yaml.Node, p string) {
 			d.mapping(n, p, map[string]field{
 				"hotfix_review_url": d.str(&c.Remediation.HotfixReviewURL, urlCheck("https://wiki.example.com/hotfix-review")),
@@ -731,6 +735,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 	})
 	d.needGitHubToken(c)
 	applyDigestZone(c)
+	d.checkAlerts(c)
 }
 
 // needGitHubToken reports a repository configured without github.token, at
@@ -1185,6 +1190,8 @@ func (d *decoder) services(n *yaml.Node, path string, dst *[]playbook.Service) {
 			"pagerduty": func(n *yaml.Node, p string) {
 				d.servicePagerDuty(n, p, &s.PagerDuty)
 			},
+			"alerts":       func(n *yaml.Node, p string) { d.serviceAlerts(n, p, &s.AlertMatch) },
+			"auto_declare": d.autoDeclare(&s.AutoDeclare),
 		})
 		if !ok {
 			continue

@@ -1,0 +1,495 @@
+package playbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// SignalStore persists detection: each service's live signal groups and the
+// open incident its alerts go to, and every group ever made (for
+// /incident signals). Each method is one transaction.
+type SignalStore interface {
+	// UpdateService applies fn to the detection state of service ("" for
+	// unrouted alerts): its live groups, loaded, and its incident. Groups
+	// fn adds with ID 0 get an ID; groups fn moves to Retired are stored
+	// but no longer loaded. If fn returns an error nothing is written.
+	UpdateService(ctx context.Context, service string, fn func(*ServiceSignals) error) (ServiceSignals, error)
+	// Group returns group id, or an error whose code is CodeNotFound.
+	Group(ctx context.Context, id int64) (SignalGroup, error)
+	// UpdateGroup applies fn to group id and stores it.
+	UpdateGroup(ctx context.Context, id int64, fn func(*SignalGroup) error) (SignalGroup, error)
+	// Groups returns up to limit groups for which keep is true, newest first.
+	Groups(ctx context.Context, keep func(*SignalGroup) bool, limit int) ([]SignalGroup, error)
+}
+
+// Offer is what the triage channel shows of a group: the signals, the
+// deploy, the confidence and a button to declare.
+type Offer struct {
+	Group   SignalGroup
+	Service Service
+	// Incident is set once the group became an incident (the offer then
+	// says so instead of offering).
+	Incident *Incident
+}
+
+// Offers posts and edits the offer in the triage channel: one message per
+// group, edited in place.
+type Offers interface {
+	PostOffer(ctx context.Context, channel string, o Offer) (MessageRef, error)
+	UpdateOffer(ctx context.Context, m MessageRef, o Offer) error
+}
+
+// Detection configures alert intake (alerts.* in the config).
+type Detection struct {
+	Rules DetectionRules
+	// TriageChannel is where offers are posted ("" : none are posted; low
+	// and medium groups are only listed).
+	TriageChannel string
+	// DefaultService takes unmatched alerts; "" records them as unrouted.
+	DefaultService string
+}
+
+// SignalEvent is the timeline event of a signal firing, at its start.
+func SignalEvent(s Signal) Event {
+	ev := NewEvent(EventSignal, ActorKlaxon, s.Received, fmt.Sprintf("alert %s fired (%s)", s.Name, s.Kind))
+	ev.At = s.StartsAt.UTC()
+	ev.Data = map[string]string{"name": s.Name, "kind": string(s.Kind), "key": s.Key}
+	if s.Summary != "" {
+		ev.Data["summary"] = truncate(s.Summary, 300)
+	}
+	if s.URL != "" {
+		ev.Data["url"] = s.URL
+	}
+	if s.BurnRate > 0 {
+		ev.Data["burn_rate"] = strconv.FormatFloat(s.BurnRate, 'f', -1, 64)
+	}
+	return ev
+}
+
+func signalResolvedEvent(s Signal) Event {
+	ev := NewEvent(EventSignalResolved, ActorKlaxon, s.EndsAt, "alert "+s.Name+" resolved")
+	ev.Data = map[string]string{"name": s.Name, "kind": string(s.Kind), "key": s.Key}
+	return ev
+}
+
+// IngestResult counts what a batch of alerts did.
+type IngestResult struct {
+	Alerts   int // alerts in the batch
+	New      int // new signals
+	Resolved int // signals ended
+	Repeats  int // alerts already recorded as they are (redeliveries, repeats)
+	Dropped  int // resolutions of signals never seen firing
+	Unrouted int // alerts matching no service (and no default service)
+	// ToIncident counts the signals sent to an open incident's timeline.
+	ToIncident int
+}
+
+// IngestAlerts records a batch of alerts (one Alertmanager notification)
+// and returns at once: each alert joins its service's group, or its open
+// incident's timeline; the groups that changed are then assessed in the
+// background (AssessGroup), so the sender gets its answer fast. A batch
+// received twice changes nothing the second time.
+func (a *App) IngestAlerts(ctx context.Context, alerts []Alert) (IngestResult, error) {
+	res := IngestResult{Alerts: len(alerts)}
+	if a.Signals == nil {
+		return res, Errorf(CodeBadInput, "alert intake is off")
+	}
+	now := a.Clock.Now().UTC()
+	routes := Routes(a.Services)
+	bySvc := map[string][]Alert{}
+	for _, al := range alerts {
+		svc := Route(routes, al.Labels, a.Detection.DefaultService)
+		if svc == "" {
+			res.Unrouted++
+		}
+		bySvc[svc] = append(bySvc[svc], al)
+	}
+	rules := a.Detection.Rules
+	for _, svc := range slices.Sorted(maps.Keys(bySvc)) {
+		if err := a.releaseResolvedIncident(ctx, svc, now); err != nil {
+			return res, err
+		}
+		var outs []Ingested
+		st, err := a.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
+			outs = outs[:0]
+			for _, al := range bySvc[svc] {
+				outs = append(outs, rules.Ingest(st, al, now))
+			}
+			rules.Retire(st, now)
+			return nil
+		})
+		if err != nil {
+			return res, &Error{Code: CodeStore, Message: "Klaxon could not record the alerts", Err: err}
+		}
+		changed := map[int64]bool{}
+		for _, o := range outs {
+			switch {
+			case o.Dropped:
+				res.Dropped++
+				continue
+			case !o.Changed:
+				res.Repeats++
+				continue
+			case o.Signal.Firing():
+				res.New++
+			default:
+				res.Resolved++
+			}
+			g := groupWith(st.Groups, o.Signal.Key)
+			if g == nil {
+				continue // retired in this very change (its last signal resolved)
+			}
+			if g.Incident != 0 {
+				if err := a.signalToIncident(ctx, g.Incident, o.Signal); err != nil {
+					a.log().Error("adding a signal to an incident's timeline", "incident", g.Incident, "err", err)
+				} else {
+					res.ToIncident++
+				}
+				continue
+			}
+			changed[g.ID] = true
+		}
+		for _, id := range slices.Sorted(maps.Keys(changed)) {
+			a.assessSoon(ctx, id)
+		}
+	}
+	return res, nil
+}
+
+func groupWith(groups []SignalGroup, key string) *SignalGroup {
+	for i := range groups {
+		for _, s := range groups[i].Signals {
+			if s.Key == key {
+				return &groups[i]
+			}
+		}
+	}
+	return nil
+}
+
+// releaseResolvedIncident unlinks svc from its incident once that incident
+// is resolved, so the next alert opens a new group instead of going to the
+// timeline of an outage that is over.
+func (a *App) releaseResolvedIncident(ctx context.Context, svc string, now time.Time) error {
+	var linked int64
+	if _, err := a.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
+		linked = st.Incident
+		return errNoChange
+	}); err != nil && !errors.Is(err, errNoChange) {
+		return &Error{Code: CodeStore, Message: "Klaxon could not read the alert state", Err: err}
+	}
+	if linked == 0 {
+		return nil
+	}
+	inc, err := a.Store.Get(ctx, linked)
+	if err == nil && inc.Status.Open() {
+		return nil
+	}
+	if err != nil && ErrorCode(err) != CodeNotFound {
+		return &Error{Code: CodeStore, Message: "Klaxon could not read the incident", Err: err}
+	}
+	_, err = a.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
+		RetireIncident(st, linked, now)
+		return nil
+	})
+	return err
+}
+
+// errNoChange makes an update a read: fn returns it and nothing is written.
+var errNoChange = errors.New("no change")
+
+// signalToIncident puts a signal on incident n's timeline, once per firing
+// and once per resolution.
+func (a *App) signalToIncident(ctx context.Context, n int64, s Signal) error {
+	ev, key := SignalEvent(s), "signal:"+s.Key
+	if !s.Firing() {
+		ev, key = signalResolvedEvent(s), key+":resolved"
+	}
+	_, _, err := a.Store.Apply(ctx, n, key, func(*Incident) ([]Event, error) { return []Event{ev}, nil })
+	return err
+}
+
+// detectionState is the background assessment's bookkeeping.
+type detectionState struct {
+	mu      sync.Mutex
+	running map[int64]bool // groups being assessed
+	again   map[int64]bool // groups that changed while being assessed
+	wg      sync.WaitGroup
+	deploys map[string]cachedDeploys
+}
+
+type cachedDeploys struct {
+	at      time.Time
+	deploys []Deploy
+}
+
+// deployCacheFor bounds how often an alert storm reads a service's deploys.
+const deployCacheFor = 30 * time.Second
+
+// assessSoon assesses group id in the background. Assessments of one group
+// never overlap, and changes arriving meanwhile coalesce into one more
+// assessment: a storm of 500 alerts makes a handful of Slack edits, not 500.
+func (a *App) assessSoon(ctx context.Context, id int64) {
+	d := &a.detection
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.running == nil {
+		d.running, d.again = map[int64]bool{}, map[int64]bool{}
+	}
+	if d.running[id] {
+		d.again[id] = true
+		return
+	}
+	d.running[id] = true
+	bg := context.WithoutCancel(ctx)
+	d.wg.Go(func() {
+		for {
+			actx, cancel := context.WithTimeout(bg, 2*time.Minute)
+			if err := a.AssessGroup(actx, id); err != nil {
+				a.log().Error("assessing an alert group", "group", id, "err", err)
+			}
+			cancel()
+			d.mu.Lock()
+			if !d.again[id] {
+				delete(d.running, id)
+				d.mu.Unlock()
+				return
+			}
+			delete(d.again, id)
+			d.mu.Unlock()
+		}
+	})
+}
+
+// WaitDetection waits for the background assessments started so far.
+func (a *App) WaitDetection() { a.detection.wg.Wait() }
+
+// recentDeploys returns the service's recent deploys, read at most every
+// deployCacheFor (nil when GitHub is off or the service names no repo).
+func (a *App) recentDeploys(ctx context.Context, svc Service, now time.Time) []Deploy {
+	if a.Deploys == nil || svc.Repo == "" {
+		return nil
+	}
+	d := &a.detection
+	d.mu.Lock()
+	c, ok := d.deploys[svc.Name]
+	d.mu.Unlock()
+	if ok && now.Sub(c.at) < deployCacheFor && !now.Before(c.at) {
+		return c.deploys
+	}
+	deploys, err := a.Deploys.Recent(ctx, svc, deployLimit)
+	if err != nil {
+		a.log().Warn("reading deploys for alert confidence", "service", svc.Name, "err", err)
+		return c.deploys
+	}
+	d.mu.Lock()
+	if d.deploys == nil {
+		d.deploys = map[string]cachedDeploys{}
+	}
+	d.deploys[svc.Name] = cachedDeploys{at: now, deploys: deploys}
+	d.mu.Unlock()
+	return deploys
+}
+
+// AssessGroup computes group id's confidence and acts on it: a service with
+// auto_declare at or below it declares; medium or more posts the offer in
+// the triage channel (or edits it in place); low is only recorded.
+func (a *App) AssessGroup(ctx context.Context, id int64) error {
+	g, err := a.Signals.Group(ctx, id)
+	if err != nil {
+		return err
+	}
+	now := a.Clock.Now().UTC()
+	svc, _ := a.Service(g.Service)
+	as := a.Detection.Rules.Assess(&g, a.recentDeploys(ctx, svc, now), now)
+	version := g.Version
+	g, err = a.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
+		g.Assessment = as
+		g.Assessed = version
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if g.Incident != 0 {
+		return a.refreshOffer(ctx, g)
+	}
+	if g.Service != "" && svc.AutoDeclare != ConfidenceNone && as.Confidence >= svc.AutoDeclare && g.Live() {
+		inc, created, err := a.DeclareFromGroup(ctx, id, ActorKlaxon, true)
+		if err != nil {
+			return err
+		}
+		if created {
+			a.log().Info("declared from alerts", "incident", inc.Number, "service", g.Service, "confidence", as.Confidence.String())
+			if _, err := a.SetUp(ctx, inc.Number); err != nil {
+				a.log().Error("setting up an incident declared from alerts", "incident", inc.Number, "err", err)
+			}
+		}
+		return nil
+	}
+	if as.Confidence >= ConfidenceMedium || !g.Offer.Zero() {
+		return a.refreshOffer(ctx, g)
+	}
+	return nil
+}
+
+// refreshOffer posts g's offer, or edits it in place. A group has at most
+// one offer: assessments of a group never overlap, and the intent is stored
+// before the post.
+func (a *App) refreshOffer(ctx context.Context, g SignalGroup) error {
+	if a.Offers == nil || a.Detection.TriageChannel == "" || g.Service == "" {
+		return nil
+	}
+	svc, _ := a.Service(g.Service)
+	o := Offer{Group: g, Service: svc}
+	if g.Incident != 0 {
+		inc, err := a.Store.Get(ctx, g.Incident)
+		if err != nil {
+			return err
+		}
+		o.Incident = &inc
+	}
+	if !g.Offer.Zero() {
+		return a.Offers.UpdateOffer(ctx, g.Offer, o)
+	}
+	if g.Incident != 0 && g.OfferIntent.IsZero() {
+		return nil // declared before any offer (auto_declare): nothing to edit
+	}
+	if _, err := a.Signals.UpdateGroup(ctx, g.ID, func(g *SignalGroup) error {
+		g.OfferIntent = a.Clock.Now().UTC()
+		return nil
+	}); err != nil {
+		return err
+	}
+	m, err := a.Offers.PostOffer(ctx, a.Detection.TriageChannel, o)
+	if err != nil {
+		return fmt.Errorf("posting the offer: %w", err)
+	}
+	_, err = a.Signals.UpdateGroup(ctx, g.ID, func(g *SignalGroup) error {
+		g.Offer = m
+		return nil
+	})
+	return err
+}
+
+// DeclareFromGroup declares group id as an incident: its service, a title
+// from its first signal, the severity its assessment gives, detected at the
+// first anomaly, alerted when the first alert arrived, and its signals on
+// the timeline. auto is set when Klaxon declares on its own (nobody has
+// acknowledged it yet). A group declares once: a second click returns the
+// incident the first made (created false).
+func (a *App) DeclareFromGroup(ctx context.Context, id int64, declarer string, auto bool) (Incident, bool, error) {
+	if a.Signals == nil {
+		return Incident{}, false, Errorf(CodeBadInput, "alert intake is off")
+	}
+	g, err := a.Signals.Group(ctx, id)
+	if err != nil {
+		if ErrorCode(err) == CodeNotFound {
+			return Incident{}, false, Errorf(CodeNotFound, "Klaxon has no record of these alerts.")
+		}
+		return Incident{}, false, storeErr(err, "the declaration")
+	}
+	if g.Incident != 0 {
+		inc, err := a.Store.Get(ctx, g.Incident)
+		return inc, false, err
+	}
+	if g.Service == "" {
+		return Incident{}, false, Errorf(CodeBadInput, "These alerts match no service; declare with `/incident declare` and name one.")
+	}
+	sev := g.Assessment.Severity
+	if !sev.Valid() {
+		sev = SEV3
+	}
+	inc, created, err := a.Declare(ctx, DeclareRequest{
+		Key: "signals:" + strconv.FormatInt(id, 10), Title: GroupTitle(&g), Severity: sev,
+		Service: g.Service, Declarer: declarer, Origin: a.Detection.TriageChannel,
+		Started: g.Start, Alerted: g.FirstAlert(), Auto: auto, Signals: g.Signals,
+	})
+	if err != nil {
+		return Incident{}, false, err
+	}
+	g, err = a.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
+		g.Incident = inc.Number
+		g.Linked = map[string]bool{}
+		for _, s := range g.Signals {
+			g.Linked[s.Key] = true
+		}
+		g.Version++
+		return nil
+	})
+	if err != nil {
+		return inc, created, storeErr(err, "the link between the alerts and the incident")
+	}
+	if err := a.refreshOffer(ctx, g); err != nil {
+		a.log().Warn("showing the declaration on the offer", "group", id, "err", err)
+	}
+	return inc, created, nil
+}
+
+// linkService makes incident n the one svc's later alerts go to, unless an
+// open incident already takes them.
+func (a *App) linkService(ctx context.Context, svc string, n int64) {
+	if a.Signals == nil || svc == "" {
+		return
+	}
+	cur := int64(0)
+	if _, err := a.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
+		cur = st.Incident
+		return errNoChange
+	}); err != nil && !errors.Is(err, errNoChange) {
+		a.log().Warn("reading the alert state", "service", svc, "err", err)
+		return
+	}
+	if cur != 0 && cur != n {
+		if inc, err := a.Store.Get(ctx, cur); err == nil && inc.Status.Open() {
+			return
+		}
+	}
+	if _, err := a.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
+		if st.Incident != 0 && st.Incident != n && st.Incident != cur {
+			return errNoChange // another declaration linked meanwhile
+		}
+		if st.Incident != 0 && st.Incident != n {
+			RetireIncident(st, st.Incident, a.Clock.Now())
+		}
+		st.Incident = n
+		return nil
+	}); err != nil && !errors.Is(err, errNoChange) {
+		a.log().Warn("linking the service's alerts to the incident", "service", svc, "incident", n, "err", err)
+	}
+}
+
+// RecentSignals lists the latest groups, newest first, low ones included,
+// for /incident signals and the App Home.
+func (a *App) RecentSignals(ctx context.Context, limit int) ([]SignalGroup, error) {
+	if a.Signals == nil {
+		return nil, Errorf(CodeBadInput, "Alert intake is off: set alerts.token to take alerts from Alertmanager.")
+	}
+	gs, err := a.Signals.Groups(ctx, func(*SignalGroup) bool { return true }, limit)
+	if err != nil {
+		return nil, storeErr(err, "the signals")
+	}
+	return gs, nil
+}
+
+// ResumeDetection re-assesses groups that changed after their last
+// assessment (a stop between recording alerts and acting on them).
+func (a *App) ResumeDetection(ctx context.Context) error {
+	if a.Signals == nil {
+		return nil
+	}
+	gs, err := a.Signals.Groups(ctx, func(g *SignalGroup) bool { return g.Live() && g.Incident == 0 && g.Assessed < g.Version }, 0)
+	if err != nil {
+		return err
+	}
+	for _, g := range gs {
+		a.assessSoon(ctx, g.ID)
+	}
+	return nil
+}

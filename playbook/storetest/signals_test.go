@@ -1,0 +1,5 @@
+package storetest
+
+import "testing"
+
+func TestMemorySignalContract(t *testing.T) { SignalContract(t, NewSignals()) }
