@@ -292,3 +292,46 @@ func TestDetectionStepsAndStarted(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRoute checks the label matchers: a route matches exactly when every
+// label it names has that value, the first matching route wins, and nothing
+// matches an empty matcher.
+func FuzzRoute(f *testing.F) {
+	f.Add("service", "checkout", "job", "payments-api", "service", "checkout", "job", "x")
+	f.Add("", "", "a", "b", "a", "b", "", "")
+	f.Add("team", "search\x00", "env", "prod", "team", "search", "env", "prod")
+	f.Fuzz(func(t *testing.T, k1, v1, k2, v2, lk1, lv1, lk2, lv2 string) {
+		m1 := Matcher{}
+		if k1 != "" {
+			m1[k1] = v1
+		}
+		m2 := Matcher{k2: v2}
+		labels := map[string]string{lk1: lv1, lk2: lv2}
+		routes := []AlertRoute{{Service: "one", Match: m1}, {Service: "two", Match: m2}}
+		got := Route(routes, labels, "def")
+		want := "def"
+		has := func(m Matcher) bool {
+			if len(m) == 0 {
+				return false
+			}
+			for k, v := range m {
+				if lv, ok := labels[k]; !ok || lv != v {
+					return false
+				}
+			}
+			return true
+		}
+		switch {
+		case has(m1):
+			want = "one"
+		case has(m2):
+			want = "two"
+		}
+		if got != want {
+			t.Fatalf("Route(%v, %v) = %q, want %q", routes, labels, got, want)
+		}
+		if len(m1) == 0 && m1.Matches(labels) {
+			t.Fatal("an empty matcher matched")
+		}
+	})
+}

@@ -713,7 +713,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 			d.roles(n, p, c.EscalationRoles)
 		},
 		"deploys": func(n *yaml.Node, p string) { d.deploys(n, p, &c.Deploys) },
-		"alerts":     func(n *yaml.Node, p string) { d.alerts(n, p, &c.Alerts) },
+		"alerts":  func(n *yaml.Node, p string) { d.alerts(n, p, &c.Alerts) },
 		"remediation": func(n *yaml.Node, p string) {
 			d.mapping(n, p, map[string]field{
 				"hotfix_review_url": d.str(&c.Remediation.HotfixReviewURL, urlCheck("https://wiki.example.com/hotfix-review")),
