@@ -35,6 +35,8 @@ Usage:
   klaxon export       [--config PATH] [--since 12w]
                                         every incident with its timeline, as JSON lines (Klaxon stopped)
   klaxon demo --play  [--addr H:P]      a local web page to try every command (127.0.0.1:8090)
+  klaxon healthcheck  [--config PATH] [--url URL]
+                                        exit 0 when the running Klaxon's /healthz answers (Docker HEALTHCHECK)
   klaxon version                        print the version
 
 --config defaults to $KLAXON_CONFIG, else klaxon.yaml.
@@ -71,6 +73,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return 0
 	case "demo":
 		return demoCmd(ctx, rest, stdout, stderr)
+	case "healthcheck":
+		return healthcheckCmd(ctx, rest, def, stdout, stderr, getenv)
 	case "report":
 		return reportCmd(ctx, rest, def, stdout, stderr, getenv)
 	case "export":

@@ -135,3 +135,49 @@ func TestMetricsAtStartAndConnectionState(t *testing.T) {
 		t.Errorf("%d connection lines, want one per change (connected, reconnected):\n%s", n, p.Logs())
 	}
 }
+
+// TestHealthcheck: `klaxon healthcheck` exits 0 when the running Klaxon's
+// /healthz answers (read from http.listen, 0.0.0.0 asked on loopback), 1
+// when nothing answers.
+func TestHealthcheck(t *testing.T) {
+	f := newWorkspace(t, fakeslack.Options{})
+	httpAddr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(httpAddr)
+	dir := t.TempDir()
+	config := writeConfig(t, dir, f.URL(), "0.0.0.0:"+port)
+	p := startKlaxon(t, f, config)
+	<-p.logged("serving /healthz")
+	out, errOut, code := klaxon(t, nil, "healthcheck", "--config", config) // no tokens needed
+	if code != 0 || !strings.Contains(out, "http://127.0.0.1:"+port+"/healthz: ok") {
+		t.Errorf("healthcheck of a running Klaxon: exit %d %s %s", code, out, errOut)
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.done <- <-p.done // stopped; left for startKlaxon's cleanup to read
+	if _, errOut, code := klaxon(t, nil, "healthcheck", "--config", config); code != 1 || !strings.Contains(errOut, "connection refused") {
+		t.Errorf("healthcheck of a stopped Klaxon: exit %d %s", code, errOut)
+	}
+	if _, errOut, code := klaxon(t, nil, "healthcheck", "--url", "http://"+httpAddr+"/healthz"); code != 1 {
+		t.Errorf("--url of nothing: exit %d %s", code, errOut)
+	}
+}
+
+// TestDockerfile: docker cannot run here, so the image's promises are read
+// from its Dockerfile: bases pinned by digest, the store on a declared
+// volume outside the config mount, a shell-less HEALTHCHECK.
+func TestDockerfile(t *testing.T) {
+	b, err := os.ReadFile("../../Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	df := string(b)
+	for _, line := range strings.Split(df, "\n") {
+		if strings.HasPrefix(line, "FROM ") && !strings.Contains(line, "@sha256:") {
+			t.Errorf("base image not pinned by digest: %s", line)
+		}
+	}
+	for _, w := range []string{`VOLUME ["/var/lib/klaxon"]`, "WORKDIR /var/lib/klaxon", `CMD ["/usr/local/bin/klaxon", "healthcheck"]`, "USER 65532:65532"} {
+		if !strings.Contains(df, w) {
+			t.Errorf("Dockerfile lacks %q", w)
+		}
+	}
+}
