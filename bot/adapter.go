@@ -358,7 +358,9 @@ func (a *Adapter) PostUpdate(ctx context.Context, b playbook.Briefing, u playboo
 	fallback := templates.Truncate(300, header+": "+templates.Escape(firstLine(u.Status, u.Text)))
 	var wg sync.WaitGroup
 	var errChan, errAnn error
-	wg.Go(func() { _, errChan = a.post(ctx, inc.Channel.ID, fallback, blocks) })
+	if inc.Channel.ID != "" { // none when Slack refused to create it
+		wg.Go(func() { _, errChan = a.post(ctx, inc.Channel.ID, fallback, blocks) })
+	}
 	// A private incident's updates stay in its channel.
 	if !inc.Announcement.Zero() && !inc.Private {
 		wg.Go(func() {
@@ -408,9 +410,9 @@ func (a *Adapter) Nudge(ctx context.Context, b playbook.Briefing, n playbook.Nud
 		blocks = append(blocks, slack.NewActionBlock("nudge_actions", btn))
 	}
 	channel := b.Incident.Channel.ID
-	if c := b.Incident.Closure; c != nil && !c.Archived.IsZero() {
-		// An archived channel takes no posts: remind the commander (or
-		// the declarer) directly.
+	if c := b.Incident.Closure; channel == "" || (c != nil && !c.Archived.IsZero()) {
+		// An archived channel (or none: Slack refused to make it) takes
+		// no posts: remind the commander (or the declarer) directly.
 		to := b.Incident.Commander
 		if to == "" {
 			to = b.Incident.Declarer

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -347,7 +348,7 @@ func (b *Bot) tellDeclarer(ctx context.Context, responseURL string, res playbook
 	var text string
 	switch {
 	case setupErr != nil:
-		text = fmt.Sprintf(":warning: Incident #%d is declared, but Klaxon could not create its channel (%s). Klaxon will retry when it restarts; meanwhile coordinate in this channel.", inc.Number, slackReason(setupErr))
+		text = fmt.Sprintf(":warning: Incident #%d is declared, but Klaxon could not create its channel (%s). It tries again a few times over the next minutes; if it still cannot, you and the announce channel are told why. Meanwhile coordinate in this channel.", inc.Number, slackReason(setupErr))
 	case len(res.Failed) > 0:
 		text = fmt.Sprintf("Incident #%d: <#%s> is open, but some steps failed; the channel says which.", inc.Number, inc.Channel.ID)
 	default:
@@ -369,7 +370,14 @@ func slackReason(err error) string {
 	if errors.As(err, &rl) {
 		return "Slack rate limit"
 	}
-	return "Slack did not answer"
+	var sce slack.StatusCodeError
+	var uerr *url.Error
+	var nerr net.Error
+	if errors.As(err, &sce) || errors.As(err, &uerr) || errors.As(err, &nerr) || errors.Is(err, context.DeadlineExceeded) {
+		return "Slack did not answer"
+	}
+	// Not Slack's doing: the store, say. Slack is not blamed for it.
+	return "a failure on Klaxon's side, not Slack's"
 }
 
 func (b *Bot) logDomainError(action, user string, err error) {

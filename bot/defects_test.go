@@ -163,3 +163,71 @@ func TestChannelArchivedByHandBeforeClose(t *testing.T) {
 		t.Fatalf("the reminder did not reach the commander's DM %s: %+v", dm, f.Messages(dm))
 	}
 }
+
+// Defect 1: a workspace that restricts channel creation. Klaxon retries
+// with backoff up to a limit, then tells the declarer and the announce
+// channel why and what an admin must allow; no reminder goes to no channel;
+// "/incident resolve #1" and "close #1" work from any channel.
+func TestChannelThatCannotBeCreated(t *testing.T) {
+	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+		if method == "conversations.create" {
+			return &fakeslack.Fault{Error: "restricted_action"}
+		}
+		return nil
+	}})
+	clock := &manualClock{now: time.Now().UTC().Truncate(time.Second)}
+	k, _ := wrapUpKlaxon(t, f, clock)
+	slash(t, f, "declare sev2 checkout Card form broken")
+	waitReady(t, f, 1)
+	if txt := lastResponse(f); !strings.Contains(txt, "restricted_action") {
+		t.Fatalf("the declarer was not told why: %q", txt)
+	}
+	// The scheduler retries on stored deadlines; an hour of ticks is
+	// plenty for every attempt and for every reminder that could fire.
+	for range 120 {
+		clock.Advance(30 * time.Second)
+		if _, err := k.app.Tick(ctxT(t), clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	creates := len(f.CallsTo("conversations.create"))
+	if creates != playbook.MaxChannelAttempts {
+		t.Fatalf("%d channel creations, want %d (retries up to the limit)", creates, playbook.MaxChannelAttempts)
+	}
+	for _, c := range f.CallsTo("chat.postMessage") {
+		if c.Params.Get("channel") == "" {
+			t.Fatalf("a message was posted to no channel: %v", c.Params)
+		}
+	}
+	inc, _ := k.db.Get(ctxT(t), 1)
+	if !inc.WakeAt().IsZero() {
+		t.Fatalf("timers still armed for a channel-less incident: %+v", inc.Timers)
+	}
+	told := func(channel string) bool {
+		for _, m := range f.Messages(channel) {
+			if txt := blocksText(m); strings.Contains(txt, "restricted_action") && strings.Contains(txt, "admin") && strings.Contains(txt, "#1") {
+				return true
+			}
+		}
+		return false
+	}
+	if !told(announce) {
+		t.Fatalf("the announce channel was not told why: %+v", f.Messages(announce))
+	}
+	if !told("D" + declarer[1:]) { // the fake's DM channel with the declarer
+		t.Fatal("the declarer was not told why by DM")
+	}
+
+	// Resolve and close from any channel, with the usual permissions.
+	if txt := ackText(t, cmdIn(t, k, f, "U0OTHER1", general, "resolve #1")); !strings.Contains(txt, "Only") {
+		t.Fatalf("a bystander's resolve #1 acked %q", txt)
+	}
+	cmdIn(t, k, f, declarer, general, "resolve #1")
+	if inc, _ = k.db.Get(ctxT(t), 1); inc.Status != playbook.StatusResolved {
+		t.Fatalf("resolve #1 from another channel: status %s", inc.Status)
+	}
+	cmdIn(t, k, f, declarer, general, "close #1")
+	if inc, _ = k.db.Get(ctxT(t), 1); inc.Status != playbook.StatusClosed {
+		t.Fatalf("close #1 from another channel: status %s", inc.Status)
+	}
+}

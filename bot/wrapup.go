@@ -235,11 +235,15 @@ func (b *Bot) onMitigated(ctx context.Context, req socketmode.Request, sc slack.
 // onResolve handles "/incident resolve [override <reason>]". The first call
 // opens the gates; once they are open it asks for the all-clear.
 func (b *Bot) onResolve(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) {
-	inc, ok := b.incidentHere(ctx, req, sc, received)
+	inc, arg, ok := b.incidentFor(ctx, req, sc, arg, received)
 	if !ok {
 		return
 	}
 	arg = strings.TrimSpace(arg)
+	if inc.Channel.ID == "" {
+		b.resolveWithoutChannel(ctx, req, sc, inc, arg, received)
+		return
+	}
 	if first, _, _ := strings.Cut(arg, " "); strings.EqualFold(first, "override") {
 		reason := Plain(tail(arg, 1))
 		if reason == "" {
@@ -275,6 +279,31 @@ func (b *Bot) onResolve(ctx context.Context, req socketmode.Request, sc slack.Sl
 		return
 	}
 	b.allClear(ctx, inc.Number, sc.UserID, "", "env:"+req.EnvelopeID, sc.ResponseURL)
+}
+
+// resolveWithoutChannel gives the all-clear for an incident Slack refused a
+// channel ("/incident resolve #12 [override <reason>]" from any channel):
+// there is no gates message to check, so the domain records why it was
+// resolved without them. The decision is in the ack (or, when a responder
+// group must be read first, through the response_url).
+func (b *Bot) resolveWithoutChannel(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, inc playbook.Incident, arg string, received time.Time) {
+	reason := ""
+	if first, _, _ := strings.Cut(arg, " "); strings.EqualFold(first, "override") {
+		reason = Plain(tail(arg, 1))
+	}
+	reply := b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID)
+	got, su, applied, err := b.App.AllClear(ctx, inc.Number, playbook.AllClearRequest{Key: "env:" + req.EnvelopeID, Actor: sc.UserID, Reason: reason})
+	if err != nil {
+		reply(playbook.UserMessage(err))
+		b.logDomainError("all-clear", sc.UserID, err)
+		return
+	}
+	reply(fmt.Sprintf(":white_check_mark: Incident #%d is resolved (it has no channel, so its verification gates could not be checked; that is on its timeline). Next: `%s close #%d`.", got.Number, b.Command, got.Number))
+	if applied {
+		if err := b.App.PublishUpdate(ctx, got, su); err != nil {
+			b.log().Warn("posting the final update of an incident without a channel", "incident", got.Number, "err", err)
+		}
+	}
 }
 
 // postGates posts the gates message and remembers it for later edits.

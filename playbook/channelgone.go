@@ -16,10 +16,10 @@ func (inc Incident) recipient() string {
 }
 
 // outlineTarget is where the post-mortem outline goes: the incident's
-// channel, or, once the channel was archived without it, the DM recorded
-// then (opened now if need be).
+// channel, or, once the channel was archived without it (or when it never
+// had one), the DM recorded then (opened now if need be).
 func (a *App) outlineTarget(ctx context.Context, inc Incident) (string, error) {
-	if inc.Closure.Archived.IsZero() {
+	if inc.Closure.Archived.IsZero() && inc.Channel.ID != "" {
 		return inc.Channel.ID, nil
 	}
 	if inc.Closure.DM != "" {

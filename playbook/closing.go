@@ -96,7 +96,7 @@ func (a *App) FinishClose(ctx context.Context, n int64, force bool) (CloseResult
 	c := *inc.Closure
 	// A channel archived by hand before the outline was in it gets it by DM
 	// (see uploadOutline).
-	wantUpload := c.File == "" && a.Closing != nil && inc.Channel.ID != "" && (force || c.UploadFailures < MaxStepAttempts)
+	wantUpload := c.File == "" && a.Closing != nil && (force || c.UploadFailures < MaxStepAttempts)
 	wantPublish := c.Published == "" && a.PostmortemRepo != nil && a.PostmortemsRepo != "" && !inc.Private && (force || c.PublishFailures < MaxStepAttempts)
 	if inc.Private && a.PostmortemRepo != nil && a.PostmortemsRepo != "" {
 		res.Notes = append(res.Notes, "A private incident's outline is not published to "+a.PostmortemsRepo+".")
@@ -122,7 +122,7 @@ func (a *App) FinishClose(ctx context.Context, n int64, force bool) (CloseResult
 			return res, err
 		}
 	}
-	if inc.Timers.ArchiveDue.IsZero() && inc.Closure.Archived.IsZero() && a.Closing != nil && inc.Closure.File != "" &&
+	if inc.Timers.ArchiveDue.IsZero() && inc.Closure.Archived.IsZero() && a.Closing != nil && inc.Closure.File != "" && inc.Channel.ID != "" &&
 		(force || inc.Closure.ArchiveFailures < MaxStepAttempts) {
 		inc, err = a.archive(ctx, inc, &res)
 		if err != nil {
@@ -169,7 +169,10 @@ func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events
 		return inc, nil
 	}
 	here := "Here is the post-mortem outline"
-	if target != inc.Channel.ID {
+	switch {
+	case inc.Channel.ID == "":
+		here = "It never had a channel, so here is the post-mortem outline"
+	case target != inc.Channel.ID:
 		here = "Its channel was archived before Klaxon could share the post-mortem outline there, so here it is"
 	}
 	comment := fmt.Sprintf("Incident #%d is closed. %s: timeline, phase durations, 5 Whys and action items. Fill it in, blamelessly.", inc.Number, here)
@@ -342,5 +345,5 @@ func closeUnfinished(i *Incident) bool {
 	}
 	c := i.Closure
 	return (c.File == "" && c.UploadFailures < MaxStepAttempts) ||
-		(c.Archived.IsZero() && i.Timers.ArchiveDue.IsZero() && c.ArchiveFailures < MaxStepAttempts)
+		(c.Archived.IsZero() && i.Timers.ArchiveDue.IsZero() && c.ArchiveFailures < MaxStepAttempts && i.Channel.ID != "")
 }

@@ -581,17 +581,12 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error)
 		}
 	}
 	if err != nil {
-		now := a.Clock.Now()
-		ev := NewEvent(EventStepFailed, ActorKlaxon, now, "could not create the channel: "+err.Error())
-		ev.Data = map[string]string{"step": string(StepChannel)}
-		if stored, uerr := a.Store.Update(ctx, inc.Number, func(*Incident) ([]Event, error) { return []Event{ev}, nil }); uerr == nil {
-			inc = stored
-		}
-		return inc, fmt.Errorf("create channel for incident #%d: %w", inc.Number, err)
+		return a.channelFailed(ctx, inc, err), fmt.Errorf("create channel for incident #%d: %w", inc.Number, err)
 	}
 	return a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		i.Channel = ch
 		i.ChannelIntent = nil
+		i.Timers.ChannelRetry = time.Time{}
 		i.markDone(StepChannel, a.Clock.Now())
 		return []Event{NewEvent(EventChannelCreated, ActorKlaxon, a.Clock.Now(), "#"+ch.Name)}, nil
 	})
@@ -717,7 +712,7 @@ func (a *App) Resume(ctx context.Context) error {
 	if len(unarmed) > 0 {
 		a.Wake()
 	}
-	incs, err := a.Store.List(ctx, func(i *Incident) bool { return i.Status.Open() && !i.Ready() })
+	incs, err := a.Store.List(ctx, func(i *Incident) bool { return i.Status.Open() && !i.Ready() && !i.channelGaveUp() })
 	if err != nil {
 		return err
 	}

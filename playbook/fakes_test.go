@@ -225,6 +225,8 @@ func (p *fakePoster) sentNudges() []playbook.Nudge {
 
 var _ playbook.Poster = (*fakePoster)(nil)
 
+func (p *fakePoster) ChannelFailed(context.Context, playbook.Briefing, error) error { return nil }
+
 // announceChannel is where announcements go (#incidents, say).
 const announceChannel = "C_ANNOUNCE"
 

@@ -121,4 +121,8 @@ type Poster interface {
 	PostUpdate(ctx context.Context, b Briefing, u StatusUpdate) error
 	// Nudge posts a reminder in the incident channel.
 	Nudge(ctx context.Context, b Briefing, n Nudge) error
+	// ChannelFailed tells the declarer and the announce channel that the
+	// incident has no channel because Slack refused to create it (err),
+	// and what to do.
+	ChannelFailed(ctx context.Context, b Briefing, err error) error
 }

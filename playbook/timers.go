@@ -36,6 +36,8 @@ type Timers struct {
 	// GatesRefresh is when a checked gate's dwell ends, so its message is
 	// re-rendered to show the gate holding without anyone clicking.
 	GatesRefresh time.Time `json:"gates_refresh,omitzero"`
+	// ChannelRetry is when to try again to create a channel Slack refused.
+	ChannelRetry time.Time `json:"channel_retry,omitzero"`
 }
 
 // defaultOpenUpdateWithin is when the opening update of an
@@ -72,8 +74,13 @@ type Nudge struct {
 // WakeAt is the earliest time the scheduler has something to do for the
 // incident, or zero. The store indexes incidents by it.
 func (inc *Incident) WakeAt() time.Time {
+	ts := []time.Time{inc.Timers.NextNudge, inc.Timers.StatusPageDue, inc.Timers.ResolutionUpdateDue, inc.Timers.ScopeDue, inc.Timers.ArchiveDue, inc.Timers.GatesRefresh, inc.pagingWake()}
+	if inc.channelPending() {
+		// No channel to post in: the next attempt to make one, and pages.
+		ts = []time.Time{inc.Timers.ChannelRetry, inc.pagingWake()}
+	}
 	var w time.Time
-	for _, t := range []time.Time{inc.Timers.NextNudge, inc.Timers.StatusPageDue, inc.Timers.ResolutionUpdateDue, inc.Timers.ScopeDue, inc.Timers.ArchiveDue, inc.Timers.GatesRefresh, inc.pagingWake()} {
+	for _, t := range ts {
 		if !t.IsZero() && (w.IsZero() || t.Before(w)) {
 			w = t
 		}

@@ -133,12 +133,19 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 	fired := map[int64][]Nudge{}
 	archive, gates := map[int64]bool{}, map[int64]bool{}
 	paging := map[int64]pagingDue{}
+	retry := map[int64]bool{}
 	incs, err := a.Store.Due(ctx, now, func(inc *Incident) ([]Event, error) {
 		pd, pevs := inc.firePaging(now, a.pollEvery())
 		if !pd.empty() {
 			paging[inc.Number] = pd
 		} else {
 			delete(paging, inc.Number) // a retried transaction
+		}
+		// Without a channel no reminder fires; its creation is retried.
+		pending, again := inc.fireChannelRetry(now)
+		retry[inc.Number] = again
+		if pending {
+			return pevs, nil
 		}
 		archive[inc.Number] = inc.fireArchive(now)
 		gates[inc.Number] = inc.fireGates(now)
@@ -166,6 +173,7 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 	}
 	a.post(ctx, all, byNumber)
 	a.archiveDue(ctx, archives)
+	a.retryChannels(ctx, retry)
 	a.runPaging(ctx, byNumber, paging)
 	for n, ok := range gates {
 		if ok {
