@@ -612,7 +612,11 @@ func (a Assessment) Has(r Reason) bool { return slices.Contains(a.Reasons, r) }
 //   - a single other signal is low, SEV4 (recorded, never offered).
 //
 // A group whose signals have all resolved keeps no confidence (low).
-func (r DetectionRules) Assess(g *SignalGroup, deploys []Deploy, now time.Time) Assessment {
+//
+// watched, when not nil, is the deploy whose heightened window the deploy
+// watchdog has open for the service (at the first anomaly or now); without
+// it the window is HeightenedWindow after a successful deploy in deploys.
+func (r DetectionRules) Assess(g *SignalGroup, deploys []Deploy, watched *Deploy, now time.Time) Assessment {
 	r = r.WithDefaults()
 	var a Assessment
 	if g.Service == "" {
@@ -635,6 +639,9 @@ func (r DetectionRules) Assess(g *SignalGroup, deploys []Deploy, now time.Time) 
 		}
 	}
 	recent, heightened := r.deploysAround(g.Start, deploys, now)
+	if watched != nil {
+		heightened = watched
+	}
 	a.Threshold = r.BurnRateHigh
 	if heightened != nil {
 		a.Heightened = true

@@ -297,6 +297,41 @@ func (a *App) recentDeploys(ctx context.Context, svc Service, now time.Time) []D
 	return deploys
 }
 
+// detectionDeploys returns the service's deploys the confidence rules read:
+// those the deploy watchdog recorded (webhooks, and those read at
+// declarations) since DeployWithin before start, and GitHub's recent ones
+// when GitHub is on; and the deploy whose heightened window the watchdog
+// has open for the service at start or now (nil when none, or without a
+// deploy log).
+func (a *App) detectionDeploys(ctx context.Context, svc Service, start, now time.Time) ([]Deploy, *Deploy) {
+	deploys := a.recentDeploys(ctx, svc, now)
+	if a.DeployLog == nil || svc.Name == "" {
+		return deploys, nil
+	}
+	rules := a.Detection.Rules.WithDefaults()
+	recs, err := a.DeployLog.DeploysSince(ctx, start.Add(-rules.DeployWithin))
+	if err != nil {
+		a.log().Warn("reading the deploy log for alert confidence", "service", svc.Name, "err", err)
+	}
+	for _, r := range recs {
+		if deploysTo(r, svc) {
+			deploys = append(deploys, r.Deploy)
+		}
+	}
+	for _, t := range []time.Time{start, now} {
+		rec, ok, err := a.OpenWindow(ctx, svc.Name, t)
+		if err != nil {
+			a.log().Warn("reading the heightened window for alert confidence", "service", svc.Name, "err", err)
+			break
+		}
+		if ok {
+			d := rec.Deploy
+			return deploys, &d
+		}
+	}
+	return deploys, nil
+}
+
 // AssessGroup computes group id's confidence and acts on it: a service with
 // auto_declare at or below it declares; medium or more posts the offer in
 // the triage channel (or edits it in place); low is only recorded.
@@ -307,7 +342,8 @@ func (a *App) AssessGroup(ctx context.Context, id int64) error {
 	}
 	now := a.Clock.Now().UTC()
 	svc, _ := a.Service(g.Service)
-	as := a.Detection.Rules.Assess(&g, a.recentDeploys(ctx, svc, now), now)
+	deploys, watched := a.detectionDeploys(ctx, svc, g.Start, now)
+	as := a.Detection.Rules.Assess(&g, deploys, watched, now)
 	version := g.Version
 	g, err = a.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
 		g.Assessment = as

@@ -191,32 +191,35 @@ func TestAssess(t *testing.T) {
 		sev     Severity
 		reason  Reason
 		deploy  bool
+		watched *Deploy
 	}{
-		{"burn rate at 14.4x alone pages", []Signal{sig(KindBurnRate, 14.4, false)}, nil, ConfidenceHigh, SEV1, ReasonBurnRate, false},
-		{"burn rate just under 14.4x", []Signal{sig(KindBurnRate, 14.3, false)}, nil, ConfidenceMedium, SEV3, ReasonBurnLow, false},
+		{"burn rate at 14.4x alone pages", []Signal{sig(KindBurnRate, 14.4, false)}, nil, ConfidenceHigh, SEV1, ReasonBurnRate, false, nil},
+		{"burn rate just under 14.4x", []Signal{sig(KindBurnRate, 14.3, false)}, nil, ConfidenceMedium, SEV3, ReasonBurnLow, false, nil},
 		{"burn 8x inside a deploy's heightened window (threshold 7.2)", []Signal{sig(KindBurnRate, 8, false)},
-			[]Deploy{deploy(t0.Add(-3*time.Minute), "success")}, ConfidenceHigh, SEV1, ReasonHeightened, true},
+			[]Deploy{deploy(t0.Add(-3*time.Minute), "success")}, ConfidenceHigh, SEV1, ReasonHeightened, true, nil},
 		{"burn 8x after the heightened window closed", []Signal{sig(KindBurnRate, 8, false)},
-			[]Deploy{deploy(t0.Add(-30*time.Minute), "success")}, ConfidenceMedium, SEV3, ReasonBurnLow, false},
+			[]Deploy{deploy(t0.Add(-30*time.Minute), "success")}, ConfidenceMedium, SEV3, ReasonBurnLow, false, nil},
+		{"burn 8x inside the watchdog's window (deploys.watch_window)", []Signal{sig(KindBurnRate, 8, false)},
+			nil, ConfidenceHigh, SEV1, ReasonHeightened, true, &Deploy{ID: 7, SHA: "abc1234", At: t0.Add(-20 * time.Minute), State: "success"}},
 		{"a failed deploy opens no heightened window", []Signal{sig(KindBurnRate, 8, false)},
-			[]Deploy{deploy(t0.Add(-3*time.Minute), "failure")}, ConfidenceMedium, SEV3, ReasonBurnLow, false},
-		{"synthetic on an external user path", []Signal{sig(KindSynthetic, 0, true)}, nil, ConfidenceHigh, SEV1, ReasonSynthetic, false},
-		{"synthetic on an internal path is a single signal", []Signal{sig(KindSynthetic, 0, false)}, nil, ConfidenceLow, SEV4, ReasonSingle, false},
+			[]Deploy{deploy(t0.Add(-3*time.Minute), "failure")}, ConfidenceMedium, SEV3, ReasonBurnLow, false, nil},
+		{"synthetic on an external user path", []Signal{sig(KindSynthetic, 0, true)}, nil, ConfidenceHigh, SEV1, ReasonSynthetic, false, nil},
+		{"synthetic on an internal path is a single signal", []Signal{sig(KindSynthetic, 0, false)}, nil, ConfidenceLow, SEV4, ReasonSingle, false, nil},
 		{"errors + latency + a deploy 8 min before", []Signal{sig(KindErrorRate, 0, false), sig(KindLatency, 0, false)},
-			[]Deploy{deploy(t0.Add(-8*time.Minute), "success")}, ConfidenceHigh, SEV2, ReasonErrLatDeploy, true},
+			[]Deploy{deploy(t0.Add(-8*time.Minute), "success")}, ConfidenceHigh, SEV2, ReasonErrLatDeploy, true, nil},
 		{"errors + latency + a deploy 11 min before", []Signal{sig(KindErrorRate, 0, false), sig(KindLatency, 0, false)},
-			[]Deploy{deploy(t0.Add(-11*time.Minute), "success")}, ConfidenceMedium, SEV3, ReasonTwoKinds, false},
-		{"errors + latency, no deploy: two kinds", []Signal{sig(KindErrorRate, 0, false), sig(KindLatency, 0, false)}, nil, ConfidenceMedium, SEV3, ReasonTwoKinds, false},
-		{"errors + saturation", []Signal{sig(KindErrorRate, 0, false), sig(KindSaturation, 0, false)}, nil, ConfidenceMedium, SEV3, ReasonTwoKinds, false},
-		{"a single error-rate signal", []Signal{sig(KindErrorRate, 0, false)}, nil, ConfidenceLow, SEV4, ReasonSingle, false},
-		{"many signals of one kind stay low", []Signal{sig(KindOther, 0, false), {Key: "o2", Kind: KindOther, StartsAt: t0}}, nil, ConfidenceLow, SEV4, ReasonSingle, false},
+			[]Deploy{deploy(t0.Add(-11*time.Minute), "success")}, ConfidenceMedium, SEV3, ReasonTwoKinds, false, nil},
+		{"errors + latency, no deploy: two kinds", []Signal{sig(KindErrorRate, 0, false), sig(KindLatency, 0, false)}, nil, ConfidenceMedium, SEV3, ReasonTwoKinds, false, nil},
+		{"errors + saturation", []Signal{sig(KindErrorRate, 0, false), sig(KindSaturation, 0, false)}, nil, ConfidenceMedium, SEV3, ReasonTwoKinds, false, nil},
+		{"a single error-rate signal", []Signal{sig(KindErrorRate, 0, false)}, nil, ConfidenceLow, SEV4, ReasonSingle, false, nil},
+		{"many signals of one kind stay low", []Signal{sig(KindOther, 0, false), {Key: "o2", Kind: KindOther, StartsAt: t0}}, nil, ConfidenceLow, SEV4, ReasonSingle, false, nil},
 		{"a resolved latency alert no longer counts", []Signal{sig(KindErrorRate, 0, false), resolved},
-			[]Deploy{deploy(t0.Add(-2*time.Minute), "success")}, ConfidenceLow, SEV4, ReasonSingle, false},
-		{"everything resolved", []Signal{resolved}, nil, ConfidenceLow, SEV4, ReasonAllResolved, false},
+			[]Deploy{deploy(t0.Add(-2*time.Minute), "success")}, ConfidenceLow, SEV4, ReasonSingle, false, nil},
+		{"everything resolved", []Signal{resolved}, nil, ConfidenceLow, SEV4, ReasonAllResolved, false, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := &SignalGroup{Service: "checkout", Start: t0, Signals: tc.signals}
-			a := DetectionRules{}.Assess(g, tc.deploys, now)
+			a := DetectionRules{}.Assess(g, tc.deploys, tc.watched, now)
 			if a.Confidence != tc.want || a.Severity != tc.sev || !a.Has(tc.reason) {
 				t.Errorf("Assess = %s %s %v, want %s %s with %s", a.Confidence, a.Severity, a.Reasons, tc.want, tc.sev, tc.reason)
 			}
@@ -225,14 +228,14 @@ func TestAssess(t *testing.T) {
 			}
 		})
 	}
-	unrouted := DetectionRules{}.Assess(&SignalGroup{Signals: []Signal{sig(KindBurnRate, 40, false)}}, nil, now)
+	unrouted := DetectionRules{}.Assess(&SignalGroup{Signals: []Signal{sig(KindBurnRate, 40, false)}}, nil, nil, now)
 	if unrouted.Confidence != ConfidenceLow || !unrouted.Has(ReasonUnroutedSignal) {
 		t.Errorf("unrouted group = %+v, want low (never offered)", unrouted)
 	}
 	// Configured rules: a factor of 4 inside the window, a 20x threshold.
 	r := DetectionRules{BurnRateHigh: 20, HeightenedFactor: 4}
 	g := &SignalGroup{Service: "checkout", Start: t0, Signals: []Signal{sig(KindBurnRate, 5, false)}}
-	if a := r.Assess(g, []Deploy{deploy(t0.Add(-time.Minute), "success")}, now); a.Confidence != ConfidenceHigh || a.Threshold != 5 {
+	if a := r.Assess(g, []Deploy{deploy(t0.Add(-time.Minute), "success")}, nil, now); a.Confidence != ConfidenceHigh || a.Threshold != 5 {
 		t.Errorf("burn 5x with threshold 20/4 = %s (threshold %v), want high at 5", a.Confidence, a.Threshold)
 	}
 }
