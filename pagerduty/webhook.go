@@ -102,6 +102,10 @@ type webhook struct {
 			ID               string      `json:"id"`
 			Type             string      `json:"type"`
 			Status           string      `json:"status"`
+			Title            string      `json:"title"`
+			HTMLURL          string      `json:"html_url"`
+			CreatedAt        string      `json:"created_at"`
+			Service          *reference  `json:"service"`
 			Assignees        []reference `json:"assignees"`
 			EscalationPolicy *reference  `json:"escalation_policy"`
 		} `json:"data"`
@@ -134,6 +138,13 @@ func DecodeWebhook(body []byte) (playbook.PDEvent, error) {
 	}
 	if e.ResourceType == "incident" && e.Data != nil {
 		ev.IncidentID = e.Data.ID
+		ev.Title, ev.URL = e.Data.Title, e.Data.HTMLURL
+		if e.Data.Service != nil {
+			ev.ServiceID = e.Data.Service.ID
+		}
+		if t, err := time.Parse(time.RFC3339Nano, e.Data.CreatedAt); err == nil {
+			ev.Created = t.UTC()
+		}
 		var names []string
 		for _, a := range e.Data.Assignees {
 			names = append(names, a.Summary)

@@ -481,6 +481,10 @@ type PDEvent struct {
 	At         time.Time
 	Agent      Person // who did it (ID and name)
 	Summary    string // e.g. the new assignee or the policy escalated to
+	// Title, URL, ServiceID and Created describe the incident (for
+	// incidents Klaxon did not open, which become signals: signals_app.go).
+	Title, URL, ServiceID string
+	Created               time.Time
 }
 
 // ErrUnknownIncident is returned for a PagerDuty event about an incident
@@ -497,6 +501,10 @@ func (a *App) PagerDutyEvent(ctx context.Context, ev PDEvent) error {
 		return err
 	}
 	if len(incs) == 0 {
+		// A PagerDuty incident Klaxon did not open is a monitoring signal.
+		if handled, err := a.pagerDutySignal(ctx, ev); handled || err != nil {
+			return err
+		}
 		return ErrUnknownIncident
 	}
 	inc := incs[len(incs)-1]

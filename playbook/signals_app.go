@@ -100,7 +100,6 @@ func (a *App) IngestAlerts(ctx context.Context, alerts []Alert) (IngestResult, e
 	if a.Signals == nil {
 		return res, Errorf(CodeBadInput, "alert intake is off")
 	}
-	now := a.Clock.Now().UTC()
 	routes := Routes(a.Services)
 	bySvc := map[string][]Alert{}
 	for _, al := range alerts {
@@ -110,6 +109,12 @@ func (a *App) IngestAlerts(ctx context.Context, alerts []Alert) (IngestResult, e
 		}
 		bySvc[svc] = append(bySvc[svc], al)
 	}
+	return a.ingestRouted(ctx, bySvc, res)
+}
+
+// ingestRouted records alerts already routed to their service.
+func (a *App) ingestRouted(ctx context.Context, bySvc map[string][]Alert, res IngestResult) (IngestResult, error) {
+	now := a.Clock.Now().UTC()
 	rules := a.Detection.Rules
 	for _, svc := range slices.Sorted(maps.Keys(bySvc)) {
 		if err := a.releaseResolvedIncident(ctx, svc, now); err != nil {
@@ -528,4 +533,42 @@ func (a *App) ResumeDetection(ctx context.Context) error {
 		a.assessSoon(ctx, g.ID)
 	}
 	return nil
+}
+
+// pagerDutySignal turns a PagerDuty incident Klaxon did not open into a
+// signal: incident.triggered fires it, incident.resolved ends it. Its
+// service is the configured service whose services[].pagerduty.service is
+// the PagerDuty service, else the default service, else unrouted; its kind
+// comes from alerts.kinds on the incident's title. handled is false for
+// other events, or when alert intake is off.
+func (a *App) pagerDutySignal(ctx context.Context, ev PDEvent) (handled bool, err error) {
+	if a.Signals == nil || (ev.Type != "incident.triggered" && ev.Type != "incident.resolved") {
+		return false, nil
+	}
+	svc := a.Detection.DefaultService
+	for _, s := range a.Services {
+		if ev.ServiceID != "" && s.PagerDuty.Service == ev.ServiceID {
+			svc = s.Name
+			break
+		}
+	}
+	start := ev.Created
+	if start.IsZero() {
+		start = ev.At
+	}
+	if start.IsZero() {
+		start = a.Clock.Now().UTC()
+	}
+	al := Alert{
+		Source: "pagerduty", Resolved: ev.Type == "incident.resolved",
+		Labels:      map[string]string{"alertname": truncate(ev.Title, MaxLabelText), "pagerduty_incident": ev.IncidentID, "pagerduty_service": ev.ServiceID},
+		Annotations: map[string]string{"summary": ev.Title},
+		StartsAt:    start, EndsAt: ev.At, GeneratorURL: ev.URL, Fingerprint: ev.IncidentID,
+	}
+	res := IngestResult{Alerts: 1}
+	if svc == "" {
+		res.Unrouted++
+	}
+	_, err = a.ingestRouted(ctx, map[string][]Alert{svc: {al}}, res)
+	return true, err
 }
