@@ -280,13 +280,23 @@ func (a *Adapter) PostIntro(ctx context.Context, b playbook.Briefing) (playbook.
 
 // Announce implements playbook.Poster.
 func (a *Adapter) Announce(ctx context.Context, b playbook.Briefing) (playbook.MessageRef, error) {
+	blocks, fallback, err := a.announceBlocks(b)
+	if err != nil {
+		return playbook.MessageRef{}, err
+	}
+	return a.post(ctx, a.AnnounceChannel, fallback, blocks)
+}
+
+// announceBlocks renders the announcement from the incident, so an edit
+// (a severity change during the setup) renders it the same way.
+func (a *Adapter) announceBlocks(b playbook.Briefing) ([]slack.Block, string, error) {
 	tmpl := "announce.tmpl"
 	if b.Incident.Private {
 		tmpl = "announce_private.tmpl"
 	}
 	body, err := a.Templates.Render(tmpl, b)
 	if err != nil {
-		return playbook.MessageRef{}, err
+		return nil, "", err
 	}
 	blocks := []slack.Block{
 		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, body), false, false), nil, nil, slack.SectionBlockOptionBlockID("announce")),
@@ -296,7 +306,7 @@ func (a *Adapter) Announce(ctx context.Context, b playbook.Briefing) (playbook.M
 	if inc.Private {
 		fallback = fmt.Sprintf("A private %s incident was declared", inc.Severity)
 	}
-	return a.post(ctx, a.AnnounceChannel, fallback, blocks)
+	return blocks, fallback, nil
 }
 
 // Notice implements playbook.Poster.

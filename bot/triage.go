@@ -128,11 +128,17 @@ func (a *Adapter) PostChecklist(ctx context.Context, b playbook.Briefing) (playb
 // checklist are edited in place (chat.update) from the stored incident.
 func (a *Adapter) Refresh(ctx context.Context, b playbook.Briefing, what playbook.Parts) error {
 	inc := b.Incident
-	var introBlocks []slack.Block
-	var introText string
+	var introBlocks, annBlocks []slack.Block
+	var introText, annText string
 	if what.Has(playbook.PartIntro) {
 		var err error
 		if introBlocks, introText, err = a.introBlocks(b); err != nil {
+			return err
+		}
+	}
+	if what.Has(playbook.PartAnnouncement) {
+		var err error
+		if annBlocks, annText, err = a.announceBlocks(b); err != nil {
 			return err
 		}
 	}
@@ -146,6 +152,7 @@ func (a *Adapter) Refresh(ctx context.Context, b playbook.Briefing, what playboo
 		blocks []slack.Block
 	}{
 		{playbook.PartIntro, "intro", inc.Intro, introText, introBlocks},
+		{playbook.PartAnnouncement, "announcement", inc.Announcement, annText, annBlocks},
 		{playbook.PartScope, "scope call", inc.ScopeMsg, "Five-minute scope call", scopeCallBlocks(inc)},
 		{playbook.PartChecklist, "checklist", inc.ChecklistMsg, fmt.Sprintf("Triage checklist of incident #%d", inc.Number), RenderChecklist(inc)},
 		{playbook.PartGates, "verification gates", inc.GatesMsg, fmt.Sprintf("Verification gates for incident #%d", inc.Number), renderGates(inc, a.Clock.Now())},

@@ -504,6 +504,9 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 		a.reportFailures(ctx, n, inc.Channel.ID, failed)
 	}
 	inc, err = a.Store.Get(ctx, n)
+	if err == nil {
+		a.settleSeverity(ctx, b.Incident.Severity, inc)
+	}
 	return SetupResult{Incident: inc, Failed: failed}, err
 }
 

@@ -364,3 +364,63 @@ func TestTicketBodyCarriesNoLiveMentionOrMarker(t *testing.T) {
 		t.Errorf("the body lost its facts:\n%s", body)
 	}
 }
+
+// refreshTriage records the re-renders asked of it.
+type refreshTriage struct {
+	mu        sync.Mutex
+	refreshed []playbook.Briefing
+	parts     []playbook.Parts
+}
+
+func (r *refreshTriage) PostScopeCall(context.Context, playbook.Briefing) (playbook.MessageRef, error) {
+	return playbook.MessageRef{Channel: "C", TS: "1.1"}, nil
+}
+func (r *refreshTriage) PostChecklist(context.Context, playbook.Briefing) (playbook.MessageRef, error) {
+	return playbook.MessageRef{Channel: "C", TS: "1.2"}, nil
+}
+func (r *refreshTriage) Refresh(_ context.Context, b playbook.Briefing, what playbook.Parts) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refreshed, r.parts = append(r.refreshed, b), append(r.parts, what)
+	return nil
+}
+func (r *refreshTriage) PostScopeSummary(context.Context, playbook.Briefing) error { return nil }
+func (r *refreshTriage) AnnounceSeverityChange(context.Context, playbook.Briefing, playbook.SeverityChange) error {
+	return nil
+}
+func (r *refreshTriage) PostSetupFailure(context.Context, int64, string, string) error { return nil }
+
+// Also checked: a severity change while SetUp runs leaves no message on
+// the old severity: the topic, the pinned intro and the announcement are
+// re-rendered from the stored incident.
+func TestSeverityChangeDuringSetUpIsShownEverywhere(t *testing.T) {
+	h := newHarness(t)
+	tr := &refreshTriage{}
+	h.app.Triage = tr
+	ctx := context.Background()
+	inc := h.declare(t, "Checkout returns 500s", playbook.SEV3, "checkout")
+	h.post.AnnounceHook = func(playbook.Briefing) error {
+		_, _, _, err := h.app.ChangeSeverity(ctx, inc.Number, playbook.SEV1, "U0DECLARER", "all regions", "sev-during-setup")
+		return err
+	}
+	if _, err := h.app.SetUp(ctx, inc.Number); err != nil {
+		t.Fatal(err)
+	}
+	h.ch.mu.Lock()
+	last := h.ch.topics[len(h.ch.topics)-1]
+	h.ch.mu.Unlock()
+	if last.Incident.Severity != playbook.SEV1 {
+		t.Errorf("the last topic set shows %s, want SEV1", last.Incident.Severity)
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	ok := false
+	for i, p := range tr.parts {
+		if p.Has(playbook.PartIntro) && p.Has(playbook.PartAnnouncement) && tr.refreshed[i].Incident.Severity == playbook.SEV1 {
+			ok = true
+		}
+	}
+	if !ok {
+		t.Fatalf("the intro and announcement were not re-rendered on SEV1: %v", tr.parts)
+	}
+}

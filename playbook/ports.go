@@ -48,6 +48,9 @@ type Store interface {
 	Due(ctx context.Context, now time.Time, fn func(*Incident) ([]Event, error)) ([]Incident, error)
 	// NextWake returns the earliest WakeAt of all incidents, if any.
 	NextWake(ctx context.Context) (time.Time, bool, error)
+	// PruneKeys forgets the idempotency keys recorded before before, and
+	// says how many it forgot.
+	PruneKeys(ctx context.Context, before time.Time) (int, error)
 }
 
 // ErrChannelGone marks a Slack refusal because the incident's channel was
@@ -90,7 +93,8 @@ const (
 	PartIntro Parts = 1 << iota
 	PartScope
 	PartChecklist
-	PartGates // the verification gates
+	PartGates        // the verification gates
+	PartAnnouncement // the declaration's announcement
 )
 
 // Has reports whether p includes q.

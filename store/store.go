@@ -461,6 +461,35 @@ func (s *DB) Apply(ctx context.Context, n int64, key string, fn func(*playbook.I
 	return inc, applied, err
 }
 
+// PruneKeys implements playbook.Store: the keys recorded before before are
+// deleted (a redelivery comes within minutes; the bucket would otherwise
+// grow forever).
+func (s *DB) PruneKeys(ctx context.Context, before time.Time) (int, error) {
+	pruned := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		pruned = 0
+		c := tx.Bucket(bucketKeys).Cursor()
+		for k, v := c.First(); k != nil; {
+			var rec keyRecord
+			if err := json.Unmarshal(v, &rec); err == nil && rec.At.Before(before) {
+				k = bytes.Clone(k)
+				if err := c.Delete(); err != nil {
+					return err
+				}
+				pruned++
+				k, v = c.Seek(k)
+				continue
+			}
+			k, v = c.Next()
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: prune keys: %w", err)
+	}
+	return pruned, nil
+}
+
 // Check verifies the file's consistency (what `bbolt check` does) and
 // returns every problem found, joined.
 func (s *DB) Check() error {

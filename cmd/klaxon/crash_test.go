@@ -34,7 +34,7 @@ func TestKillAtRandomMoments(t *testing.T) {
 	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
 	dir := t.TempDir()
 	config := writeConfig(t, dir, f.URL(), "off")
-	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
+	rng := rand.New(rand.NewPCG(1, killSeed(t)))
 
 	var (
 		mu           sync.Mutex
@@ -219,7 +219,7 @@ func TestKillDuringCloseAtRandomMoments(t *testing.T) {
 	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
 	dir := t.TempDir()
 	config := writeConfig(t, dir, f.URL(), "off")
-	rng := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
+	rng := rand.New(rand.NewPCG(2, killSeed(t)))
 	ctx := context.Background()
 	killedAt, ackedClose := map[int64]time.Time{}, map[int64]bool{}
 	waitMsg := func(p *process, ch, s string) {
@@ -343,4 +343,17 @@ func stopAndOpen(t *testing.T, p *process, dir string) *store.DB {
 		t.Fatalf("bbolt check: %v", err)
 	}
 	return db
+}
+
+// killSeed is the seed of a random-kill test's moments: from the clock,
+// or KLAXON_KILL_SEED to replay a run. It is logged either way, so a
+// failure can be reproduced.
+func killSeed(t *testing.T) uint64 {
+	t.Helper()
+	seed := uint64(time.Now().UnixNano())
+	if v, err := strconv.ParseUint(os.Getenv("KLAXON_KILL_SEED"), 10, 64); err == nil {
+		seed = v
+	}
+	t.Logf("seed %d (KLAXON_KILL_SEED=%d replays it)", seed, seed)
+	return seed
 }

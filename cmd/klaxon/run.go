@@ -287,6 +287,12 @@ func leaderWork(ctx context.Context, app *playbook.App, cfg config.Scheduler, cl
 		if _, err := app.SyncTickets(ctx); err != nil {
 			log.Error("reading action-item tickets", "err", err)
 		}
+		// Idempotency keys older than a week guard nothing any more.
+		if n, err := app.PruneKeys(ctx, clock.Now()); err != nil {
+			log.Error("pruning idempotency keys", "err", err)
+		} else if n > 0 {
+			log.Info("pruned idempotency keys", "keys", n)
+		}
 	})
 	if err != nil {
 		return err

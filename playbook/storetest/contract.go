@@ -258,4 +258,31 @@ func Run(t *testing.T, open Opener) {
 			t.Fatalf("number after reopen = %d, want %d", b.Number, a.Number+1)
 		}
 	})
+
+	t.Run("old idempotency keys are pruned, recent ones kept", func(t *testing.T) {
+		s, _ := open(t)
+		inc, _, err := s.Create(ctx, "decl-1", build("t"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		noop := func(*playbook.Incident) ([]playbook.Event, error) { return nil, nil }
+		if _, applied, err := s.Apply(ctx, inc.Number, "click-1", noop); err != nil || !applied {
+			t.Fatalf("Apply = %v, %v", applied, err)
+		}
+		if n, err := s.PruneKeys(ctx, time.Now().Add(-time.Hour)); err != nil || n != 0 {
+			t.Fatalf("PruneKeys an hour back = %d, %v; want nothing pruned", n, err)
+		}
+		if _, applied, _ := s.Apply(ctx, inc.Number, "click-1", noop); applied {
+			t.Fatal("a recent key was forgotten")
+		}
+		if n, err := s.PruneKeys(ctx, time.Now().Add(time.Hour)); err != nil || n != 2 {
+			t.Fatalf("PruneKeys = %d, %v; want both keys pruned", n, err)
+		}
+		if _, applied, err := s.Apply(ctx, inc.Number, "click-1", noop); err != nil || !applied {
+			t.Fatalf("a pruned key still blocks: %v, %v", applied, err)
+		}
+		if got, err := s.Get(ctx, inc.Number); err != nil || got.Number != inc.Number {
+			t.Fatalf("the incident is gone with its keys: %v", err)
+		}
+	})
 }

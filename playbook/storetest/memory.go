@@ -21,7 +21,8 @@ type Memory struct {
 	incidents map[int64][]byte
 	timeline  map[int64][]playbook.Event
 	keys      map[string]int64
-	deploys   map[string][]byte // the DeployLog, by DeployKey
+	keysAt    map[string]time.Time // when each key was recorded
+	deploys   map[string][]byte    // the DeployLog, by DeployKey
 	// FailNext, when set, makes the next mutation fail with this error.
 	FailNext error
 }
@@ -73,6 +74,7 @@ func (m *Memory) Create(_ context.Context, key string, build func(int64) (playbo
 		inc, err := m.get(n)
 		return inc, false, err
 	}
+	m.keyAt(key)
 	m.seq++
 	inc, evs := build(m.seq)
 	inc.Number = m.seq
@@ -175,7 +177,30 @@ func (m *Memory) Apply(_ context.Context, n int64, key string, fn func(*playbook
 		return playbook.Incident{}, false, err
 	}
 	m.keys[key] = n
+	m.keyAt(key)
 	return inc, true, nil
+}
+
+func (m *Memory) keyAt(key string) {
+	if m.keysAt == nil {
+		m.keysAt = map[string]time.Time{}
+	}
+	m.keysAt[key] = time.Now()
+}
+
+// PruneKeys implements playbook.Store.
+func (m *Memory) PruneKeys(_ context.Context, before time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	pruned := 0
+	for k, at := range m.keysAt {
+		if at.Before(before) {
+			delete(m.keys, k)
+			delete(m.keysAt, k)
+			pruned++
+		}
+	}
+	return pruned, nil
 }
 
 // Due implements playbook.Store. All changes are kept only if fn succeeds

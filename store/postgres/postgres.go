@@ -527,6 +527,15 @@ func (s *DB) Due(ctx context.Context, now time.Time, fn func(*playbook.Incident)
 	return out, nil
 }
 
+// PruneKeys implements playbook.Store.
+func (s *DB) PruneKeys(ctx context.Context, before time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM klaxon_keys WHERE at < $1`, before)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune keys: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // NextWake implements playbook.Store.
 func (s *DB) NextWake(ctx context.Context) (time.Time, bool, error) {
 	var ns *int64
