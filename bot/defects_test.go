@@ -231,3 +231,24 @@ func TestChannelThatCannotBeCreated(t *testing.T) {
 		t.Fatalf("close #1 from another channel: status %s", inc.Status)
 	}
 }
+
+// Also checked: "/incident action #N" from outside the incident's channel
+// is for those who manage it; in the channel anyone may add an item.
+func TestActionByNumberFromElsewhereNeedsPermission(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	ch := declareOne(t, f)
+	due := time.Now().UTC().AddDate(0, 0, 7).Format("2006-01-02")
+	item := "action #1 Add a 5xx alert on checkout at 1% for 5 min <@U0PAY001|alice> due:" + due
+	if txt := ackText(t, slashIn(t, f, general, "U0OTHER1", item)); !strings.Contains(txt, "Only") {
+		t.Fatalf("a bystander's action #1 from #general acked %q", txt)
+	}
+	if txt := ackText(t, slashIn(t, f, general, declarer, item)); !strings.Contains(txt, "Action item 1 recorded") {
+		t.Fatalf("the declarer's action #1 acked %q", txt)
+	}
+	f.AddMembers(ch.ID, "U0OTHER1")
+	if txt := ackText(t, slashIn(t, f, ch.ID, "U0OTHER1", strings.Replace(item, "action #1", "action", 1))); !strings.Contains(txt, "Action item 2 recorded") {
+		t.Fatalf("a participant's item in the channel acked %q", txt)
+	}
+	k.bot.Wait()
+}

@@ -479,6 +479,16 @@ func (b *Bot) onAction(ctx context.Context, req socketmode.Request, sc slack.Sla
 	if !ok {
 		return
 	}
+	// In the incident's channel anyone taking part may add an item; by
+	// number from elsewhere (each item becomes a GitHub issue under the
+	// incident's name) only those who manage it, as for tag and close.
+	if sc.ChannelID != inc.Channel.ID {
+		if err := b.App.MayManage(ctx, inc, sc.UserID, "add action items from outside the channel of"); err != nil {
+			b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+			b.readGroups(ctx, sc.UserID, nil) // acked: the next try decides on fresh groups
+			return
+		}
+	}
 	if strings.TrimSpace(rest) == "" {
 		b.ack(req, nil, received)
 		b.openActionForm(ctx, inc.Number, sc.TriggerID, sc.ResponseURL)
