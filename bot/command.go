@@ -2,11 +2,21 @@ package bot
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 
 	"github.com/klaxonhq/klaxon/playbook"
 )
+
+// Subcommands are the /incident subcommands that take the rest of the text
+// as their argument (declare and help aside). The parser accepts exactly
+// these, and the manifest's usage hint lists them, so the two cannot drift.
+var Subcommands = []string{
+	"list", "update", "ic", "sev", "status", "note", "stats",
+	"remediate", "mitigated", "resolve", "action", "actions", "close", "tag", "postmortem",
+	"deploys", "cause", "signals",
+}
 
 // Command is a parsed /incident invocation.
 type Command struct {
@@ -44,17 +54,15 @@ func ParseCommand(text string, isService func(string) bool) Command {
 	switch name {
 	case "help", "-h", "--help", "?":
 		return Command{Name: "help"}
-	case "update", "ic", "sev", "severity", "status", "note", "list", "stats",
-		"remediate", "mitigated", "resolve", "action", "actions", "close", "tag", "postmortem",
-		"deploys", "cause", "signals":
-		// The rest, as typed, is the argument.
-		if name == "severity" {
-			name = "sev"
-		}
-		return Command{Name: name, Title: tail(text, 1)}
+	case "severity":
+		return Command{Name: "sev", Title: tail(text, 1)}
 	case "declare", "new", "open":
 	default:
-		return Command{Name: words[0], Unknown: true}
+		if !slices.Contains(Subcommands, name) {
+			return Command{Name: words[0], Unknown: true}
+		}
+		// The rest, as typed, is the argument.
+		return Command{Name: name, Title: tail(text, 1)}
 	}
 	c := Command{Name: "declare"}
 	rest := words[1:]

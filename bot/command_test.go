@@ -174,3 +174,29 @@ func FuzzParseAction(f *testing.F) {
 		}
 	})
 }
+
+// TestUsageHintListsEverySubcommand: the manifest's usage hint is built
+// from the subcommands the parser accepts, so none is missing from it.
+func TestUsageHintListsEverySubcommand(t *testing.T) {
+	hint := UsageHint()
+	for _, sub := range Subcommands {
+		if c := ParseCommand(sub+" x", nil); c.Unknown || c.Name != sub {
+			t.Errorf("%q parses as %+v", sub, c)
+		}
+		if !strings.Contains(hint, "| "+sub+" |") {
+			t.Errorf("usage hint lacks %q: %s", sub, hint)
+		}
+	}
+	for _, want := range []string{"remediate", "resolve", "close", "action", "mitigated"} {
+		if !strings.Contains(hint, want) {
+			t.Errorf("usage hint lacks %q", want)
+		}
+	}
+	if c := ParseCommand("severity 2", nil); c.Name != "sev" {
+		t.Errorf("severity alias: %+v", c)
+	}
+	out, err := Manifest("Klaxon", "/incident")
+	if err != nil || !strings.Contains(string(out), "remediate | mitigated | resolve") {
+		t.Errorf("manifest: %v\n%s", err, out)
+	}
+}

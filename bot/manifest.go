@@ -2,6 +2,7 @@ package bot
 
 import (
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -104,6 +105,12 @@ type slashCommand struct {
 	ShouldEscape bool   `yaml:"should_escape"`
 }
 
+// UsageHint is the slash command's usage hint: the declaration's form, then
+// every subcommand the parser accepts, then help.
+func UsageHint() string {
+	return "declare [--private] [sev1-4] [service] <title> | " + strings.Join(Subcommands, " | ") + " | help"
+}
+
 // Manifest renders the Slack app manifest (YAML) for "Create an app from a
 // manifest": Socket Mode and interactivity on, the slash command, and exactly
 // the bot scopes the code calls.
@@ -116,7 +123,7 @@ func Manifest(appName, command string) ([]byte, error) {
 	m.Features.SlashCommands = []slashCommand{{
 		Command:     command,
 		Description: "Declare and run incidents",
-		UsageHint:   "declare [--private] [sev1-4] [service] <title> | list | ic [@user] | sev <1-4> | update | note | status | help",
+		UsageHint:   UsageHint(),
 		// Escaped text turns "@someone" into a user ID for "/incident ic";
 		// Klaxon reads titles back as typed (Plain) and escapes them itself.
 		ShouldEscape: true,

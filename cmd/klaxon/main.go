@@ -23,7 +23,8 @@ const usage = `Klaxon: incident response in Slack.
 
 Usage:
   klaxon run          [--config PATH]   connect to Slack and run
-  klaxon check-config [--config PATH]   load the config as run would; print every problem
+  klaxon check-config [--config PATH] [--no-env]
+                                        load the config as run would; print every problem
   klaxon manifest     [--config PATH]   print the Slack app manifest (YAML)
   klaxon migrate --from bolt:PATH --to postgres://…
                                         copy a bbolt store into PostgreSQL (resumable)
@@ -64,6 +65,10 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		def = v
 	}
 	configPath := fs.String("config", def, "path to the YAML config")
+	var noEnv *bool
+	if sub == "check-config" {
+		noEnv = fs.Bool("no-env", false, "validate without the secrets (for CI): unset ${VAR}s read as empty, empty tokens are warnings")
+	}
 	switch sub {
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "klaxon", version)
@@ -114,7 +119,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		}
 		return exitCode(backup(ctx, cfg, to, url, stdout), stderr)
 	case "check-config":
-		return checkConfig(*configPath, stdout, stderr, getenv)
+		return checkConfig(*configPath, *noEnv, stdout, stderr, getenv)
 	case "manifest":
 		return manifest(*configPath, stdout, stderr, getenv)
 	default:
@@ -153,10 +158,11 @@ func printProblems(w io.Writer, path string, err error) {
 	fmt.Fprintf(w, "%s: %v\n", path, err)
 }
 
-func checkConfig(path string, stdout, stderr io.Writer, getenv func(string) (string, bool)) int {
-	cfg, err := config.Load(path, getenv)
-	if err == nil {
-		err = cfg.CheckRun()
+func checkConfig(path string, noEnv bool, stdout, stderr io.Writer, getenv func(string) (string, bool)) int {
+	// Every problem in one pass: the file's and those that stop a run.
+	cfg, warnings, err := config.Check(path, getenv, config.CheckOptions{NoEnv: noEnv})
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", path, w.String())
 	}
 	if err != nil {
 		printProblems(stderr, path, err)
@@ -166,15 +172,16 @@ func checkConfig(path string, stdout, stderr io.Writer, getenv func(string) (str
 	if cfg.Store.Driver == config.DriverPostgres {
 		where = "PostgreSQL (store.dsn)"
 	}
-	fmt.Fprintf(stdout, "%s: OK (%d services, announce channel %s, store %s)\n", path, len(cfg.Services), cfg.Slack.AnnounceChannel, where)
+	note := ""
+	if len(warnings) > 0 {
+		note = fmt.Sprintf(", %d warning(s) above", len(warnings))
+	}
+	fmt.Fprintf(stdout, "%s: OK (%d services, announce channel %s, store %s%s)\n", path, len(cfg.Services), cfg.Slack.AnnounceChannel, where, note)
 	return 0
 }
 
 func loadForRun(path string, stderr io.Writer, getenv func(string) (string, bool)) (*config.Config, int) {
-	cfg, err := config.Load(path, getenv)
-	if err == nil {
-		err = cfg.CheckRun()
-	}
+	cfg, _, err := config.Check(path, getenv, config.CheckOptions{})
 	if err != nil {
 		printProblems(stderr, path, err)
 		return nil, 2

@@ -181,3 +181,47 @@ func TestDockerfile(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigProblemsInOnePass: the file's problems and those that only
+// stop a run (tokens, announce channel) come in one list, from check-config
+// and from run alike.
+func TestConfigProblemsInOnePass(t *testing.T) {
+	path := t.TempDir() + "/klaxon.yaml"
+	if err := os.WriteFile(path, []byte("slack:\n  comand: /incident\nlog:\n  level: loud\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, sub := range []string{"check-config", "run"} {
+		_, errOut, code := klaxon(t, []string{"SLACK_APP_TOKEN=", "SLACK_BOT_TOKEN="}, sub, "--config", path)
+		if code != 2 {
+			t.Errorf("%s: exit %d\n%s", sub, code, errOut)
+		}
+		for _, w := range []string{"5 problem(s)", "slack.comand: unknown key", "log.level", "slack.app_token: required to run", "slack.bot_token: required to run", "slack.announce_channel: required to run"} {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%s lacks %q:\n%s", sub, w, errOut)
+			}
+		}
+	}
+}
+
+// TestCheckConfigNoEnvAndPlaceholders: the example passes without secrets
+// with --no-env (the tokens and its placeholders are warnings), as a CI
+// pipeline would run it; without --no-env a missing variable is a problem.
+func TestCheckConfigNoEnvAndPlaceholders(t *testing.T) {
+	env := []string{"SLACK_APP_TOKEN=", "SLACK_BOT_TOKEN=", "GITHUB_TOKEN="}
+	out, errOut, code := klaxon(t, env, "check-config", "--no-env", "--config", "../../config.example.yaml")
+	if code != 0 || !strings.Contains(out, "OK") {
+		t.Fatalf("--no-env: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, w := range []string{
+		"warning: line", "slack.app_token: empty, not checked (--no-env)",
+		"slack.announce_channel: a placeholder (your announce channel's ID): replace it",
+		"services[0].stakeholders: a placeholder",
+	} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("warnings lack %q:\n%s", w, errOut)
+		}
+	}
+	if _, errOut, code := klaxon(t, []string{"SLACK_APP_TOKEN=", "SLACK_BOT_TOKEN="}, "run", "--no-env", "--config", "../../config.example.yaml"); code != 2 || !strings.Contains(errOut, "-no-env") {
+		t.Errorf("run --no-env: exit %d %s", code, errOut)
+	}
+}
