@@ -134,6 +134,27 @@ func TestMetricsAtStartAndConnectionState(t *testing.T) {
 	if n := strings.Count(p.Logs(), "connected to Slack over Socket Mode"); n != 2 {
 		t.Errorf("%d connection lines, want one per change (connected, reconnected):\n%s", n, p.Logs())
 	}
+
+	// Slack gone: not ready and the gauge at 0 as soon as the loss is
+	// logged (slack-go's reconnection attempts then fail with backoff).
+	f.Close()
+	for deadline := time.Now().Add(60 * time.Second); strings.Count(p.Logs(), "Socket Mode connection lost") < 2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the loss was not logged\n%s", p.Logs())
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition, not timing it
+	}
+	resp, err := http.Get("http://" + httpAddr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while disconnected: %s", resp.Status)
+	}
+	if m := scrape(t, "http://"+httpAddr+"/metrics"); !strings.Contains(m, "klaxon_slack_connected 0") {
+		t.Errorf("klaxon_slack_connected while disconnected:\n%s", m)
+	}
 }
 
 // TestHealthcheck: `klaxon healthcheck` exits 0 when the running Klaxon's
