@@ -222,57 +222,43 @@ func meanOr(s playbook.Stat) string {
 }
 
 func overduePostmortems(list []playbook.OverduePostmortem) string {
-	if len(list) == 0 {
-		return "*Post-mortems overdue*: none :white_check_mark:"
-	}
-	var lines []string
-	private := 0
-	for _, p := range list {
-		if p.Private {
-			private++
-			continue
-		}
-		if len(lines) == maxDigestListed {
-			continue
-		}
+	return overdueList("Post-mortems overdue", list, func(p playbook.OverduePostmortem) bool { return p.Private }, func(p playbook.OverduePostmortem) string {
 		who := "no commander"
 		if p.Commander != "" {
 			who = "<@" + p.Commander + ">"
 		}
-		lines = append(lines, fmt.Sprintf("• #%d %s, due <!date^%d^{date_short}|%s>, %s", p.Incident, p.Severity, p.Due.Unix(), p.Due.Format("2006-01-02"), who))
-	}
-	out := fmt.Sprintf("*Post-mortems overdue*: %d\n%s", len(list), strings.Join(lines, "\n"))
-	if rest := len(list) - private - len(lines); rest > 0 {
-		out += fmt.Sprintf("\n…and %d more", rest)
-	}
-	if private > 0 {
-		out += fmt.Sprintf("\n%d of private incidents (not named here)", private)
-	}
-	return templates.Truncate(3000, out)
+		return fmt.Sprintf("• #%d %s, due <!date^%d^{date_short}|%s>, %s", p.Incident, p.Severity, p.Due.Unix(), p.Due.Format("2006-01-02"), who)
+	})
 }
 
 func overdueActions(list []playbook.OverdueAction) string {
+	return overdueList("Action items overdue", list, func(a playbook.OverdueAction) bool { return a.Private }, func(a playbook.OverdueAction) string {
+		return fmt.Sprintf("• #%d item %d, due %s, <@%s>", a.Incident, a.Item, a.Due, a.Owner)
+	})
+}
+
+// overdueList says how many are overdue and lists up to maxDigestListed of
+// them; those of private incidents are counted, never named.
+func overdueList[T any](title string, list []T, private func(T) bool, line func(T) string) string {
 	if len(list) == 0 {
-		return "*Action items overdue*: none :white_check_mark:"
+		return "*" + title + "*: none :white_check_mark:"
 	}
 	var lines []string
-	private := 0
-	for _, a := range list {
-		if a.Private {
-			private++
-			continue
+	hidden := 0
+	for _, it := range list {
+		switch {
+		case private(it):
+			hidden++
+		case len(lines) < maxDigestListed:
+			lines = append(lines, line(it))
 		}
-		if len(lines) == maxDigestListed {
-			continue
-		}
-		lines = append(lines, fmt.Sprintf("• #%d item %d, due %s, <@%s>", a.Incident, a.Item, a.Due, a.Owner))
 	}
-	out := fmt.Sprintf("*Action items overdue*: %d\n%s", len(list), strings.Join(lines, "\n"))
-	if rest := len(list) - private - len(lines); rest > 0 {
+	out := fmt.Sprintf("*%s*: %d\n%s", title, len(list), strings.Join(lines, "\n"))
+	if rest := len(list) - hidden - len(lines); rest > 0 {
 		out += fmt.Sprintf("\n…and %d more", rest)
 	}
-	if private > 0 {
-		out += fmt.Sprintf("\n%d of private incidents (not named here)", private)
+	if hidden > 0 {
+		out += fmt.Sprintf("\n%d of private incidents (not named here)", hidden)
 	}
 	return templates.Truncate(3000, out)
 }

@@ -113,22 +113,11 @@ func reportCmd(ctx context.Context, args []string, configDefault string, stdout,
 		fmt.Fprintln(stderr, "klaxon report:", err)
 		return 2
 	}
-	cfg, err := config.Load(*configPath, lenientEnv(getenv))
-	if err != nil {
-		printProblems(stderr, *configPath, err)
-		return 2
-	}
-	db, closeDB, err := openForReading(ctx, cfg.Store)
-	if errors.Is(err, store.ErrLocked) {
+	cfg, db, closeDB, code := readStore(ctx, "report", *configPath, getenv, stderr, func(cfg *config.Config) int {
 		return reportFromRunning(ctx, cfg, q, stdout, stderr)
-	}
-	if errors.Is(err, os.ErrNotExist) {
-		fmt.Fprintf(stderr, "klaxon report: no store at %s: Klaxon has recorded nothing there yet\n", cfg.Store.Path)
-		return 1
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "klaxon report:", err)
-		return 1
+	})
+	if db == nil {
+		return code
 	}
 	defer closeDB()
 	app := &playbook.App{Store: db, Tiers: cfg.Severities, Services: cfg.Services, Clock: playbook.ClockFunc(time.Now)}
@@ -194,6 +183,31 @@ func reportFromRunning(ctx context.Context, cfg *config.Config, q reportQuery, s
 	return 0
 }
 
+// readStore loads the config at configPath and opens its store for reading,
+// for `klaxon report` and `klaxon export`. When a running Klaxon holds the
+// bbolt file, onLocked answers instead. On failure the store is nil and code
+// is the exit code, the problem already told on stderr.
+func readStore(ctx context.Context, name, configPath string, getenv func(string) (string, bool), stderr io.Writer, onLocked func(*config.Config) int) (
+	cfg *config.Config, db playbook.Store, closeDB func() error, code int) {
+	cfg, err := config.Load(configPath, lenientEnv(getenv))
+	if err != nil {
+		printProblems(stderr, configPath, err)
+		return nil, nil, nil, 2
+	}
+	db, closeDB, err = openForReading(ctx, cfg.Store)
+	switch {
+	case errors.Is(err, store.ErrLocked):
+		return cfg, nil, nil, onLocked(cfg)
+	case errors.Is(err, os.ErrNotExist):
+		fmt.Fprintf(stderr, "klaxon %s: no store at %s: Klaxon has recorded nothing there yet\n", name, cfg.Store.Path)
+		return cfg, nil, nil, 1
+	case err != nil:
+		fmt.Fprintf(stderr, "klaxon %s: %v\n", name, err)
+		return cfg, nil, nil, 1
+	}
+	return cfg, db, closeDB, 0
+}
+
 // openForReading opens the configured store to read it beside a running
 // Klaxon: PostgreSQL as any replica does; the bbolt file read-only, which
 // fails with store.ErrLocked while a Klaxon holds it.
@@ -241,25 +255,18 @@ func exportCmd(ctx context.Context, args []string, configDefault string, stdout,
 		}
 		from = time.Now().Add(-d)
 	}
-	cfg, err := config.Load(*configPath, lenientEnv(getenv))
-	if err != nil {
-		printProblems(stderr, *configPath, err)
-		return 2
-	}
-	db, closeDB, err := openForReading(ctx, cfg.Store)
-	if errors.Is(err, store.ErrLocked) {
+	_, db, closeDB, code := readStore(ctx, "export", *configPath, getenv, stderr, func(cfg *config.Config) int {
 		fmt.Fprintf(stderr, "klaxon export: another Klaxon is using %s; export reads the file itself (it carries titles and notes, which /report never serves): stop Klaxon first\n", cfg.Store.Path)
 		return 1
-	}
-	if err != nil {
-		fmt.Fprintln(stderr, "klaxon export:", err)
-		return 1
+	})
+	if db == nil {
+		return code
 	}
 	defer closeDB()
 	bw := bufio.NewWriter(stdout)
 	enc := json.NewEncoder(bw)
 	n := 0
-	err = playbook.ScanIncidents(ctx, db, nil, func(inc *playbook.Incident, evs []playbook.Event) error {
+	err := playbook.ScanIncidents(ctx, db, nil, func(inc *playbook.Incident, evs []playbook.Event) error {
 		if !from.IsZero() && inc.DeclaredAt().Before(from) {
 			return nil
 		}

@@ -1213,30 +1213,8 @@ func (d *decoder) services(n *yaml.Node, path string, dst *[]playbook.Service) {
 // scheduler reads the calendar jobs' settings.
 func (d *decoder) scheduler(n *yaml.Node, path string, s *Scheduler) {
 	d.mapping(n, path, map[string]field{
-		"timezone": func(n *yaml.Node, p string) {
-			v, ok := d.scalar(n, p)
-			if !ok {
-				return
-			}
-			name := strings.TrimSpace(v.val)
-			if loc, msg := loadZone(name, v); msg != "" {
-				d.add(v.node, p, "%s", msg)
-			} else {
-				s.Timezone, s.TimezoneName = loc, name
-			}
-		},
-		"postmortem_reminders": func(n *yaml.Node, p string) {
-			v, ok := d.scalar(n, p)
-			if !ok {
-				return
-			}
-			spec := strings.TrimSpace(v.val)
-			if msg := checkCron(spec, v); msg != "" {
-				d.add(v.node, p, "%s", msg)
-				return
-			}
-			s.PostmortemReminders = spec
-		},
+		"timezone":             d.zoneField(func(loc *time.Location, name string) { s.Timezone, s.TimezoneName = loc, name }),
+		"postmortem_reminders": d.cronField(&s.PostmortemReminders),
 	})
 }
 

@@ -41,30 +41,10 @@ func (d *decoder) digest(n *yaml.Node, path string, g *Digest) {
 			}
 			return fmt.Sprintf("not a channel ID: %s (want C… or G…, like C0DIGEST)", v.show())
 		}),
-		"schedule": func(n *yaml.Node, p string) {
-			v, ok := d.scalar(n, p)
-			if !ok {
-				return
-			}
-			spec := strings.TrimSpace(v.val)
-			if msg := checkCron(spec, v); msg != "" {
-				d.add(v.node, p, "%s", msg)
-				return
-			}
-			g.Schedule = spec
-		},
-		"timezone": func(n *yaml.Node, p string) {
-			v, ok := d.scalar(n, p)
-			if !ok {
-				return
-			}
-			name := strings.TrimSpace(v.val)
-			if loc, msg := loadZone(name, v); msg != "" {
-				d.add(v.node, p, "%s", msg)
-			} else {
-				g.Timezone, g.TimezoneName, g.zoneSet = loc, name, true
-			}
-		},
+		"schedule": d.cronField(&g.Schedule),
+		"timezone": d.zoneField(func(loc *time.Location, name string) {
+			g.Timezone, g.TimezoneName, g.zoneSet = loc, name, true
+		}),
 	})
 }
 
@@ -72,5 +52,37 @@ func (d *decoder) digest(n *yaml.Node, path string, g *Digest) {
 func applyDigestZone(c *Config) {
 	if !c.Digest.zoneSet {
 		c.Digest.Timezone, c.Digest.TimezoneName = c.Scheduler.Timezone, c.Scheduler.TimezoneName
+	}
+}
+
+// zoneField reads an IANA time zone name and hands over the loaded zone.
+func (d *decoder) zoneField(set func(*time.Location, string)) field {
+	return func(n *yaml.Node, p string) {
+		v, ok := d.scalar(n, p)
+		if !ok {
+			return
+		}
+		name := strings.TrimSpace(v.val)
+		if loc, msg := loadZone(name, v); msg != "" {
+			d.add(v.node, p, "%s", msg)
+		} else {
+			set(loc, name)
+		}
+	}
+}
+
+// cronField reads a cron spec the way the calendar jobs will parse it.
+func (d *decoder) cronField(dst *string) field {
+	return func(n *yaml.Node, p string) {
+		v, ok := d.scalar(n, p)
+		if !ok {
+			return
+		}
+		spec := strings.TrimSpace(v.val)
+		if msg := checkCron(spec, v); msg != "" {
+			d.add(v.node, p, "%s", msg)
+			return
+		}
+		*dst = spec
 	}
 }

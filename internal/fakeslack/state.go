@@ -259,28 +259,22 @@ func (s *Server) AddUserGroup(id, handle string, members ...string) {
 // only a member when BotUserID is among members, as in a real workspace where
 // someone has to invite it.
 func (s *Server) AddChannel(id, name string, members ...string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if id == "" {
-		id = s.nextID("C")
-	}
-	c := s.newChannelLocked(id, name, false, "USLACKBOT")
-	for _, m := range members {
-		c.addMember(m)
-	}
-	s.changedLocked()
-	return id
+	return s.addChannel(id, name, false, members)
 }
 
 // AddPrivateChannel seeds a pre-existing private channel, as AddChannel does
 // a public one.
 func (s *Server) AddPrivateChannel(id, name string, members ...string) string {
+	return s.addChannel(id, name, true, members)
+}
+
+func (s *Server) addChannel(id, name string, private bool, members []string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if id == "" {
-		id = s.nextID("G")
+		id = s.nextID(map[bool]string{false: "C", true: "G"}[private])
 	}
-	c := s.newChannelLocked(id, name, true, "USLACKBOT")
+	c := s.newChannelLocked(id, name, private, "USLACKBOT")
 	for _, m := range members {
 		c.addMember(m)
 	}
