@@ -32,6 +32,16 @@ import (
 
 var incidentNumber = regexp.MustCompile(`incident #(\d+)`)
 
+// createdAt is when incident n's channel was created in f's record.
+func createdAt(calls []fakeslack.Call, n int64) time.Time {
+	for _, c := range calls {
+		if c.Method == "conversations.create" && c.OK() && strings.HasPrefix(c.Params.Get("name"), fmt.Sprintf("inc-%d-", n)) {
+			return c.At
+		}
+	}
+	return time.Time{}
+}
+
 // readyAt is when incident n was ready in f's record, false while one of its
 // four parts is missing.
 func readyAt(f *fakeslack.Server, calls []fakeslack.Call, n int64) (time.Time, bool) {
@@ -161,7 +171,7 @@ func benchDeclare(b *testing.B, latency time.Duration, batch int) {
 func benchDeclareOn(b *testing.B, latency time.Duration, batch int, open func(*testing.B) closingStore) {
 	f := newFake(b, fakeslack.Options{Latency: latency, DisableRateLimits: true})
 	k := startOn(b, f, open(b), bot.Pace{Off: true})
-	var acks, ready []time.Duration
+	var acks, ready, created []time.Duration
 	total := 0
 	b.ResetTimer()
 	for i := range b.N {
@@ -184,6 +194,7 @@ func benchDeclareOn(b *testing.B, latency time.Duration, batch int, open func(*t
 			}
 			acks = append(acks, d.ack)
 			ready = append(ready, at.Sub(d.sent))
+			created = append(created, createdAt(calls, d.number).Sub(d.sent))
 		}
 	}
 	b.StopTimer()
@@ -191,6 +202,7 @@ func benchDeclareOn(b *testing.B, latency time.Duration, batch int, open func(*t
 	floor := 2 * latency
 	b.ReportMetric(ms(pct(acks, .50)), "ack-p50-ms")
 	b.ReportMetric(ms(pct(acks, .99)), "ack-p99-ms")
+	b.ReportMetric(ms(pct(created, .50)), "created-p50-ms")
 	b.ReportMetric(ms(pct(ready, .50)), "ready-p50-ms")
 	b.ReportMetric(ms(pct(ready, .99)), "ready-p99-ms")
 	b.ReportMetric(float64(pct(ready, .50))/float64(floor), "ready-p50-x-floor")

@@ -334,7 +334,9 @@ func (b *Bot) declareFromCommand(ctx context.Context, req socketmode.Request, sc
 	b.ack(req, ephemeral(fmt.Sprintf(":rotating_light: Declared %s incident #%d. Klaxon is opening its channel and inviting the responders…", inc.Severity, inc.Number)), received)
 	b.Metrics.declared(inc.Severity)
 	res, err := b.App.SetUp(ctx, inc.Number)
-	b.Metrics.ready(time.Since(received))
+	if at, ok := res.Incident.ReadyAt(); ok && err == nil {
+		b.Metrics.ready(at.Sub(received))
+	}
 	b.tellDeclarer(ctx, sc.ResponseURL, res, err)
 }
 

@@ -185,7 +185,9 @@ func (b *Bot) onDeclareSubmit(ctx context.Context, req socketmode.Request, cb sl
 	}
 	b.Metrics.declared(inc.Severity)
 	res, err := b.App.SetUp(ctx, inc.Number)
-	b.Metrics.ready(time.Since(received))
+	if at, ok := res.Incident.ReadyAt(); ok && err == nil {
+		b.Metrics.ready(at.Sub(received))
+	}
 	b.tellDeclarer(ctx, meta.ResponseURL, res, err)
 }
 

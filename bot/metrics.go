@@ -40,7 +40,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "klaxon_incidents_declared_total", Help: "Incidents declared, by severity.",
 		}, []string{"severity"}),
 		readyIn: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "klaxon_declare_ready_seconds", Help: "Time from the declaring envelope to the channel being ready and announced.",
+			Name: "klaxon_declare_ready_seconds", Help: "Time from the declaring envelope to the incident being ready for responders: announced, invites sent, runbook bookmarked, triage checklist posted.",
 			Buckets: []float64{.05, .1, .2, .3, .5, 1, 2, 5, 10, 30},
 		}),
 	}

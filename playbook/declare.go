@@ -98,6 +98,7 @@ type App struct {
 	mu      sync.Mutex
 	setting map[int64]chan struct{} // incidents whose setup is running, for single flight
 	wake    chan struct{}           // pokes RunScheduler when a deadline moves
+	ticked  chan struct{}           // closed after the scheduler's first pass
 	// refreshing and renaming serialise, per incident, the re-rendering of
 	// its messages and the renaming of its channel.
 	refreshing, renaming map[int64]*sync.Mutex
@@ -221,6 +222,10 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 		inc.startTimers(a.Tiers.Get(req.Severity), now)
 		inc.Timers.ScopeDue = now.Add(a.scopeTimebox())
 		inc.check(ItemSeverity, ActorKlaxon, now)
+		// The channel's name is chosen in the declaration's transaction,
+		// so SetUp can create it right after the ack without a write of
+		// its own (see createChannel).
+		inc.ChannelIntent = &ChannelIntent{Name: ChannelName(n, req.Severity, inc.Title, 1), Attempt: 1, At: now}
 		ev := NewEvent(EventDeclared, req.Declarer, now, fmt.Sprintf("%s declared: %s", req.Severity, inc.Title))
 		ev.Data = map[string]string{"severity": req.Severity.String(), "service": svcName}
 		evs := append([]Event{ev}, linkWatched(&inc, watched, now)...)
@@ -445,6 +450,7 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 		wg     sync.WaitGroup
 		mu     sync.Mutex
 		failed = map[Step]error{}
+		rec    = &stepRecorder{app: a, n: n}
 	)
 	for k, s := range steps {
 		if !runs[k] {
@@ -453,18 +459,7 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 		wg.Go(func() {
 			apply, ev, err := s.run(ctx)
 			if err == nil {
-				_, err = a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
-					if apply != nil {
-						apply(i)
-					}
-					if s.step != StepIntro {
-						i.markDone(s.step, a.Clock.Now())
-					}
-					if ev.Type == "" {
-						return nil, nil
-					}
-					return []Event{ev}, nil
-				})
+				err = rec.record(ctx, stepDone{step: s.step, apply: apply, ev: ev})
 			}
 			if err != nil {
 				mu.Lock()
@@ -518,6 +513,82 @@ type setupStep struct {
 	// promise is what the step checks on the checklist when it succeeds,
 	// shown before it has.
 	promise func(*Incident)
+}
+
+// stepDone is a step that succeeded, to be stored.
+type stepDone struct {
+	step  Step
+	apply func(*Incident)
+	ev    Event
+}
+
+// stepRecorder stores the steps of one SetUp as they succeed. Steps that
+// finish while a write is under way are stored together by the next one
+// (a group commit): each is stored as soon as the write before it ends, and
+// the side-by-side steps of ten declarations at once cost a few
+// transactions each instead of one per step.
+type stepRecorder struct {
+	app *App
+	n   int64
+
+	mu      sync.Mutex
+	next    *stepBatch // collecting
+	writing bool
+}
+
+type stepBatch struct {
+	steps []stepDone
+	done  chan struct{}
+	err   error
+}
+
+// record stores s and returns once it is stored (or could not be).
+func (r *stepRecorder) record(ctx context.Context, s stepDone) error {
+	r.mu.Lock()
+	if r.next == nil {
+		r.next = &stepBatch{done: make(chan struct{})}
+	}
+	b := r.next
+	b.steps = append(b.steps, s)
+	write := !r.writing
+	r.writing = true
+	r.mu.Unlock()
+	if write {
+		r.writeAll(ctx)
+	}
+	<-b.done
+	return b.err
+}
+
+// writeAll writes batches until none is waiting.
+func (r *stepRecorder) writeAll(ctx context.Context) {
+	for {
+		r.mu.Lock()
+		b := r.next
+		r.next = nil
+		if b == nil {
+			r.writing = false
+			r.mu.Unlock()
+			return
+		}
+		r.mu.Unlock()
+		_, b.err = r.app.Store.Update(ctx, r.n, func(i *Incident) ([]Event, error) {
+			var evs []Event
+			for _, s := range b.steps {
+				if s.apply != nil {
+					s.apply(i)
+				}
+				if s.step != StepIntro { // the intro's own record is its post; this is its pin
+					i.markDone(s.step, r.app.Clock.Now())
+				}
+				if s.ev.Type != "" {
+					evs = append(evs, s.ev)
+				}
+			}
+			return evs, nil
+		})
+		close(b.done)
+	}
 }
 
 // expandGroups asks the directory for the members of the user groups among
@@ -698,6 +769,8 @@ func (a *App) end(n int64) {
 // Resume runs at start: it arms the reminders of open incidents stored
 // before Klaxon kept timers, and finishes the setup of every open incident
 // that is not ready (a crash between the declaration and its announcement).
+// Run it once the scheduler made its first pass (FirstTick), so that
+// reminders already due are not kept waiting behind it.
 func (a *App) Resume(ctx context.Context) error {
 	unarmed, err := a.Store.List(ctx, func(i *Incident) bool { return i.Status.Open() && i.Timers == (Timers{}) })
 	if err != nil {
@@ -719,16 +792,32 @@ func (a *App) Resume(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, inc := range incs {
-		if _, err := a.SetUp(ctx, inc.Number); err != nil {
-			a.log().Error("resuming incident setup", "incident", inc.Number, "err", err)
-		}
+	// A few at a time: each is mostly waiting on Slack, and the store
+	// writes of many at once would hold up the scheduler's.
+	work := make(chan int64)
+	var wg sync.WaitGroup
+	for range min(resumeWorkers, len(incs)) {
+		wg.Go(func() {
+			for n := range work {
+				if _, err := a.SetUp(ctx, n); err != nil {
+					a.log().Error("resuming incident setup", "incident", n, "err", err)
+				}
+			}
+		})
 	}
+	for _, inc := range incs {
+		work <- inc.Number
+	}
+	close(work)
+	wg.Wait()
 	if err := a.resumePaging(ctx); err != nil {
 		a.log().Error("resuming pages and escalation steps", "err", err)
 	}
 	return a.resumeWrapUp(ctx)
 }
+
+// resumeWorkers bounds the interrupted setups Resume runs at once.
+const resumeWorkers = 4
 
 // resumeWrapUp finishes what a stop interrupted after the all-clear: action
 // items not yet filed as tickets and close steps not yet done.

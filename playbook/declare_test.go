@@ -920,3 +920,46 @@ func TestSetUpGivesUpOnAStepAndTellsTheChannelOnce(t *testing.T) {
 		t.Errorf("failures %v, ready %v", got.Failures, got.Ready())
 	}
 }
+
+// TestResumeRunsAFewSetupsAtOnce: after a restart with many interrupted
+// declarations, Resume finishes them a few at a time (never more than four
+// in flight), so their store writes cannot crowd out the scheduler's.
+func TestResumeRunsAFewSetupsAtOnce(t *testing.T) {
+	h := newHarness(t)
+	for i := range 10 {
+		h.declare(t, fmt.Sprintf("Checkout returns 500s %d", i), playbook.SEV2, "checkout")
+	}
+	var mu sync.Mutex
+	inFlight, most := 0, 0
+	started := make(chan struct{}, 10)
+	release := make(chan struct{})
+	h.ch.TopicHook = func(playbook.Briefing) error {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		started <- struct{}{}
+		<-release
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.app.Resume(context.Background()) }()
+	for range 4 {
+		recv(t, started, "a resumed setup")
+	}
+	close(release)
+	if err := recv(t, done, "Resume"); err != nil {
+		t.Fatal(err)
+	}
+	if most > 4 {
+		t.Errorf("%d setups in flight at once, want at most 4", most)
+	}
+	for n := int64(1); n <= 10; n++ {
+		if inc := h.get(t, n); !inc.Ready() {
+			t.Errorf("#%d not ready after Resume", n)
+		}
+	}
+}

@@ -285,5 +285,21 @@ func (inc *Incident) Ready() bool {
 	return true
 }
 
+// ReadyAt is when the last of what responders need first was done: the
+// announcement, the invites, the runbook bookmark and the triage checklist
+// (the pin, topic and purpose may follow). ok is false while one is not.
+func (inc *Incident) ReadyAt() (at time.Time, ok bool) {
+	for _, s := range []Step{StepAnnounce, StepInvite, StepBookmark, StepChecks} {
+		t, done := inc.Setup[s]
+		if !done {
+			return time.Time{}, false
+		}
+		if t.After(at) {
+			at = t
+		}
+	}
+	return at, true
+}
+
 // DeclaredAt is when the incident was declared (zero if never).
 func (inc Incident) DeclaredAt() time.Time { return inc.Times[PhaseDeclared] }

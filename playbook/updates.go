@@ -259,6 +259,27 @@ func (a *App) wakeChan() chan struct{} {
 	return a.wake
 }
 
+// FirstTick returns a channel closed once RunScheduler has made its first
+// pass over the due deadlines (what fell due while Klaxon was down).
+func (a *App) FirstTick() <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.ticked == nil {
+		a.ticked = make(chan struct{})
+	}
+	return a.ticked
+}
+
+func (a *App) closeTicked() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	select {
+	case <-a.ticked:
+	default:
+		close(a.ticked)
+	}
+}
+
 // maxSchedulerSleep is a safety net: the scheduler re-reads the wake index
 // at least this often even if nobody called Wake.
 const maxSchedulerSleep = 30 * time.Second
@@ -273,12 +294,17 @@ func (a *App) RunScheduler(ctx context.Context, after func(time.Duration) <-chan
 	case <-wake:
 	default:
 	}
+	ticked := a.FirstTick()
 	for {
 		d := maxSchedulerSleep
 		if _, err := a.Tick(ctx, a.Clock.Now()); err != nil && ctx.Err() == nil {
 			// Back off: the same deadline would fail again at once.
 			a.log().Error("scheduler tick failed", "err", err)
 			d = time.Second
+		}
+		if ticked != nil {
+			a.closeTicked()
+			ticked = nil
 		}
 		if next, ok, err := a.Store.NextWake(ctx); err != nil {
 			a.log().Error("reading the next deadline", "err", err)

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/playbook/storetest"
 )
 
 // recordingPoster stands in for Slack: it records when each reminder was
@@ -81,19 +83,27 @@ func procMB(field string) float64 {
 }
 
 // BenchmarkScheduler10k stores 10,000 active incidents whose next reminder
-// falls uniformly over one 10-second interval, reopens the store as a
+// falls uniformly over one 10-second interval, plus 100 whose declaration a
+// crash interrupted (the checklist not yet posted), reopens the store as a
 // restart would, runs the real scheduler loop (RunScheduler with time.After)
-// until every reminder fired, and reports how late they fired, the CPU the
-// scheduler used per tick, the peak RSS of the process and the start-up
-// load time. Slack is replaced by a recorder: this measures Klaxon.
+// and, after its first pass, the resume of the 100 (as cmd/klaxon does),
+// until every reminder fired. It reports how late they fired, the CPU the
+// scheduler used per tick, the process's RSS, the start-up load time (open
+// the store, first pass over the due deadlines) and how long the resume
+// took beside the scheduler (scan the 10,100 incidents, finish the 100). The incidents are
+// copies of one declared and set up through the domain, so they stay ready
+// by its definition when setup steps are added. Slack is replaced by a
+// recorder: this measures Klaxon.
 //
 //	go test -run='^$' -bench=Scheduler10k -benchtime=1x ./store/
 func BenchmarkScheduler10k(b *testing.B) {
 	const (
-		incidents = 10_000
-		interval  = 10 * time.Second
-		lead      = 2 * time.Second // time to reopen before the first deadline
+		incidents   = 10_000
+		interrupted = 100
+		interval    = 10 * time.Second
+		lead        = 2 * time.Second // time to reopen before the first deadline
 	)
+	ctx := context.Background()
 	for range b.N {
 		path := filepath.Join(b.TempDir(), "klaxon.db")
 		db, err := Open(path, time.Second)
@@ -101,25 +111,34 @@ func BenchmarkScheduler10k(b *testing.B) {
 			b.Fatal(err)
 		}
 		start := time.Now().UTC().Add(lead)
+		declared := start.Add(-time.Hour)
 		tiers := playbook.DefaultTiers()
+		services := []playbook.Service{{Name: "checkout", Runbook: "https://runbooks.example.com/checkout", Stakeholders: []string{"U0PAY001"}}}
+		ready, err := storetest.ReadyIncident(ctx, playbook.DeclareRequest{
+			Key: "fixture", Title: "Checkout returns 500s", Severity: playbook.SEV1, Service: "checkout", Declarer: "U0DECL01",
+		}, tiers, services, declared)
+		if err != nil {
+			b.Fatal(err)
+		}
 		// One transaction writes them all: the benchmark is about the
 		// scheduler, not about 10,000 declarations.
 		err = db.db.Update(func(tx *bolt.Tx) error {
-			for i := range incidents {
+			for i := range incidents + interrupted {
 				seq, _ := tx.Bucket(bucketIncidents).NextSequence()
-				declared := start.Add(-time.Hour)
-				inc := playbook.Incident{
-					Number: int64(seq), Title: fmt.Sprintf("Checkout returns 500s in region %d", i), Severity: playbook.SEV1,
-					Service: "checkout", Declarer: "U0DECL01", Commander: "U0IC0001", Status: playbook.StatusInvestigating,
-					Channel: playbook.ChannelRef{ID: fmt.Sprintf("C%09d", i), Name: fmt.Sprintf("inc-%d-sev1-checkout", seq)},
-					Times:   map[playbook.Phase]time.Time{playbook.PhaseDetected: declared, playbook.PhaseDeclared: declared, playbook.PhaseAcknowledged: declared},
-					Setup:   map[playbook.Step]time.Time{playbook.StepChannel: declared, playbook.StepTopic: declared, playbook.StepPurpose: declared, playbook.StepInvite: declared, playbook.StepBookmark: declared, playbook.StepIntro: declared, playbook.StepPin: declared, playbook.StepAnnounce: declared},
-					Version: 1,
+				inc := ready
+				inc.Number = int64(seq)
+				inc.Title = fmt.Sprintf("Checkout returns 500s in region %d", i)
+				inc.Commander = "U0IC0001"
+				inc.Channel = playbook.ChannelRef{ID: fmt.Sprintf("C%09d", i), Name: fmt.Sprintf("inc-%d-sev1-checkout", seq)}
+				// Three updates posted; the next one is due in the interval.
+				due := start.Add(time.Duration(i) * interval / incidents)
+				if i >= incidents {
+					// Interrupted before its checklist; its reminder is an hour off.
+					inc.Setup = maps.Clone(ready.Setup)
+					delete(inc.Setup, playbook.StepChecks)
+					due = start.Add(time.Hour)
 				}
-				inc.Timers.LastUpdate = declared
-				inc.Timers.Updates = 3
-				inc.Timers.UpdateDue = start.Add(time.Duration(i) * interval / incidents)
-				inc.Timers.NextNudge = inc.Timers.UpdateDue
+				inc.Timers = playbook.Timers{LastUpdate: declared, Updates: 3, UpdateDue: due, NextNudge: due}
 				if err := putIncident(tx, &inc, "", time.Time{}); err != nil {
 					return err
 				}
@@ -131,8 +150,8 @@ func BenchmarkScheduler10k(b *testing.B) {
 		}
 		db.Close()
 
-		// Start-up: open the store, find the interrupted declarations (a
-		// scan of every incident) and the first deadline.
+		// Start-up: open the store and make the scheduler's first pass;
+		// the resume follows it.
 		t0 := time.Now()
 		db, err = Open(path, time.Second)
 		if err != nil {
@@ -140,24 +159,33 @@ func BenchmarkScheduler10k(b *testing.B) {
 		}
 		cs := &countingStore{DB: db}
 		poster := &recordingPoster{want: incidents, all: make(chan struct{})}
-		app := &playbook.App{Store: cs, Poster: poster, Clock: playbook.ClockFunc(time.Now), Tiers: tiers}
-		if err := app.Resume(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		if _, ok, err := db.NextWake(context.Background()); err != nil || !ok {
-			b.Fatal("no deadline", err)
-		}
-		load := time.Since(t0)
-
-		ctx, cancel := context.WithCancel(context.Background())
+		app := &playbook.App{Store: cs, Poster: poster, Clock: playbook.ClockFunc(time.Now), Tiers: tiers, Services: services}
+		runCtx, cancel := context.WithCancel(ctx)
 		cpu0 := cpuTime()
 		done := make(chan error, 1)
-		go func() { done <- app.RunScheduler(ctx, time.After) }()
+		go func() { done <- app.RunScheduler(runCtx, time.After) }()
+		<-app.FirstTick()
+		load := time.Since(t0)
+		resumed := make(chan error, 1)
+		var resumeTook time.Duration
+		go func() {
+			t := time.Now()
+			err := app.Resume(runCtx)
+			resumeTook = time.Since(t)
+			resumed <- err
+		}()
 		<-poster.all
 		rss := procMB("VmRSS")
+		if err := <-resumed; err != nil {
+			b.Fatal(err)
+		}
 		cancel()
 		<-done
 		cpu := cpuTime() - cpu0
+		left, err := db.List(ctx, func(i *playbook.Incident) bool { return !i.Ready() })
+		if err != nil || len(left) != 0 {
+			b.Fatalf("%d incidents not ready after the resume (%v)", len(left), err)
+		}
 		db.Close()
 
 		late := slices.Clone(poster.lateness)
@@ -174,5 +202,6 @@ func BenchmarkScheduler10k(b *testing.B) {
 		b.ReportMetric(rss, "rss-MB")
 		b.ReportMetric(procMB("VmHWM"), "peak-rss-MB")
 		b.ReportMetric(float64(load.Microseconds())/1000, "startup-load-ms")
+		b.ReportMetric(float64(resumeTook.Microseconds())/1000, "resume-ms")
 	}
 }

@@ -319,6 +319,13 @@ func leaderWork(ctx context.Context, app *playbook.App, cfg config.Scheduler, cl
 		rctx, cancel := context.WithCancel(context.WithoutCancel(gctx))
 		defer cancel()
 		defer context.AfterFunc(gctx, func() { time.AfterFunc(shutdownDrain, cancel) })()
+		// After the scheduler's first pass: reminders that fell due while
+		// Klaxon was down go first, never behind a long resume.
+		select {
+		case <-app.FirstTick():
+		case <-gctx.Done():
+			return nil
+		}
 		if err := app.Resume(rctx); err != nil {
 			log.Error("resuming interrupted declarations", "err", err)
 		}
