@@ -28,9 +28,12 @@ type tier struct {
 
 var (
 	tier1 = tier{perMinute: 1, burst: 2} // apps.connections.open: a reconnect or two at once
-	tier2 = tier{perMinute: 20, burst: 10}
-	tier3 = tier{perMinute: 50, burst: 25}
-	tier4 = tier{perMinute: 100, burst: 50}
+	// A minute's allowance may go at once, as Slack counts per minute: an
+	// incident storm's first declarations are never paced, a sustained
+	// one is spread out at the tier's rate.
+	tier2 = tier{perMinute: 20, burst: 20}
+	tier3 = tier{perMinute: 50, burst: 50}
+	tier4 = tier{perMinute: 100, burst: 100}
 )
 
 // postPerSecond and postBurst are chat.postMessage's limit on one channel.
