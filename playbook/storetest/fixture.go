@@ -78,3 +78,4 @@ func (s *acceptingSlack) AnnounceSeverityChange(context.Context, playbook.Briefi
 	return nil
 }
 func (s *acceptingSlack) PostSetupFailure(context.Context, int64, string, string) error { return nil }
+func (s *acceptingSlack) ChannelFailed(context.Context, playbook.Briefing, error) error { return nil }
