@@ -580,14 +580,11 @@ func mttd(inc *Incident) (time.Duration, bool) {
 		return 0, false
 	}
 	end := declared
-	if alerted, ok := inc.At(phaseAlerted); ok && !alerted.Before(detected) {
+	if alerted, ok := inc.At(PhaseAlerted); ok && !alerted.Before(detected) {
 		end = alerted
 	}
 	return end.Sub(detected), true
 }
-
-// phaseAlerted is the alert-fired timestamp alert intake records.
-const phaseAlerted Phase = "alerted"
 
 // span is the time from phase a to phase b, when both were reached.
 func span(inc *Incident, a, b Phase) (time.Duration, bool) {
