@@ -31,12 +31,13 @@ func TestDemoTranscript(t *testing.T) {
 		want []string
 	}{
 		{"═══ What people did ═══", []string{
-			"14:02  Dana Whitfield: /incident declare sev1 checkout Checkout returns 500s",
+			"14:00  Alertmanager: CheckoutErrorBudgetBurn firing for checkout since 13:59",
+			"14:02  Dana Whitfield: clicks “Declare SEV1” in #alerts",
 			"14:22  Alex Moreno: clicks “Post update”",
 			"14:45  Alex Moreno: /incident close db-connection-pool-exhaustion",
 		}},
-		{"━━━ #ops ", []string{
-			"(only visible to Dana Whitfield)",
+		{"━━━ #alerts ", []string{
+			// The offer to declare, replaced by its outcome once clicked.
 			"Incident #1 is ready: #inc-1-sev1-checkout-returns-500s",
 		}},
 		{"━━━ #incidents ", []string{
@@ -76,7 +77,8 @@ func TestDemoTranscript(t *testing.T) {
 			"Triage         5 min        15 min     within target",
 			"Remediation    10 min       30 min     within target",
 			"Verification   13 min       15 min     within target  ← bottleneck",
-			"Total          28 min       1 h 5 min  within target",
+			"Detection      3 min        5 min      within target",
+			"Total          31 min       1 h 5 min  within target",
 		}},
 	}
 	rest := out

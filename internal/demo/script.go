@@ -1,8 +1,11 @@
 package demo
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -94,7 +97,7 @@ func (s *Script) advance(d time.Duration) { s.D.W.Clock.Advance(d) }
 // Play runs the whole incident, from the declaration to the close.
 func (s *Script) Play(ctx context.Context) error {
 	steps := []func(context.Context) error{
-		s.declare, s.triage, s.firstUpdate, s.rollback, s.nudgeAndUpdate, s.verify, s.wrapUp,
+		s.alert, s.triage, s.firstUpdate, s.rollback, s.nudgeAndUpdate, s.verify, s.wrapUp,
 	}
 	for _, f := range steps {
 		if err := f(ctx); err != nil {
@@ -104,11 +107,74 @@ func (s *Script) Play(ctx context.Context) error {
 	return nil
 }
 
-func (s *Script) declare(ctx context.Context) error {
-	s.advance(2 * time.Minute)
-	if err := s.slash(ctx, Dana, OpsChannel, "declare sev1 checkout "+Title); err != nil {
+// alert is Alertmanager's notification: checkout's error budget burning at
+// 16x since 13:59. Klaxon offers to declare in #alerts; Dana, on call,
+// declares from the offer.
+func (s *Script) alert(ctx context.Context) error {
+	started := Start.Add(-time.Minute)
+	body := map[string]any{
+		"version": "4", "groupKey": `{}:{alertname="CheckoutErrorBudgetBurn"}`, "status": "firing", "receiver": "klaxon",
+		"groupLabels": map[string]string{"alertname": "CheckoutErrorBudgetBurn"}, "commonLabels": map[string]string{"service": "checkout"},
+		"commonAnnotations": map[string]string{}, "externalURL": "http://alertmanager.example", "truncatedAlerts": 0,
+		"alerts": []map[string]any{{
+			"status": "firing", "fingerprint": "3f2a9c1d4b5e6f70",
+			"labels":      map[string]string{"alertname": "CheckoutErrorBudgetBurn", "service": "checkout", "kind": "slo_burn_rate", "severity": "page"},
+			"annotations": map[string]string{"summary": Title, "burn_rate": "16"},
+			"startsAt":    started.Format(time.RFC3339), "endsAt": "0001-01-01T00:00:00Z",
+			"generatorURL": "http://prometheus.example/graph",
+		}},
+	}
+	s.step("", "Alertmanager: CheckoutErrorBudgetBurn firing for checkout since "+started.Format("15:04")+" (burn rate 16x) → POST /webhooks/alertmanager")
+	raw, err := json.Marshal(body)
+	if err != nil {
 		return err
 	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+s.D.W.HTTPAddr+"/webhooks/alertmanager", bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+AlertsToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("the alert: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("the alert: Klaxon answered %s", resp.Status)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.D.W.Slack.WaitFor(wctx, func(n *fakeslack.Snapshot) bool {
+		for _, m := range n.Messages(AlertsChannel) {
+			if strings.Contains(string(m.Blocks), "klaxon_declare_signals") {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		return fmt.Errorf("no offer to declare in #alerts: %w", err)
+	}
+	s.advance(2 * time.Minute)
+	s.step(Dana, "clicks “Declare SEV1” in #alerts")
+	if err := s.D.ClickWhere(ctx, Dana, AlertsChannel, actionIs("klaxon_declare_signals", "")); err != nil {
+		return err
+	}
+	return s.found(ctx)
+}
+
+// found finds the incident's channel and waits for its checklist.
+func (s *Script) found(ctx context.Context) error {
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_ = s.D.W.Slack.WaitFor(wctx, func(n *fakeslack.Snapshot) bool {
+		for _, c := range n.Channels() {
+			if strings.HasPrefix(c.Name, "inc-") {
+				return true
+			}
+		}
+		return false
+	})
 	for _, c := range s.D.W.Slack.Channels() {
 		if strings.HasPrefix(c.Name, "inc-") {
 			s.channel = c.ID
@@ -142,7 +208,7 @@ func (s *Script) triage(ctx context.Context) error {
 
 func (s *Script) firstUpdate(ctx context.Context) error {
 	s.advance(2 * time.Minute)
-	return s.slash(ctx, Alex, s.channel, "update Card payments fail with 500s for all customers since 13:58 UTC. Suspect: the 13:35 deploy of checkout. Rolling it back.")
+	return s.slash(ctx, Alex, s.channel, "update Card payments fail with 500s for all customers since 13:59 UTC. Suspect: the 13:35 deploy of checkout. Rolling it back.")
 }
 
 func (s *Script) rollback(ctx context.Context) error {
@@ -174,7 +240,7 @@ func (s *Script) nudgeAndUpdate(ctx context.Context) error {
 	}
 	return s.form(ctx, Alex, map[string]string{
 		"status":     "Rolled back to v2.41.0 at 14:17 UTC. Card payments succeed again; error rate back to baseline.",
-		"impact":     "Card payments failed from 13:58 to 14:17 UTC; about 1,900 orders affected.",
+		"impact":     "Card payments failed from 13:59 to 14:17 UTC; about 1,900 orders affected.",
 		"next_steps": "Watching the gates for 10 minutes, then the all-clear.",
 	})
 }

@@ -10,6 +10,7 @@ package demo
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -46,7 +47,11 @@ var People = []struct{ ID, Name, Role string }{
 const (
 	AnnounceChannel = "C0INCIDENTS"
 	OpsChannel      = "C0OPS00001"
+	AlertsChannel   = "C0ALERTS01" // alerts.triage_channel: Klaxon's offers to declare
 )
+
+// AlertsToken is the bearer token the demo's Alertmanager sends.
+const AlertsToken = "demo-alertmanager-token"
 
 // Workspace is a running fake Slack and fake GitHub seeded for the demo.
 type Workspace struct {
@@ -56,6 +61,9 @@ type Workspace struct {
 	// Dir holds the config and the store; the caller removes it (or keeps
 	// it with --keep).
 	Dir string
+	// HTTPAddr is the bot's http.listen (its Alertmanager webhook), set by
+	// WriteConfig.
+	HTTPAddr string
 }
 
 // NewWorkspace starts the fakes on 127.0.0.1 with the demo's people,
@@ -71,6 +79,7 @@ func NewWorkspace(dir string, live bool, logf func(string, ...any)) *Workspace {
 		f.AddUser(p.ID, p.Name)
 	}
 	f.AddChannel(OpsChannel, "ops", Dana, Alex, Priya, Sam, Jo)
+	f.AddChannel(AlertsChannel, "alerts", fakeslack.BotUserID, Dana, Alex, Priya, Sam, Jo)
 	f.AddChannel(AnnounceChannel, "incidents", fakeslack.BotUserID, Dana, Alex, Priya, Sam, Jo)
 	f.AddUserGroup("S0SUPPORT1", "support-leads", Sam)
 
@@ -101,6 +110,14 @@ func (w *Workspace) StorePath() string { return filepath.Join(w.Dir, "klaxon.db"
 // WriteConfig writes the klaxon.yaml the bot is started from: an ordinary
 // config, pointing at the fakes, that `klaxon check-config` accepts.
 func (w *Workspace) WriteConfig() (string, error) {
+	// A free port for the bot's HTTP server, where the script's
+	// Alertmanager posts.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	w.HTTPAddr = ln.Addr().String()
+	ln.Close()
 	cfg := fmt.Sprintf(`# Written by klaxon demo: the fakes on 127.0.0.1 stand in for Slack and GitHub.
 slack:
   app_token: %s
@@ -110,7 +127,10 @@ slack:
 store:
   path: klaxon.db
 http:
-  listen: "off"
+  listen: %s
+alerts:
+  token: %s
+  triage_channel: %s
 log:
   level: warn
 severities:
@@ -135,7 +155,7 @@ github:
 remediation:
   hotfix_review_url: https://wiki.example.com/engineering/hotfix-review
 `, fakeslack.DefaultAppToken, fakeslack.DefaultBotToken, w.Slack.URL(), AnnounceChannel,
-		Dana, Priya, fakegithub.Token, w.GitHub.URL(), Priya)
+		w.HTTPAddr, AlertsToken, AlertsChannel, Dana, Priya, fakegithub.Token, w.GitHub.URL(), Priya)
 	path := filepath.Join(w.Dir, "klaxon.yaml")
 	return path, os.WriteFile(path, []byte(cfg), 0o600)
 }
