@@ -68,3 +68,15 @@ func (s *DB) Backup(w io.Writer, size func(int64)) (int64, error) {
 	})
 	return n, err
 }
+
+// Deploys calls fn with every deploy record of the deploy log as stored
+// (its JSON), for `klaxon migrate`.
+func (s *DB) Deploys(fn func(record []byte) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketDeploys)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(_, v []byte) error { return fn(v) })
+	})
+}

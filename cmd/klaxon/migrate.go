@@ -15,8 +15,8 @@ import (
 )
 
 // migrateStore copies a bbolt store into PostgreSQL: every incident with
-// its timeline and deadlines, every idempotency key, and the incident
-// counter. Each incident is copied with its events in one transaction and
+// its timeline and deadlines, every idempotency key, the deploy log, and
+// the incident counter. Each incident is copied with its events in one transaction and
 // incidents already there are skipped, so the copy can be run again (it
 // resumes where an interrupted run stopped). It ends by counting both
 // sides.
@@ -80,6 +80,14 @@ func migrateStore(ctx context.Context, from, to string, stdout io.Writer) error 
 	if err != nil {
 		return err
 	}
+	var deploys int64
+	err = src.Deploys(func(rec []byte) error {
+		deploys++
+		return dst.ImportDeploy(ctx, rec)
+	})
+	if err != nil {
+		return err
+	}
 	last, err := src.LastNumber()
 	if err != nil {
 		return err
@@ -94,8 +102,12 @@ func migrateStore(ctx context.Context, from, to string, stdout io.Writer) error 
 	if got != want {
 		return fmt.Errorf("count check failed: %s has %+v, the database %+v", path, want, got)
 	}
-	fmt.Fprintf(stdout, "copied %d incidents (%d were already there) with %d events, %d deadlines and %d keys in %v; counts match\n",
-		copied, int(want.Incidents)-copied, want.Events, want.Deadlines, want.Keys, time.Since(start).Round(time.Millisecond))
+	// The database may hold deploys of its own: at least the source's.
+	if n, err := dst.CountDeploys(ctx); err != nil || n < deploys {
+		return fmt.Errorf("count check failed: %s has %d deploy records, the database %d (%v)", path, deploys, n, err)
+	}
+	fmt.Fprintf(stdout, "copied %d incidents (%d were already there) with %d events, %d deadlines and %d keys, and %d deploy records, in %v; counts match\n",
+		copied, int(want.Incidents)-copied, want.Events, want.Deadlines, want.Keys, deploys, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

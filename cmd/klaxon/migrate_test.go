@@ -48,6 +48,15 @@ func boltWith1000(t *testing.T) (string, *store.DB) {
 			t.Fatal(err)
 		}
 	}
+	// The deploy log (a bucket beside the incidents).
+	for i := range 5 {
+		if _, _, err := db.SaveDeploy(ctx, fmt.Sprint("gh:", i), "acme/api", int64(i+1), func(d *playbook.DeployRecord, _ bool) error {
+			d.SHA, d.Environment, d.State, d.At = "abc1234def", "production", "success", t0.Add(time.Duration(i)*time.Minute)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return path, db
 }
 
@@ -136,6 +145,14 @@ func TestMigrate1000Incidents(t *testing.T) {
 	}
 	if _, applied, _ := dst.Apply(ctx, 8, "click-7", func(*playbook.Incident) ([]playbook.Event, error) { return nil, nil }); applied {
 		t.Fatal("a redelivered click after migrate was applied again")
+	}
+	wd, _ := src.DeploysSince(ctx, time.Time{})
+	gd, err := dst.DeploysSince(ctx, time.Time{})
+	if a, b := fmt.Sprint(wd), fmt.Sprint(gd); err != nil || a != b || len(gd) != 5 {
+		t.Fatalf("deploy log after migrate = %s, %v; want %s", b, err, a)
+	}
+	if _, applied, _ := dst.SaveDeploy(ctx, "gh:3", "acme/api", 4, func(*playbook.DeployRecord, bool) error { return nil }); applied {
+		t.Fatal("a redelivered deploy webhook after migrate was applied again")
 	}
 	next, _, _ := dst.Create(ctx, "new", func(int64) (playbook.Incident, []playbook.Event) { return playbook.Incident{Title: "new"}, nil })
 	if next.Number != 1001 {

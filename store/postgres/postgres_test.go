@@ -32,18 +32,21 @@ func twoReplicas(t *testing.T) (a, b *DB) {
 	return a, b
 }
 
-func TestContract(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) (playbook.Store, func() playbook.Store) {
-		dsn := pgtest.DSN(t)
-		cur := open(t, dsn)
-		t.Cleanup(func() { cur.Close() })
-		return cur, func() playbook.Store {
-			cur.Close()
-			cur = open(t, dsn)
-			return cur
-		}
-	})
+// opener gives each subtest of a contract suite a fresh database.
+func opener(t *testing.T) (playbook.Store, func() playbook.Store) {
+	dsn := pgtest.DSN(t)
+	cur := open(t, dsn)
+	t.Cleanup(func() { cur.Close() })
+	return cur, func() playbook.Store {
+		cur.Close()
+		cur = open(t, dsn)
+		return cur
+	}
 }
+
+func TestContract(t *testing.T) { storetest.Run(t, opener) }
+
+func TestDeployLogContract(t *testing.T) { storetest.RunDeployLog(t, opener) }
 
 // TestReplicasStartingTogetherMigrateOnce opens the same empty database from
 // several pools at once: the advisory lock makes one migrate and the others
@@ -133,5 +136,40 @@ func TestCreatesAcrossPoolsNumberWithoutGaps(t *testing.T) {
 		if inc.Number != int64(i+1) {
 			t.Fatalf("numbers are not 1..%d without gaps: #%d at position %d", want, inc.Number, i)
 		}
+	}
+}
+
+// TestScanMatchesTimelines: the one-pass History scan the figures use gives
+// each incident with exactly its events of the asked types, in order.
+func TestScanMatchesTimelines(t *testing.T) {
+	a, _ := twoReplicas(t)
+	ctx := context.Background()
+	at := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		inc, _, _ := a.Create(ctx, fmt.Sprint("k", i), func(int64) (playbook.Incident, []playbook.Event) {
+			return playbook.Incident{Title: "t\x00"}, []playbook.Event{playbook.NewEvent(playbook.EventDeclared, "U1", at, "x\x00")}
+		})
+		if i > 0 {
+			a.Update(ctx, inc.Number, func(*playbook.Incident) ([]playbook.Event, error) {
+				return []playbook.Event{playbook.NewEvent(playbook.EventNote, "U1", at, "n"), playbook.NewEvent(playbook.EventNudged, "klaxon", at, "")}, nil
+			})
+		}
+	}
+	var got []string
+	err := a.Scan(ctx, []playbook.EventType{playbook.EventDeclared, playbook.EventNudged}, func(inc *playbook.Incident, evs []playbook.Event) error {
+		var types []string
+		for _, e := range evs {
+			types = append(types, string(e.Type))
+		}
+		got = append(got, fmt.Sprint(inc.Number, types))
+		return nil
+	})
+	want := fmt.Sprint([]string{
+		fmt.Sprint(1, []string{string(playbook.EventDeclared)}),
+		fmt.Sprint(2, []string{string(playbook.EventDeclared), string(playbook.EventNudged)}),
+		fmt.Sprint(3, []string{string(playbook.EventDeclared), string(playbook.EventNudged)}),
+	})
+	if err != nil || fmt.Sprint(got) != want {
+		t.Fatalf("Scan = %v, %v; want %v", got, err, want)
 	}
 }
