@@ -32,6 +32,24 @@ func (a *App) runPaging(ctx context.Context, incs map[int64]Incident, due map[in
 	}
 }
 
+// matrixTier is tier s with its escalation matrix's roles replaced by the
+// targets Roles maps them to. A step left with no target (a role of the
+// default matrix nobody mapped) is dropped: Klaxon escalates to nobody the
+// config does not name.
+func (a *App) matrixTier(s Severity) Tier {
+	t := a.Tiers.Get(s)
+	var steps []EscalationStep
+	for _, st := range t.Escalate {
+		to, _ := a.expandRoles(st.To)
+		if len(to) > 0 {
+			st.To = to
+			steps = append(steps, st)
+		}
+	}
+	t.Escalate = steps
+	return t
+}
+
 // expandRoles replaces role targets with the targets config maps them to;
 // a role nobody maps is reported in words.
 func (a *App) expandRoles(ts []Target) ([]Target, []string) {

@@ -46,7 +46,7 @@ func (a *App) onPagerDuty(svc Service) bool {
 // pending (sent by SetUp). It reports whether a page is pending: if not,
 // the declarer's own acknowledgement stands.
 func (a *App) preparePaging(inc *Incident, now time.Time) bool {
-	t := a.Tiers.Get(inc.Severity)
+	t := a.matrixTier(inc.Severity)
 	svc, _ := a.Service(inc.Service)
 	pages := t.Page && inc.Service != "" && (a.onPagerDuty(svc) || (svc.Repo != "" && a.Owners != nil && len(a.Teams) > 0))
 	if !pages && len(t.Escalate) == 0 {

@@ -247,7 +247,7 @@ func (a *App) ChangeSeverity(ctx context.Context, n int64, to Severity, actor, r
 		ch = SeverityChange{From: inc.Severity, To: to, By: actor, Reason: reason}
 		changed = true
 		inc.Severity = to
-		inc.Retime(a.Tiers.Get(to), now)
+		inc.Retime(a.matrixTier(to), now)
 		text := fmt.Sprintf("%s → %s", ch.From, ch.To)
 		if reason != "" {
 			text += ": " + reason

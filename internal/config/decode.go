@@ -131,6 +131,9 @@ type decoder struct {
 	// alertsNode and defaultServiceNode locate alerts.* problems found
 	// after the whole file is read.
 	alertsNode, defaultServiceNode *yaml.Node
+	// setEscalate records the tiers whose escalate the file wrote, where a
+	// role must be mapped (the defaults' unmapped roles are dropped).
+	setEscalate map[playbook.Severity]bool
 }
 
 func newDecoder(baseDir string, getenv func(string) (string, bool), fs files) *decoder {
@@ -736,6 +739,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 	d.needGitHubToken(c)
 	applyDigestZone(c)
 	d.checkAlerts(c)
+	d.applyRoles(c)
 }
 
 // needGitHubToken reports a repository configured without github.token, at
@@ -1110,6 +1114,10 @@ func (d *decoder) tier(key, n *yaml.Node, path string, t *playbook.Tier) {
 		"page": d.boolField(&t.Page),
 		"escalate": func(n *yaml.Node, p string) {
 			d.escalate(n, p, &t.Escalate)
+			if d.setEscalate == nil {
+				d.setEscalate = map[playbook.Severity]bool{}
+			}
+			d.setEscalate[t.Severity] = true
 		},
 		"status_page_within": d.durationField(&t.StatusPageWithin, 0),
 		"postmortem_within":  d.durationField(&t.PostmortemWithin, 0),

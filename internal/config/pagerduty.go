@@ -310,3 +310,22 @@ func (d *decoder) boolField(dst *bool) field {
 		}
 	}
 }
+
+// applyRoles checks that every role an escalate the file wrote names is in
+// escalation_roles. (The default matrix's roles may stay unmapped: the App
+// then drops those steps, escalating nobody the config does not name.)
+func (d *decoder) applyRoles(c *Config) {
+	for _, sev := range playbook.Severities {
+		if !d.setEscalate[sev] {
+			continue
+		}
+		for i, s := range c.Severities[sev].Escalate {
+			for _, tg := range s.To {
+				if _, ok := c.EscalationRoles[tg.ID]; tg.Kind == playbook.TargetRole && !ok {
+					d.problems = append(d.problems, Problem{Path: fmt.Sprintf("severities.%s.escalate[%d].to", sev, i),
+						Msg: fmt.Sprintf("role:%s is not in escalation_roles: map it to people, schedules or policies", tg.ID)})
+				}
+			}
+		}
+	}
+}

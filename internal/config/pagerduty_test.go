@@ -86,6 +86,7 @@ func TestPagerDutyProblems(t *testing.T) {
 		{"pagerduty: {api_url: 'ftp://x'}", "not an http(s) URL"},
 		{"teams: [{github: payments}]", "not a CODEOWNERS owner"},
 		{"escalation_roles: {ceo: [role:cto]}", "not to another role"},
+		{"severities: {SEV1: {escalate: [{after: 5m, to: [role:cto]}]}}", "role:cto is not in escalation_roles"},
 	} {
 		_, err := Parse([]byte(tt.yaml), "", func(string) (string, bool) { return "", true })
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
