@@ -262,6 +262,10 @@ func (b *Bot) onSlash(ctx context.Context, req socketmode.Request, sc slack.Slas
 		b.onCause(ctx, req, sc, cmd.Title, received)
 	case cmd.Name == "signals":
 		b.onSignals(ctx, req, received)
+	case cmd.Name == "page":
+		b.onPage(ctx, req, sc, cmd.Title, received)
+	case cmd.Name == "owners":
+		b.onOwners(ctx, req, sc, cmd.Title, received)
 	case cmd.Name == "help":
 		b.ack(req, ephemeral(b.help("")), received)
 	case cmd.Unknown:
@@ -443,6 +447,9 @@ func (b *Bot) onInteractive(ctx context.Context, req socketmode.Request, cb slac
 				return
 			case actionRetrySetup:
 				b.onRetrySetup(ctx, req, cb, act, received)
+				return
+			case actionAckPage:
+				b.onAckPage(ctx, req, cb, act, received)
 				return
 			case actionRemedy:
 				b.onRemedyButton(ctx, req, cb, act, received)

@@ -15,7 +15,7 @@ import (
 var Subcommands = []string{
 	"list", "update", "ic", "sev", "status", "note", "stats",
 	"remediate", "mitigated", "resolve", "action", "actions", "close", "tag", "postmortem",
-	"deploys", "cause", "signals",
+	"deploys", "cause", "signals", "page", "owners",
 }
 
 // Command is a parsed /incident invocation.

@@ -102,6 +102,7 @@ func startOn(t testing.TB, f *fakeslack.Server, db closingStore, pace bot.Pace, 
 	ad := &bot.Adapter{API: api, Templates: tmpl, BotUserID: who.UserID, AnnounceChannel: announce, Clock: clock}
 	app := &playbook.App{Store: db, Channels: ad, Poster: ad, Triage: ad, Directory: ad, Clock: clock, Tiers: tiers(), Services: services, Log: log}
 	app.Closing, app.People, app.RenderPostmortem, app.RenderTicket = ad, ad, tmpl.RenderPostmortem, tmpl.RenderTicket
+	app.PageChat = &bot.PageChat{Adapter: ad}
 	for _, c := range configure {
 		c(app, ad)
 	}
@@ -564,6 +565,11 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 	// users.conversations for the person's private channels.
 	openHome(t, f, declarer)
 	k.bot.Wait()
+	// Paging finds the on-call person in Slack by their PagerDuty e-mail.
+	f.SetUserEmail("U0PAY001", "pay1@example.com")
+	if id, err := k.app.PageChat.UserByEmail(ctxT(t), "pay1@example.com"); err != nil || id != "U0PAY001" {
+		t.Fatalf("users.lookupByEmail: %q %v", id, err)
+	}
 	called := map[string]bool{}
 	for _, c := range f.Calls() {
 		if c.Method == "apps.connections.open" {

@@ -38,7 +38,9 @@ var MethodScopes = map[string][]string{
 	"files.info":                   {"files:read"}, // was an interrupted share done?
 	"conversations.archive":        {"channels:manage", "groups:write"},
 	"users.info":                   {"users:read"},
-	"conversations.open":           {"im:write"},
+	// Paging: the on-call person found in Slack by their PagerDuty e-mail.
+	"users.lookupByEmail": {"users:read", "users:read.email"},
+	"conversations.open":  {"im:write"},
 }
 
 // BotScopes returns the sorted, distinct scopes of MethodScopes plus

@@ -373,6 +373,7 @@ func (b *Bot) onStatus(ctx context.Context, req socketmode.Request, sc slack.Sla
 	} else {
 		fmt.Fprintf(&sb, "*Commander:* none yet (`%s ic` to take it)\n", b.Command)
 	}
+	sb.WriteString(ackLine(inc))
 	fmt.Fprintf(&sb, "*Phase:* %s · *Updates:* %s", inc.CurrentPhase(), tier.Cadence())
 	if due := inc.Timers.UpdateDue; !due.IsZero() {
 		fmt.Fprintf(&sb, ", next due %s", templates.SlackDate(due))

@@ -111,12 +111,14 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 	if dl, ok := db.Store.(playbook.DeployLog); ok {
 		app.DeployLog = dl
 	}
+	var ghc *github.Client
 	if cfg.GitHub.Enabled() {
 		gh, err := github.New(github.Options{APIURL: cfg.GitHub.APIURL, Token: cfg.GitHub.Token.Reveal(), Logins: cfg.GitHub.Logins,
 			HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: ops.Instrument("github", nil, bot.RouteTemplate)}})
 		if err != nil {
 			return fmt.Errorf("github: %w", err)
 		}
+		ghc = gh
 		app.Deploys, app.Tickets = gh, gh
 		app.DeployLookup, app.DeployPoster = gh, adapter
 		if app.PostmortemsRepo != "" {
@@ -140,6 +142,7 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		alertRoutes["POST "+alertmanager.Path] = h
 		log.Info("alert intake is on", "path", alertmanager.Path, "triage_channel", cfg.Alerts.TriageChannel)
 	}
+	wirePaging(cfg, app, adapter, ghc, log)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(bot.NewIncidentCollector(db, log), bot.NewFiguresCollector(db.Store, log))
 	if app.PageChat != nil {
@@ -197,6 +200,9 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 			routes["GET /admin/backup"] = backupHandler(db.bolt, cfg.HTTP.AdminToken.Reveal(), log.With("component", "admin"))
 		}
 		maps.Copy(routes, alertRoutes)
+		if route, h := pagerDutyRoute(cfg, app, log); h != nil {
+			routes[route] = h
+		}
 		srv := httpServer(cfg.HTTP.Listen, reg, b.Connected, db.isLeader, routes)
 		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 		if err != nil {
