@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	pd "github.com/PagerDuty/go-pagerduty"
+
 	"github.com/klaxonhq/klaxon/internal/fakepagerduty"
 	"github.com/klaxonhq/klaxon/pagerduty"
 	"github.com/klaxonhq/klaxon/playbook"
@@ -232,4 +234,18 @@ func FuzzDecodeWebhook(f *testing.F) {
 			t.Fatalf("decoded without an id or type: %+v", ev)
 		}
 	})
+}
+
+// The fake's Events API v2 answers 202 with the dedup key, through go-pagerduty.
+func TestFakeEventsV2(t *testing.T) {
+	f, _ := world(t)
+	api := pd.NewClient(fakepagerduty.Token, pd.WithAPIEndpoint(f.URL()), pd.WithV2EventsAPIEndpoint(f.EventsURL()))
+	res, err := api.ManageEventWithContext(context.Background(), &pd.V2Event{RoutingKey: strings.Repeat("a", 32), Action: "trigger", DedupKey: "klaxon-1",
+		Payload: &pd.V2Payload{Summary: "checkout down", Source: "klaxon", Severity: "critical"}})
+	if err != nil || res.Status != "success" || res.DedupKey != "klaxon-1" || len(f.Events()) != 1 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if _, err := api.ManageEventWithContext(context.Background(), &pd.V2Event{RoutingKey: "short", Action: "trigger"}); err == nil {
+		t.Fatal("a bad routing key was accepted")
+	}
 }

@@ -433,3 +433,30 @@ func TestWithoutPagerDutyTheMatrixRunsInSlack(t *testing.T) {
 		t.Fatalf("VP step without PagerDuty: %+v", n)
 	}
 }
+
+// Without webhooks, an unacknowledged PagerDuty incident is read every 30 s
+// (a stored deadline); the acknowledgement is found that way.
+func TestPollingFindsTheAcknowledgement(t *testing.T) {
+	h := newPagingHarness(t, true)
+	inc := h.declared(t, playbook.SEV1)
+	if due := inc.Paging.PollDue; !due.Equal(h.clock.Now().Add(30 * time.Second)) {
+		t.Fatalf("poll due %v", due)
+	}
+	h.clock.Set(h.clock.Now().Add(40 * time.Second))
+	if _, err := h.pd.Acknowledge(inc.Paging.PD.ID, "PU0ALICE"); err != nil {
+		t.Fatal(err)
+	}
+	h.at(t, 29*time.Second)
+	if _, _, ok := h.get(t, inc.Number).Acknowledged(); ok {
+		t.Fatal("read before the poll was due")
+	}
+	h.at(t, time.Minute)
+	got := h.get(t, inc.Number)
+	if by, _, ok := got.Acknowledged(); !ok || by != "U0ALICE" || !got.Paging.PollDue.IsZero() {
+		t.Fatalf("after the poll: %q %v, next poll %v", by, ok, got.Paging.PollDue)
+	}
+	h.at(t, 5*time.Minute)
+	if e := h.escalations(); len(e) != 0 {
+		t.Fatalf("escalated after a polled acknowledgement: %v", e)
+	}
+}
