@@ -131,7 +131,7 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 	if cfg.Alerts.Enabled() {
 		signals, ok := db.Store.(playbook.SignalStore)
 		if !ok {
-			return errors.New("alerts.token: alert intake keeps its signals in the bolt store; store.driver postgres does not keep them yet")
+			return fmt.Errorf("alerts.token: the %T store keeps no alert signals", db.Store)
 		}
 		app.Signals, app.Offers = signals, adapter
 		app.Detection = playbook.Detection{Rules: cfg.Alerts.Rules(), TriageChannel: cfg.Alerts.TriageChannel, DefaultService: cfg.Alerts.DefaultService}

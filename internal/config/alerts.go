@@ -222,9 +222,6 @@ func (d *decoder) checkAlerts(c *Config) {
 			d.add(d.defaultServiceNode, "alerts.default_service", "%s is not a configured service (leave it empty to record unmatched alerts as unrouted)", quoteText(a.DefaultService))
 		}
 	}
-	if a.Token.IsSet() && c.Store.Driver == DriverPostgres {
-		d.add(d.alertsNode, "alerts.token", "alert intake keeps its signals in the bolt store; store.driver postgres does not keep them yet")
-	}
 	if a.Token.IsSet() && !c.HTTP.Enabled() {
 		d.add(d.alertsNode, "alerts.token", "alert intake needs the HTTP listener: set http.listen (it is off)")
 	}

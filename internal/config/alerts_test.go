@@ -64,6 +64,13 @@ alerts:
 	if r := def.Alerts.Rules(); r.Window != 10*time.Minute || r.BurnRateHigh != 14.4 || r.HeightenedFactor != 2 || r.KindLabel != "kind" {
 		t.Errorf("default rules = %+v", r)
 	}
+
+	// PostgreSQL keeps the signals too: alert intake works on several
+	// replicas.
+	pg, err := Parse([]byte("store: {driver: postgres, dsn: 'postgres://k@db/k'}\nhttp: {listen: ':8080'}\nalerts: {token: t0ken, triage_channel: C0TRIAGE}\n"), "", env())
+	if err != nil || !pg.Alerts.Enabled() {
+		t.Errorf("alerts with store.driver postgres: %v", err)
+	}
 }
 
 func TestAlertsConfigProblems(t *testing.T) {
