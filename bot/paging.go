@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -220,11 +221,12 @@ func (b *Bot) reply(ctx context.Context, responseURL, text string) {
 	}
 }
 
-// onOwners handles "/incident owners <service|path>": in an incident's
-// channel a bare path is read in its service's repo; anywhere,
-// "<service> [path]".
+// onOwners handles "/incident owners <service|path>": "<service> [path]"
+// anywhere; a bare path is read in the incident's service's repo in an
+// incident's channel, else in the repo it starts with or the one repo the
+// services name (App.PathOwners).
 func (b *Bot) onOwners(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) {
-	words := strings.Fields(arg)
+	words := strings.Fields(Plain(arg))
 	service, path := "", ""
 	if len(words) > 0 {
 		if _, ok := b.App.Service(words[0]); ok {
@@ -238,13 +240,20 @@ func (b *Bot) onOwners(ctx context.Context, req socketmode.Request, sc slack.Sla
 			service = inc.Service
 		}
 	}
-	if service == "" {
-		b.ack(req, ephemeral(fmt.Sprintf("Usage: `%s owners <service> [path]` (in an incident's channel, `%s owners <path>` reads its service's repo). Services: %s.", b.Command, b.Command, templates.Escape(strings.Join(serviceNames(b.App.Services), ", ")))), received)
+	if service == "" && path == "" {
+		b.ack(req, ephemeral(fmt.Sprintf("Usage: `%s owners <service> [path]` or `%s owners <path>` (read in the incident's service's repo in its channel, else in the repo the path starts with or the services' one repo). Services: %s.", b.Command, b.Command, templates.Escape(strings.Join(serviceNames(b.App.Services), ", ")))), received)
 		return
 	}
 	// Reading CODEOWNERS and PagerDuty may take longer than the 3 s ack.
-	b.ack(req, ephemeral(":mag: Looking up the owners of "+templates.Escape(service)+"…"), received)
-	o, err := b.App.ServiceOwners(ctx, service, strings.TrimPrefix(Plain(path), "/"))
+	b.ack(req, ephemeral(":mag: Looking up the owners of "+templates.Escape(templates.Truncate(200, cmp.Or(service+" "+path, path)))+"…"), received)
+	path = strings.TrimPrefix(path, "/")
+	var o playbook.ServiceOwnership
+	var err error
+	if service != "" {
+		o, err = b.App.ServiceOwners(ctx, service, path)
+	} else {
+		o, err = b.App.PathOwners(ctx, path)
+	}
 	if err != nil {
 		b.reply(ctx, sc.ResponseURL, playbook.UserMessage(err))
 		return
@@ -255,7 +264,7 @@ func (b *Bot) onOwners(ctx context.Context, req socketmode.Request, sc slack.Sla
 // ownersText is the answer to /incident owners.
 func (b *Bot) ownersText(ctx context.Context, o playbook.ServiceOwnership) string {
 	var sb strings.Builder
-	what := "*" + templates.Escape(o.Service) + "*"
+	what := "*" + templates.Escape(cmp.Or(o.Service, o.Repo)) + "*"
 	if o.Path != "" {
 		what += " `" + templates.Escape(templates.Truncate(200, o.Path)) + "`"
 	}
@@ -266,6 +275,9 @@ func (b *Bot) ownersText(ctx context.Context, o playbook.ServiceOwnership) strin
 		fmt.Fprintf(&sb, "• *CODEOWNERS rule:* `%s` (%s/%s line %d)\n", templates.Escape(o.Rule.Pattern), templates.Escape(o.Repo), templates.Escape(o.Rule.File), o.Rule.Line)
 	case o.Repo != "":
 		fmt.Fprintf(&sb, "• *Owning team:* no CODEOWNERS rule matches in %s\n", templates.Escape(o.Repo))
+	}
+	if o.TeamFromService && o.Team != nil {
+		fmt.Fprintf(&sb, "• *Owning team (services[].team):* %s\n", templates.Escape(o.Team.GitHub))
 	}
 	if o.Team != nil && o.Team.SlackGroup != "" {
 		fmt.Fprintf(&sb, "• *Slack group:* %s\n", mention([]string{o.Team.SlackGroup}))

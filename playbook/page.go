@@ -48,7 +48,7 @@ func (a *App) onPagerDuty(svc Service) bool {
 func (a *App) preparePaging(inc *Incident, now time.Time) bool {
 	t := a.matrixTier(inc.Severity)
 	svc, _ := a.Service(inc.Service)
-	pages := t.Page && inc.Service != "" && (a.onPagerDuty(svc) || (svc.Repo != "" && a.Owners != nil && len(a.Teams) > 0))
+	pages := t.Page && inc.Service != "" && (a.onPagerDuty(svc) || a.ownersKnowable(svc))
 	if !pages && len(t.Escalate) == 0 {
 		return false
 	}
@@ -56,6 +56,12 @@ func (a *App) preparePaging(inc *Incident, now time.Time) bool {
 	inc.Paging.Key = pageKey(inc)
 	inc.planSteps(t, now)
 	return pages
+}
+
+// ownersKnowable reports whether svc's owning team can be found: through
+// CODEOWNERS and the teams table, or named by services[].team.
+func (a *App) ownersKnowable(svc Service) bool {
+	return len(a.Teams) > 0 && ((svc.Repo != "" && a.Owners != nil) || svc.Team != "")
 }
 
 // slackOf finds a PagerDuty person in Slack by e-mail ("" when not found).
@@ -173,7 +179,7 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 			a.people(ctx, &r, ps, ActorKlaxon, now, PageDeclaration, "pagerduty", target)
 		}
 	} else {
-		a.pageOwners(ctx, &r, &notice, svc, now)
+		a.pageOwners(ctx, &r, svc, PageDeclaration, now)
 	}
 	notice.Slack, notice.PagerDuty = r.slack, r.pdNames
 	notice.Problems = append(notice.Problems, r.problems...)
@@ -183,19 +189,16 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 // pageOwners pages a service's owners found in CODEOWNERS, through the
 // teams table: the people on call for the team (PagerDuty, when
 // configured) and the team's Slack group, mentioned and invited.
-func (a *App) pageOwners(ctx context.Context, r *reach, notice *PageNotice, svc Service, now time.Time) {
-	own, err := a.ServiceOwners(ctx, svc.Name, "")
-	if err != nil {
-		r.problems = append(r.problems, "could not read the service's owners: "+UserMessage(err))
-		return
-	}
+func (a *App) pageOwners(ctx context.Context, r *reach, svc Service, kind PageKind, now time.Time) {
+	own := a.owners(ctx, svc, "")
+	r.problems = append(r.problems, own.Problems...)
 	if own.Team == nil {
 		if own.Found {
 			r.problems = append(r.problems, fmt.Sprintf("no team in config for the owners %s (CODEOWNERS %s line %d)", strings.Join(own.Rule.Owners, ", "), own.Rule.File, own.Rule.Line))
 		}
 		return
 	}
-	a.reachTeam(ctx, r, *own.Team, PageDeclaration, now)
+	a.reachTeam(ctx, r, *own.Team, kind, now)
 }
 
 func (a *App) reachTeam(ctx context.Context, r *reach, t Team, kind PageKind, now time.Time) {
@@ -312,7 +315,7 @@ func (a *App) Page(ctx context.Context, n int64, req ManualPage) (PageResult, er
 			}
 			a.pagePD(ctx, &r, &inc, []Target{t}, req.Actor, now, PageManual)
 		} else {
-			a.pageOwners(ctx, &r, &notice, svc, now)
+			a.pageOwners(ctx, &r, svc, PageManual, now)
 		}
 	case req.SlackUser != "":
 		var p Person
@@ -575,13 +578,19 @@ func (a *App) pdHappened(ctx context.Context, inc Incident, key string, ev PDEve
 
 // ServiceOwnership is the answer to "/incident owners".
 type ServiceOwnership struct {
+	// Service is empty when a bare path was asked about in a repository
+	// several services share (a monorepo): the owners come from
+	// CODEOWNERS and who is on call from their team.
 	Service string
 	Repo    string
 	Path    string
 	Found   bool      // a CODEOWNERS rule matched
 	Rule    OwnerRule // the rule that matched
 	Team    *Team     // the team of config the owners map to, if any
-	OnCall  []Person  // who is on call now for it
+	// TeamFromService is set when Team comes from services[].team (no
+	// CODEOWNERS rule named a team of config).
+	TeamFromService bool
+	OnCall          []Person // who is on call now for it
 	// Policy is the PagerDuty escalation policy (or schedule) by name.
 	Policy string
 	// Problems say what could not be read.
@@ -596,6 +605,71 @@ func (a *App) ServiceOwners(ctx context.Context, service, path string) (ServiceO
 	if !ok {
 		return ServiceOwnership{}, Errorf(CodeBadInput, "%q is not a configured service. Known services: %s.", truncate(service, 40), a.serviceNames())
 	}
+	return a.owners(ctx, svc, path), nil
+}
+
+// PathOwners answers "/incident owners <path>" asked without a service:
+// the path is read in the repository it names ("acme/checkout/db/x.sql",
+// a configured service's repo), else in the one repository the services
+// name. With several repositories and none named, it asks for a service.
+func (a *App) PathOwners(ctx context.Context, path string) (ServiceOwnership, error) {
+	path = strings.TrimPrefix(strings.TrimSpace(path), "/")
+	var repos []string
+	for _, s := range a.Services {
+		if s.Repo != "" && !slices.ContainsFunc(repos, func(r string) bool { return strings.EqualFold(r, s.Repo) }) {
+			repos = append(repos, s.Repo)
+		}
+	}
+	repo := ""
+	for _, r := range repos {
+		if rest, ok := cutPrefixFold(path, r+"/"); ok {
+			repo, path = r, rest
+			break
+		}
+	}
+	switch {
+	case repo != "":
+	case len(repos) == 1:
+		repo = repos[0]
+	case len(repos) == 0:
+		return ServiceOwnership{}, Errorf(CodeBadInput, "No service names a GitHub repo, so there is no CODEOWNERS to read.")
+	default:
+		return ServiceOwnership{}, Errorf(CodeBadInput, "Say which service's repo %q is in: `owners <service> <path>`, or start the path with the repo (%s). Known services: %s.", truncate(path, 80), strings.Join(repos, ", "), a.serviceNames())
+	}
+	// The service whose repo it is, when only one service lives there
+	// (its PagerDuty config says who is on call).
+	var in []Service
+	for _, s := range a.Services {
+		if strings.EqualFold(s.Repo, repo) {
+			in = append(in, s)
+		}
+	}
+	if len(in) == 1 {
+		return a.owners(ctx, in[0], path), nil
+	}
+	return a.owners(ctx, Service{Repo: repo}, path), nil
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
+}
+
+// teamNamed is the team of config whose GitHub name is owner.
+func (a *App) teamNamed(owner string) *Team {
+	if i := slices.IndexFunc(a.Teams, func(t Team) bool { return strings.EqualFold(t.GitHub, owner) }); i >= 0 {
+		t := a.Teams[i]
+		return &t
+	}
+	return nil
+}
+
+// owners is the ownership of path in svc's repository: CODEOWNERS first,
+// then services[].team; who is on call from the service's PagerDuty
+// config, else from the team's.
+func (a *App) owners(ctx context.Context, svc Service, path string) ServiceOwnership {
 	o := ServiceOwnership{Service: svc.Name, Repo: svc.Repo, Path: path}
 	if svc.Repo != "" && a.Owners != nil {
 		rule, found, err := a.Owners.Owner(ctx, svc.Repo, path)
@@ -605,17 +679,20 @@ func (a *App) ServiceOwners(ctx context.Context, service, path string) (ServiceO
 		o.Found, o.Rule = found, rule
 		if found {
 			for _, owner := range rule.Owners {
-				if i := slices.IndexFunc(a.Teams, func(t Team) bool { return strings.EqualFold(t.GitHub, owner) }); i >= 0 {
-					t := a.Teams[i]
-					o.Team = &t
+				if o.Team = a.teamNamed(owner); o.Team != nil {
 					break
 				}
 			}
 		}
-	} else if svc.Repo == "" {
+	} else if svc.Repo == "" && svc.Team == "" {
 		o.Problems = append(o.Problems, "the service names no repo, so there is no CODEOWNERS to read")
-	} else {
+	} else if svc.Repo != "" && svc.Team == "" {
 		o.Problems = append(o.Problems, "GitHub is not configured, so CODEOWNERS cannot be read")
+	}
+	if o.Team == nil && svc.Team != "" {
+		if o.Team = a.teamNamed(svc.Team); o.Team != nil {
+			o.TeamFromService = true
+		}
 	}
 	policy, schedule := svc.PagerDuty.EscalationPolicy, svc.PagerDuty.Schedule
 	if policy == "" && schedule == "" && o.Team != nil {
@@ -635,7 +712,7 @@ func (a *App) ServiceOwners(ctx context.Context, service, path string) (ServiceO
 	} else if policy != "" || schedule != "" {
 		o.Policy = cmp.Or(policy, schedule) + " (PagerDuty is not configured)"
 	}
-	return o, nil
+	return o
 }
 
 // SlackFor finds a PagerDuty person's Slack user ("" when not found).

@@ -460,3 +460,117 @@ func TestPollingFindsTheAcknowledgement(t *testing.T) {
 		t.Fatalf("escalated after a polled acknowledgement: %v", e)
 	}
 }
+
+// pathOwners answers from a CODEOWNERS table per repository.
+type pathOwners map[string][]playbook.OwnerRule
+
+func (f pathOwners) Owner(_ context.Context, repo, path string) (playbook.OwnerRule, bool, error) {
+	for _, r := range f[repo] {
+		if strings.HasPrefix(path, r.Pattern) {
+			r.Repo = repo
+			return r, true, nil
+		}
+	}
+	return playbook.OwnerRule{}, false, nil
+}
+
+// "/incident owners <path>" without a service: the repo the path starts
+// with, else the services' one repo; with several repos and none named, a
+// clear answer asking for the service. A service without CODEOWNERS
+// owners falls back to services[].team.
+func TestPathOwners(t *testing.T) {
+	h := newPagingHarness(t, true)
+	h.pd.AddSchedule("PS0DBA", "DBA primary", "PU0EMGR")
+	h.app.Services[0].Repo = "acme/checkout"
+	h.app.Owners = pathOwners{
+		"acme/checkout": {{File: ".github/CODEOWNERS", Line: 3, Pattern: "db/", Owners: []string{"@acme/dba"}}},
+		"acme/search":   {{File: "CODEOWNERS", Line: 1, Pattern: "", Owners: []string{"@nobody-mapped"}}},
+	}
+	h.app.Teams = []playbook.Team{{GitHub: "@acme/dba", Schedule: "PS0DBA", SlackGroup: "S0DBA"}, {GitHub: "@acme/search", SlackGroup: "S0SEARCH"}}
+	ctx := context.Background()
+
+	// One repo among the services: a bare path is read there, with the
+	// service living in it.
+	o, err := h.app.PathOwners(ctx, "/db/migrate/001.sql")
+	if err != nil || o.Service != "checkout" || o.Path != "db/migrate/001.sql" || !o.Found || o.Team == nil || o.Team.GitHub != "@acme/dba" {
+		t.Fatalf("one repo: %+v %v", o, err)
+	}
+	// The service's own PagerDuty policy says who is on call (Alice), not the team's.
+	if len(o.OnCall) != 1 || o.OnCall[0].ID != "PU0ALICE" {
+		t.Fatalf("on call %+v", o.OnCall)
+	}
+
+	// Two repos: the path must name one, or a service must be said.
+	h.app.Services[1].Repo = "acme/search"
+	if _, err := h.app.PathOwners(ctx, "db/x.sql"); err == nil || !strings.Contains(playbook.UserMessage(err), "acme/checkout, acme/search") {
+		t.Fatalf("ambiguous path: %v", err)
+	}
+	o, err = h.app.PathOwners(ctx, "ACME/checkout/db/x.sql")
+	if err != nil || o.Repo != "acme/checkout" || o.Path != "db/x.sql" || o.Team == nil || o.Team.GitHub != "@acme/dba" {
+		t.Fatalf("repo-prefixed path: %+v %v", o, err)
+	}
+	// search's CODEOWNERS names nobody of config: services[].team says.
+	h.app.Services[1].Team = "@acme/search"
+	o, err = h.app.ServiceOwners(ctx, "search", "")
+	if err != nil || !o.Found || o.Team == nil || o.Team.SlackGroup != "S0SEARCH" || !o.TeamFromService {
+		t.Fatalf("services[].team fallback: %+v %v", o, err)
+	}
+	// A monorepo of two services: no single service, the team's schedule.
+	h.app.Services[1].Repo = "acme/checkout"
+	o, err = h.app.PathOwners(ctx, "db/x.sql")
+	if err != nil || o.Service != "" || o.Repo != "acme/checkout" || len(o.OnCall) != 1 || o.OnCall[0].ID != "PU0EMGR" {
+		t.Fatalf("monorepo: %+v %v", o, err)
+	}
+}
+
+// The post-mortem timeline gains the PagerDuty incident's log (triggered,
+// notified whom, escalated, acknowledged), read at close through
+// go-pagerduty and merged in time order with Klaxon's own events; with
+// PagerDuty unreachable the outline is still written, from Klaxon's alone.
+func TestPostmortemMergesThePagerDutyLog(t *testing.T) {
+	h := newPagingHarness(t, true)
+	var pm playbook.Postmortem
+	h.app.RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = p; return []byte("outline"), nil }
+	inc := h.declared(t, playbook.SEV1)
+	h.clock.Set(h.clock.Now().Add(time.Minute))
+	if _, err := h.pd.Escalate(inc.Paging.PD.ID); err != nil { // seen only in PagerDuty's log
+		t.Fatal(err)
+	}
+	h.clock.Set(h.clock.Now().Add(2 * time.Minute))
+	h.ack(t, inc, "PU0ALICE")
+	ctx := context.Background()
+	if _, n, err := h.app.RenderOutline(ctx, h.get(t, inc.Number)); err != nil || n == 0 {
+		t.Fatalf("outline: %d events, %v", n, err)
+	}
+	index := func(sub string) int {
+		return slices.IndexFunc(pm.Timeline, func(e playbook.PostmortemEvent) bool { return strings.Contains(e.Text, sub) })
+	}
+	for _, want := range []string{"Triggered through the API", "Notified Alice Oncall by phone and push", "Escalated to level 2", "Acknowledged by Alice Oncall"} {
+		i := index(want)
+		if i < 0 {
+			t.Fatalf("the timeline lacks PagerDuty's %q:\n%+v", want, pm.Timeline)
+		}
+		if e := pm.Timeline[i]; e.Type != playbook.EventPagerDutyLog || !strings.HasPrefix(e.Text, "PagerDuty") {
+			t.Errorf("%q is not a PagerDuty log entry: %+v", want, e)
+		}
+	}
+	// In time order with Klaxon's events: the escalation PagerDuty did at
+	// 10:01 sits between the declaration (10:00) and the acknowledgement
+	// Klaxon recorded from the webhook (10:03).
+	declared, escalated, acked := index("declared"), index("Escalated to level 2"), index("acknowledged a page")
+	if declared < 0 || acked < 0 || !(declared < escalated && escalated < acked) {
+		t.Fatalf("not in time order (declared %d, escalated %d, acknowledged %d):\n%+v", declared, escalated, acked, pm.Timeline)
+	}
+	if !slices.IsSortedFunc(pm.Timeline, func(x, y playbook.PostmortemEvent) int { return strings.Compare(x.Time, y.Time) }) {
+		t.Fatalf("timeline out of order:\n%+v", pm.Timeline)
+	}
+
+	// PagerDuty down at close: the outline is Klaxon's timeline alone.
+	h.pd.Fail("GET", "/incidents/", http.StatusInternalServerError, 1000)
+	if _, _, err := h.app.RenderOutline(ctx, h.get(t, inc.Number)); err != nil {
+		t.Fatalf("outline with PagerDuty down: %v", err)
+	}
+	if i := index("Triggered through the API"); i >= 0 || index("acknowledged a page") < 0 {
+		t.Fatalf("with PagerDuty down: %+v", pm.Timeline)
+	}
+}

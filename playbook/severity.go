@@ -195,6 +195,9 @@ type Service struct {
 	CutoverURL string
 	// PagerDuty is where its incidents are paged (zero: not on PagerDuty).
 	PagerDuty ServicePagerDuty
+	// Team names the owning team (a Team's GitHub name) when CODEOWNERS
+	// cannot say: no repo, GitHub off, or no rule naming a team of config.
+	Team string
 	// AlertMatch selects the service's alerts by label (nil: label
 	// service = Name); AutoDeclare is the confidence at which its alert
 	// groups are declared without a person (ConfidenceNone: never).

@@ -127,24 +127,32 @@ func TestOwnersThroughBinary(t *testing.T) {
 	startKlaxon(t, f, config)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := f.SlashCommand(ctx, fakeslack.SlashCommand{Text: "owners checkout db/migrate/001.sql", UserID: "U0DECL01", ChannelID: "C0GENERAL"}); err != nil {
-		t.Fatal(err)
-	}
-	var text string
-	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool {
-		for _, p := range s.ResponseURLPosts() {
-			if strings.Contains(p.Text, "Owners of") {
-				text = p.Text
-				return true
-			}
+	// With the service, and with a bare path (read in the one repo the
+	// services name).
+	for i, text := range []string{"owners checkout db/migrate/001.sql", "owners /db/migrate/001.sql"} {
+		if _, err := f.SlashCommand(ctx, fakeslack.SlashCommand{Text: text, UserID: "U0DECL01", ChannelID: "C0GENERAL"}); err != nil {
+			t.Fatal(err)
 		}
-		return false
-	}); err != nil {
-		t.Fatalf("no answer: %v", err)
-	}
-	for _, want := range []string{"@acme/dba", "`/db/` (acme/checkout/.github/CODEOWNERS line 3)", "<!subteam^S0DBA>", "*On call now:* <@U0DEE001>", "Databases (PagerDuty escalation policy)"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("answer lacks %q:\n%s", want, text)
+		var answer string
+		if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool {
+			n := 0
+			for _, p := range s.ResponseURLPosts() {
+				if strings.Contains(p.Text, "Owners of") {
+					if n == i {
+						answer = p.Text
+						return true
+					}
+					n++
+				}
+			}
+			return false
+		}); err != nil {
+			t.Fatalf("%s: no answer: %v", text, err)
+		}
+		for _, want := range []string{"@acme/dba", "`/db/` (acme/checkout/.github/CODEOWNERS line 3)", "<!subteam^S0DBA>", "*On call now:* <@U0DEE001>", "Databases (PagerDuty escalation policy)"} {
+			if !strings.Contains(answer, want) {
+				t.Errorf("%s: answer lacks %q:\n%s", text, want, answer)
+			}
 		}
 	}
 }

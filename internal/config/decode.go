@@ -740,6 +740,7 @@ func (d *decoder) root(n *yaml.Node, c *Config) {
 	applyDigestZone(c)
 	d.checkAlerts(c)
 	d.applyRoles(c)
+	d.checkServiceTeams(c)
 }
 
 // needGitHubToken reports a repository configured without github.token, at
@@ -1198,6 +1199,12 @@ func (d *decoder) services(n *yaml.Node, path string, dst *[]playbook.Service) {
 			"pagerduty": func(n *yaml.Node, p string) {
 				d.servicePagerDuty(n, p, &s.PagerDuty)
 			},
+			"team": d.str(&s.Team, func(v scalar) string {
+				if ghOwnerRE.MatchString(v.val) {
+					return ""
+				}
+				return fmt.Sprintf("not a team: %s (want the github name of an entry of teams, like '@acme/payments')", v.show())
+			}),
 			"alerts":       func(n *yaml.Node, p string) { d.serviceAlerts(n, p, &s.AlertMatch) },
 			"auto_declare": d.autoDeclare(&s.AutoDeclare),
 		})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -307,6 +308,16 @@ func (d *decoder) boolField(dst *bool) field {
 			*dst = false
 		default:
 			d.add(v.node, p, "want true or false, not %s", v.show())
+		}
+	}
+}
+
+// checkServiceTeams checks that every services[].team is in teams.
+func (d *decoder) checkServiceTeams(c *Config) {
+	for i, s := range c.Services {
+		if s.Team != "" && !slices.ContainsFunc(c.Teams, func(t playbook.Team) bool { return strings.EqualFold(t.GitHub, s.Team) }) {
+			d.problems = append(d.problems, Problem{Path: fmt.Sprintf("services[%d].team", i),
+				Msg: fmt.Sprintf("%s is not in teams: add - {github: '%s', slack_group: S…} to teams (its Slack group and PagerDuty on-call)", s.Team, s.Team)})
 		}
 	}
 }

@@ -22,6 +22,7 @@ services:
   - name: checkout
     repo: acme/checkout
     pagerduty: {service: PSVC0CHK, escalation_policy: PE0CHKOUT, schedule: PS0CHKOUT}
+    team: '@acme/payments'
 github: {token: ghp_x}
 severities:
   SEV1:
@@ -52,6 +53,9 @@ escalation_roles:
 	}
 	if got := c.Services[0].PagerDuty; got != (playbook.ServicePagerDuty{Service: "PSVC0CHK", EscalationPolicy: "PE0CHKOUT", Schedule: "PS0CHKOUT"}) {
 		t.Fatalf("service: %+v", got)
+	}
+	if c.Services[0].Team != "@acme/payments" {
+		t.Fatalf("services[0].team %q", c.Services[0].Team)
 	}
 	sev1 := c.Severities[playbook.SEV1]
 	want := []playbook.EscalationStep{
@@ -86,6 +90,8 @@ func TestPagerDutyProblems(t *testing.T) {
 		{"pagerduty: {api_url: 'ftp://x'}", "not an http(s) URL"},
 		{"teams: [{github: payments}]", "not a CODEOWNERS owner"},
 		{"escalation_roles: {ceo: [role:cto]}", "not to another role"},
+		{"services: [{name: a, team: payments}]", "services[0].team: not a team"},
+		{"services: [{name: a, team: '@acme/payments'}]", "services[0].team: @acme/payments is not in teams"},
 		{"severities: {SEV1: {escalate: [{after: 5m, to: [role:cto]}]}}", "role:cto is not in escalation_roles"},
 	} {
 		_, err := Parse([]byte(tt.yaml), "", func(string) (string, bool) { return "", true })
