@@ -47,7 +47,9 @@ type PullRequest struct {
 	URL       string   `json:"url,omitempty"`
 	Approvers []string `json:"approvers,omitempty"` // logins whose latest review approves
 	Files     int      `json:"files"`
-	// FilesMore is set when GitHub listed only the first page of files.
+	// FilesMore is set when the pull request has more changed files than
+	// were read (the lookup reads up to 1,000): Files and the line counts
+	// are lower bounds.
 	FilesMore bool `json:"files_more,omitempty"`
 	Additions int  `json:"additions,omitempty"`
 	Deletions int  `json:"deletions,omitempty"`

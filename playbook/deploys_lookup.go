@@ -159,35 +159,51 @@ func (a *App) investigate(ctx context.Context, services []Service, from, until t
 	if err != nil {
 		return nil, err
 	}
-	out := make([]DeployRecord, 0, len(recs))
-	for _, r := range recs {
+	out := make([]DeployRecord, len(recs))
+	for i, r := range recs {
 		if r.Detailed {
 			r.Flags = RiskFlags(r.PRs, true, a.LargeDiffLines)
 		}
-		if a.DeployLog == nil {
-			out = append(out, r)
-			continue
-		}
-		stored, _, err := a.DeployLog.SaveDeploy(ctx, "", r.Repo, r.ID, func(d *DeployRecord, found bool) error {
-			keep := *d
-			mergeDeploy(d, found, DeployEvent{Repo: r.Repo, RepoURL: r.RepoURL, Deploy: r.Deploy, StatusAt: r.StatusAt})
-			if r.State != "" && r.StatusAt.IsZero() {
-				d.State = r.State // the lookup's status is the latest GitHub has
-			}
-			if r.Detailed {
-				d.PRs, d.Detailed, d.Flags = r.PRs, true, r.Flags
-			}
-			d.Incidents, d.WatchUntil, d.Webhook = keep.Incidents, keep.WatchUntil, keep.Webhook
-			return nil
-		})
-		if err != nil {
-			a.log().Warn("recording a deploy", "repo", r.Repo, "deploy", r.ID, "err", err)
-			stored = r
-		}
-		out = append(out, stored)
+		out[i] = r
 	}
+	if a.DeployLog == nil {
+		return out, nil
+	}
+	// The records are saved side by side: the store can write them in one
+	// transaction (bbolt batches concurrent saves) rather than one disk
+	// sync each before the deploys are posted.
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, saveInFlight)
+	for i := range out {
+		r := out[i]
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			stored, _, err := a.DeployLog.SaveDeploy(ctx, "", r.Repo, r.ID, func(d *DeployRecord, found bool) error {
+				keep := *d
+				mergeDeploy(d, found, DeployEvent{Repo: r.Repo, RepoURL: r.RepoURL, Deploy: r.Deploy, StatusAt: r.StatusAt})
+				if r.State != "" && r.StatusAt.IsZero() {
+					d.State = r.State // the lookup's status is the latest GitHub has
+				}
+				if r.Detailed {
+					d.PRs, d.Detailed, d.Flags = r.PRs, true, r.Flags
+				}
+				d.Incidents, d.WatchUntil, d.Webhook = keep.Incidents, keep.WatchUntil, keep.Webhook
+				return nil
+			})
+			if err != nil {
+				a.log().Warn("recording a deploy", "repo", r.Repo, "deploy", r.ID, "err", err)
+				return
+			}
+			out[i] = stored
+		})
+	}
+	wg.Wait()
 	return out, nil
 }
+
+// saveInFlight bounds the deploy records saved at once after a lookup.
+const saveInFlight = 16
 
 // report ranks recs for inc's finding.
 func (a *App) report(services []Service, recs []DeployRecord, f DeployFinding, now time.Time) DeployReport {

@@ -38,7 +38,16 @@ func (s *DB) SaveDeploy(ctx context.Context, key, repo string, id int64, fn func
 		rec     playbook.DeployRecord
 		applied bool
 	)
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	// A save without a key comes from a lookup, which saves its records
+	// side by side: bbolt's Batch writes them in one transaction (one disk
+	// sync instead of one each). Batch may run the function again, so it
+	// starts from nothing each time.
+	update := s.db.Update
+	if key == "" {
+		update = s.db.Batch
+	}
+	err := update(func(tx *bolt.Tx) error {
+		rec, applied = playbook.DeployRecord{}, false
 		b, err := tx.CreateBucketIfNotExists(bucketDeploys)
 		if err != nil {
 			return err
