@@ -331,9 +331,6 @@ func isSlackError(err error, code string) bool {
 	return errors.As(err, &serr) && serr.Err == code
 }
 
-// Action IDs of Klaxon's buttons.
-const actionPostUpdate = "klaxon_post_update"
-
 // mention formats user and user-group IDs for a message.
 func mention(ids []string) string {
 	parts := make([]string, 0, len(ids))

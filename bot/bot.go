@@ -1,5 +1,3 @@
-// Package bot is everything Slack: Socket Mode envelopes become playbook
-// calls, and playbook's chat ports become Web API calls (adapter.go).
 package bot
 
 import (
@@ -10,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -220,150 +217,11 @@ func ephemeral(text string) map[string]any {
 	return map[string]any{"response_type": "ephemeral", "text": templates.Truncate(3000, text)}
 }
 
-func (b *Bot) onSlash(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, received time.Time) {
-	cmd := ParseCommand(sc.Text, func(w string) bool { _, ok := b.App.Service(w); return ok })
-	if cmd.Name == "declare" {
-		cmd.Title = Plain(cmd.Title)
-	}
-	switch {
-	case cmd.Name == "update":
-		b.onUpdateCommand(ctx, req, sc, Plain(cmd.Title), received)
-	case cmd.Name == "ic":
-		b.onIC(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "sev":
-		b.onSev(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "status":
-		b.onStatus(ctx, req, sc, received)
-	case cmd.Name == "note":
-		b.onNote(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "list":
-		b.onList(ctx, req, sc, received)
-	case cmd.Name == "stats":
-		b.onStats(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "remediate":
-		b.onRemediate(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "mitigated":
-		b.onMitigated(ctx, req, sc, received)
-	case cmd.Name == "resolve":
-		b.onResolve(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "action":
-		b.onAction(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "actions":
-		b.onActions(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "close":
-		b.onClose(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "tag":
-		b.onTag(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "postmortem":
-		b.onPostmortem(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "deploys":
-		b.onDeploys(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "cause":
-		b.onCause(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "signals":
-		b.onSignals(ctx, req, received)
-	case cmd.Name == "page":
-		b.onPage(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "owners":
-		b.onOwners(ctx, req, sc, cmd.Title, received)
-	case cmd.Name == "help":
-		b.ack(req, ephemeral(b.help("")), received)
-	case cmd.Unknown:
-		b.ack(req, ephemeral(b.help(fmt.Sprintf("`%s %s` is not a Klaxon command.", b.Command, templates.Escape(templates.Truncate(40, cmd.Name))))), received)
-	case cmd.SeverityErr != nil:
-		b.ack(req, ephemeral(playbook.UserMessage(cmd.SeverityErr)+fmt.Sprintf("\nFor example: `%s declare sev2 checkout Card payments failing`", b.Command)), received)
-	case cmd.NeedsForm():
-		b.ack(req, nil, received)
-		b.openDeclareForm(ctx, sc, cmd)
-	default:
-		b.declareFromCommand(ctx, req, sc, cmd, received)
-	}
-}
-
-func (b *Bot) help(prefix string) string {
-	services := b.App.Services
-	tiers := make([]playbook.Tier, 0, 4)
-	for _, s := range playbook.Severities {
-		tiers = append(tiers, b.App.Tiers.Get(s))
-	}
-	text, err := b.Templates.Render("help.tmpl", map[string]any{
-		"Command": b.Command, "Services": services, "Tiers": tiers, "DefaultSeverity": b.defaultSeverity(),
-	})
-	if err != nil {
-		b.log().Error("rendering help", "err", err)
-		text = "Usage: " + b.Command + " declare [sev1-4] [service] <title>"
-	}
-	if prefix != "" {
-		text = prefix + "\n" + text
-	}
-	return text
-}
-
 func (b *Bot) defaultSeverity() playbook.Severity {
 	if b.DefaultSeverity.Valid() {
 		return b.DefaultSeverity
 	}
 	return playbook.SEV3
-}
-
-func (b *Bot) declareFromCommand(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, cmd Command, received time.Time) {
-	sev := cmd.Severity
-	if sev == 0 {
-		sev = b.defaultSeverity()
-	}
-	// The declaration is recorded before the ack, keyed by the envelope ID,
-	// so the ack can tell the truth ("declared #12" or "nothing was done")
-	// and a redelivered envelope declares nothing twice.
-	var started time.Time
-	if cmd.Started != "" {
-		var err error
-		if started, err = playbook.ParseStarted(cmd.Started, b.App.Clock.Now()); err != nil {
-			b.ack(req, ephemeral(playbook.UserMessage(err)+fmt.Sprintf("\nFor example: `%s declare sev2 --started 14:02 checkout Card payments failing`", b.Command)), received)
-			return
-		}
-	}
-	inc, created, err := b.App.Declare(ctx, playbook.DeclareRequest{
-		Key: "env:" + req.EnvelopeID, Title: cmd.Title, Severity: sev, Service: cmd.Service,
-		Declarer: sc.UserID, Origin: sc.ChannelID, Private: cmd.Private, Started: started,
-	})
-	if err != nil {
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
-		b.logDomainError("declare", sc.UserID, err)
-		return
-	}
-	if !created {
-		b.ack(req, ephemeral(fmt.Sprintf("Incident #%d is already declared from this request.", inc.Number)), received)
-		return
-	}
-	b.ack(req, ephemeral(fmt.Sprintf(":rotating_light: Declared %s incident #%d. Klaxon is opening its channel and inviting the responders…", inc.Severity, inc.Number)), received)
-	b.Metrics.declared(inc.Severity)
-	res, err := b.App.SetUp(ctx, inc.Number)
-	if at, ok := res.Incident.ReadyAt(); ok && err == nil {
-		b.Metrics.ready(at.Sub(received))
-	}
-	b.tellDeclarer(ctx, sc.ResponseURL, res, err)
-}
-
-// tellDeclarer follows up on the slash command through its response_url
-// (the declarer may have typed it in a channel Klaxon is not in).
-func (b *Bot) tellDeclarer(ctx context.Context, responseURL string, res playbook.SetupResult, setupErr error) {
-	if responseURL == "" {
-		return
-	}
-	inc := res.Incident
-	var text string
-	switch {
-	case setupErr != nil:
-		text = fmt.Sprintf(":warning: Incident #%d is declared, but Klaxon could not create its channel (%s). It tries again a few times over the next minutes; if it still cannot, you and the announce channel are told why. Meanwhile coordinate in this channel.", inc.Number, slackReason(setupErr))
-	case len(res.Failed) > 0:
-		text = fmt.Sprintf("Incident #%d: <#%s> is open, but some steps failed; the channel says which.", inc.Number, inc.Channel.ID)
-	default:
-		text = fmt.Sprintf("Incident #%d is ready: <#%s>. You have been invited.", inc.Number, inc.Channel.ID)
-	}
-	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, b.httpClient(), &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: true})
-	if err != nil {
-		b.log().Warn("response_url follow-up failed", "incident", inc.Number, "err", redactURL(err))
-	}
 }
 
 // slackReason extracts the Slack error code for a person, without internals.
@@ -393,100 +251,6 @@ func (b *Bot) logDomainError(action, user string, err error) {
 	default:
 		b.log().Error(action+" failed", "user", user, "err", err)
 	}
-}
-
-func (b *Bot) onInteractive(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
-	switch cb.Type {
-	case slack.InteractionTypeViewSubmission:
-		switch cb.View.CallbackID {
-		case declareCallbackID:
-			b.onDeclareSubmit(ctx, req, cb, received)
-			return
-		case updateCallbackID:
-			b.onUpdateSubmit(ctx, req, cb, received)
-			return
-		case scopeCallbackID:
-			b.onScopeSubmit(ctx, req, cb, received)
-			return
-		case overrideCallbackID:
-			b.onOverrideSubmit(ctx, req, cb, received)
-			return
-		case planCallbackID:
-			b.onPlanSubmit(ctx, req, cb, received)
-			return
-		case actionCallbackID:
-			b.onActionSubmit(ctx, req, cb, received)
-			return
-		}
-	case slack.InteractionTypeMessageAction:
-		if cb.CallbackID == shortcutAddTimeline {
-			b.onAddToTimeline(ctx, req, cb, received)
-			return
-		}
-	case slack.InteractionTypeBlockActions:
-		for _, act := range cb.ActionCallback.BlockActions {
-			switch act.ActionID {
-			case actionPostUpdate:
-				b.onPostUpdateButton(ctx, req, cb, act, received)
-				return
-			case actionTakeIC:
-				n, err := strconv.ParseInt(act.Value, 10, 64)
-				if err != nil {
-					break
-				}
-				b.assignCommander(ctx, req, n, cb.User.ID, cb.User.ID, "act:"+act.ActionTs+":"+cb.User.ID, received, true, cb.ResponseURL)
-				return
-			case actionCheck:
-				b.onCheck(ctx, req, cb, act, received)
-				return
-			case actionOpenScope:
-				b.onOpenScope(ctx, req, cb, act, received)
-				return
-			case actionScopeToUpdate:
-				b.onScopeToUpdate(ctx, req, cb, act, received)
-				return
-			case actionRetrySetup:
-				b.onRetrySetup(ctx, req, cb, act, received)
-				return
-			case actionAckPage:
-				b.onAckPage(ctx, req, cb, act, received)
-				return
-			case actionRemedy:
-				b.onRemedyButton(ctx, req, cb, act, received)
-				return
-			case actionValidationPlan:
-				b.onValidationPlanButton(ctx, req, cb, act, received)
-				return
-			case actionGate:
-				b.onGateButton(ctx, req, cb, act, received)
-				return
-			case actionAllClear:
-				b.onAllClearButton(ctx, req, cb, act, received)
-				return
-			case actionOverride:
-				b.onOverrideButton(ctx, req, cb, act, received)
-				return
-			case actionAddAction:
-				b.onAddActionButton(ctx, req, cb, act, received)
-				return
-			case actionRetryTickets:
-				b.onRetryTickets(ctx, req, cb, act, received)
-				return
-			case actionRetryClose:
-				b.onRetryClose(ctx, req, cb, act, received)
-				return
-			case actionDeployCause, actionDeployNot:
-				b.onDeployVerdict(ctx, req, cb, act, act.ActionID == actionDeployCause, received)
-				return
-			case actionRetryDeploys:
-				b.onRetryDeploys(ctx, req, cb, act, received)
-			case actionDeclareGroup:
-				b.onDeclareGroup(ctx, req, cb, act, received)
-				return
-			}
-		}
-	}
-	b.ack(req, nil, received)
 }
 
 func (b *Bot) httpClient() *http.Client {

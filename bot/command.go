@@ -2,21 +2,11 @@ package bot
 
 import (
 	"regexp"
-	"slices"
 	"strings"
 	"unicode"
 
 	"github.com/klaxonhq/klaxon/playbook"
 )
-
-// Subcommands are the /incident subcommands that take the rest of the text
-// as their argument (declare and help aside). The parser accepts exactly
-// these, and the manifest's usage hint lists them, so the two cannot drift.
-var Subcommands = []string{
-	"list", "update", "ic", "sev", "status", "note", "stats",
-	"remediate", "mitigated", "resolve", "action", "actions", "close", "tag", "postmortem",
-	"deploys", "cause", "signals", "page", "owners",
-}
 
 // Command is a parsed /incident invocation.
 type Command struct {
@@ -46,26 +36,23 @@ func (c Command) NeedsForm() bool {
 // as the service, so "declare sev2 login page slow" keeps "login" in the
 // title unless "login" is a service.
 func ParseCommand(text string, isService func(string) bool) Command {
-	words := strings.Fields(text)
-	if len(words) == 0 {
-		return Command{Name: "declare"}
+	name, arg := splitSubcommand(text)
+	c, ok := router.lookup(name)
+	switch {
+	case !ok:
+		return Command{Name: strings.Fields(text)[0], Unknown: true}
+	case c.Name == "declare":
+		return parseDeclare(arg, isService)
 	}
-	name := strings.ToLower(words[0])
-	switch name {
-	case "help", "-h", "--help", "?":
-		return Command{Name: "help"}
-	case "severity":
-		return Command{Name: "sev", Title: tail(text, 1)}
-	case "declare", "new", "open":
-	default:
-		if !slices.Contains(Subcommands, name) {
-			return Command{Name: words[0], Unknown: true}
-		}
-		// The rest, as typed, is the argument.
-		return Command{Name: name, Title: tail(text, 1)}
-	}
+	// The rest, as typed, is the argument.
+	return Command{Name: c.Name, Title: arg}
+}
+
+// parseDeclare reads a declaration's arguments (the text after "declare").
+func parseDeclare(text string, isService func(string) bool) Command {
 	c := Command{Name: "declare"}
-	rest := words[1:]
+	words := strings.Fields(text)
+	rest := words
 	// --private and --started HH:MM may come first or right after the
 	// severity or service.
 	private := func() {

@@ -179,7 +179,7 @@ func FuzzParseAction(f *testing.F) {
 // from the subcommands the parser accepts, so none is missing from it.
 func TestUsageHintListsEverySubcommand(t *testing.T) {
 	hint := UsageHint()
-	for _, sub := range Subcommands {
+	for _, sub := range Subcommands() {
 		if c := ParseCommand(sub+" x", nil); c.Unknown || c.Name != sub {
 			t.Errorf("%q parses as %+v", sub, c)
 		}

@@ -15,6 +15,26 @@ import (
 	"github.com/klaxonhq/klaxon/templates"
 )
 
+func init() {
+	register(feature{
+		commands: []subcommand{
+			{Name: "deploys", Topic: "deploys", Handle: (*Bot).onDeploys, Forms: []form{
+				{Usage: "deploys [service] [window]", Help: "the deploys of the window (`90m`, `4h`, `3d`), the suspect first, and the open watch windows; only you see it outside an incident."}}},
+			{Name: "cause", Topic: "deploys", Handle: (*Bot).onCause, Forms: []form{
+				{Usage: "cause deploy <sha>", Help: "in the incident's channel, link the deploy of that commit (7+ hex characters) as the incident's cause."}}},
+		},
+		actions: map[string]actionHandler{
+			actionDeployCause: func(b *Bot, ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
+				b.onDeployVerdict(ctx, req, cb, act, true, received)
+			},
+			actionDeployNot: func(b *Bot, ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
+				b.onDeployVerdict(ctx, req, cb, act, false, received)
+			},
+			actionRetryDeploys: (*Bot).onRetryDeploys,
+		},
+	})
+}
+
 // Interaction IDs of the deploys message.
 const (
 	actionDeployCause   = "klaxon_deploy_cause"

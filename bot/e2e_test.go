@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -410,6 +411,33 @@ func TestBadInput(t *testing.T) {
 	// fake's Block Kit checks.
 	if inc, _ := k.db.Get(context.Background(), 1); !inc.Ready() {
 		t.Errorf("with a 5,000-character title some steps failed: %v", inc.Failures)
+	}
+}
+
+// TestHelpByTopic: /incident help names every command (page, owners and
+// deploys included) within Slack's 3,000 characters; help <topic> and
+// help <command> give the usages; an unknown topic says so above the help.
+func TestHelpByTopic(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+
+	txt := ackText(t, slash(t, f, "help"))
+	for _, want := range []string{"`page`", "`owners`", "`deploys`", "`cause`", "`postmortem`", "checkout", "SEV4"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("help lacks %s: %s", want, txt)
+		}
+	}
+	if n := utf8.RuneCountInString(txt); n > 3000 || strings.HasSuffix(txt, "…") {
+		t.Errorf("help is %d characters (cut?)", n)
+	}
+	if txt := ackText(t, slash(t, f, "help paging")); !strings.Contains(txt, "/incident page <service|@someone|policy ID>") || !strings.Contains(txt, "/incident owners <service> [path]") {
+		t.Errorf("help paging = %q", txt)
+	}
+	if txt := ackText(t, slash(t, f, "help Severity")); !strings.Contains(txt, "/incident sev <1-4> [reason]") || strings.Contains(txt, "/incident ic") {
+		t.Errorf("help severity (an alias of sev) = %q", txt)
+	}
+	if txt := ackText(t, slash(t, f, "help <!channel>")); !strings.Contains(txt, "no such topic") || strings.Contains(txt, "<!channel>") || !strings.Contains(txt, "`resolve`") {
+		t.Errorf("help for an unknown topic = %q", txt)
 	}
 }
 

@@ -13,6 +13,14 @@ import (
 	"github.com/klaxonhq/klaxon/templates"
 )
 
+func init() {
+	register(feature{commands: []subcommand{{Name: "list", Topic: "reports", Forms: []form{
+		{Usage: "list", Help: "the open incidents (private ones only to their members)."}},
+		Handle: func(b *Bot, ctx context.Context, req socketmode.Request, sc slack.SlashCommand, _ string, received time.Time) {
+			b.onList(ctx, req, sc, received)
+		}}}})
+}
+
 // maxListed bounds /incident list (the answer is one message).
 const maxListed = 30
 

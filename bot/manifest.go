@@ -110,7 +110,7 @@ type slashCommand struct {
 // UsageHint is the slash command's usage hint: the declaration's form, then
 // every subcommand the parser accepts, then help.
 func UsageHint() string {
-	return "declare [--private] [sev1-4] [service] <title> | " + strings.Join(Subcommands, " | ") + " | help"
+	return "declare [--private] [sev1-4] [service] <title> | " + strings.Join(Subcommands(), " | ") + " | help"
 }
 
 // Manifest renders the Slack app manifest (YAML) for "Create an app from a
@@ -130,10 +130,9 @@ func Manifest(appName, command string) ([]byte, error) {
 		// Klaxon reads titles back as typed (Plain) and escapes them itself.
 		ShouldEscape: true,
 	}}
-	m.Features.Shortcuts = []shortcut{{
-		Name: "Add to incident timeline", Type: "message", CallbackID: shortcutAddTimeline,
-		Description: "Add this message to the incident's timeline, at its original time",
-	}}
+	for _, s := range router.shortcuts {
+		m.Features.Shortcuts = append(m.Features.Shortcuts, shortcut{Name: s.Name, Type: "message", CallbackID: s.CallbackID, Description: s.Description})
+	}
 	m.OAuthConfig.Scopes.Bot = BotScopes()
 	// The App Home tab shows the open incidents and the figures.
 	m.Features.AppHome.HomeTabEnabled = true

@@ -16,6 +16,18 @@ import (
 	"github.com/klaxonhq/klaxon/templates"
 )
 
+func init() {
+	register(feature{
+		commands: []subcommand{
+			{Name: "page", Topic: "paging", Handle: (*Bot).onPage, Forms: []form{
+				{Usage: "page <service|@someone|policy ID>", Help: "in the incident's channel, page more people (PagerDuty's responder request, or Slack when PagerDuty is not set up); the people reached are invited."}}},
+			{Name: "owners", Topic: "paging", Handle: (*Bot).onOwners, Forms: []form{
+				{Usage: "owners <service> [path]", Help: "the owning team, the CODEOWNERS rule that matched, who is on call now and the escalation policy; in an incident's channel the path alone reads its service."}}},
+		},
+		actions: map[string]actionHandler{actionAckPage: (*Bot).onAckPage},
+	})
+}
+
 // actionAckPage is the "Acknowledge" button of a page sent through Slack
 // only (without PagerDuty, nobody acknowledges anywhere else).
 const actionAckPage = "page_ack"

@@ -14,6 +14,17 @@ import (
 	"github.com/klaxonhq/klaxon/templates"
 )
 
+func init() {
+	register(feature{
+		commands: []subcommand{{Name: "signals", Topic: "alerts", Forms: []form{
+			{Usage: "signals", Help: "the latest alert groups, low-confidence and unrouted ones included."}},
+			Handle: func(b *Bot, ctx context.Context, req socketmode.Request, _ slack.SlashCommand, _ string, received time.Time) {
+				b.onSignals(ctx, req, received)
+			}}},
+		actions: map[string]actionHandler{actionDeclareGroup: (*Bot).onDeclareGroup},
+	})
+}
+
 // actionDeclareGroup is the offer's "Declare SEVn" button; its value is the
 // signal group's ID.
 const actionDeclareGroup = "klaxon_declare_signals"

@@ -16,6 +16,11 @@ import (
 	"github.com/klaxonhq/klaxon/templates"
 )
 
+func init() {
+	register(feature{commands: []subcommand{{Name: "stats", Topic: "reports", Handle: (*Bot).onStats, Forms: []form{
+		{Usage: "stats [7d|30d|12w] [service]", Help: "MTTR by severity and phase, the bottleneck and the other figures (only you see them)."}}}}})
+}
+
 // statsDefaultSpan is /incident stats' window when none is typed.
 const statsDefaultSpan = 30 * 24 * time.Hour
 

@@ -15,6 +15,37 @@ import (
 	"github.com/klaxonhq/klaxon/templates"
 )
 
+func init() {
+	register(feature{
+		commands: []subcommand{
+			{Name: "ic", Topic: "triage", Handle: (*Bot).onIC, Forms: []form{
+				{Usage: "ic [@someone]", Help: "take the incident commander role, or hand it over."}}},
+			{Name: "sev", Aliases: []string{"severity"}, Topic: "triage", Handle: (*Bot).onSev, Forms: []form{
+				{Usage: "sev <1-4> [reason]", Help: "change the severity; the channel is renamed, the cadence follows."}}},
+			{Name: "status", Topic: "triage", Forms: []form{
+				{Usage: "status", Help: "severity, commander, phase and time against the targets, and who acknowledged the page (only you see it)."}},
+				Handle: func(b *Bot, ctx context.Context, req socketmode.Request, sc slack.SlashCommand, _ string, received time.Time) {
+					b.onStatus(ctx, req, sc, received)
+				}},
+			{Name: "note", Topic: "triage", Handle: (*Bot).onNote, Forms: []form{
+				{Usage: "note <text>", Help: "add a note to the timeline. Any message can join it too: its menu → \"Add to incident timeline\"."}}},
+		},
+		actions: map[string]actionHandler{
+			actionTakeIC:        (*Bot).onTakeICButton,
+			actionCheck:         (*Bot).onCheck,
+			actionOpenScope:     (*Bot).onOpenScope,
+			actionScopeToUpdate: (*Bot).onScopeToUpdate,
+			actionRetrySetup:    (*Bot).onRetrySetup,
+		},
+		views: map[string]viewHandler{scopeCallbackID: (*Bot).onScopeSubmit},
+		shortcuts: []shortcutRoute{{
+			CallbackID: shortcutAddTimeline, Name: "Add to incident timeline",
+			Description: "Add this message to the incident's timeline, at its original time",
+			Handle:      (*Bot).onAddToTimeline,
+		}},
+	})
+}
+
 // Interaction IDs of the triage messages.
 const (
 	actionTakeIC        = "klaxon_ic_take"
@@ -286,6 +317,16 @@ func (b *Bot) onIC(ctx context.Context, req socketmode.Request, sc slack.SlashCo
 // assignCommander records the new commander, then answers: in the slash
 // command's ack, or (for the button, whose ack carries no message) through
 // the click's response_url when something went wrong.
+// onTakeICButton: "I'll be IC" under the intro.
+func (b *Bot) onTakeICButton(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
+	n, err := strconv.ParseInt(act.Value, 10, 64)
+	if err != nil {
+		b.ack(req, nil, received)
+		return
+	}
+	b.assignCommander(ctx, req, n, cb.User.ID, cb.User.ID, "act:"+act.ActionTs+":"+cb.User.ID, received, true, cb.ResponseURL)
+}
+
 func (b *Bot) assignCommander(ctx context.Context, req socketmode.Request, n int64, user, actor, key string, received time.Time, button bool, responseURL string) {
 	var reply func(string)
 	if button {

@@ -14,7 +14,20 @@ import (
 	"github.com/klaxonhq/klaxon/templates"
 )
 
+func init() {
+	register(feature{
+		commands: []subcommand{{Name: "update", Topic: "updates", Forms: []form{
+			{Usage: "update <text>", Help: "post a status update (here and in the announcement thread); it resets the reminders. Without text, a form opens."}},
+			Handle: func(b *Bot, ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) {
+				b.onUpdateCommand(ctx, req, sc, Plain(arg), received)
+			}}},
+		actions: map[string]actionHandler{actionPostUpdate: (*Bot).onPostUpdateButton},
+		views:   map[string]viewHandler{updateCallbackID: (*Bot).onUpdateSubmit},
+	})
+}
+
 const (
+	actionPostUpdate = "klaxon_post_update" // the reminder's "Post update" button
 	updateCallbackID = "klaxon_update"
 	blockStatus      = "status"
 	blockImpact      = "impact"

@@ -14,6 +14,49 @@ import (
 	"github.com/klaxonhq/klaxon/templates"
 )
 
+func init() {
+	register(feature{
+		commands: []subcommand{
+			{Name: "remediate", Topic: "remediation", Handle: (*Bot).onRemediate, Forms: []form{
+				{Usage: "remediate [flag|cutover|rollback|hotfix|data]", Help: "the five remediation options, fastest first; choosing one starts remediation and shows what to do (a rollback names the suspect deploy and the last good one)."}}},
+			{Name: "mitigated", Topic: "remediation", Forms: []form{
+				{Usage: "mitigated", Help: "the impact has stopped."}},
+				Handle: func(b *Bot, ctx context.Context, req socketmode.Request, sc slack.SlashCommand, _ string, received time.Time) {
+					b.onMitigated(ctx, req, sc, received)
+				}},
+			{Name: "resolve", Topic: "resolve", Handle: (*Bot).onResolve, Forms: []form{
+				{Usage: "resolve", Help: "open the four verification gates; once they all hold, the same command (or the \"All clear\" button) resolves."},
+				{Usage: "resolve override <reason>", Help: "the commander's all-clear over open gates."}}},
+			{Name: "action", Topic: "actions", Handle: (*Bot).onAction, Forms: []form{
+				{Usage: "action <what will change> @owner due:YYYY-MM-DD", Help: "an action item, one owner, one deadline (filed on GitHub when configured). Without text, a form opens."},
+				{Usage: "action #12 …", Help: "from another channel (after the archive, say): for the commander, the declarer and the responders."}}},
+			{Name: "actions", Topic: "actions", Handle: (*Bot).onActions, Forms: []form{
+				{Usage: "actions", Help: "the items and how many are done."}}},
+			{Name: "close", Topic: "closing", Handle: (*Bot).onClose, Forms: []form{
+				{Usage: "close [root cause]", Help: "after the all-clear, share the post-mortem outline and archive the channel (never deleted)."}}},
+			{Name: "tag", Topic: "closing", Handle: (*Bot).onTag, Forms: []form{
+				{Usage: "tag <root cause>", Help: "tag it later; the same tag twice flags a repeat. After the archive: `{cmd} tag #12 …`."}}},
+			{Name: "postmortem", Topic: "closing", Handle: (*Bot).onPostmortem, Forms: []form{
+				{Usage: "postmortem done <link>", Help: "the post-mortem is written; reminders stop. After the archive: `{cmd} postmortem done #12 <link>`."}}},
+		},
+		actions: map[string]actionHandler{
+			actionRemedy:         (*Bot).onRemedyButton,
+			actionValidationPlan: (*Bot).onValidationPlanButton,
+			actionGate:           (*Bot).onGateButton,
+			actionAllClear:       (*Bot).onAllClearButton,
+			actionOverride:       (*Bot).onOverrideButton,
+			actionAddAction:      (*Bot).onAddActionButton,
+			actionRetryTickets:   (*Bot).onRetryTickets,
+			actionRetryClose:     (*Bot).onRetryClose,
+		},
+		views: map[string]viewHandler{
+			overrideCallbackID: (*Bot).onOverrideSubmit,
+			planCallbackID:     (*Bot).onPlanSubmit,
+			actionCallbackID:   (*Bot).onActionSubmit,
+		},
+	})
+}
+
 // Interaction IDs of the remediation, verification and wrap-up messages.
 const (
 	actionRemedy         = "klaxon_remedy"
