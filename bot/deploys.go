@@ -159,6 +159,36 @@ func DeployBlocks(r playbook.DeployReport, n int64, f *playbook.DeployFinding) [
 	return blocks
 }
 
+// maxWindowLines bounds the watch windows listed one by one.
+const maxWindowLines = 10
+
+// WindowBlocks renders the deploy watch windows open now (the App Home):
+// each service, its deploy and until when, in one section.
+func WindowBlocks(ws []playbook.HeightenedWindow) []slack.Block {
+	lines := []string{fmt.Sprintf(":eyes: *Deploy watch windows open: %d*. An incident declared for one of these services now is linked to its deploy.", len(ws))}
+	for i, w := range ws {
+		if i == maxWindowLines {
+			lines = append(lines, fmt.Sprintf("…and %d more (`/incident deploys` lists them all).", len(ws)-i))
+			break
+		}
+		d := w.Deploy
+		l := fmt.Sprintf("• *%s* · deploy `%s`", templates.Escape(templates.Truncate(60, w.Service)), templates.Escape(d.Short()))
+		if d.URL != "" {
+			l = fmt.Sprintf("• *%s* · deploy <%s|`%s`>", templates.Escape(templates.Truncate(60, w.Service)), d.URL, templates.Escape(d.Short()))
+		}
+		if d.Ref != "" {
+			l += fmt.Sprintf(" (%s)", templates.Escape(templates.Truncate(60, d.Ref)))
+		}
+		l += fmt.Sprintf(" of `%s`", templates.Escape(templates.Truncate(80, d.Repo)))
+		if d.Creator != "" {
+			l += " by " + templates.Escape(templates.Truncate(40, d.Creator))
+		}
+		l += " · until " + templates.SlackDate(w.Until)
+		lines = append(lines, l)
+	}
+	return []slack.Block{slack.NewSectionBlock(mrkdwn(templates.Truncate(maxSectionText, strings.Join(lines, "\n"))), nil, nil, slack.SectionBlockOptionBlockID("deploy_windows"))}
+}
+
 // deployText is one deploy's section: what, flags, pull requests, and for
 // the suspect the rollback hint, in at most maxSectionText characters.
 func deployText(rk playbook.Ranked, r playbook.DeployReport, f *playbook.DeployFinding) string {

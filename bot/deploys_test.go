@@ -142,6 +142,53 @@ func TestDeploysGitHubDownThenRetryAndVerdicts(t *testing.T) {
 	}
 }
 
+// TestAppHomeShowsOpenWatchWindows: the App Home (views.publish) lists the
+// deploy watch windows open now: service, deploy, until when; a window that
+// has closed is not shown.
+func TestAppHomeShowsOpenWatchWindows(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	k, _ := deploysKlaxon(t, f)
+	now := time.Now().UTC()
+	ev := func(id int64, sha, ref string, at time.Time) playbook.DeployEvent {
+		return playbook.DeployEvent{Repo: "acme/checkout", RepoURL: "https://github.com/acme/checkout", StatusAt: at,
+			Deploy: playbook.Deploy{ID: id, SHA: sha, Ref: ref, Environment: "production", Creator: "alice <!here>", State: "success", At: at,
+				URL: "https://ci.example.com/run/" + ref}}
+	}
+	// Its window (5 minutes) closed 5 minutes ago.
+	if _, _, err := k.app.RecordDeploy(ctxT(t), "delivery-1", ev(1, "0123456789abcdef0123456789abcdef01234567", "v1", now.Add(-10*time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	openHome(t, f, declarer)
+	k.bot.Wait()
+	if text := blocksText(fakeslack.Message{Blocks: f.Views()[0].Blocks}); strings.Contains(text, "watch window") {
+		t.Fatalf("a closed window on the Home tab:\n%s", text)
+	}
+	if _, _, err := k.app.RecordDeploy(ctxT(t), "delivery-2", ev(2, "5eed5eed0123456789abcdef0123456789abcdef", "v2", now.Add(-time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	openHome(t, f, declarer)
+	k.bot.Wait()
+	views := f.Views() // one Home view per person, published again
+	if len(views) != 1 || views[0].Type != "home" || views[0].User != declarer || len(f.CallsTo("views.publish")) != 2 {
+		t.Fatalf("%d views, %d views.publish calls", len(views), len(f.CallsTo("views.publish")))
+	}
+	text := blocksText(fakeslack.Message{Blocks: views[0].Blocks})
+	until := now.Add(-time.Minute).Add(playbook.DefaultWatchWindow)
+	for _, want := range []string{"Deploy watch windows open: 1", "*checkout*", "`5eed5ee`", "(v2)", "`acme/checkout`",
+		fmt.Sprintf("until <!date^%d^", until.Unix()), "https://ci.example.com/run/v2"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("Home lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "0123456") || strings.Contains(text, "<!here>") {
+		t.Errorf("Home shows the closed window's deploy, or a live mention:\n%s", text)
+	}
+	// The windows sit with the open incidents, before the figures.
+	if strings.Index(text, "watch windows") > strings.Index(text, "The last 12 weeks") {
+		t.Errorf("windows after the figures:\n%s", text)
+	}
+}
+
 // TestDeploysCommand: /incident deploys outside an incident answers only
 // the person; a bad window is refused with an example.
 func TestDeploysCommand(t *testing.T) {

@@ -85,8 +85,29 @@ func (b *Bot) publishHome(ctx context.Context, user string) error {
 		return err
 	}
 	chart := b.homeChart(ctx, f)
-	_, err = b.API.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: homeView(open, f, chart, now)})
+	view := homeView(open, f, chart, now)
+	// The deploy watchdog's open windows follow the open incidents.
+	if ws, err := b.App.OpenWindows(ctx, now); err != nil {
+		b.log().Warn("reading the open deploy watch windows for the App Home", "err", err)
+	} else if len(ws) > 0 {
+		view.Blocks.BlockSet = slices.Insert(view.Blocks.BlockSet, homeWindowsAt(view.Blocks.BlockSet), WindowBlocks(ws)...)
+	}
+	if len(view.Blocks.BlockSet) > maxHomeBlocks {
+		view.Blocks.BlockSet = view.Blocks.BlockSet[:maxHomeBlocks]
+	}
+	_, err = b.API.PublishViewContext(ctx, slack.PublishViewContextRequest{UserID: user, View: view})
 	return err
+}
+
+// homeWindowsAt is where the watch windows go in the Home tab's blocks:
+// before the first divider (after the open incidents).
+func homeWindowsAt(blocks []slack.Block) int {
+	for i, bl := range blocks {
+		if bl.BlockType() == slack.MBTDivider {
+			return i
+		}
+	}
+	return len(blocks)
 }
 
 // homeView builds the Home tab: at most maxHomeBlocks blocks whatever the
