@@ -5,13 +5,161 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
 
 	"github.com/klaxonhq/klaxon/playbook"
 	"github.com/klaxonhq/klaxon/templates"
 )
+
+// Closing: /incident close shares the post-mortem outline and archives the
+// channel (with a retry button for the steps that failed); /incident tag
+// and /incident postmortem done. The Adapter's side of it (the upload, the
+// archive) follows.
+
+func init() {
+	register(feature{
+		commands: []subcommand{
+			{Name: "close", Topic: "closing", Handle: (*Bot).onClose, Forms: []form{
+				{Usage: "close [root cause]", Help: "after the all-clear, share the post-mortem outline and archive the channel (never deleted)."}}},
+			{Name: "tag", Topic: "closing", Handle: (*Bot).onTag, Forms: []form{
+				{Usage: "tag <root cause>", Help: "tag it later; the same tag twice flags a repeat. After the archive: `{cmd} tag #12 …`."}}},
+			{Name: "postmortem", Topic: "closing", Handle: (*Bot).onPostmortem, Forms: []form{
+				{Usage: "postmortem done <link>", Help: "the post-mortem is written; reminders stop. After the archive: `{cmd} postmortem done #12 <link>`."}}},
+		},
+		actions: map[string]actionHandler{actionRetryClose: (*Bot).onRetryClose},
+	})
+}
+
+const actionRetryClose = "klaxon_retry_close"
+
+// onClose handles "/incident close [root cause tag]".
+func (b *Bot) onClose(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) {
+	inc, rest, ok := b.incidentFor(ctx, req, sc, arg, received)
+	if !ok {
+		return
+	}
+	// The close is recorded before the ack, like every change, so an acked
+	// close is never lost to a crash; the Slack and GitHub steps follow.
+	reply := b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID)
+	inc, applied, err := b.App.Close(ctx, inc.Number, playbook.CloseRequest{Key: "env:" + req.EnvelopeID, Actor: sc.UserID, Tag: Plain(rest)})
+	if err != nil {
+		reply(playbook.UserMessage(err))
+		b.logDomainError("close", sc.UserID, err)
+		return
+	}
+	if !applied {
+		reply("")
+		return
+	}
+	reply(fmt.Sprintf("Incident #%d is closed: sharing the post-mortem outline, then archiving the channel.", inc.Number))
+	b.finishClose(ctx, inc.Number, false, sc.ResponseURL)
+}
+
+func (b *Bot) finishClose(ctx context.Context, n int64, force bool, responseURL string) {
+	res, err := b.App.FinishClose(ctx, n, force)
+	if err != nil {
+		b.log().Error("closing", "incident", n, "err", err)
+		b.tellUser(ctx, responseURL, "Klaxon could not record the close steps: "+playbook.UserMessage(err))
+		return
+	}
+	inc := res.Incident
+	for _, note := range res.Notes {
+		b.tellUser(ctx, responseURL, note)
+	}
+	if len(res.Failed) == 0 {
+		return
+	}
+	var parts []string
+	for step, err := range res.Failed {
+		parts = append(parts, fmt.Sprintf("%s (%s)", step, templates.Escape(oneLine(err.Error(), 150))))
+	}
+	text := fmt.Sprintf(":warning: Incident #%d is closed, but these steps failed: %s. The channel stays open until the outline is in it.", n, strings.Join(parts, "; "))
+	if inc.Closure != nil && !inc.Closure.Archived.IsZero() {
+		b.tellUser(ctx, responseURL, text)
+		return
+	}
+	btn := slack.NewButtonBlockElement(actionRetryClose, fmt.Sprint(n), plainText("Retry"))
+	if _, _, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(
+		slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("close_failed")),
+		slack.NewActionBlock("close_retry", btn),
+	)); err != nil {
+		b.tellUser(ctx, responseURL, text)
+	}
+}
+
+func (b *Bot) onRetryClose(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
+	b.ack(req, nil, received)
+	n, _, ok := numberValue(act.Value)
+	if !ok {
+		return
+	}
+	inc, err := b.App.Store.Get(ctx, n)
+	if err != nil {
+		return
+	}
+	b.readGroups(ctx, cb.User.ID, nil) // acked above
+	if err := b.App.MayManage(ctx, inc, cb.User.ID, "close"); err != nil {
+		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
+		return
+	}
+	b.finishClose(ctx, n, true, cb.ResponseURL)
+}
+
+// onTag handles "/incident tag [#N] <root cause>".
+func (b *Bot) onTag(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) {
+	inc, rest, ok := b.incidentFor(ctx, req, sc, arg, received)
+	if !ok {
+		return
+	}
+	reply := b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID)
+	inc, _, err := b.App.SetRootCause(ctx, inc.Number, Plain(rest), sc.UserID, "env:"+req.EnvelopeID)
+	if err != nil {
+		reply(playbook.UserMessage(err))
+		b.logDomainError("tag", sc.UserID, err)
+		return
+	}
+	text := fmt.Sprintf(":label: Incident #%d's root cause is tagged `%s`.", inc.Number, inc.RootCause)
+	if len(inc.RepeatOf) > 0 {
+		refs := make([]string, len(inc.RepeatOf))
+		for i, r := range inc.RepeatOf {
+			refs[i] = fmt.Sprintf("#%d", r)
+		}
+		text += " :repeat: It is a repeat of " + strings.Join(refs, ", ") + ": the earlier action items did not prevent it."
+	}
+	reply(text)
+}
+
+// onPostmortem handles "/incident postmortem done [#N] <link>".
+func (b *Bot) onPostmortem(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) {
+	words := strings.Fields(arg)
+	if len(words) == 0 || !strings.EqualFold(words[0], "done") {
+		b.ack(req, ephemeral(fmt.Sprintf("Mark the post-mortem written with `%s postmortem done <link>` in the incident's channel, or `%s postmortem done #12 <link>` anywhere.", b.Command, b.Command)), received)
+		return
+	}
+	inc, rest, ok := b.incidentFor(ctx, req, sc, tail(arg, 1), received)
+	if !ok {
+		return
+	}
+	link := strings.TrimSpace(rest)
+	if m := slackLink.FindStringSubmatch(link); m != nil {
+		link = m[1] // Slack sends links as <https://…>
+	}
+	reply := b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID)
+	_, applied, err := b.App.PostmortemDone(ctx, inc.Number, link, sc.UserID, "env:"+req.EnvelopeID)
+	switch {
+	case err != nil:
+		reply(playbook.UserMessage(err))
+		b.logDomainError("post-mortem done", sc.UserID, err)
+	case !applied:
+		reply("")
+	default:
+		reply(fmt.Sprintf(":white_check_mark: Post-mortem of incident #%d recorded; no more reminders.", inc.Number))
+	}
+}
 
 var (
 	_ playbook.Closing = (*Adapter)(nil)

@@ -14,14 +14,19 @@
 //	bot.go         Run, the envelope loop, acks, graceful stop
 //	router.go      the registrations and the dispatch
 //	help.go        /incident help, built from the registrations
+//	command.go     the slash command's parser (declare's arguments, #12, action items)
+//	incident.go    finding the incident a command or button is about; shared form helpers
 //	declare.go     /incident declare; form.go: the declaration modal
 //	signals.go     alerts: the offer to declare, /incident signals
-//	triage.go      ic, sev, status, note, the scope call, the checklist
-//	update.go      status updates (command, form, reminder button)
+//	triage.go      ic, sev, status, note, the scope call, the checklist, the timeline shortcut
+//	update.go      status updates: command, form, the reminder's button
 //	paging.go      page, owners, the page's Acknowledge button
 //	deploys.go     deploys, cause, the suspect deploy's buttons
-//	wrapup.go      remediation, verification gates, action items, closing
-//	list.go        list; stats.go: stats, the weekly digest; home.go: App Home
+//	remediation.go remediate, the validation plan, mitigated
+//	gates.go       resolve: the verification gates, the all-clear, the override
+//	actions.go     action, actions, filing them as GitHub issues
+//	closing.go     close, tag, postmortem done; the upload and the archive
+//	list.go        list; stats.go: stats and the weekly digest; home.go: the App Home
 //
 // Everything else is plumbing: connection.go, ratelimit.go (Slack's tiers),
 // metrics.go and opsmetrics.go, permissions.go and groups.go.

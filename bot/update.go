@@ -38,30 +38,6 @@ const (
 // nextUpdateChoices are the "next update in" options of the form.
 var nextUpdateChoices = []time.Duration{10 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}
 
-// incidentHere finds the incident whose channel the command was typed in.
-// The bool is false (and the person was told why) when there is none.
-func (b *Bot) incidentHere(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, received time.Time) (playbook.Incident, bool) {
-	inc, err := b.App.Store.ByChannel(ctx, sc.ChannelID)
-	if err == nil {
-		return inc, true
-	}
-	if playbook.ErrorCode(err) == playbook.CodeNotFound {
-		b.ack(req, ephemeral(fmt.Sprintf("`%s %s` works in an incident's channel. Go to the incident's channel (its name starts with `inc-`) and type it there.", b.Command, firstWord(sc.Text))), received)
-	} else {
-		b.log().Error("looking up the incident of a channel", "channel", sc.ChannelID, "err", err)
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
-	}
-	return playbook.Incident{}, false
-}
-
-func firstWord(s string) string {
-	f := strings.Fields(s)
-	if len(f) == 0 {
-		return ""
-	}
-	return templates.Escape(templates.Truncate(20, f[0]))
-}
-
 // onUpdateCommand handles "/incident update [text]": with text the update
 // is recorded, acked and posted; without, the form opens.
 func (b *Bot) onUpdateCommand(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, text string, received time.Time) {

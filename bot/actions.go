@@ -1,0 +1,229 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/templates"
+)
+
+// Action items: /incident action (or its form), each filed as a GitHub
+// issue when configured, with a retry button when filing failed;
+// /incident actions lists them.
+
+func init() {
+	register(feature{
+		commands: []subcommand{
+			{Name: "action", Topic: "actions", Handle: (*Bot).onAction, Forms: []form{
+				{Usage: "action <what will change> @owner due:YYYY-MM-DD", Help: "an action item, one owner, one deadline (filed on GitHub when configured). Without text, a form opens."},
+				{Usage: "action #12 …", Help: "from another channel (after the archive, say): for the commander, the declarer and the responders."}}},
+			{Name: "actions", Topic: "actions", Handle: (*Bot).onActions, Forms: []form{
+				{Usage: "actions", Help: "the items and how many are done."}}},
+		},
+		actions: map[string]actionHandler{
+			actionAddAction:    (*Bot).onAddActionButton,
+			actionRetryTickets: (*Bot).onRetryTickets,
+		},
+		views: map[string]viewHandler{actionCallbackID: (*Bot).onActionSubmit},
+	})
+}
+
+const (
+	actionAddAction    = "klaxon_add_action"
+	actionRetryTickets = "klaxon_retry_tickets"
+	actionCallbackID   = "klaxon_action" // the action item form
+	blockActionText    = "action_text"
+	blockActionOwner   = "action_owner"
+	blockActionDue     = "action_due"
+)
+
+// maxListedActions keeps the /incident actions answer well under Slack's
+// 20 KB ack limit.
+const maxListedActions = 30
+
+// onAction handles "/incident action [#N] <text> @owner due:YYYY-MM-DD";
+// without text it opens the form.
+func (b *Bot) onAction(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) {
+	inc, rest, ok := b.incidentFor(ctx, req, sc, arg, received)
+	if !ok {
+		return
+	}
+	// In the incident's channel anyone taking part may add an item; by
+	// number from elsewhere (each item becomes a GitHub issue under the
+	// incident's name) only those who manage it, as for tag and close.
+	if sc.ChannelID != inc.Channel.ID {
+		if err := b.App.MayManage(ctx, inc, sc.UserID, "add action items from outside the channel of"); err != nil {
+			b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+			b.readGroups(ctx, sc.UserID, nil) // acked: the next try decides on fresh groups
+			return
+		}
+	}
+	if strings.TrimSpace(rest) == "" {
+		b.ack(req, nil, received)
+		b.openActionForm(ctx, inc.Number, sc.TriggerID, sc.ResponseURL)
+		return
+	}
+	a := ParseAction(rest)
+	switch {
+	case a.Groups > 0:
+		b.ack(req, ephemeral("An action item's owner is one person, not a group: mention @someone who will do it."), received)
+		return
+	case len(a.Owners) > 1:
+		b.ack(req, ephemeral(fmt.Sprintf("An action item has exactly one owner; this one names %d. Split it, or pick the person accountable.", len(a.Owners))), received)
+		return
+	}
+	var owner string
+	if len(a.Owners) == 1 {
+		owner = a.Owners[0]
+	}
+	inc, item, applied, err := b.App.AddAction(ctx, inc.Number, playbook.ActionRequest{Key: "env:" + req.EnvelopeID, Actor: sc.UserID, Text: a.Text, Owner: owner, Due: a.Due})
+	if err != nil {
+		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		b.logDomainError("action item", sc.UserID, err)
+		return
+	}
+	b.ack(req, ephemeral(fmt.Sprintf(":pushpin: Action item %d recorded on incident #%d.", item.ID, inc.Number)), received)
+	if applied {
+		b.actionAdded(ctx, inc, item, sc.ResponseURL)
+	}
+}
+
+// actionAdded shows the item and files it as a ticket. Once the incident's
+// channel is archived, the answer goes to the person (responseURL).
+func (b *Bot) actionAdded(ctx context.Context, inc playbook.Incident, item playbook.ActionItem, responseURL string) {
+	res, err := b.App.FileTickets(ctx, inc.Number, false)
+	if err != nil {
+		b.log().Error("filing action items", "incident", inc.Number, "err", err)
+	}
+	archived := res.Incident.Closure != nil && !res.Incident.Closure.Archived.IsZero()
+	text := fmt.Sprintf(":pushpin: Action item %d: %s, owner <@%s>, due %s.", item.ID, templates.Escape(item.Text), item.Owner, item.Due)
+	for _, it := range res.Filed {
+		if it.ID == item.ID {
+			text += " " + ticketLink(*it.Ticket)
+			if it.Ticket.Assignee == "" {
+				text += " (not assigned on GitHub: no login is configured for the owner in github.logins)"
+			}
+		}
+	}
+	if res.Note != "" {
+		text += " " + res.Note
+	}
+	if archived {
+		if len(res.Failed) > 0 {
+			text += " :warning: GitHub did not take it; Klaxon retries at its next start."
+		}
+		b.tellUser(ctx, responseURL, text)
+		return
+	}
+	b.postWithRetry(ctx, inc.Channel.ID, text, res.Failed, inc.Number, actionRetryTickets, "Retry filing")
+}
+
+func ticketLink(t playbook.Ticket) string {
+	return fmt.Sprintf("<%s|%s#%d>", t.URL, templates.Escape(t.Repo), t.Number)
+}
+
+func (b *Bot) onRetryTickets(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
+	b.ack(req, nil, received)
+	n, _, ok := numberValue(act.Value)
+	if !ok {
+		return
+	}
+	res, err := b.App.FileTickets(ctx, n, true)
+	switch {
+	case err != nil:
+		b.tellUser(ctx, cb.ResponseURL, "The retry failed: "+playbook.UserMessage(err))
+	case len(res.Failed) > 0:
+		b.tellUser(ctx, cb.ResponseURL, fmt.Sprintf("GitHub still refuses %d item(s); try again later.", len(res.Failed)))
+	default:
+		var links []string
+		for _, it := range res.Filed {
+			links = append(links, fmt.Sprintf("item %d → %s", it.ID, ticketLink(*it.Ticket)))
+		}
+		b.tellUser(ctx, cb.ResponseURL, ":white_check_mark: Filed: "+strings.Join(links, ", "))
+	}
+}
+
+func (b *Bot) openActionForm(ctx context.Context, n int64, triggerID, responseURL string) {
+	text := slack.NewPlainTextInputBlockElement(plainText("What will change, so anyone can tell when it is done"), blockActionText)
+	text.MaxLength = playbook.MaxActionText
+	owner := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plainText("One person"), blockActionOwner)
+	due := slack.NewDatePickerBlockElement(blockActionDue)
+	b.openForm(ctx, n, triggerID, responseURL, actionCallbackID, "Action item", "Record",
+		"`"+b.Command+" action <what> @owner due:YYYY-MM-DD`",
+		slack.NewInputBlock(blockActionText, plainText("Action"), nil, text),
+		slack.NewInputBlock(blockActionOwner, plainText("Owner (exactly one)"), nil, owner),
+		slack.NewInputBlock(blockActionDue, plainText("Due"), nil, due))
+}
+
+func (b *Bot) onAddActionButton(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
+	b.ack(req, nil, received)
+	if n, _, ok := numberValue(act.Value); ok {
+		b.openActionForm(ctx, n, cb.TriggerID, cb.ResponseURL)
+	}
+}
+
+func (b *Bot) onActionSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
+	n, _, ok := numberValue(cb.View.PrivateMetadata)
+	if !ok {
+		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockActionText: "This form lost track of its incident; close it."}), received)
+		return
+	}
+	r := playbook.ActionRequest{
+		Key: "view:" + cb.View.ID, Actor: cb.User.ID,
+		Text:  inputValue(cb, blockActionText).Value,
+		Owner: inputValue(cb, blockActionOwner).SelectedUser,
+		Due:   inputValue(cb, blockActionDue).SelectedDate,
+	}
+	inc, item, applied, err := b.App.AddAction(ctx, n, r)
+	if err != nil {
+		block := blockActionText
+		msg := playbook.UserMessage(err)
+		switch {
+		case strings.Contains(msg, "owner") || strings.Contains(msg, "one person"):
+			block = blockActionOwner
+		case strings.Contains(msg, "deadline") || strings.Contains(msg, "date"):
+			block = blockActionDue
+		}
+		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{block: templates.Truncate(150, msg)}), received)
+		return
+	}
+	b.ack(req, nil, received)
+	if applied {
+		b.actionAdded(ctx, inc, item, "")
+	}
+}
+
+// onActions handles "/incident actions [#N]": the items, their tickets and
+// the completion rate.
+func (b *Bot) onActions(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) {
+	inc, _, ok := b.incidentFor(ctx, req, sc, arg, received)
+	if !ok {
+		return
+	}
+	if len(inc.Actions) == 0 {
+		b.ack(req, ephemeral(fmt.Sprintf("Incident #%d has no action items yet: `%s action <what will change> @owner due:YYYY-MM-DD`.", inc.Number, b.Command)), received)
+		return
+	}
+	var sb strings.Builder
+	st := playbook.CountActions([]playbook.Incident{inc})
+	fmt.Fprintf(&sb, "*Action items of incident #%d* · %d of %d done (%d%%)\n", inc.Number, st.Done, st.Total, st.Rate())
+	for i, it := range inc.Actions {
+		// An ack of 20 KB or more is refused: list the first ones.
+		if i == maxListedActions {
+			fmt.Fprintf(&sb, "… and %d more.\n", len(inc.Actions)-i)
+			break
+		}
+		state := "no ticket"
+		if it.Ticket != nil {
+			state = ticketLink(*it.Ticket) + " " + it.Ticket.State
+		}
+		fmt.Fprintf(&sb, "%d. %s · <@%s> · due %s · %s\n", it.ID, templates.Escape(templates.Truncate(200, it.Text)), it.Owner, it.Due, state)
+	}
+	b.ack(req, ephemeral(sb.String()), received)
+}

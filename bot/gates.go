@@ -1,0 +1,280 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/templates"
+)
+
+// Verification and the all-clear: /incident resolve opens the four gates,
+// each a button; the all-clear once they hold, or the commander's override
+// with a reason.
+
+func init() {
+	register(feature{
+		commands: []subcommand{
+			{Name: "resolve", Topic: "resolve", Handle: (*Bot).onResolve, Forms: []form{
+				{Usage: "resolve", Help: "open the four verification gates; once they all hold, the same command (or the \"All clear\" button) resolves."},
+				{Usage: "resolve override <reason>", Help: "the commander's all-clear over open gates."}}},
+		},
+		actions: map[string]actionHandler{
+			actionGate:     (*Bot).onGateButton,
+			actionAllClear: (*Bot).onAllClearButton,
+			actionOverride: (*Bot).onOverrideButton,
+		},
+		views: map[string]viewHandler{overrideCallbackID: (*Bot).onOverrideSubmit},
+	})
+}
+
+const (
+	actionGate         = "klaxon_gate"
+	actionAllClear     = "klaxon_all_clear"
+	actionOverride     = "klaxon_override"
+	overrideCallbackID = "klaxon_override" // the override's reason form
+	blockReason        = "reason"
+)
+
+// onResolve handles "/incident resolve [override <reason>]". The first call
+// opens the gates; once they are open it asks for the all-clear.
+func (b *Bot) onResolve(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) {
+	inc, arg, ok := b.incidentFor(ctx, req, sc, arg, received)
+	if !ok {
+		return
+	}
+	arg = strings.TrimSpace(arg)
+	if inc.Channel.ID == "" {
+		b.resolveWithoutChannel(ctx, req, sc, inc, arg, received)
+		return
+	}
+	if first, _, _ := strings.Cut(arg, " "); strings.EqualFold(first, "override") {
+		reason := Plain(tail(arg, 1))
+		if reason == "" {
+			b.ack(req, ephemeral(fmt.Sprintf("An override needs a written reason, kept in the post-mortem: `%s resolve override synthetic monitors are down for maintenance; error rate flat for 20 min`.", b.Command)), received)
+			return
+		}
+		b.ack(req, nil, received)
+		b.allClear(ctx, inc.Number, sc.UserID, reason, "env:"+req.EnvelopeID, sc.ResponseURL)
+		return
+	}
+	if arg != "" {
+		b.ack(req, ephemeral(fmt.Sprintf("`%s resolve` opens the verification gates (and gives the all-clear once they hold); the commander can override them with `%s resolve override <reason>`.", b.Command, b.Command)), received)
+		return
+	}
+	if inc.Verifying.IsZero() {
+		inc, opened, err := b.App.OpenVerification(ctx, inc.Number, sc.UserID, "env:"+req.EnvelopeID)
+		if err != nil {
+			b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+			return
+		}
+		b.ack(req, nil, received)
+		if opened || inc.GatesMsg.Zero() {
+			b.postGates(ctx, inc, sc.ResponseURL)
+		}
+		return
+	}
+	b.ack(req, nil, received)
+	if inc.GatesMsg.Zero() && inc.Status.Open() {
+		// The gates are open but their message never made it (Slack
+		// refused it, or Klaxon stopped): show them instead of refusing
+		// with a pointer to a message that does not exist.
+		b.postGates(ctx, inc, sc.ResponseURL)
+		return
+	}
+	b.allClear(ctx, inc.Number, sc.UserID, "", "env:"+req.EnvelopeID, sc.ResponseURL)
+}
+
+// resolveWithoutChannel gives the all-clear for an incident Slack refused a
+// channel ("/incident resolve #12 [override <reason>]" from any channel):
+// there is no gates message to check, so the domain records why it was
+// resolved without them. The decision is in the ack (or, when a responder
+// group must be read first, through the response_url).
+func (b *Bot) resolveWithoutChannel(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, inc playbook.Incident, arg string, received time.Time) {
+	reason := ""
+	if first, _, _ := strings.Cut(arg, " "); strings.EqualFold(first, "override") {
+		reason = Plain(tail(arg, 1))
+	}
+	reply := b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID)
+	got, su, applied, err := b.App.AllClear(ctx, inc.Number, playbook.AllClearRequest{Key: "env:" + req.EnvelopeID, Actor: sc.UserID, Reason: reason})
+	if err != nil {
+		reply(playbook.UserMessage(err))
+		b.logDomainError("all-clear", sc.UserID, err)
+		return
+	}
+	reply(fmt.Sprintf(":white_check_mark: Incident #%d is resolved (it has no channel, so its verification gates could not be checked; that is on its timeline). Next: `%s close #%d`.", got.Number, b.Command, got.Number))
+	if applied {
+		if err := b.App.PublishUpdate(ctx, got, su); err != nil {
+			b.log().Warn("posting the final update of an incident without a channel", "incident", got.Number, "err", err)
+		}
+	}
+}
+
+// postGates posts the gates message and remembers it for later edits.
+func (b *Bot) postGates(ctx context.Context, inc playbook.Incident, responseURL string) {
+	_, ts, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(fmt.Sprintf("Verification gates for incident #%d", inc.Number), false), slack.MsgOptionBlocks(b.gatesBlocks(inc)...))
+	if err != nil {
+		b.log().Error("posting the verification gates", "incident", inc.Number, "err", err)
+		b.tellUser(ctx, responseURL, fmt.Sprintf("The gates are open but Klaxon could not post them (%s). Type `%s resolve` again to show them.", slackReason(err), b.Command))
+		return
+	}
+	if _, err := b.App.RecordGatesMessage(ctx, inc.Number, playbook.MessageRef{Channel: inc.Channel.ID, TS: ts}); err != nil {
+		b.log().Error("recording the gates message", "incident", inc.Number, "err", err)
+	}
+}
+
+func (b *Bot) gatesBlocks(inc playbook.Incident) []slack.Block {
+	return renderGates(inc, b.App.Clock.Now())
+}
+
+// renderGates renders the gates of the stored incident as they stand at now.
+func renderGates(inc playbook.Incident, now time.Time) []slack.Block {
+	open := inc.Status.Open()
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(plainText(fmt.Sprintf("Verification gates · incident #%d", inc.Number))),
+		slack.NewContextBlock("gates_ctx", mrkdwn("All four must hold before the all-clear. Synthetic monitors count from 5 minutes after they are checked green.")),
+	}
+	for _, st := range inc.GateStates(now) {
+		var text string
+		switch {
+		case st.Check == nil:
+			text = ":white_large_square: *" + st.Label + "*"
+		case !st.Holds:
+			text = fmt.Sprintf(":hourglass_flowing_sand: *%s*\nchecked by <@%s> %s · holds from %s", st.Label, st.Check.By, templates.SlackDate(st.Check.At), templates.SlackDate(st.HoldsAt))
+		default:
+			text = fmt.Sprintf(":white_check_mark: *%s*\nchecked by <@%s> %s", st.Label, st.Check.By, templates.SlackDate(st.Check.At))
+		}
+		var acc *slack.Accessory
+		if open {
+			label, want := "Holds", "on"
+			if st.Check != nil {
+				label, want = "Undo", "off"
+			}
+			acc = slack.NewAccessory(slack.NewButtonBlockElement(actionGate, fmt.Sprintf("%d:%s:%s", inc.Number, st.Gate, want), plainText(label)))
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, acc, slack.SectionBlockOptionBlockID("gate_"+string(st.Gate))))
+	}
+	if open {
+		clear := slack.NewButtonBlockElement(actionAllClear, fmt.Sprint(inc.Number), plainText("All clear"))
+		clear.Style = slack.StylePrimary
+		override := slack.NewButtonBlockElement(actionOverride, fmt.Sprint(inc.Number), plainText("Override (commander)…"))
+		override.Style = slack.StyleDanger
+		blocks = append(blocks, slack.NewActionBlock("gates_actions", clear, override))
+		return blocks
+	}
+	resolved, _ := inc.At(playbook.PhaseResolved)
+	text := fmt.Sprintf(":tada: Resolved %s.", templates.SlackDate(resolved))
+	if ov := inc.Override; ov != nil {
+		text = fmt.Sprintf(":warning: Resolved %s by <@%s> over open gates. Reason: %s", templates.SlackDate(resolved), ov.By, templates.Escape(ov.Reason))
+	}
+	return append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("gates_done")))
+}
+
+// refreshGates re-renders the gates message from the store (serialised
+// per incident with the other triage messages, so the last edit shows the
+// latest state).
+func (b *Bot) refreshGates(ctx context.Context, n int64) {
+	if err := b.App.PublishGates(ctx, n); err != nil {
+		b.log().Warn("refreshing the gates message", "incident", n, "err", err)
+	}
+}
+
+func (b *Bot) onGateButton(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
+	n, rest, ok := numberValue(act.Value)
+	if !ok || len(rest) != 2 {
+		b.ack(req, nil, received)
+		return
+	}
+	_, changed, err := b.App.SetGate(ctx, n, playbook.Gate(rest[0]), rest[1] == "on", cb.User.ID, "act:"+act.ActionTs+":"+cb.User.ID)
+	b.ack(req, nil, received)
+	if err != nil {
+		b.logDomainError("gate", cb.User.ID, err)
+		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
+		return
+	}
+	if changed {
+		b.refreshGates(ctx, n)
+	}
+}
+
+func (b *Bot) onAllClearButton(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
+	b.ack(req, nil, received)
+	if n, _, ok := numberValue(act.Value); ok {
+		b.allClear(ctx, n, cb.User.ID, "", "act:"+act.ActionTs+":"+cb.User.ID, cb.ResponseURL)
+	}
+}
+
+// allClear asks the domain for the all-clear and, given, tells everyone.
+// Its callers have acked already.
+func (b *Bot) allClear(ctx context.Context, n int64, actor, reason, key, responseURL string) {
+	b.readGroups(ctx, actor, nil)
+	inc, su, applied, err := b.App.AllClear(ctx, n, playbook.AllClearRequest{Key: key, Actor: actor, Reason: reason})
+	if err != nil {
+		b.logDomainError("all-clear", actor, err)
+		b.tellUser(ctx, responseURL, playbook.UserMessage(err))
+		return
+	}
+	if applied {
+		b.announceAllClear(ctx, inc, su)
+	}
+}
+
+func (b *Bot) announceAllClear(ctx context.Context, inc playbook.Incident, su playbook.StatusUpdate) {
+	b.refreshGates(ctx, inc.Number)
+	if err := b.App.PublishUpdate(ctx, inc, su); err != nil {
+		b.log().Error("posting the final update", "incident", inc.Number, "err", err)
+	}
+	btn := slack.NewButtonBlockElement(actionAddAction, fmt.Sprint(inc.Number), plainText("Add an action item"))
+	btn.Style = slack.StylePrimary
+	text := fmt.Sprintf(":white_check_mark: Incident #%d is resolved. Next: action items (`%s action <what will change> @owner due:YYYY-MM-DD`), then `%s close [root cause]` shares the post-mortem outline and archives this channel.", inc.Number, b.Command, b.Command)
+	if d := inc.Timers.PostmortemDue; !d.IsZero() {
+		text += " The post-mortem is due " + templates.SlackDate(d) + "."
+	}
+	if _, _, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(
+		slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("resolved")),
+		slack.NewActionBlock("resolved_actions", btn),
+	)); err != nil {
+		b.log().Warn("posting the next steps", "incident", inc.Number, "err", err)
+	}
+}
+
+func (b *Bot) onOverrideButton(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
+	b.ack(req, nil, received)
+	n, _, ok := numberValue(act.Value)
+	if !ok {
+		return
+	}
+	b.openForm(ctx, n, cb.TriggerID, cb.ResponseURL, overrideCallbackID, "Override the gates", "Give the all-clear",
+		"`"+b.Command+" resolve override <reason>`",
+		slack.NewSectionBlock(mrkdwn("Only the incident commander can give the all-clear before all four gates hold. The reason is recorded and shown in the post-mortem."), nil, nil),
+		slack.NewInputBlock(blockReason, plainText("Reason"), nil, multiline(blockReason, "Why the all-clear cannot wait for every gate", playbook.MaxOverrideReason)))
+}
+
+func (b *Bot) onOverrideSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
+	n, _, ok := numberValue(cb.View.PrivateMetadata)
+	if !ok {
+		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockReason: "This form lost track of its incident; close it."}), received)
+		return
+	}
+	reason := strings.TrimSpace(inputValue(cb, blockReason).Value)
+	if reason == "" {
+		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockReason: "Write the reason; it goes in the post-mortem."}), received)
+		return
+	}
+	// Recorded before the ack so a refusal shows on the form itself.
+	inc, su, applied, err := b.App.AllClear(ctx, n, playbook.AllClearRequest{Key: "view:" + cb.View.ID, Actor: cb.User.ID, Reason: reason})
+	if err != nil {
+		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockReason: templates.Truncate(150, playbook.UserMessage(err))}), received)
+		b.logDomainError("override", cb.User.ID, err)
+		return
+	}
+	b.ack(req, nil, received)
+	if applied {
+		b.announceAllClear(ctx, inc, su)
+	}
+}
