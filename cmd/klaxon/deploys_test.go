@@ -4,21 +4,35 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/klaxonhq/klaxon/internal/fakegithub"
 	"github.com/klaxonhq/klaxon/internal/fakeslack"
+	"github.com/klaxonhq/klaxon/internal/pgtest"
+	"github.com/klaxonhq/klaxon/store/postgres"
 )
 
 // TestDeployWebhookThenDeclarationLinks runs the deploy watchdog in the
-// built binary: GitHub's signed deployment_status webhook for a successful
-// production deploy of checkout, then a declaration for checkout inside the
-// watch window. The incident is linked to the deploy at once, the
-// announcement names it by its short SHA, and the deploys message shows it
-// as the confirmed cause. A badly signed delivery is refused with 401.
+// built binary, on each store: GitHub's signed deployment_status webhook
+// for a successful production deploy of checkout, then a declaration for
+// checkout inside the watch window. The incident is linked to the deploy at
+// once, the announcement names it by its short SHA, and the deploys
+// message (the declaration-time lookup) shows it as the confirmed cause. A
+// badly signed delivery is refused with 401, a redelivery is recorded once.
+// On PostgreSQL the deploy log then holds the deploy with the incident
+// linked (a failed change) and its pull request.
 func TestDeployWebhookThenDeclarationLinks(t *testing.T) {
+	t.Run("bolt", func(t *testing.T) { deployWebhookThenDeclaration(t, "") })
+	t.Run("postgres", func(t *testing.T) { deployWebhookThenDeclaration(t, pgtest.DSN(t)) })
+}
+
+// deployWebhookThenDeclaration is TestDeployWebhookThenDeclarationLinks on
+// bbolt (dsn empty) or on the PostgreSQL database dsn names.
+func deployWebhookThenDeclaration(t *testing.T, dsn string) {
 	gh := fakegithub.New()
 	t.Cleanup(gh.Close)
 	gh.AddRepo("acme/checkout", "main", "alice")
@@ -34,9 +48,20 @@ func TestDeployWebhookThenDeclarationLinks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := strings.Replace(string(b), "    stakeholders: [U0PAY001]\n", "    stakeholders: [U0PAY001]\n    repo: acme/checkout\n", 1) +
+	cfg := strings.Replace(string(b), "    stakeholders: [U0PAY001]\n", "    stakeholders: [U0PAY001]\n    repo: acme/checkout\n", 1)
+	if dsn != "" {
+		if err := os.WriteFile(filepath.Join(dir, "pg.dsn"), []byte(dsn+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		bolt := "store:\n  path: " + filepath.Join(dir, "klaxon.db") + "\n"
+		if !strings.Contains(cfg, bolt) {
+			t.Fatalf("no store section to replace in:\n%s", cfg)
+		}
+		cfg = strings.Replace(cfg, bolt, "store:\n  driver: postgres\n  dsn_file: pg.dsn\n", 1)
+	}
+	cfg +=
 		"github:\n  token: ${GITHUB_TOKEN}\n  api_url: " + gh.URL() + "\n  webhook_secret_file: hook\n" +
-		"deploys:\n  watch_window: 10m\n"
+			"deploys:\n  watch_window: 10m\n"
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +96,9 @@ func TestDeployWebhookThenDeclarationLinks(t *testing.T) {
 	if code := send(secret); code != http.StatusOK {
 		t.Fatalf("signed delivery: %d, want 200\n%s", code, p.Logs())
 	}
+	if code := send(secret); code != http.StatusOK {
+		t.Fatalf("redelivery: %d, want 200\n%s", code, p.Logs())
+	}
 
 	declare(t, f, "declare sev2 checkout Prices are wrong", 1)
 	var announce string
@@ -100,5 +128,21 @@ func TestDeployWebhookThenDeclarationLinks(t *testing.T) {
 	}
 	if logs := p.Logs(); strings.Contains(logs, secret) || strings.Contains(logs, fakegithub.Token) {
 		t.Fatal("a secret is in the logs")
+	}
+	if dsn == "" {
+		return
+	}
+	db, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	recs, err := db.DeploysSince(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 1 || recs[0].ID != id || !recs[0].Webhook || recs[0].WatchUntil.IsZero() ||
+		!slices.Equal(recs[0].Incidents, []int64{1}) || !recs[0].Detailed || len(recs[0].PRs) != 1 {
+		t.Fatalf("PostgreSQL's deploy log: %+v, want deploy %d from the webhook, linked to incident #1, with its pull request", recs, id)
 	}
 }

@@ -107,10 +107,14 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		DeployWindow: cfg.Deploys.Window, WatchWindow: cfg.Deploys.WatchWindow,
 		RiskyPaths: cfg.Deploys.RiskyPaths, LargeDiffLines: int(cfg.Deploys.LargeDiffLines),
 	}
-	// The deploy log lives in the store when the store keeps one (bbolt).
-	if dl, ok := db.Store.(playbook.DeployLog); ok {
-		app.DeployLog = dl
+	// Both stores (bbolt and PostgreSQL) keep the deploy log: the
+	// watchdog's webhook deliveries, the deploys read at declaration, the
+	// watch windows and the change failure rate.
+	dl, ok := db.Store.(playbook.DeployLog)
+	if !ok {
+		return fmt.Errorf("the %T store keeps no deploy log", db.Store)
 	}
+	app.DeployLog = dl
 	var ghc *github.Client
 	if cfg.GitHub.Enabled() {
 		gh, err := github.New(github.Options{APIURL: cfg.GitHub.APIURL, Token: cfg.GitHub.Token.Reveal(), Logins: cfg.GitHub.Logins,
@@ -182,8 +186,6 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 	routes := map[string]http.Handler{"GET /report": reportHandler(app)}
 	switch {
 	case !cfg.GitHub.WebhookSecret.IsSet():
-	case app.DeployLog == nil:
-		log.Warn("github.webhook_secret is set but this store keeps no deploy log: POST /webhooks/github stays off")
 	case !cfg.HTTP.Enabled():
 		log.Warn("github.webhook_secret is set but http.listen is off: nothing receives GitHub's deploys")
 	default:
