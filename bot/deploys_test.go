@@ -142,6 +142,35 @@ func TestDeploysGitHubDownThenRetryAndVerdicts(t *testing.T) {
 	}
 }
 
+// TestDeploysRateLimitedAtDeclaration: GitHub's primary rate limit on the
+// lookup (403 with X-RateLimit-Remaining: 0): the declaration completes,
+// and the channel says the limit was reached and when it resets, with a
+// Retry button; the checklist item stays unchecked.
+func TestDeploysRateLimitedAtDeclaration(t *testing.T) {
+	f := newFake(t, fakeslack.Options{})
+	k, gh := deploysKlaxon(t, f)
+	gh.AddDeploy("acme/checkout", "production", fmt.Sprintf("%040x", 3), "v3", "bob", time.Now().Add(-10*time.Minute), "success")
+	gh.Fail("GET", "/repos/acme/checkout/deployments", fakegithub.Fault{RateLimited: true, RetryAfter: 600})
+
+	slash(t, f, "declare sev1 checkout Checkout down")
+	waitReady(t, f, 1)
+	k.bot.Wait()
+	inc, _ := k.db.Get(context.Background(), 1)
+	if !inc.Ready() {
+		t.Fatalf("declaration incomplete with GitHub rate-limited: %+v", inc.Setup)
+	}
+	fail := findMessage(t, f, inc.Channel.ID, "could not read the recent deploys")
+	if text := blocksText(fail); !strings.Contains(text, "rate limit reached") || !strings.Contains(text, "resets at") {
+		t.Errorf("failure message does not say the limit and its reset:\n%s", text)
+	}
+	if !strings.Contains(string(fail.Blocks), `"action_id":"klaxon_retry_deploys"`) {
+		t.Errorf("no Retry button: %s", fail.Blocks)
+	}
+	if _, ok := inc.Checked[playbook.ItemDeploys]; ok {
+		t.Error("deploys item checked although the lookup was refused")
+	}
+}
+
 // TestAppHomeShowsOpenWatchWindows: the App Home (views.publish) lists the
 // deploy watch windows open now: service, deploy, until when; a window that
 // has closed is not shown.

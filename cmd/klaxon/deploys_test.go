@@ -59,9 +59,8 @@ func deployWebhookThenDeclaration(t *testing.T, dsn string) {
 		}
 		cfg = strings.Replace(cfg, bolt, "store:\n  driver: postgres\n  dsn_file: pg.dsn\n", 1)
 	}
-	cfg +=
-		"github:\n  token: ${GITHUB_TOKEN}\n  api_url: " + gh.URL() + "\n  webhook_secret_file: hook\n" +
-			"deploys:\n  watch_window: 10m\n"
+	cfg += "github:\n  token: ${GITHUB_TOKEN}\n  api_url: " + gh.URL() + "\n  webhook_secret_file: hook\n"
+	cfg += "deploys:\n  watch_window: 10m\n"
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
