@@ -5,6 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -192,5 +193,43 @@ func TestEveryButtonHasAHandler(t *testing.T) {
 	}
 	if n < 25 {
 		t.Fatalf("found only %d IDs; the scan is broken", n)
+	}
+}
+
+// FuzzHelpWord: whatever follows "help" (or is typed instead of a
+// command), the answer fits Slack's limit and never echoes live markup.
+func FuzzHelpWord(f *testing.F) {
+	for _, s := range []string{"triage", "SEV", "severity", "<!channel>", "&&&&", "services", "help", "", "\u00a0", "résumé"} {
+		f.Add(s)
+	}
+	set := templates.MustDefault()
+	d := longestHelpData()
+	d.Services = d.Services[:150] // over the limit still, and faster to render
+	b := &Bot{Command: "/incident"}
+	f.Fuzz(func(t *testing.T, word string) {
+		if text, ok, err := renderDetail(set, d, strings.ToLower(word)); err != nil || (ok && strings.Contains(text, "<!")) {
+			t.Fatalf("help %q: %v %q", word, err, text)
+		}
+		if word == "" {
+			return
+		}
+		text, err := renderOverview(set, d, b.notACommand(word))
+		if err != nil || utf8.RuneCountInString(text) > ephemeralLimit || strings.Contains(text, "<!") || strings.Contains(text, "<@") {
+			t.Fatalf("not-a-command %q: %v (%d characters) %q", word, err, utf8.RuneCountInString(text), text)
+		}
+	})
+}
+
+// TestREADMEListsEveryCommand: the README's command reference names every
+// registered subcommand, so a new one is documented where operators look.
+func TestREADMEListsEveryCommand(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range router.commands {
+		if !strings.Contains(string(readme), "`/incident "+c.Name) {
+			t.Errorf("README does not document /incident %s", c.Name)
+		}
 	}
 }
