@@ -16,7 +16,7 @@
 //	help.go        /incident help, built from the registrations
 //	command.go     the slash command's parser (declare's arguments, #12, action items)
 //	incident.go    finding the incident a command or button is about; shared form helpers
-//	declare.go     /incident declare; form.go: the declaration modal
+//	declare.go     /incident declare; declare_form.go: the declaration modal
 //	signals.go     alerts: the offer to declare, /incident signals
 //	triage.go      ic, sev, status, note, the scope call, the checklist, the timeline shortcut
 //	update.go      status updates: command, form, the reminder's button
