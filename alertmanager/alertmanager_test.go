@@ -42,6 +42,10 @@ func (o *offers) UpdateOffer(_ context.Context, _ playbook.MessageRef, of playbo
 	return nil
 }
 
+func (o *offers) FindOffer(context.Context, string, string, time.Time) (playbook.MessageRef, bool, error) {
+	return playbook.MessageRef{}, false, nil
+}
+
 func newApp(t testing.TB, signals playbook.SignalStore, clock func() time.Time) (*playbook.App, *offers) {
 	o := &offers{}
 	app := &playbook.App{

@@ -81,9 +81,9 @@ func NewPacedClient(botToken, appToken, apiURL string, pace Pace, extra ...slack
 		BackoffJitter:      100 * time.Millisecond,
 	}
 	cfg.Handlers = []slack.RetryHandler{
-		slack.NewConnectionErrorRetryHandler(),
-		slack.NewRateLimitErrorRetryHandler(cfg),
-		slack.NewServerErrorRetryHandler(cfg),
+		guardedRetry{slack.NewConnectionErrorRetryHandler()},
+		guardedRetry{slack.NewRateLimitErrorRetryHandler(cfg)},
+		guardedRetry{slack.NewServerErrorRetryHandler(cfg)},
 	}
 	opts := append([]slack.Option{
 		// A bound on every call, so that a Slack that never answers cannot

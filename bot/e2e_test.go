@@ -545,13 +545,27 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 	// up, so every code path that calls Slack runs here.
 	// And the outline's share succeeds but its answer is an error, so the
 	// Retry button checks whether it was shared (files.info).
+	// An alert offer whose answer is lost is looked for in the triage
+	// channel (conversations.history).
+	var lostOffer atomic.Bool
 	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
 		if method == "files.completeUploadExternal" && n == 1 {
 			return &fakeslack.Fault{Error: "internal_error", Applied: true}
 		}
+		if method == "chat.postMessage" && lostOffer.CompareAndSwap(true, false) {
+			return &fakeslack.Fault{Status: 500, Applied: true}
+		}
 		return lostCreateAnswer(method, n)
 	}})
-	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
+	f.AddChannel(triage, "triage", fakeslack.BotUserID)
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"), func(app *playbook.App, ad *bot.Adapter) {
+		app.Signals, app.Offers = app.Store.(playbook.SignalStore), ad
+		app.Detection = playbook.Detection{TriageChannel: triage}
+	})
+	lostOffer.Store(true)
+	now := time.Now().UTC()
+	ingest(t, k.app, alert("search", "SearchErrors", "error_rate", now.Add(-2*time.Minute)), alert("search", "SearchLatency", "latency", now.Add(-time.Minute)))
+	k.app.WaitDetection()
 	slash(t, f, "declare sev1 checkout Checkout returns 500s")
 	waitReady(t, f, 1)
 	slash(t, f, "")

@@ -35,19 +35,102 @@ const maxOfferSignals = 12
 
 var _ playbook.Offers = (*Adapter)(nil)
 
-// PostOffer implements playbook.Offers.
-func (a *Adapter) PostOffer(ctx context.Context, channel string, o playbook.Offer) (playbook.MessageRef, error) {
-	blocks, text := offerBlocks(o)
-	return a.post(ctx, channel, text, blocks)
+// offerEventType is the event_type of the metadata an offer carries; its
+// payload's "key" is the group's offer key.
+const offerEventType = "klaxon_offer"
+
+func offerMetadata(o playbook.Offer) slack.SlackMetadata {
+	return slack.SlackMetadata{EventType: offerEventType, EventPayload: map[string]any{"key": o.Key, "service": o.Group.Service}}
 }
 
-// UpdateOffer implements playbook.Offers: the same message, edited in place.
+// offerPostAttempts bounds the posts of one offer when answers get lost;
+// before each new attempt the channel is searched for the previous one.
+const offerPostAttempts = 4
+
+// PostOffer implements playbook.Offers. The message carries the offer's key
+// in its metadata. Slack may post a message and still answer with a 5xx, a
+// reset or no answer at all: such a failure is not retried blindly (the
+// client's own retries would post it twice) but only after the channel's
+// latest messages show no offer with that key.
+func (a *Adapter) PostOffer(ctx context.Context, channel string, o playbook.Offer) (playbook.MessageRef, error) {
+	blocks, text := offerBlocks(o)
+	since := a.Clock.Now()
+	var err error
+	for attempt := range offerPostAttempts {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return playbook.MessageRef{}, fmt.Errorf("chat.postMessage of the offer: %w (then %w)", err, ctx.Err())
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			}
+			m, found, ferr := a.FindOffer(ctx, channel, o.Key, since)
+			if ferr != nil {
+				return playbook.MessageRef{}, fmt.Errorf("chat.postMessage of the offer: %w; looking for it: %w", err, ferr)
+			}
+			if found {
+				return m, nil
+			}
+		}
+		var ch, ts string
+		ch, ts, err = a.API.PostMessageContext(withoutBlindRetries(ctx), channel,
+			slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...), slack.MsgOptionMetadata(offerMetadata(o)))
+		if err == nil {
+			return playbook.MessageRef{Channel: ch, TS: ts}, nil
+		}
+		if !mayHaveApplied(err) {
+			break
+		}
+	}
+	return playbook.MessageRef{}, fmt.Errorf("chat.postMessage of the offer: %w", err)
+}
+
+// UpdateOffer implements playbook.Offers: the same message, edited in place
+// (its metadata kept).
 func (a *Adapter) UpdateOffer(ctx context.Context, m playbook.MessageRef, o playbook.Offer) error {
 	blocks, text := offerBlocks(o)
-	if _, _, _, err := a.API.UpdateMessageContext(ctx, m.Channel, m.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...)); err != nil {
+	if _, _, _, err := a.API.UpdateMessageContext(ctx, m.Channel, m.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...), slack.MsgOptionMetadata(offerMetadata(o))); err != nil {
 		return fmt.Errorf("chat.update of the offer: %w", err)
 	}
 	return nil
+}
+
+// offerLookWindow bounds the history FindOffer reads around the time a post
+// was attempted: the post happened within the attempt's timeouts, and
+// Slack's clock may differ a little from Klaxon's.
+const (
+	offerLookBefore = time.Minute
+	offerLookAfter  = 4 * time.Minute
+	// offerLookLimit is one page of conversations.history as Slack gives it
+	// to every app (Tier 1 allows 15 messages a page).
+	offerLookLimit = 15
+)
+
+// FindOffer implements playbook.Offers with conversations.history: the
+// bot's message whose metadata carries key, among the channel's latest
+// messages posted around since.
+func (a *Adapter) FindOffer(ctx context.Context, channel, key string, since time.Time) (playbook.MessageRef, bool, error) {
+	resp, err := a.API.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+		ChannelID: channel, IncludeAllMetadata: true, Inclusive: true, Limit: offerLookLimit,
+		Oldest: slackTS(since.Add(-offerLookBefore)), Latest: slackTS(since.Add(offerLookAfter)),
+	})
+	if err != nil {
+		return playbook.MessageRef{}, false, fmt.Errorf("conversations.history: %w", err)
+	}
+	for _, m := range resp.Messages {
+		if m.Metadata.EventType == offerEventType && m.Metadata.EventPayload["key"] == key && (m.User == a.BotUserID || m.BotID != "") {
+			return playbook.MessageRef{Channel: channel, TS: m.Timestamp}, true, nil
+		}
+	}
+	return playbook.MessageRef{}, false, nil
+}
+
+// slackTS formats t as a Slack message timestamp.
+func slackTS(t time.Time) string {
+	us := t.UnixMicro()
+	if us < 0 {
+		us = 0
+	}
+	return fmt.Sprintf("%d.%06d", us/1e6, us%1e6)
 }
 
 var confidenceWords = map[playbook.Reason]string{

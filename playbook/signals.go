@@ -380,6 +380,11 @@ type SignalGroup struct {
 	// OfferIntent is set before posting, so a crash is noticed.
 	Offer       MessageRef `json:"offer"`
 	OfferIntent time.Time  `json:"offer_intent,omitzero"`
+	// Assessor is the process (a random ID per App) that holds the group's
+	// assessment until AssessorUntil: one process at a time assesses a
+	// group and posts or edits its offer, across replicas sharing a store.
+	Assessor      string    `json:"assessor,omitempty"`
+	AssessorUntil time.Time `json:"assessor_until,omitzero"`
 	// Incident is the incident the group became (0 when none); Linked is
 	// the signal keys already on that incident's timeline.
 	Incident int64           `json:"incident,omitempty"`
@@ -391,6 +396,19 @@ type SignalGroup struct {
 	// Ended is when the group stopped taking signals: its incident was
 	// resolved, or every signal resolved.
 	Ended time.Time `json:"ended,omitzero"`
+}
+
+// OfferPending reports whether an offer was being posted and its message
+// was never recorded: the post failed, its answer was lost, or the process
+// stopped in between. The offer may be in the channel already.
+func (g *SignalGroup) OfferPending() bool { return !g.OfferIntent.IsZero() && g.Offer.Zero() }
+
+// OfferKey identifies the group's offer across attempts and processes: it
+// goes with the post (Slack message metadata), so a post whose answer was
+// lost can be found before posting again. The first alert's arrival time
+// keeps groups of another store (same ID) apart.
+func (g *SignalGroup) OfferKey() string {
+	return "group-" + strconv.FormatInt(g.ID, 10) + "-" + strconv.FormatInt(g.Opened.UnixMilli(), 10)
 }
 
 // Live reports whether the group still takes signals.

@@ -2,6 +2,8 @@ package playbook
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
@@ -36,6 +38,9 @@ type Offer struct {
 	// Incident is set once the group became an incident (the offer then
 	// says so instead of offering).
 	Incident *Incident
+	// Key is the group's OfferKey: PostOffer attaches it to the message so
+	// that FindOffer finds it.
+	Key string
 }
 
 // Offers posts and edits the offer in the triage channel: one message per
@@ -43,6 +48,10 @@ type Offer struct {
 type Offers interface {
 	PostOffer(ctx context.Context, channel string, o Offer) (MessageRef, error)
 	UpdateOffer(ctx context.Context, m MessageRef, o Offer) error
+	// FindOffer looks among the channel's messages posted around since for
+	// the offer PostOffer posted with key: found is false when there is
+	// none (a post that failed for good).
+	FindOffer(ctx context.Context, channel, key string, since time.Time) (m MessageRef, found bool, err error)
 }
 
 // Detection configures alert intake (alerts.* in the config).
@@ -53,6 +62,13 @@ type Detection struct {
 	TriageChannel string
 	// DefaultService takes unmatched alerts; "" records them as unrouted.
 	DefaultService string
+	// SharedStore says that other processes may use the store at the same
+	// time (PostgreSQL replicas): a group's assessment another process holds
+	// is left to it until its lease runs out (a dead holder's work is then
+	// taken by the next ResumeDetection). Otherwise (bbolt, locked to one
+	// process) a hold left by another process is a dead one's, taken over
+	// at once.
+	SharedStore bool
 }
 
 // SignalEvent is the timeline event of a signal firing, at its start.
@@ -227,6 +243,72 @@ type detectionState struct {
 	again   map[int64]bool // groups that changed while being assessed
 	wg      sync.WaitGroup
 	deploys map[string]cachedDeploys
+	owner   string // this process's ID in SignalGroup.Assessor
+}
+
+// assessLease is how long a process holds a group's assessment without
+// renewing it: longer than a pass may take (assessPassTimeout), so a live
+// holder never loses it; a dead one's runs out after this.
+const (
+	assessPassTimeout = 2 * time.Minute
+	assessLease       = assessPassTimeout + time.Minute
+)
+
+// assessor returns this process's ID, made on first use.
+func (a *App) assessor() string {
+	d := &a.detection
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.owner == "" {
+		b := make([]byte, 8)
+		rand.Read(b)
+		d.owner = hex.EncodeToString(b)
+	}
+	return d.owner
+}
+
+// claimAssessment takes group id's assessment for this process, in the
+// store's transaction. ok is false when another live process holds it: that
+// one assesses the change when it ends its pass (releaseAssessment).
+func (a *App) claimAssessment(ctx context.Context, id int64) (ok bool, err error) {
+	me, now := a.assessor(), a.Clock.Now().UTC()
+	_, err = a.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
+		held := g.Assessor != "" && g.Assessor != me && now.Before(g.AssessorUntil)
+		if held && a.Detection.SharedStore {
+			return errNoChange
+		}
+		g.Assessor, g.AssessorUntil = me, now.Add(assessLease)
+		ok = true
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		err = nil
+	}
+	return ok, err
+}
+
+// releaseAssessment ends this process's hold on group id, or keeps it (more
+// true) when the group changed during the pass, on this replica or another
+// one whose own claim was refused meanwhile: that change is assessed by
+// one more pass here.
+func (a *App) releaseAssessment(ctx context.Context, id int64, failed bool) (more bool, err error) {
+	me, now := a.assessor(), a.Clock.Now().UTC()
+	_, err = a.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
+		if g.Assessor != me {
+			return errNoChange // taken over after our lease ran out
+		}
+		if !failed && g.Assessed < g.Version {
+			g.AssessorUntil = now.Add(assessLease)
+			more = true
+			return nil
+		}
+		g.Assessor, g.AssessorUntil = "", time.Time{}
+		return nil
+	})
+	if errors.Is(err, errNoChange) {
+		err = nil
+	}
+	return more, err
 }
 
 type cachedDeploys struct {
@@ -238,8 +320,9 @@ type cachedDeploys struct {
 const deployCacheFor = 30 * time.Second
 
 // assessSoon assesses group id in the background. Assessments of one group
-// never overlap, and changes arriving meanwhile coalesce into one more
-// assessment: a storm of 500 alerts makes a handful of Slack edits, not 500.
+// never overlap, not even across replicas (the hold is claimed in the
+// store), and changes arriving meanwhile coalesce into one more assessment:
+// a storm of 500 alerts makes a handful of Slack edits, not 500.
 func (a *App) assessSoon(ctx context.Context, id int64) {
 	d := &a.detection
 	d.mu.Lock()
@@ -255,11 +338,7 @@ func (a *App) assessSoon(ctx context.Context, id int64) {
 	bg := context.WithoutCancel(ctx)
 	d.wg.Go(func() {
 		for {
-			actx, cancel := context.WithTimeout(bg, 2*time.Minute)
-			if err := a.AssessGroup(actx, id); err != nil {
-				a.log().Error("assessing an alert group", "group", id, "err", err)
-			}
-			cancel()
+			a.assessHeld(bg, id)
 			d.mu.Lock()
 			if !d.again[id] {
 				delete(d.running, id)
@@ -270,6 +349,35 @@ func (a *App) assessSoon(ctx context.Context, id int64) {
 			d.mu.Unlock()
 		}
 	})
+}
+
+// assessHeld claims group id's assessment and assesses it, as many passes
+// as changes keep coming, or leaves it to the live process holding it.
+func (a *App) assessHeld(ctx context.Context, id int64) {
+	ok, err := a.claimAssessment(ctx, id)
+	if err != nil {
+		a.log().Error("claiming an alert group's assessment", "group", id, "err", err)
+		return
+	}
+	if !ok {
+		return
+	}
+	for {
+		actx, cancel := context.WithTimeout(ctx, assessPassTimeout)
+		err := a.AssessGroup(actx, id)
+		cancel()
+		if err != nil {
+			a.log().Error("assessing an alert group", "group", id, "err", err)
+		}
+		more, rerr := a.releaseAssessment(ctx, id, err != nil)
+		if rerr != nil {
+			a.log().Error("releasing an alert group's assessment", "group", id, "err", rerr)
+			return
+		}
+		if !more {
+			return
+		}
+	}
 }
 
 // WaitDetection waits for the background assessments started so far.
@@ -381,20 +489,18 @@ func (a *App) AssessGroup(ctx context.Context, id int64) error {
 }
 
 // refreshOffer posts g's offer, or edits it in place. A group has at most
-// one offer: assessments of a group never overlap, and the intent is stored
-// before the post.
+// one offer: only the process holding the group's assessment posts (one
+// pass at a time, across replicas), the intent is stored before the post
+// with a key the post carries, and an intent whose message was never
+// recorded (a lost answer, a crash) is looked for in the channel before
+// posting again.
 func (a *App) refreshOffer(ctx context.Context, g SignalGroup) error {
 	if a.Offers == nil || a.Detection.TriageChannel == "" || g.Service == "" {
 		return nil
 	}
-	svc, _ := a.Service(g.Service)
-	o := Offer{Group: g, Service: svc}
-	if g.Incident != 0 {
-		inc, err := a.Store.Get(ctx, g.Incident)
-		if err != nil {
-			return err
-		}
-		o.Incident = &inc
+	o, err := a.offer(ctx, g)
+	if err != nil {
+		return err
 	}
 	if !g.Offer.Zero() {
 		return a.Offers.UpdateOffer(ctx, g.Offer, o)
@@ -402,17 +508,61 @@ func (a *App) refreshOffer(ctx context.Context, g SignalGroup) error {
 	if g.Incident != 0 && g.OfferIntent.IsZero() {
 		return nil // declared before any offer (auto_declare): nothing to edit
 	}
+	channel := a.Detection.TriageChannel
+	if g.OfferPending() {
+		m, found, err := a.Offers.FindOffer(ctx, channel, o.Key, g.OfferIntent)
+		switch {
+		case err != nil:
+			// Without the channel's history (a missing scope, Slack down)
+			// a second offer is possible; no offer at all would be worse.
+			a.log().Warn("looking for an offer posted before; posting it again", "group", g.ID, "err", err)
+		case found:
+			a.log().Info("found the offer posted before (its answer was lost)", "group", g.ID, "ts", m.TS)
+			if err := a.recordOffer(ctx, g.ID, m); err != nil {
+				return err
+			}
+			return a.Offers.UpdateOffer(ctx, m, o)
+		}
+	}
+	intent := a.Clock.Now().UTC()
 	if _, err := a.Signals.UpdateGroup(ctx, g.ID, func(g *SignalGroup) error {
-		g.OfferIntent = a.Clock.Now().UTC()
+		g.OfferIntent = intent
 		return nil
 	}); err != nil {
 		return err
 	}
-	m, err := a.Offers.PostOffer(ctx, a.Detection.TriageChannel, o)
+	m, err := a.Offers.PostOffer(ctx, channel, o)
 	if err != nil {
-		return fmt.Errorf("posting the offer: %w", err)
+		// Slack may have posted it and the answer got lost on the way.
+		found := false
+		if fm, ok, ferr := a.Offers.FindOffer(ctx, channel, o.Key, intent); ferr == nil && ok {
+			m, found = fm, true
+		}
+		if !found {
+			return fmt.Errorf("posting the offer: %w", err)
+		}
+		a.log().Info("the offer was posted though its answer was lost", "group", g.ID, "ts", m.TS, "err", err)
 	}
-	_, err = a.Signals.UpdateGroup(ctx, g.ID, func(g *SignalGroup) error {
+	return a.recordOffer(ctx, g.ID, m)
+}
+
+// offer is what the offer of g shows.
+func (a *App) offer(ctx context.Context, g SignalGroup) (Offer, error) {
+	svc, _ := a.Service(g.Service)
+	o := Offer{Group: g, Service: svc, Key: g.OfferKey()}
+	if g.Incident != 0 {
+		inc, err := a.Store.Get(ctx, g.Incident)
+		if err != nil {
+			return o, err
+		}
+		o.Incident = &inc
+	}
+	return o, nil
+}
+
+// recordOffer records the offer's message.
+func (a *App) recordOffer(ctx context.Context, id int64, m MessageRef) error {
+	_, err := a.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
 		g.Offer = m
 		return nil
 	})
@@ -467,6 +617,12 @@ func (a *App) DeclareFromGroup(ctx context.Context, id int64, declarer string, a
 	if err != nil {
 		return inc, created, storeErr(err, "the link between the alerts and the incident")
 	}
+	if g.Offer.Zero() {
+		// No offer to edit yet (maybe one being posted, on this replica or
+		// another): the assessment, which alone posts, shows it.
+		a.assessSoon(ctx, id)
+		return inc, created, nil
+	}
 	if err := a.refreshOffer(ctx, g); err != nil {
 		a.log().Warn("showing the declaration on the offer", "group", id, "err", err)
 	}
@@ -520,12 +676,17 @@ func (a *App) RecentSignals(ctx context.Context, limit int) ([]SignalGroup, erro
 }
 
 // ResumeDetection re-assesses groups that changed after their last
-// assessment (a stop between recording alerts and acting on them).
+// assessment (a stop between recording alerts and acting on them), and
+// those whose offer was being posted when the process stopped. With a
+// shared store the leader runs it now and then: a group a dead replica
+// held is taken once its lease ran out (a live holder keeps its own).
 func (a *App) ResumeDetection(ctx context.Context) error {
 	if a.Signals == nil {
 		return nil
 	}
-	gs, err := a.Signals.Groups(ctx, func(g *SignalGroup) bool { return g.Live() && g.Incident == 0 && g.Assessed < g.Version }, 0)
+	gs, err := a.Signals.Groups(ctx, func(g *SignalGroup) bool {
+		return (g.Live() && g.Incident == 0 && g.Assessed < g.Version) || g.OfferPending()
+	}, 0)
 	if err != nil {
 		return err
 	}

@@ -126,6 +126,7 @@ func TestAlertsThroughBinary(t *testing.T) {
 	addr := freeAddr(t)
 	config := alertsConfig(t, dir, f.URL(), addr)
 	p := startKlaxon(t, f, config)
+	<-p.logged("serving /healthz") // the listener opens after the Socket Mode connection
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 

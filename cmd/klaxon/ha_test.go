@@ -103,10 +103,41 @@ func waitLeader(t *testing.T, addrs []string, bound time.Duration) int {
 func TestTwoReplicasOnPostgres(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	f := newWorkspace(t, fakeslack.Options{})
+	f.AddChannel("C0TRIAGE", "triage", fakeslack.BotUserID)
 	dir := t.TempDir()
 	addrs := []string{freeAddr(t), freeAddr(t)}
-	a := startKlaxon(t, f, writePGConfig(t, dir, "a", f.URL(), addrs[0], dsn, ""))
-	b := startKlaxon(t, f, writePGConfig(t, dir, "b", f.URL(), addrs[1], dsn, ""))
+	t.Setenv("ALERTS_TOKEN", alertsToken)
+	alerts := "alerts:\n  token: ${ALERTS_TOKEN}\n  triage_channel: C0TRIAGE\n"
+	a := startKlaxon(t, f, writePGConfig(t, dir, "a", f.URL(), addrs[0], dsn, alerts))
+	b := startKlaxon(t, f, writePGConfig(t, dir, "b", f.URL(), addrs[1], dsn, alerts))
+	// Alertmanager (or a load balancer before the replicas) may send a
+	// group's notifications to either replica: one offer.
+	<-a.logged("serving /healthz")
+	<-b.logged("serving /healthz")
+	start := time.Now().UTC().Add(-3 * time.Minute).Truncate(time.Second)
+	var sent []amAlert
+	var wg sync.WaitGroup
+	for i := range 6 {
+		sent = append(sent, amAlert{Status: "firing", StartsAt: start.Add(time.Duration(i) * time.Second), Fingerprint: fmt.Sprintf("dddd%012d", i),
+			Labels: map[string]string{"alertname": fmt.Sprintf("Checkout%d", i), "service": "checkout", "kind": []string{"error_rate", "latency"}[i%2]}})
+		body := notification(sent...)
+		for _, addr := range addrs {
+			wg.Go(func() {
+				if code, got := postAlerts(t, addr, alertsToken, body); code != http.StatusOK {
+					t.Errorf("notification to %s: %d %v", addr, code, got)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool {
+		ms := s.Messages("C0TRIAGE")
+		return len(ms) >= 1 && strings.Contains(string(ms[len(ms)-1].Blocks), "6 firing of 6")
+	}); err != nil {
+		t.Fatalf("no offer showing the 6 alerts: %v\n%v", err, f.Messages("C0TRIAGE"))
+	}
 	for i := 1; i <= 4; i++ {
 		declare(t, f, fmt.Sprintf("declare sev2 checkout replica test %d", i), i)
 	}
@@ -123,6 +154,9 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 		t.Fatalf("envelopes were acked by connections %v; want both replicas serving", acks)
 	}
 	waitLeader(t, addrs, 20*time.Second)
+	if n := len(f.Messages("C0TRIAGE")); n != 1 {
+		t.Fatalf("%d offers in the triage channel from two replicas, want 1\n%s\n%s", n, a.Logs(), b.Logs())
+	}
 }
 
 // TestLeaderKilledAtRandomMoments runs two replicas on one PostgreSQL

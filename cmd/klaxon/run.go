@@ -138,7 +138,8 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 			return fmt.Errorf("alerts.token: the %T store keeps no alert signals", db.Store)
 		}
 		app.Signals, app.Offers = signals, adapter
-		app.Detection = playbook.Detection{Rules: cfg.Alerts.Rules(), TriageChannel: cfg.Alerts.TriageChannel, DefaultService: cfg.Alerts.DefaultService}
+		app.Detection = playbook.Detection{Rules: cfg.Alerts.Rules(), TriageChannel: cfg.Alerts.TriageChannel, DefaultService: cfg.Alerts.DefaultService,
+			SharedStore: db.bolt == nil}
 		h, err := alertmanager.NewHandler(cfg.Alerts.Token.Reveal(), app, log.With("component", "alertmanager"))
 		if err != nil {
 			return err
@@ -343,5 +344,25 @@ func leaderWork(ctx context.Context, app *playbook.App, cfg config.Scheduler, cl
 		log.Info("resumed interrupted work")
 		return nil
 	})
+	if app.Signals != nil && app.Detection.SharedStore {
+		// A replica that dies holding an alert group's assessment leaves it
+		// to whoever looks after its lease ran out: the leader, now and then.
+		g.Go(func() error {
+			for {
+				select {
+				case <-gctx.Done():
+					return nil
+				case <-time.After(detectionSweep):
+				}
+				if err := app.ResumeDetection(gctx); err != nil && gctx.Err() == nil {
+					log.Error("taking over alert assessments", "err", err)
+				}
+			}
+		})
+	}
 	return g.Wait()
 }
+
+// detectionSweep is how often the leader among replicas looks for alert
+// groups a dead replica left half assessed.
+const detectionSweep = time.Minute

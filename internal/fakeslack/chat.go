@@ -3,6 +3,7 @@ package fakeslack
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 )
 
@@ -123,11 +124,48 @@ func (s *Server) chatPostMessage(r *apiReq) result {
 		channel: c.id, ts: s.nextTS(), threadTS: root, user: BotUserID, text: ct.text,
 		blocks: ct.blocks, replyBroadcast: r.args.boolean("reply_broadcast"), source: "chat.postMessage",
 	}
-	if md := r.args.str("metadata"); md != "" && json.Valid([]byte(md)) {
-		m.metadata = compactJSON(md)
-	}
+	md, warn := parseMetadata(r.args)
+	m.metadata = md
 	s.appendMessageLocked(c, m)
-	return okr(map[string]any{"channel": c.id, "ts": m.ts, "message": messageJSON(m)})
+	return withWarning(okr(map[string]any{"channel": c.id, "ts": m.ts, "message": messageJSON(m)}), warn)
+}
+
+// eventTypeRe is what Slack takes as a metadata event_type: letters,
+// digits, underscores and hyphens.
+var eventTypeRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+// parseMetadata reads the metadata argument ({event_type, event_payload},
+// as JSON) the way Slack does: metadata with an invalid event_type or a
+// payload that is not an object is dropped with the invalid_metadata_schema
+// warning (the message is still posted); nil when none was sent.
+func parseMetadata(a *args) (json.RawMessage, string) {
+	raw := a.str("metadata")
+	if raw == "" {
+		return nil, ""
+	}
+	var md struct {
+		EventType    string          `json:"event_type"`
+		EventPayload json.RawMessage `json:"event_payload"`
+	}
+	if err := json.Unmarshal([]byte(raw), &md); err != nil {
+		return nil, "invalid_metadata_format"
+	}
+	var payload map[string]json.RawMessage
+	if !eventTypeRe.MatchString(md.EventType) || json.Unmarshal(md.EventPayload, &payload) != nil || payload == nil {
+		return nil, "invalid_metadata_schema"
+	}
+	out, _ := json.Marshal(map[string]any{"event_type": md.EventType, "event_payload": payload})
+	return out, ""
+}
+
+// withWarning adds a warning to an ok answer, as Slack does (warning and
+// response_metadata.warnings).
+func withWarning(res result, warn string) result {
+	if warn != "" && res.body != nil {
+		res.body["warning"] = warn
+		res.body["response_metadata"] = map[string]any{"warnings": []string{warn}}
+	}
+	return res
 }
 
 func (s *Server) chatUpdate(r *apiReq) result {
@@ -165,10 +203,12 @@ func (s *Server) chatUpdate(r *apiReq) result {
 		return fail("no_text")
 	}
 	m.text, m.blocks, m.edited, m.editedTS = text, blocks, true, s.nextTS()
-	if md := r.args.str("metadata"); md != "" && json.Valid([]byte(md)) {
-		m.metadata = compactJSON(md)
+	// Metadata sent with an update replaces the message's; none keeps it.
+	md, warn := parseMetadata(r.args)
+	if md != nil {
+		m.metadata = md
 	}
-	return okr(map[string]any{"channel": c.id, "ts": m.ts, "text": m.text, "message": messageJSON(m)})
+	return withWarning(okr(map[string]any{"channel": c.id, "ts": m.ts, "text": m.text, "message": messageJSON(m)}), warn)
 }
 
 func (s *Server) chatPostEphemeral(r *apiReq) result {

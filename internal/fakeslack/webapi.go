@@ -35,6 +35,7 @@ var apiMethods = map[string]apiHandler{
 	"conversations.members":        (*Server).conversationsMembers,
 	"conversations.join":           (*Server).conversationsJoin,
 	"conversations.open":           (*Server).conversationsOpen,
+	"conversations.history":        (*Server).conversationsHistory,
 	"bookmarks.add":                (*Server).bookmarksAdd,
 	"bookmarks.list":               (*Server).bookmarksList,
 	"pins.add":                     (*Server).pinsAdd,

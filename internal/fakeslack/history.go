@@ -1,0 +1,97 @@
+package fakeslack
+
+import (
+	"encoding/base64"
+	"strconv"
+	"strings"
+)
+
+// conversations.history as Slack documents it: the channel's messages
+// (thread replies only when broadcast), newest first, between oldest and
+// latest (exclusive unless inclusive), limit per page (default 100, at most
+// 999) with a cursor for the next; message metadata only with
+// include_all_metadata.
+func (s *Server) conversationsHistory(r *apiReq) result {
+	c := s.visibleChannelLocked(r.args.str("channel"))
+	if c == nil {
+		return fail("channel_not_found")
+	}
+	if !c.isMember(BotUserID) {
+		return fail("not_in_channel")
+	}
+	oldest, ok := parseTSArg(r.args.str("oldest"), 0)
+	if !ok {
+		return fail("invalid_ts_oldest")
+	}
+	latest, ok := parseTSArg(r.args.str("latest"), r.now.UnixMicro())
+	if !ok {
+		return fail("invalid_ts_latest")
+	}
+	inclusive := r.args.boolean("inclusive")
+	limit := 100
+	if l, err := strconv.Atoi(r.args.str("limit")); err == nil && l > 0 {
+		limit = min(l, 999)
+	}
+	// The cursor names the last ts given: the next page is older.
+	if cur := r.args.str("cursor"); cur != "" {
+		b, err := base64.StdEncoding.DecodeString(cur)
+		before, ok := parseTSArg(strings.TrimPrefix(string(b), "before:"), 0)
+		if err != nil || !strings.HasPrefix(string(b), "before:") || !ok {
+			return fail("invalid_cursor")
+		}
+		latest, inclusive = before, false
+	}
+	withMetadata := r.args.boolean("include_all_metadata")
+	var out []map[string]any
+	more := false
+	for i := len(c.messages) - 1; i >= 0; i-- {
+		m := c.messages[i]
+		if m.threadTS != "" && m.threadTS != m.ts && !m.replyBroadcast {
+			continue
+		}
+		at, _ := parseTSArg(m.ts, 0)
+		if at > latest || at < oldest || (!inclusive && (at == latest || at == oldest)) {
+			continue
+		}
+		if len(out) == limit {
+			more = true
+			break
+		}
+		j := messageJSON(m)
+		if !withMetadata {
+			delete(j, "metadata")
+		}
+		out = append(out, j)
+	}
+	body := map[string]any{"messages": out, "has_more": more, "pin_count": len(c.pins)}
+	if out == nil {
+		body["messages"] = []any{}
+	}
+	if more {
+		last := out[len(out)-1]["ts"].(string)
+		body["response_metadata"] = map[string]any{"next_cursor": base64.StdEncoding.EncodeToString([]byte("before:" + last))}
+	}
+	return okr(body)
+}
+
+// parseTSArg reads a Slack timestamp ("1712345678.000200", or whole
+// seconds) as Unix microseconds; "" gives def.
+func parseTSArg(v string, def int64) (int64, bool) {
+	if v == "" {
+		return def, true
+	}
+	secs, frac, _ := strings.Cut(v, ".")
+	sec, err := strconv.ParseInt(secs, 10, 64)
+	if err != nil || sec < 0 || len(frac) > 6 {
+		return 0, false
+	}
+	us := int64(0)
+	if frac != "" {
+		f, err := strconv.ParseInt((frac + "000000")[:6], 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		us = f
+	}
+	return sec*1e6 + us, true
+}
