@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -186,4 +188,34 @@ func (s *DB) Groups(ctx context.Context, keep func(*playbook.SignalGroup) bool, 
 		return nil
 	})
 	return out, err
+}
+
+// SignalGroups calls fn with each stored signal group, as encoded, in ID
+// order (for klaxon migrate).
+func (s *DB) SignalGroups(fn func(id int64, data []byte) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSignalGroups)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error { return fn(int64(binary.BigEndian.Uint64(k)), v) })
+	})
+}
+
+// SignalServices calls fn with each service's detection state: its live
+// groups and the incident its alerts go to (for klaxon migrate).
+func (s *DB) SignalServices(fn func(service string, live []int64, incident int64) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSignalServices)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			var idx serviceIndex
+			if err := json.Unmarshal(v, &idx); err != nil {
+				return fmt.Errorf("store: signal state of %q: %w", k, err)
+			}
+			return fn(strings.TrimPrefix(string(k), "svc:"), idx.Live, idx.Incident)
+		})
+	})
 }

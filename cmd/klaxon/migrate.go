@@ -88,6 +88,22 @@ func migrateStore(ctx context.Context, from, to string, stdout io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// Detection: every alert group (the live ones and the history behind
+	// /incident signals) and each service's state.
+	var groups int64
+	err = src.SignalGroups(func(id int64, data []byte) error {
+		groups++
+		return dst.ImportSignalGroup(ctx, id, data)
+	})
+	if err != nil {
+		return err
+	}
+	err = src.SignalServices(func(service string, live []int64, incident int64) error {
+		return dst.ImportSignalService(ctx, service, live, incident)
+	})
+	if err != nil {
+		return err
+	}
 	last, err := src.LastNumber()
 	if err != nil {
 		return err
@@ -106,8 +122,11 @@ func migrateStore(ctx context.Context, from, to string, stdout io.Writer) error 
 	if n, err := dst.CountDeploys(ctx); err != nil || n < deploys {
 		return fmt.Errorf("count check failed: %s has %d deploy records, the database %d (%v)", path, deploys, n, err)
 	}
-	fmt.Fprintf(stdout, "copied %d incidents (%d were already there) with %d events, %d deadlines and %d keys, and %d deploy records, in %v; counts match\n",
-		copied, int(want.Incidents)-copied, want.Events, want.Deadlines, want.Keys, deploys, time.Since(start).Round(time.Millisecond))
+	if n, err := dst.CountSignalGroups(ctx); err != nil || n < groups {
+		return fmt.Errorf("count check failed: %s has %d alert groups, the database %d (%v)", path, groups, n, err)
+	}
+	fmt.Fprintf(stdout, "copied %d incidents (%d were already there) with %d events, %d deadlines and %d keys, %d deploy records and %d alert groups, in %v; counts match\n",
+		copied, int(want.Incidents)-copied, want.Events, want.Deadlines, want.Keys, deploys, groups, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 

@@ -57,6 +57,26 @@ func boltWith1000(t *testing.T) (string, *store.DB) {
 			t.Fatal(err)
 		}
 	}
+	// Detection: a retired group, a live one of checkout (linked to
+	// incident 2), and an unrouted one.
+	sig := func(k string) playbook.Signal {
+		return playbook.Signal{Key: k, Name: k, Kind: playbook.KindErrorRate, StartsAt: t0, Received: t0}
+	}
+	if _, err := db.UpdateService(ctx, "checkout", func(st *playbook.ServiceSignals) error {
+		st.Retired = []playbook.SignalGroup{{Service: "checkout", Start: t0, Signals: []playbook.Signal{sig("old")}, Ended: t0.Add(time.Hour)}}
+		st.Groups = []playbook.SignalGroup{{Service: "checkout", Start: t0, Signals: []playbook.Signal{sig("a"), sig("b")}, Incident: 2,
+			Offer: playbook.MessageRef{Channel: "C0TRIAGE", TS: "1.000200"}}}
+		st.Incident = 2
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.UpdateService(ctx, "", func(st *playbook.ServiceSignals) error {
+		st.Groups = []playbook.SignalGroup{{Start: t0, Signals: []playbook.Signal{sig("stray")}}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	return path, db
 }
 
@@ -93,7 +113,7 @@ func TestMigrate1000Incidents(t *testing.T) {
 		t.Fatal(err)
 	}
 	took := time.Since(start)
-	if !strings.Contains(out.String(), "copied 700 incidents (300 were already there)") || !strings.Contains(out.String(), "counts match") {
+	if !strings.Contains(out.String(), "copied 700 incidents (300 were already there)") || !strings.Contains(out.String(), "3 alert groups") || !strings.Contains(out.String(), "counts match") {
 		t.Fatalf("first run said %q", out.String())
 	}
 	out.Reset()
@@ -153,6 +173,20 @@ func TestMigrate1000Incidents(t *testing.T) {
 	}
 	if _, applied, _ := dst.SaveDeploy(ctx, "gh:3", "acme/api", 4, func(*playbook.DeployRecord, bool) error { return nil }); applied {
 		t.Fatal("a redelivered deploy webhook after migrate was applied again")
+	}
+	// Detection: the same groups (newest first), the live ones loaded with
+	// each service's incident, and a new group numbered after them.
+	wg, _ := src.Groups(ctx, func(*playbook.SignalGroup) bool { return true }, 0)
+	gg, err := dst.Groups(ctx, func(*playbook.SignalGroup) bool { return true }, 0)
+	if a, b := fmt.Sprint(wg), fmt.Sprint(gg); err != nil || a != b || len(gg) != 3 {
+		t.Fatalf("alert groups after migrate = %s, %v; want %s", b, err, a)
+	}
+	st, err := dst.UpdateService(ctx, "checkout", func(st *playbook.ServiceSignals) error {
+		st.Groups = append(st.Groups, playbook.SignalGroup{Service: "checkout"})
+		return nil
+	})
+	if err != nil || st.Incident != 2 || len(st.Groups) != 2 || st.Groups[0].Offer.TS != "1.000200" || st.Groups[1].ID != 4 {
+		t.Fatalf("checkout's detection after migrate = %+v, %v; want its live group, incident 2, and a new group 4", st, err)
 	}
 	next, _, _ := dst.Create(ctx, "new", func(int64) (playbook.Incident, []playbook.Event) { return playbook.Incident{Title: "new"}, nil })
 	if next.Number != 1001 {

@@ -183,3 +183,39 @@ func (s *DB) Groups(ctx context.Context, keep func(*playbook.SignalGroup) bool, 
 	}
 	return out, rows.Err()
 }
+
+// ImportSignalGroup copies a signal group as another store encoded it,
+// under its own ID; one already there is left as it is (a copy run again
+// changes nothing). Later groups get IDs after the highest copied.
+func (s *DB) ImportSignalGroup(ctx context.Context, id int64, data []byte) error {
+	if _, err := decodeGroup(id, data); err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO klaxon_signal_groups (id, data) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, id, data); err != nil {
+			return fmt.Errorf("store: insert signal group %d: %w", id, err)
+		}
+		// setval with is_called: nextval then gives the next ID.
+		_, err := tx.Exec(ctx, `SELECT setval('klaxon_signal_group_ids', greatest($1, (SELECT last_value FROM klaxon_signal_group_ids)), true)`, id)
+		return err
+	})
+}
+
+// ImportSignalService copies a service's detection state (its live groups
+// and the incident its alerts go to); one already there is left as it is.
+func (s *DB) ImportSignalService(ctx context.Context, service string, live []int64, incident int64) error {
+	if live == nil {
+		live = []int64{}
+	}
+	if _, err := s.pool.Exec(ctx, `INSERT INTO klaxon_signal_services (service, live, incident) VALUES ($1, $2, $3) ON CONFLICT (service) DO NOTHING`, service, live, incident); err != nil {
+		return fmt.Errorf("store: insert the signal state of %q: %w", service, err)
+	}
+	return nil
+}
+
+// CountSignalGroups counts the stored signal groups.
+func (s *DB) CountSignalGroups(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM klaxon_signal_groups`).Scan(&n)
+	return n, err
+}
