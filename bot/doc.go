@@ -12,6 +12,7 @@
 // envelopes (router.go) are all read from the registrations.
 //
 //	bot.go         Run, the envelope loop, acks, graceful stop
+//	adapter.go     the Adapter (playbook's chat ports): the channel, invites, intro, announcement, notices
 //	router.go      the registrations and the dispatch
 //	help.go        /incident help, built from the registrations
 //	command.go     the slash command's parser (declare's arguments, #12, action items)
@@ -19,7 +20,7 @@
 //	declare.go     /incident declare; declare_form.go: the declaration modal
 //	signals.go     alerts: the offer to declare, /incident signals
 //	triage.go      ic, sev, status, note, the scope call, the checklist, the timeline shortcut
-//	update.go      status updates: command, form, the reminder's button
+//	update.go      status updates (command, form, the post) and the reminders with their button
 //	paging.go      page, owners, the page's Acknowledge button
 //	deploys.go     deploys, cause, the suspect deploy's buttons
 //	remediation.go remediate, the validation plan, mitigated

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -191,4 +192,96 @@ func (b *Bot) onUpdateSubmit(ctx context.Context, req socketmode.Request, cb sla
 		b.log().Error("posting an update", "incident", inc.Number, "err", err)
 		b.App.Poster.Notice(ctx, inc.Channel.ID, playbook.UserMessage(err))
 	}
+}
+
+// The Adapter's side: the update posted, and the reminders (with their
+// one-click button).
+
+// PostUpdate implements playbook.Poster: the update goes in the incident
+// channel and, threaded under the declaration's announcement, in the
+// announce channel; both at once.
+func (a *Adapter) PostUpdate(ctx context.Context, b playbook.Briefing, u playbook.StatusUpdate) error {
+	body, err := a.Templates.Render("update.tmpl", map[string]any{"Incident": b.Incident, "Tier": b.Tier, "Service": b.Service, "Update": u})
+	if err != nil {
+		return err
+	}
+	inc := b.Incident
+	header := fmt.Sprintf("Update %d · %s incident #%d", u.Seq, inc.Severity, inc.Number)
+	blocks := []slack.Block{
+		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, templates.Truncate(maxHeader, header), true, false)),
+	}
+	// Four fields of up to 3,000 characters each, escaped: more than one
+	// section holds, and nothing a person wrote may be cut.
+	for i, part := range splitText(body, maxSectionText) {
+		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, part, false, false), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("update_%d", i))))
+	}
+	fallback := templates.Truncate(300, header+": "+templates.Escape(firstLine(u.Status, u.Text)))
+	var wg sync.WaitGroup
+	var errChan, errAnn error
+	if inc.Channel.ID != "" { // none when Slack refused to create it
+		wg.Go(func() { _, errChan = a.post(ctx, inc.Channel.ID, fallback, blocks) })
+	}
+	// A private incident's updates stay in its channel.
+	if !inc.Announcement.Zero() && !inc.Private {
+		wg.Go(func() {
+			_, _, errAnn = a.API.PostMessageContext(ctx, inc.Announcement.Channel, slack.MsgOptionText(fallback, false),
+				slack.MsgOptionBlocks(blocks...), slack.MsgOptionTS(inc.Announcement.TS))
+		})
+	}
+	wg.Wait()
+	if errChan != nil {
+		return errChan
+	}
+	if errAnn != nil {
+		return fmt.Errorf("chat.postMessage in the announcement thread: %w", errAnn)
+	}
+	return nil
+}
+
+func firstLine(ss ...string) string {
+	for _, s := range ss {
+		if s = strings.TrimSpace(s); s != "" {
+			line, _, _ := strings.Cut(s, "\n")
+			return line
+		}
+	}
+	return ""
+}
+
+// Nudge implements playbook.Poster: a reminder in the incident channel, with
+// a one-click "Post update" button when an update is what is missing.
+func (a *Adapter) Nudge(ctx context.Context, b playbook.Briefing, n playbook.Nudge) error {
+	text, err := a.Templates.Render("nudge.tmpl", map[string]any{"Incident": b.Incident, "Tier": b.Tier, "Service": b.Service, "Nudge": n, "Who": mention(n.Mention)})
+	if err != nil {
+		return err
+	}
+	blocks := []slack.Block{
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, text), false, false), nil, nil, slack.SectionBlockOptionBlockID("nudge")),
+	}
+	switch n.Kind {
+	case playbook.NudgePostmortem:
+	case playbook.NudgeScope:
+		btn := slack.NewButtonBlockElement(actionOpenScope, fmt.Sprint(b.Incident.Number), slack.NewTextBlockObject(slack.PlainTextType, "Answer the scope call", false, false))
+		btn.Style = slack.StylePrimary
+		blocks = append(blocks, slack.NewActionBlock("nudge_actions", btn))
+	default:
+		btn := slack.NewButtonBlockElement(actionPostUpdate, fmt.Sprint(b.Incident.Number), slack.NewTextBlockObject(slack.PlainTextType, "Post update", false, false))
+		btn.Style = slack.StylePrimary
+		blocks = append(blocks, slack.NewActionBlock("nudge_actions", btn))
+	}
+	channel := b.Incident.Channel.ID
+	if c := b.Incident.Closure; channel == "" || (c != nil && !c.Archived.IsZero()) {
+		// An archived channel (or none: Slack refused to make it) takes
+		// no posts: remind the commander (or the declarer) directly.
+		to := b.Incident.Commander
+		if to == "" {
+			to = b.Incident.Declarer
+		}
+		if channel, err = a.DirectChannel(ctx, to); err != nil {
+			return err
+		}
+	}
+	// The fallback text carries the mentions so they notify.
+	_, err = a.post(ctx, channel, templates.Truncate(3000, text), blocks)
+	return err
 }
