@@ -93,6 +93,9 @@ func (a *App) FinishClose(ctx context.Context, n int64, force bool) (CloseResult
 	if inc.Status != StatusClosed || inc.Closure == nil {
 		return res, nil
 	}
+	if inc, err = a.closedTopic(ctx, inc); err != nil {
+		return res, err
+	}
 	c := *inc.Closure
 	// A channel archived by hand before the outline was in it gets it by DM
 	// (see uploadOutline).
@@ -131,6 +134,24 @@ func (a *App) FinishClose(ctx context.Context, n int64, force bool) (CloseResult
 	}
 	res.Incident = inc
 	return res, nil
+}
+
+// closedTopic sets a closed incident's topic (its status) once, while the
+// channel is still open: FinishClose archives it next, or later with
+// ArchiveDelay. One try: an archived channel's topic is not worth a retry.
+func (a *App) closedTopic(ctx context.Context, inc Incident) (Incident, error) {
+	if inc.Timers.TopicDue.IsZero() {
+		return inc, nil
+	}
+	if inc.Channel.ID != "" && inc.Closure.Archived.IsZero() {
+		if err := a.Channels.SetTopic(ctx, a.Briefing(inc)); err != nil {
+			a.log().Warn("setting the topic of a closed incident", "incident", inc.Number, "err", err)
+		}
+	}
+	return a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+		i.Timers.TopicDue = time.Time{}
+		return nil, nil
+	})
 }
 
 // RenderOutline renders incident inc's post-mortem outline from the store,

@@ -130,7 +130,7 @@ func (a *App) poll(ctx context.Context, inc Incident) {
 		return
 	}
 	if st.Status == "acknowledged" || (st.Status == "resolved" && st.AckedBy.ID != "") {
-		if _, _, err := a.Acknowledge(ctx, inc.Number, a.ackFrom(ctx, "pagerduty-poll-ack:"+id, st.AckedBy, st.AckedAt, "poll")); err != nil {
+		if err := a.acknowledgedInPagerDuty(ctx, inc.Number, a.ackFrom(ctx, "pagerduty-poll-ack:"+id, st.AckedBy, st.AckedAt, "poll")); err != nil {
 			a.log().Error("recording a polled acknowledgement", "incident", inc.Number, "err", err)
 		}
 	}

@@ -196,6 +196,7 @@ func (inc *Incident) TransitionSkipping(to Status, now time.Time) ([]Phase, erro
 		return nil, Errorf(CodeBadTransition, "incident #%d is %s and cannot become %s", inc.Number, inc.Status, to)
 	}
 	inc.Status = to
+	inc.Timers.TopicDue = now.UTC() // the topic shows the status
 	var own Phase
 	var before []Phase // the phases every path to this status passes first
 	switch to {

@@ -108,12 +108,15 @@ func (r *reach) addSlack(id string) {
 }
 
 // people reaches PagerDuty people found on call or by ID: their Slack
-// accounts are mentioned and invited, and each is recorded as paged.
+// accounts are mentioned and invited (those not found in Slack are named),
+// and each is recorded as paged.
 func (a *App) people(ctx context.Context, r *reach, ps []Person, actor string, now time.Time, kind PageKind, via string, target Target) {
 	for _, p := range ps {
 		sid := a.slackOf(ctx, p)
 		r.addSlack(sid)
-		r.pdNames = append(r.pdNames, cmp.Or(p.Name, p.ID))
+		if sid == "" {
+			r.pdNames = append(r.pdNames, cmp.Or(p.Name, p.ID))
+		}
 		r.events = append(r.events, pageEvent(actor, now, kind, via, target, sid, p))
 	}
 }
@@ -514,10 +517,32 @@ func (a *App) PagerDutyEvent(ctx context.Context, ev PDEvent) error {
 	key := "pagerduty:" + ev.ID
 	switch ev.Type {
 	case "incident.acknowledged":
-		_, _, err = a.Acknowledge(ctx, inc.Number, a.ackFrom(ctx, key, ev.Agent, ev.At, "webhook"))
-		return err
+		return a.acknowledgedInPagerDuty(ctx, inc.Number, a.ackFrom(ctx, key, ev.Agent, ev.At, "webhook"))
 	case "incident.escalated", "incident.reassigned", "incident.resolved":
 		return a.pdHappened(ctx, inc, key, ev)
+	}
+	return nil
+}
+
+// acknowledgedInPagerDuty records an acknowledgement PagerDuty reported
+// (its webhook or the poll) and, the first time, tells the incident's
+// channel, as a click on Slack's own Acknowledge button does: the people
+// in the channel see that the on-call has it.
+func (a *App) acknowledgedInPagerDuty(ctx context.Context, n int64, ack Ack) error {
+	inc, first, err := a.Acknowledge(ctx, n, ack)
+	if err != nil || !first || inc.Channel.ID == "" || a.Poster == nil {
+		return err
+	}
+	who := escape(ack.Name)
+	if ack.SlackUser != "" {
+		who = "<@" + ack.SlackUser + ">"
+	}
+	text := ":white_check_mark: " + who + " acknowledged the page in PagerDuty"
+	if ttk, ok := inc.TimeToAcknowledge(); ok {
+		text += ", " + HumanDuration(ttk) + " after detection"
+	}
+	if err := a.Poster.Notice(ctx, inc.Channel.ID, text+"."); err != nil {
+		a.log().Warn("telling the channel the page was acknowledged", "incident", n, "err", err)
 	}
 	return nil
 }

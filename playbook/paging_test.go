@@ -157,7 +157,8 @@ func TestDeclarationPagesTheOnCallAndAckEndsDetection(t *testing.T) {
 		t.Fatal("owner-paged item not checked")
 	}
 	notices := h.chat.sent()
-	if len(notices) != 1 || notices[0].Link == "" || !slices.Equal(notices[0].Slack, []string{"U0ALICE"}) {
+	// Alice, found in Slack by e-mail, is mentioned, not named a second time.
+	if len(notices) != 1 || notices[0].Link == "" || !slices.Equal(notices[0].Slack, []string{"U0ALICE"}) || len(notices[0].PagerDuty) != 0 {
 		t.Fatalf("page notice: %+v", notices)
 	}
 	if !slices.ContainsFunc(h.ch.invites, func(c inviteCall) bool { return slices.Contains(c.IDs, "U0ALICE") }) {
@@ -184,10 +185,25 @@ func TestDeclarationPagesTheOnCallAndAckEndsDetection(t *testing.T) {
 	if !ok || by != "U0ALICE" || !at.Equal(time.Date(2026, 12, 5, 10, 2, 0, 0, time.UTC)) || ttk != 2*time.Minute {
 		t.Fatalf("acknowledged by %q at %v (%v), ttk %v", by, at, ok, ttk)
 	}
+	// The channel is told, once.
+	acked := func() (n int, text string) {
+		for _, c := range h.post.noticesCopy() {
+			if strings.Contains(c.Text, "acknowledged the page") {
+				n, text = n+1, c.Text
+			}
+		}
+		return n, text
+	}
+	if n, text := acked(); n != 1 || text != ":white_check_mark: <@U0ALICE> acknowledged the page in PagerDuty, 2 min after detection." {
+		t.Fatalf("%d acknowledgement notices, the last %q", n, text)
+	}
 	// A redelivered webhook or a second acknowledgement changes nothing.
 	h.ack(t, inc, "PU0EMGR")
 	if by, _, _ := h.get(t, inc.Number).Acknowledged(); by != "U0ALICE" {
 		t.Fatalf("a second acknowledgement replaced the first: %s", by)
+	}
+	if n, _ := acked(); n != 1 {
+		t.Fatalf("a second acknowledgement told the channel again (%d notices)", n)
 	}
 	if n := countEvents(h.timeline(t, inc.Number), playbook.EventPageAcknowledged); n != 1 {
 		t.Fatalf("%d acknowledged events", n)

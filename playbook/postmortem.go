@@ -728,7 +728,25 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 	case EventPage:
 		return with(who+" sent a page", text), ""
 	case EventPageAcknowledged:
-		return with(who+" acknowledged a page", text), ""
+		if e.Data["by"] == "" {
+			return with(who+" acknowledged a page", text), ""
+		}
+		// The text names the acknowledger by Slack ID: say it in words.
+		by := who
+		if e.Actor == ActorKlaxon {
+			by = e.Data["by"] // a PagerDuty user not found in Slack, by name
+		}
+		s := by + " acknowledged the page"
+		switch e.Data["source"] {
+		case "webhook", "poll":
+			s += " in PagerDuty"
+		case "slack":
+			s += " in Slack"
+		}
+		if d, err := time.ParseDuration(e.Data["time_to_acknowledge"]); err == nil {
+			s += ", " + HumanDuration(d) + " after detection"
+		}
+		return s, ""
 	case EventEscalated:
 		return "Klaxon escalated: " + text, ""
 	case EventEscalationSkipped:

@@ -300,6 +300,9 @@ func TestPostmortemSentences(t *testing.T) {
 		{playbook.EventPostmortemDone, "U3", "https://docs.example/pm", d("url", "https://docs.example/pm"), "Cy marked the post-mortem written", "https://docs.example/pm"},
 		{playbook.EventPage, "klaxon", "payments on-call", nil, "Klaxon sent a page: payments on-call", ""},
 		{playbook.EventPageAcknowledged, "U2", "payments on-call", nil, "Bo acknowledged a page: payments on-call", ""},
+		{playbook.EventPageAcknowledged, "U2", "acknowledged by U2", d("by", "U2", "source", "webhook", "time_to_acknowledge", "4m0s"), "Bo acknowledged the page in PagerDuty, 4 min after detection", ""},
+		{playbook.EventPageAcknowledged, "klaxon", "acknowledged by Dee Admin", d("by", "Dee Admin", "source", "poll"), "Dee Admin acknowledged the page in PagerDuty", ""},
+		{playbook.EventPageAcknowledged, "U2", "acknowledged by U2", d("by", "U2", "source", "slack", "time_to_acknowledge", "45s"), "Bo acknowledged the page in Slack, 45 s after detection", ""},
 		{"something_new", "U1", "whatever it was", nil, "Ann (something_new): whatever it was", ""},
 		{playbook.EventNote, "", "anonymous", nil, "Someone noted: anonymous", ""},
 	} {

@@ -38,6 +38,10 @@ type Timers struct {
 	GatesRefresh time.Time `json:"gates_refresh,omitzero"`
 	// ChannelRetry is when to try again to create a channel Slack refused.
 	ChannelRetry time.Time `json:"channel_retry,omitzero"`
+	// TopicDue is set when the status changes: the channel's topic, which
+	// shows the status, is set again once (conversations.setTopic is Tier
+	// 2), by the scheduler, or for a close by FinishClose before it archives.
+	TopicDue time.Time `json:"topic_due,omitzero"`
 }
 
 // defaultOpenUpdateWithin is when the opening update of an
@@ -75,6 +79,9 @@ type Nudge struct {
 // incident, or zero. The store indexes incidents by it.
 func (inc *Incident) WakeAt() time.Time {
 	ts := []time.Time{inc.Timers.NextNudge, inc.Timers.StatusPageDue, inc.Timers.ResolutionUpdateDue, inc.Timers.ScopeDue, inc.Timers.ArchiveDue, inc.Timers.GatesRefresh, inc.pagingWake()}
+	if inc.Status != StatusClosed {
+		ts = append(ts, inc.Timers.TopicDue) // a close's topic: FinishClose
+	}
 	if inc.channelPending() {
 		// No channel to post in: the next attempt to make one, and pages.
 		ts = []time.Time{inc.Timers.ChannelRetry, inc.pagingWake()}

@@ -131,7 +131,7 @@ const nudgeWorkers = 8
 func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 	now = now.UTC()
 	fired := map[int64][]Nudge{}
-	archive, gates := map[int64]bool{}, map[int64]bool{}
+	archive, gates, topics := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}
 	paging := map[int64]pagingDue{}
 	retry := map[int64]bool{}
 	incs, err := a.Store.Due(ctx, now, func(inc *Incident) ([]Event, error) {
@@ -149,6 +149,7 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 		}
 		archive[inc.Number] = inc.fireArchive(now)
 		gates[inc.Number] = inc.fireGates(now)
+		topics[inc.Number] = inc.fireTopic(now)
 		ns := inc.Fire(a.Tiers.Get(inc.Severity), now)
 		fired[inc.Number] = ns
 		evs := make([]Event, len(ns))
@@ -182,7 +183,45 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 			}
 		}
 	}
+	for n, ok := range topics {
+		if ok {
+			a.publishTopic(ctx, byNumber[n])
+		}
+	}
 	return all, nil
+}
+
+// topicRetry is how long a topic Slack refused (rate-limited, down) waits
+// for another try.
+const topicRetry = time.Minute
+
+// fireTopic handles a due TopicDue inside the scheduler's transaction: it
+// clears the deadline and says whether to set the topic now. A closed
+// incident's topic is FinishClose's (before the archive), so it is left.
+func (inc *Incident) fireTopic(now time.Time) bool {
+	if inc.Timers.TopicDue.IsZero() || now.Before(inc.Timers.TopicDue) || inc.Status == StatusClosed {
+		return false
+	}
+	inc.Timers.TopicDue = time.Time{}
+	return inc.Channel.ID != ""
+}
+
+// publishTopic sets the channel's topic after a status change; a refusal
+// is tried again a minute later.
+func (a *App) publishTopic(ctx context.Context, inc Incident) {
+	err := a.Channels.SetTopic(ctx, a.Briefing(inc))
+	if err == nil {
+		return
+	}
+	a.log().Warn("setting the topic after a status change", "incident", inc.Number, "status", inc.Status, "err", err)
+	if _, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+		if i.Timers.TopicDue.IsZero() {
+			i.Timers.TopicDue = a.Clock.Now().UTC().Add(topicRetry)
+		}
+		return nil, nil
+	}); err != nil {
+		a.log().Error("rescheduling the topic", "incident", inc.Number, "err", err)
+	}
 }
 
 // post sends reminders with a few workers, so one slow Slack call does not

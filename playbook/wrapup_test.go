@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -793,5 +794,97 @@ func TestPrivateIncidentsStayOutOfPublicPlaces(t *testing.T) {
 	got, _, _ := h.app.SetRootCause(ctx, pub.Number, "leaky export", "U0IC", h.key())
 	if len(got.RepeatOf) != 0 {
 		t.Fatalf("public incident names private ones: %v", got.RepeatOf)
+	}
+}
+
+// TestTopicFollowsTheStatus: the channel topic shows the status, so every
+// status change sets it again, once (conversations.setTopic is Tier 2): by
+// the scheduler's next tick, retried a minute later when Slack refuses, and
+// for the close by FinishClose before the channel is archived.
+func TestTopicFollowsTheStatus(t *testing.T) {
+	h, _, cl := wrapHarness(t)
+	ctx := context.Background()
+	inc := h.declare(t, "Checkout returns 500s", playbook.SEV1, "checkout")
+	if _, err := h.app.SetUp(ctx, inc.Number); err != nil {
+		t.Fatal(err)
+	}
+	statuses := func() []playbook.Status {
+		h.ch.mu.Lock()
+		defer h.ch.mu.Unlock()
+		var s []playbook.Status
+		for _, b := range h.ch.topics {
+			s = append(s, b.Incident.Status)
+		}
+		return s
+	}
+	tick := func() {
+		t.Helper()
+		if _, err := h.app.Tick(ctx, h.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []playbook.Status{playbook.StatusInvestigating}
+	check := func(when string) {
+		t.Helper()
+		if got := statuses(); !slices.Equal(got, want) {
+			t.Fatalf("%s: topics set with %v, want %v", when, got, want)
+		}
+	}
+	check("after setup")
+	if _, _, _, err := h.app.Remediate(ctx, inc.Number, playbook.RemedyRollback, "U0DECLARER", h.key()); err != nil {
+		t.Fatal(err)
+	}
+	tick()
+	tick() // nothing more
+	want = append(want, playbook.StatusMitigating)
+	check("after the remediation")
+	// Two changes before the scheduler runs: one call, with the newest.
+	if _, _, err := h.app.Mitigate(ctx, inc.Number, "U0DECLARER", h.key()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := h.app.OpenVerification(ctx, inc.Number, "U0DECLARER", h.key()); err != nil {
+		t.Fatal(err)
+	}
+	tick()
+	want = append(want, playbook.StatusMitigated)
+	check("after mitigated")
+	// Slack refuses once (rate-limited): tried again a minute later, once.
+	refused := 0
+	h.ch.TopicHook = func(b playbook.Briefing) error {
+		if refused == 0 {
+			refused++
+			return errors.New("conversations.setTopic: slack rate limit exceeded, retry after 30s")
+		}
+		return nil
+	}
+	h.resolve(t, inc.Number)
+	tick()
+	tick()
+	want = append(want, playbook.StatusResolved)
+	check("after the refused all-clear topic")
+	h.clock.Advance(time.Minute)
+	tick()
+	tick()
+	want = append(want, playbook.StatusResolved)
+	check("a minute later")
+	// The close: set before the archive, and by nobody else.
+	h.ch.TopicHook = func(b playbook.Briefing) error {
+		if len(cl.archived) != 0 {
+			t.Error("the topic was set after the channel was archived")
+		}
+		return nil
+	}
+	if _, _, err := h.app.Close(ctx, inc.Number, playbook.CloseRequest{Key: h.key(), Actor: "U0DECLARER"}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := h.app.FinishClose(ctx, inc.Number, false); err != nil || len(res.Failed) != 0 || len(cl.archived) != 1 {
+		t.Fatalf("close: %v %v, archived %v", res.Failed, err, cl.archived)
+	}
+	h.clock.Advance(time.Hour)
+	tick()
+	want = append(want, playbook.StatusClosed)
+	check("after the close")
+	if got := h.get(t, inc.Number); !got.Timers.TopicDue.IsZero() || !got.WakeAt().IsZero() {
+		t.Fatalf("a closed incident still wakes the scheduler: topic due %v, wake %v", got.Timers.TopicDue, got.WakeAt())
 	}
 }

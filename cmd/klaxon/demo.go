@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 )
 
 // demoCmd is `klaxon demo`: the real bot, wired by runWith from an ordinary
-// config, against the in-repo fakes of Slack and GitHub on 127.0.0.1, with
+// config, against the in-repo fakes of Slack, GitHub and PagerDuty on 127.0.0.1, with
 // a temporary store. Without --play it plays the scripted SEV1 and prints
 // what people saw; with --play it serves the playground until stopped.
 func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -108,8 +109,9 @@ func startDemo(ctx context.Context, live bool, logw io.Writer) (*runningDemo, er
 	d := &runningDemo{ws: ws, done: make(chan error, 1)}
 	started := make(chan struct{})
 	hooks := runHooks{
-		clock: ws.Clock,
-		pace:  bot.Pace{Off: !live},
+		clock:    ws.Clock,
+		listener: ws.HTTP,
+		pace:     bot.Pace{Off: !live},
 		started: func(app *playbook.App, b *bot.Bot) {
 			d.app, d.bot = app, b
 			ws.Clock.OnJump(app.Wake)
@@ -144,11 +146,21 @@ func (d *runningDemo) stop() error {
 }
 
 func (d *runningDemo) driver() *demo.Driver {
-	return &demo.Driver{W: d.ws, Settle: d.bot.Wait, Command: d.bot.Command}
+	return &demo.Driver{W: d.ws, Settle: d.bot.Wait, Command: d.bot.Command, Recorded: d.recorded}
+}
+
+// recorded reports whether incident #1's timeline has an event whose text
+// contains text.
+func (d *runningDemo) recorded(text string) bool {
+	events, err := d.app.Store.Timeline(context.Background(), 1)
+	if err != nil {
+		return false
+	}
+	return slices.ContainsFunc(events, func(e playbook.Event) bool { return strings.Contains(e.Text, text) })
 }
 
 func (d *runningDemo) playScript(ctx context.Context, out io.Writer) error {
-	fmt.Fprintln(out, "Klaxon demo: a SEV1 played by the real bot against a fake Slack and a fake GitHub on 127.0.0.1.")
+	fmt.Fprintln(out, "Klaxon demo: a SEV1 played by the real bot against a fake Slack, a fake GitHub and a fake PagerDuty on 127.0.0.1.")
 	fmt.Fprintln(out, "Times are the demo's clock, jumped over the waits; nothing left this machine.")
 	fmt.Fprintln(out, "\n═══ What people did ═══")
 	s := &demo.Script{D: d.driver(), Step: func(at time.Time, who, what string) {
@@ -184,6 +196,10 @@ func (d *runningDemo) playScript(ctx context.Context, out io.Writer) error {
 	}
 	for _, is := range d.ws.GitHub.Issues("acme/checkout") {
 		fmt.Fprintf(out, "(Action item filed on the fake GitHub as acme/checkout#%d: %q, assigned to %s.)\n", is.Number, is.Title, orNobody(is.Assignees))
+	}
+	for _, pi := range d.ws.PagerDuty.Incidents() {
+		fmt.Fprintf(out, "(Paged on the fake PagerDuty as incident %s: %q, acknowledged by %s at %s, now %s.)\n",
+			pi.ID, pi.Title, demo.PDPersonName(pi.AckedBy), pi.AckedAt.Format("15:04"), pi.Status)
 	}
 
 	events, err := d.app.Store.Timeline(ctx, inc.Number)

@@ -8,15 +8,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klaxonhq/klaxon/internal/demo"
 	"github.com/klaxonhq/klaxon/playbook"
 	"github.com/klaxonhq/klaxon/store"
 )
 
 // TestDemoTranscript runs `klaxon demo --keep DIR` as a new user would (no
 // config, no tokens, no network) and reads its transcript: the whole SEV1,
-// channel by channel, from the declaration to the archived channel, the
-// post-mortem and the phase table on stdout; logs on stderr only; the
-// store and the outline kept.
+// channel by channel, from the alert and the declaration, the page through
+// PagerDuty and its acknowledgement (the fake PagerDuty's signed webhook)
+// to the archived channel whose topic says closed; the post-mortem and the
+// phase table (Detection ends at the acknowledgement) on stdout; logs on
+// stderr only; the store and the outline kept.
 func TestDemoTranscript(t *testing.T) {
 	keep := filepath.Join(t.TempDir(), "kept", "here") // created when missing
 	out, errOut, code := klaxon(t, []string{"SLACK_APP_TOKEN=", "SLACK_BOT_TOKEN=", "KLAXON_CONFIG=/nonexistent.yaml"}, "demo", "--keep", keep)
@@ -33,6 +36,8 @@ func TestDemoTranscript(t *testing.T) {
 		{"═══ What people did ═══", []string{
 			"14:00  Alertmanager: CheckoutErrorBudgetBurn firing for checkout since 13:59",
 			"14:02  Dana Whitfield: clicks “Declare SEV1” in #alerts",
+			// The page, acknowledged in PagerDuty: its signed webhook to Klaxon.
+			"14:03  Priya Raman: acknowledges the page in the PagerDuty app → PagerDuty's signed webhook (incident.acknowledged) → POST /webhooks/pagerduty",
 			"14:22  Alex Moreno: clicks “Post update”",
 			"14:45  Alex Moreno: /incident close db-connection-pool-exhaustion",
 		}},
@@ -46,10 +51,14 @@ func TestDemoTranscript(t *testing.T) {
 			"▌UPDATE 3 · SEV1 INCIDENT #1",
 		}},
 		{"━━━ #inc-1-sev1-checkout-returns-500s (archived) ", []string{
+			// The topic follows the status to the end.
+			"topic: SEV1 · IC: @Alex Moreno · Status: closed",
 			"(📌 pinned, edited)",
 			"*Commander:* @Alex Moreno",
-			"✅ ~Service owner identified and paged~   [ Undo ]",
-			"_checked by @Priya Raman, Mar 10 14:04 UTC_",
+			// Paged through PagerDuty: the on-call found in Slack by e-mail.
+			"📟 *Paged* @Priya Raman\n       PagerDuty incident: open in PagerDuty (https://fake.pagerduty.com/incidents/",
+			"✅ ~Service owner identified and paged~   [ Undo ]\n       _checked by Klaxon, Mar 10 14:02 UTC_",
+			"14:03  Klaxon\n       ✅ @Priya Raman acknowledged the page in PagerDuty, 4 min after detection.",
 			"· 7 of 7 done",
 			"every customer paying by card, all regions",        // the scope call's answers
 			"*Cause deploy:* `4b825dc642c…` (v2.42.0) by priya", // the suspect Priya confirmed
@@ -72,12 +81,17 @@ func TestDemoTranscript(t *testing.T) {
 			"db-connection-pool-exhaustion",
 			"acme/postmortems pull request #1",
 			"acme/checkout#2", // #1 is the pull request v2.42.0 shipped
+			"**14:02:00** Klaxon: opened PagerDuty incident Q0000001",
+			"**14:03:00** Priya Raman acknowledged the page in PagerDuty, 4 min after detection",
+			"| 13:59 | 14:00 (+1 min) | 14:02 (+2 min) | 14:03 (+1 min) |",
+			"**14:30:00** Klaxon: resolved PagerDuty incident Q0000001 (the all-clear)",
+			`(Paged on the fake PagerDuty as incident Q0000001: "#1 SEV1: Checkout returns 500s", acknowledged by Priya Raman at 14:03, now resolved.)`,
 		}},
 		{"═══ Phase durations against the playbook's targets ═══", []string{
-			"Triage         5 min        15 min     within target",
+			"Triage         4 min        15 min     within target",
 			"Remediation    10 min       30 min     within target",
 			"Verification   13 min       15 min     within target  ← bottleneck",
-			"Detection      3 min        5 min      within target",
+			"Detection      4 min        5 min      within target",
 			"Total          31 min       1 h 5 min  within target",
 		}},
 	}
@@ -125,8 +139,9 @@ func TestDemoTranscript(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if inc, err := db.Get(context.Background(), 1); err != nil || inc.Title != "Checkout returns 500s" || inc.Status != playbook.StatusClosed {
-		t.Errorf("kept incident 1: %+v, %v", inc, err)
+	if inc, err := db.Get(context.Background(), 1); err != nil || inc.Title != "Checkout returns 500s" || inc.Status != playbook.StatusClosed ||
+		inc.Paging == nil || inc.Paging.AckedBy != demo.Priya || inc.Paging.PD.ID != "Q0000001" {
+		t.Errorf("kept incident 1: %+v, paging %+v, %v", inc, inc.Paging, err)
 	}
 	if _, errOut, code := klaxon(t, nil, "demo", "stray"); code != 2 || !strings.Contains(errOut, `unexpected argument "stray"`) {
 		t.Errorf("demo stray: %d %s", code, errOut)

@@ -122,8 +122,9 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	defer cancel()
 	const (
 		channel = `a.chan[data-name="inc-1-sev1-checkout-returns-500s"]`
-		done    = `button[data-action="klaxon_check"][data-value="1:owner_paged:on"]`
-		undo    = `button[data-action="klaxon_check"][data-value="1:owner_paged:off"]`
+		done    = `button[data-action="klaxon_check"][data-value="1:status_page:on"]`
+		undo    = `button[data-action="klaxon_check"][data-value="1:status_page:off"]`
+		ack     = `button[data-pd-ack]`
 	)
 	err = chromedp.Do(sctx,
 		chromedp.WaitVisible(chromedp.ID("msgbox")),
@@ -135,6 +136,11 @@ func TestPlaygroundInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(done)),
 		chromedp.Click(chromedp.CSS(done)),
 		// Checked: the item now offers Undo and says who checked it.
+		chromedp.WaitVisible(chromedp.CSS(undo)),
+		// The on-call acknowledges the page in the (fake) PagerDuty.
+		chromedp.WaitVisible(chromedp.CSS(ack)),
+		chromedp.Click(chromedp.CSS(ack)),
+		chromedp.WaitNotPresent(chromedp.CSS(ack)),
 		chromedp.WaitVisible(chromedp.CSS(undo)),
 	)
 	if err != nil {
@@ -148,12 +154,23 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	msgs, err := chromedp.Run(sctx, chromedp.Text(chromedp.ID("messages")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pd, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(`.pd`)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	shot, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(checked, "Service owner identified and paged") || !strings.Contains(checked, "checked by @Jo Tanaka") {
+	if !strings.Contains(checked, "Status page updated") || !strings.Contains(checked, "checked by @Jo Tanaka") {
 		t.Errorf("the checked item reads %q", checked)
+	}
+	if !strings.Contains(msgs, "@Priya Raman acknowledged the page in PagerDuty") || !strings.Contains(pd, "acknowledged by Priya Raman") {
+		t.Errorf("after the acknowledgement, the channel reads:\n%s\nand PagerDuty: %q", msgs, pd)
 	}
 	if !strings.Contains(topic, "inc-1-sev1-checkout-returns-500s") {
 		t.Errorf("the channel header reads %q", topic)
@@ -215,6 +232,37 @@ func TestPlaygroundFormsAndClock(t *testing.T) {
 	if page := get(ch.ID); !strings.Contains(page, "/page is not a command here") {
 		t.Errorf("an unknown slash command is not explained")
 	}
+	// Checkout is on PagerDuty: Klaxon paged its on-call, Priya, who
+	// acknowledges in the fake PagerDuty from the page's sidebar.
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := d.ws.Slack.WaitFor(wctx, func(s *fakeslack.Snapshot) bool {
+		for _, m := range s.Messages(ch.ID) {
+			if strings.Contains(m.Text, "*Paged* <@"+demo.Priya+">") {
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("no page in the channel: %v", err)
+	}
+	pdIncs := d.ws.PagerDuty.Incidents()
+	if len(pdIncs) != 1 || !strings.Contains(get(ch.ID), `data-pd-ack="`+pdIncs[0].ID+`"`) {
+		t.Fatalf("PagerDuty incidents %+v; the page offers no acknowledgement", pdIncs)
+	}
+	post("/pagerduty/ack", url.Values{"c": {ch.ID}, "as": {demo.Jo}, "id": {pdIncs[0].ID}})
+	if inc, err := d.app.Store.Get(ctx, 1); err != nil || inc.Paging == nil || inc.Paging.AckedBy != demo.Priya {
+		t.Fatalf("after the acknowledgement in PagerDuty: %+v, %v", inc.Paging, err)
+	}
+	if page := get(ch.ID); strings.Contains(page, "data-pd-ack") || !strings.Contains(page, "acknowledged by Priya Raman") ||
+		!strings.Contains(page, "acknowledged the page in PagerDuty") {
+		t.Errorf("the page after the acknowledgement:\n%s", page)
+	}
+	post("/pagerduty/ack", url.Values{"c": {ch.ID}, "as": {demo.Jo}, "id": {pdIncs[0].ID}})
+	if page := get(ch.ID); !strings.Contains(page, "is acknowledged") {
+		t.Errorf("a second acknowledgement is not explained")
+	}
+
 	var scopeTS string
 	for _, m := range d.ws.Slack.Messages(ch.ID) {
 		if strings.Contains(string(m.Blocks), "klaxon_scope_open") {
@@ -242,7 +290,7 @@ func TestPlaygroundFormsAndClock(t *testing.T) {
 
 	// No update for 15 minutes of the demo's clock: the nudge.
 	post("/advance", url.Values{"c": {ch.ID}, "as": {demo.Jo}, "by": {"16m"}})
-	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	wctx, cancel = context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := d.ws.Slack.WaitFor(wctx, func(s *fakeslack.Snapshot) bool {
 		for _, m := range s.Messages(ch.ID) {

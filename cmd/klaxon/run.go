@@ -57,6 +57,10 @@ type runHooks struct {
 	// started, when set, is called once everything is wired, before the
 	// loops run.
 	started func(app *playbook.App, b *bot.Bot)
+	// listener, when set, is where the HTTP server serves (http.listen
+	// names its address): the demo opens it before writing its config, so
+	// no other process can take the port in between.
+	listener net.Listener
 }
 
 func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runHooks) error {
@@ -207,9 +211,11 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 			routes[route] = h
 		}
 		srv := httpServer(cfg.HTTP.Listen, reg, b.Connected, db.isLeader, routes)
-		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-		if err != nil {
-			return fmt.Errorf("http: listen on %s: %w", cfg.HTTP.Listen, err)
+		ln := hooks.listener
+		if ln == nil {
+			if ln, err = net.Listen("tcp", cfg.HTTP.Listen); err != nil {
+				return fmt.Errorf("http: listen on %s: %w", cfg.HTTP.Listen, err)
+			}
 		}
 		log.Info("serving /healthz, /readyz, /metrics and /report", "addr", ln.Addr().String(), "webhooks", len(routes)-1)
 		g.Go(func() error {

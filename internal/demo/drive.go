@@ -23,6 +23,10 @@ type Driver struct {
 	Settle func()
 	// Command is the slash command, "/incident" by default.
 	Command string
+	// Recorded reports whether the demo incident's timeline has an event
+	// whose text contains text: for work the scheduler does on its own,
+	// which the script lets finish before it moves the clock.
+	Recorded func(text string) bool
 
 	actions atomic.Int64
 }

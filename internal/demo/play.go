@@ -58,6 +58,7 @@ func (p *Playground) Handler() http.Handler {
 	mux.HandleFunc("POST /submit", p.submit)
 	mux.HandleFunc("POST /cancel", p.cancel)
 	mux.HandleFunc("POST /advance", p.advance)
+	mux.HandleFunc("POST /pagerduty/ack", p.ackPage)
 	return http.MaxBytesHandler(mux, maxForm)
 }
 
@@ -195,6 +196,16 @@ func (p *Playground) advance(w http.ResponseWriter, r *http.Request) {
 	back(w, r, c, as)
 }
 
+// ackPage acknowledges a page in the fake PagerDuty as its on-call, which
+// tells Klaxon through PagerDuty's signed webhook.
+func (p *Playground) ackPage(w http.ResponseWriter, r *http.Request) {
+	as, c := who(r), p.channel(r)
+	if err := p.D.W.AcknowledgePage(r.FormValue("id"), ""); err != nil {
+		p.fail("PagerDuty: " + err.Error())
+	}
+	back(w, r, c, as)
+}
+
 // NewPlayground returns a playground acting through d.
 func NewPlayground(d *Driver) *Playground {
 	return &Playground{D: d, done: map[string]bool{}, errs: map[string]map[string]string{}}
@@ -211,6 +222,14 @@ type pageData struct {
 	Command    string
 	Topic      template.HTML
 	Now        string
+	Pages      []pageIncident
+}
+
+// pageIncident is an incident of the fake PagerDuty, as its app shows it.
+type pageIncident struct {
+	ID, Title, Status string
+	OnCall            string // the first assignee, who acknowledges
+	Ackable           bool
 }
 
 type personData struct {
@@ -261,6 +280,16 @@ func (p *Playground) data(r *http.Request) pageData {
 	}
 	for _, pp := range People {
 		d.People = append(d.People, personData{ID: pp.ID, Name: pp.Name, Role: pp.Role, Selected: pp.ID == as})
+	}
+	for _, pi := range p.D.W.PagerDuty.Incidents() {
+		pg := pageIncident{ID: pi.ID, Title: pi.Title, Status: pi.Status, Ackable: pi.Status == "triggered"}
+		if len(pi.Assignees) > 0 {
+			pg.OnCall = PDPersonName(pi.Assignees[0])
+		}
+		if pi.AckedBy != "" {
+			pg.Status += " by " + PDPersonName(pi.AckedBy)
+		}
+		d.Pages = append(d.Pages, pg)
 	}
 	chans := p.D.W.Channels()
 	for i := range chans {

@@ -97,7 +97,7 @@ func (s *Script) advance(d time.Duration) { s.D.W.Clock.Advance(d) }
 // Play runs the whole incident, from the declaration to the close.
 func (s *Script) Play(ctx context.Context) error {
 	steps := []func(context.Context) error{
-		s.alert, s.triage, s.firstUpdate, s.rollback, s.nudgeAndUpdate, s.verify, s.wrapUp,
+		s.alert, s.page, s.triage, s.firstUpdate, s.rollback, s.nudgeAndUpdate, s.verify, s.wrapUp,
 	}
 	for _, f := range steps {
 		if err := f(ctx); err != nil {
@@ -186,8 +186,19 @@ func (s *Script) found(ctx context.Context) error {
 	return s.waitText(ctx, "Triage checklist")
 }
 
-func (s *Script) triage(ctx context.Context) error {
+// page waits for Klaxon's page (a PagerDuty incident on checkout's service,
+// the on-call invited); a minute later Priya, on call, acknowledges it in
+// PagerDuty, which tells Klaxon through its signed v3 webhook.
+func (s *Script) page(ctx context.Context) error {
+	if err := s.waitText(ctx, "Paged"); err != nil {
+		return err
+	}
 	s.advance(time.Minute)
+	s.step(Priya, "acknowledges the page in the PagerDuty app → PagerDuty's signed webhook (incident.acknowledged) → POST /webhooks/pagerduty")
+	return s.D.W.AcknowledgePage("", PriyaPD)
+}
+
+func (s *Script) triage(ctx context.Context) error {
 	if err := s.click(ctx, Alex, "I'll be incident commander", actionIs("klaxon_ic_take", "")); err != nil {
 		return err
 	}
@@ -195,15 +206,12 @@ func (s *Script) triage(ctx context.Context) error {
 	if err := s.click(ctx, Alex, "Answer the scope call", actionIs("klaxon_scope_open", "")); err != nil {
 		return err
 	}
-	if err := s.form(ctx, Alex, map[string]string{
+	return s.form(ctx, Alex, map[string]string{
 		"what_broke":     "checkout's payments-api answers 500 on POST /charge (card payments)",
 		"who_affected":   "every customer paying by card, all regions",
 		"blast_radius":   "about 60% of orders fail: roughly $40k revenue an hour; the 99.9% checkout SLO is burning",
 		"scope_severity": "SEV1",
-	}); err != nil {
-		return err
-	}
-	return s.click(ctx, Priya, "Done: service owner identified and paged", actionIs("klaxon_check", ":owner_paged:on"))
+	})
 }
 
 func (s *Script) firstUpdate(ctx context.Context) error {
@@ -266,7 +274,14 @@ func (s *Script) verify(ctx context.Context) error {
 	if err := s.click(ctx, Alex, "All clear", actionIs("klaxon_all_clear", "")); err != nil {
 		return err
 	}
-	return s.waitText(ctx, "Resolved")
+	if err := s.waitText(ctx, "Resolved"); err != nil {
+		return err
+	}
+	// The scheduler resolves the PagerDuty incident after the all-clear
+	// and records it: let it, before the clock moves on.
+	return poll(ctx, "Klaxon to resolve the PagerDuty incident", func() bool {
+		return s.D.Recorded == nil || s.D.Recorded("(the all-clear)")
+	})
 }
 
 func (s *Script) wrapUp(ctx context.Context) error {
