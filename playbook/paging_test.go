@@ -573,7 +573,7 @@ func TestPostmortemMergesThePagerDutyLog(t *testing.T) {
 	// In time order with Klaxon's events: the escalation PagerDuty did at
 	// 10:01 sits between the declaration (10:00) and the acknowledgement
 	// Klaxon recorded from the webhook (10:03).
-	declared, escalated, acked := index("declared"), index("Escalated to level 2"), index("acknowledged a page")
+	declared, escalated, acked := index("declared"), index("Escalated to level 2"), index("acknowledged the page")
 	if declared < 0 || acked < 0 || !(declared < escalated && escalated < acked) {
 		t.Fatalf("not in time order (declared %d, escalated %d, acknowledged %d):\n%+v", declared, escalated, acked, pm.Timeline)
 	}
