@@ -110,6 +110,9 @@ var condWords = map[playbook.Condition]string{
 // PostPage implements playbook.PageChat: who was paged, in the channel, with
 // the PagerDuty link; Slack targets as mentions, PagerDuty ones by name.
 func (p *PageChat) PostPage(ctx context.Context, b playbook.Briefing, n playbook.PageNotice) error {
+	if n.Kind == playbook.PageOwners {
+		return p.postOwners(ctx, b, n)
+	}
 	var sb strings.Builder
 	switch n.Kind {
 	case playbook.PageEscalation:
@@ -143,6 +146,33 @@ func (p *PageChat) PostPage(ctx context.Context, b playbook.Briefing, n playbook
 		btn.Style = slack.StylePrimary
 		blocks = append(blocks, slack.NewActionBlock("page_actions", btn))
 	}
+	_, err := p.Adapter.post(ctx, b.Incident.Channel.ID, text, blocks)
+	return err
+}
+
+// postOwners tells the channel how a tier that pages nobody told the
+// owning team: the GitHub issue opened for it, or its Slack group
+// mentioned (and invited).
+func (p *PageChat) postOwners(ctx context.Context, b playbook.Briefing, n playbook.PageNotice) error {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, ":busts_in_silhouette: *%s pages nobody.* ", b.Incident.Severity)
+	team := "the owning team"
+	if n.Team != "" {
+		team += " (" + templates.Escape(n.Team) + ")"
+	}
+	switch {
+	case n.Issue != nil:
+		fmt.Fprintf(&sb, "Klaxon opened <%s|%s#%d> for %s.", n.Issue.URL, templates.Escape(n.Issue.Repo), n.Issue.Number, team)
+	case len(n.Slack) > 0:
+		fmt.Fprintf(&sb, "Telling %s: %s", team, mention(n.Slack))
+	default:
+		sb.WriteString("Nobody was told.")
+	}
+	for _, pr := range n.Problems {
+		sb.WriteString("\n:warning: " + templates.Escape(pr))
+	}
+	text := templates.Truncate(maxSectionText, sb.String())
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("owners"))}
 	_, err := p.Adapter.post(ctx, b.Incident.Channel.ID, text, blocks)
 	return err
 }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -220,8 +221,9 @@ func firstNonEmpty(vs ...string) string {
 
 // ---- Tickets
 
-// File files an action item as an issue labelled "klaxon" (plus
-// req.Labels), assigned to the owner's GitHub login when known. With
+// File files an action item (or the owning team's issue) as an issue
+// labelled "klaxon" (plus req.Labels), assigned to req.Assignees and the
+// owner's GitHub login when known. With
 // req.Adopt it first looks for an issue carrying req.Marker and returns it
 // instead of filing a second one. If GitHub refuses the assignee (not a
 // collaborator), the issue is filed unassigned.
@@ -247,12 +249,15 @@ func (c *Client) File(ctx context.Context, req playbook.TicketRequest) (playbook
 		Body:   &body,
 		Labels: &labels,
 	}
-	login := c.logins[req.Owner]
-	if login != "" {
-		ir.Assignees = &[]string{login}
+	assignees := slices.Clone(req.Assignees)
+	if login := c.logins[req.Owner]; login != "" && !slices.ContainsFunc(assignees, func(a string) bool { return strings.EqualFold(a, login) }) {
+		assignees = append(assignees, login)
+	}
+	if len(assignees) > 0 {
+		ir.Assignees = &assignees
 	}
 	it, _, err := c.api.Issues.Create(ctx, owner, name, ir)
-	if err != nil && login != "" && assigneeRefused(err) {
+	if err != nil && len(assignees) > 0 && assigneeRefused(err) {
 		// The login cannot be assigned here (not a collaborator, or
 		// renamed): file it unassigned; the body still names the owner.
 		ir.Assignees = nil

@@ -47,6 +47,9 @@ type App struct {
 	// RenderTicket renders an action item's issue body as GitHub Markdown,
 	// every text a person typed escaped (nil: a body of facts only).
 	RenderTicket func(TicketBody) (string, error)
+	// RenderOwnerIssue renders the issue a tier that pages nobody opens
+	// for the owning team (notify.go), typed text escaped (nil: facts only).
+	RenderOwnerIssue func(OwnerIssueBody) (string, error)
 	// HotfixReviewURL documents the expedited review process for hotfixes.
 	HotfixReviewURL string
 	// ActionItemRepo (owner/name) receives the action items of incidents
@@ -105,6 +108,9 @@ type App struct {
 	// filing and closing serialise, per incident, filing action items as
 	// tickets and the close steps, so a double call does nothing twice.
 	filing, closing map[int64]*sync.Mutex
+	// notifying serialises telling an incident's owning team (notify.go):
+	// a setup and a retry at once file one issue.
+	notifying map[int64]*sync.Mutex
 	// tagging serialises root-cause tags: each reads the others' tags, so
 	// two at once could miss each other's repeat.
 	tagging sync.Mutex
@@ -477,6 +483,15 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 			}
 		})
 	}
+	if inc.Paging != nil && inc.Paging.Notify && !inc.GaveUp(StepNotifyOwners) {
+		wg.Go(func() {
+			if err := a.notifyOwners(ctx, n); err != nil {
+				mu.Lock()
+				failed[StepNotifyOwners] = err
+				mu.Unlock()
+			}
+		})
+	}
 	wg.Wait()
 
 	// Correct the checklist when a step it showed as done failed. A
@@ -677,6 +692,8 @@ var stepWords = map[Step]string{
 	StepScope:    "post the scope call",
 	StepChecks:   "post the triage checklist",
 	StepPage:     "page the on-call engineer through PagerDuty",
+	// A tier that pages nobody tells the owning team instead.
+	StepNotifyOwners: "tell the owning team (a GitHub issue, or its Slack group)",
 }
 
 // reportFailures records each failed step on the timeline and counts it.
@@ -692,7 +709,7 @@ func (a *App) reportFailures(ctx context.Context, n int64, channelID string, fai
 		if inc.Failures == nil {
 			inc.Failures = map[Step]int{}
 		}
-		for _, s := range []Step{StepTopic, StepPurpose, StepInvite, StepBookmark, StepIntro, StepAnnounce, StepScope, StepChecks, StepPage} {
+		for _, s := range []Step{StepTopic, StepPurpose, StepInvite, StepBookmark, StepIntro, StepAnnounce, StepScope, StepChecks, StepPage, StepNotifyOwners} {
 			err, ok := failed[s]
 			if !ok {
 				continue

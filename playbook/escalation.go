@@ -146,7 +146,8 @@ func (a *App) poll(ctx context.Context, inc Incident) {
 // after they were claimed are finished.
 func (a *App) resumePaging(ctx context.Context) error {
 	incs, err := a.Store.List(ctx, func(i *Incident) bool {
-		return i.Status.Open() && i.Paging != nil && ((i.Paging.Pending && i.Done(StepChannel) && !i.GaveUp(StepPage)) || len(i.pendingSteps()) > 0)
+		return i.Status.Open() && i.Paging != nil && ((i.Paging.Pending && i.Done(StepChannel) && !i.GaveUp(StepPage)) ||
+			(i.Paging.Notify && i.Done(StepChannel) && !i.GaveUp(StepNotifyOwners)) || len(i.pendingSteps()) > 0)
 	})
 	if err != nil {
 		return err
@@ -156,6 +157,12 @@ func (a *App) resumePaging(ctx context.Context) error {
 			if err := a.pageAtDeclaration(ctx, inc.Number); err != nil {
 				a.log().Warn("retrying the declaration page at start", "incident", inc.Number, "err", err)
 				a.reportFailures(ctx, inc.Number, inc.Channel.ID, map[Step]error{StepPage: err})
+			}
+		}
+		if inc.Paging.Notify {
+			if err := a.notifyOwners(ctx, inc.Number); err != nil {
+				a.log().Warn("telling the owning team at start", "incident", inc.Number, "err", err)
+				a.reportFailures(ctx, inc.Number, inc.Channel.ID, map[Step]error{StepNotifyOwners: err})
 			}
 		}
 		for _, s := range inc.pendingSteps() {

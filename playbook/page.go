@@ -49,10 +49,11 @@ func (a *App) preparePaging(inc *Incident, now time.Time) bool {
 	t := a.matrixTier(inc.Severity)
 	svc, _ := a.Service(inc.Service)
 	pages := t.Page && inc.Service != "" && (a.onPagerDuty(svc) || a.ownersKnowable(svc))
-	if !pages && len(t.Escalate) == 0 {
+	notify := !t.Page && inc.Service != "" && a.ownersToTell(svc)
+	if !pages && !notify && len(t.Escalate) == 0 {
 		return false
 	}
-	inc.Paging = &Paging{Pending: pages}
+	inc.Paging = &Paging{Pending: pages, Notify: notify}
 	inc.Paging.Key = pageKey(inc)
 	inc.planSteps(t, now)
 	return pages
@@ -193,7 +194,7 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 // teams table: the people on call for the team (PagerDuty, when
 // configured) and the team's Slack group, mentioned and invited.
 func (a *App) pageOwners(ctx context.Context, r *reach, svc Service, kind PageKind, now time.Time) {
-	own := a.owners(ctx, svc, "")
+	own, _ := a.owners(ctx, svc, "")
 	r.problems = append(r.problems, own.Problems...)
 	if own.Team == nil {
 		if own.Found {
@@ -630,7 +631,8 @@ func (a *App) ServiceOwners(ctx context.Context, service, path string) (ServiceO
 	if !ok {
 		return ServiceOwnership{}, Errorf(CodeBadInput, "%q is not a configured service. Known services: %s.", truncate(service, 40), a.serviceNames())
 	}
-	return a.owners(ctx, svc, path), nil
+	o, _ := a.owners(ctx, svc, path)
+	return o, nil
 }
 
 // PathOwners answers "/incident owners <path>" asked without a service:
@@ -670,9 +672,11 @@ func (a *App) PathOwners(ctx context.Context, path string) (ServiceOwnership, er
 		}
 	}
 	if len(in) == 1 {
-		return a.owners(ctx, in[0], path), nil
+		o, _ := a.owners(ctx, in[0], path)
+		return o, nil
 	}
-	return a.owners(ctx, Service{Repo: repo}, path), nil
+	o, _ := a.owners(ctx, Service{Repo: repo}, path)
+	return o, nil
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {
@@ -694,11 +698,14 @@ func (a *App) teamNamed(owner string) *Team {
 // owners is the ownership of path in svc's repository: CODEOWNERS first,
 // then services[].team; who is on call from the service's PagerDuty
 // config, else from the team's.
-func (a *App) owners(ctx context.Context, svc Service, path string) ServiceOwnership {
+//
+// The error is CODEOWNERS that could not be read (also in Problems).
+func (a *App) owners(ctx context.Context, svc Service, path string) (ServiceOwnership, error) {
 	o := ServiceOwnership{Service: svc.Name, Repo: svc.Repo, Path: path}
+	var readErr error
 	if svc.Repo != "" && a.Owners != nil {
 		rule, found, err := a.Owners.Owner(ctx, svc.Repo, path)
-		if err != nil {
+		if readErr = err; err != nil {
 			o.Problems = append(o.Problems, "could not read CODEOWNERS from "+svc.Repo+": "+err.Error())
 		}
 		o.Found, o.Rule = found, rule
@@ -737,7 +744,7 @@ func (a *App) owners(ctx context.Context, svc Service, path string) ServiceOwner
 	} else if policy != "" || schedule != "" {
 		o.Policy = cmp.Or(policy, schedule) + " (PagerDuty is not configured)"
 	}
-	return o
+	return o, readErr
 }
 
 // SlackFor finds a PagerDuty person's Slack user ("" when not found).

@@ -260,6 +260,9 @@ const (
 	PageEscalation  PageKind = "escalation"
 	PageManual      PageKind = "manual"
 	PageRetry       PageKind = "retry" // a declaration page that failed
+	// PageOwners: a tier that pages nobody told the owning team (a GitHub
+	// issue, or a mention of its Slack group).
+	PageOwners PageKind = "owners"
 )
 
 // PageNotice is what the channel is told about a page.
@@ -281,6 +284,11 @@ type PageNotice struct {
 	// Failed is set when the declaration page could not reach PagerDuty:
 	// the notice then offers a retry.
 	Failed bool
+	// Kind PageOwners: Team is the owning team as CODEOWNERS or config
+	// names it ("@acme/payments"); Issue the GitHub issue opened for it
+	// (nil when the team was told through its Slack group, in Slack).
+	Team  string
+	Issue *Ticket
 }
 
 // StepState is how far an escalation step has got. The set is closed.
@@ -326,6 +334,16 @@ type Paging struct {
 	// PDResolved when Klaxon resolved it after the all-clear.
 	ResolvedInPD bool `json:"resolved_in_pd,omitempty"`
 	PDResolved   bool `json:"pd_resolved,omitempty"`
+	// Notify: the tier pages nobody (SEV3, SEV4 by default) and the owning
+	// team is still to be told (notify.go). Told is how it was told
+	// ("github" or "slack") once it was.
+	Notify bool   `json:"notify,omitempty"`
+	Told   string `json:"told,omitempty"`
+	// OwnerIssue is the GitHub issue opened for the owning team;
+	// OwnerFiling is set before GitHub is asked, so a retry after a crash
+	// adopts the issue filed then instead of opening a second.
+	OwnerIssue  *Ticket   `json:"owner_issue,omitempty"`
+	OwnerFiling time.Time `json:"owner_filing,omitzero"`
 }
 
 // DefaultPollEvery is how often an unacknowledged PagerDuty incident is read.

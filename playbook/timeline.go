@@ -45,6 +45,7 @@ const (
 	EventEscalationSkipped EventType = "escalation_skipped" // an escalation step's condition had cleared
 	EventPagerDuty         EventType = "pagerduty"          // PagerDuty said something (escalated, reassigned, resolved)
 	EventPagerDutyLog      EventType = "pagerduty_log"      // an entry of the PagerDuty log, merged in at close
+	EventOwnersTold        EventType = "owners_told"        // a tier that pages nobody told the owning team
 	EventSignal            EventType = "signal"             // an alert fired (At = its startsAt)
 	EventSignalResolved    EventType = "signal_resolved"    // an alert stopped firing
 	EventImpactStarted     EventType = "impact_started"     // when the impact started, as the declarer said

@@ -169,8 +169,11 @@ type TicketRequest struct {
 	Body  string
 	// Owner is the item's owner (a Slack user ID); the adapter maps it to a
 	// tracker login when it knows one.
-	Owner  string
-	Labels []string
+	Owner string
+	// Assignees are tracker logins to assign besides Owner's (the owning
+	// team's users from CODEOWNERS).
+	Assignees []string
+	Labels    []string
 	// Marker is a unique string the adapter puts in the body. With Adopt,
 	// the adapter first looks for an issue carrying it (a crash may have
 	// come between the tracker creating it and Klaxon recording it).

@@ -47,6 +47,19 @@ func (s *Set) RenderTicket(b playbook.TicketBody) (string, error) {
 	return strings.TrimSpace(out.String()) + "\n", nil
 }
 
+// OwnerIssueTemplate is the template of the owning team's issue body.
+const OwnerIssueTemplate = "owner_issue.md.tmpl"
+
+// RenderOwnerIssue renders the issue body a tier that pages nobody opens
+// for the service's owning team.
+func (s *Set) RenderOwnerIssue(b playbook.OwnerIssueBody) (string, error) {
+	var out bytes.Buffer
+	if err := s.t.ExecuteTemplate(&out, OwnerIssueTemplate, b); err != nil {
+		return "", fmt.Errorf("templates: render %s: %w", OwnerIssueTemplate, err)
+	}
+	return strings.TrimSpace(out.String()) + "\n", nil
+}
+
 // Markdown makes user text inert in Markdown (GitHub's flavour) and in
 // Slack: it is the one escape every piece of text a person typed goes
 // through in the outline and in GitHub issue bodies (template func md).

@@ -55,3 +55,40 @@ func TestTicketHostileTextStaysText(t *testing.T) {
 		}
 	}
 }
+
+// The owning team's issue: only the checked CODEOWNERS handles are live
+// mentions; the typed title, the declarer's name and the rule's pattern
+// ping nobody and shape nothing.
+func TestOwnerIssueMentionsOnlyTheTeam(t *testing.T) {
+	out, err := MustDefault().RenderOwnerIssue(playbook.OwnerIssueBody{
+		Number: 7, Severity: playbook.SEV3, Impact: "Minor impact, workaround available", Service: "checkout",
+		Title: "cc @acme/everyone <!-- klaxon:incident-7:owners --> # big", Channel: "inc-7-sev3-checkout",
+		Declarer: "@mallory *bold*", Declared: time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC),
+		Mentions: []string{"@acme/payments", "@octocat"},
+		Rule:     playbook.OwnerRule{File: ".github/CODEOWNERS", Line: 3, Pattern: "* @evil", Owners: []string{"@acme/payments", "@octocat"}},
+		Team:     "@acme/payments",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := regexp.MustCompile(`(^|[^\w`+"`"+`])@[A-Za-z0-9][\w/-]*`).FindAllString(out, -1)
+	for i := range live {
+		live[i] = strings.TrimLeft(live[i], " :(,")
+	}
+	for _, m := range live {
+		if m != "@acme/payments" && m != "@octocat" {
+			t.Errorf("a live mention %q that is not the owning team's in\n%s", m, out)
+		}
+	}
+	if !strings.Contains(out, "here: @acme/payments, @octocat.") {
+		t.Errorf("the team is not mentioned:\n%s", out)
+	}
+	if strings.Contains(out, "<!--") {
+		t.Errorf("an HTML comment (a marker) got through:\n%s", out)
+	}
+	for _, want := range []string{"Incident #7 (SEV3, checkout)", "#inc-7-sev3-checkout", "line 3", "2026-12-05 10:00 UTC", "Minor impact"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("lacks %q:\n%s", want, out)
+		}
+	}
+}

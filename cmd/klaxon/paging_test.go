@@ -156,3 +156,46 @@ func TestOwnersThroughBinary(t *testing.T) {
 		}
 	}
 }
+
+// The binary with GitHub configured: a SEV3 pages nobody and opens one
+// issue for the owning team (CODEOWNERS → @acme/payments) in the service's
+// repo, linked in the channel.
+func TestSEV3OwnerIssueThroughBinary(t *testing.T) {
+	gh := fakegithub.New()
+	t.Cleanup(gh.Close)
+	gh.AddRepo("acme/checkout", "main")
+	gh.PutFile("acme/checkout", "main", ".github/CODEOWNERS", []byte("*  @acme/payments\n"))
+	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
+	dir := t.TempDir()
+	config := writeConfig(t, dir, f.URL(), "off")
+	b, _ := os.ReadFile(config)
+	cfg := strings.Replace(string(b), "    stakeholders: [U0PAY001]\n", "    stakeholders: [U0PAY001]\n    repo: acme/checkout\n", 1) +
+		"github:\n  token: ${GITHUB_TOKEN}\n  api_url: " + gh.URL() + "\n" +
+		"teams:\n  - github: '@acme/payments'\n    slack_group: S0PAY\n"
+	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GITHUB_TOKEN", fakegithub.Token)
+	p := startKlaxon(t, f, config)
+	declare(t, f, "declare sev3 checkout Receipts arrive late", 1)
+	ch, _ := f.Channel("inc-1-sev3-receipts-arrive-late")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool {
+		return slices.ContainsFunc(s.Messages(ch.ID), func(m fakeslack.Message) bool {
+			return strings.Contains(m.Text, "SEV3 pages nobody") && strings.Contains(m.Text, "acme/checkout#1")
+		})
+	}); err != nil {
+		var texts []string
+		for _, c := range f.Channels() {
+			for _, m := range f.Messages(c.ID) {
+				texts = append(texts, c.Name+": "+m.Text)
+			}
+		}
+		t.Fatalf("no issue linked in the channel %q: %v\n%s\n%s", ch.Name, err, strings.Join(texts, "\n"), p.Logs())
+	}
+	issues := gh.Issues("acme/checkout")
+	if len(issues) != 1 || !slices.Contains(issues[0].Labels, "team:payments") || !strings.Contains(issues[0].Body, "@acme/payments") {
+		t.Fatalf("issues: %+v", issues)
+	}
+}

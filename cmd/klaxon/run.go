@@ -104,7 +104,7 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		Store: db.Store, Channels: adapter, Poster: adapter, Triage: adapter, Clock: clock, ScopeTimebox: cfg.Triage.ScopeTimebox,
 		Responders: cfg.Responders, Directory: adapter,
 		Tiers: cfg.Severities, Services: cfg.Services, Log: log.With("component", "playbook"),
-		Closing: adapter, People: adapter, RenderPostmortem: tmpl.RenderPostmortem, RenderTicket: tmpl.RenderTicket,
+		Closing: adapter, People: adapter, RenderPostmortem: tmpl.RenderPostmortem, RenderTicket: tmpl.RenderTicket, RenderOwnerIssue: tmpl.RenderOwnerIssue,
 		HotfixReviewURL: cfg.Remediation.HotfixReviewURL, ArchiveDelay: cfg.Close.ArchiveDelay,
 		ActionItemRepo: cfg.GitHub.ActionItemsRepo, PostmortemsRepo: cfg.GitHub.Postmortems.Repo,
 		PostmortemsPath: cfg.GitHub.Postmortems.Path, PostmortemsAsIssue: cfg.GitHub.Postmortems.As == config.PostmortemAsIssue,

@@ -1,0 +1,182 @@
+package playbook_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/klaxonhq/klaxon/github"
+	"github.com/klaxonhq/klaxon/internal/fakegithub"
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/templates"
+)
+
+// withGitHub gives the harness the real GitHub adapter (go-github) against
+// the fake: CODEOWNERS of acme/checkout name @acme/payments and the user
+// @octo (a collaborator, so assignable).
+func (h *pagingHarness) withGitHub(t *testing.T) *fakegithub.Server {
+	t.Helper()
+	f := fakegithub.New()
+	t.Cleanup(f.Close)
+	f.AddRepo("acme/checkout", "main", "octo")
+	f.PutFile("acme/checkout", "main", ".github/CODEOWNERS", []byte("# owners\n*  @acme/payments @octo\n/db/ @acme/dba\n"))
+	c, err := github.New(github.Options{APIURL: f.URL(), Token: fakegithub.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.app.Services[0].Repo = "acme/checkout"
+	h.app.Tickets, h.app.Owners = c, c.Owners(0)
+	h.app.RenderOwnerIssue = templates.MustDefault().RenderOwnerIssue
+	return f
+}
+
+func (h *pagingHarness) ownerNotices() []playbook.PageNotice {
+	var out []playbook.PageNotice
+	for _, n := range h.chat.sent() {
+		if n.Kind == playbook.PageOwners {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func eventsOf(evs []playbook.Event, typ playbook.EventType) []playbook.Event {
+	var out []playbook.Event
+	for _, e := range evs {
+		if e.Type == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// SEV3 pages nobody: with GitHub configured, the owning team found in the
+// service's CODEOWNERS gets one issue in the service's repo (labelled for
+// the team, assigned to its user owners, mentioning the team), posted in
+// the channel and on the timeline. A redelivered declaration, a second
+// setup and a restart open no second issue; PagerDuty is never called.
+func TestSEV3OpensOneGitHubIssueForTheOwningTeam(t *testing.T) {
+	h := newPagingHarness(t, true)
+	gh := h.withGitHub(t)
+	h.app.Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}}
+	inc := h.declared(t, playbook.SEV3)
+
+	issues := gh.Issues("acme/checkout")
+	if len(issues) != 1 {
+		t.Fatalf("%d issues, want 1", len(issues))
+	}
+	it := issues[0]
+	if !strings.HasPrefix(it.Title, "[INC-1] SEV3: Card payments failing") || !strings.Contains(it.Body, "tells the owning team here: @acme/payments, @octo.") {
+		t.Errorf("issue: %q\n%s", it.Title, it.Body)
+	}
+	for _, l := range []string{"klaxon", "incident", "sev3", "team:payments"} {
+		if !slices.Contains(it.Labels, l) {
+			t.Errorf("labels %v lack %q", it.Labels, l)
+		}
+	}
+	if !slices.Equal(it.Assignees, []string{"octo"}) {
+		t.Errorf("assignees %v", it.Assignees)
+	}
+	got := h.get(t, inc.Number)
+	if got.Paging.Notify || got.Paging.Told != "github" || got.Paging.OwnerIssue == nil || got.Paging.OwnerIssue.Number != it.Number {
+		t.Fatalf("paging state %+v", got.Paging)
+	}
+	if _, ok := got.Checked[playbook.ItemOwnerPaged]; !ok {
+		t.Error("owner item not checked once the team was told")
+	}
+	if _, ok := got.At(playbook.PhaseAcknowledged); !ok {
+		t.Error("no page went out, so the declarer's acknowledgement should stand")
+	}
+	told := eventsOf(h.timeline(t, inc.Number), playbook.EventOwnersTold)
+	if len(told) != 1 || told[0].Data["via"] != "github" || told[0].Data["url"] != it.HTMLURL {
+		t.Fatalf("timeline: %+v", told)
+	}
+	if n := h.ownerNotices(); len(n) != 1 || n[0].Issue == nil || n[0].Issue.URL != it.HTMLURL || n[0].Team != "@acme/payments, @octo" {
+		t.Fatalf("channel notice: %+v", n)
+	}
+	if len(h.pd.Incidents()) != 0 || len(eventsOf(h.timeline(t, inc.Number), playbook.EventPage)) != 0 {
+		t.Fatal("a tier that pages nobody paged")
+	}
+
+	// The declaration redelivered, the setup run again: nothing twice.
+	if _, created, err := h.app.Declare(context.Background(), playbook.DeclareRequest{Key: "Ev0001", Title: "Card payments failing",
+		Severity: playbook.SEV3, Service: "checkout", Declarer: "U0DECLARER", Origin: "C0GENERAL"}); err != nil || created {
+		t.Fatalf("redelivery: created %v, %v", created, err)
+	}
+	if _, err := h.app.SetUp(context.Background(), inc.Number); err != nil {
+		t.Fatal(err)
+	}
+	// A stop after GitHub filed the issue but before Klaxon recorded it:
+	// the start adopts that issue.
+	if _, err := h.store.Update(context.Background(), inc.Number, func(i *playbook.Incident) ([]playbook.Event, error) {
+		i.Paging.Notify, i.Paging.OwnerIssue, i.Paging.Told = true, nil, ""
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.app.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(gh.Issues("acme/checkout")); n != 1 {
+		t.Fatalf("%d issues after a redelivery and a restart, want 1", n)
+	}
+	if got := h.get(t, inc.Number); got.Paging.Notify || got.Paging.OwnerIssue == nil || got.Paging.OwnerIssue.Number != it.Number {
+		t.Fatalf("after the restart: %+v", got.Paging)
+	}
+}
+
+// Without GitHub, the team named by services[].team is told through its
+// Slack group: mentioned in the channel and its members invited.
+func TestSEV4WithoutGitHubTellsTheTeamsSlackGroup(t *testing.T) {
+	h := newPagingHarness(t, false)
+	h.app.Services[0].Team = "@acme/payments"
+	h.app.Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}}
+	inc := h.declared(t, playbook.SEV4)
+	n := h.ownerNotices()
+	if len(n) != 1 || n[0].Issue != nil || !slices.Equal(n[0].Slack, []string{"S0PAY"}) || n[0].Team != "@acme/payments" {
+		t.Fatalf("notice: %+v", n)
+	}
+	if !slices.ContainsFunc(h.ch.invites, func(c inviteCall) bool { return slices.Contains(c.IDs, "S0PAY") }) {
+		t.Fatal("the team's group was not invited")
+	}
+	got := h.get(t, inc.Number)
+	told := eventsOf(h.timeline(t, inc.Number), playbook.EventOwnersTold)
+	if got.Paging.Told != "slack" || len(told) != 1 || told[0].Data["slack_group"] != "S0PAY" {
+		t.Fatalf("told %q, timeline %+v", got.Paging.Told, told)
+	}
+}
+
+// GitHub down: with a Slack group, the team is told there (and the channel
+// says why); without one, the step fails with the Retry button and the
+// issue is opened at the next start.
+func TestSEV3GitHubDown(t *testing.T) {
+	h := newPagingHarness(t, false)
+	gh := h.withGitHub(t)
+	h.app.Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}}
+	gh.Fail("POST", "/repos/acme/checkout/issues", fakegithub.Fault{Status: http.StatusBadGateway, Times: 1})
+	inc := h.declared(t, playbook.SEV3)
+	n := h.ownerNotices()
+	if len(n) != 1 || !slices.Equal(n[0].Slack, []string{"S0PAY"}) || len(n[0].Problems) == 0 || !strings.Contains(n[0].Problems[0], "could not open a GitHub issue") {
+		t.Fatalf("fallback notice: %+v", n)
+	}
+	if got := h.get(t, inc.Number); got.Paging.Told != "slack" {
+		t.Fatalf("told %q", got.Paging.Told)
+	}
+
+	h.app.Teams = nil // no Slack group to fall back on
+	gh.Fail("POST", "/repos/acme/checkout/issues", fakegithub.Fault{Status: http.StatusBadGateway, Times: 1})
+	inc = h.declared(t, playbook.SEV3)
+	got := h.get(t, inc.Number)
+	if !got.Paging.Notify || got.Failures[playbook.StepNotifyOwners] != 1 {
+		t.Fatalf("GitHub down without a group: %+v, failures %v", got.Paging, got.Failures)
+	}
+	if err := h.app.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got = h.get(t, inc.Number)
+	if got.Paging.Notify || got.Paging.OwnerIssue == nil || len(gh.Issues("acme/checkout")) != 1 {
+		t.Fatalf("not filed at start: %+v", got.Paging)
+	}
+}
