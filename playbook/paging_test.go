@@ -586,7 +586,7 @@ func TestPostmortemMergesThePagerDutyLog(t *testing.T) {
 	if _, _, err := h.app.RenderOutline(ctx, h.get(t, inc.Number)); err != nil {
 		t.Fatalf("outline with PagerDuty down: %v", err)
 	}
-	if i := index("Triggered through the API"); i >= 0 || index("acknowledged a page") < 0 {
+	if i := index("Triggered through the API"); i >= 0 || index("acknowledged the page") < 0 {
 		t.Fatalf("with PagerDuty down: %+v", pm.Timeline)
 	}
 }
