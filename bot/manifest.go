@@ -141,7 +141,9 @@ func Manifest(appName, command string) ([]byte, error) {
 	m.Features.AppHome.HomeTabEnabled = true
 	m.Settings.Interactivity.IsEnabled = true
 	m.Settings.SocketModeEnabled = true
-	// A responder group's change reaches permissions at once (usergroups:read).
-	m.Settings.EventSubscriptions.BotEvents = []string{"app_home_opened", "subteam_members_changed"}
+	// A responder group's change reaches permissions at once (usergroups:read);
+	// a paged person joining an incident's channel acknowledges a page sent
+	// without PagerDuty (channels:read, groups:read).
+	m.Settings.EventSubscriptions.BotEvents = []string{"app_home_opened", "member_joined_channel", "subteam_members_changed"}
 	return yaml.Marshal(&m)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/klaxonhq/klaxon/playbook"
@@ -22,7 +23,8 @@ func init() {
 			{Name: "page", Topic: "paging", Handle: (*Bot).onPage, Forms: []form{
 				{Usage: "page <service|@someone|policy ID>", Help: "in the incident's channel, page more people (PagerDuty's responder request, or Slack when PagerDuty is not set up); the people reached are invited."}}},
 			{Name: "owners", Topic: "paging", Handle: (*Bot).onOwners, Forms: []form{
-				{Usage: "owners <service> [path]", Help: "the owning team, the CODEOWNERS rule that matched, who is on call now and the escalation policy; in an incident's channel the path alone reads its service."}}},
+				{Usage: "owners <service> [path]", Help: "the owning team, the CODEOWNERS rule that matched, who is on call now and the escalation policy."},
+				{Usage: "owners <path>", Help: "the same for a path: in an incident's channel read in its service's repo, else in the repo it starts with (acme/checkout/db/x.sql) or the services' one repo."}}},
 		},
 		actions: map[string]actionHandler{actionAckPage: (*Bot).onAckPage},
 	})
@@ -175,6 +177,38 @@ func (p *PageChat) postOwners(ctx context.Context, b playbook.Briefing, n playbo
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("owners"))}
 	_, err := p.Adapter.post(ctx, b.Incident.Channel.ID, text, blocks)
 	return err
+}
+
+// onMemberJoined passes a join of an incident's channel to the App: a
+// paged person arriving acknowledges a page sent without PagerDuty
+// (playbook.App.Joined). A join Klaxon's own invite caused (the inviter is
+// the bot user the envelope was delivered to) is the page itself; when the
+// envelope does not say who the bot is, the join is not counted.
+func (b *Bot) onMemberJoined(ctx context.Context, ev slackevents.EventsAPIEvent) {
+	e, ok := ev.InnerEvent.Data.(*slackevents.MemberJoinedChannelEvent)
+	if !ok || e.User == "" || e.Channel == "" {
+		return
+	}
+	self := ""
+	if cb, ok := ev.Data.(*slackevents.EventsAPICallbackEvent); ok {
+		for _, a := range cb.Authorizations {
+			if a.IsBot {
+				self = a.UserID
+			}
+		}
+	}
+	if self == "" || e.User == self {
+		return
+	}
+	first, err := b.App.Joined(ctx, playbook.Join{Key: "join:" + e.Channel + ":" + e.User + ":" + e.EventTimestamp, Channel: e.Channel,
+		User: e.User, ByKlaxon: e.Inviter == self, At: b.App.Clock.Now()})
+	if err != nil {
+		b.log().Error("recording a join as an acknowledgement", "channel", e.Channel, "err", err)
+		return
+	}
+	if first {
+		b.notice(ctx, e.Channel, fmt.Sprintf("<@%s> joined: the page is acknowledged.", e.User))
+	}
 }
 
 // onAckPage records an acknowledgement clicked in Slack.

@@ -58,6 +58,7 @@ func (b *Bot) replyFor(ctx context.Context, req socketmode.Request, received tim
 func (b *Bot) onEvent(ctx context.Context, req socketmode.Request, ev slackevents.EventsAPIEvent, received time.Time) {
 	b.ack(req, nil, received)
 	b.onHomeEvent(ctx, ev)
+	b.onMemberJoined(ctx, ev)
 	if e, ok := ev.InnerEvent.Data.(*slackevents.SubteamMembersChangedEvent); ok && b.Groups != nil && e.SubteamID != "" {
 		if err := b.Groups.RefreshGroups(ctx, []string{e.SubteamID}); err != nil {
 			b.log().Warn("reading a changed user group", "group", e.SubteamID, "err", err)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klaxonhq/klaxon/github"
 	"github.com/klaxonhq/klaxon/internal/fakegithub"
@@ -178,5 +179,79 @@ func TestSEV3GitHubDown(t *testing.T) {
 	got = h.get(t, inc.Number)
 	if got.Paging.Notify || got.Paging.OwnerIssue == nil || len(gh.Issues("acme/checkout")) != 1 {
 		t.Fatalf("not filed at start: %+v", got.Paging)
+	}
+}
+
+// groups is a Directory of fixed Slack groups.
+type groups map[string][]string
+
+func (g groups) GroupMembers(_ context.Context, id string) ([]string, error) { return g[id], nil }
+func (g groups) Member(group, user string) (bool, bool) {
+	m, ok := g[group]
+	return slices.Contains(m, user), ok
+}
+
+// Without PagerDuty, a paged person arriving in the channel acknowledges
+// the page (once): a member of the paged group joining by themselves, or
+// brought in by a person. Klaxon's own invite (the page itself), someone
+// never paged, and anyone while a PagerDuty incident is open do not.
+func TestOwnerJoiningAcknowledgesASlackPage(t *testing.T) {
+	h := newPagingHarness(t, false)
+	h.app.Services[0].Team = "@acme/payments"
+	h.app.Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}}
+	h.app.Directory = groups{"S0PAY": {"U0PAYDEV", "U0PAYLEAD"}}
+	h.app.Roles[playbook.RoleEngineeringManager] = []playbook.Target{{Kind: playbook.TargetSlackUser, ID: "U0EMSLACK"}}
+	inc := h.declared(t, playbook.SEV1)
+	if _, _, ok := h.get(t, inc.Number).Acknowledged(); ok {
+		t.Fatal("acknowledged at declaration")
+	}
+	ctx := context.Background()
+	join := func(key, user string, byKlaxon bool) bool {
+		t.Helper()
+		first, err := h.app.Joined(ctx, playbook.Join{Key: key, Channel: h.get(t, inc.Number).Channel.ID, User: user, ByKlaxon: byKlaxon, At: h.clock.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return first
+	}
+	if join("j1", "U0PAYDEV", true) {
+		t.Fatal("Klaxon's own invite counted as an acknowledgement")
+	}
+	if join("j2", "U0STRANGER", false) {
+		t.Fatal("someone never paged acknowledged")
+	}
+	h.clock.Set(h.clock.Now().Add(2 * time.Minute))
+	if !join("j3", "U0PAYDEV", false) {
+		t.Fatal("a paged group's member joining did not acknowledge")
+	}
+	if join("j3", "U0PAYDEV", false) || join("j4", "U0PAYLEAD", false) {
+		t.Fatal("a second acknowledgement was recorded")
+	}
+	got := h.get(t, inc.Number)
+	by, at, ok := got.Acknowledged()
+	if !ok || by != "U0PAYDEV" || !at.Equal(h.clock.Now()) {
+		t.Fatalf("acknowledged by %q at %v (%v)", by, at, ok)
+	}
+	if ttk, _ := got.TimeToAcknowledge(); ttk != 2*time.Minute {
+		t.Fatalf("time to acknowledge %v", ttk)
+	}
+	if _, ok := got.Checked[playbook.ItemOwnerPaged]; !ok {
+		t.Fatal("owner item not checked")
+	}
+	acks := eventsOf(h.timeline(t, inc.Number), playbook.EventPageAcknowledged)
+	if len(acks) != 1 || acks[0].Data["source"] != "join" {
+		t.Fatalf("acknowledgements: %+v", acks)
+	}
+	// Acknowledged: the EM step (if unacknowledged) does not fire.
+	h.at(t, 5*time.Minute)
+	if e := h.escalations(); len(e) != 0 {
+		t.Fatalf("escalated after the owner joined: %v", e)
+	}
+
+	// With a PagerDuty incident open, PagerDuty says who acknowledged.
+	hp := newPagingHarness(t, true)
+	pinc := hp.declared(t, playbook.SEV1)
+	if first, err := hp.app.Joined(ctx, playbook.Join{Key: "p1", Channel: pinc.Channel.ID, User: "U0ALICE"}); err != nil || first {
+		t.Fatalf("a join acknowledged a PagerDuty page: %v %v", first, err)
 	}
 }

@@ -199,3 +199,69 @@ func TestSEV3OwnerIssueThroughBinary(t *testing.T) {
 		t.Fatalf("issues: %+v", issues)
 	}
 }
+
+// The binary without PagerDuty: a SEV1 pages the service's team in Slack
+// (its group mentioned and invited); the member_joined_channel that
+// Klaxon's own invite causes is not an acknowledgement, a paged member
+// joining by themselves is, and /incident status shows it.
+func TestOwnerJoinAcknowledgesThroughBinary(t *testing.T) {
+	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
+	f.AddUser("U0PAYDEV", "paydev")
+	f.AddUserGroup("S0PAY", "payments", "U0PAYDEV")
+	dir := t.TempDir()
+	config := writeConfig(t, dir, f.URL(), "off")
+	b, _ := os.ReadFile(config)
+	cfg := strings.Replace(string(b), "    stakeholders: [U0PAY001]\n", "    stakeholders: [U0PAY001]\n    team: '@acme/payments'\n", 1) +
+		"teams:\n  - github: '@acme/payments'\n    slack_group: S0PAY\n"
+	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startKlaxon(t, f, config)
+	declare(t, f, "declare sev1 checkout Checkout returns 500s", 1)
+	ch, _ := f.Channel("inc-1-sev1-checkout-returns-500s")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool {
+		c, _ := s.Channel(ch.ID)
+		return slices.Contains(c.Members, "U0PAYDEV") && slices.ContainsFunc(s.Messages(ch.ID), func(m fakeslack.Message) bool {
+			return strings.Contains(m.Text, "<!subteam^S0PAY>")
+		})
+	}); err != nil {
+		t.Fatalf("the team was not paged in Slack: %v\n%s", err, p.Logs())
+	}
+	status := func() string {
+		ack, err := f.SlashCommand(ctx, fakeslack.SlashCommand{Text: "status", UserID: "U0DECL01", ChannelID: ch.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct{ Text string }
+		if err := json.Unmarshal(ack.Payload, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m.Text
+	}
+	join := func(inviter string) {
+		ev := map[string]any{"type": "member_joined_channel", "user": "U0PAYDEV", "channel": ch.ID, "channel_type": "C", "team": fakeslack.TeamID, "event_ts": "1733400000.000100"}
+		if inviter != "" {
+			ev["inviter"] = inviter
+		}
+		if ack, err := f.EventsAPI(ctx, ev); err != nil || ack.Late {
+			t.Fatalf("member_joined_channel not acked: %v %+v", err, ack)
+		}
+	}
+	join(fakeslack.BotUserID) // Klaxon's own invite
+	if s := status(); strings.Contains(s, "acknowledged by") {
+		t.Fatalf("Klaxon's invite acknowledged the page: %s", s)
+	}
+	join("")
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool {
+		return slices.ContainsFunc(s.Messages(ch.ID), func(m fakeslack.Message) bool {
+			return strings.Contains(m.Text, "<@U0PAYDEV> joined: the page is acknowledged")
+		})
+	}); err != nil {
+		t.Fatalf("the join was not an acknowledgement: %v\n%s", err, p.Logs())
+	}
+	if s := status(); !regexp.MustCompile(`acknowledged by <@U0PAYDEV> after [0-9]+ (s|min)`).MatchString(s) {
+		t.Fatalf("status: %s", s)
+	}
+}
