@@ -81,8 +81,12 @@ func parseTSArg(v string, def int64) (int64, bool) {
 		return def, true
 	}
 	secs, frac, _ := strings.Cut(v, ".")
+	if !digits(secs) || (frac != "" && !digits(frac)) {
+		return 0, false
+	}
 	sec, err := strconv.ParseInt(secs, 10, 64)
-	if err != nil || sec < 0 || len(frac) > 6 {
+	// Beyond 1e12 s (year 33658) is no timestamp, and would overflow µs.
+	if err != nil || sec < 0 || sec > 1e12 || len(frac) > 6 {
 		return 0, false
 	}
 	us := int64(0)
@@ -94,4 +98,13 @@ func parseTSArg(v string, def int64) (int64, bool) {
 		us = f
 	}
 	return sec*1e6 + us, true
+}
+
+func digits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
