@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,35 +17,14 @@ import (
 	"github.com/klaxonhq/klaxon/store"
 )
 
-// slowGitHub adds a fixed latency to every GitHub request and counts them,
-// like a GitHub 50 ms away.
-type slowGitHub struct {
-	delay time.Duration
-	mu    sync.Mutex
-	n     int
-}
-
-func (s *slowGitHub) RoundTrip(r *http.Request) (*http.Response, error) {
-	s.mu.Lock()
-	s.n++
-	s.mu.Unlock()
-	time.Sleep(s.delay)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
-func (s *slowGitHub) calls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.n
-}
-
 // BenchmarkDeploysPosted50ms measures what the issue promises, from
 // outside: from the incident channel's creation to the deploys message
 // landing in it, with 50 ms per GitHub call, through the whole path (the
 // GitHub lookup, the deploy log on bbolt, the ranking, chat.postMessage to
-// the fake Slack). The fixture is github's BenchmarkDeclarationLookup50ms:
-// 5 deploys in the window (4 successful, 2 PRs each) and 10 older ones. It
-// reports the mean and worst time in GitHub round trips (target: within 4).
+// the fake Slack). The fixture is github's BenchmarkDeclarationLookup50ms
+// (fakegithub.AddLookupFixture): 5 deploys in the window (4 successful, 2
+// PRs each) and 10 older ones. It reports the mean and worst time in GitHub
+// round trips (target: within 4).
 //
 //	go test -run='^$' -bench=DeploysPosted50ms -benchtime=20x -count=3 ./bot/
 func BenchmarkDeploysPosted50ms(b *testing.B) {
@@ -55,23 +33,8 @@ func BenchmarkDeploysPosted50ms(b *testing.B) {
 	gh := fakegithub.New()
 	b.Cleanup(gh.Close)
 	gh.AddRepo("acme/checkout", "main")
-	for i := range 10 {
-		gh.AddDeploy("acme/checkout", "production", fmt.Sprintf("%040x", 1000+i), "old", "alice", now.Add(-time.Duration(3+i)*time.Hour), "success")
-	}
-	for i := range 5 {
-		sha := fmt.Sprintf("%040x", 2000+i)
-		state := "success"
-		if i == 2 {
-			state = "failure"
-		}
-		gh.AddDeploy("acme/checkout", "production", sha, "v", "bob", now.Add(-time.Duration(10+20*i)*time.Minute), state)
-		for j := range 2 {
-			gh.AddMergedPull("acme/checkout", fakegithub.MergedPull{Title: fmt.Sprintf("PR %d.%d", i, j), Author: "bob", Commits: []string{sha},
-				Files:   []fakegithub.PullFile{{Path: "db/migrate/x.sql", Additions: 10}},
-				Reviews: []fakegithub.Review{{User: "carol", State: "APPROVED"}}})
-		}
-	}
-	tr := &slowGitHub{delay: delay}
+	gh.AddLookupFixture("acme/checkout", now)
+	tr := &fakegithub.SlowTransport{Delay: delay}
 	client, err := github.New(github.Options{APIURL: gh.URL(), Token: fakegithub.Token, HTTPClient: &http.Client{Transport: tr}})
 	if err != nil {
 		b.Fatal(err)
@@ -120,5 +83,5 @@ func BenchmarkDeploysPosted50ms(b *testing.B) {
 	k.stop()
 	b.ReportMetric(float64(total)/float64(b.N)/float64(delay), "rt/op")
 	b.ReportMetric(float64(worst)/float64(delay), "worst-rt")
-	b.ReportMetric(float64(tr.calls())/float64(b.N), "github-calls/op")
+	b.ReportMetric(float64(tr.Calls())/float64(b.N), "github-calls/op")
 }

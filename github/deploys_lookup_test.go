@@ -180,22 +180,6 @@ func TestInvestigateFailures(t *testing.T) {
 	}
 }
 
-// slowTransport adds a fixed latency to every GitHub request and counts
-// them, like a GitHub 50 ms away.
-type slowTransport struct {
-	delay time.Duration
-	mu    sync.Mutex
-	n     int
-}
-
-func (s *slowTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	s.mu.Lock()
-	s.n++
-	s.mu.Unlock()
-	time.Sleep(s.delay)
-	return http.DefaultTransport.RoundTrip(r)
-}
-
 // BenchmarkDeclarationLookup50ms is the declaration-time lookup with 50 ms
 // per GitHub call: 5 deploys in the window (4 successful, 2 PRs each) and
 // 10 older ones. It reports the time in GitHub round trips (rt/op), the
@@ -205,24 +189,9 @@ func BenchmarkDeclarationLookup50ms(b *testing.B) {
 	defer f.Close()
 	f.Now = func() time.Time { return t0 }
 	f.AddRepo("acme/api", "main")
-	for i := range 10 {
-		f.AddDeploy("acme/api", "production", fmt.Sprintf("%040x", 1000+i), "old", "alice", t0.Add(-time.Duration(3+i)*time.Hour), "success")
-	}
-	for i := range 5 {
-		sha := fmt.Sprintf("%040x", 2000+i)
-		state := "success"
-		if i == 2 {
-			state = "failure"
-		}
-		f.AddDeploy("acme/api", "production", sha, "v", "bob", t0.Add(-time.Duration(10+20*i)*time.Minute), state)
-		for j := range 2 {
-			f.AddMergedPull("acme/api", fakegithub.MergedPull{Title: fmt.Sprintf("PR %d.%d", i, j), Author: "bob", Commits: []string{sha},
-				Files:   []fakegithub.PullFile{{Path: "db/migrate/x.sql", Additions: 10}},
-				Reviews: []fakegithub.Review{{User: "carol", State: "APPROVED"}}})
-		}
-	}
+	f.AddLookupFixture("acme/api", t0)
 	const delay = 50 * time.Millisecond
-	tr := &slowTransport{delay: delay}
+	tr := &fakegithub.SlowTransport{Delay: delay}
 	c, err := github.New(github.Options{APIURL: f.URL(), Token: fakegithub.Token, HTTPClient: &http.Client{Transport: tr}})
 	if err != nil {
 		b.Fatal(err)
@@ -241,5 +210,5 @@ func BenchmarkDeclarationLookup50ms(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(delay), "rt/op")
 	b.ReportMetric(float64(worst)/float64(delay), "worst-rt")
-	b.ReportMetric(float64(tr.n)/float64(b.N), "calls/op")
+	b.ReportMetric(float64(tr.Calls())/float64(b.N), "calls/op")
 }
