@@ -292,3 +292,36 @@ func TestOneOfferAcrossReplicas(t *testing.T) {
 		t.Errorf("the offer does not show the last assessment: %s", search[0].Blocks)
 	}
 }
+
+// TestFailedOfferIsPostedByTheSweep: Slack refuses every attempt at the
+// offer (503, nothing posted); the group keeps its pending offer, and the
+// leader's next look at groups left half done (ResumeDetection, every
+// minute) posts it once Slack is back.
+func TestFailedOfferIsPostedByTheSweep(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+		if method == "chat.postMessage" && down.Load() {
+			return &fakeslack.Fault{Status: 503}
+		}
+		return nil
+	}})
+	f.AddChannel(triage, "triage", fakeslack.BotUserID)
+	app := detectionApp(t, f, boltStore(t), false)
+	now := time.Now().UTC()
+	ingest(t, app, alert("checkout", "CheckoutErrors", "error_rate", now.Add(-3*time.Minute)), alert("checkout", "CheckoutLatency", "latency", now.Add(-2*time.Minute)))
+	app.WaitDetection()
+	gs, _ := app.RecentSignals(context.Background(), 1)
+	if len(offers(f)) != 0 || !gs[0].OfferPending() || gs[0].Assessor != "" {
+		t.Fatalf("after Slack refused: %d offers, group %+v; want none, a pending offer, no holder", len(offers(f)), gs[0])
+	}
+	down.Store(false)
+	if err := app.ResumeDetection(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	app.WaitDetection()
+	gs, _ = app.RecentSignals(context.Background(), 1)
+	if got := offers(f); len(got) != 1 || gs[0].Offer.TS != got[0].TS {
+		t.Fatalf("after the sweep: %d offers, group offer %+v", len(got), gs[0].Offer)
+	}
+}

@@ -65,7 +65,7 @@ type Detection struct {
 	// SharedStore says that other processes may use the store at the same
 	// time (PostgreSQL replicas): a group's assessment another process holds
 	// is left to it until its lease runs out (a dead holder's work is then
-	// taken by the next ResumeDetection). Otherwise (bbolt, locked to one
+	// taken by the leader's next ResumeDetection). Otherwise (bbolt, locked to one
 	// process) a hold left by another process is a dead one's, taken over
 	// at once.
 	SharedStore bool
@@ -677,9 +677,10 @@ func (a *App) RecentSignals(ctx context.Context, limit int) ([]SignalGroup, erro
 
 // ResumeDetection re-assesses groups that changed after their last
 // assessment (a stop between recording alerts and acting on them), and
-// those whose offer was being posted when the process stopped. With a
-// shared store the leader runs it now and then: a group a dead replica
-// held is taken once its lease ran out (a live holder keeps its own).
+// those whose offer was being posted when the process stopped or whose
+// post failed. The leader runs it at start and then every minute: with a
+// shared store, a group a dead replica held is taken once its lease ran out
+// (a live holder keeps its own).
 func (a *App) ResumeDetection(ctx context.Context) error {
 	if a.Signals == nil {
 		return nil

@@ -350,9 +350,10 @@ func leaderWork(ctx context.Context, app *playbook.App, cfg config.Scheduler, cl
 		log.Info("resumed interrupted work")
 		return nil
 	})
-	if app.Signals != nil && app.Detection.SharedStore {
-		// A replica that dies holding an alert group's assessment leaves it
-		// to whoever looks after its lease ran out: the leader, now and then.
+	if app.Signals != nil {
+		// Alert groups left half done are taken up again now and then: an
+		// offer whose post failed (Slack down), and with replicas a group
+		// whose holder died (once its lease ran out).
 		g.Go(func() error {
 			for {
 				select {
@@ -369,6 +370,6 @@ func leaderWork(ctx context.Context, app *playbook.App, cfg config.Scheduler, cl
 	return g.Wait()
 }
 
-// detectionSweep is how often the leader among replicas looks for alert
-// groups a dead replica left half assessed.
+// detectionSweep is how often the leader looks for alert groups left half
+// assessed: a failed offer post, a dead replica's hold.
 const detectionSweep = time.Minute
