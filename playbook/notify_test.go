@@ -94,6 +94,16 @@ func TestSEV3OpensOneGitHubIssueForTheOwningTeam(t *testing.T) {
 	if len(told) != 1 || told[0].Data["via"] != "github" || told[0].Data["url"] != it.HTMLURL {
 		t.Fatalf("timeline: %+v", told)
 	}
+	var pm playbook.Postmortem
+	h.app.RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = p; return nil, nil }
+	if _, _, err := h.app.RenderOutline(context.Background(), got); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(pm.Timeline, func(e playbook.PostmortemEvent) bool {
+		return e.Text == "Klaxon told the owning team @acme/payments, @octo: GitHub issue acme/checkout#1" && e.Link == it.HTMLURL
+	}) {
+		t.Errorf("the post-mortem timeline lacks the issue: %+v", pm.Timeline)
+	}
 	if n := h.ownerNotices(); len(n) != 1 || n[0].Issue == nil || n[0].Issue.URL != it.HTMLURL || n[0].Team != "@acme/payments, @octo" {
 		t.Fatalf("channel notice: %+v", n)
 	}

@@ -753,6 +753,9 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 		return "Klaxon did not escalate: " + text, ""
 	case EventPagerDuty:
 		return with(who, text), e.Data["url"]
+	case EventOwnersTold:
+		// "told the owning team @acme/payments: GitHub issue acme/x#3"
+		return who + " " + text, e.Data["url"]
 	case EventPagerDutyLog:
 		return with("PagerDuty", text), ""
 	case EventSignal:
