@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,6 +88,54 @@ func RunDeployLog(t *testing.T, open Opener) {
 		got, _ = dl.DeploysSince(ctx, t0.Add(30*time.Minute))
 		if len(got) != 3 || got[2].ID != 2 {
 			t.Fatalf("after moving deploy 2: %+v", got)
+		}
+	})
+
+	t.Run("saves side by side, one failing", func(t *testing.T) {
+		// A lookup saves its records at once (bbolt batches them into one
+		// transaction): each is stored as its own function says, and one
+		// function's error costs only its own record.
+		s, _ := open(t)
+		dl := deployLog(t, s)
+		boom := errors.New("boom")
+		errs := make([]error, 20)
+		var wg sync.WaitGroup
+		for i := range errs {
+			wg.Go(func() {
+				got, applied, err := dl.SaveDeploy(ctx, "", "acme/api", int64(i+1), func(d *playbook.DeployRecord, found bool) error {
+					if found {
+						t.Errorf("deploy %d found before its first save", i+1)
+					}
+					d.SHA, d.State, d.At = fmt.Sprintf("%040x", i+1), "success", t0.Add(time.Duration(i)*time.Minute)
+					if i == 7 {
+						return boom
+					}
+					return nil
+				})
+				errs[i] = err
+				if err == nil && (!applied || got.ID != int64(i+1) || got.SHA != fmt.Sprintf("%040x", i+1)) {
+					t.Errorf("save %d = %+v, applied %v", i+1, got, applied)
+				}
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if (i == 7) != errors.Is(err, boom) || i != 7 && err != nil {
+				t.Errorf("save %d: %v", i+1, err)
+			}
+		}
+		all, err := dl.DeploysSince(ctx, time.Time{})
+		if err != nil || len(all) != 19 {
+			t.Fatalf("%d records, %v; want 19 (the failed one not written)", len(all), err)
+		}
+		for i, d := range all {
+			want := int64(i + 1)
+			if i >= 7 {
+				want++ // deploy 8 failed
+			}
+			if d.ID != want || d.State != "success" {
+				t.Fatalf("record %d = %+v, want deploy %d, oldest first", i, d, want)
+			}
 		}
 	})
 
