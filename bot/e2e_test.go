@@ -176,7 +176,7 @@ func waitAnnounced(t testing.TB, f *fakeslack.Server, n int) {
 // waitReady waits until the declarer's follow-up (sent after every step) arrived n times.
 func waitReady(t testing.TB, f *fakeslack.Server, n int) {
 	t.Helper()
-	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return len(s.ResponseURLPosts()) >= n }); err != nil {
+	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return s.ResponseURLPostCount() >= n }); err != nil {
 		t.Fatalf("declaration %d never finished: %v", n, err)
 	}
 }

@@ -336,7 +336,6 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 		return SetupResult{Incident: inc}, err
 	}
 	defer a.end(n)
-
 	inc, err := a.Store.Get(ctx, n)
 	if err != nil {
 		return SetupResult{}, err
@@ -358,11 +357,32 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 	defer a.startDeploys(ctx, inc).wait(ctx)
 
 	b := a.Briefing(inc)
+	// Topic and purpose are not what a responder waits for: they follow
+	// the intro, beside its pin, so that the calls of the second round
+	// trip are only those that make the incident ready (ten declarations at
+	// once make 60 calls side by side then instead of 80).
+	introPosted := make(chan struct{})
+	var introOnce sync.Once
+	afterIntro := func() { introOnce.Do(func() { close(introPosted) }) }
+	followIntro := func(ctx context.Context) error {
+		select {
+		case <-introPosted:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	steps := []setupStep{
 		{step: StepTopic, run: func(ctx context.Context) (func(*Incident), Event, error) {
+			if err := followIntro(ctx); err != nil {
+				return nil, Event{}, err
+			}
 			return nil, Event{}, a.Channels.SetTopic(ctx, b)
 		}},
 		{step: StepPurpose, run: func(ctx context.Context) (func(*Incident), Event, error) {
+			if err := followIntro(ctx); err != nil {
+				return nil, Event{}, err
+			}
 			return nil, Event{}, a.Channels.SetPurpose(ctx, b)
 		}},
 		{step: StepInvite, run: func(ctx context.Context) (func(*Incident), Event, error) {
@@ -388,7 +408,9 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 			m := inc.Intro
 			if m.Zero() {
 				var err error
-				if m, err = a.Poster.PostIntro(ctx, b); err != nil {
+				m, err = a.Poster.PostIntro(ctx, b)
+				afterIntro()
+				if err != nil {
 					return nil, Event{}, err
 				}
 				if _, err := a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
@@ -399,6 +421,7 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 					return nil, Event{}, err
 				}
 			}
+			afterIntro()
 			if err := a.Channels.Pin(ctx, m); err != nil {
 				return nil, Event{}, fmt.Errorf("pin: %w", err)
 			}
@@ -434,6 +457,9 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 		runs[k] = !done && !inc.GaveUp(s.step)
 		if runs[k] && s.promise != nil {
 			s.promise(&optimistic)
+		}
+		if s.step == StepIntro && !runs[k] {
+			afterIntro()
 		}
 	}
 	postChecks := !inc.Done(StepChecks) && !inc.GaveUp(StepChecks)
@@ -784,16 +810,27 @@ func (a *App) end(n int64) {
 }
 
 // Resume runs at start: it arms the reminders of open incidents stored
-// before Klaxon kept timers, and finishes the setup of every open incident
-// that is not ready (a crash between the declaration and its announcement).
-// Run it once the scheduler made its first pass (FirstTick), so that
-// reminders already due are not kept waiting behind it.
+// before Klaxon kept timers, finishes the setup of every open incident that
+// is not ready (a crash between the declaration and its announcement), then
+// the pages, escalation steps, ticket filings and close steps a stop
+// interrupted. Run it once the scheduler made its first pass (FirstTick),
+// so that reminders already due are not kept waiting behind it.
+//
+// One pass over the store finds all of them: each pass decodes every
+// incident (half a second for 10,000 on a quiet 2-core machine, more on a
+// busy one), CPU the scheduler's passes then lack.
 func (a *App) Resume(ctx context.Context) error {
-	unarmed, err := a.Store.List(ctx, func(i *Incident) bool { return i.Status.Open() && i.Timers == (Timers{}) })
+	left, err := a.Store.List(ctx, func(i *Incident) bool {
+		return unarmed(i) || a.unready(i) || pagingLeft(i) || a.wrapUpLeft(i)
+	})
 	if err != nil {
 		return err
 	}
-	for _, inc := range unarmed {
+	armed := 0
+	for _, inc := range left {
+		if !unarmed(&inc) {
+			continue
+		}
 		now := a.Clock.Now()
 		if _, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 			i.ArmTimers(a.Tiers.Get(i.Severity), now)
@@ -801,19 +838,16 @@ func (a *App) Resume(ctx context.Context) error {
 		}); err != nil {
 			a.log().Error("arming the reminders of an incident", "incident", inc.Number, "err", err)
 		}
+		armed++
 	}
-	if len(unarmed) > 0 {
+	if armed > 0 {
 		a.Wake()
-	}
-	incs, err := a.Store.List(ctx, func(i *Incident) bool { return i.Status.Open() && !i.Ready() && !i.channelGaveUp() })
-	if err != nil {
-		return err
 	}
 	// A few at a time: each is mostly waiting on Slack, and the store
 	// writes of many at once would hold up the scheduler's.
 	work := make(chan int64)
 	var wg sync.WaitGroup
-	for range min(resumeWorkers, len(incs)) {
+	for range resumeWorkers {
 		wg.Go(func() {
 			for n := range work {
 				if _, err := a.SetUp(ctx, n); err != nil {
@@ -822,33 +856,49 @@ func (a *App) Resume(ctx context.Context) error {
 			}
 		})
 	}
-	for _, inc := range incs {
-		work <- inc.Number
+	for _, inc := range left {
+		if a.unready(&inc) {
+			work <- inc.Number
+		}
 	}
 	close(work)
 	wg.Wait()
-	if err := a.resumePaging(ctx); err != nil {
+	if err := a.resumePaging(ctx, left); err != nil {
 		a.log().Error("resuming pages and escalation steps", "err", err)
 	}
-	return a.resumeWrapUp(ctx)
+	return a.resumeWrapUp(ctx, left)
 }
 
 // resumeWorkers bounds the interrupted setups Resume runs at once.
 const resumeWorkers = 4
 
-// resumeWrapUp finishes what a stop interrupted after the all-clear: action
-// items not yet filed as tickets and close steps not yet done.
-func (a *App) resumeWrapUp(ctx context.Context) error {
-	incs, err := a.Store.List(ctx, func(i *Incident) bool {
-		if closeUnfinished(i) {
-			return true
-		}
-		return a.Tickets != nil && slices.ContainsFunc(i.Actions, func(it ActionItem) bool { return it.Ticket == nil && it.FileFailures < MaxStepAttempts })
-	})
-	if err != nil {
-		return err
+// unarmed: an open incident stored before Klaxon kept timers.
+func unarmed(i *Incident) bool { return i.Status.Open() && i.Timers == (Timers{}) }
+
+// unready: an open incident whose setup a stop interrupted.
+func (a *App) unready(i *Incident) bool {
+	return i.Status.Open() && !i.Ready() && !i.channelGaveUp()
+}
+
+// wrapUpLeft: what a stop interrupted after the all-clear, action items not
+// yet filed as tickets or close steps not yet done.
+func (a *App) wrapUpLeft(i *Incident) bool {
+	if closeUnfinished(i) {
+		return true
 	}
+	return a.Tickets != nil && slices.ContainsFunc(i.Actions, func(it ActionItem) bool { return it.Ticket == nil && it.FileFailures < MaxStepAttempts })
+}
+
+// resumeWrapUp finishes the wrap-up of the incidents among incs that have
+// some left.
+func (a *App) resumeWrapUp(ctx context.Context, incs []Incident) error {
 	for _, inc := range incs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if !a.wrapUpLeft(&inc) {
+			continue
+		}
 		if a.Tickets != nil {
 			if res, err := a.FileTickets(ctx, inc.Number, false); err != nil {
 				a.log().Error("resuming action-item filing", "incident", inc.Number, "err", err)

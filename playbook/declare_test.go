@@ -853,22 +853,24 @@ func TestSetUpDoesNotAdoptSomeoneElsesChannel(t *testing.T) {
 	}
 }
 
-// TestSetUpRunsIndependentStepsConcurrently: once the channel exists, topic,
-// purpose, invite, bookmark, intro and announcement are all in flight at the
-// same time. Each fake blocks until all six have started, so a sequential
-// SetUp would never finish (the watchdog in recv fails the test instead).
+// TestSetUpRunsIndependentStepsConcurrently: once the channel exists,
+// invite, bookmark, intro and announcement are all in flight at the same
+// time. Each fake blocks until all four have started, so a sequential SetUp
+// would never finish (the watchdog in recv fails the test instead). Topic
+// and purpose follow the intro: none has started while it is in flight.
 func TestSetUpRunsIndependentStepsConcurrently(t *testing.T) {
 	h := newHarness(t)
 	inc := h.declare(t, "Checkout returns 500s", playbook.SEV2, "checkout")
-	started := make(chan string, 6)
+	started := make(chan string, 4)
+	followers := make(chan string, 2)
 	all := make(chan struct{})
 	barrier := func(step string) error {
 		started <- step
 		<-all
 		return nil
 	}
-	h.ch.TopicHook = func(playbook.Briefing) error { return barrier("topic") }
-	h.ch.PurposeHook = func(playbook.Briefing) error { return barrier("purpose") }
+	h.ch.TopicHook = func(playbook.Briefing) error { followers <- "topic"; return nil }
+	h.ch.PurposeHook = func(playbook.Briefing) error { followers <- "purpose"; return nil }
 	h.ch.InviteHook = func(string, []string) error { return barrier("invite") }
 	h.ch.BookmarkHook = func(string, string, string) error { return barrier("bookmark") }
 	h.post.IntroHook = func(playbook.Briefing) error { return barrier("intro") }
@@ -880,15 +882,18 @@ func TestSetUpRunsIndependentStepsConcurrently(t *testing.T) {
 		done <- err
 	}()
 	seen := map[string]bool{}
-	for range 6 {
-		seen[recv(t, started, "the six independent steps to be in flight together")] = true
+	for range 4 {
+		seen[recv(t, started, "the four steps that make the incident ready to be in flight together")] = true
+	}
+	if len(followers) != 0 {
+		t.Fatalf("%s started before the intro was posted", <-followers)
 	}
 	close(all)
 	if err := recv(t, done, "SetUp to finish"); err != nil {
 		t.Fatal(err)
 	}
-	if len(seen) != 6 {
-		t.Fatalf("steps in flight together: %v", seen)
+	if len(seen) != 4 || len(followers) != 2 {
+		t.Fatalf("steps in flight together: %v; topic and purpose set afterwards: %d of 2", seen, len(followers))
 	}
 	if got := h.get(t, inc.Number); !got.Ready() {
 		t.Fatalf("not ready: %v", got.Setup)

@@ -141,18 +141,33 @@ func (a *App) poll(ctx context.Context, inc Incident) {
 	}
 }
 
-// resumePaging runs at start: declaration pages still pending (PagerDuty was
+// pagingLeft: an open incident with a declaration page or owners' notice
+// pending, or escalation steps claimed and not finished, as Resume found it
+// (its setup, resumed first, may page it).
+func pagingLeft(i *Incident) bool {
+	return i.Status.Open() && i.Paging != nil && (i.Paging.Pending || i.Paging.Notify || len(i.pendingSteps()) > 0)
+}
+
+// resumePaging runs at start, after the setups: among left (the incidents
+// Resume found pagingLeft), declaration pages still pending (PagerDuty was
 // down, Klaxon stopped) are sent, and escalation steps a stop interrupted
-// after they were claimed are finished.
-func (a *App) resumePaging(ctx context.Context) error {
-	incs, err := a.Store.List(ctx, func(i *Incident) bool {
-		return i.Status.Open() && i.Paging != nil && ((i.Paging.Pending && i.Done(StepChannel) && !i.GaveUp(StepPage)) ||
-			(i.Paging.Notify && i.Done(StepChannel) && !i.GaveUp(StepNotifyOwners)) || len(i.pendingSteps()) > 0)
-	})
-	if err != nil {
-		return err
-	}
-	for _, inc := range incs {
+// after they were claimed are finished. Each is read again first, since its
+// resumed setup may have paged it.
+func (a *App) resumePaging(ctx context.Context, left []Incident) error {
+	for _, inc := range left {
+		if !pagingLeft(&inc) {
+			continue
+		}
+		n := inc.Number
+		inc, err := a.Store.Get(ctx, n)
+		if err != nil {
+			a.log().Error("reading an incident to resume its pages", "incident", n, "err", err)
+			continue
+		}
+		if !(inc.Status.Open() && inc.Paging != nil && ((inc.Paging.Pending && inc.Done(StepChannel) && !inc.GaveUp(StepPage)) ||
+			(inc.Paging.Notify && inc.Done(StepChannel) && !inc.GaveUp(StepNotifyOwners)) || len(inc.pendingSteps()) > 0)) {
+			continue
+		}
 		if inc.Paging.Pending {
 			if err := a.pageAtDeclaration(ctx, inc.Number); err != nil {
 				a.log().Warn("retrying the declaration page at start", "incident", inc.Number, "err", err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -41,8 +42,10 @@ func (s *DB) SaveDeploy(ctx context.Context, key, repo string, id int64, fn func
 	// A save without a key comes from a lookup, which saves its records
 	// side by side: bbolt's Batch writes them in one transaction (one disk
 	// sync instead of one each). Batch may run the function again, so it
-	// starts from nothing each time.
-	update := s.db.Update
+	// starts from nothing each time. Other saves are group-committed
+	// (commit.go); an error before the first Put refuses: the two buckets,
+	// created empty, are all it may leave behind.
+	update := s.update
 	if key == "" {
 		update = s.db.Batch
 	}
@@ -60,7 +63,7 @@ func (s *DB) SaveDeploy(ctx context.Context, key, repo string, id int64, fn func
 		var old time.Time
 		if v := b.Get(dk); v != nil {
 			if err := json.Unmarshal(v, &rec); err != nil {
-				return fmt.Errorf("store: decode deploy %s: %w", dk, err)
+				return refuse(fmt.Errorf("store: decode deploy %s: %w", dk, err))
 			}
 			found, old = true, rec.At
 		}
@@ -69,7 +72,7 @@ func (s *DB) SaveDeploy(ctx context.Context, key, repo string, id int64, fn func
 			return nil
 		}
 		if err := fn(&rec, found); err != nil {
-			return err
+			return refuse(err)
 		}
 		rec.Repo, rec.ID = repo, id
 		v, err := json.Marshal(rec)
@@ -94,6 +97,9 @@ func (s *DB) SaveDeploy(ctx context.Context, key, repo string, id int64, fn func
 		kr, _ := json.Marshal(keyRecord{At: time.Now().UTC()})
 		return keys.Put([]byte(key), kr)
 	})
+	if r, ok := errors.AsType[refused](err); ok {
+		err = r.err // from Batch, which returns the refusal as it is
+	}
 	if err != nil {
 		return playbook.DeployRecord{}, false, err
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -59,13 +60,20 @@ func initDigest(tx *bolt.Tx) error {
 }
 
 // putDigest records inc's figure view. A store file opened by an older
-// Klaxon (no digest bucket) is left alone.
+// Klaxon (no digest bucket) is left alone. Most writes (a reminder fired, a
+// step recorded) leave the view as it was: then nothing is written, since a
+// Put of the same bytes still dirties the page and its parents, and the
+// scheduler's pass would write them all out again.
 func putDigest(tx *bolt.Tx, inc *playbook.Incident) error {
 	b := tx.Bucket(bucketDigest)
 	if b == nil {
 		return nil
 	}
-	return b.Put(numKey(inc.Number), encodeDigest(playbook.FigureView(inc)))
+	k, v := numKey(inc.Number), encodeDigest(playbook.FigureView(inc))
+	if bytes.Equal(b.Get(k), v) {
+		return nil
+	}
+	return b.Put(k, v)
 }
 
 // putDigestEvent records e (already numbered) if the figures read it.

@@ -72,13 +72,15 @@ func putGroup(b *bolt.Bucket, g *playbook.SignalGroup) error {
 }
 
 // UpdateService implements playbook.SignalStore. An error from fn (the
-// playbook uses one to only read) aborts the transaction: nothing is written.
+// playbook uses one to only read) aborts the transaction: nothing is
+// written. Errors before the first Put refuse (commit.go): the two signal
+// buckets, created empty, are all they may leave behind.
 func (s *DB) UpdateService(ctx context.Context, service string, fn func(*playbook.ServiceSignals) error) (playbook.ServiceSignals, error) {
 	if err := ctx.Err(); err != nil {
 		return playbook.ServiceSignals{}, err
 	}
 	var st playbook.ServiceSignals
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		groups, services, err := signalBuckets(tx)
 		if err != nil {
 			return err
@@ -86,7 +88,7 @@ func (s *DB) UpdateService(ctx context.Context, service string, fn func(*playboo
 		var idx serviceIndex
 		if v := services.Get(serviceKey(service)); v != nil {
 			if err := json.Unmarshal(v, &idx); err != nil {
-				return fmt.Errorf("store: signal state of %q: %w", service, err)
+				return refuse(fmt.Errorf("store: signal state of %q: %w", service, err))
 			}
 		}
 		st = playbook.ServiceSignals{Service: service, Incident: idx.Incident}
@@ -96,12 +98,12 @@ func (s *DB) UpdateService(ctx context.Context, service string, fn func(*playboo
 				continue
 			}
 			if err != nil {
-				return err
+				return refuse(err)
 			}
 			st.Groups = append(st.Groups, g)
 		}
 		if err := fn(&st); err != nil {
-			return err
+			return refuse(err)
 		}
 		idx = serviceIndex{Incident: st.Incident, Live: []int64{}}
 		for i := range st.Groups {
@@ -144,16 +146,16 @@ func (s *DB) UpdateGroup(ctx context.Context, id int64, fn func(*playbook.Signal
 		return playbook.SignalGroup{}, err
 	}
 	var g playbook.SignalGroup
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		groups, _, err := signalBuckets(tx)
 		if err != nil {
 			return err
 		}
 		if g, err = getGroup(groups, id); err != nil {
-			return err
+			return refuse(err)
 		}
 		if err := fn(&g); err != nil {
-			return err
+			return refuse(err)
 		}
 		g.ID = id
 		return putGroup(groups, &g)

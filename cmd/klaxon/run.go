@@ -82,6 +82,9 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 	reg := prometheus.NewRegistry()
 	ops := bot.NewOpsMetrics(reg)
 	pace := hooks.pace
+	if pace.Transport == nil {
+		pace.Transport = bot.SlackTransport()
+	}
 	pace.Transport = ops.Instrument("slack", pace.Transport, bot.SlackMethod)
 	api := bot.NewPacedClient(cfg.Slack.BotToken.Reveal(), cfg.Slack.AppToken.Reveal(), cfg.Slack.APIURL, pace)
 	if err := reach(ctx, cfg.Slack.APIURL, log); err != nil {

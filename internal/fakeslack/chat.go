@@ -17,7 +17,30 @@ type content struct {
 	attachments bool
 }
 
+// parsedContent is parseContent's answer, worked out before the server's
+// lock is taken (serveAPI): it depends on the arguments alone, and checking
+// the blocks under the lock made posts to different channels wait for each
+// other, which Slack does not do.
+type parsedContent struct {
+	c   content
+	res result
+	ok  bool
+}
+
 func (s *Server) parseContent(a *args) (content, result, bool) {
+	if a.content == nil {
+		p := parseContent(a)
+		a.content = &p
+	}
+	return a.content.c, a.content.res, a.content.ok
+}
+
+func parseContent(a *args) parsedContent {
+	c, res, ok := parseContentArgs(a)
+	return parsedContent{c, res, ok}
+}
+
+func parseContentArgs(a *args) (content, result, bool) {
 	var c content
 	c.text = cutText(a.str("text"))
 	if a.has("blocks") {

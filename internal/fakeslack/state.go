@@ -451,6 +451,10 @@ func (n *Snapshot) Ephemerals(userID string) []Message {
 	return out
 }
 
+// ResponseURLPostCount is len(ResponseURLPosts()) without copying them: a
+// wait on it runs after every change, under the server's lock.
+func (n *Snapshot) ResponseURLPostCount() int { return len(n.s.responsePosts) }
+
 // ResponseURLPosts returns every POST to a response_url, in order.
 func (n *Snapshot) ResponseURLPosts() []ResponsePost {
 	out := make([]ResponsePost, len(n.s.responsePosts))

@@ -66,11 +66,18 @@ type apiReq struct {
 // args gives form and JSON arguments one face. slack-go sends most methods
 // as a form with token= in the body, and views.* / apps.* as JSON with a
 // Bearer header; Slack accepts either for most methods.
+// contentMethods take a message's content (text, blocks), which serveAPI
+// parses before taking the lock.
+var contentMethods = map[string]bool{"chat.postMessage": true, "chat.update": true, "chat.postEphemeral": true}
+
 type args struct {
 	form   url.Values
 	json   map[string]json.RawMessage
 	isJSON bool
 	body   []byte
+	// content is the message content of the arguments, parsed ahead
+	// (nil: not yet).
+	content *parsedContent
 }
 
 func parseArgs(r *http.Request, body []byte) (*args, string) {
@@ -244,6 +251,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	if contentMethods[method] && perr == "" {
+		p := parseContent(a)
+		a.content = &p
+	}
 	s.mu.Lock()
 	if !call.Fault || applied != nil {
 		res = s.dispatchLocked(method, r, a, perr, key)
