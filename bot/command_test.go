@@ -15,6 +15,7 @@ import (
 func isService(w string) bool { return strings.EqualFold(w, "checkout") || w == "login" }
 
 func TestParseCommand(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		text string
 		want Command
@@ -44,6 +45,7 @@ func TestParseCommand(t *testing.T) {
 }
 
 func TestParseCommandBadSeverity(t *testing.T) {
+	t.Parallel()
 	c := ParseCommand("declare sev9 checkout down", isService)
 	if c.SeverityErr == nil || c.NeedsForm() {
 		t.Fatalf("sev9 accepted: %+v", c)
@@ -81,6 +83,7 @@ func FuzzParseCommand(f *testing.F) {
 }
 
 func TestPlain(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"<!channel> down":                           "@channel down",
 		"<@U0ABC|bob> broke it":                     "@bob broke it",
@@ -139,6 +142,7 @@ func FuzzDeclareSubmission(f *testing.F) {
 }
 
 func TestParseAction(t *testing.T) {
+	t.Parallel()
 	a := ParseAction("Add a 5xx alert on &lt;checkout&gt; <@U0ALICE|alice> due:2026-12-04")
 	if a.Text != "Add a 5xx alert on <checkout>" || len(a.Owners) != 1 || a.Owners[0] != "U0ALICE" || a.Due != "2026-12-04" || a.Groups != 0 {
 		t.Fatalf("ParseAction = %+v", a)
@@ -178,6 +182,7 @@ func FuzzParseAction(f *testing.F) {
 // TestUsageHintListsEverySubcommand: the manifest's usage hint is built
 // from the subcommands the parser accepts, so none is missing from it.
 func TestUsageHintListsEverySubcommand(t *testing.T) {
+	t.Parallel()
 	hint := UsageHint()
 	for _, sub := range Subcommands() {
 		if c := ParseCommand(sub+" x", nil); c.Unknown || c.Name != sub {

@@ -17,6 +17,7 @@ import (
 // Defect 5: a redelivered "/incident tag" (same envelope) says the tag is
 // recorded, not "Klaxon could not record the root cause".
 func TestRedeliveredTagIsAcknowledgedAsRecorded(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	ch := declareOne(t, f)
@@ -41,6 +42,7 @@ func TestRedeliveredTagIsAcknowledgedAsRecorded(t *testing.T) {
 // an ack); the decision follows through the response_url once the group is
 // read, and later commands decide from the cache.
 func TestPermissionWithASlowGroupIsAckedFirst(t *testing.T) {
+	t.Parallel()
 	release := make(chan struct{})
 	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
 		if method == "usergroups.users.list" {
@@ -86,6 +88,7 @@ func TestPermissionWithASlowGroupIsAckedFirst(t *testing.T) {
 // a person added to a responder group may act without waiting for the
 // five-minute refresh.
 func TestGroupChangeEventRefreshesPermissions(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"), func(app *playbook.App, _ *bot.Adapter) {
 		app.Responders = []string{oncallGrp}
@@ -113,6 +116,7 @@ func TestGroupChangeEventRefreshesPermissions(t *testing.T) {
 // close: the archive is recorded, the outline and the post-mortem reminders
 // go to the commander by DM, and the announce thread says so.
 func TestChannelArchivedByHandBeforeClose(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	clock := &manualClock{now: time.Now().UTC().Truncate(time.Second)}
 	k, _ := wrapUpKlaxon(t, f, clock)
@@ -169,6 +173,7 @@ func TestChannelArchivedByHandBeforeClose(t *testing.T) {
 // channel why and what an admin must allow; no reminder goes to no channel;
 // "/incident resolve #1" and "close #1" work from any channel.
 func TestChannelThatCannotBeCreated(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
 		if method == "conversations.create" {
 			return &fakeslack.Fault{Error: "restricted_action"}
@@ -235,6 +240,7 @@ func TestChannelThatCannotBeCreated(t *testing.T) {
 // Also checked: "/incident action #N" from outside the incident's channel
 // is for those who manage it; in the channel anyone may add an item.
 func TestActionByNumberFromElsewhereNeedsPermission(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	ch := declareOne(t, f)

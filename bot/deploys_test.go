@@ -21,9 +21,10 @@ import (
 // real adapter to the fake Slack, which refuses blocks over Block Kit's
 // limits; then edits it in place.
 func TestDeploysPostWithinBlockKitLimits(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	f.AddChannel("C0INC0001", "inc-1-sev1-x", fakeslack.BotUserID)
-	api := bot.NewClient(fakeslack.DefaultBotToken, fakeslack.DefaultAppToken, f.URL())
+	api := bot.NewPacedClient(fakeslack.DefaultBotToken, fakeslack.DefaultAppToken, f.URL(), bot.Pace{Clock: paceClock(f)})
 	ad := &bot.Adapter{API: api, Templates: templates.MustDefault(), AnnounceChannel: announce, Clock: playbook.ClockFunc(time.Now)}
 	now := time.Now().UTC()
 	var recs []playbook.DeployRecord
@@ -91,6 +92,7 @@ func deploysKlaxon(t *testing.T, f *fakeslack.Server) (*klaxon, *fakegithub.Serv
 // failed with a Retry button; Retry posts the deploys (item checked);
 // "Not this one" moves the suspect; "This is the cause" confirms one.
 func TestDeploysGitHubDownThenRetryAndVerdicts(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k, gh := deploysKlaxon(t, f)
 	now := time.Now().UTC()
@@ -221,6 +223,7 @@ func TestAppHomeShowsOpenWatchWindows(t *testing.T) {
 // TestDeploysCommand: /incident deploys outside an incident answers only
 // the person; a bad window is refused with an example.
 func TestDeploysCommand(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	_, gh := deploysKlaxon(t, f)
 	gh.AddDeploy("acme/checkout", "production", fmt.Sprintf("%040x", 7), "v7", "alice", time.Now().Add(-3*time.Hour), "success")
@@ -247,6 +250,7 @@ func TestDeploysCommand(t *testing.T) {
 }
 
 func TestParseDeploysArgs(t *testing.T) {
+	t.Parallel()
 	isSvc := func(w string) bool { return w == "checkout" }
 	for in, want := range map[string]string{
 		"":               " 0s",

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,11 +32,36 @@ const (
 	oncallGrp = "S0ONCALL"
 )
 
-// newFake returns a fake Slack seeded like a small workspace.
+// paceClocks holds, per fake, the rate-limit clock its bots pace on.
+var paceClocks sync.Map // *fakeslack.Server -> *fakeslack.ManualClock
+
+// paceClock is the clock a client of f paces on: f's rate-limit clock when
+// newFake gave it one, else nil (the wall clock).
+func paceClock(f *fakeslack.Server) bot.PaceClock {
+	if rc, ok := paceClocks.Load(f); ok {
+		return rc.(*fakeslack.ManualClock)
+	}
+	return nil
+}
+
+// newFake returns a fake Slack seeded like a small workspace. In a test
+// (not a benchmark, which measures real pacing) its rate limits run on a
+// clock that the bots started on it share and move forward when they pace a
+// call (see startOn): Slack's real limits are enforced and honoured, and
+// nobody waits for them. A test that sets opts.RateClock keeps its own.
 func newFake(t testing.TB, opts fakeslack.Options) *fakeslack.Server {
 	t.Helper()
+	var rc *fakeslack.ManualClock
+	if _, bench := t.(*testing.B); !bench && opts.RateClock == nil {
+		rc = fakeslack.NewManualClock(time.Now())
+		opts.RateClock = rc.Now
+	}
 	f := fakeslack.New(opts)
 	t.Cleanup(f.Close)
+	if rc != nil {
+		paceClocks.Store(f, rc)
+		t.Cleanup(func() { paceClocks.Delete(f) })
+	}
 	for _, u := range []string{declarer, "U0PAY001", "U0PAY002", "U0EXEC01", "U0SRE001", "U0SRE002", "U0OTHER1"} {
 		f.AddUser(u, strings.ToLower(u))
 	}
@@ -92,6 +118,9 @@ func startPaced(t testing.TB, f *fakeslack.Server, dbPath string, pace bot.Pace,
 // startOn runs a bot on db, which it closes when it stops.
 func startOn(t testing.TB, f *fakeslack.Server, db closingStore, pace bot.Pace, configure ...func(*playbook.App, *bot.Adapter)) *klaxon {
 	t.Helper()
+	if pace.Clock == nil {
+		pace.Clock = paceClock(f)
+	}
 	api := bot.NewPacedClient(fakeslack.DefaultBotToken, fakeslack.DefaultAppToken, f.URL(), pace)
 	who, err := api.AuthTest()
 	if err != nil {
@@ -209,6 +238,7 @@ func blocksText(m fakeslack.Message) string {
 }
 
 func TestDeclareEndToEnd(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{Latency: ackLatencyProbe})
 	path := filepath.Join(t.TempDir(), "klaxon.db")
 	k := start(t, f, path)
@@ -344,6 +374,7 @@ func names(cs []fakeslack.Channel) []string {
 }
 
 func TestRedeliveredEnvelopeDeclaresOnce(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	payload := map[string]string{"command": "/incident", "text": "declare sev2 Payments timing out", "user_id": declarer, "channel_id": general, "team_id": fakeslack.TeamID, "trigger_id": "T1", "response_url": ""}
@@ -363,6 +394,7 @@ func TestRedeliveredEnvelopeDeclaresOnce(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 
@@ -442,6 +474,7 @@ func TestHelpByTopic(t *testing.T) {
 }
 
 func TestDeclareForm(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{Latency: ackLatencyProbe})
 	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 
@@ -487,6 +520,7 @@ func TestDeclareForm(t *testing.T) {
 }
 
 func TestNameTakenGetsSuffix(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	f.AddChannel("C0OLD", "inc-1-sev2-db-down")
 	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
@@ -498,6 +532,7 @@ func TestNameTakenGetsSuffix(t *testing.T) {
 }
 
 func TestFaultsAreRetriedOrReported(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
 		switch {
 		case method == "conversations.setTopic" && n == 1:
@@ -541,6 +576,7 @@ func TestFaultsAreRetriedOrReported(t *testing.T) {
 // Web API method Klaxon called is in bot.MethodScopes, so the manifest asks
 // for exactly the scopes the code needs.
 func TestManifestCoversCalledMethods(t *testing.T) {
+	t.Parallel()
 	// A lost answer to conversations.create makes Klaxon look the channel
 	// up, so every code path that calls Slack runs here.
 	// And the outline's share succeeds but its answer is an error, so the
@@ -641,6 +677,7 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 // TestRestartResumesInterruptedDeclaration: a declaration whose announcement
 // failed is finished by the next start, without a second channel.
 func TestRestartResumesInterruptedDeclaration(t *testing.T) {
+	t.Parallel()
 	var broken atomic.Bool
 	broken.Store(true)
 	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
@@ -678,6 +715,7 @@ func TestRestartResumesInterruptedDeclaration(t *testing.T) {
 // TestUnknownStakeholderDoesNotKeepOthersOut: one stale user ID in the
 // config must not leave the channel empty.
 func TestUnknownStakeholderDoesNotKeepOthersOut(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	path := filepath.Join(t.TempDir(), "klaxon.db")
 	k := start(t, f, path)
@@ -703,6 +741,7 @@ func lostCreateAnswer(method string, n int) *fakeslack.Fault {
 // but the answer is a 500 (a proxy, a reset); the retry gets name_taken and
 // Klaxon adopts its own channel.
 func TestLostAnswerToCreateDoesNotMakeASecondChannel(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{Fault: lostCreateAnswer})
 	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	slash(t, f, "declare sev1 checkout Checkout returns 500s")
@@ -725,6 +764,7 @@ func TestLostAnswerToCreateDoesNotMakeASecondChannel(t *testing.T) {
 // TestReconnectAfterRefresh: Slack's refresh_requested disconnect; slack-go
 // reconnects and Klaxon keeps answering.
 func TestReconnectAfterRefresh(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	f.Disconnect("refresh_requested")
@@ -739,6 +779,7 @@ func TestReconnectAfterRefresh(t *testing.T) {
 // being set up lets it finish; a command arriving meanwhile is told Klaxon
 // is restarting instead of timing out.
 func TestStopFinishesInFlightWorkAndRefusesNew(t *testing.T) {
+	t.Parallel()
 	entered, release := make(chan struct{}, 1), make(chan struct{})
 	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
 		if method == "conversations.create" && n == 1 {

@@ -13,6 +13,7 @@ import (
 )
 
 func TestIncidentCollectorCountsRepeatsAndActionItems(t *testing.T) {
+	t.Parallel()
 	st := storetest.NewMemory()
 	ctx := context.Background()
 	add := func(key string, inc playbook.Incident) {

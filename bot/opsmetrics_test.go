@@ -20,6 +20,7 @@ import (
 // Slack calls through the real client against the fake, with a 429 and an
 // ok:false: counted by method and outcome, the 429 waited out.
 func TestSlackCallsCountedByMethodAndOutcome(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
 		if method == "chat.postMessage" && n == 1 {
 			return &fakeslack.Fault{Status: 429, RetryAfter: 1}
@@ -28,7 +29,7 @@ func TestSlackCallsCountedByMethodAndOutcome(t *testing.T) {
 	}})
 	reg := prometheus.NewRegistry()
 	ops := bot.NewOpsMetrics(reg)
-	api := bot.NewPacedClient(fakeslack.DefaultBotToken, fakeslack.DefaultAppToken, f.URL(), bot.Pace{Transport: ops.Instrument("slack", nil, bot.SlackMethod)})
+	api := bot.NewPacedClient(fakeslack.DefaultBotToken, fakeslack.DefaultAppToken, f.URL(), bot.Pace{Transport: ops.Instrument("slack", nil, bot.SlackMethod), Clock: paceClock(f)})
 	if _, _, err := api.PostMessageContext(ctxT(t), announce, slack.MsgOptionText("hello", false)); err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +56,7 @@ klaxon_rate_limited_total{api="slack",method="chat.postMessage"} 1
 }
 
 func TestRouteTemplateKeepsNoVariables(t *testing.T) {
+	t.Parallel()
 	for path, want := range map[string]string{
 		"/repos/acme/checkout/issues/12":                     "GET /repos/{x}/{x}/issues/{x}",
 		"/api/v3/repos/acme/checkout/deployments/9/statuses": "GET /api/v3/repos/{x}/{x}/deployments/{x}/statuses",
@@ -77,6 +79,7 @@ func TestRouteTemplateKeepsNoVariables(t *testing.T) {
 }
 
 func TestFiguresCollector(t *testing.T) {
+	t.Parallel()
 	mem := storetest.NewMemory()
 	incs, evs := reporttest.Known(time.Now())
 	if err := reporttest.Fill(ctxT(t), mem, incs, evs); err != nil {

@@ -15,6 +15,7 @@ import (
 // the service or the channel), and later updates and severity changes stay
 // as discreet.
 func TestPrivateIncident(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	slash(t, f, "declare --private sev1 checkout Payroll export leaked")
@@ -70,6 +71,7 @@ func TestPrivateIncident(t *testing.T) {
 // TestListShowsPrivateIncidentsOnlyToMembers: /incident list shows every
 // open incident, but a private one only to the people in its channel.
 func TestListShowsPrivateIncidentsOnlyToMembers(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	slash(t, f, "declare sev2 search Search is slow")

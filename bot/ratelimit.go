@@ -100,6 +100,18 @@ type Pace struct {
 	// Transport carries the calls the gate lets through (nil:
 	// SlackTransport()); metrics wrap it to count every call sent.
 	Transport http.RoundTripper
+	// Clock is the time the pacing and the Retry-After holds run on (nil:
+	// the wall clock). Tests share a clock with the fake Slack's rate
+	// limits whose Sleep moves it forward (fakeslack.ManualClock): calls
+	// are paced at the real limits without the test waiting for them.
+	Clock PaceClock
+}
+
+// PaceClock is a clock the gate can wait on.
+type PaceClock interface {
+	Now() time.Time
+	// Sleep returns after d on this clock, or with ctx's error.
+	Sleep(ctx context.Context, d time.Duration) error
 }
 
 // maxSlackConns is how many idle connections to Slack are kept for reuse.
@@ -158,11 +170,15 @@ func newRateGate(next http.RoundTripper, pace Pace) *rateGate {
 	if next == nil {
 		next = SlackTransport()
 	}
-	return &rateGate{
+	g := &rateGate{
 		next: next, pace: pace, now: time.Now, sleep: sleepCtx,
 		jitter: func() time.Duration { return time.Duration(rand.Int64N(int64(250 * time.Millisecond))) },
 		until:  map[string]time.Time{}, methods: map[string]*rate.Limiter{}, posts: map[string]*rate.Limiter{},
 	}
+	if pace.Clock != nil {
+		g.now, g.sleep = pace.Clock.Now, pace.Clock.Sleep
+	}
+	return g
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -90,6 +90,7 @@ func call(t *testing.T, c *http.Client, method, channel string) int {
 // out, whoever makes it, while posts to other channels and other methods go
 // at once.
 func TestPostsHeldPerChannelUntilRetryAfter(t *testing.T) {
+	t.Parallel()
 	refused := false
 	g, slackRT, clk := newTestGate(Pace{}, func(method, ch string) int {
 		if method == "chat.postMessage" && ch == "C0BUSY" && !refused {
@@ -136,6 +137,7 @@ func TestPostsHeldPerChannelUntilRetryAfter(t *testing.T) {
 // 60/perMinute seconds; posts to one channel after its burst go one a
 // second, and never hold another channel's.
 func TestPacedAtTierAndChannelLimits(t *testing.T) {
+	t.Parallel()
 	g, slackRT, clk := newTestGate(Pace{}, nil)
 	c := &http.Client{Transport: g}
 	t0 := clk.now()
@@ -188,6 +190,7 @@ func TestPacedAtTierAndChannelLimits(t *testing.T) {
 // Slack enforces (both from Slack's documentation), so a drift in either is
 // seen here.
 func TestTiersMatchTheFake(t *testing.T) {
+	t.Parallel()
 	for method, tr := range methodTiers {
 		perMinute, ok := fakeslack.TierLimit(method)
 		if !ok {

@@ -13,6 +13,7 @@ import (
 // TestSlackReasonBlamesSlackOnlyForSlack: a store failure is not "Slack did
 // not answer".
 func TestSlackReasonBlamesSlackOnlyForSlack(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		err  error
 		want string

@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -57,6 +58,7 @@ func openHome(t *testing.T, f *fakeslack.Server, user string) {
 }
 
 func TestStatsCommand(t *testing.T) {
+	t.Parallel()
 	now := time.Now().UTC()
 	f := newFake(t, fakeslack.Options{})
 	start(t, f, knownDB(t, now))
@@ -97,6 +99,7 @@ func blocksOfAck(t *testing.T, ack fakeslack.Ack) string {
 }
 
 func TestAppHomeWithAThousandOpenIncidents(t *testing.T) {
+	t.Parallel()
 	now := time.Now().UTC()
 	f := newFake(t, fakeslack.Options{})
 	secret := f.AddPrivateChannel("C0SECRET", "inc-2-sev1-secret", fakeslack.BotUserID, declarer)
@@ -183,6 +186,7 @@ func (ft *fakeTimer) after(d time.Duration) <-chan time.Time {
 }
 
 func TestWeeklyDigestFiredByCron(t *testing.T) {
+	t.Parallel()
 	paris, err := time.LoadLocation("Europe/Paris")
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +204,10 @@ func TestWeeklyDigestFiredByCron(t *testing.T) {
 		t.Fatal(err)
 	}
 	ft := &fakeTimer{fire: make(chan time.Time), asked: make(chan struct{})}
-	ctx := ctxT(t)
+	// The job stops with its own context (not the bot's): the test ends it
+	// below instead of waiting out ctxT's bound.
+	ctx, stop := context.WithCancel(ctxT(t))
+	defer stop()
 	done := make(chan struct{})
 	go func() { k.bot.RunDigest(ctx, digestCh, sched, paris, ft.after); close(done) }()
 	<-ft.asked
@@ -233,6 +240,6 @@ func TestWeeklyDigestFiredByCron(t *testing.T) {
 	if !strings.Contains(blocksText(msgs[1]), "Time to restore per week") {
 		t.Errorf("chart comment: %q", msgs[1].Text)
 	}
-	k.cancel()
+	stop()
 	<-done
 }

@@ -51,6 +51,7 @@ func events(t *testing.T, k *klaxon, typ playbook.EventType) []playbook.Event {
 }
 
 func TestCommanderButtonCommandAndHandover(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	ch := declareOne(t, f)
@@ -105,6 +106,7 @@ func TestCommanderButtonCommandAndHandover(t *testing.T) {
 }
 
 func TestScopeCallFormSummaryAndSeverityChange(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	slash(t, f, "declare sev2 checkout Card payments failing")
@@ -200,6 +202,7 @@ func checklistMsg(t *testing.T, f *fakeslack.Server, channel string) fakeslack.M
 }
 
 func TestChecklistEveryItemToggledIdempotentAndRestart(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	path := filepath.Join(t.TempDir(), "klaxon.db")
 	k := start(t, f, path)
@@ -270,6 +273,7 @@ func TestChecklistEveryItemToggledIdempotentAndRestart(t *testing.T) {
 }
 
 func TestSevStatusNoteAndShortcut(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	slash(t, f, "declare sev3 search Search is slow")
@@ -351,6 +355,7 @@ func tsUnix(ts string) int64 {
 // TestScopeFormDoesNotRevertALaterSeverityChange: the form opened at SEV2;
 // meanwhile /incident sev 1; submitting with the select untouched keeps SEV1.
 func TestScopeFormDoesNotRevertALaterSeverityChange(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	slash(t, f, "declare sev2 checkout Card payments failing")
@@ -378,6 +383,7 @@ func TestScopeFormDoesNotRevertALaterSeverityChange(t *testing.T) {
 // TestConcurrentClicksBothShown: two people check two items at once; the
 // message ends up showing both.
 func TestConcurrentClicksBothShown(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	ch := declareOne(t, f)

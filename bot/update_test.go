@@ -36,6 +36,7 @@ func slashIn(t *testing.T, f *fakeslack.Server, channel, user, text string) fake
 }
 
 func TestUpdateCommandPostsInChannelAndAnnouncementThread(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	ch := declareOne(t, f)
@@ -82,6 +83,7 @@ func TestUpdateCommandPostsInChannelAndAnnouncementThread(t *testing.T) {
 // with a "Post update" button; the button opens the form; submitting it
 // posts the update and moves the next deadline.
 func TestNudgeButtonOpensFormAndResetsCadence(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	ch := declareOne(t, f)
@@ -140,6 +142,7 @@ func TestNudgeButtonOpensFormAndResetsCadence(t *testing.T) {
 }
 
 func TestUpdateFormFromCommand(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	ch := declareOne(t, f)
@@ -155,6 +158,7 @@ func TestUpdateFormFromCommand(t *testing.T) {
 // TestLongUpdateIsNotCut: four fields of 3,000 characters (with characters
 // that escaping lengthens) are posted whole, within Block Kit's limits.
 func TestLongUpdateIsNotCut(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 	ch := declareOne(t, f)

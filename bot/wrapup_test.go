@@ -109,6 +109,7 @@ func wrapUpKlaxon(t *testing.T, f *fakeslack.Server, clock *manualClock) (*klaxo
 // an action item filed on GitHub, close with the outline uploaded and
 // published, and every phase timestamp in the store.
 func TestRemediateVerifyResolveClose(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	clock := &manualClock{now: time.Now().UTC().Truncate(time.Second)}
 	k, gh := wrapUpKlaxon(t, f, clock)
@@ -254,6 +255,7 @@ func TestRemediateVerifyResolveClose(t *testing.T) {
 // TestOverrideThroughTheForm: the commander gives the all-clear over open
 // gates with a written reason; anybody else is refused on the form.
 func TestOverrideThroughTheForm(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	clock := &manualClock{now: time.Now().UTC().Truncate(time.Second)}
 	k, _ := wrapUpKlaxon(t, f, clock)
@@ -295,6 +297,7 @@ func TestOverrideThroughTheForm(t *testing.T) {
 // archived, its declarer can still mark the post-mortem done by number from
 // elsewhere; anybody else learns nothing about it.
 func TestPrivateIncidentAfterArchive(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	clock := &manualClock{now: time.Now().UTC().Truncate(time.Second)}
 	k, gh := wrapUpKlaxon(t, f, clock)
@@ -330,6 +333,7 @@ func TestPrivateIncidentAfterArchive(t *testing.T) {
 // data-remediation "Write the validation plan" button open their forms; a
 // vague item is refused on the form, a good one recorded and filed.
 func TestActionItemAndPlanForms(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	clock := &manualClock{now: time.Now().UTC().Truncate(time.Second)}
 	k, gh := wrapUpKlaxon(t, f, clock)

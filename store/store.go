@@ -122,6 +122,11 @@ func (s *DB) init() error {
 // Close releases the file.
 func (s *DB) Close() error { return s.db.Close() }
 
+// SetNoSync turns the fsync after each commit off (true) or back on, for
+// filling a store with a fixture that is rebuilt whole if the machine stops
+// meanwhile. Never while Klaxon serves: a commit without fsync can be lost.
+func (s *DB) SetNoSync(off bool) { s.db.NoSync = off }
+
 // Path is the file's path.
 func (s *DB) Path() string { return s.path }
 

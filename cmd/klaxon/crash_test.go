@@ -1,3 +1,5 @@
+//go:build soak
+
 package main
 
 import (
@@ -5,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,8 +18,6 @@ import (
 	"github.com/klaxonhq/klaxon/store"
 	"github.com/slack-go/slack"
 )
-
-var declaredNumber = regexp.MustCompile(`incident #(\d+)`)
 
 // TestKillAtRandomMoments kills Klaxon with SIGKILL at random moments while
 // declarations, checklist clicks and status updates stream in, restarts it
@@ -193,17 +192,6 @@ func someIncidentChannel(f *fakeslack.Server) (string, int64, bool) {
 }
 
 func hasChannel(chans []fakeslack.Channel, n int64) bool { return countChannels(chans, n) > 0 }
-
-func countChannels(chans []fakeslack.Channel, n int64) int {
-	prefix := fmt.Sprintf("inc-%d-", n)
-	c := 0
-	for _, ch := range chans {
-		if strings.HasPrefix(ch.Name, prefix) {
-			c++
-		}
-	}
-	return c
-}
 
 // TestKillDuringCloseAtRandomMoments kills Klaxon with SIGKILL at a random
 // moment after `/incident close` (while the outline is rendered, uploaded,

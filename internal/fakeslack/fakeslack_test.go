@@ -423,6 +423,51 @@ func TestRateLimits(t *testing.T) {
 	}
 }
 
+// TestRateClock: with Options.RateClock the limits run on their own clock,
+// which a paced client moves by sleeping on it; messages keep Clock's time.
+func TestRateClock(t *testing.T) {
+	rates := fakeslack.NewManualClock(epoch.Add(time.Hour))
+	fake, api, clock := newFake(t, fakeslack.Options{RateClock: rates.Now})
+	ctx := ctxT(t)
+	ch := fake.AddChannel("", "c", fakeslack.BotUserID)
+	post := func() error {
+		_, _, err := api.PostMessageContext(ctx, ch, slack.MsgOptionText("m", false))
+		return err
+	}
+	for i := range 3 {
+		if err := post(); err != nil {
+			t.Fatalf("post %d: %v", i, err)
+		}
+	}
+	var rl *slack.RateLimitedError
+	if err := post(); !errors.As(err, &rl) || rl.RetryAfter != time.Second {
+		t.Fatalf("4th post: %v", err)
+	}
+	clock.Advance(time.Minute) // Clock does not drive the limits
+	if err := post(); !errors.As(err, &rl) {
+		t.Fatalf("after a minute on Clock: %v", err)
+	}
+	if err := rates.Sleep(ctx, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := post(); err != nil {
+		t.Fatalf("after a second on RateClock: %v", err)
+	}
+	if fake.EarlyRetries() != 1 { // the retry after a minute on Clock
+		t.Fatalf("EarlyRetries = %d, want 1", fake.EarlyRetries())
+	}
+	ms := fake.Messages(ch)
+	if last := ms[len(ms)-1]; !strings.HasPrefix(last.TS, fmt.Sprint(clock.Now().Unix())) {
+		t.Errorf("message stamped %s, want Clock's %d", last.TS, clock.Now().Unix())
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	before := rates.Now()
+	if err := rates.Sleep(done, time.Hour); err == nil || !rates.Now().Equal(before) {
+		t.Errorf("Sleep on an ended context: %v, clock moved %v", err, rates.Now().Sub(before))
+	}
+}
+
 func TestRateLimitOptions(t *testing.T) {
 	fake, api, _ := newFake(t, fakeslack.Options{RateLimitScale: 2})
 	ctx := ctxT(t)

@@ -96,7 +96,7 @@ func (s *Server) rateLimitLocked(method, key string) (retryAfter int, limited bo
 	if s.opts.DisableRateLimits {
 		return 0, false
 	}
-	now := s.now()
+	now := s.rateNow()
 	if method == "chat.postMessage" {
 		capacity := s.scaled(postMessageBurst)
 		rate := s.scaled(1) // tokens per second

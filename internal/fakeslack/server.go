@@ -73,6 +73,13 @@ type Options struct {
 	// Clock drives rate-limit windows, message timestamps and the expiry of
 	// trigger_ids and response_urls; default time.Now. See ManualClock.
 	Clock func() time.Time
+	// RateClock, if set, drives the rate limits alone (the windows and
+	// buckets, Retry-After, and the early-retry counts) in place of Clock.
+	// A test shares it with the client's pacing (a ManualClock passed as
+	// bot.Pace.Clock): a paced call then moves it forward instead of
+	// waiting in real time, while acks, trigger_ids and timestamps stay on
+	// Clock.
+	RateClock func() time.Time
 
 	// AckTimeout is how long Send and friends wait, in real time, for a
 	// Socket Mode ack before returning ErrNoAck; default 3s as on Slack.
@@ -117,12 +124,14 @@ var (
 
 // Server is a running fake. All its methods are safe for concurrent use.
 type Server struct {
-	opts     Options
-	clock    func() time.Time
-	ln       net.Listener
-	httpSrv  *http.Server
-	base     string // http://127.0.0.1:PORT
-	upgrader websocket.Upgrader
+	opts  Options
+	clock func() time.Time
+	// rateClock drives the rate limits (Options.RateClock, default clock).
+	rateClock func() time.Time
+	ln        net.Listener
+	httpSrv   *http.Server
+	base      string // http://127.0.0.1:PORT
+	upgrader  websocket.Upgrader
 
 	closed    chan struct{}
 	closeOnce sync.Once
@@ -218,6 +227,10 @@ func New(opts Options) *Server {
 	}
 	if s.clock == nil {
 		s.clock = time.Now
+	}
+	s.rateClock = opts.RateClock
+	if s.rateClock == nil {
+		s.rateClock = s.clock
 	}
 	// slack-go dials with Origin: https://api.slack.com, which gorilla's
 	// default same-origin check would refuse.

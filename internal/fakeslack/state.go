@@ -212,6 +212,9 @@ func (s *Server) nextTS() string {
 
 func (s *Server) now() time.Time { return s.clock() }
 
+// rateNow is the time on the rate limits' clock.
+func (s *Server) rateNow() time.Time { return s.rateClock() }
+
 // AddUser seeds a workspace member. name is the person's real (and display)
 // name; the handle is derived from it.
 func (s *Server) AddUser(id, name string) {

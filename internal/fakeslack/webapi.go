@@ -204,17 +204,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.methodCount[method]++
 	n := s.methodCount[method]
-	arrived := s.now()
+	arrived, rateAt := s.now(), s.rateNow()
 	key := s.rateKeyLocked(method, a)
 	rkey := retryKey(key, a)
-	early := arrived.Before(s.retryUntil[rkey])
+	early := rateAt.Before(s.retryUntil[rkey])
 	if early {
 		s.earlyRetries++
 	}
 	// A call to a limited method more than heldGrace after the 429 was
 	// answered, and before its Retry-After ran out, is one the client
 	// could have held back (calls already in flight are not counted).
-	if l, ok := s.limited[key]; ok && arrived.After(l[0].Add(heldGrace)) && arrived.Before(l[1]) {
+	if l, ok := s.limited[key]; ok && rateAt.After(l[0].Add(heldGrace)) && rateAt.Before(l[1]) {
 		s.earlyCalls++
 	}
 	s.mu.Unlock()
@@ -273,11 +273,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// method, same arguments) arriving before it runs out counts as an
 		// early retry. Other calls sent before the client could have seen
 		// this 429 are not retries.
-		until := arrived.Add(time.Duration(res.retryAfter) * time.Second)
+		until := rateAt.Add(time.Duration(res.retryAfter) * time.Second)
 		if until.After(s.retryUntil[rkey]) {
 			s.retryUntil[rkey] = until
 		}
-		s.limited[key] = [2]time.Time{s.now(), until}
+		s.limited[key] = [2]time.Time{s.rateNow(), until}
 	}
 	s.calls = append(s.calls, call)
 	s.changedLocked()
