@@ -149,6 +149,7 @@ func TestDeploysGitHubDownThenRetryAndVerdicts(t *testing.T) {
 // and the channel says the limit was reached and when it resets, with a
 // Retry button; the checklist item stays unchecked.
 func TestDeploysRateLimitedAtDeclaration(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k, gh := deploysKlaxon(t, f)
 	gh.AddDeploy("acme/checkout", "production", fmt.Sprintf("%040x", 3), "v3", "bob", time.Now().Add(-10*time.Minute), "success")
@@ -177,6 +178,7 @@ func TestDeploysRateLimitedAtDeclaration(t *testing.T) {
 // deploy watch windows open now: service, deploy, until when; a window that
 // has closed is not shown.
 func TestAppHomeShowsOpenWatchWindows(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	k, _ := deploysKlaxon(t, f)
 	now := time.Now().UTC()

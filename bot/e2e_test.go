@@ -450,6 +450,7 @@ func TestBadInput(t *testing.T) {
 // deploys included) within Slack's 3,000 characters; help <topic> and
 // help <command> give the usages; an unknown topic says so above the help.
 func TestHelpByTopic(t *testing.T) {
+	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	start(t, f, filepath.Join(t.TempDir(), "klaxon.db"))
 

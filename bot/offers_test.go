@@ -33,7 +33,7 @@ type detectionStore interface {
 // replica has) to the triage channel.
 func detectionApp(t *testing.T, f *fakeslack.Server, db detectionStore, shared bool) *playbook.App {
 	t.Helper()
-	api := bot.NewPacedClient(fakeslack.DefaultBotToken, fakeslack.DefaultAppToken, f.URL(), bot.Pace{})
+	api := bot.NewPacedClient(fakeslack.DefaultBotToken, fakeslack.DefaultAppToken, f.URL(), bot.Pace{Clock: paceClock(f)})
 	clock := playbook.ClockFunc(time.Now)
 	ad := &bot.Adapter{API: api, Templates: templates.MustDefault(), BotUserID: fakeslack.BotUserID, AnnounceChannel: announce, Clock: clock}
 	app := &playbook.App{Store: db, Channels: ad, Poster: ad, Triage: ad, Directory: ad, Clock: clock, Tiers: tiers(), Services: services,
@@ -82,6 +82,7 @@ func boltStore(t *testing.T) *store.DB {
 // include_all_metadata), records it, and edits it in place later. A post
 // that failed for real is posted again once.
 func TestOfferWhoseAnswerWasLost(t *testing.T) {
+	t.Parallel()
 	for name, fault := range map[string]fakeslack.Fault{
 		"500 after posting":            {Status: 500, Applied: true},
 		"internal_error after posting": {Error: "internal_error", Applied: true},
@@ -155,6 +156,7 @@ func (s *severed) UpdateService(ctx context.Context, svc string, fn func(*playbo
 // store (replicas), a live replica leaves the dead one's hold alone until
 // its lease has run out, then takes it over.
 func TestPendingOfferIsFoundAfterRestart(t *testing.T) {
+	t.Parallel()
 	for _, shared := range []bool{false, true} {
 		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
 			hold, arrived := make(chan struct{}), make(chan struct{}, 1)
@@ -225,6 +227,7 @@ func TestPendingOfferIsFoundAfterRestart(t *testing.T) {
 // sees the change and edits its offer. Then both take a storm of one
 // service's alerts at once: one offer.
 func TestOneOfferAcrossReplicas(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.DSN(t)
 	open := func() *postgres.DB {
 		db, err := postgres.Open(context.Background(), dsn)
@@ -298,6 +301,7 @@ func TestOneOfferAcrossReplicas(t *testing.T) {
 // leader's next look at groups left half done (ResumeDetection, every
 // minute) posts it once Slack is back.
 func TestFailedOfferIsPostedByTheSweep(t *testing.T) {
+	t.Parallel()
 	var down atomic.Bool
 	down.Store(true)
 	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {

@@ -38,6 +38,7 @@ func longestHelpData() helpData {
 // the longest "not a command" line above it; the services that did not fit
 // are counted and sent to `help services`.
 func TestHelpOverviewFits(t *testing.T) {
+	t.Parallel()
 	set := templates.MustDefault()
 	b := &Bot{Command: "/incident"}
 	for _, prefix := range []string{"", b.notACommand(strings.Repeat("&", 500))} {
@@ -77,6 +78,7 @@ func TestHelpOverviewFits(t *testing.T) {
 // show every usage of every registered command, within Slack's limit;
 // the overview points at every topic.
 func TestHelpDetailsCoverEveryCommand(t *testing.T) {
+	t.Parallel()
 	set := templates.MustDefault()
 	d := longestHelpData()
 	overview, _ := renderOverview(set, d, "")
@@ -121,6 +123,7 @@ func TestHelpDetailsCoverEveryCommand(t *testing.T) {
 // TestRoutesRefuseDuplicates: a subcommand, alias, action ID or callback ID
 // registered twice stops the program at start-up.
 func TestRoutesRefuseDuplicates(t *testing.T) {
+	t.Parallel()
 	cmd := subcommand{Name: "x", Topic: "triage", Forms: []form{{Usage: "x"}}, Handle: (*Bot).onHelp}
 	for name, f := range map[string][2]feature{
 		"name":     {{commands: []subcommand{cmd}}, {commands: []subcommand{cmd}}},
@@ -146,6 +149,7 @@ func TestRoutesRefuseDuplicates(t *testing.T) {
 // callback ID (…CallbackID) and shortcut (shortcut…) declared in the
 // package is registered, so no button Klaxon posts goes unanswered.
 func TestEveryButtonHasAHandler(t *testing.T) {
+	t.Parallel()
 	fset := token.NewFileSet()
 	files, _ := filepath.Glob("*.go")
 	n := 0
@@ -223,6 +227,7 @@ func FuzzHelpWord(f *testing.F) {
 // TestREADMEListsEveryCommand: the README's command reference names every
 // registered subcommand, so a new one is documented where operators look.
 func TestREADMEListsEveryCommand(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
