@@ -1,12 +1,14 @@
-# syntax=docker/dockerfile:1
 # Build a static binary, then ship it alone on a distroless base as a non-root user.
 #
-# Base images are pinned by digest (multi-arch index digests), so a rebuild
-# gets the same bases; refresh them deliberately with
+# Base images are pinned by digest, so a rebuild gets the same bases;
+# refresh them deliberately with
 #   docker buildx imagetools inspect golang:1.26
 #   docker buildx imagetools inspect gcr.io/distroless/static-debian12:nonroot
+# No "# syntax=" line: it would make BuildKit pull the docker/dockerfile
+# frontend, an image not pinned here; nothing below needs more than the
+# builder's own.
 # Smoke test: docker build -t klaxon . && docker run --rm klaxon demo
-FROM golang:1.26@sha256:3aff6657219a4d9c14e27fb1d8976c49c29fddb70ba835014f477e1c70636647 AS build
+FROM golang:1.26.5@sha256:3aff6657219a4d9c14e27fb1d8976c49c29fddb70ba835014f477e1c70636647 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

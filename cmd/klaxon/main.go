@@ -176,7 +176,11 @@ func checkConfig(path string, noEnv bool, stdout, stderr io.Writer, getenv func(
 	if len(warnings) > 0 {
 		note = fmt.Sprintf(", %d warning(s) above", len(warnings))
 	}
-	fmt.Fprintf(stdout, "%s: OK (%d services, announce channel %s, store %s%s)\n", path, len(cfg.Services), cfg.Slack.AnnounceChannel, where, note)
+	services := fmt.Sprintf("%d services", len(cfg.Services))
+	if len(cfg.Services) == 1 {
+		services = "1 service"
+	}
+	fmt.Fprintf(stdout, "%s: OK (%s, announce channel %s, store %s%s)\n", path, services, cfg.Slack.AnnounceChannel, where, note)
 	return 0
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -191,12 +192,25 @@ func TestDockerfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	df := string(b)
+	pinned := regexp.MustCompile(`^FROM [^ @]+:[^ @]+@sha256:[0-9a-f]{64}( AS [a-z]+)?$`)
+	froms := 0
 	for _, line := range strings.Split(df, "\n") {
-		if strings.HasPrefix(line, "FROM ") && !strings.Contains(line, "@sha256:") {
-			t.Errorf("base image not pinned by digest: %s", line)
+		if strings.HasPrefix(line, "FROM ") {
+			froms++
+			if !pinned.MatchString(line) {
+				t.Errorf("base image not pinned by a sha256 digest (tag@sha256:<64 hex>): %s", line)
+			}
+		}
+		// BuildKit would pull the named frontend image, unpinned.
+		if strings.HasPrefix(strings.ToLower(strings.ReplaceAll(line, " ", "")), "#syntax=") {
+			t.Errorf("a syntax directive pulls an unpinned frontend image: %s", line)
 		}
 	}
-	for _, w := range []string{`VOLUME ["/var/lib/klaxon"]`, "WORKDIR /var/lib/klaxon", `CMD ["/usr/local/bin/klaxon", "healthcheck"]`, "USER 65532:65532"} {
+	if froms != 2 {
+		t.Errorf("%d FROM lines, want the build stage and the runtime", froms)
+	}
+	for _, w := range []string{`VOLUME ["/var/lib/klaxon"]`, "WORKDIR /var/lib/klaxon", `CMD ["/usr/local/bin/klaxon", "healthcheck"]`, "USER 65532:65532",
+		"CGO_ENABLED=0 go build", "FROM gcr.io/distroless/static-debian12:nonroot@", `ENTRYPOINT ["/usr/local/bin/klaxon"]`} {
 		if !strings.Contains(df, w) {
 			t.Errorf("Dockerfile lacks %q", w)
 		}
