@@ -46,14 +46,19 @@ func (o *offers) FindOffer(context.Context, string, string, time.Time) (playbook
 	return playbook.MessageRef{}, false, nil
 }
 
-func newApp(t testing.TB, signals playbook.SignalStore, clock func() time.Time) (*playbook.App, *offers) {
+// newApp builds an App for the intake; configure, if any, changes its
+// dependencies first.
+func newApp(t testing.TB, signals playbook.SignalStore, clock func() time.Time, configure ...func(*playbook.Deps)) (*playbook.App, *offers) {
 	o := &offers{}
-	app := &playbook.App{
+	d := playbook.Deps{
 		Store: storetest.NewMemory(), Signals: signals, Offers: o, Clock: playbook.ClockFunc(clock),
 		Tiers: playbook.DefaultTiers(), Services: []playbook.Service{{Name: "checkout"}},
 		Detection: playbook.Detection{TriageChannel: "C0TRIAGE"},
 	}
-	return app, o
+	for _, c := range configure {
+		c(&d)
+	}
+	return playbook.New(d), o
 }
 
 func post(t testing.TB, h http.Handler, auth string, body []byte) *httptest.ResponseRecorder {

@@ -31,9 +31,10 @@ func TestHeightenedWindowFromTheWatchdog(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := storetest.NewMemory()
 			signals := storetest.NewSignals()
-			app, _ := newApp(t, signals, func() time.Time { return now })
-			app.Store, app.DeployLog = mem, mem
-			app.Services = []playbook.Service{{Name: "checkout", Repo: "acme/checkout", DeployEnvironment: "production"}}
+			app, _ := newApp(t, signals, func() time.Time { return now }, func(d *playbook.Deps) {
+				d.Store, d.DeployLog = mem, mem
+				d.Services = []playbook.Service{{Name: "checkout", Repo: "acme/checkout", DeployEnvironment: "production"}}
+			})
 			if tc.deployed {
 				if _, _, err := app.RecordDeploy(context.Background(), "delivery-1", playbook.DeployEvent{Repo: "acme/checkout",
 					Deploy:   playbook.Deploy{ID: 41, SHA: "4b825dc642cb", Environment: "production", State: "success", At: now.Add(-3 * time.Minute)},

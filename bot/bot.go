@@ -35,10 +35,6 @@ type Bot struct {
 	HTTP *http.Client
 	// Drain bounds how long Run waits for in-flight work after ctx ends.
 	Drain time.Duration
-	// Members tells who is in a channel (for private incidents in lists).
-	Members interface {
-		IsMember(ctx context.Context, channelID, user string) (bool, error)
-	}
 	// Groups reads user groups' members into the cache permissions are
 	// decided from (nil: groups are never read on demand).
 	Groups interface {

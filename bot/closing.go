@@ -97,7 +97,7 @@ func (b *Bot) onRetryClose(ctx context.Context, req socketmode.Request, cb slack
 	if !ok {
 		return
 	}
-	inc, err := b.App.Store.Get(ctx, n)
+	inc, err := b.App.IncidentFor(ctx, n, playbook.Viewer{User: cb.User.ID, Channel: cb.Channel.ID})
 	if err != nil {
 		return
 	}

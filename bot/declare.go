@@ -55,7 +55,7 @@ func (b *Bot) declareFromCommand(ctx context.Context, req socketmode.Request, sc
 	var started time.Time
 	if cmd.Started != "" {
 		var err error
-		if started, err = playbook.ParseStarted(cmd.Started, b.App.Clock.Now()); err != nil {
+		if started, err = playbook.ParseStarted(cmd.Started, b.App.Now()); err != nil {
 			b.ack(req, ephemeral(playbook.UserMessage(err)+fmt.Sprintf("\nFor example: `%s declare sev2 --started 14:02 checkout Card payments failing`", b.Command)), received)
 			return
 		}

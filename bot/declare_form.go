@@ -60,7 +60,7 @@ func (b *Bot) declareView(sev playbook.Severity, service, meta string) slack.Mod
 	var sevOptions []*slack.OptionBlockObject
 	var initial *slack.OptionBlockObject
 	for _, s := range playbook.Severities {
-		t := b.App.Tiers.Get(s)
+		t := b.App.Tier(s)
 		o := slack.NewOptionBlockObject(s.String(), plain(templates.Truncate(75, s.String()+": "+t.Impact)), nil)
 		sevOptions = append(sevOptions, o)
 		if s == sev {
@@ -74,10 +74,10 @@ func (b *Bot) declareView(sev playbook.Severity, service, meta string) slack.Mod
 		slack.NewInputBlock(blockTitle, plain("Title"), nil, titleInput),
 		slack.NewInputBlock(blockSeverity, plain("Severity"), nil, sevSelect),
 	}
-	if len(b.App.Services) > 0 {
+	if len(b.App.Services()) > 0 {
 		var opts []*slack.OptionBlockObject
 		var initialSvc *slack.OptionBlockObject
-		for i, s := range b.App.Services {
+		for i, s := range b.App.Services() {
 			if i == maxSelectOptions {
 				break
 			}
@@ -164,7 +164,7 @@ func (b *Bot) onDeclareSubmit(ctx context.Context, req socketmode.Request, cb sl
 	var started time.Time
 	if d.Started != "" {
 		var err error
-		if started, err = playbook.ParseStarted(d.Started, b.App.Clock.Now()); err != nil {
+		if started, err = playbook.ParseStarted(d.Started, b.App.Now()); err != nil {
 			b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockStarted: templates.Truncate(150, playbook.UserMessage(err))}), received)
 			return
 		}

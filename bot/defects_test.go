@@ -50,7 +50,7 @@ func TestPermissionWithASlowGroupIsAckedFirst(t *testing.T) {
 		}
 		return nil
 	}})
-	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"), func(app *playbook.App, _ *bot.Adapter) {
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"), func(app *playbook.Deps, _ *bot.Adapter) {
 		app.Responders = []string{oncallGrp}
 	})
 	slash(t, f, "declare sev2 search Search is slow")
@@ -90,7 +90,7 @@ func TestPermissionWithASlowGroupIsAckedFirst(t *testing.T) {
 func TestGroupChangeEventRefreshesPermissions(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
-	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"), func(app *playbook.App, _ *bot.Adapter) {
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"), func(app *playbook.Deps, _ *bot.Adapter) {
 		app.Responders = []string{oncallGrp}
 	})
 	slash(t, f, "declare sev2 search Search is slow")

@@ -359,7 +359,7 @@ func (b *Bot) onDeployVerdict(ctx context.Context, req socketmode.Request, cb sl
 	}
 	if cause {
 		s := inc.Deploys.Suspect
-		b.App.Poster.Notice(ctx, inc.Channel.ID, fmt.Sprintf(":link: <@%s> linked deploy `%s` of `%s` to incident #%d as its cause. `%s remediate rollback` rolls back to it.", cb.User.ID, shortSHA(s.SHA), templates.Escape(s.Repo), inc.Number, b.Command))
+		b.notice(ctx, inc.Channel.ID, fmt.Sprintf(":link: <@%s> linked deploy `%s` of `%s` to incident #%d as its cause. `%s remediate rollback` rolls back to it.", cb.User.ID, shortSHA(s.SHA), templates.Escape(s.Repo), inc.Number, b.Command))
 	}
 }
 
@@ -419,7 +419,7 @@ func (b *Bot) onDeploys(ctx context.Context, req socketmode.Request, sc slack.Sl
 		b.ack(req, ephemeral(templates.Escape(err.Error())+fmt.Sprintf(". For example: `%s deploys checkout 4h`.", b.Command)), received)
 		return
 	}
-	inc, ierr := b.App.Store.ByChannel(ctx, sc.ChannelID)
+	inc, ierr := b.App.IncidentIn(ctx, sc.ChannelID)
 	inIncident := ierr == nil
 	if inIncident && service == "" {
 		service = inc.Service
@@ -460,6 +460,6 @@ func (b *Bot) onCause(ctx context.Context, req socketmode.Request, sc slack.Slas
 	}
 	b.ack(req, nil, received)
 	if applied {
-		b.App.Poster.Notice(ctx, inc.Channel.ID, fmt.Sprintf(":link: <@%s> linked deploy `%s` of `%s` to incident #%d as its cause.", sc.UserID, templates.Escape(rec.Short()), templates.Escape(rec.Repo), inc.Number))
+		b.notice(ctx, inc.Channel.ID, fmt.Sprintf(":link: <@%s> linked deploy `%s` of `%s` to incident #%d as its cause.", sc.UserID, templates.Escape(rec.Short()), templates.Escape(rec.Repo), inc.Number))
 	}
 }

@@ -44,7 +44,7 @@ func BenchmarkDeploysPosted50ms(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	k := startOn(b, f, db, bot.Pace{Off: true}, func(app *playbook.App, ad *bot.Adapter) {
+	k := startOn(b, f, db, bot.Pace{Off: true}, func(app *playbook.Deps, ad *bot.Adapter) {
 		app.Services = []playbook.Service{{Name: "checkout", Repo: "acme/checkout"}}
 		app.DeployLookup, app.DeployPoster = client, ad
 		app.DeployLog = app.Store.(playbook.DeployLog)

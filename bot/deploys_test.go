@@ -79,7 +79,7 @@ func deploysKlaxon(t *testing.T, f *fakeslack.Server) (*klaxon, *fakegithub.Serv
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := start(t, f, filepath.Join(t.TempDir(), "k.db"), func(app *playbook.App, ad *bot.Adapter) {
+	k := start(t, f, filepath.Join(t.TempDir(), "k.db"), func(app *playbook.Deps, ad *bot.Adapter) {
 		app.Services = []playbook.Service{{Name: "checkout", Repo: "acme/checkout"}, {Name: "search"}}
 		app.Deploys, app.DeployLookup, app.DeployPoster = client, client, ad
 		app.DeployLog = app.Store.(playbook.DeployLog)

@@ -89,6 +89,7 @@ type klaxon struct {
 	db     closingStore
 	bot    *bot.Bot
 	app    *playbook.App
+	deps   playbook.Deps // what app was built from
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -99,14 +100,14 @@ type closingStore interface {
 	Close() error
 }
 
-func start(t testing.TB, f *fakeslack.Server, dbPath string, configure ...func(*playbook.App, *bot.Adapter)) *klaxon {
+func start(t testing.TB, f *fakeslack.Server, dbPath string, configure ...func(*playbook.Deps, *bot.Adapter)) *klaxon {
 	t.Helper()
 	return startPaced(t, f, dbPath, bot.Pace{}, configure...)
 }
 
 // startPaced starts a bot whose calls are paced as pace says (to match a
 // fake with scaled limits, or none).
-func startPaced(t testing.TB, f *fakeslack.Server, dbPath string, pace bot.Pace, configure ...func(*playbook.App, *bot.Adapter)) *klaxon {
+func startPaced(t testing.TB, f *fakeslack.Server, dbPath string, pace bot.Pace, configure ...func(*playbook.Deps, *bot.Adapter)) *klaxon {
 	t.Helper()
 	db, err := store.Open(dbPath, time.Second)
 	if err != nil {
@@ -116,7 +117,7 @@ func startPaced(t testing.TB, f *fakeslack.Server, dbPath string, pace bot.Pace,
 }
 
 // startOn runs a bot on db, which it closes when it stops.
-func startOn(t testing.TB, f *fakeslack.Server, db closingStore, pace bot.Pace, configure ...func(*playbook.App, *bot.Adapter)) *klaxon {
+func startOn(t testing.TB, f *fakeslack.Server, db closingStore, pace bot.Pace, configure ...func(*playbook.Deps, *bot.Adapter)) *klaxon {
 	t.Helper()
 	if pace.Clock == nil {
 		pace.Clock = paceClock(f)
@@ -130,15 +131,15 @@ func startOn(t testing.TB, f *fakeslack.Server, db closingStore, pace bot.Pace, 
 	clock := playbook.ClockFunc(time.Now)
 	log := slog.New(slog.DiscardHandler)
 	ad := &bot.Adapter{API: api, Templates: tmpl, BotUserID: who.UserID, AnnounceChannel: announce, Clock: clock}
-	app := &playbook.App{Store: db, Channels: ad, Poster: ad, Triage: ad, Directory: ad, Clock: clock, Tiers: tiers(), Services: services, Log: log}
-	app.Closing, app.People, app.RenderPostmortem, app.RenderTicket = ad, ad, tmpl.RenderPostmortem, tmpl.RenderTicket
-	app.PageChat = &bot.PageChat{Adapter: ad}
+	deps := playbook.Deps{Store: db, Channels: ad, Poster: ad, Triage: ad, Directory: ad, Members: ad, Clock: clock, Tiers: tiers(), Services: services, Log: log,
+		Closing: ad, People: ad, RenderPostmortem: tmpl.RenderPostmortem, RenderTicket: tmpl.RenderTicket, PageChat: &bot.PageChat{Adapter: ad}}
 	for _, c := range configure {
-		c(app, ad)
+		c(&deps, ad)
 	}
-	b := &bot.Bot{App: app, API: api, Socket: socketmode.New(api), Templates: tmpl, Log: log, Command: "/incident", DefaultSeverity: playbook.SEV3, Members: ad, Groups: ad}
+	app := playbook.New(deps)
+	b := &bot.Bot{App: app, API: api, Socket: socketmode.New(api), Templates: tmpl, Log: log, Command: "/incident", DefaultSeverity: playbook.SEV3, Groups: ad}
 	ctx, cancel := context.WithCancel(context.Background())
-	k := &klaxon{db: db, bot: b, app: app, cancel: cancel, done: make(chan error, 1)}
+	k := &klaxon{db: db, bot: b, app: app, deps: deps, cancel: cancel, done: make(chan error, 1)}
 	go func() { k.done <- b.Run(ctx) }()
 	t.Cleanup(k.stop)
 	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -595,7 +596,7 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 		return lostCreateAnswer(method, n)
 	}})
 	f.AddChannel(triage, "triage", fakeslack.BotUserID)
-	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"), func(app *playbook.App, ad *bot.Adapter) {
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"), func(app *playbook.Deps, ad *bot.Adapter) {
 		app.Signals, app.Offers = app.Store.(playbook.SignalStore), ad
 		app.Detection = playbook.Detection{TriageChannel: triage}
 	})
@@ -640,13 +641,25 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 		t.Fatalf("post-mortem reminder after the archive: %v, %v", ns, err)
 	}
 	k.bot.Wait()
-	// The App Home with a private incident open: views.publish, and
-	// users.conversations for the person's private channels.
+	// The App Home with a private incident open: views.publish (its
+	// declarer sees it without asking Slack); someone else's Home with two
+	// private incidents open asks users.conversations once.
 	openHome(t, f, declarer)
+	slash(t, f, "declare --private sev3 hush again")
+	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool {
+		c, ok := s.Channel("inc-3-sev3-hush-again")
+		return ok && len(s.Messages(c.ID)) > 0 // posted once its channel is recorded
+	}); err != nil {
+		t.Fatal(err)
+	}
+	openHome(t, f, "U0OTHER1")
+	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return len(s.CallsTo("users.conversations")) > 0 }); err != nil {
+		t.Fatal(err)
+	}
 	k.bot.Wait()
 	// Paging finds the on-call person in Slack by their PagerDuty e-mail.
 	f.SetUserEmail("U0PAY001", "pay1@example.com")
-	if id, err := k.app.PageChat.UserByEmail(ctxT(t), "pay1@example.com"); err != nil || id != "U0PAY001" {
+	if id, err := k.deps.PageChat.UserByEmail(ctxT(t), "pay1@example.com"); err != nil || id != "U0PAY001" {
 		t.Fatalf("users.lookupByEmail: %q %v", id, err)
 	}
 	called := map[string]bool{}
@@ -719,8 +732,9 @@ func TestUnknownStakeholderDoesNotKeepOthersOut(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, fakeslack.Options{})
 	path := filepath.Join(t.TempDir(), "klaxon.db")
-	k := start(t, f, path)
-	k.app.Services = []playbook.Service{{Name: "checkout", Stakeholders: []string{"U0PAY001", "U0GONE99"}}}
+	start(t, f, path, func(d *playbook.Deps, _ *bot.Adapter) {
+		d.Services = []playbook.Service{{Name: "checkout", Stakeholders: []string{"U0PAY001", "U0GONE99"}}}
+	})
 	slash(t, f, "declare sev2 checkout Card form broken")
 	waitReady(t, f, 1)
 	ch, _ := f.Channel("inc-1-sev2-card-form-broken")

@@ -129,7 +129,7 @@ func (b *Bot) postGates(ctx context.Context, inc playbook.Incident, responseURL 
 }
 
 func (b *Bot) gatesBlocks(inc playbook.Incident) []slack.Block {
-	return renderGates(inc, b.App.Clock.Now())
+	return renderGates(inc, b.App.Now())
 }
 
 // renderGates renders the gates of the stored incident as they stand at now.

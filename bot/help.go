@@ -60,9 +60,9 @@ type helpTopic struct {
 func (b *Bot) helpData() helpData {
 	tiers := make([]playbook.Tier, 0, len(playbook.Severities))
 	for _, s := range playbook.Severities {
-		tiers = append(tiers, b.App.Tiers.Get(s))
+		tiers = append(tiers, b.App.Tier(s))
 	}
-	return helpData{Command: b.Command, DefaultSeverity: b.defaultSeverity(), Tiers: tiers, Services: b.App.Services}
+	return helpData{Command: b.Command, DefaultSeverity: b.defaultSeverity(), Tiers: tiers, Services: b.App.Services()}
 }
 
 // helpOverview is the help, with prefix (a line saying what was wrong) above it.

@@ -62,23 +62,10 @@ func (b *Bot) onHomeEvent(ctx context.Context, ev slackevents.EventsAPIEvent) {
 
 // publishHome publishes user's Home tab.
 func (b *Bot) publishHome(ctx context.Context, user string) error {
-	now := b.App.Clock.Now()
-	open, err := b.App.Store.List(ctx, func(i *playbook.Incident) bool { return i.Status.Open() })
+	now := b.App.Now()
+	open, err := b.App.OpenIncidentsFor(ctx, playbook.Viewer{User: user})
 	if err != nil {
 		return err
-	}
-	if slices.ContainsFunc(open, func(i playbook.Incident) bool { return i.Private }) {
-		mine := map[string]bool{}
-		if pc, ok := b.Members.(interface {
-			PrivateChannelsOf(context.Context, string) (map[string]bool, error)
-		}); ok {
-			if mine, err = pc.PrivateChannelsOf(ctx, user); err != nil {
-				// Not knowing means not showing.
-				b.log().Warn("reading a person's private channels for the App Home", "user", user, "err", err)
-				mine = map[string]bool{}
-			}
-		}
-		open = slices.DeleteFunc(open, func(i playbook.Incident) bool { return i.Private && !mine[i.Channel.ID] })
 	}
 	f, err := b.App.Figures(ctx, playbook.FigureQuery{Window: playbook.WindowEnding(now, 12*playbook.Week)})
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 // incidentHere finds the incident whose channel the command was typed in.
 // The bool is false (and the person was told why) when there is none.
 func (b *Bot) incidentHere(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, received time.Time) (playbook.Incident, bool) {
-	inc, err := b.App.Store.ByChannel(ctx, sc.ChannelID)
+	inc, err := b.App.IncidentIn(ctx, sc.ChannelID)
 	if err == nil {
 		return inc, true
 	}
@@ -44,19 +44,15 @@ func firstWord(s string) string {
 // incidentFor finds the incident a command is about: "#12" first names it
 // (useful once its channel is archived), else the channel it is typed in.
 // rest is the text after "#12". A private incident is reachable by number
-// only from its own channel or by its commander or declarer (its channel is
-// archived at close, and they still owe its post-mortem), so its number
-// reveals nothing to others.
+// as playbook.MaySee decides without asking Slack (this answers before the
+// ack), so its number reveals nothing to others.
 func (b *Bot) incidentFor(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) (playbook.Incident, string, bool) {
 	n, rest := IncidentRef(arg)
 	if n == 0 {
 		inc, ok := b.incidentHere(ctx, req, sc, received)
 		return inc, arg, ok
 	}
-	inc, err := b.App.Store.Get(ctx, n)
-	if err == nil && inc.Private && inc.Channel.ID != sc.ChannelID && sc.UserID != inc.Commander && sc.UserID != inc.Declarer {
-		err = playbook.Errorf(playbook.CodeNotFound, "no such incident")
-	}
+	inc, err := b.App.IncidentFor(ctx, n, playbook.Viewer{User: sc.UserID, Channel: sc.ChannelID})
 	switch {
 	case err == nil:
 		return inc, rest, true

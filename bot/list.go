@@ -44,39 +44,33 @@ func (a *Adapter) IsMember(ctx context.Context, channelID, user string) (bool, e
 	return false, nil
 }
 
+// MemberOf implements playbook.Members at the lowest Slack cost: one
+// channel is checked with conversations.members, several with one
+// users.conversations listing the person's private channels.
+func (a *Adapter) MemberOf(ctx context.Context, user string, channels []string) (map[string]bool, error) {
+	if len(channels) == 1 {
+		ok, err := a.IsMember(ctx, channels[0], user)
+		return map[string]bool{channels[0]: ok}, err
+	}
+	return a.PrivateChannelsOf(ctx, user)
+}
+
 // onList handles "/incident list": the open incidents, newest first. A
-// private one is listed only to the members of its channel, which takes a
-// Web API call; so the ack says it is looking, and the list follows through
-// the response_url.
+// private one is listed only to the people playbook.Visibility lets see it,
+// which may take a Web API call; so the ack says it is looking, and the
+// list follows through the response_url.
 func (b *Bot) onList(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, received time.Time) {
-	open, err := b.App.Store.List(ctx, func(i *playbook.Incident) bool { return i.Status.Open() })
-	if err != nil {
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
-		return
-	}
-	if len(open) == 0 {
-		b.ack(req, ephemeral("No open incidents. :green_heart:"), received)
-		return
-	}
 	b.ack(req, ephemeral("Looking up the open incidents…"), received)
+	open, err := b.App.OpenIncidentsFor(ctx, playbook.Viewer{User: sc.UserID, Channel: sc.ChannelID})
+	if err != nil {
+		b.tellUser(ctx, sc.ResponseURL, playbook.UserMessage(err))
+		return
+	}
 	slices.Reverse(open)
 	var lines []string
 	for _, inc := range open {
 		if len(lines) == maxListed {
 			break
-		}
-		if inc.Private {
-			// Not a member (or unknown): not listed, not even counted.
-			if inc.Channel.ID == "" {
-				continue
-			}
-			ok, err := b.Members.IsMember(ctx, inc.Channel.ID, sc.UserID)
-			if err != nil {
-				b.log().Warn("checking who may see a private incident", "incident", inc.Number, "err", err)
-			}
-			if err != nil || !ok {
-				continue
-			}
 		}
 		ic := "no commander"
 		if inc.Commander != "" {

@@ -30,14 +30,18 @@ type detectionStore interface {
 
 // detectionApp wires alert detection as cmd/klaxon does: the store keeps
 // the signals, offers go through the Slack adapter (its own client, as a
-// replica has) to the triage channel.
-func detectionApp(t *testing.T, f *fakeslack.Server, db detectionStore, shared bool) *playbook.App {
+// replica has) to the triage channel. Its clock is time.Now unless one is
+// given.
+func detectionApp(t *testing.T, f *fakeslack.Server, db detectionStore, shared bool, clocks ...playbook.Clock) *playbook.App {
 	t.Helper()
 	api := bot.NewPacedClient(fakeslack.DefaultBotToken, fakeslack.DefaultAppToken, f.URL(), bot.Pace{Clock: paceClock(f)})
-	clock := playbook.ClockFunc(time.Now)
+	var clock playbook.Clock = playbook.ClockFunc(time.Now)
+	if len(clocks) > 0 {
+		clock = clocks[0]
+	}
 	ad := &bot.Adapter{API: api, Templates: templates.MustDefault(), BotUserID: fakeslack.BotUserID, AnnounceChannel: announce, Clock: clock}
-	app := &playbook.App{Store: db, Channels: ad, Poster: ad, Triage: ad, Directory: ad, Clock: clock, Tiers: tiers(), Services: services,
-		Signals: db, Offers: ad, Detection: playbook.Detection{TriageChannel: triage, SharedStore: shared}}
+	app := playbook.New(playbook.Deps{Store: db, Channels: ad, Poster: ad, Triage: ad, Directory: ad, Clock: clock, Tiers: tiers(), Services: services,
+		Signals: db, Offers: ad, Detection: playbook.Detection{TriageChannel: triage, SharedStore: shared}})
 	t.Cleanup(app.WaitDetection)
 	return app
 }
@@ -192,7 +196,13 @@ func TestPendingOfferIsFoundAfterRestart(t *testing.T) {
 			if g := pending(first); !g.OfferPending() || g.Assessor == "" {
 				t.Fatalf("group after the death: %+v, want a pending offer held by the dead process", g)
 			}
-			next := detectionApp(t, f, db, shared)
+			var later atomic.Bool // the next process's clock, moved past the dead one's lease
+			next := detectionApp(t, f, db, shared, playbook.ClockFunc(func() time.Time {
+				if later.Load() {
+					return time.Now().Add(4 * time.Minute)
+				}
+				return time.Now()
+			}))
 			if shared {
 				// A live replica before the dead one's lease ran out.
 				looks := len(f.CallsTo("conversations.history"))
@@ -203,7 +213,7 @@ func TestPendingOfferIsFoundAfterRestart(t *testing.T) {
 				if g := pending(next); !g.OfferPending() || len(f.CallsTo("conversations.history")) != looks {
 					t.Fatalf("the hold was taken before its lease ran out: %+v", g)
 				}
-				next.Clock = playbook.ClockFunc(func() time.Time { return time.Now().Add(4 * time.Minute) })
+				later.Store(true)
 			}
 			if err := next.ResumeDetection(context.Background()); err != nil {
 				t.Fatal(err)

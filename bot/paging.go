@@ -201,7 +201,7 @@ func (b *Bot) onMemberJoined(ctx context.Context, ev slackevents.EventsAPIEvent)
 		return
 	}
 	first, err := b.App.Joined(ctx, playbook.Join{Key: "join:" + e.Channel + ":" + e.User + ":" + e.EventTimestamp, Channel: e.Channel,
-		User: e.User, ByKlaxon: e.Inviter == self, At: b.App.Clock.Now()})
+		User: e.User, ByKlaxon: e.Inviter == self, At: b.App.Now()})
 	if err != nil {
 		b.log().Error("recording a join as an acknowledgement", "channel", e.Channel, "err", err)
 		return
@@ -218,7 +218,7 @@ func (b *Bot) onAckPage(ctx context.Context, req socketmode.Request, cb slack.In
 	if err != nil {
 		return
 	}
-	_, first, err := b.App.Acknowledge(ctx, n, playbook.Ack{Key: "ack:" + act.ActionTs + ":" + cb.User.ID, SlackUser: cb.User.ID, At: b.App.Clock.Now(), Source: "slack"})
+	_, first, err := b.App.Acknowledge(ctx, n, playbook.Ack{Key: "ack:" + act.ActionTs + ":" + cb.User.ID, SlackUser: cb.User.ID, At: b.App.Now(), Source: "slack"})
 	if err != nil {
 		b.log().Error("recording a Slack acknowledgement", "incident", n, "err", err)
 		return
@@ -254,7 +254,7 @@ func (b *Bot) onPage(ctx context.Context, req socketmode.Request, sc slack.Slash
 		} else if t, err := playbook.ParseTarget(pdTarget(arg)); err == nil && t.PagerDuty() {
 			mp.Target = t
 		} else {
-			b.ack(req, ephemeral(fmt.Sprintf("`%s` is neither a service (%s), a @mention, nor a PagerDuty policy ID (P…).", templates.Escape(templates.Truncate(40, Plain(arg))), templates.Escape(strings.Join(serviceNames(b.App.Services), ", ")))), received)
+			b.ack(req, ephemeral(fmt.Sprintf("`%s` is neither a service (%s), a @mention, nor a PagerDuty policy ID (P…).", templates.Escape(templates.Truncate(40, Plain(arg))), templates.Escape(strings.Join(serviceNames(b.App.Services()), ", ")))), received)
 			return
 		}
 	}
@@ -312,12 +312,12 @@ func (b *Bot) onOwners(ctx context.Context, req socketmode.Request, sc slack.Sla
 		}
 	}
 	if service == "" {
-		if inc, err := b.App.Store.ByChannel(ctx, sc.ChannelID); err == nil && inc.Service != "" {
+		if inc, err := b.App.IncidentIn(ctx, sc.ChannelID); err == nil && inc.Service != "" {
 			service = inc.Service
 		}
 	}
 	if service == "" && path == "" {
-		b.ack(req, ephemeral(fmt.Sprintf("Usage: `%s owners <service> [path]` or `%s owners <path>` (read in the incident's service's repo in its channel, else in the repo the path starts with or the services' one repo). Services: %s.", b.Command, b.Command, templates.Escape(strings.Join(serviceNames(b.App.Services), ", ")))), received)
+		b.ack(req, ephemeral(fmt.Sprintf("Usage: `%s owners <service> [path]` or `%s owners <path>` (read in the incident's service's repo in its channel, else in the repo the path starts with or the services' one repo). Services: %s.", b.Command, b.Command, templates.Escape(strings.Join(serviceNames(b.App.Services()), ", ")))), received)
 		return
 	}
 	// Reading CODEOWNERS and PagerDuty may take longer than the 3 s ack.

@@ -160,7 +160,7 @@ func (b *Bot) onPlanSubmit(ctx context.Context, req socketmode.Request, cb slack
 	}
 	b.ack(req, nil, received)
 	if applied {
-		b.App.Poster.Notice(ctx, inc.Channel.ID, fmt.Sprintf(":clipboard: <@%s> recorded the validation plan for the data remediation (it is on the timeline).", cb.User.ID))
+		b.notice(ctx, inc.Channel.ID, fmt.Sprintf(":clipboard: <@%s> recorded the validation plan for the data remediation (it is on the timeline).", cb.User.ID))
 	}
 }
 
@@ -177,6 +177,6 @@ func (b *Bot) onMitigated(ctx context.Context, req socketmode.Request, sc slack.
 	}
 	b.ack(req, nil, received)
 	if applied {
-		b.App.Poster.Notice(ctx, inc.Channel.ID, fmt.Sprintf(":large_green_circle: <@%s> marked incident #%d mitigated: the impact has stopped. Verification next: `%s resolve` opens the four gates.", sc.UserID, inc.Number, b.Command))
+		b.notice(ctx, inc.Channel.ID, fmt.Sprintf(":large_green_circle: <@%s> marked incident #%d mitigated: the impact has stopped. Verification next: `%s resolve` opens the four gates.", sc.UserID, inc.Number, b.Command))
 	}
 }

@@ -48,7 +48,7 @@ func (b *Bot) onStats(ctx context.Context, req socketmode.Request, sc slack.Slas
 	span, service, err := parseStatsArgs(Plain(arg))
 	if err == nil {
 		var f playbook.Figures
-		f, err = b.App.Figures(ctx, playbook.FigureQuery{Window: playbook.WindowEnding(b.App.Clock.Now(), span), Service: service})
+		f, err = b.App.Figures(ctx, playbook.FigureQuery{Window: playbook.WindowEnding(b.App.Now(), span), Service: service})
 		if err == nil {
 			blocks := statsBlocks(f, "")
 			b.ack(req, map[string]any{"response_type": "ephemeral", "text": report.Title(f), "blocks": blocks}, received)
@@ -137,7 +137,7 @@ func (b *Bot) uploadChart(ctx context.Context, f playbook.Figures, channelID, co
 		return "", fmt.Errorf("files.completeUploadExternal: %w", err)
 	}
 	b.chart.mu.Lock()
-	b.chart.fileID, b.chart.at = u.FileID, b.App.Clock.Now()
+	b.chart.fileID, b.chart.at = u.FileID, b.App.Now()
 	b.chart.mu.Unlock()
 	return u.FileID, nil
 }
@@ -148,7 +148,7 @@ func (b *Bot) homeChart(ctx context.Context, f playbook.Figures) string {
 	b.chart.mu.Lock()
 	id, at := b.chart.fileID, b.chart.at
 	b.chart.mu.Unlock()
-	if id != "" && b.App.Clock.Now().Sub(at) < chartMaxAge {
+	if id != "" && b.App.Now().Sub(at) < chartMaxAge {
 		return id
 	}
 	id, err := b.uploadChart(ctx, f, "", "")
@@ -280,7 +280,7 @@ type Schedule interface {
 // was down is not posted late.
 func (b *Bot) RunDigest(ctx context.Context, channelID string, sched Schedule, loc *time.Location, after func(time.Duration) <-chan time.Time) {
 	for {
-		now := b.App.Clock.Now()
+		now := b.App.Now()
 		next := sched.Next(now.In(loc))
 		select {
 		case <-ctx.Done():

@@ -198,7 +198,7 @@ func TestWeeklyDigestFiredByCron(t *testing.T) {
 	f := newFake(t, fakeslack.Options{})
 	digestCh := f.AddChannel("C0DIGEST", "incident-digest", fakeslack.BotUserID)
 	path := knownDB(t, now.Add(2*24*time.Hour))
-	k := start(t, f, path, func(a *playbook.App, _ *bot.Adapter) { a.Clock = clock })
+	k := start(t, f, path, func(a *playbook.Deps, _ *bot.Adapter) { a.Clock = clock })
 	sched, err := cron.ParseStandard("0 9 * * 1")
 	if err != nil {
 		t.Fatal(err)

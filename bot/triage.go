@@ -394,7 +394,7 @@ func (b *Bot) changeSeverity(ctx context.Context, n int64, sev playbook.Severity
 	reply(fmt.Sprintf("Incident #%d: %s → %s. Renaming the channel and telling the announce channel.", inc.Number, ch.From, ch.To))
 	if err := b.App.PublishSeverityChange(ctx, inc, ch); err != nil {
 		b.log().Warn("showing a severity change", "incident", inc.Number, "err", err)
-		b.App.Poster.Notice(ctx, inc.Channel.ID, fmt.Sprintf("Klaxon recorded %s → %s but could not finish telling Slack (%s): rename the channel or tell the announce channel by hand if needed.", ch.From, ch.To, slackReason(err)))
+		b.notice(ctx, inc.Channel.ID, fmt.Sprintf("Klaxon recorded %s → %s but could not finish telling Slack (%s): rename the channel or tell the announce channel by hand if needed.", ch.From, ch.To, slackReason(err)))
 	}
 }
 
@@ -404,8 +404,8 @@ func (b *Bot) onStatus(ctx context.Context, req socketmode.Request, sc slack.Sla
 	if !ok {
 		return
 	}
-	now := b.App.Clock.Now()
-	tier := b.App.Tiers.Get(inc.Severity)
+	now := b.App.Now()
+	tier := b.App.Tier(inc.Severity)
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "*Incident #%d* · %s · %s\n", inc.Number, inc.Severity, inc.Status)
 	fmt.Fprintf(&sb, "*Title:* %s\n", templates.Truncate(300, templates.Escape(inc.Title)))
@@ -464,7 +464,7 @@ func (b *Bot) onNote(ctx context.Context, req socketmode.Request, sc slack.Slash
 func (b *Bot) onAddToTimeline(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
 	b.ack(req, nil, received)
 	tell := func(text string) { b.tellUser(ctx, cb.ResponseURL, text) }
-	inc, err := b.App.Store.ByChannel(ctx, cb.Channel.ID)
+	inc, err := b.App.IncidentIn(ctx, cb.Channel.ID)
 	if err != nil {
 		tell("Only messages in an incident's channel can join its timeline.")
 		return
@@ -534,7 +534,7 @@ func (b *Bot) onOpenScope(ctx context.Context, req socketmode.Request, cb slack.
 	if err != nil {
 		return
 	}
-	inc, err := b.App.Store.Get(ctx, n)
+	inc, err := b.App.IncidentFor(ctx, n, playbook.Viewer{User: cb.User.ID, Channel: cb.Channel.ID})
 	if err != nil {
 		return
 	}
@@ -566,7 +566,7 @@ func (b *Bot) scopeView(inc playbook.Incident) slack.ModalViewRequest {
 	var opts []*slack.OptionBlockObject
 	var initial *slack.OptionBlockObject
 	for _, s := range playbook.Severities {
-		o := slack.NewOptionBlockObject(s.String(), plainText(templates.Truncate(75, s.String()+": "+b.App.Tiers.Get(s).Impact)), nil)
+		o := slack.NewOptionBlockObject(s.String(), plainText(templates.Truncate(75, s.String()+": "+b.App.Tier(s).Impact)), nil)
 		opts = append(opts, o)
 		if s == inc.Severity {
 			initial = o
@@ -627,7 +627,7 @@ func (b *Bot) onScopeSubmit(ctx context.Context, req socketmode.Request, cb slac
 		b.changeSeverity(ctx, n, sev, cb.User.ID, "scope call", "view:"+cb.View.ID+":severity", func(text string) {
 			// The form is closed by now: a refusal is said in the channel.
 			if strings.HasPrefix(text, "Only ") {
-				b.App.Poster.Notice(ctx, inc.Channel.ID, fmt.Sprintf("<@%s>'s scope call is recorded, but the severity stays %s. %s", cb.User.ID, inc.Severity, text))
+				b.notice(ctx, inc.Channel.ID, fmt.Sprintf("<@%s>'s scope call is recorded, but the severity stays %s. %s", cb.User.ID, inc.Severity, text))
 			}
 		})
 	}
@@ -640,7 +640,7 @@ func (b *Bot) onScopeToUpdate(ctx context.Context, req socketmode.Request, cb sl
 		b.ack(req, nil, received)
 		return
 	}
-	inc, err := b.App.Store.Get(ctx, n)
+	inc, err := b.App.IncidentFor(ctx, n, playbook.Viewer{User: cb.User.ID, Channel: cb.Channel.ID})
 	if err != nil || inc.Scope == nil {
 		b.ack(req, nil, received)
 		return

@@ -92,7 +92,7 @@ func (b *Bot) updateView(inc playbook.Incident) slack.ModalViewRequest {
 		in.Optional = optional
 		return in
 	}
-	tier := b.App.Tiers.Get(inc.Severity)
+	tier := b.App.Tier(inc.Severity)
 	blocks := []slack.Block{
 		text(blockStatus, "Status", "What we know now", false),
 		text(blockImpact, "Impact", "Who is affected, how badly", true),
@@ -146,7 +146,7 @@ func (b *Bot) onPostUpdateButton(ctx context.Context, req socketmode.Request, cb
 	if err != nil {
 		return
 	}
-	inc, err := b.App.Store.Get(ctx, n)
+	inc, err := b.App.IncidentFor(ctx, n, playbook.Viewer{User: cb.User.ID, Channel: cb.Channel.ID})
 	if err != nil {
 		b.log().Warn("Post update button for an unknown incident", "value", act.Value, "err", err)
 		return
@@ -190,7 +190,7 @@ func (b *Bot) onUpdateSubmit(ctx context.Context, req socketmode.Request, cb sla
 	}
 	if err := b.App.PublishUpdate(ctx, inc, su); err != nil {
 		b.log().Error("posting an update", "incident", inc.Number, "err", err)
-		b.App.Poster.Notice(ctx, inc.Channel.ID, playbook.UserMessage(err))
+		b.notice(ctx, inc.Channel.ID, playbook.UserMessage(err))
 	}
 }
 

@@ -93,7 +93,7 @@ func wrapUpKlaxon(t *testing.T, f *fakeslack.Server, clock *manualClock) (*klaxo
 	svcs := slices.Clone(services)
 	svcs[0].Repo = "acme/checkout"
 	svcs[0].FlagURL = "https://flags.example.com/checkout"
-	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"), func(app *playbook.App, ad *bot.Adapter) {
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"), func(app *playbook.Deps, ad *bot.Adapter) {
 		app.Clock, ad.Clock = clock, clock
 		app.Services = svcs
 		app.Deploys, app.Tickets = client, client

@@ -30,10 +30,10 @@ type webhookRig struct {
 func newWebhookRig(t *testing.T) *webhookRig {
 	t.Helper()
 	r := &webhookRig{fake: newFake(t, false), log: storetest.NewMemory(), now: t0}
-	r.app = &playbook.App{
+	r.app = playbook.New(playbook.Deps{
 		Store: r.log, DeployLog: r.log, Clock: playbook.ClockFunc(func() time.Time { return r.now }),
 		Services: []playbook.Service{{Name: "api", Repo: "acme/api"}}, WatchWindow: 5 * time.Minute,
-	}
+	})
 	h, err := github.NewWebhook(hookSecret, r.app, nil)
 	if err != nil {
 		t.Fatal(err)

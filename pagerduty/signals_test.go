@@ -25,10 +25,10 @@ func TestTriggeredIncidentsBecomeSignals(t *testing.T) {
 		t.Fatal(err)
 	}
 	signals := storetest.NewSignals()
-	app := &playbook.App{
+	app := playbook.New(playbook.Deps{
 		Store: storetest.NewMemory(), Signals: signals, Clock: playbook.ClockFunc(time.Now), Tiers: playbook.DefaultTiers(),
 		Services: []playbook.Service{{Name: "checkout", PagerDuty: playbook.ServicePagerDuty{Service: "PSVC0CHK"}}},
-	}
+	})
 	srv := httptest.NewServer(pagerduty.WebhookHandler("s3cret", app, nil))
 	defer srv.Close()
 	trig, err := f.Triggered(ref.ID)

@@ -89,12 +89,12 @@ func ValidateAction(r ActionRequest, now time.Time) error {
 // AddAction records an action item on incident n (any status: items often
 // come during the post-mortem). Filing its ticket is FileTickets' job.
 func (a *App) AddAction(ctx context.Context, n int64, r ActionRequest) (Incident, ActionItem, bool, error) {
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	if err := ValidateAction(r, now); err != nil {
 		return Incident{}, ActionItem{}, false, err
 	}
 	var item ActionItem
-	inc, applied, err := a.Store.Apply(ctx, n, r.Key, func(inc *Incident) ([]Event, error) {
+	inc, applied, err := a.deps.Store.Apply(ctx, n, r.Key, func(inc *Incident) ([]Event, error) {
 		item = ActionItem{ID: len(inc.Actions) + 1, Text: strings.TrimSpace(r.Text), Owner: r.Owner, Due: r.Due, By: r.Actor, At: now}
 		inc.Actions = append(inc.Actions, item)
 		ev := NewEvent(EventActionItem, r.Actor, now, item.Text)
@@ -123,7 +123,7 @@ func (a *App) TicketRepo(inc Incident) string {
 	if s, ok := a.Service(inc.Service); ok && s.Repo != "" && !inc.Private {
 		return s.Repo
 	}
-	return a.ActionItemRepo
+	return a.deps.ActionItemRepo
 }
 
 // TicketResult says how filing went.
@@ -146,14 +146,14 @@ func (a *App) FileTickets(ctx context.Context, n int64, force bool) (TicketResul
 	mu := a.lockOf(&a.filing, n)
 	mu.Lock()
 	defer mu.Unlock()
-	inc, err := a.Store.Get(ctx, n)
+	inc, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
 		return TicketResult{}, err
 	}
 	res := TicketResult{Incident: inc, Failed: map[int]error{}}
 	repo := a.TicketRepo(inc)
 	switch {
-	case a.Tickets == nil:
+	case a.deps.Tickets == nil:
 		res.Note = "GitHub is not configured, so action items stay in Klaxon (and in the post-mortem) without tickets."
 		return res, nil
 	case repo == "" && inc.Private:
@@ -169,19 +169,19 @@ func (a *App) FileTickets(ctx context.Context, n int64, force bool) (TicketResul
 			continue
 		}
 		adopt := !it.Filing.IsZero()
-		now := a.Clock.Now().UTC()
-		if _, err := a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+		now := a.deps.Clock.Now().UTC()
+		if _, err := a.deps.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
 			i.Actions[it.ID-1].Filing = now
 			return nil, nil
 		}); err != nil {
 			return res, err
 		}
-		t, ferr := a.Tickets.File(ctx, TicketRequest{
+		t, ferr := a.deps.Tickets.File(ctx, TicketRequest{
 			Repo: repo, Title: ticketTitle(inc, it), Body: a.ticketBody(inc, it, names), Owner: it.Owner,
 			Labels: []string{"klaxon", "incident-action"}, Marker: actionMarker(n, it.ID), Adopt: adopt,
 		})
-		now = a.Clock.Now().UTC()
-		inc, err = a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+		now = a.deps.Clock.Now().UTC()
+		inc, err = a.deps.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
 			item := &i.Actions[it.ID-1]
 			if ferr != nil {
 				item.FileFailures++
@@ -211,14 +211,14 @@ func (a *App) FileTickets(ctx context.Context, n int64, force bool) (TicketResul
 }
 
 func (a *App) names(ctx context.Context, inc Incident) map[string]string {
-	if a.People == nil {
+	if a.deps.People == nil {
 		return nil
 	}
 	ids := []string{inc.Declarer, inc.Commander}
 	for _, it := range inc.Actions {
 		ids = append(ids, it.Owner, it.By)
 	}
-	return a.People.Names(ctx, compact(ids))
+	return a.deps.People.Names(ctx, compact(ids))
 }
 
 func compact(ids []string) []string {
@@ -246,8 +246,8 @@ func (a *App) ticketBody(inc Incident, it ActionItem, names map[string]string) s
 	} else {
 		tb.Title = oneLine(inc.Title, 200)
 	}
-	if a.RenderTicket != nil {
-		body, err := a.RenderTicket(tb)
+	if a.deps.RenderTicket != nil {
+		body, err := a.deps.RenderTicket(tb)
 		if err == nil {
 			return body
 		}
@@ -273,10 +273,10 @@ func (a *App) ticketBody(inc Incident, it ActionItem, names map[string]string) s
 // SyncTickets reads back the state of every open ticket and records the
 // changes. It returns how many tickets it read. A calendar job calls it.
 func (a *App) SyncTickets(ctx context.Context) (int, error) {
-	if a.Tickets == nil {
+	if a.deps.Tickets == nil {
 		return 0, nil
 	}
-	incs, err := a.Store.List(ctx, func(i *Incident) bool {
+	incs, err := a.deps.Store.List(ctx, func(i *Incident) bool {
 		return slices.ContainsFunc(i.Actions, func(it ActionItem) bool { return it.Ticket != nil && it.Ticket.State != "closed" })
 	})
 	if err != nil {
@@ -289,7 +289,7 @@ func (a *App) SyncTickets(ctx context.Context) (int, error) {
 			if it.Ticket == nil || it.Ticket.State == "closed" {
 				continue
 			}
-			st, err := a.Tickets.State(ctx, *it.Ticket)
+			st, err := a.deps.Tickets.State(ctx, *it.Ticket)
 			if err != nil {
 				a.log().Warn("reading a ticket's state", "incident", inc.Number, "item", it.ID, "err", err)
 				continue
@@ -300,8 +300,8 @@ func (a *App) SyncTickets(ctx context.Context) (int, error) {
 		if len(states) == 0 {
 			continue
 		}
-		now := a.Clock.Now().UTC()
-		if _, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+		now := a.deps.Clock.Now().UTC()
+		if _, err := a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 			for id, st := range states {
 				if t := i.Actions[id-1].Ticket; t != nil {
 					if st == "closed" && t.State != "closed" {
@@ -384,11 +384,11 @@ func (a *App) SetRootCause(ctx context.Context, n int64, tag, actor, key string)
 	}
 	a.tagging.Lock()
 	defer a.tagging.Unlock()
-	cur, err := a.Store.Get(ctx, n)
+	cur, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
 		return Incident{}, false, storeErr(err, "the root cause")
 	}
-	same, err := a.Store.List(ctx, func(i *Incident) bool {
+	same, err := a.deps.Store.List(ctx, func(i *Incident) bool {
 		return i.Number != n && (i.RootCause == norm || slices.Contains(i.RepeatOf, n))
 	})
 	if err != nil {
@@ -403,8 +403,8 @@ func (a *App) SetRootCause(ctx context.Context, n int64, tag, actor, key string)
 			earlier = append(earlier, o.Number)
 		}
 	}
-	now := a.Clock.Now().UTC()
-	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	now := a.deps.Clock.Now().UTC()
+	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		// The tag flags repeats and feeds the figures: it is for those who
 		// manage the incident, as the severity is.
 		if err := a.mayManage(*inc, actor, "tag the root cause of"); err != nil {
@@ -432,7 +432,7 @@ func (a *App) SetRootCause(ctx context.Context, n int64, tag, actor, key string)
 			continue
 		}
 		want := o.RootCause == norm && !hidden(cur, o)
-		if _, err := a.Store.Update(ctx, o.Number, func(i *Incident) ([]Event, error) {
+		if _, err := a.deps.Store.Update(ctx, o.Number, func(i *Incident) ([]Event, error) {
 			i.RepeatOf = slices.DeleteFunc(i.RepeatOf, func(x int64) bool { return x == n })
 			if want {
 				i.RepeatOf = append(i.RepeatOf, n)
@@ -461,8 +461,8 @@ func (a *App) PostmortemDone(ctx context.Context, n int64, link, actor, key stri
 	if u, err := url.Parse(link); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return Incident{}, false, Errorf(CodeBadInput, "Give the post-mortem's link: `/incident postmortem done https://docs.example.com/pm-%d`.", n)
 	}
-	now := a.Clock.Now().UTC()
-	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	now := a.deps.Clock.Now().UTC()
+	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		// Marking it written silences its reminders: for those who manage
 		// the incident, as the close is.
 		if err := a.mayManage(*inc, actor, "mark the post-mortem written for"); err != nil {

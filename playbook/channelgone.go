@@ -25,7 +25,7 @@ func (a *App) outlineTarget(ctx context.Context, inc Incident) (string, error) {
 	if inc.Closure.DM != "" {
 		return inc.Closure.DM, nil
 	}
-	dm, err := a.Closing.DirectChannel(ctx, inc.recipient())
+	dm, err := a.deps.Closing.DirectChannel(ctx, inc.recipient())
 	if err != nil {
 		return "", fmt.Errorf("opening the DM for the outline: %w", err)
 	}
@@ -38,9 +38,9 @@ func (a *App) outlineTarget(ctx context.Context, inc Incident) (string, error) {
 // is told.
 func (a *App) channelGone(ctx context.Context, inc Incident) (Incident, error) {
 	to := inc.recipient()
-	dm, derr := a.Closing.DirectChannel(ctx, to)
-	now := a.Clock.Now().UTC()
-	inc, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+	dm, derr := a.deps.Closing.DirectChannel(ctx, to)
+	now := a.deps.Clock.Now().UTC()
+	inc, err := a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		if !i.Closure.Archived.IsZero() {
 			return nil, nil
 		}
@@ -56,7 +56,7 @@ func (a *App) channelGone(ctx context.Context, inc Incident) (Incident, error) {
 	if derr != nil {
 		a.log().Warn("opening the DM for an archived channel", "incident", inc.Number, "err", derr)
 	}
-	if err := a.Closing.ChannelGone(ctx, a.Briefing(inc), to); err != nil {
+	if err := a.deps.Closing.ChannelGone(ctx, a.Briefing(inc), to); err != nil {
 		a.log().Warn("telling the announce thread about an archived channel", "incident", inc.Number, "err", err)
 	}
 	return inc, nil

@@ -40,9 +40,9 @@ func (inc *Incident) stopReminders() {
 // is no channel to post them in), and the declarer and the announce channel
 // are told why.
 func (a *App) channelFailed(ctx context.Context, inc Incident, cerr error) Incident {
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	gaveUp := false
-	stored, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+	stored, err := a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		if i.Failures == nil {
 			i.Failures = map[Step]int{}
 		}
@@ -66,7 +66,7 @@ func (a *App) channelFailed(ctx context.Context, inc Incident, cerr error) Incid
 	a.Wake()
 	if gaveUp {
 		a.log().Warn("gave up creating an incident's channel", "incident", inc.Number, "attempts", MaxChannelAttempts, "err", cerr)
-		if err := a.Poster.ChannelFailed(ctx, a.Briefing(stored), cerr); err != nil {
+		if err := a.deps.Poster.ChannelFailed(ctx, a.Briefing(stored), cerr); err != nil {
 			a.log().Error("telling why an incident has no channel", "incident", inc.Number, "err", err)
 		}
 	}

@@ -20,7 +20,7 @@ type CloseRequest struct {
 // to come (outline uploaded, published, channel archived now or after
 // ArchiveDelay) are recorded in one transaction; FinishClose then does them.
 func (a *App) Close(ctx context.Context, n int64, req CloseRequest) (Incident, bool, error) {
-	cur, err := a.Store.Get(ctx, n)
+	cur, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
 		return Incident{}, false, storeErr(err, "the close")
 	}
@@ -31,8 +31,8 @@ func (a *App) Close(ctx context.Context, n int64, req CloseRequest) (Incident, b
 			return Incident{}, false, err
 		}
 	}
-	now := a.Clock.Now().UTC()
-	inc, applied, err := a.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
+	now := a.deps.Clock.Now().UTC()
+	inc, applied, err := a.deps.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
 		if err := a.mayManage(*inc, req.Actor, "close"); err != nil {
 			return nil, err
 		}
@@ -46,8 +46,8 @@ func (a *App) Close(ctx context.Context, n int64, req CloseRequest) (Incident, b
 			return nil, err
 		}
 		inc.Closure = &Closure{By: req.Actor, At: now}
-		if a.ArchiveDelay > 0 {
-			inc.Timers.ArchiveDue = now.Add(a.ArchiveDelay)
+		if a.deps.ArchiveDelay > 0 {
+			inc.Timers.ArchiveDue = now.Add(a.deps.ArchiveDelay)
 		}
 		return []Event{NewEvent(EventClosed, req.Actor, now, "Closed")}, nil
 	})
@@ -85,7 +85,7 @@ func (a *App) FinishClose(ctx context.Context, n int64, force bool) (CloseResult
 	mu := a.lockOf(&a.closing, n)
 	mu.Lock()
 	defer mu.Unlock()
-	inc, err := a.Store.Get(ctx, n)
+	inc, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
 		return CloseResult{}, err
 	}
@@ -99,10 +99,10 @@ func (a *App) FinishClose(ctx context.Context, n int64, force bool) (CloseResult
 	c := *inc.Closure
 	// A channel archived by hand before the outline was in it gets it by DM
 	// (see uploadOutline).
-	wantUpload := c.File == "" && a.Closing != nil && (force || c.UploadFailures < MaxStepAttempts)
-	wantPublish := c.Published == "" && a.PostmortemRepo != nil && a.PostmortemsRepo != "" && !inc.Private && (force || c.PublishFailures < MaxStepAttempts)
-	if inc.Private && a.PostmortemRepo != nil && a.PostmortemsRepo != "" {
-		res.Notes = append(res.Notes, "A private incident's outline is not published to "+a.PostmortemsRepo+".")
+	wantUpload := c.File == "" && a.deps.Closing != nil && (force || c.UploadFailures < MaxStepAttempts)
+	wantPublish := c.Published == "" && a.deps.PostmortemRepo != nil && a.deps.PostmortemsRepo != "" && !inc.Private && (force || c.PublishFailures < MaxStepAttempts)
+	if inc.Private && a.deps.PostmortemRepo != nil && a.deps.PostmortemsRepo != "" {
+		res.Notes = append(res.Notes, "A private incident's outline is not published to "+a.deps.PostmortemsRepo+".")
 	}
 	var md []byte
 	var events int
@@ -125,7 +125,7 @@ func (a *App) FinishClose(ctx context.Context, n int64, force bool) (CloseResult
 			return res, err
 		}
 	}
-	if inc.Timers.ArchiveDue.IsZero() && inc.Closure.Archived.IsZero() && a.Closing != nil && inc.Closure.File != "" && inc.Channel.ID != "" &&
+	if inc.Timers.ArchiveDue.IsZero() && inc.Closure.Archived.IsZero() && a.deps.Closing != nil && inc.Closure.File != "" && inc.Channel.ID != "" &&
 		(force || inc.Closure.ArchiveFailures < MaxStepAttempts) {
 		inc, err = a.archive(ctx, inc, &res)
 		if err != nil {
@@ -144,11 +144,11 @@ func (a *App) closedTopic(ctx context.Context, inc Incident) (Incident, error) {
 		return inc, nil
 	}
 	if inc.Channel.ID != "" && inc.Closure.Archived.IsZero() {
-		if err := a.Channels.SetTopic(ctx, a.Briefing(inc)); err != nil {
+		if err := a.deps.Channels.SetTopic(ctx, a.Briefing(inc)); err != nil {
 			a.log().Warn("setting the topic of a closed incident", "incident", inc.Number, "err", err)
 		}
 	}
-	return a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+	return a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		i.Timers.TopicDue = time.Time{}
 		return nil, nil
 	})
@@ -157,21 +157,21 @@ func (a *App) closedTopic(ctx context.Context, inc Incident) (Incident, error) {
 // RenderOutline renders incident inc's post-mortem outline from the store,
 // and says how many timeline events it covers.
 func (a *App) RenderOutline(ctx context.Context, inc Incident) ([]byte, int, error) {
-	if a.RenderPostmortem == nil {
+	if a.deps.RenderPostmortem == nil {
 		return nil, 0, fmt.Errorf("no post-mortem template is wired")
 	}
-	events, err := a.Store.Timeline(ctx, inc.Number)
+	events, err := a.deps.Store.Timeline(ctx, inc.Number)
 	if err != nil {
 		return nil, 0, fmt.Errorf("reading the timeline: %w", err)
 	}
 	events = a.withPagerDutyLog(ctx, inc, events)
 	var names map[string]string
-	if a.People != nil {
-		names = a.People.Names(ctx, PostmortemParticipants(inc, events))
+	if a.deps.People != nil {
+		names = a.deps.People.Names(ctx, PostmortemParticipants(inc, events))
 	}
-	pm := a.BuildPostmortem(inc, events, names, a.Clock.Now())
+	pm := a.BuildPostmortem(inc, events, names, a.deps.Clock.Now())
 	a.addPostmortemDeploys(ctx, inc, &pm, names)
-	md, err := a.RenderPostmortem(pm)
+	md, err := a.deps.RenderPostmortem(pm)
 	if err != nil {
 		return nil, 0, fmt.Errorf("rendering the post-mortem outline: %w", err)
 	}
@@ -212,7 +212,7 @@ func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events
 	// (its answer was lost, or Klaxon stopped before recording it), that
 	// file is the outline; no second one is uploaded.
 	if prev := inc.Closure.Uploading; prev != "" {
-		shared, err := a.Closing.Shared(ctx, target, prev)
+		shared, err := a.deps.Closing.Shared(ctx, target, prev)
 		switch {
 		case err != nil:
 			uerr = fmt.Errorf("checking the earlier upload %s: %w", prev, err)
@@ -221,10 +221,10 @@ func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events
 		}
 	}
 	if id == "" && uerr == nil {
-		id, uerr = a.Closing.Upload(ctx, target, PostmortemFile{
+		id, uerr = a.deps.Closing.Upload(ctx, target, PostmortemFile{
 			Name: OutlineName(inc), Title: fmt.Sprintf("Post-mortem outline: incident #%d", inc.Number), Content: md, Comment: comment,
 		}, func(fileID string) error {
-			_, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+			_, err := a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 				i.Closure.Uploading = fileID
 				return nil, nil
 			})
@@ -239,8 +239,8 @@ func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events
 		}
 		return a.uploadOutline(ctx, inc, md, events, res)
 	}
-	now := a.Clock.Now().UTC()
-	inc, err = a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+	now := a.deps.Clock.Now().UTC()
+	inc, err = a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		if uerr != nil {
 			i.Closure.UploadFailures++
 			return nil, nil
@@ -259,35 +259,35 @@ func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events
 
 func (a *App) publishOutline(ctx context.Context, inc Incident, md []byte, res *CloseResult) (Incident, error) {
 	adopt := !inc.Closure.Publishing.IsZero()
-	now := a.Clock.Now().UTC()
-	inc, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+	now := a.deps.Clock.Now().UTC()
+	inc, err := a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		i.Closure.Publishing = now
 		return nil, nil
 	})
 	if err != nil {
 		return inc, err
 	}
-	dir := a.PostmortemsPath
+	dir := a.deps.PostmortemsPath
 	if dir == "" {
 		dir = "postmortems"
 	}
 	declared := inc.DeclaredAt()
-	link, perr := a.PostmortemRepo.Publish(ctx, PostmortemDoc{
-		Repo:     a.PostmortemsRepo,
+	link, perr := a.deps.PostmortemRepo.Publish(ctx, PostmortemDoc{
+		Repo:     a.deps.PostmortemsRepo,
 		Path:     path.Join(dir, fmt.Sprintf("%s-inc-%d-%s.md", declared.Format("2006-01-02"), inc.Number, Slug(inc.Title, 40))),
 		Title:    truncate(fmt.Sprintf("Post-mortem: #%d %s", inc.Number, oneLine(inc.Title, 200)), 250),
 		Markdown: md,
 		Marker:   fmt.Sprintf("klaxon-postmortem-incident-%d", inc.Number),
 		Adopt:    adopt,
 	})
-	now = a.Clock.Now().UTC()
-	inc, err = a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+	now = a.deps.Clock.Now().UTC()
+	inc, err = a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		if perr != nil {
 			i.Closure.PublishFailures++
 			return nil, nil
 		}
 		i.Closure.Published = link
-		ev := NewEvent(EventPostmortemShared, ActorKlaxon, now, "Post-mortem outline published to "+a.PostmortemsRepo)
+		ev := NewEvent(EventPostmortemShared, ActorKlaxon, now, "Post-mortem outline published to "+a.deps.PostmortemsRepo)
 		ev.Data = map[string]string{"url": link}
 		return []Event{ev}, nil
 	})
@@ -302,9 +302,9 @@ func (a *App) publishOutline(ctx context.Context, inc Incident, md []byte, res *
 const archiveRetry = time.Minute
 
 func (a *App) archive(ctx context.Context, inc Incident, res *CloseResult) (Incident, error) {
-	aerr := a.Closing.Archive(ctx, inc.Channel.ID)
-	now := a.Clock.Now().UTC()
-	inc, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+	aerr := a.deps.Closing.Archive(ctx, inc.Channel.ID)
+	now := a.deps.Clock.Now().UTC()
+	inc, err := a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		if aerr != nil {
 			i.Closure.ArchiveFailures++
 			return nil, nil
@@ -335,7 +335,7 @@ func (inc *Incident) fireArchive(now time.Time) bool {
 // fails is tried again a minute later, up to MaxStepAttempts times.
 func (a *App) archiveDue(ctx context.Context, incs []Incident) {
 	for _, inc := range incs {
-		if a.Closing == nil {
+		if a.deps.Closing == nil {
 			return
 		}
 		res := CloseResult{Failed: map[string]error{}}
@@ -348,8 +348,8 @@ func (a *App) archiveDue(ctx context.Context, incs []Incident) {
 			continue
 		}
 		if res.Failed[CloseArchive] != nil && after.Closure.ArchiveFailures < MaxStepAttempts {
-			if _, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
-				i.Timers.ArchiveDue = a.Clock.Now().UTC().Add(archiveRetry)
+			if _, err := a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+				i.Timers.ArchiveDue = a.deps.Clock.Now().UTC().Add(archiveRetry)
 				return nil, nil
 			}); err != nil {
 				a.log().Error("rescheduling an archive", "incident", inc.Number, "err", err)

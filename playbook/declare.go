@@ -17,8 +17,11 @@ import (
 // this; the bound protects the store from a modal or API abuse.
 const MaxTitle = 10000
 
-// App runs the use cases. Wire it once in cmd; every field is required except Log.
-type App struct {
+// Deps is what New wires into an App: its ports (Store, Channels, Poster, …,
+// the adapters cmd/klaxon builds) and its configuration. Only cmd/klaxon,
+// the demo and tests build one; every field is required except Log and those
+// documented as optional.
+type Deps struct {
 	Store    Store
 	Channels Channels
 	Poster   Poster
@@ -34,6 +37,10 @@ type App struct {
 	Tiers      Tiers
 	Services   []Service
 	Log        *slog.Logger
+	// Members tells who is in a private incident's channel, for the lists
+	// (nil: private incidents are listed to their commander and declarer
+	// only, and from their own channel).
+	Members Members
 
 	// The wrap-up: each port may be nil, and then that part is skipped and
 	// the person told so (GitHub is optional).
@@ -96,6 +103,13 @@ type App struct {
 	Signals   SignalStore
 	Offers    Offers
 	Detection Detection
+}
+
+// App runs the use cases: one method per thing a person or a loop asks for,
+// and the queries adapters need. Its ports are unexported, so adapters (bot,
+// the webhooks) go through these methods and never around the rules.
+type App struct {
+	deps      Deps
 	detection detectionState
 
 	mu      sync.Mutex
@@ -119,9 +133,14 @@ type App struct {
 	deploying map[int64]*sync.Mutex
 }
 
+// New builds the App from its ports and configuration.
+func New(d Deps) *App {
+	return &App{deps: d}
+}
+
 // Service returns the configured service named name (case-insensitive).
 func (a *App) Service(name string) (Service, bool) {
-	for _, s := range a.Services {
+	for _, s := range a.deps.Services {
 		if strings.EqualFold(s.Name, name) {
 			return s, true
 		}
@@ -130,10 +149,10 @@ func (a *App) Service(name string) (Service, bool) {
 }
 
 func (a *App) log() *slog.Logger {
-	if a.Log == nil {
+	if a.deps.Log == nil {
 		return slog.New(slog.DiscardHandler)
 	}
-	return a.Log
+	return a.deps.Log
 }
 
 // DeclareRequest is a declaration as a person made it.
@@ -195,9 +214,9 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 		}
 		svcName = svc.Name
 	}
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	watched := a.watchedDeploy(ctx, svcName, now)
-	inc, created, err = a.Store.Create(ctx, req.Key, func(n int64) (Incident, []Event) {
+	inc, created, err = a.deps.Store.Create(ctx, req.Key, func(n int64) (Incident, []Event) {
 		inc := Incident{
 			Number:   n,
 			Title:    strings.TrimSpace(req.Title),
@@ -225,7 +244,7 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 		if !a.preparePaging(&inc, now) && !req.Auto {
 			inc.mark(PhaseAcknowledged, now)
 		}
-		inc.startTimers(a.Tiers.Get(req.Severity), now)
+		inc.startTimers(a.deps.Tiers.Get(req.Severity), now)
 		inc.Timers.ScopeDue = now.Add(a.scopeTimebox())
 		inc.check(ItemSeverity, ActorKlaxon, now)
 		// The channel's name is chosen in the declaration's transaction,
@@ -261,26 +280,26 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 }
 
 func (a *App) serviceNames() string {
-	if len(a.Services) == 0 {
+	if len(a.deps.Services) == 0 {
 		return "none configured"
 	}
-	names := make([]string, len(a.Services))
-	for i, s := range a.Services {
+	names := make([]string, len(a.deps.Services))
+	for i, s := range a.deps.Services {
 		names[i] = s.Name
 	}
 	return strings.Join(names, ", ")
 }
 
 func (a *App) scopeTimebox() time.Duration {
-	if a.ScopeTimebox > 0 {
-		return a.ScopeTimebox
+	if a.deps.ScopeTimebox > 0 {
+		return a.deps.ScopeTimebox
 	}
 	return 5 * time.Minute
 }
 
 // Briefing gathers what adapters need to describe inc.
 func (a *App) Briefing(inc Incident) Briefing {
-	b := Briefing{Incident: inc, Tier: a.Tiers.Get(inc.Severity)}
+	b := Briefing{Incident: inc, Tier: a.deps.Tiers.Get(inc.Severity)}
 	if s, ok := a.Service(inc.Service); ok {
 		b.Service = s
 	}
@@ -329,14 +348,14 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 		case <-ctx.Done():
 			return SetupResult{}, ctx.Err()
 		}
-		inc, err := a.Store.Get(ctx, n)
+		inc, err := a.deps.Store.Get(ctx, n)
 		if err == nil && !inc.Done(StepChannel) {
 			err = fmt.Errorf("incident #%d: its channel could not be created", n)
 		}
 		return SetupResult{Incident: inc}, err
 	}
 	defer a.end(n)
-	inc, err := a.Store.Get(ctx, n)
+	inc, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
 		return SetupResult{}, err
 	}
@@ -377,30 +396,30 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 			if err := followIntro(ctx); err != nil {
 				return nil, Event{}, err
 			}
-			return nil, Event{}, a.Channels.SetTopic(ctx, b)
+			return nil, Event{}, a.deps.Channels.SetTopic(ctx, b)
 		}},
 		{step: StepPurpose, run: func(ctx context.Context) (func(*Incident), Event, error) {
 			if err := followIntro(ctx); err != nil {
 				return nil, Event{}, err
 			}
-			return nil, Event{}, a.Channels.SetPurpose(ctx, b)
+			return nil, Event{}, a.deps.Channels.SetPurpose(ctx, b)
 		}},
 		{step: StepInvite, run: func(ctx context.Context) (func(*Incident), Event, error) {
 			ids := a.Invitees(inc)
-			err := a.Channels.Invite(ctx, inc.Channel.ID, ids)
-			return func(i *Incident) { i.check(ItemChannel, ActorKlaxon, a.Clock.Now()) },
-				NewEvent(EventInvited, ActorKlaxon, a.Clock.Now(), "invited "+strings.Join(ids, ", ")), err
-		}, promise: func(i *Incident) { i.check(ItemChannel, ActorKlaxon, a.Clock.Now()) }},
+			err := a.deps.Channels.Invite(ctx, inc.Channel.ID, ids)
+			return func(i *Incident) { i.check(ItemChannel, ActorKlaxon, a.deps.Clock.Now()) },
+				NewEvent(EventInvited, ActorKlaxon, a.deps.Clock.Now(), "invited "+strings.Join(ids, ", ")), err
+		}, promise: func(i *Incident) { i.check(ItemChannel, ActorKlaxon, a.deps.Clock.Now()) }},
 		{step: StepBookmark, run: func(ctx context.Context) (func(*Incident), Event, error) {
 			if b.Service.Runbook == "" {
 				return nil, Event{}, nil
 			}
-			err := a.Channels.AddBookmark(ctx, inc.Channel.ID, "Runbook: "+b.Service.Name, b.Service.Runbook)
-			return func(i *Incident) { i.check(ItemRunbook, ActorKlaxon, a.Clock.Now()) },
-				NewEvent(EventRunbookAttached, ActorKlaxon, a.Clock.Now(), b.Service.Runbook), err
+			err := a.deps.Channels.AddBookmark(ctx, inc.Channel.ID, "Runbook: "+b.Service.Name, b.Service.Runbook)
+			return func(i *Incident) { i.check(ItemRunbook, ActorKlaxon, a.deps.Clock.Now()) },
+				NewEvent(EventRunbookAttached, ActorKlaxon, a.deps.Clock.Now(), b.Service.Runbook), err
 		}, promise: func(i *Incident) {
 			if b.Service.Runbook != "" {
-				i.check(ItemRunbook, ActorKlaxon, a.Clock.Now())
+				i.check(ItemRunbook, ActorKlaxon, a.deps.Clock.Now())
 			}
 		}},
 		{step: StepIntro, run: func(ctx context.Context) (func(*Incident), Event, error) {
@@ -408,38 +427,38 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 			m := inc.Intro
 			if m.Zero() {
 				var err error
-				m, err = a.Poster.PostIntro(ctx, b)
+				m, err = a.deps.Poster.PostIntro(ctx, b)
 				afterIntro()
 				if err != nil {
 					return nil, Event{}, err
 				}
-				if _, err := a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+				if _, err := a.deps.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
 					i.Intro = m
-					i.markDone(StepIntro, a.Clock.Now())
+					i.markDone(StepIntro, a.deps.Clock.Now())
 					return nil, nil
 				}); err != nil {
 					return nil, Event{}, err
 				}
 			}
 			afterIntro()
-			if err := a.Channels.Pin(ctx, m); err != nil {
+			if err := a.deps.Channels.Pin(ctx, m); err != nil {
 				return nil, Event{}, fmt.Errorf("pin: %w", err)
 			}
-			return func(i *Incident) { i.markDone(StepPin, a.Clock.Now()) }, Event{}, nil
+			return func(i *Incident) { i.markDone(StepPin, a.deps.Clock.Now()) }, Event{}, nil
 		}},
 		{step: StepAnnounce, run: func(ctx context.Context) (func(*Incident), Event, error) {
-			m, err := a.Poster.Announce(ctx, b)
+			m, err := a.deps.Poster.Announce(ctx, b)
 			if err != nil {
 				return nil, Event{}, err
 			}
 			return func(i *Incident) { i.Announcement = m },
-				NewEvent(EventAnnounced, ActorKlaxon, a.Clock.Now(), "announced"), nil
+				NewEvent(EventAnnounced, ActorKlaxon, a.deps.Clock.Now(), "announced"), nil
 		}},
 		{step: StepScope, run: func(ctx context.Context) (func(*Incident), Event, error) {
-			if a.Triage == nil {
+			if a.deps.Triage == nil {
 				return nil, Event{}, nil
 			}
-			m, err := a.Triage.PostScopeCall(ctx, b)
+			m, err := a.deps.Triage.PostScopeCall(ctx, b)
 			return func(i *Incident) { i.ScopeMsg = m }, Event{}, err
 		}},
 	}
@@ -467,9 +486,9 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 		ob := a.Briefing(optimistic)
 		steps = append(steps, setupStep{step: StepChecks, run: func(ctx context.Context) (func(*Incident), Event, error) {
 			var m MessageRef
-			if a.Triage != nil {
+			if a.deps.Triage != nil {
 				var err error
-				if m, err = a.Triage.PostChecklist(ctx, ob); err != nil {
+				if m, err = a.deps.Triage.PostChecklist(ctx, ob); err != nil {
 					return nil, Event{}, err
 				}
 			}
@@ -539,7 +558,7 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 	if len(failed) > 0 {
 		a.reportFailures(ctx, n, inc.Channel.ID, failed)
 	}
-	inc, err = a.Store.Get(ctx, n)
+	inc, err = a.deps.Store.Get(ctx, n)
 	if err == nil {
 		a.settleSeverity(ctx, b.Incident.Severity, inc)
 	}
@@ -613,14 +632,14 @@ func (r *stepRecorder) writeAll(ctx context.Context) {
 			return
 		}
 		r.mu.Unlock()
-		_, b.err = r.app.Store.Update(ctx, r.n, func(i *Incident) ([]Event, error) {
+		_, b.err = r.app.deps.Store.Update(ctx, r.n, func(i *Incident) ([]Event, error) {
 			var evs []Event
 			for _, s := range b.steps {
 				if s.apply != nil {
 					s.apply(i)
 				}
 				if s.step != StepIntro { // the intro's own record is its post; this is its pin
-					i.markDone(s.step, r.app.Clock.Now())
+					i.markDone(s.step, r.app.deps.Clock.Now())
 				}
 				if s.ev.Type != "" {
 					evs = append(evs, s.ev)
@@ -636,13 +655,13 @@ func (r *stepRecorder) writeAll(ctx context.Context) {
 // ids, so that the invite finds them at hand once the channel exists. A
 // failure here is the invite's to report.
 func (a *App) expandGroups(ctx context.Context, ids []string) {
-	if a.Directory == nil {
+	if a.deps.Directory == nil {
 		return
 	}
 	var wg sync.WaitGroup
 	for _, id := range ids {
 		if strings.HasPrefix(id, "S") {
-			wg.Go(func() { _, _ = a.Directory.GroupMembers(ctx, id) })
+			wg.Go(func() { _, _ = a.deps.Directory.GroupMembers(ctx, id) })
 		}
 	}
 	wg.Wait()
@@ -671,8 +690,8 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error)
 		if resumed != nil && resumed.Name == name {
 			chosen = resumed.At
 		} else {
-			intent := &ChannelIntent{Name: name, Attempt: attempt, At: a.Clock.Now().UTC()}
-			if inc, err = a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+			intent := &ChannelIntent{Name: name, Attempt: attempt, At: a.deps.Clock.Now().UTC()}
+			if inc, err = a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 				i.ChannelIntent = intent
 				return nil, nil
 			}); err != nil {
@@ -680,7 +699,7 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error)
 			}
 			chosen = intent.At
 		}
-		ch, err = a.Channels.Create(ctx, name, inc.Private)
+		ch, err = a.deps.Channels.Create(ctx, name, inc.Private)
 		if !errors.Is(err, ErrNameTaken) {
 			break
 		}
@@ -689,7 +708,7 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error)
 		// the channel only if Klaxon made it after the name was chosen;
 		// anything else (a person's channel, a channel from an older
 		// store) means the next suffix.
-		if found, ferr := a.Channels.Find(ctx, name); ferr == nil && found.ByKlaxon && !found.Created.Before(chosen.Add(-adoptSkew)) {
+		if found, ferr := a.deps.Channels.Find(ctx, name); ferr == nil && found.ByKlaxon && !found.Created.Before(chosen.Add(-adoptSkew)) {
 			ch, err = found.Ref, nil
 			a.log().Info("adopted the channel an earlier attempt created", "incident", inc.Number, "channel", name)
 			break
@@ -698,12 +717,12 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error)
 	if err != nil {
 		return a.channelFailed(ctx, inc, err), fmt.Errorf("create channel for incident #%d: %w", inc.Number, err)
 	}
-	return a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+	return a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		i.Channel = ch
 		i.ChannelIntent = nil
 		i.Timers.ChannelRetry = time.Time{}
-		i.markDone(StepChannel, a.Clock.Now())
-		return []Event{NewEvent(EventChannelCreated, ActorKlaxon, a.Clock.Now(), "#"+ch.Name)}, nil
+		i.markDone(StepChannel, a.deps.Clock.Now())
+		return []Event{NewEvent(EventChannelCreated, ActorKlaxon, a.deps.Clock.Now(), "#"+ch.Name)}, nil
 	})
 }
 
@@ -727,9 +746,9 @@ var stepWords = map[Step]string{
 // responders know to do it by hand; later failures of the same step (after a
 // restart) are only recorded.
 func (a *App) reportFailures(ctx context.Context, n int64, channelID string, failed map[Step]error) {
-	now := a.Clock.Now()
+	now := a.deps.Clock.Now()
 	var words []string
-	_, err := a.Store.Update(ctx, n, func(inc *Incident) ([]Event, error) {
+	_, err := a.deps.Store.Update(ctx, n, func(inc *Incident) ([]Event, error) {
 		words = words[:0]
 		var evs []Event
 		if inc.Failures == nil {
@@ -761,10 +780,10 @@ func (a *App) reportFailures(ctx context.Context, n int64, channelID string, fai
 	}
 	msg := "Klaxon could not " + strings.Join(words, ", ") + ". The incident is declared; do these by hand, or retry."
 	var err2 error
-	if a.Triage != nil {
-		err2 = a.Triage.PostSetupFailure(ctx, n, channelID, msg)
+	if a.deps.Triage != nil {
+		err2 = a.deps.Triage.PostSetupFailure(ctx, n, channelID, msg)
 	} else {
-		err2 = a.Poster.Notice(ctx, channelID, msg)
+		err2 = a.deps.Poster.Notice(ctx, channelID, msg)
 	}
 	if err2 != nil {
 		a.log().Error("telling the channel about setup failures", "incident", n, "err", err2)
@@ -774,9 +793,9 @@ func (a *App) reportFailures(ctx context.Context, n int64, channelID string, fai
 // RetrySetUp retries, on a person's request, the declaration steps that
 // failed, even those Klaxon had given up on.
 func (a *App) RetrySetUp(ctx context.Context, n int64, actor, key string) (SetupResult, error) {
-	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		inc.Failures = nil
-		return []Event{NewEvent(EventNote, actor, a.Clock.Now(), "retried the failed setup steps")}, nil
+		return []Event{NewEvent(EventNote, actor, a.deps.Clock.Now(), "retried the failed setup steps")}, nil
 	})
 	if err != nil {
 		return SetupResult{}, storeErr(err, "the retry")
@@ -820,7 +839,7 @@ func (a *App) end(n int64) {
 // incident (half a second for 10,000 on a quiet 2-core machine, more on a
 // busy one), CPU the scheduler's passes then lack.
 func (a *App) Resume(ctx context.Context) error {
-	left, err := a.Store.List(ctx, func(i *Incident) bool {
+	left, err := a.deps.Store.List(ctx, func(i *Incident) bool {
 		return unarmed(i) || a.unready(i) || pagingLeft(i) || a.wrapUpLeft(i)
 	})
 	if err != nil {
@@ -831,9 +850,9 @@ func (a *App) Resume(ctx context.Context) error {
 		if !unarmed(&inc) {
 			continue
 		}
-		now := a.Clock.Now()
-		if _, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
-			i.ArmTimers(a.Tiers.Get(i.Severity), now)
+		now := a.deps.Clock.Now()
+		if _, err := a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+			i.ArmTimers(a.deps.Tiers.Get(i.Severity), now)
 			return nil, nil
 		}); err != nil {
 			a.log().Error("arming the reminders of an incident", "incident", inc.Number, "err", err)
@@ -886,7 +905,7 @@ func (a *App) wrapUpLeft(i *Incident) bool {
 	if closeUnfinished(i) {
 		return true
 	}
-	return a.Tickets != nil && slices.ContainsFunc(i.Actions, func(it ActionItem) bool { return it.Ticket == nil && it.FileFailures < MaxStepAttempts })
+	return a.deps.Tickets != nil && slices.ContainsFunc(i.Actions, func(it ActionItem) bool { return it.Ticket == nil && it.FileFailures < MaxStepAttempts })
 }
 
 // resumeWrapUp finishes the wrap-up of the incidents among incs that have
@@ -899,7 +918,7 @@ func (a *App) resumeWrapUp(ctx context.Context, incs []Incident) error {
 		if !a.wrapUpLeft(&inc) {
 			continue
 		}
-		if a.Tickets != nil {
+		if a.deps.Tickets != nil {
 			if res, err := a.FileTickets(ctx, inc.Number, false); err != nil {
 				a.log().Error("resuming action-item filing", "incident", inc.Number, "err", err)
 			} else if len(res.Failed) > 0 {

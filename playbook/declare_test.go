@@ -85,7 +85,7 @@ func TestDeclareAcceptsTheLongestTitleAndAnyServiceCase(t *testing.T) {
 
 func TestDeclareUnknownServiceWithNoneConfigured(t *testing.T) {
 	h := newHarness(t)
-	h.app.Services = nil
+	h.app.Deps().Services = nil
 	req := validRequest()
 	_, _, err := h.app.Declare(context.Background(), req)
 	if e := asError(t, err); e.Code != playbook.CodeBadInput || !strings.Contains(e.Message, "none configured") {

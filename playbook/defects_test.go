@@ -66,7 +66,7 @@ func interleave(t *testing.T, first func(ctx context.Context) error, second func
 // let a bystander take the role over from the one who got it first.
 func TestSimultaneousCommanderClicksLetNoBystanderTakeOver(t *testing.T) {
 	h := newHarness(t)
-	h.app.Store = pausingStore{h.store}
+	h.app.Deps().Store = pausingStore{h.store}
 	inc := h.declare(t, "Checkout returns 500s", playbook.SEV2, "checkout")
 	var errB error
 	errA, _ := interleave(t, func(ctx context.Context) error {
@@ -124,7 +124,7 @@ func TestSimultaneousCommanderClicksLetNoBystanderTakeOver(t *testing.T) {
 func TestAuthorisationIsDecidedAgainstTheStoredIncident(t *testing.T) {
 	setup := func(t *testing.T) (*harness, playbook.Incident) {
 		h := newHarness(t)
-		h.app.Store = pausingStore{h.store}
+		h.app.Deps().Store = pausingStore{h.store}
 		inc := h.declare(t, "Checkout returns 500s", playbook.SEV2, "checkout")
 		ctx := context.Background()
 		if _, _, _, err := h.app.AssignCommander(ctx, inc.Number, "U0OLDIC", "U0OLDIC", h.key()); err != nil {
@@ -229,7 +229,7 @@ func TestReplayedRootCauseTagAndCloseSucceed(t *testing.T) {
 	}
 
 	h.resolve(t, inc.Number)
-	h.app.Store = &failKeyStore{Store: h.store, key: "close-1"}
+	h.app.Deps().Store = &failKeyStore{Store: h.store, key: "close-1"}
 	req := playbook.CloseRequest{Key: "close-1", Actor: "U0DECLARER", Tag: "pool exhaustion"}
 	if _, _, err := h.app.Close(ctx, inc.Number, req); playbook.ErrorCode(err) != playbook.CodeStore {
 		t.Fatalf("close with a failing store = %v, want a store error", err)
@@ -396,7 +396,7 @@ func (r *refreshTriage) PostSetupFailure(context.Context, int64, string, string)
 func TestSeverityChangeDuringSetUpIsShownEverywhere(t *testing.T) {
 	h := newHarness(t)
 	tr := &refreshTriage{}
-	h.app.Triage = tr
+	h.app.Deps().Triage = tr
 	ctx := context.Background()
 	inc := h.declare(t, "Checkout returns 500s", playbook.SEV3, "checkout")
 	h.post.AnnounceHook = func(playbook.Briefing) error {

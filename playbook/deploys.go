@@ -121,7 +121,7 @@ type DeployEvent struct {
 // ServicesOf returns the configured services that deploy to env of repo.
 func (a *App) ServicesOf(repo, env string) []Service {
 	var out []Service
-	for _, s := range a.Services {
+	for _, s := range a.deps.Services {
 		if s.Repo != "" && strings.EqualFold(s.Repo, repo) && envOf(s) == env {
 			out = append(out, s)
 		}
@@ -130,15 +130,15 @@ func (a *App) ServicesOf(repo, env string) []Service {
 }
 
 func (a *App) watchWindow() time.Duration {
-	if a.WatchWindow > 0 {
-		return a.WatchWindow
+	if a.deps.WatchWindow > 0 {
+		return a.deps.WatchWindow
 	}
 	return DefaultWatchWindow
 }
 
 func (a *App) deployWindow() time.Duration {
-	if a.DeployWindow > 0 {
-		return a.DeployWindow
+	if a.deps.DeployWindow > 0 {
+		return a.deps.DeployWindow
 	}
 	return DefaultDeployWindow
 }
@@ -149,7 +149,7 @@ func (a *App) deployWindow() time.Duration {
 // service's environment opens that service's heightened window until
 // StatusAt + WatchWindow.
 func (a *App) RecordDeploy(ctx context.Context, key string, ev DeployEvent) (DeployRecord, bool, error) {
-	if a.DeployLog == nil {
+	if a.deps.DeployLog == nil {
 		return DeployRecord{}, false, Errorf(CodeBadInput, "Klaxon has no deploy log configured.")
 	}
 	if ev.Repo == "" || ev.Deploy.ID == 0 {
@@ -157,7 +157,7 @@ func (a *App) RecordDeploy(ctx context.Context, key string, ev DeployEvent) (Dep
 	}
 	watch := a.watchWindow()
 	inService := len(a.ServicesOf(ev.Repo, ev.Deploy.Environment)) > 0
-	return a.DeployLog.SaveDeploy(ctx, key, ev.Repo, ev.Deploy.ID, func(d *DeployRecord, found bool) error {
+	return a.deps.DeployLog.SaveDeploy(ctx, key, ev.Repo, ev.Deploy.ID, func(d *DeployRecord, found bool) error {
 		mergeDeploy(d, found, ev)
 		d.Webhook = true
 		if d.Succeeded() && inService && d.WatchUntil.IsZero() {
@@ -226,15 +226,15 @@ type HeightenedWindow struct {
 // OpenWindows returns every service's open heightened window at t, the
 // newest deploy per service, by service name.
 func (a *App) OpenWindows(ctx context.Context, t time.Time) ([]HeightenedWindow, error) {
-	if a.DeployLog == nil {
+	if a.deps.DeployLog == nil {
 		return nil, nil
 	}
 	// A deploy's status comes at most a day after its creation in practice.
-	recs, err := a.DeployLog.DeploysSince(ctx, t.Add(-a.watchWindow()-24*time.Hour))
+	recs, err := a.deps.DeployLog.DeploysSince(ctx, t.Add(-a.watchWindow()-24*time.Hour))
 	if err != nil {
 		return nil, err
 	}
-	return openWindows(recs, a.Services, t), nil
+	return openWindows(recs, a.deps.Services, t), nil
 }
 
 // openWindows is OpenWindows on records in hand.
@@ -527,20 +527,20 @@ func ChangeFailureRates(recs []DeployRecord, services []Service, from, to time.T
 // ChangeFailureRates reads the stored deploys and computes each service's
 // change failure rate over [from, to).
 func (a *App) ChangeFailureRates(ctx context.Context, from, to time.Time) ([]CFR, error) {
-	if a.DeployLog == nil {
+	if a.deps.DeployLog == nil {
 		return nil, nil
 	}
-	recs, err := a.DeployLog.DeploysSince(ctx, from)
+	recs, err := a.deps.DeployLog.DeploysSince(ctx, from)
 	if err != nil {
 		return nil, err
 	}
-	return ChangeFailureRates(recs, a.Services, from, to), nil
+	return ChangeFailureRates(recs, a.deps.Services, from, to), nil
 }
 
 // watchedDeploy returns the deploy whose heightened window is open for
 // service at now, or nil. A failure to read the log only loses the link.
 func (a *App) watchedDeploy(ctx context.Context, service string, now time.Time) *DeployRecord {
-	if service == "" || a.DeployLog == nil {
+	if service == "" || a.deps.DeployLog == nil {
 		return nil
 	}
 	d, ok, err := a.OpenWindow(ctx, service, now)

@@ -134,7 +134,7 @@ func (a *App) deployServices(service string) []Service {
 		return nil
 	}
 	var out []Service
-	for _, s := range a.Services {
+	for _, s := range a.deps.Services {
 		if s.Repo != "" {
 			out = append(out, s)
 		}
@@ -143,7 +143,7 @@ func (a *App) deployServices(service string) []Service {
 }
 
 func (a *App) riskyMatcher() func(string) bool {
-	pats := a.RiskyPaths
+	pats := a.deps.RiskyPaths
 	if pats == nil {
 		pats = DefaultRiskyPaths
 	}
@@ -155,18 +155,18 @@ func (a *App) riskyMatcher() func(string) bool {
 // and returns every record of those targets the log holds from
 // KnownGoodLookback before from, with their flags.
 func (a *App) investigate(ctx context.Context, services []Service, from, until time.Time) ([]DeployRecord, error) {
-	recs, err := a.DeployLookup.Investigate(ctx, DeployQuery{Services: services, From: from, To: until, Risky: a.riskyMatcher()})
+	recs, err := a.deps.DeployLookup.Investigate(ctx, DeployQuery{Services: services, From: from, To: until, Risky: a.riskyMatcher()})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]DeployRecord, len(recs))
 	for i, r := range recs {
 		if r.Detailed {
-			r.Flags = RiskFlags(r.PRs, true, a.LargeDiffLines)
+			r.Flags = RiskFlags(r.PRs, true, a.deps.LargeDiffLines)
 		}
 		out[i] = r
 	}
-	if a.DeployLog == nil {
+	if a.deps.DeployLog == nil {
 		return out, nil
 	}
 	// The records are saved side by side: the store can write them in one
@@ -179,7 +179,7 @@ func (a *App) investigate(ctx context.Context, services []Service, from, until t
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			stored, _, err := a.DeployLog.SaveDeploy(ctx, "", r.Repo, r.ID, func(d *DeployRecord, found bool) error {
+			stored, _, err := a.deps.DeployLog.SaveDeploy(ctx, "", r.Repo, r.ID, func(d *DeployRecord, found bool) error {
 				keep := *d
 				mergeDeploy(d, found, DeployEvent{Repo: r.Repo, RepoURL: r.RepoURL, Deploy: r.Deploy, StatusAt: r.StatusAt})
 				if r.State != "" && r.StatusAt.IsZero() {
@@ -237,13 +237,13 @@ func refOf(r Ranked) *DeployRef {
 // (again with force, the Retry button); GitHub failing is said in the
 // channel with a Retry button and the incident is otherwise untouched.
 func (a *App) PostDeploys(ctx context.Context, n int64, force bool) error {
-	if a.DeployLookup == nil || a.DeployPoster == nil {
+	if a.deps.DeployLookup == nil || a.deps.DeployPoster == nil {
 		return nil
 	}
 	mu := a.lockOf(&a.deploying, n)
 	mu.Lock()
 	defer mu.Unlock()
-	inc, err := a.Store.Get(ctx, n)
+	inc, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
 		return err
 	}
@@ -254,7 +254,7 @@ func (a *App) PostDeploys(ctx context.Context, n int64, force bool) error {
 	if f := inc.Deploys; !force && f != nil && (!f.Posted.IsZero() || f.Failures >= MaxStepAttempts) {
 		return nil
 	}
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	detected := inc.Times[PhaseDetected]
 	if detected.IsZero() {
 		detected = inc.DeclaredAt()
@@ -280,12 +280,12 @@ func (a *App) PostDeploys(ctx context.Context, n int64, force bool) error {
 	for _, rk := range rep.Ranked {
 		f.Keys = append(f.Keys, rk.Key())
 	}
-	m, err := a.DeployPoster.PostDeploys(ctx, a.Briefing(inc), rep, f.Msg)
+	m, err := a.deps.DeployPoster.PostDeploys(ctx, a.Briefing(inc), rep, f.Msg)
 	if err != nil {
 		return a.deploysFailed(ctx, inc, fmt.Errorf("posting the deploys: %w", err))
 	}
 	f.Msg, f.Posted, f.Failures = m, now, 0
-	_, err = a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+	_, err = a.deps.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
 		if i.Deploys != nil {
 			// A click may have landed meanwhile: keep its verdicts.
 			f.Confirmed, f.ConfirmedBy, f.ConfirmedAt, f.Rejected = i.Deploys.Confirmed, i.Deploys.ConfirmedBy, i.Deploys.ConfirmedAt, i.Deploys.Rejected
@@ -353,8 +353,8 @@ func orNone(s string) string {
 // deploysFailed records a failed lookup and tells the channel, with Retry.
 func (a *App) deploysFailed(ctx context.Context, inc Incident, cause error) error {
 	a.log().Warn("looking up the deploys", "incident", inc.Number, "err", cause)
-	now := a.Clock.Now().UTC()
-	stored, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+	now := a.deps.Clock.Now().UTC()
+	stored, err := a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		if i.Deploys == nil {
 			i.Deploys = &DeployFinding{}
 		}
@@ -367,7 +367,7 @@ func (a *App) deploysFailed(ctx context.Context, inc Incident, cause error) erro
 		return errors.Join(cause, err)
 	}
 	text := "Klaxon could not read the recent deploys from GitHub (" + oneLine(cause.Error(), 300) + "). The incident is declared; check the deploy history by hand, or retry."
-	if err := a.DeployPoster.PostDeploysFailure(ctx, a.Briefing(stored), text); err != nil {
+	if err := a.deps.DeployPoster.PostDeploysFailure(ctx, a.Briefing(stored), text); err != nil {
 		a.log().Error("telling the channel the deploy lookup failed", "incident", inc.Number, "err", err)
 	}
 	return cause
@@ -376,8 +376,8 @@ func (a *App) deploysFailed(ctx context.Context, inc Incident, cause error) erro
 // RetryDeploys runs the lookup again on a person's request (the Retry
 // button); key makes the click idempotent.
 func (a *App) RetryDeploys(ctx context.Context, n int64, actor, key string) error {
-	_, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
-		return []Event{NewEvent(EventNote, actor, a.Clock.Now(), "retried the deploy lookup")}, nil
+	_, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+		return []Event{NewEvent(EventNote, actor, a.deps.Clock.Now(), "retried the deploy lookup")}, nil
 	})
 	if err != nil {
 		return storeErr(err, "the retry")
@@ -418,7 +418,7 @@ func (l *deployLookup) wait(ctx context.Context) {
 // startDeploys starts the deploy lookup for inc once its channel exists,
 // so it never delays the ack or the channel.
 func (a *App) startDeploys(ctx context.Context, inc Incident) *deployLookup {
-	if a.DeployLookup == nil || a.DeployPoster == nil || inc.Channel.ID == "" {
+	if a.deps.DeployLookup == nil || a.deps.DeployPoster == nil || inc.Channel.ID == "" {
 		return nil
 	}
 	if f := inc.Deploys; f != nil && (!f.Posted.IsZero() || f.Failures >= MaxStepAttempts) {
@@ -430,7 +430,7 @@ func (a *App) startDeploys(ctx context.Context, inc Incident) *deployLookup {
 			a.log().Warn("deploys at declaration", "incident", inc.Number, "err", err)
 			return
 		}
-		if cur, err := a.Store.Get(ctx, inc.Number); err == nil && cur.ChecklistMsg.Zero() {
+		if cur, err := a.deps.Store.Get(ctx, inc.Number); err == nil && cur.ChecklistMsg.Zero() {
 			l.stale = true
 		}
 	})
@@ -446,7 +446,7 @@ func (a *App) startDeploys(ctx context.Context, inc Incident) *deployLookup {
 // suspect. The deploys message is re-rendered. key makes the click
 // idempotent.
 func (a *App) SetDeployVerdict(ctx context.Context, n int64, deployKey string, cause bool, actor, key string) (Incident, bool, error) {
-	inc, err := a.Store.Get(ctx, n)
+	inc, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
 		return Incident{}, false, storeErr(err, "the verdict")
 	}
@@ -467,7 +467,7 @@ func (a *App) LinkCauseBySHA(ctx context.Context, n int64, sha, actor, key strin
 	if len(sha) < 7 || len(sha) > 40 || strings.Trim(sha, "0123456789abcdef") != "" {
 		return Incident{}, DeployRecord{}, false, Errorf(CodeBadInput, "Name the deploy by its commit SHA, at least 7 hex characters: `cause deploy 3f2a9c1`.")
 	}
-	inc, err := a.Store.Get(ctx, n)
+	inc, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
 		return Incident{}, DeployRecord{}, false, storeErr(err, "the cause")
 	}
@@ -485,11 +485,11 @@ func (a *App) LinkCauseBySHA(ctx context.Context, n int64, sha, actor, key strin
 // findDeploy returns the newest recorded deploy of inc's services matching
 // keep, created within the lookback before its detection or since.
 func (a *App) findDeploy(ctx context.Context, inc Incident, keep func(DeployRecord) bool) (DeployRecord, bool, error) {
-	if a.DeployLog == nil {
+	if a.deps.DeployLog == nil {
 		return DeployRecord{}, false, Errorf(CodeBadInput, "Klaxon records no deploys (GitHub is not configured).")
 	}
 	detected := inc.Times[PhaseDetected]
-	recs, err := a.DeployLog.DeploysSince(ctx, detected.Add(-a.deployWindow()-KnownGoodLookback))
+	recs, err := a.deps.DeployLog.DeploysSince(ctx, detected.Add(-a.deployWindow()-KnownGoodLookback))
 	if err != nil {
 		return DeployRecord{}, false, storeErr(err, "the deploy")
 	}
@@ -503,12 +503,12 @@ func (a *App) findDeploy(ctx context.Context, inc Incident, keep func(DeployReco
 }
 
 func (a *App) setVerdict(ctx context.Context, inc Incident, rec DeployRecord, cause bool, actor, key string) (Incident, bool, error) {
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	n := inc.Number
 	dk := rec.Key()
 	var unlink string // a cause linked before, now replaced or ruled out
 	changed := false
-	inc, applied, err := a.Store.Apply(ctx, n, key, func(i *Incident) ([]Event, error) {
+	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(i *Incident) ([]Event, error) {
 		if i.Status == StatusClosed {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is closed; its cause is final.", i.Number)
 		}
@@ -575,10 +575,10 @@ func (a *App) setVerdict(ctx context.Context, inc Incident, rec DeployRecord, ca
 // deploy linked to an incident is a failed change.
 func (a *App) linkIncident(ctx context.Context, deployKey string, n int64, on bool) {
 	repo, id, ok := splitDeployKey(deployKey)
-	if !ok || a.DeployLog == nil {
+	if !ok || a.deps.DeployLog == nil {
 		return
 	}
-	_, _, err := a.DeployLog.SaveDeploy(ctx, "", repo, id, func(d *DeployRecord, found bool) error {
+	_, _, err := a.deps.DeployLog.SaveDeploy(ctx, "", repo, id, func(d *DeployRecord, found bool) error {
 		if !found {
 			return errNoDeploy
 		}
@@ -615,13 +615,13 @@ func (a *App) rerank(ctx context.Context, inc Incident) (Incident, error) {
 	defer mu.Unlock()
 	services := a.deployServices(inc.Service)
 	f := *inc.Deploys
-	recs, err := a.DeployLog.DeploysSince(ctx, f.From.Add(-KnownGoodLookback))
+	recs, err := a.deps.DeployLog.DeploysSince(ctx, f.From.Add(-KnownGoodLookback))
 	if err != nil {
 		return inc, err
 	}
 	recs = slices.DeleteFunc(recs, func(d DeployRecord) bool { return !targetsAny(d, services) })
-	rep := a.report(services, recs, f, a.Clock.Now().UTC())
-	inc, err = a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+	rep := a.report(services, recs, f, a.deps.Clock.Now().UTC())
+	inc, err = a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		if i.Deploys == nil || i.Deploys.Confirmed {
 			return nil, nil
 		}
@@ -635,7 +635,7 @@ func (a *App) rerank(ctx context.Context, inc Incident) (Incident, error) {
 	if err != nil {
 		return inc, err
 	}
-	_, err = a.DeployPoster.PostDeploys(ctx, a.Briefing(inc), rep, inc.Deploys.Msg)
+	_, err = a.deps.DeployPoster.PostDeploys(ctx, a.Briefing(inc), rep, inc.Deploys.Msg)
 	return inc, err
 }
 
@@ -664,10 +664,10 @@ func (a *App) RecentDeploys(ctx context.Context, service string, window time.Dur
 	if len(services) == 0 {
 		return DeployReport{}, Errorf(CodeBadInput, "No service names a GitHub repo (services[].repo), so Klaxon has no deploys to read.")
 	}
-	if a.DeployLookup == nil {
+	if a.deps.DeployLookup == nil {
 		return DeployReport{}, Errorf(CodeBadInput, "GitHub is not configured (github.token), so Klaxon cannot read deploys.")
 	}
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	from := now.Add(-window)
 	recs, err := a.investigate(ctx, services, from, now)
 	if err != nil {

@@ -53,9 +53,9 @@ func (a *App) addPostmortemDeploys(ctx context.Context, inc Incident, p *Postmor
 	}
 	b := &postmortemBuilder{inc: &inc, names: names, day: inc.DeclaredAt().UTC()}
 	var recs []DeployRecord
-	if a.DeployLog != nil && !f.From.IsZero() {
+	if a.deps.DeployLog != nil && !f.From.IsZero() {
 		var err error
-		if recs, err = a.DeployLog.DeploysSince(ctx, f.From.Add(-KnownGoodLookback)); err != nil {
+		if recs, err = a.deps.DeployLog.DeploysSince(ctx, f.From.Add(-KnownGoodLookback)); err != nil {
 			a.log().Warn("reading the deploys for the post-mortem", "incident", inc.Number, "err", err)
 		}
 	}

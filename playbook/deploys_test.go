@@ -252,10 +252,10 @@ func (f *fakeDeployPoster) PostDeploysFailure(_ context.Context, _ playbook.Brie
 }
 
 func withDeploys(h *harness) (*fakeLookup, *fakeDeployPoster) {
-	h.app.Services[0].Repo = "acme/api"
-	h.app.DeployLog = h.store
+	h.app.Deps().Services[0].Repo = "acme/api"
+	h.app.Deps().DeployLog = h.store
 	fl, fp := &fakeLookup{}, &fakeDeployPoster{}
-	h.app.DeployLookup, h.app.DeployPoster = fl, fp
+	h.app.Deps().DeployLookup, h.app.Deps().DeployPoster = fl, fp
 	return fl, fp
 }
 
@@ -349,7 +349,7 @@ func TestDeploysPostedAtDeclaration(t *testing.T) {
 	}
 	// The post-mortem: the window's deploys and the linked one with its PRs.
 	var pm playbook.Postmortem
-	h.app.RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = p; return []byte("x"), nil }
+	h.app.Deps().RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = p; return []byte("x"), nil }
 	cur, _ := h.store.Get(ctx, inc.Number)
 	if _, _, err := h.app.RenderOutline(ctx, cur); err != nil {
 		t.Fatal(err)
@@ -427,7 +427,7 @@ func TestWatchdogLinksDeclarationInsideWindow(t *testing.T) {
 	ctx := context.Background()
 	h := newHarness(t)
 	withDeploys(h)
-	h.app.WatchWindow = 5 * time.Minute
+	h.app.Deps().WatchWindow = 5 * time.Minute
 	now := h.clock.Now().UTC()
 	ev := playbook.DeployEvent{Repo: "acme/api", Deploy: playbook.Deploy{ID: 41, SHA: "deadbeef0042", Environment: "production", State: "success", At: now.Add(-time.Minute)}, StatusAt: now}
 	if _, _, err := h.app.RecordDeploy(ctx, "d1", ev); err != nil {

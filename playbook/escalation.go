@@ -18,13 +18,13 @@ func (a *App) runPaging(ctx context.Context, incs map[int64]Incident, due map[in
 		if d.Poll {
 			a.poll(ctx, inc)
 		}
-		if d.ResolvePD && a.Pager != nil {
-			if err := a.Pager.Resolve(ctx, inc.Paging.PD.ID); err != nil {
+		if d.ResolvePD && a.deps.Pager != nil {
+			if err := a.deps.Pager.Resolve(ctx, inc.Paging.PD.ID); err != nil {
 				a.log().Warn("resolving the PagerDuty incident after the all-clear", "incident", n, "pagerduty_incident", inc.Paging.PD.ID, "err", err)
 			} else {
-				ev := NewEvent(EventPagerDuty, ActorKlaxon, a.Clock.Now(), "resolved PagerDuty incident "+inc.Paging.PD.ID+" (the all-clear)")
+				ev := NewEvent(EventPagerDuty, ActorKlaxon, a.deps.Clock.Now(), "resolved PagerDuty incident "+inc.Paging.PD.ID+" (the all-clear)")
 				ev.Data = map[string]string{"event": "resolved_by_klaxon", "pagerduty_incident": inc.Paging.PD.ID}
-				if _, err := a.Store.Update(ctx, n, func(*Incident) ([]Event, error) { return []Event{ev}, nil }); err != nil {
+				if _, err := a.deps.Store.Update(ctx, n, func(*Incident) ([]Event, error) { return []Event{ev}, nil }); err != nil {
 					a.log().Error("recording the PagerDuty resolution", "incident", n, "err", err)
 				}
 			}
@@ -37,7 +37,7 @@ func (a *App) runPaging(ctx context.Context, incs map[int64]Incident, due map[in
 // default matrix nobody mapped) is dropped: Klaxon escalates to nobody the
 // config does not name.
 func (a *App) matrixTier(s Severity) Tier {
-	t := a.Tiers.Get(s)
+	t := a.deps.Tiers.Get(s)
 	var steps []EscalationStep
 	for _, st := range t.Escalate {
 		to, _ := a.expandRoles(st.To)
@@ -60,7 +60,7 @@ func (a *App) expandRoles(ts []Target) ([]Target, []string) {
 			out = append(out, t)
 			continue
 		}
-		mapped := a.Roles[t.ID]
+		mapped := a.deps.Roles[t.ID]
 		if len(mapped) == 0 {
 			problems = append(problems, fmt.Sprintf("nobody is configured for the role %s (set escalation_roles.%s)", t.ID, t.ID))
 			continue
@@ -79,7 +79,7 @@ func (a *App) expandRoles(ts []Target) ([]Target, []string) {
 // they put on call are invited), Slack users and groups are mentioned and
 // invited; the channel is told and the step recorded as fired.
 func (a *App) fireStep(ctx context.Context, inc Incident, s PlannedStep) {
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	targets, problems := a.expandRoles(s.Step.To)
 	r := reach{problems: problems}
 	var pd []Target
@@ -104,7 +104,7 @@ func (a *App) fireStep(ctx context.Context, inc Incident, s PlannedStep) {
 		a.log().Error("recording an escalation step", "incident", inc.Number, "step", s.Index, "err", err)
 		return
 	}
-	if _, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+	if _, err := a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		for k := range i.Paging.Steps {
 			p := &i.Paging.Steps[k]
 			if p.Index == s.Index && p.Severity == s.Severity && p.Due.Equal(s.Due) && p.State == StepFiring {
@@ -120,11 +120,11 @@ func (a *App) fireStep(ctx context.Context, inc Incident, s PlannedStep) {
 // poll reads an unacknowledged PagerDuty incident: the fallback for an
 // acknowledgement or a resolution whose webhook never came.
 func (a *App) poll(ctx context.Context, inc Incident) {
-	if a.Pager == nil || inc.Paging == nil || inc.Paging.PD.ID == "" {
+	if a.deps.Pager == nil || inc.Paging == nil || inc.Paging.PD.ID == "" {
 		return
 	}
 	id := inc.Paging.PD.ID
-	st, err := a.Pager.Incident(ctx, id)
+	st, err := a.deps.Pager.Incident(ctx, id)
 	if err != nil {
 		a.log().Warn("polling the PagerDuty incident", "incident", inc.Number, "pagerduty_incident", id, "err", err)
 		return
@@ -159,7 +159,7 @@ func (a *App) resumePaging(ctx context.Context, left []Incident) error {
 			continue
 		}
 		n := inc.Number
-		inc, err := a.Store.Get(ctx, n)
+		inc, err := a.deps.Store.Get(ctx, n)
 		if err != nil {
 			a.log().Error("reading an incident to resume its pages", "incident", n, "err", err)
 			continue
@@ -191,10 +191,10 @@ func (a *App) resumePaging(ctx context.Context, left []Incident) error {
 // whom, acknowledged, escalated) into the timeline, in time order, for the
 // post-mortem. PagerDuty unreachable: the timeline is Klaxon's alone.
 func (a *App) withPagerDutyLog(ctx context.Context, inc Incident, events []Event) []Event {
-	if a.Pager == nil || inc.Paging == nil || inc.Paging.PD.ID == "" {
+	if a.deps.Pager == nil || inc.Paging == nil || inc.Paging.PD.ID == "" {
 		return events
 	}
-	log, err := a.Pager.Log(ctx, inc.Paging.PD.ID)
+	log, err := a.deps.Pager.Log(ctx, inc.Paging.PD.ID)
 	if err != nil {
 		a.log().Warn("reading the PagerDuty log for the post-mortem", "incident", inc.Number, "err", err)
 		return events

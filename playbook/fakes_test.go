@@ -309,7 +309,7 @@ func newHarness(t *testing.T) *harness {
 		// 30 s before New York springs forward; Now is never read in UTC here.
 		clock: &fakeClock{now: time.Date(2026, 3, 8, 1, 59, 30, 0, mustLoad(t, "America/New_York"))},
 	}
-	h.app = &playbook.App{
+	h.app = playbook.New(playbook.Deps{
 		Store:    h.store,
 		Channels: h.ch,
 		Poster:   h.post,
@@ -319,7 +319,7 @@ func newHarness(t *testing.T) *harness {
 			{Name: "checkout", Runbook: runbookURL, Stakeholders: []string{"U0PAYLEAD", "U0DECLARER", "S0SUPPORT"}},
 			{Name: "search"}, // no runbook, nobody to loop in
 		},
-	}
+	})
 	return h
 }
 
@@ -328,8 +328,8 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) swapFakes() {
 	h.ch = &fakeChannels{}
 	h.post = &fakePoster{}
-	h.app.Channels = h.ch
-	h.app.Poster = h.post
+	h.app.Deps().Channels = h.ch
+	h.app.Deps().Poster = h.post
 }
 
 func (h *harness) declare(t *testing.T, title string, sev playbook.Severity, service string) playbook.Incident {

@@ -818,16 +818,16 @@ func (a *App) Figures(ctx context.Context, q FigureQuery) (Figures, error) {
 		}
 		q.Service = svc.Name
 	}
-	b := NewFigureBuilder(q, a.Tiers, a.Clock.Now())
+	b := NewFigureBuilder(q, a.deps.Tiers, a.deps.Clock.Now())
 	add := func(inc *Incident, evs []Event) error {
 		b.Add(inc, evs)
 		return nil
 	}
-	if err := ScanFigures(ctx, a.Store, add); err != nil {
+	if err := ScanFigures(ctx, a.deps.Store, add); err != nil {
 		return Figures{}, storeErr(err, "the figures")
 	}
 	// The change failure rate, from the deploy log (deploys.go).
-	if a.DeployLog != nil {
+	if a.deps.DeployLog != nil {
 		cfrs, err := a.ChangeFailureRates(ctx, q.Window.From, q.Window.To)
 		if err != nil {
 			return Figures{}, storeErr(err, "the change failure rate")

@@ -68,8 +68,8 @@ func (inc *Incident) Unmet(now time.Time) []GateState {
 // verifies only once the impact looks stopped. opened is false when the
 // gates were already open (the caller shows them again).
 func (a *App) OpenVerification(ctx context.Context, n int64, actor, key string) (inc Incident, opened bool, err error) {
-	now := a.Clock.Now().UTC()
-	inc, _, err = a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	now := a.deps.Clock.Now().UTC()
+	inc, _, err = a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is already %s.", inc.Number, inc.Status)
 		}
@@ -107,9 +107,9 @@ func (a *App) SetGate(ctx context.Context, n int64, g Gate, on bool, actor, key 
 	if !ok {
 		return Incident{}, false, Errorf(CodeBadInput, "%q is not a verification gate.", truncate(string(g), 30))
 	}
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	changed := false
-	inc, _, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	inc, _, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; its gates are final.", inc.Number, inc.Status)
 		}
@@ -163,9 +163,9 @@ func (a *App) AllClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 	if utf8.RuneCountInString(req.Reason) > MaxOverrideReason {
 		return Incident{}, StatusUpdate{}, false, Errorf(CodeBadInput, "Keep the override reason to %d characters at most.", MaxOverrideReason)
 	}
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	var su StatusUpdate
-	inc, applied, err := a.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
+	inc, applied, err := a.deps.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
 		if err := a.mayManage(*inc, req.Actor, "give the all-clear for"); err != nil {
 			return nil, err
 		}
@@ -205,7 +205,7 @@ func (a *App) AllClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 			ev.Data = map[string]string{"unmet": strings.Join(gateNames(ov.Unmet), ","), "labels": strings.Join(labels, "; ")}
 			evs = append(evs, ev)
 		}
-		tier := a.Tiers.Get(inc.Severity)
+		tier := a.deps.Tiers.Get(inc.Severity)
 		skipped, err := inc.resolve(tier, now)
 		if err != nil {
 			return nil, err
@@ -277,7 +277,7 @@ func gatesRefusal(inc *Incident, unmet []GateState, now time.Time) string {
 
 // RecordGatesMessage remembers where the gates message is, for its edits.
 func (a *App) RecordGatesMessage(ctx context.Context, n int64, ref MessageRef) (Incident, error) {
-	return a.Store.Update(ctx, n, func(inc *Incident) ([]Event, error) {
+	return a.deps.Store.Update(ctx, n, func(inc *Incident) ([]Event, error) {
 		inc.GatesMsg = ref
 		return nil, nil
 	})

@@ -31,7 +31,7 @@ func (a *App) Joined(ctx context.Context, j Join) (bool, error) {
 	if j.ByKlaxon || j.User == "" || j.Channel == "" {
 		return false, nil
 	}
-	inc, err := a.Store.ByChannel(ctx, j.Channel)
+	inc, err := a.deps.Store.ByChannel(ctx, j.Channel)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
@@ -41,7 +41,7 @@ func (a *App) Joined(ctx context.Context, j Join) (bool, error) {
 	if !inc.Status.Open() || inc.Paging == nil || inc.Paging.PD.ID != "" || inc.Paging.AckedBy != "" {
 		return false, nil
 	}
-	evs, err := a.Store.Timeline(ctx, inc.Number)
+	evs, err := a.deps.Store.Timeline(ctx, inc.Number)
 	if err != nil {
 		return false, err
 	}
@@ -63,14 +63,14 @@ func (a *App) wasPaged(ctx context.Context, evs []Event, user string) bool {
 		if id == user {
 			return true
 		}
-		if strings.HasPrefix(id, "S") && a.Directory != nil {
-			if member, known := a.Directory.Member(id, user); known {
+		if strings.HasPrefix(id, "S") && a.deps.Directory != nil {
+			if member, known := a.deps.Directory.Member(id, user); known {
 				if member {
 					return true
 				}
 				continue
 			}
-			members, err := a.Directory.GroupMembers(ctx, id)
+			members, err := a.deps.Directory.GroupMembers(ctx, id)
 			if err != nil {
 				a.log().Warn("reading a paged group's members", "group", id, "err", err)
 				continue

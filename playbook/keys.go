@@ -13,5 +13,5 @@ const KeyRetention = 7 * 24 * time.Hour
 // PruneKeys forgets the idempotency keys older than KeyRetention at now.
 // The daily sweep calls it.
 func (a *App) PruneKeys(ctx context.Context, now time.Time) (int, error) {
-	return a.Store.PruneKeys(ctx, now.Add(-KeyRetention))
+	return a.deps.Store.PruneKeys(ctx, now.Add(-KeyRetention))
 }

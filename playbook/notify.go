@@ -46,7 +46,7 @@ var ghHandleRE = regexp.MustCompile(`^@[A-Za-z0-9][A-Za-z0-9-]{0,38}(/[A-Za-z0-9
 // tell for svc: owners in CODEOWNERS (an issue names them even without a
 // team of config) or a team of config (its Slack group).
 func (a *App) ownersToTell(svc Service) bool {
-	return (svc.Repo != "" && a.Owners != nil && (a.Tickets != nil || len(a.Teams) > 0)) || (svc.Team != "" && len(a.Teams) > 0)
+	return (svc.Repo != "" && a.deps.Owners != nil && (a.deps.Tickets != nil || len(a.deps.Teams) > 0)) || (svc.Team != "" && len(a.deps.Teams) > 0)
 }
 
 func ownersMarker(n int64) string { return fmt.Sprintf("klaxon:incident-%d:owners", n) }
@@ -59,7 +59,7 @@ func (a *App) notifyOwners(ctx context.Context, n int64) error {
 	mu := a.lockOf(&a.notifying, n)
 	mu.Lock()
 	defer mu.Unlock()
-	inc, err := a.Store.Get(ctx, n)
+	inc, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (a *App) notifyOwners(ctx context.Context, n int64) error {
 	if err != nil && own.Team == nil {
 		return fmt.Errorf("read the owners of %s: %w", svc.Name, err)
 	}
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	notice := PageNotice{Kind: PageOwners}
 	team := ""
 	var mentions []string
@@ -96,12 +96,12 @@ func (a *App) notifyOwners(ctx context.Context, n int64) error {
 		notice.Problems = append(notice.Problems, fmt.Sprintf("%s pages nobody, and no owning team was found for %s to tell (no CODEOWNERS owner, no services[].team)", inc.Severity, svc.Name))
 		return a.finishNotify(ctx, n, notice, nil, "", now)
 	}
-	useGitHub := a.Tickets != nil && svc.Repo != "" && !inc.Private && len(mentions) > 0
+	useGitHub := a.deps.Tickets != nil && svc.Repo != "" && !inc.Private && len(mentions) > 0
 	if useGitHub {
 		t, ferr := a.fileOwnerIssue(ctx, inc, svc, own, mentions)
 		if ferr == nil {
 			notice.Issue = &t
-			ev := NewEvent(EventOwnersTold, ActorKlaxon, a.Clock.Now(), fmt.Sprintf("told the owning team %s: GitHub issue %s#%d", notice.Team, t.Repo, t.Number))
+			ev := NewEvent(EventOwnersTold, ActorKlaxon, a.deps.Clock.Now(), fmt.Sprintf("told the owning team %s: GitHub issue %s#%d", notice.Team, t.Repo, t.Number))
 			ev.Data = map[string]string{"via": "github", "team": notice.Team, "url": t.URL, "issue": fmt.Sprintf("%s#%d", t.Repo, t.Number)}
 			return a.finishNotify(ctx, n, notice, []Event{ev}, "github", now)
 		}
@@ -118,7 +118,7 @@ func (a *App) notifyOwners(ctx context.Context, n int64) error {
 		switch {
 		case inc.Private:
 			why = "a private incident is not filed in its service's repo"
-		case a.Tickets != nil && svc.Repo == "":
+		case a.deps.Tickets != nil && svc.Repo == "":
 			why = "the service names no repo"
 		}
 		notice.Problems = append(notice.Problems, fmt.Sprintf("%s pages nobody, and the owning team %s could not be told: %s, and no Slack group is configured for it in teams", inc.Severity, notice.Team, why))
@@ -127,7 +127,7 @@ func (a *App) notifyOwners(ctx context.Context, n int64) error {
 	group := own.Team.SlackGroup
 	notice.Slack = []string{group}
 	if inc.Channel.ID != "" {
-		if err := a.Channels.Invite(ctx, inc.Channel.ID, []string{group}); err != nil {
+		if err := a.deps.Channels.Invite(ctx, inc.Channel.ID, []string{group}); err != nil {
 			notice.Problems = append(notice.Problems, "could not invite the team's members: "+err.Error())
 		}
 	}
@@ -144,8 +144,8 @@ func (a *App) fileOwnerIssue(ctx context.Context, inc Incident, svc Service, own
 		return *inc.Paging.OwnerIssue, nil
 	}
 	adopt := !inc.Paging.OwnerFiling.IsZero()
-	filing := a.Clock.Now().UTC()
-	if _, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+	filing := a.deps.Clock.Now().UTC()
+	if _, err := a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		i.Paging.OwnerFiling = filing
 		return nil, nil
 	}); err != nil {
@@ -161,10 +161,10 @@ func (a *App) fileOwnerIssue(ctx context.Context, inc Incident, svc Service, own
 			assignees = append(assignees, org)
 		}
 	}
-	body := OwnerIssueBody{Number: inc.Number, Severity: inc.Severity, Impact: a.Tiers.Get(inc.Severity).Impact, Service: svc.Name,
+	body := OwnerIssueBody{Number: inc.Number, Severity: inc.Severity, Impact: a.deps.Tiers.Get(inc.Severity).Impact, Service: svc.Name,
 		Title: oneLine(inc.Title, 200), Channel: inc.Channel.Name, Declarer: inc.Declarer, Declared: inc.DeclaredAt(), Mentions: mentions}
-	if a.People != nil {
-		if names := a.People.Names(ctx, []string{inc.Declarer}); names[inc.Declarer] != "" {
+	if a.deps.People != nil {
+		if names := a.deps.People.Names(ctx, []string{inc.Declarer}); names[inc.Declarer] != "" {
 			body.Declarer = names[inc.Declarer]
 		}
 	}
@@ -174,7 +174,7 @@ func (a *App) fileOwnerIssue(ctx context.Context, inc Incident, svc Service, own
 	if own.Team != nil {
 		body.Team = own.Team.GitHub
 	}
-	return a.Tickets.File(ctx, TicketRequest{
+	return a.deps.Tickets.File(ctx, TicketRequest{
 		Repo:  svc.Repo,
 		Title: truncate(fmt.Sprintf("[INC-%d] %s: %s", inc.Number, inc.Severity, oneLine(inc.Title, 200)), 250),
 		Body:  a.ownerIssueText(body), Labels: labels, Assignees: assignees,
@@ -185,8 +185,8 @@ func (a *App) fileOwnerIssue(ctx context.Context, inc Incident, svc Service, own
 // ownerIssueText renders the issue body (RenderOwnerIssue escapes what
 // people typed); without it, or when it fails, a body of facts only.
 func (a *App) ownerIssueText(b OwnerIssueBody) string {
-	if a.RenderOwnerIssue != nil {
-		s, err := a.RenderOwnerIssue(b)
+	if a.deps.RenderOwnerIssue != nil {
+		s, err := a.deps.RenderOwnerIssue(b)
 		if err == nil {
 			return s
 		}
@@ -201,7 +201,7 @@ func (a *App) ownerIssueText(b OwnerIssueBody) string {
 // when it was.
 func (a *App) finishNotify(ctx context.Context, n int64, notice PageNotice, evs []Event, via string, now time.Time) error {
 	done := false
-	inc, err := a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+	inc, err := a.deps.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
 		done = false
 		if i.Paging == nil || !i.Paging.Notify {
 			return nil, nil // another run finished it
@@ -216,8 +216,8 @@ func (a *App) finishNotify(ctx context.Context, n int64, notice PageNotice, evs 
 	if err != nil || !done {
 		return err
 	}
-	if a.PageChat != nil && inc.Channel.ID != "" {
-		if err := a.PageChat.PostPage(ctx, a.Briefing(inc), notice); err != nil {
+	if a.deps.PageChat != nil && inc.Channel.ID != "" {
+		if err := a.deps.PageChat.PostPage(ctx, a.Briefing(inc), notice); err != nil {
 			a.log().Warn("posting the owning team's notice", "incident", n, "err", err)
 		}
 	}

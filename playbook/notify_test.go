@@ -27,9 +27,9 @@ func (h *pagingHarness) withGitHub(t *testing.T) *fakegithub.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.app.Services[0].Repo = "acme/checkout"
-	h.app.Tickets, h.app.Owners = c, c.Owners(0)
-	h.app.RenderOwnerIssue = templates.MustDefault().RenderOwnerIssue
+	h.app.Deps().Services[0].Repo = "acme/checkout"
+	h.app.Deps().Tickets, h.app.Deps().Owners = c, c.Owners(0)
+	h.app.Deps().RenderOwnerIssue = templates.MustDefault().RenderOwnerIssue
 	return f
 }
 
@@ -61,7 +61,7 @@ func eventsOf(evs []playbook.Event, typ playbook.EventType) []playbook.Event {
 func TestSEV3OpensOneGitHubIssueForTheOwningTeam(t *testing.T) {
 	h := newPagingHarness(t, true)
 	gh := h.withGitHub(t)
-	h.app.Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}}
+	h.app.Deps().Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}}
 	inc := h.declared(t, playbook.SEV3)
 
 	issues := gh.Issues("acme/checkout")
@@ -95,7 +95,7 @@ func TestSEV3OpensOneGitHubIssueForTheOwningTeam(t *testing.T) {
 		t.Fatalf("timeline: %+v", told)
 	}
 	var pm playbook.Postmortem
-	h.app.RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = p; return nil, nil }
+	h.app.Deps().RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = p; return nil, nil }
 	if _, _, err := h.app.RenderOutline(context.Background(), got); err != nil {
 		t.Fatal(err)
 	}
@@ -142,8 +142,8 @@ func TestSEV3OpensOneGitHubIssueForTheOwningTeam(t *testing.T) {
 // Slack group: mentioned in the channel and its members invited.
 func TestSEV4WithoutGitHubTellsTheTeamsSlackGroup(t *testing.T) {
 	h := newPagingHarness(t, false)
-	h.app.Services[0].Team = "@acme/payments"
-	h.app.Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}}
+	h.app.Deps().Services[0].Team = "@acme/payments"
+	h.app.Deps().Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}}
 	inc := h.declared(t, playbook.SEV4)
 	n := h.ownerNotices()
 	if len(n) != 1 || n[0].Issue != nil || !slices.Equal(n[0].Slack, []string{"S0PAY"}) || n[0].Team != "@acme/payments" {
@@ -165,7 +165,7 @@ func TestSEV4WithoutGitHubTellsTheTeamsSlackGroup(t *testing.T) {
 func TestSEV3GitHubDown(t *testing.T) {
 	h := newPagingHarness(t, false)
 	gh := h.withGitHub(t)
-	h.app.Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}}
+	h.app.Deps().Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}}
 	gh.Fail("POST", "/repos/acme/checkout/issues", fakegithub.Fault{Status: http.StatusBadGateway, Times: 1})
 	inc := h.declared(t, playbook.SEV3)
 	n := h.ownerNotices()
@@ -176,7 +176,7 @@ func TestSEV3GitHubDown(t *testing.T) {
 		t.Fatalf("told %q", got.Paging.Told)
 	}
 
-	h.app.Teams = nil // no Slack group to fall back on
+	h.app.Deps().Teams = nil // no Slack group to fall back on
 	gh.Fail("POST", "/repos/acme/checkout/issues", fakegithub.Fault{Status: http.StatusBadGateway, Times: 1})
 	inc = h.declared(t, playbook.SEV3)
 	got := h.get(t, inc.Number)
@@ -207,10 +207,10 @@ func (g groups) Member(group, user string) (bool, bool) {
 // never paged, and anyone while a PagerDuty incident is open do not.
 func TestOwnerJoiningAcknowledgesASlackPage(t *testing.T) {
 	h := newPagingHarness(t, false)
-	h.app.Services[0].Team = "@acme/payments"
-	h.app.Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}}
-	h.app.Directory = groups{"S0PAY": {"U0PAYDEV", "U0PAYLEAD"}}
-	h.app.Roles[playbook.RoleEngineeringManager] = []playbook.Target{{Kind: playbook.TargetSlackUser, ID: "U0EMSLACK"}}
+	h.app.Deps().Services[0].Team = "@acme/payments"
+	h.app.Deps().Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}}
+	h.app.Deps().Directory = groups{"S0PAY": {"U0PAYDEV", "U0PAYLEAD"}}
+	h.app.Deps().Roles[playbook.RoleEngineeringManager] = []playbook.Target{{Kind: playbook.TargetSlackUser, ID: "U0EMSLACK"}}
 	inc := h.declared(t, playbook.SEV1)
 	if _, _, ok := h.get(t, inc.Number).Acknowledged(); ok {
 		t.Fatal("acknowledged at declaration")

@@ -30,15 +30,15 @@ type Owners interface {
 }
 
 func (a *App) pollEvery() time.Duration {
-	if a.PollEvery > 0 {
-		return a.PollEvery
+	if a.deps.PollEvery > 0 {
+		return a.deps.PollEvery
 	}
 	return DefaultPollEvery
 }
 
 // onPagerDuty reports whether svc's pages go through PagerDuty.
 func (a *App) onPagerDuty(svc Service) bool {
-	return a.Pager != nil && svc.PagerDuty.Service != ""
+	return a.deps.Pager != nil && svc.PagerDuty.Service != ""
 }
 
 // preparePaging sets up a new incident's paging: its escalation steps are
@@ -62,15 +62,15 @@ func (a *App) preparePaging(inc *Incident, now time.Time) bool {
 // ownersKnowable reports whether svc's owning team can be found: through
 // CODEOWNERS and the teams table, or named by services[].team.
 func (a *App) ownersKnowable(svc Service) bool {
-	return len(a.Teams) > 0 && ((svc.Repo != "" && a.Owners != nil) || svc.Team != "")
+	return len(a.deps.Teams) > 0 && ((svc.Repo != "" && a.deps.Owners != nil) || svc.Team != "")
 }
 
 // slackOf finds a PagerDuty person in Slack by e-mail ("" when not found).
 func (a *App) slackOf(ctx context.Context, p Person) string {
-	if a.PageChat == nil || p.Email == "" {
+	if a.deps.PageChat == nil || p.Email == "" {
 		return ""
 	}
-	id, err := a.PageChat.UserByEmail(ctx, p.Email)
+	id, err := a.deps.PageChat.UserByEmail(ctx, p.Email)
 	if err != nil {
 		a.log().Warn("looking a PagerDuty user up in Slack by e-mail", "pagerduty_user", p.ID, "err", err)
 		return ""
@@ -129,7 +129,7 @@ func (a *App) people(ctx context.Context, r *reach, ps []Person, actor string, n
 // Slack. An error means PagerDuty could not be reached: the page stays
 // pending, for the retry button and the next start.
 func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
-	inc, err := a.Store.Get(ctx, n)
+	inc, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
 		return err
 	}
@@ -137,13 +137,13 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 		return nil
 	}
 	svc, _ := a.Service(inc.Service)
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	notice := PageNotice{Kind: PageDeclaration}
 	var r reach
 	if a.onPagerDuty(svc) {
 		ref := inc.Paging.PD
 		if ref.ID == "" {
-			ref, err = a.Pager.Trigger(ctx, PageRequest{
+			ref, err = a.deps.Pager.Trigger(ctx, PageRequest{
 				Key: inc.Paging.Key, Service: svc.PagerDuty.Service,
 				Title:   truncate(fmt.Sprintf("#%d %s: %s", inc.Number, inc.Severity, inc.Title), 1000),
 				Details: fmt.Sprintf("Declared in Slack by Klaxon (incident #%d). Channel: #%s", inc.Number, inc.Channel.Name),
@@ -153,7 +153,7 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 			}
 			// Stored at once: a failure below retries from here, and the
 			// poll deadline starts now.
-			if inc, err = a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+			if inc, err = a.deps.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
 				i.Paging.PD = ref
 				if _, acked := i.At(PhaseAcknowledged); !acked {
 					i.Paging.PollDue = now.Add(a.pollEvery())
@@ -171,8 +171,8 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 			a.Wake()
 		}
 		notice.Link = ref.URL
-		if a.OnCalls != nil {
-			ps, err := a.OnCalls.OnCallNow(ctx, svc.PagerDuty.EscalationPolicy, svc.PagerDuty.Schedule)
+		if a.deps.OnCalls != nil {
+			ps, err := a.deps.OnCalls.OnCallNow(ctx, svc.PagerDuty.EscalationPolicy, svc.PagerDuty.Schedule)
 			if err != nil {
 				notice.Problems = append(notice.Problems, "could not read who is on call ("+err.Error()+"); PagerDuty pages them anyway")
 			}
@@ -206,8 +206,8 @@ func (a *App) pageOwners(ctx context.Context, r *reach, svc Service, kind PageKi
 }
 
 func (a *App) reachTeam(ctx context.Context, r *reach, t Team, kind PageKind, now time.Time) {
-	if (t.EscalationPolicy != "" || t.Schedule != "") && a.OnCalls != nil {
-		ps, err := a.OnCalls.OnCallNow(ctx, t.EscalationPolicy, t.Schedule)
+	if (t.EscalationPolicy != "" || t.Schedule != "") && a.deps.OnCalls != nil {
+		ps, err := a.deps.OnCalls.OnCallNow(ctx, t.EscalationPolicy, t.Schedule)
 		if err != nil {
 			r.problems = append(r.problems, "could not read who is on call for "+t.GitHub+": "+err.Error())
 		}
@@ -226,21 +226,21 @@ func (a *App) reachTeam(ctx context.Context, r *reach, t Team, kind PageKind, no
 
 // finishPage invites and tells the channel, then records the page.
 func (a *App) finishPage(ctx context.Context, n int64, notice PageNotice, r reach, now time.Time, declaration bool) error {
-	inc, err := a.Store.Get(ctx, n)
+	inc, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
 		return err
 	}
 	if inc.Channel.ID != "" && len(r.slack) > 0 {
-		if err := a.Channels.Invite(ctx, inc.Channel.ID, r.slack); err != nil {
+		if err := a.deps.Channels.Invite(ctx, inc.Channel.ID, r.slack); err != nil {
 			notice.Problems = append(notice.Problems, "could not invite everyone paged: "+err.Error())
 		}
 	}
-	if a.PageChat != nil && inc.Channel.ID != "" {
-		if err := a.PageChat.PostPage(ctx, a.Briefing(inc), notice); err != nil {
+	if a.deps.PageChat != nil && inc.Channel.ID != "" {
+		if err := a.deps.PageChat.PostPage(ctx, a.Briefing(inc), notice); err != nil {
 			a.log().Warn("posting a page notice", "incident", n, "err", err)
 		}
 	}
-	_, err = a.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+	_, err = a.deps.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
 		if i.Paging == nil {
 			i.Paging = &Paging{}
 		}
@@ -285,7 +285,7 @@ type PageResult struct {
 // Page pages more people into incident n from the channel. Every page is
 // recorded with its target.
 func (a *App) Page(ctx context.Context, n int64, req ManualPage) (PageResult, error) {
-	inc, err := a.Store.Get(ctx, n)
+	inc, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
 		return PageResult{}, storeErr(err, "the page")
 	}
@@ -293,12 +293,12 @@ func (a *App) Page(ctx context.Context, n int64, req ManualPage) (PageResult, er
 		return PageResult{}, Errorf(CodeBadTransition, "Incident #%d is %s: nobody needs paging.", inc.Number, inc.Status)
 	}
 	// A repeated command (a redelivery) pages once.
-	if _, applied, err := a.Store.Apply(ctx, n, req.Key, func(*Incident) ([]Event, error) { return nil, nil }); err != nil {
+	if _, applied, err := a.deps.Store.Apply(ctx, n, req.Key, func(*Incident) ([]Event, error) { return nil, nil }); err != nil {
 		return PageResult{}, storeErr(err, "the page")
 	} else if !applied {
 		return PageResult{}, nil
 	}
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	var r reach
 	notice := PageNotice{Kind: PageManual, By: req.Actor}
 	pdIncident := ""
@@ -323,10 +323,10 @@ func (a *App) Page(ctx context.Context, n int64, req ManualPage) (PageResult, er
 		}
 	case req.SlackUser != "":
 		var p Person
-		if a.Pager != nil && a.OnCalls != nil && a.PageChat != nil && pdIncident != "" {
-			if email, err := a.PageChat.EmailOf(ctx, req.SlackUser); err == nil && email != "" {
-				if p, err = a.OnCalls.UserByEmail(ctx, email); err == nil {
-					if err := a.Pager.AddResponders(ctx, pdIncident, []Target{{TargetPDUser, p.ID}}, a.pageMessage(inc)); err != nil {
+		if a.deps.Pager != nil && a.deps.OnCalls != nil && a.deps.PageChat != nil && pdIncident != "" {
+			if email, err := a.deps.PageChat.EmailOf(ctx, req.SlackUser); err == nil && email != "" {
+				if p, err = a.deps.OnCalls.UserByEmail(ctx, email); err == nil {
+					if err := a.deps.Pager.AddResponders(ctx, pdIncident, []Target{{TargetPDUser, p.ID}}, a.pageMessage(inc)); err != nil {
 						r.problems = append(r.problems, "PagerDuty did not take the responder request: "+err.Error())
 						p = Person{}
 					} else {
@@ -342,7 +342,7 @@ func (a *App) Page(ctx context.Context, n int64, req ManualPage) (PageResult, er
 		}
 		r.events = append(r.events, pageEvent(req.Actor, now, PageManual, via, Target{TargetSlackUser, req.SlackUser}, req.SlackUser, p))
 	case req.Target.PagerDuty():
-		if a.Pager == nil {
+		if a.deps.Pager == nil {
 			return PageResult{}, Errorf(CodeBadInput, "PagerDuty is not configured, so Klaxon cannot page %s. Mention the people instead: `/incident page @someone`.", req.Target)
 		}
 		if pdIncident == "" {
@@ -375,15 +375,15 @@ func (a *App) pagePD(ctx context.Context, r *reach, inc *Incident, ts []Target, 
 	if len(ts) == 0 {
 		return
 	}
-	if a.OnCalls == nil {
+	if a.deps.OnCalls == nil {
 		for _, t := range ts {
 			r.problems = append(r.problems, "PagerDuty is not configured, so "+t.String()+" was not paged")
 		}
 		return
 	}
 	via := "slack"
-	if a.Pager != nil && inc.Paging != nil && inc.Paging.PD.ID != "" {
-		if err := a.Pager.AddResponders(ctx, inc.Paging.PD.ID, ts, a.pageMessage(*inc)); err != nil {
+	if a.deps.Pager != nil && inc.Paging != nil && inc.Paging.PD.ID != "" {
+		if err := a.deps.Pager.AddResponders(ctx, inc.Paging.PD.ID, ts, a.pageMessage(*inc)); err != nil {
 			r.problems = append(r.problems, "PagerDuty did not take the responder request: "+err.Error())
 		} else {
 			via = "pagerduty"
@@ -395,14 +395,14 @@ func (a *App) pagePD(ctx context.Context, r *reach, inc *Incident, ts []Target, 
 		switch t.Kind {
 		case TargetPDUser:
 			var p Person
-			p, err = a.OnCalls.User(ctx, t.ID)
+			p, err = a.deps.OnCalls.User(ctx, t.ID)
 			ps = []Person{p}
 		case TargetPDPolicy:
-			ps, err = a.OnCalls.OnCallNow(ctx, t.ID, "")
+			ps, err = a.deps.OnCalls.OnCallNow(ctx, t.ID, "")
 		case TargetPDSchedule:
-			ps, err = a.OnCalls.OnCallNow(ctx, "", t.ID)
+			ps, err = a.deps.OnCalls.OnCallNow(ctx, "", t.ID)
 		}
-		name := a.OnCalls.TargetName(ctx, t)
+		name := a.deps.OnCalls.TargetName(ctx, t)
 		if via == "pagerduty" {
 			r.pdNames = append(r.pdNames, name)
 		}
@@ -436,14 +436,14 @@ type Ack struct {
 // ends Detection, checks "service owner identified and paged", and stops
 // the polling. Later acknowledgements change nothing.
 func (a *App) Acknowledge(ctx context.Context, n int64, ack Ack) (Incident, bool, error) {
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	at := ack.At.UTC()
 	if at.IsZero() || at.After(now) {
 		at = now
 	}
 	by := cmp.Or(ack.SlackUser, ack.Name, "someone")
 	first := false
-	inc, _, err := a.Store.Apply(ctx, n, ack.Key, func(inc *Incident) ([]Event, error) {
+	inc, _, err := a.deps.Store.Apply(ctx, n, ack.Key, func(inc *Incident) ([]Event, error) {
 		if inc.Paging == nil {
 			inc.Paging = &Paging{}
 		}
@@ -501,7 +501,7 @@ var ErrUnknownIncident = errors.New("no Klaxon incident has this PagerDuty incid
 // PagerDutyEvent applies a PagerDuty event to the Klaxon incident it
 // concerns, once per event ID.
 func (a *App) PagerDutyEvent(ctx context.Context, ev PDEvent) error {
-	incs, err := a.Store.List(ctx, func(i *Incident) bool {
+	incs, err := a.deps.Store.List(ctx, func(i *Incident) bool {
 		return ev.IncidentID != "" && i.Paging != nil && i.Paging.PD.ID == ev.IncidentID
 	})
 	if err != nil {
@@ -531,7 +531,7 @@ func (a *App) PagerDutyEvent(ctx context.Context, ev PDEvent) error {
 // in the channel see that the on-call has it.
 func (a *App) acknowledgedInPagerDuty(ctx context.Context, n int64, ack Ack) error {
 	inc, first, err := a.Acknowledge(ctx, n, ack)
-	if err != nil || !first || inc.Channel.ID == "" || a.Poster == nil {
+	if err != nil || !first || inc.Channel.ID == "" || a.deps.Poster == nil {
 		return err
 	}
 	who := escape(ack.Name)
@@ -542,7 +542,7 @@ func (a *App) acknowledgedInPagerDuty(ctx context.Context, n int64, ack Ack) err
 	if ttk, ok := inc.TimeToAcknowledge(); ok {
 		text += ", " + HumanDuration(ttk) + " after detection"
 	}
-	if err := a.Poster.Notice(ctx, inc.Channel.ID, text+"."); err != nil {
+	if err := a.deps.Poster.Notice(ctx, inc.Channel.ID, text+"."); err != nil {
 		a.log().Warn("telling the channel the page was acknowledged", "incident", n, "err", err)
 	}
 	return nil
@@ -550,8 +550,8 @@ func (a *App) acknowledgedInPagerDuty(ctx context.Context, n int64, ack Ack) err
 
 // ackFrom builds an Ack from a PagerDuty user, finding them in Slack.
 func (a *App) ackFrom(ctx context.Context, key string, agent Person, at time.Time, source string) Ack {
-	if agent.Email == "" && agent.ID != "" && a.OnCalls != nil {
-		if p, err := a.OnCalls.User(ctx, agent.ID); err == nil {
+	if agent.Email == "" && agent.ID != "" && a.deps.OnCalls != nil {
+		if p, err := a.deps.OnCalls.User(ctx, agent.ID); err == nil {
 			agent.Email, agent.Name = p.Email, cmp.Or(agent.Name, p.Name)
 		} else {
 			a.log().Warn("reading the acknowledging PagerDuty user", "pagerduty_user", agent.ID, "err", err)
@@ -564,7 +564,7 @@ func (a *App) ackFrom(ctx context.Context, key string, agent Person, at time.Tim
 // PagerDuty. A resolution there does not resolve Klaxon's incident (the
 // gates decide); the channel is told.
 func (a *App) pdHappened(ctx context.Context, inc Incident, key string, ev PDEvent) error {
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	verb := strings.TrimPrefix(ev.Type, "incident.")
 	text := "PagerDuty: " + verb
 	if ev.Agent.Name != "" {
@@ -574,7 +574,7 @@ func (a *App) pdHappened(ctx context.Context, inc Incident, key string, ev PDEve
 		text += " (" + ev.Summary + ")"
 	}
 	resolvedHere := false
-	stored, applied, err := a.Store.Apply(ctx, inc.Number, key, func(i *Incident) ([]Event, error) {
+	stored, applied, err := a.deps.Store.Apply(ctx, inc.Number, key, func(i *Incident) ([]Event, error) {
 		if verb == "resolved" {
 			if i.Paging.ResolvedInPD {
 				return nil, nil
@@ -595,7 +595,7 @@ func (a *App) pdHappened(ctx context.Context, inc Incident, key string, ev PDEve
 	}
 	if resolvedHere && stored.Channel.ID != "" {
 		msg := fmt.Sprintf("PagerDuty incident %s was resolved in PagerDuty. Klaxon's incident #%d stays %s until the verification gates hold and the commander gives the all-clear.", ev.IncidentID, stored.Number, stored.Status)
-		if err := a.Poster.Notice(ctx, stored.Channel.ID, msg); err != nil {
+		if err := a.deps.Poster.Notice(ctx, stored.Channel.ID, msg); err != nil {
 			a.log().Warn("telling the channel PagerDuty resolved its incident", "incident", stored.Number, "err", err)
 		}
 	}
@@ -642,7 +642,7 @@ func (a *App) ServiceOwners(ctx context.Context, service, path string) (ServiceO
 func (a *App) PathOwners(ctx context.Context, path string) (ServiceOwnership, error) {
 	path = strings.TrimPrefix(strings.TrimSpace(path), "/")
 	var repos []string
-	for _, s := range a.Services {
+	for _, s := range a.deps.Services {
 		if s.Repo != "" && !slices.ContainsFunc(repos, func(r string) bool { return strings.EqualFold(r, s.Repo) }) {
 			repos = append(repos, s.Repo)
 		}
@@ -666,7 +666,7 @@ func (a *App) PathOwners(ctx context.Context, path string) (ServiceOwnership, er
 	// The service whose repo it is, when only one service lives there
 	// (its PagerDuty config says who is on call).
 	var in []Service
-	for _, s := range a.Services {
+	for _, s := range a.deps.Services {
 		if strings.EqualFold(s.Repo, repo) {
 			in = append(in, s)
 		}
@@ -688,8 +688,8 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 
 // teamNamed is the team of config whose GitHub name is owner.
 func (a *App) teamNamed(owner string) *Team {
-	if i := slices.IndexFunc(a.Teams, func(t Team) bool { return strings.EqualFold(t.GitHub, owner) }); i >= 0 {
-		t := a.Teams[i]
+	if i := slices.IndexFunc(a.deps.Teams, func(t Team) bool { return strings.EqualFold(t.GitHub, owner) }); i >= 0 {
+		t := a.deps.Teams[i]
 		return &t
 	}
 	return nil
@@ -703,8 +703,8 @@ func (a *App) teamNamed(owner string) *Team {
 func (a *App) owners(ctx context.Context, svc Service, path string) (ServiceOwnership, error) {
 	o := ServiceOwnership{Service: svc.Name, Repo: svc.Repo, Path: path}
 	var readErr error
-	if svc.Repo != "" && a.Owners != nil {
-		rule, found, err := a.Owners.Owner(ctx, svc.Repo, path)
+	if svc.Repo != "" && a.deps.Owners != nil {
+		rule, found, err := a.deps.Owners.Owner(ctx, svc.Repo, path)
 		if readErr = err; err != nil {
 			o.Problems = append(o.Problems, "could not read CODEOWNERS from "+svc.Repo+": "+err.Error())
 		}
@@ -730,16 +730,16 @@ func (a *App) owners(ctx context.Context, svc Service, path string) (ServiceOwne
 	if policy == "" && schedule == "" && o.Team != nil {
 		policy, schedule = o.Team.EscalationPolicy, o.Team.Schedule
 	}
-	if (policy != "" || schedule != "") && a.OnCalls != nil {
-		ps, err := a.OnCalls.OnCallNow(ctx, policy, schedule)
+	if (policy != "" || schedule != "") && a.deps.OnCalls != nil {
+		ps, err := a.deps.OnCalls.OnCallNow(ctx, policy, schedule)
 		if err != nil {
 			o.Problems = append(o.Problems, "could not read who is on call: "+err.Error())
 		}
 		o.OnCall = ps
 		if policy != "" {
-			o.Policy = a.OnCalls.TargetName(ctx, Target{TargetPDPolicy, policy})
+			o.Policy = a.deps.OnCalls.TargetName(ctx, Target{TargetPDPolicy, policy})
 		} else {
-			o.Policy = a.OnCalls.TargetName(ctx, Target{TargetPDSchedule, schedule})
+			o.Policy = a.deps.OnCalls.TargetName(ctx, Target{TargetPDSchedule, schedule})
 		}
 	} else if policy != "" || schedule != "" {
 		o.Policy = cmp.Or(policy, schedule) + " (PagerDuty is not configured)"

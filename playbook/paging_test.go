@@ -65,9 +65,9 @@ func newPagingHarness(t *testing.T, withPD bool) *pagingHarness {
 		"alice@example.com": "U0ALICE", "erin@example.com": "U0ERIN", "victor@example.com": "U0VICTOR",
 	}}}
 	h.clock.Set(time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC))
-	h.app.PageChat = h.chat
-	h.app.Services[0].PagerDuty = playbook.ServicePagerDuty{Service: "PSVC0CHK", EscalationPolicy: "PE0CHKOUT"}
-	h.app.Roles = map[string][]playbook.Target{
+	h.app.Deps().PageChat = h.chat
+	h.app.Deps().Services[0].PagerDuty = playbook.ServicePagerDuty{Service: "PSVC0CHK", EscalationPolicy: "PE0CHKOUT"}
+	h.app.Deps().Roles = map[string][]playbook.Target{
 		playbook.RoleEngineeringManager: {{Kind: playbook.TargetPDSchedule, ID: "PS0EMGR"}},
 		playbook.RoleVPEngineering:      {{Kind: playbook.TargetPDUser, ID: "PU0VPENG"}},
 		playbook.RoleCEO:                {{Kind: playbook.TargetSlackUser, ID: "U0CEO001"}},
@@ -86,7 +86,7 @@ func newPagingHarness(t *testing.T, withPD bool) *pagingHarness {
 		f.AddService("PSVC0CHK", "Checkout", "PE0CHKOUT")
 		c := pagerduty.New(pagerduty.Options{APIURL: f.URL(), EventsURL: f.EventsURL(), Token: fakepagerduty.Token,
 			From: "klaxon@example.com", Backoff: time.Millisecond, Deadline: 100 * time.Millisecond})
-		h.app.Pager, h.app.OnCalls, h.pd = c, c, f
+		h.app.Deps().Pager, h.app.Deps().OnCalls, h.pd = c, c, f
 	}
 	return h
 }
@@ -267,7 +267,7 @@ func TestResolvedBeforeAStepFiresNothingAndResolvesPagerDuty(t *testing.T) {
 	inc := h.declared(t, playbook.SEV1)
 	h.clock.Set(h.clock.Now().Add(4 * time.Minute))
 	if _, err := h.store.Update(context.Background(), inc.Number, func(i *playbook.Incident) ([]playbook.Event, error) {
-		return nil, i.Resolve(h.app.Tiers.Get(i.Severity), h.clock.Now())
+		return nil, i.Resolve(h.app.Deps().Tiers.Get(i.Severity), h.clock.Now())
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -316,8 +316,8 @@ func TestRestartMidWayLosesOrRepeatsNoStep(t *testing.T) {
 	inc := h.declared(t, playbook.SEV1)
 	// Klaxon stopped at 3 min and came back at 12: both steps due fire once.
 	h.at(t, 3*time.Minute)
-	h.app = &playbook.App{Store: h.store, Channels: h.ch, Poster: h.post, Clock: h.clock, Tiers: h.app.Tiers,
-		Services: h.app.Services, Pager: h.app.Pager, OnCalls: h.app.OnCalls, PageChat: h.chat, Roles: h.app.Roles}
+	h.app = playbook.New(playbook.Deps{Store: h.store, Channels: h.ch, Poster: h.post, Clock: h.clock, Tiers: h.app.Deps().Tiers,
+		Services: h.app.Deps().Services, Pager: h.app.Deps().Pager, OnCalls: h.app.Deps().OnCalls, PageChat: h.chat, Roles: h.app.Deps().Roles})
 	if err := h.app.Resume(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -415,10 +415,10 @@ func (f fakeOwners) Owner(_ context.Context, repo, path string) (playbook.OwnerR
 
 func TestWithoutPagerDutyTheMatrixRunsInSlack(t *testing.T) {
 	h := newPagingHarness(t, false)
-	h.app.Services[0].Repo = "acme/checkout"
-	h.app.Owners = fakeOwners{playbook.OwnerRule{File: ".github/CODEOWNERS", Line: 3, Pattern: "*", Owners: []string{"@acme/payments"}}}
-	h.app.Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}}
-	h.app.Roles[playbook.RoleEngineeringManager] = []playbook.Target{{Kind: playbook.TargetSlackUser, ID: "U0EMSLACK"}}
+	h.app.Deps().Services[0].Repo = "acme/checkout"
+	h.app.Deps().Owners = fakeOwners{playbook.OwnerRule{File: ".github/CODEOWNERS", Line: 3, Pattern: "*", Owners: []string{"@acme/payments"}}}
+	h.app.Deps().Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}}
+	h.app.Deps().Roles[playbook.RoleEngineeringManager] = []playbook.Target{{Kind: playbook.TargetSlackUser, ID: "U0EMSLACK"}}
 	inc := h.declared(t, playbook.SEV1)
 	notices := h.chat.sent()
 	if len(notices) != 1 || notices[0].Link != "" || !slices.Equal(notices[0].Slack, []string{"S0PAY"}) {
@@ -497,12 +497,12 @@ func (f pathOwners) Owner(_ context.Context, repo, path string) (playbook.OwnerR
 func TestPathOwners(t *testing.T) {
 	h := newPagingHarness(t, true)
 	h.pd.AddSchedule("PS0DBA", "DBA primary", "PU0EMGR")
-	h.app.Services[0].Repo = "acme/checkout"
-	h.app.Owners = pathOwners{
+	h.app.Deps().Services[0].Repo = "acme/checkout"
+	h.app.Deps().Owners = pathOwners{
 		"acme/checkout": {{File: ".github/CODEOWNERS", Line: 3, Pattern: "db/", Owners: []string{"@acme/dba"}}},
 		"acme/search":   {{File: "CODEOWNERS", Line: 1, Pattern: "", Owners: []string{"@nobody-mapped"}}},
 	}
-	h.app.Teams = []playbook.Team{{GitHub: "@acme/dba", Schedule: "PS0DBA", SlackGroup: "S0DBA"}, {GitHub: "@acme/search", SlackGroup: "S0SEARCH"}}
+	h.app.Deps().Teams = []playbook.Team{{GitHub: "@acme/dba", Schedule: "PS0DBA", SlackGroup: "S0DBA"}, {GitHub: "@acme/search", SlackGroup: "S0SEARCH"}}
 	ctx := context.Background()
 
 	// One repo among the services: a bare path is read there, with the
@@ -517,7 +517,7 @@ func TestPathOwners(t *testing.T) {
 	}
 
 	// Two repos: the path must name one, or a service must be said.
-	h.app.Services[1].Repo = "acme/search"
+	h.app.Deps().Services[1].Repo = "acme/search"
 	if _, err := h.app.PathOwners(ctx, "db/x.sql"); err == nil || !strings.Contains(playbook.UserMessage(err), "acme/checkout, acme/search") {
 		t.Fatalf("ambiguous path: %v", err)
 	}
@@ -526,13 +526,13 @@ func TestPathOwners(t *testing.T) {
 		t.Fatalf("repo-prefixed path: %+v %v", o, err)
 	}
 	// search's CODEOWNERS names nobody of config: services[].team says.
-	h.app.Services[1].Team = "@acme/search"
+	h.app.Deps().Services[1].Team = "@acme/search"
 	o, err = h.app.ServiceOwners(ctx, "search", "")
 	if err != nil || !o.Found || o.Team == nil || o.Team.SlackGroup != "S0SEARCH" || !o.TeamFromService {
 		t.Fatalf("services[].team fallback: %+v %v", o, err)
 	}
 	// A monorepo of two services: no single service, the team's schedule.
-	h.app.Services[1].Repo = "acme/checkout"
+	h.app.Deps().Services[1].Repo = "acme/checkout"
 	o, err = h.app.PathOwners(ctx, "db/x.sql")
 	if err != nil || o.Service != "" || o.Repo != "acme/checkout" || len(o.OnCall) != 1 || o.OnCall[0].ID != "PU0EMGR" {
 		t.Fatalf("monorepo: %+v %v", o, err)
@@ -546,7 +546,7 @@ func TestPathOwners(t *testing.T) {
 func TestPostmortemMergesThePagerDutyLog(t *testing.T) {
 	h := newPagingHarness(t, true)
 	var pm playbook.Postmortem
-	h.app.RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = p; return []byte("outline"), nil }
+	h.app.Deps().RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = p; return []byte("outline"), nil }
 	inc := h.declared(t, playbook.SEV1)
 	h.clock.Set(h.clock.Now().Add(time.Minute))
 	if _, err := h.pd.Escalate(inc.Paging.PD.ID); err != nil { // seen only in PagerDuty's log

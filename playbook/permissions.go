@@ -32,12 +32,12 @@ type Directory interface {
 // the incident as stored. A refusal is logged with the user and answered
 // with who may.
 func (a *App) mayManage(inc Incident, user, action string) error {
-	if user == inc.Commander || user == inc.Declarer || slices.Contains(a.Responders, user) {
+	if user == inc.Commander || user == inc.Declarer || slices.Contains(a.deps.Responders, user) {
 		return nil
 	}
-	if a.Directory != nil {
+	if a.deps.Directory != nil {
 		for _, id := range a.ResponderGroups() {
-			if member, _ := a.Directory.Member(id, user); member {
+			if member, _ := a.deps.Directory.Member(id, user); member {
 				return nil
 			}
 		}
@@ -58,7 +58,7 @@ func (a *App) mayManage(inc Incident, user, action string) error {
 // keeps their members fresh for Directory).
 func (a *App) ResponderGroups() []string {
 	var out []string
-	for _, id := range a.Responders {
+	for _, id := range a.deps.Responders {
 		if strings.HasPrefix(id, "S") {
 			out = append(out, id)
 		}
@@ -68,12 +68,12 @@ func (a *App) ResponderGroups() []string {
 
 // unreadGroups are the responder groups whose members are not known yet.
 func (a *App) unreadGroups() []string {
-	if a.Directory == nil {
+	if a.deps.Directory == nil {
 		return nil
 	}
 	var out []string
 	for _, id := range a.ResponderGroups() {
-		if _, known := a.Directory.Member(id, ""); !known {
+		if _, known := a.deps.Directory.Member(id, ""); !known {
 			out = append(out, id)
 		}
 	}
@@ -86,7 +86,7 @@ func (a *App) unreadGroups() []string {
 // then asks the domain and answers through the response_url, so no Web API
 // call comes before an ack.
 func (a *App) GroupsToRead(user string) []string {
-	if slices.Contains(a.Responders, user) {
+	if slices.Contains(a.deps.Responders, user) {
 		return nil
 	}
 	return a.unreadGroups()
@@ -96,4 +96,68 @@ func (a *App) GroupsToRead(user string) []string {
 // Retry button on a close, say) on inc; see mayManage.
 func (a *App) MayManage(_ context.Context, inc Incident, user, action string) error {
 	return a.mayManage(inc, user, action)
+}
+
+// Viewer is a person asking to see incidents, and the channel they ask from
+// ("" when from no channel, as on the App Home).
+type Viewer struct {
+	User    string
+	Channel string
+}
+
+// Membership is what the caller knows of a viewer's membership of an
+// incident's channel.
+type Membership int
+
+const (
+	// MembershipUnknown: Slack was not asked (before an ack, where no Web
+	// API call may come first) or could not answer.
+	MembershipUnknown Membership = iota
+	// Member: Slack says the viewer is in the channel.
+	Member
+	// NotMember: Slack says the viewer is not in the channel.
+	NotMember
+)
+
+// Members answers which private channels a person is in.
+type Members interface {
+	// MemberOf returns, among channels, those user is a member of.
+	MemberOf(ctx context.Context, user string, channels []string) (map[string]bool, error)
+}
+
+// MaySee is the one rule for who may see an incident. A public one:
+// everyone. A private one: the members of its channel, because that is
+// who Slack itself lets read it, and Klaxon must reveal no more than Slack
+// does (its title, severity, people). How membership is known:
+//   - asking from the channel itself proves it (Slack delivers a private
+//     channel's commands and buttons only to its members);
+//   - else Slack's answer, m, when the caller could ask (lists, after the
+//     ack): a declarer who left the channel no longer sees it;
+//   - else (m unknown: before an ack, or Slack failed) only the incident's
+//     commander and declarer are presumed members: Klaxon invited them,
+//     and they keep reaching it by number once its channel is archived at
+//     close, as they still owe its post-mortem.
+//
+// Responders get no sight of their own: managing any incident is a right
+// over incidents they can see, not a way to read the private ones.
+func MaySee(inc Incident, v Viewer, m Membership) bool {
+	switch {
+	case !inc.Private:
+		return true
+	case inc.Channel.ID != "" && v.Channel == inc.Channel.ID:
+		return true
+	case v.User == "":
+		return false
+	case m == Member:
+		return true
+	case m == NotMember:
+		return false
+	}
+	return v.User == inc.Commander || v.User == inc.Declarer
+}
+
+// askMembership reports whether MaySee's answer for v could change with
+// Slack's word on v's membership of inc's channel.
+func askMembership(inc Incident, v Viewer) bool {
+	return inc.Private && inc.Channel.ID != "" && v.Channel != inc.Channel.ID && v.User != ""
 }

@@ -273,7 +273,7 @@ func (a *App) BuildPostmortem(inc Incident, events []Event, names map[string]str
 	} else if len(events) > 0 {
 		b.day = events[0].At.UTC()
 	}
-	tier := a.Tiers.Get(inc.Severity)
+	tier := a.deps.Tiers.Get(inc.Severity)
 	p := Postmortem{
 		Number:      inc.Number,
 		Title:       inc.Title,

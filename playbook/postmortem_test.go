@@ -14,10 +14,10 @@ var pmT0 = time.Date(2026, 11, 27, 23, 40, 0, 0, time.UTC)
 
 func pmMin(m float64) time.Time { return pmT0.Add(time.Duration(m * float64(time.Minute))) }
 
-var pmApp = &playbook.App{
+var pmApp = playbook.New(playbook.Deps{
 	Tiers:    playbook.DefaultTiers(),
 	Services: []playbook.Service{{Name: "Checkout", Runbook: "https://runbooks.example.com/checkout"}},
-}
+})
 
 // pmTimes sets phase timestamps, in minutes after pmT0; a negative value
 // leaves the phase unreached.

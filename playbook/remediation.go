@@ -81,9 +81,9 @@ func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key str
 	if !ok {
 		return Incident{}, Guidance{}, false, Errorf(CodeBadInput, "Pick a remediation: flag, cutover, rollback, hotfix or data.")
 	}
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	started, dup := false, false
-	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; there is nothing left to remediate.", inc.Number, inc.Status)
 		}
@@ -114,7 +114,7 @@ func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key str
 	}
 	applied = applied && !dup
 	svc, _ := a.Service(inc.Service)
-	g := Guidance{Option: info, Service: svc, Started: started && applied, FlagURL: svc.FlagURL, CutoverURL: svc.CutoverURL, HotfixReviewURL: a.HotfixReviewURL}
+	g := Guidance{Option: info, Service: svc, Started: started && applied, FlagURL: svc.FlagURL, CutoverURL: svc.CutoverURL, HotfixReviewURL: a.deps.HotfixReviewURL}
 	switch opt {
 	case RemedyRollback:
 		a.rollbackGuidance(ctx, &inc, &g)
@@ -137,14 +137,14 @@ func (a *App) rollbackGuidance(ctx context.Context, inc *Incident, g *Guidance) 
 		return
 	}
 	switch {
-	case a.Deploys == nil:
+	case a.deps.Deploys == nil:
 		g.DeploysNote = "GitHub is not configured, so Klaxon cannot name the suspect deploy: check your deploy tool's history for the last two hours."
 		return
 	case g.Service.Repo == "":
 		g.DeploysNote = "This incident's service names no GitHub repo, so Klaxon cannot name the suspect deploy."
 		return
 	}
-	deploys, err := a.Deploys.Recent(ctx, g.Service, deployLimit)
+	deploys, err := a.deps.Deploys.Recent(ctx, g.Service, deployLimit)
 	if err != nil {
 		a.log().Warn("reading deploys", "incident", inc.Number, "repo", g.Service.Repo, "err", err)
 		g.DeploysNote = "Klaxon could not read the deploys from GitHub (" + oneLine(err.Error(), 200) + "); check the deploy history by hand."
@@ -156,7 +156,7 @@ func (a *App) rollbackGuidance(ctx context.Context, inc *Incident, g *Guidance) 
 	}
 	// Deploys after remediation started are the remediation (a rollback
 	// itself), not its cause.
-	until := a.Clock.Now().UTC()
+	until := a.deps.Clock.Now().UTC()
 	if t, ok := inc.At(PhaseMitigationStarted); ok {
 		until = t
 	}
@@ -166,8 +166,8 @@ func (a *App) rollbackGuidance(ctx context.Context, inc *Incident, g *Guidance) 
 		return
 	}
 	s := *g.Suspect
-	now := a.Clock.Now().UTC()
-	_, _, err = a.Store.Apply(ctx, inc.Number, fmt.Sprintf("suspect:%d:%d", inc.Number, s.ID), func(i *Incident) ([]Event, error) {
+	now := a.deps.Clock.Now().UTC()
+	_, _, err = a.deps.Store.Apply(ctx, inc.Number, fmt.Sprintf("suspect:%d:%d", inc.Number, s.ID), func(i *Incident) ([]Event, error) {
 		if i.Deploys == nil || i.Deploys.Suspect == nil {
 			// Stored, so the deploys message and later rollbacks agree.
 			if i.Deploys == nil {
@@ -258,8 +258,8 @@ func oneLine(s string, n int) string {
 
 // Mitigate records that the impact stopped (the mitigated timestamp).
 func (a *App) Mitigate(ctx context.Context, n int64, actor, key string) (Incident, bool, error) {
-	now := a.Clock.Now().UTC()
-	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	now := a.deps.Clock.Now().UTC()
+	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if inc.Status == StatusMitigated {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is already mitigated. Next: `/incident resolve` opens the verification gates.", inc.Number)
 		}
@@ -295,8 +295,8 @@ func (a *App) AddValidationPlan(ctx context.Context, n int64, actor, plan, key s
 	if utf8.RuneCountInString(plan) > MaxPlan {
 		return Incident{}, false, Errorf(CodeBadInput, "Keep the validation plan to %d characters at most.", MaxPlan)
 	}
-	now := a.Clock.Now().UTC()
-	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	now := a.deps.Clock.Now().UTC()
+	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		return []Event{NewEvent(EventValidationPlan, actor, now, plan)}, nil
 	})
 	if err != nil {

@@ -10,7 +10,7 @@ func (a *App) settleSeverity(ctx context.Context, rendered Severity, inc Inciden
 		return
 	}
 	err := parallel(
-		func() error { return a.Channels.SetTopic(ctx, a.Briefing(inc)) },
+		func() error { return a.deps.Channels.SetTopic(ctx, a.Briefing(inc)) },
 		func() error { return a.refresh(ctx, inc.Number, PartIntro|PartAnnouncement) },
 	)
 	if err != nil {

@@ -113,13 +113,13 @@ type IngestResult struct {
 // received twice changes nothing the second time.
 func (a *App) IngestAlerts(ctx context.Context, alerts []Alert) (IngestResult, error) {
 	res := IngestResult{Alerts: len(alerts)}
-	if a.Signals == nil {
+	if a.deps.Signals == nil {
 		return res, Errorf(CodeBadInput, "alert intake is off")
 	}
-	routes := Routes(a.Services)
+	routes := Routes(a.deps.Services)
 	bySvc := map[string][]Alert{}
 	for _, al := range alerts {
-		svc := Route(routes, al.Labels, a.Detection.DefaultService)
+		svc := Route(routes, al.Labels, a.deps.Detection.DefaultService)
 		if svc == "" {
 			res.Unrouted++
 		}
@@ -130,14 +130,14 @@ func (a *App) IngestAlerts(ctx context.Context, alerts []Alert) (IngestResult, e
 
 // ingestRouted records alerts already routed to their service.
 func (a *App) ingestRouted(ctx context.Context, bySvc map[string][]Alert, res IngestResult) (IngestResult, error) {
-	now := a.Clock.Now().UTC()
-	rules := a.Detection.Rules
+	now := a.deps.Clock.Now().UTC()
+	rules := a.deps.Detection.Rules
 	for _, svc := range slices.Sorted(maps.Keys(bySvc)) {
 		if err := a.releaseResolvedIncident(ctx, svc, now); err != nil {
 			return res, err
 		}
 		var outs []Ingested
-		st, err := a.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
+		st, err := a.deps.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
 			outs = outs[:0]
 			for _, al := range bySvc[svc] {
 				outs = append(outs, rules.Ingest(st, al, now))
@@ -199,7 +199,7 @@ func groupWith(groups []SignalGroup, key string) *SignalGroup {
 // timeline of an outage that is over.
 func (a *App) releaseResolvedIncident(ctx context.Context, svc string, now time.Time) error {
 	var linked int64
-	if _, err := a.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
+	if _, err := a.deps.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
 		linked = st.Incident
 		return errNoChange
 	}); err != nil && !errors.Is(err, errNoChange) {
@@ -208,14 +208,14 @@ func (a *App) releaseResolvedIncident(ctx context.Context, svc string, now time.
 	if linked == 0 {
 		return nil
 	}
-	inc, err := a.Store.Get(ctx, linked)
+	inc, err := a.deps.Store.Get(ctx, linked)
 	if err == nil && inc.Status.Open() {
 		return nil
 	}
 	if err != nil && ErrorCode(err) != CodeNotFound {
 		return &Error{Code: CodeStore, Message: "Klaxon could not read the incident", Err: err}
 	}
-	_, err = a.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
+	_, err = a.deps.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
 		RetireIncident(st, linked, now)
 		return nil
 	})
@@ -232,7 +232,7 @@ func (a *App) signalToIncident(ctx context.Context, n int64, s Signal) error {
 	if !s.Firing() {
 		ev, key = signalResolvedEvent(s), key+":resolved"
 	}
-	_, _, err := a.Store.Apply(ctx, n, key, func(*Incident) ([]Event, error) { return []Event{ev}, nil })
+	_, _, err := a.deps.Store.Apply(ctx, n, key, func(*Incident) ([]Event, error) { return []Event{ev}, nil })
 	return err
 }
 
@@ -271,10 +271,10 @@ func (a *App) assessor() string {
 // store's transaction. ok is false when another live process holds it: that
 // one assesses the change when it ends its pass (releaseAssessment).
 func (a *App) claimAssessment(ctx context.Context, id int64) (ok bool, err error) {
-	me, now := a.assessor(), a.Clock.Now().UTC()
-	_, err = a.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
+	me, now := a.assessor(), a.deps.Clock.Now().UTC()
+	_, err = a.deps.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
 		held := g.Assessor != "" && g.Assessor != me && now.Before(g.AssessorUntil)
-		if held && a.Detection.SharedStore {
+		if held && a.deps.Detection.SharedStore {
 			return errNoChange
 		}
 		g.Assessor, g.AssessorUntil = me, now.Add(assessLease)
@@ -292,8 +292,8 @@ func (a *App) claimAssessment(ctx context.Context, id int64) (ok bool, err error
 // one whose own claim was refused meanwhile: that change is assessed by
 // one more pass here.
 func (a *App) releaseAssessment(ctx context.Context, id int64, failed bool) (more bool, err error) {
-	me, now := a.assessor(), a.Clock.Now().UTC()
-	_, err = a.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
+	me, now := a.assessor(), a.deps.Clock.Now().UTC()
+	_, err = a.deps.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
 		if g.Assessor != me {
 			return errNoChange // taken over after our lease ran out
 		}
@@ -386,7 +386,7 @@ func (a *App) WaitDetection() { a.detection.wg.Wait() }
 // recentDeploys returns the service's recent deploys, read at most every
 // deployCacheFor (nil when GitHub is off or the service names no repo).
 func (a *App) recentDeploys(ctx context.Context, svc Service, now time.Time) []Deploy {
-	if a.Deploys == nil || svc.Repo == "" {
+	if a.deps.Deploys == nil || svc.Repo == "" {
 		return nil
 	}
 	d := &a.detection
@@ -396,7 +396,7 @@ func (a *App) recentDeploys(ctx context.Context, svc Service, now time.Time) []D
 	if ok && now.Sub(c.at) < deployCacheFor && !now.Before(c.at) {
 		return c.deploys
 	}
-	deploys, err := a.Deploys.Recent(ctx, svc, deployLimit)
+	deploys, err := a.deps.Deploys.Recent(ctx, svc, deployLimit)
 	if err != nil {
 		a.log().Warn("reading deploys for alert confidence", "service", svc.Name, "err", err)
 		return c.deploys
@@ -418,11 +418,11 @@ func (a *App) recentDeploys(ctx context.Context, svc Service, now time.Time) []D
 // deploy log).
 func (a *App) detectionDeploys(ctx context.Context, svc Service, start, now time.Time) ([]Deploy, *Deploy) {
 	deploys := a.recentDeploys(ctx, svc, now)
-	if a.DeployLog == nil || svc.Name == "" {
+	if a.deps.DeployLog == nil || svc.Name == "" {
 		return deploys, nil
 	}
-	rules := a.Detection.Rules.WithDefaults()
-	recs, err := a.DeployLog.DeploysSince(ctx, start.Add(-rules.DeployWithin))
+	rules := a.deps.Detection.Rules.WithDefaults()
+	recs, err := a.deps.DeployLog.DeploysSince(ctx, start.Add(-rules.DeployWithin))
 	if err != nil {
 		a.log().Warn("reading the deploy log for alert confidence", "service", svc.Name, "err", err)
 	}
@@ -449,16 +449,16 @@ func (a *App) detectionDeploys(ctx context.Context, svc Service, start, now time
 // auto_declare at or below it declares; medium or more posts the offer in
 // the triage channel (or edits it in place); low is only recorded.
 func (a *App) AssessGroup(ctx context.Context, id int64) error {
-	g, err := a.Signals.Group(ctx, id)
+	g, err := a.deps.Signals.Group(ctx, id)
 	if err != nil {
 		return err
 	}
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	svc, _ := a.Service(g.Service)
 	deploys, watched := a.detectionDeploys(ctx, svc, g.Start, now)
-	as := a.Detection.Rules.Assess(&g, deploys, watched, now)
+	as := a.deps.Detection.Rules.Assess(&g, deploys, watched, now)
 	version := g.Version
-	g, err = a.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
+	g, err = a.deps.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
 		g.Assessment = as
 		g.Assessed = version
 		return nil
@@ -495,7 +495,7 @@ func (a *App) AssessGroup(ctx context.Context, id int64) error {
 // recorded (a lost answer, a crash) is looked for in the channel before
 // posting again.
 func (a *App) refreshOffer(ctx context.Context, g SignalGroup) error {
-	if a.Offers == nil || a.Detection.TriageChannel == "" || g.Service == "" {
+	if a.deps.Offers == nil || a.deps.Detection.TriageChannel == "" || g.Service == "" {
 		return nil
 	}
 	o, err := a.offer(ctx, g)
@@ -503,14 +503,14 @@ func (a *App) refreshOffer(ctx context.Context, g SignalGroup) error {
 		return err
 	}
 	if !g.Offer.Zero() {
-		return a.Offers.UpdateOffer(ctx, g.Offer, o)
+		return a.deps.Offers.UpdateOffer(ctx, g.Offer, o)
 	}
 	if g.Incident != 0 && g.OfferIntent.IsZero() {
 		return nil // declared before any offer (auto_declare): nothing to edit
 	}
-	channel := a.Detection.TriageChannel
+	channel := a.deps.Detection.TriageChannel
 	if g.OfferPending() {
-		m, found, err := a.Offers.FindOffer(ctx, channel, o.Key, g.OfferIntent)
+		m, found, err := a.deps.Offers.FindOffer(ctx, channel, o.Key, g.OfferIntent)
 		switch {
 		case err != nil:
 			// Without the channel's history (a missing scope, Slack down)
@@ -521,21 +521,21 @@ func (a *App) refreshOffer(ctx context.Context, g SignalGroup) error {
 			if err := a.recordOffer(ctx, g.ID, m); err != nil {
 				return err
 			}
-			return a.Offers.UpdateOffer(ctx, m, o)
+			return a.deps.Offers.UpdateOffer(ctx, m, o)
 		}
 	}
-	intent := a.Clock.Now().UTC()
-	if _, err := a.Signals.UpdateGroup(ctx, g.ID, func(g *SignalGroup) error {
+	intent := a.deps.Clock.Now().UTC()
+	if _, err := a.deps.Signals.UpdateGroup(ctx, g.ID, func(g *SignalGroup) error {
 		g.OfferIntent = intent
 		return nil
 	}); err != nil {
 		return err
 	}
-	m, err := a.Offers.PostOffer(ctx, channel, o)
+	m, err := a.deps.Offers.PostOffer(ctx, channel, o)
 	if err != nil {
 		// Slack may have posted it and the answer got lost on the way.
 		found := false
-		if fm, ok, ferr := a.Offers.FindOffer(ctx, channel, o.Key, intent); ferr == nil && ok {
+		if fm, ok, ferr := a.deps.Offers.FindOffer(ctx, channel, o.Key, intent); ferr == nil && ok {
 			m, found = fm, true
 		}
 		if !found {
@@ -551,7 +551,7 @@ func (a *App) offer(ctx context.Context, g SignalGroup) (Offer, error) {
 	svc, _ := a.Service(g.Service)
 	o := Offer{Group: g, Service: svc, Key: g.OfferKey()}
 	if g.Incident != 0 {
-		inc, err := a.Store.Get(ctx, g.Incident)
+		inc, err := a.deps.Store.Get(ctx, g.Incident)
 		if err != nil {
 			return o, err
 		}
@@ -562,7 +562,7 @@ func (a *App) offer(ctx context.Context, g SignalGroup) (Offer, error) {
 
 // recordOffer records the offer's message.
 func (a *App) recordOffer(ctx context.Context, id int64, m MessageRef) error {
-	_, err := a.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
+	_, err := a.deps.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
 		g.Offer = m
 		return nil
 	})
@@ -576,10 +576,10 @@ func (a *App) recordOffer(ctx context.Context, id int64, m MessageRef) error {
 // acknowledged it yet). A group declares once: a second click returns the
 // incident the first made (created false).
 func (a *App) DeclareFromGroup(ctx context.Context, id int64, declarer string, auto bool) (Incident, bool, error) {
-	if a.Signals == nil {
+	if a.deps.Signals == nil {
 		return Incident{}, false, Errorf(CodeBadInput, "alert intake is off")
 	}
-	g, err := a.Signals.Group(ctx, id)
+	g, err := a.deps.Signals.Group(ctx, id)
 	if err != nil {
 		if ErrorCode(err) == CodeNotFound {
 			return Incident{}, false, Errorf(CodeNotFound, "Klaxon has no record of these alerts.")
@@ -587,7 +587,7 @@ func (a *App) DeclareFromGroup(ctx context.Context, id int64, declarer string, a
 		return Incident{}, false, storeErr(err, "the declaration")
 	}
 	if g.Incident != 0 {
-		inc, err := a.Store.Get(ctx, g.Incident)
+		inc, err := a.deps.Store.Get(ctx, g.Incident)
 		return inc, false, err
 	}
 	if g.Service == "" {
@@ -599,13 +599,13 @@ func (a *App) DeclareFromGroup(ctx context.Context, id int64, declarer string, a
 	}
 	inc, created, err := a.Declare(ctx, DeclareRequest{
 		Key: "signals:" + strconv.FormatInt(id, 10), Title: GroupTitle(&g), Severity: sev,
-		Service: g.Service, Declarer: declarer, Origin: a.Detection.TriageChannel,
+		Service: g.Service, Declarer: declarer, Origin: a.deps.Detection.TriageChannel,
 		Started: g.Start, Alerted: g.FirstAlert(), Auto: auto, Signals: g.Signals,
 	})
 	if err != nil {
 		return Incident{}, false, err
 	}
-	g, err = a.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
+	g, err = a.deps.Signals.UpdateGroup(ctx, id, func(g *SignalGroup) error {
 		g.Incident = inc.Number
 		g.Linked = map[string]bool{}
 		for _, s := range g.Signals {
@@ -632,11 +632,11 @@ func (a *App) DeclareFromGroup(ctx context.Context, id int64, declarer string, a
 // linkService makes incident n the one svc's later alerts go to, unless an
 // open incident already takes them.
 func (a *App) linkService(ctx context.Context, svc string, n int64) {
-	if a.Signals == nil || svc == "" {
+	if a.deps.Signals == nil || svc == "" {
 		return
 	}
 	cur := int64(0)
-	if _, err := a.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
+	if _, err := a.deps.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
 		cur = st.Incident
 		return errNoChange
 	}); err != nil && !errors.Is(err, errNoChange) {
@@ -644,16 +644,16 @@ func (a *App) linkService(ctx context.Context, svc string, n int64) {
 		return
 	}
 	if cur != 0 && cur != n {
-		if inc, err := a.Store.Get(ctx, cur); err == nil && inc.Status.Open() {
+		if inc, err := a.deps.Store.Get(ctx, cur); err == nil && inc.Status.Open() {
 			return
 		}
 	}
-	if _, err := a.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
+	if _, err := a.deps.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
 		if st.Incident != 0 && st.Incident != n && st.Incident != cur {
 			return errNoChange // another declaration linked meanwhile
 		}
 		if st.Incident != 0 && st.Incident != n {
-			RetireIncident(st, st.Incident, a.Clock.Now())
+			RetireIncident(st, st.Incident, a.deps.Clock.Now())
 		}
 		st.Incident = n
 		return nil
@@ -665,10 +665,10 @@ func (a *App) linkService(ctx context.Context, svc string, n int64) {
 // RecentSignals lists the latest groups, newest first, low ones included,
 // for /incident signals and the App Home.
 func (a *App) RecentSignals(ctx context.Context, limit int) ([]SignalGroup, error) {
-	if a.Signals == nil {
+	if a.deps.Signals == nil {
 		return nil, Errorf(CodeBadInput, "Alert intake is off: set alerts.token to take alerts from Alertmanager.")
 	}
-	gs, err := a.Signals.Groups(ctx, func(*SignalGroup) bool { return true }, limit)
+	gs, err := a.deps.Signals.Groups(ctx, func(*SignalGroup) bool { return true }, limit)
 	if err != nil {
 		return nil, storeErr(err, "the signals")
 	}
@@ -682,10 +682,10 @@ func (a *App) RecentSignals(ctx context.Context, limit int) ([]SignalGroup, erro
 // shared store, a group a dead replica held is taken once its lease ran out
 // (a live holder keeps its own).
 func (a *App) ResumeDetection(ctx context.Context) error {
-	if a.Signals == nil {
+	if a.deps.Signals == nil {
 		return nil
 	}
-	gs, err := a.Signals.Groups(ctx, func(g *SignalGroup) bool {
+	gs, err := a.deps.Signals.Groups(ctx, func(g *SignalGroup) bool {
 		return (g.Live() && g.Incident == 0 && g.Assessed < g.Version) || g.OfferPending()
 	}, 0)
 	if err != nil {
@@ -704,11 +704,11 @@ func (a *App) ResumeDetection(ctx context.Context) error {
 // comes from alerts.kinds on the incident's title. handled is false for
 // other events, or when alert intake is off.
 func (a *App) pagerDutySignal(ctx context.Context, ev PDEvent) (handled bool, err error) {
-	if a.Signals == nil || (ev.Type != "incident.triggered" && ev.Type != "incident.resolved") {
+	if a.deps.Signals == nil || (ev.Type != "incident.triggered" && ev.Type != "incident.resolved") {
 		return false, nil
 	}
-	svc := a.Detection.DefaultService
-	for _, s := range a.Services {
+	svc := a.deps.Detection.DefaultService
+	for _, s := range a.deps.Services {
 		if ev.ServiceID != "" && s.PagerDuty.Service == ev.ServiceID {
 			svc = s.Name
 			break
@@ -719,7 +719,7 @@ func (a *App) pagerDutySignal(ctx context.Context, ev PDEvent) (handled bool, er
 		start = ev.At
 	}
 	if start.IsZero() {
-		start = a.Clock.Now().UTC()
+		start = a.deps.Clock.Now().UTC()
 	}
 	al := Alert{
 		Source: "pagerduty", Resolved: ev.Type == "incident.resolved",

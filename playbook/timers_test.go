@@ -16,7 +16,7 @@ var d0 = time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
 func declared(t *testing.T, sev playbook.Severity, tiers playbook.Tiers) (*playbook.Incident, *harness) {
 	t.Helper()
 	h := newHarness(t)
-	h.app.Tiers = tiers
+	h.app.Deps().Tiers = tiers
 	h.clock.Set(d0)
 	inc := h.declare(t, "Checkout returns 500s", sev, "checkout")
 	// The scope-call timebox is tested on its own (TestScopeTimebox).
@@ -334,7 +334,7 @@ func TestPostmortemRemindersDailyUntilDone(t *testing.T) {
 	ctx := context.Background()
 	h.store.Update(ctx, inc.Number, func(i *playbook.Incident) ([]playbook.Event, error) {
 		i.Commander = "U0IC"
-		return nil, i.Resolve(h.app.Tiers.Get(i.Severity), d0.Add(time.Hour))
+		return nil, i.Resolve(h.app.Deps().Tiers.Get(i.Severity), d0.Add(time.Hour))
 	})
 	day := func(n int) time.Time { return time.Date(2026, 11, 27+n, 9, 0, 0, 0, time.UTC) }
 	ns, err := h.app.RemindPostmortems(ctx, day(1))
@@ -411,7 +411,7 @@ func send[T any](t *testing.T, ch chan<- T, v T) {
 // scope is recorded by the end of the timebox; a recorded scope stops it.
 func TestScopeTimebox(t *testing.T) {
 	h := newHarness(t)
-	h.app.ScopeTimebox = 3 * time.Minute
+	h.app.Deps().ScopeTimebox = 3 * time.Minute
 	h.clock.Set(d0)
 	late := h.declare(t, "db down", playbook.SEV2, "")
 	done := h.declare(t, "api slow", playbook.SEV2, "")

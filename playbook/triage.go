@@ -93,9 +93,9 @@ func (a *App) SetItem(ctx context.Context, n int64, it Item, on bool, actor, key
 	if !ValidItem(it) {
 		return Incident{}, false, Errorf(CodeBadInput, "%q is not a checklist item.", truncate(string(it), 30))
 	}
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	changed := false
-	inc, _, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	inc, _, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if inc.Status == StatusClosed {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is closed; its checklist is final.", inc.Number)
 		}
@@ -132,8 +132,8 @@ func (a *App) AssignCommander(ctx context.Context, n int64, user, actor, key str
 	if user == "" {
 		return Incident{}, "", false, Errorf(CodeBadInput, "Name the new commander: `/incident ic @someone`, or `/incident ic` to take it yourself.")
 	}
-	now := a.Clock.Now().UTC()
-	inc, _, err = a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	now := a.deps.Clock.Now().UTC()
+	inc, _, err = a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; it needs no commander now.", inc.Number, inc.Status)
 		}
@@ -191,8 +191,8 @@ func (a *App) RecordScope(ctx context.Context, n int64, req ScopeRequest) (Incid
 	if strings.TrimSpace(req.WhatBroke+req.WhoAffected+req.BlastRadius) == "" {
 		return Incident{}, false, Errorf(CodeBadInput, "Answer at least one of the three questions.")
 	}
-	now := a.Clock.Now().UTC()
-	inc, applied, err := a.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
+	now := a.deps.Clock.Now().UTC()
+	inc, applied, err := a.deps.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; its scope call is final.", inc.Number, inc.Status)
 		}
@@ -231,10 +231,10 @@ func (a *App) ChangeSeverity(ctx context.Context, n int64, to Severity, actor, r
 	if utf8.RuneCountInString(reason) > 500 {
 		return Incident{}, SeverityChange{}, false, Errorf(CodeBadInput, "Keep the reason to 500 characters at most.")
 	}
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	var ch SeverityChange
 	changed := false
-	inc, _, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	inc, _, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if err := a.mayManage(*inc, actor, "change the severity of"); err != nil {
 			return nil, err
 		}
@@ -275,11 +275,11 @@ func (a *App) AddNote(ctx context.Context, n int64, actor, text string, at time.
 	if utf8.RuneCountInString(text) > MaxUpdateField {
 		return Incident{}, false, Errorf(CodeBadInput, "Keep a note to %d characters at most.", MaxUpdateField)
 	}
-	now := a.Clock.Now().UTC()
+	now := a.deps.Clock.Now().UTC()
 	if at.IsZero() {
 		at = now
 	}
-	inc, applied, err := a.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		ev := NewEvent(EventNote, actor, now, text)
 		ev.At = at.UTC()
 		return []Event{ev}, nil

@@ -29,17 +29,17 @@ func parallel(fns ...func() error) error {
 // stored when it starts, so two clicks racing cannot leave the older
 // rendering on screen.
 func (a *App) refresh(ctx context.Context, n int64, what Parts) error {
-	if a.Triage == nil {
+	if a.deps.Triage == nil {
 		return nil
 	}
 	mu := a.lockOf(&a.refreshing, n)
 	mu.Lock()
 	defer mu.Unlock()
-	inc, err := a.Store.Get(ctx, n)
+	inc, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
 		return err
 	}
-	return a.Triage.Refresh(ctx, a.Briefing(inc), what)
+	return a.deps.Triage.Refresh(ctx, a.Briefing(inc), what)
 }
 
 // lockOf returns incident n's lock in locks, made on first use.
@@ -65,12 +65,12 @@ func (a *App) PublishCommander(ctx context.Context, inc Incident, previous strin
 		text = fmt.Sprintf(":large_blue_circle: Incident commander handed over from <@%s> to <@%s>.", previous, inc.Commander)
 	}
 	return parallel(
-		func() error { return a.Channels.SetTopic(ctx, b) },
+		func() error { return a.deps.Channels.SetTopic(ctx, b) },
 		func() error { return a.refresh(ctx, inc.Number, PartIntro) },
-		func() error { return a.Poster.Notice(ctx, inc.Channel.ID, text) },
+		func() error { return a.deps.Poster.Notice(ctx, inc.Channel.ID, text) },
 		// A commander named with "/incident ic @someone" may not be in the
 		// channel yet.
-		func() error { return a.Channels.Invite(ctx, inc.Channel.ID, []string{inc.Commander}) },
+		func() error { return a.deps.Channels.Invite(ctx, inc.Channel.ID, []string{inc.Commander}) },
 	)
 }
 
@@ -81,12 +81,12 @@ func (a *App) PublishChecklist(ctx context.Context, inc Incident) error {
 
 // PublishScope posts the scope call's summary and refreshes the checklist.
 func (a *App) PublishScope(ctx context.Context, inc Incident) error {
-	if a.Triage == nil {
+	if a.deps.Triage == nil {
 		return nil
 	}
 	b := a.Briefing(inc)
 	return parallel(
-		func() error { return a.Triage.PostScopeSummary(ctx, b) },
+		func() error { return a.deps.Triage.PostScopeSummary(ctx, b) },
 		func() error { return a.refresh(ctx, inc.Number, PartScope|PartChecklist) },
 	)
 }
@@ -99,7 +99,7 @@ func (a *App) PublishSeverityChange(ctx context.Context, inc Incident, ch Severi
 	// stored when it starts: two quick changes end with the right name.
 	mu := a.lockOf(&a.renaming, inc.Number)
 	mu.Lock()
-	if cur, err := a.Store.Get(ctx, inc.Number); err == nil {
+	if cur, err := a.deps.Store.Get(ctx, inc.Number); err == nil {
 		inc = cur
 	}
 	var renameErr error
@@ -108,12 +108,12 @@ func (a *App) PublishSeverityChange(ctx context.Context, inc Incident, ch Severi
 		if name == inc.Channel.Name {
 			break
 		}
-		renameErr = a.Channels.Rename(ctx, inc.Channel.ID, name)
+		renameErr = a.deps.Channels.Rename(ctx, inc.Channel.ID, name)
 		if errors.Is(renameErr, ErrNameTaken) {
 			continue
 		}
 		if renameErr == nil {
-			stored, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+			stored, err := a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 				i.Channel.Name = name
 				return nil, nil
 			})
@@ -133,15 +133,15 @@ func (a *App) PublishSeverityChange(ctx context.Context, inc Incident, ch Severi
 		text += " Reason: " + escape(ch.Reason)
 	}
 	err := parallel(
-		func() error { return a.Channels.SetTopic(ctx, b) },
-		func() error { return a.Channels.Invite(ctx, inc.Channel.ID, b.Tier.Stakeholders) },
+		func() error { return a.deps.Channels.SetTopic(ctx, b) },
+		func() error { return a.deps.Channels.Invite(ctx, inc.Channel.ID, b.Tier.Stakeholders) },
 		func() error { return a.refresh(ctx, inc.Number, PartIntro) },
-		func() error { return a.Poster.Notice(ctx, inc.Channel.ID, text) },
+		func() error { return a.deps.Poster.Notice(ctx, inc.Channel.ID, text) },
 		func() error {
-			if a.Triage == nil {
+			if a.deps.Triage == nil {
 				return nil
 			}
-			return a.Triage.AnnounceSeverityChange(ctx, b, ch)
+			return a.deps.Triage.AnnounceSeverityChange(ctx, b, ch)
 		},
 	)
 	return errors.Join(renameErr, err)

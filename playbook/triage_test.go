@@ -156,8 +156,8 @@ func (d fakeDirectory) Member(group, user string) (member, known bool) {
 // refused with who may; responders count directly or through a group.
 func TestOnlyCommanderDeclarerOrRespondersChangeSeverity(t *testing.T) {
 	h := newHarness(t)
-	h.app.Responders = []string{"U0SRE", "S0ONCALL"}
-	h.app.Directory = fakeDirectory{"S0ONCALL": {"U0PAGER"}}
+	h.app.Deps().Responders = []string{"U0SRE", "S0ONCALL"}
+	h.app.Deps().Directory = fakeDirectory{"S0ONCALL": {"U0PAGER"}}
 	inc := h.declare(t, "db down", playbook.SEV3, "")
 	ctx := context.Background()
 	h.app.AssignCommander(ctx, inc.Number, "U0IC", "U0IC", "ic")

@@ -73,12 +73,12 @@ func (a *App) RecordUpdate(ctx context.Context, n int64, req UpdateRequest) (inc
 	if err := req.validate(); err != nil {
 		return Incident{}, StatusUpdate{}, false, err
 	}
-	now := a.Clock.Now().UTC()
-	inc, applied, err = a.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
+	now := a.deps.Clock.Now().UTC()
+	inc, applied, err = a.deps.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
 		if inc.Status == StatusClosed {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is closed; updates are over.", inc.Number)
 		}
-		met := inc.RecordUpdate(a.Tiers.Get(inc.Severity), now, req.NextIn)
+		met := inc.RecordUpdate(a.deps.Tiers.Get(inc.Severity), now, req.NextIn)
 		su = StatusUpdate{UpdateRequest: req, Seq: inc.Timers.Updates, At: now, NextDue: inc.Timers.UpdateDue, StatusPageMet: met}
 		ev := NewEvent(EventStatusUpdate, req.Author, now, firstNonEmpty(req.Text, req.Status))
 		ev.Data = map[string]string{"seq": fmt.Sprint(su.Seq)}
@@ -106,7 +106,7 @@ func (a *App) PublishUpdate(ctx context.Context, inc Incident, su StatusUpdate) 
 			a.log().Warn("refreshing the checklist", "incident", inc.Number, "err", err)
 		}
 	}
-	if err := a.Poster.PostUpdate(ctx, a.Briefing(inc), su); err != nil {
+	if err := a.deps.Poster.PostUpdate(ctx, a.Briefing(inc), su); err != nil {
 		return &Error{Code: CodeStore, Message: "The update is recorded (the reminders are reset) but Klaxon could not post it in Slack; paste it in the channel by hand.", Err: err}
 	}
 	return nil
@@ -134,7 +134,7 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 	archive, gates, topics := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}
 	paging := map[int64]pagingDue{}
 	retry := map[int64]bool{}
-	incs, err := a.Store.Due(ctx, now, func(inc *Incident) ([]Event, error) {
+	incs, err := a.deps.Store.Due(ctx, now, func(inc *Incident) ([]Event, error) {
 		pd, pevs := inc.firePaging(now, a.pollEvery())
 		if !pd.empty() {
 			paging[inc.Number] = pd
@@ -150,7 +150,7 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 		archive[inc.Number] = inc.fireArchive(now)
 		gates[inc.Number] = inc.fireGates(now)
 		topics[inc.Number] = inc.fireTopic(now)
-		ns := inc.Fire(a.Tiers.Get(inc.Severity), now)
+		ns := inc.Fire(a.deps.Tiers.Get(inc.Severity), now)
 		fired[inc.Number] = ns
 		evs := make([]Event, len(ns))
 		for i, n := range ns {
@@ -209,14 +209,14 @@ func (inc *Incident) fireTopic(now time.Time) bool {
 // publishTopic sets the channel's topic after a status change; a refusal
 // is tried again a minute later.
 func (a *App) publishTopic(ctx context.Context, inc Incident) {
-	err := a.Channels.SetTopic(ctx, a.Briefing(inc))
+	err := a.deps.Channels.SetTopic(ctx, a.Briefing(inc))
 	if err == nil {
 		return
 	}
 	a.log().Warn("setting the topic after a status change", "incident", inc.Number, "status", inc.Status, "err", err)
-	if _, err := a.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
+	if _, err := a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 		if i.Timers.TopicDue.IsZero() {
-			i.Timers.TopicDue = a.Clock.Now().UTC().Add(topicRetry)
+			i.Timers.TopicDue = a.deps.Clock.Now().UTC().Add(topicRetry)
 		}
 		return nil, nil
 	}); err != nil {
@@ -232,7 +232,7 @@ func (a *App) post(ctx context.Context, nudges []Nudge, incs map[int64]Incident)
 	for range min(nudgeWorkers, len(nudges)) {
 		wg.Go(func() {
 			for n := range work {
-				if err := a.Poster.Nudge(ctx, a.Briefing(incs[n.Incident]), n); err != nil {
+				if err := a.deps.Poster.Nudge(ctx, a.Briefing(incs[n.Incident]), n); err != nil {
 					a.log().Error("posting a reminder", "incident", n.Incident, "kind", n.Kind, "err", err)
 				}
 			}
@@ -249,7 +249,7 @@ func (a *App) post(ctx context.Context, nudges []Nudge, incs map[int64]Incident)
 // post-mortem is pending, at most once per 20 hours each. A calendar job
 // (daily, by default) calls it.
 func (a *App) RemindPostmortems(ctx context.Context, now time.Time) ([]Nudge, error) {
-	pending, err := a.Store.List(ctx, func(i *Incident) bool {
+	pending, err := a.deps.Store.List(ctx, func(i *Incident) bool {
 		return !i.Timers.PostmortemDue.IsZero() && !i.Timers.PostmortemDone
 	})
 	if err != nil {
@@ -260,7 +260,7 @@ func (a *App) RemindPostmortems(ctx context.Context, now time.Time) ([]Nudge, er
 	for _, p := range pending {
 		var n Nudge
 		var ok bool
-		inc, err := a.Store.Update(ctx, p.Number, func(i *Incident) ([]Event, error) {
+		inc, err := a.deps.Store.Update(ctx, p.Number, func(i *Incident) ([]Event, error) {
 			if n, ok = i.PostmortemReminder(now); !ok {
 				return nil, nil
 			}
@@ -336,7 +336,7 @@ func (a *App) RunScheduler(ctx context.Context, after func(time.Duration) <-chan
 	ticked := a.FirstTick()
 	for {
 		d := maxSchedulerSleep
-		if _, err := a.Tick(ctx, a.Clock.Now()); err != nil && ctx.Err() == nil {
+		if _, err := a.Tick(ctx, a.deps.Clock.Now()); err != nil && ctx.Err() == nil {
 			// Back off: the same deadline would fail again at once.
 			a.log().Error("scheduler tick failed", "err", err)
 			d = time.Second
@@ -345,11 +345,11 @@ func (a *App) RunScheduler(ctx context.Context, after func(time.Duration) <-chan
 			a.closeTicked()
 			ticked = nil
 		}
-		if next, ok, err := a.Store.NextWake(ctx); err != nil {
+		if next, ok, err := a.deps.Store.NextWake(ctx); err != nil {
 			a.log().Error("reading the next deadline", "err", err)
 			d = time.Second
 		} else if ok && d == maxSchedulerSleep {
-			d = min(d, max(next.Sub(a.Clock.Now()), 0))
+			d = min(d, max(next.Sub(a.deps.Clock.Now()), 0))
 		}
 		select {
 		case <-ctx.Done():

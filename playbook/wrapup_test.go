@@ -130,11 +130,11 @@ func (f *fakePublisher) Publish(_ context.Context, d playbook.PostmortemDoc) (st
 // wrapHarness is a harness with the wrap-up ports wired.
 func wrapHarness(t *testing.T) (*harness, *fakeTickets, *fakeClosing) {
 	h := newHarness(t)
-	h.app.Services[0].Repo = "acme/checkout"
+	h.app.Deps().Services[0].Repo = "acme/checkout"
 	tk := &fakeTickets{state: map[int]string{}}
 	cl := &fakeClosing{}
-	h.app.Tickets, h.app.Closing = tk, cl
-	h.app.RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) {
+	h.app.Deps().Tickets, h.app.Deps().Closing = tk, cl
+	h.app.Deps().RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) {
 		return []byte(fmt.Sprintf("# Post-mortem #%d\n", p.Incident.Number)), nil
 	}
 	return h, tk, cl
@@ -149,7 +149,7 @@ func TestRemediateStartsMitigationOnce(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	inc := h.declare(t, "Checkout returns 500s", playbook.SEV1, "checkout")
-	h.app.Services[0].FlagURL = "https://flags.example.com/checkout"
+	h.app.Deps().Services[0].FlagURL = "https://flags.example.com/checkout"
 	first := h.clock.Now()
 	after, g, applied, err := h.app.Remediate(ctx, inc.Number, playbook.RemedyFlag, "U0IC", "click-1")
 	if err != nil || !applied || !g.Started {
@@ -184,7 +184,7 @@ func TestRemediateStartsMitigationOnce(t *testing.T) {
 func TestRollbackNamesSuspectAndKnownGood(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	h.app.Services[0].Repo = "acme/checkout"
+	h.app.Deps().Services[0].Repo = "acme/checkout"
 	inc := h.declare(t, "Checkout returns 500s", playbook.SEV1, "checkout")
 	now := h.clock.Now().UTC()
 	fd := &fakeDeploys{deploys: []playbook.Deploy{
@@ -193,7 +193,7 @@ func TestRollbackNamesSuspectAndKnownGood(t *testing.T) {
 		{ID: 7, SHA: "good000000003", At: now.Add(-3 * time.Hour), State: "success"},
 		{ID: 6, SHA: "older00000004", At: now.Add(-5 * time.Hour), State: "success"},
 	}}
-	h.app.Deploys = fd
+	h.app.Deps().Deploys = fd
 	_, g, _, err := h.app.Remediate(ctx, inc.Number, playbook.RemedyRollback, "U0IC", "k1")
 	if err != nil {
 		t.Fatal(err)
@@ -231,7 +231,7 @@ func TestRollbackNamesSuspectAndKnownGood(t *testing.T) {
 	if g.Suspect != nil || !strings.Contains(g.DeploysNote, "could not read the deploys") {
 		t.Fatalf("GitHub down: note %q", g.DeploysNote)
 	}
-	h.app.Deploys = nil
+	h.app.Deps().Deploys = nil
 	_, g, _, _ = h.app.Remediate(ctx, other.Number, playbook.RemedyRollback, "U0IC", "k4")
 	if !strings.Contains(g.DeploysNote, "not configured") {
 		t.Fatalf("GitHub off: note %q", g.DeploysNote)
@@ -379,7 +379,7 @@ func TestOverrideIsTheCommandersWithAReason(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	inc := h.declare(t, "Checkout returns 500s", playbook.SEV2, "checkout")
-	h.app.Responders = []string{"U0SRE"}
+	h.app.Deps().Responders = []string{"U0SRE"}
 	h.app.SetGate(ctx, inc.Number, playbook.GateErrorRate, true, "U0SRE", h.key())
 	req := playbook.AllClearRequest{Key: h.key(), Actor: "U0SRE", Reason: "Synthetics are down for maintenance"}
 	if _, _, _, err := h.app.AllClear(ctx, inc.Number, req); playbook.ErrorCode(err) != playbook.CodeForbidden || !strings.Contains(playbook.UserMessage(err), "there is none yet") {
@@ -502,7 +502,7 @@ func TestTicketsWithoutGitHubSaySo(t *testing.T) {
 	if err != nil || !strings.Contains(res.Note, "not configured") {
 		t.Fatalf("note %q, %v", res.Note, err)
 	}
-	h.app.Tickets = &fakeTickets{}
+	h.app.Deps().Tickets = &fakeTickets{}
 	res, _ = h.app.FileTickets(context.Background(), inc.Number, false)
 	if !strings.Contains(res.Note, "No GitHub repo") {
 		t.Fatalf("no repo: note %q", res.Note)
@@ -515,7 +515,7 @@ func TestRootCauseFlagsRepeats(t *testing.T) {
 	one := h.declare(t, "DNS broke", playbook.SEV2, "")
 	two := h.declare(t, "Other thing", playbook.SEV3, "")
 	three := h.declare(t, "DNS broke again", playbook.SEV1, "")
-	h.app.Responders = []string{"U0IC"}
+	h.app.Deps().Responders = []string{"U0IC"}
 	if _, _, err := h.app.SetRootCause(ctx, three.Number, "dns", "U0NOBODY", h.key()); playbook.ErrorCode(err) != playbook.CodeForbidden {
 		t.Fatalf("a bystander's tag: %v", err)
 	}
@@ -627,7 +627,7 @@ func TestLostShareAnswerUploadsOnce(t *testing.T) {
 func TestDelayedArchiveWaitsForTheOutline(t *testing.T) {
 	h, _, cl := wrapHarness(t)
 	ctx := context.Background()
-	h.app.ArchiveDelay = 10 * time.Minute
+	h.app.Deps().ArchiveDelay = 10 * time.Minute
 	inc := h.declare(t, "Checkout returns 500s", playbook.SEV1, "checkout")
 	h.app.SetUp(ctx, inc.Number)
 	h.resolve(t, inc.Number)
@@ -650,9 +650,9 @@ func TestDelayedArchiveWaitsForTheOutline(t *testing.T) {
 func TestDelayedArchiveFiresFromTheScheduler(t *testing.T) {
 	h, _, cl := wrapHarness(t)
 	ctx := context.Background()
-	h.app.ArchiveDelay = 2 * time.Hour
+	h.app.Deps().ArchiveDelay = 2 * time.Hour
 	pub := &fakePublisher{}
-	h.app.PostmortemRepo, h.app.PostmortemsRepo = pub, "acme/postmortems"
+	h.app.Deps().PostmortemRepo, h.app.Deps().PostmortemsRepo = pub, "acme/postmortems"
 	inc := h.declare(t, "Checkout returns 500s", playbook.SEV3, "checkout")
 	h.app.SetUp(ctx, inc.Number)
 	h.resolve(t, inc.Number)
@@ -684,7 +684,7 @@ func TestPrivateOutlineIsNotPublished(t *testing.T) {
 	h, _, _ := wrapHarness(t)
 	ctx := context.Background()
 	pub := &fakePublisher{}
-	h.app.PostmortemRepo, h.app.PostmortemsRepo = pub, "acme/postmortems"
+	h.app.Deps().PostmortemRepo, h.app.Deps().PostmortemsRepo = pub, "acme/postmortems"
 	inc, _, _ := h.app.Declare(ctx, playbook.DeclareRequest{Key: h.key(), Title: "Payroll leak", Severity: playbook.SEV2, Declarer: "U0DECLARER", Private: true})
 	h.app.SetUp(ctx, inc.Number)
 	h.resolve(t, inc.Number)
@@ -699,7 +699,7 @@ func TestPostmortemDoneStopsReminders(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	inc := h.declare(t, "Checkout returns 500s", playbook.SEV1, "checkout")
-	h.app.Responders = []string{"U0IC"}
+	h.app.Deps().Responders = []string{"U0IC"}
 	if _, _, err := h.app.PostmortemDone(ctx, inc.Number, "https://docs.example.com/pm", "U0IC", h.key()); playbook.ErrorCode(err) != playbook.CodeBadTransition {
 		t.Fatalf("done before resolution: %v", err)
 	}
@@ -784,7 +784,7 @@ func TestPrivateIncidentsStayOutOfPublicPlaces(t *testing.T) {
 	if err != nil || len(tk.filed) != 0 || !strings.Contains(res.Note, "private") {
 		t.Fatalf("private item filed: %d, note %q, %v", len(tk.filed), res.Note, err)
 	}
-	h.app.ActionItemRepo = "acme/private-actions"
+	h.app.Deps().ActionItemRepo = "acme/private-actions"
 	h.app.FileTickets(ctx, priv.Number, false)
 	if len(tk.filed) != 1 || tk.filed[0].Repo != "acme/private-actions" || strings.Contains(tk.filed[0].Body, "Payroll leak") || strings.Contains(tk.filed[0].Body, "checkout") {
 		t.Fatalf("private item: %+v", tk.filed)

@@ -159,7 +159,7 @@ func BenchmarkScheduler10k(b *testing.B) {
 		}
 		cs := &countingStore{DB: db}
 		poster := &recordingPoster{want: incidents, all: make(chan struct{})}
-		app := &playbook.App{Store: cs, Poster: poster, Clock: playbook.ClockFunc(time.Now), Tiers: tiers, Services: services}
+		app := playbook.New(playbook.Deps{Store: cs, Poster: poster, Clock: playbook.ClockFunc(time.Now), Tiers: tiers, Services: services})
 		runCtx, cancel := context.WithCancel(ctx)
 		cpu0 := cpuTime()
 		done := make(chan error, 1)

@@ -24,10 +24,10 @@ func pmAt(h, m, s int) time.Time {
 	return pmDay.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
 }
 
-var pmApp = &playbook.App{
+var pmApp = playbook.New(playbook.Deps{
 	Tiers:    playbook.DefaultTiers(),
 	Services: []playbook.Service{{Name: "checkout", Runbook: "https://runbooks.example.com/checkout", Repo: "klaxonhq/checkout"}},
-}
+})
 
 var pmNames = map[string]string{
 	"U1": "Alice Martin",

@@ -152,7 +152,7 @@ func (d *runningDemo) driver() *demo.Driver {
 // recorded reports whether incident #1's timeline has an event whose text
 // contains text.
 func (d *runningDemo) recorded(text string) bool {
-	events, err := d.app.Store.Timeline(context.Background(), 1)
+	events, err := d.app.Timeline(context.Background(), 1)
 	if err != nil {
 		return false
 	}
@@ -177,7 +177,7 @@ func (d *runningDemo) playScript(ctx context.Context, out io.Writer) error {
 	fmt.Fprintln(out, "\n═══ What they saw in Slack, channel by channel ═══")
 	d.ws.WriteTranscript(out)
 
-	inc, err := d.app.Store.ByChannel(ctx, s.Channel())
+	inc, err := d.app.IncidentIn(ctx, s.Channel())
 	if err != nil {
 		return err
 	}
@@ -202,7 +202,7 @@ func (d *runningDemo) playScript(ctx context.Context, out io.Writer) error {
 			pi.ID, pi.Title, demo.PDPersonName(pi.AckedBy), pi.AckedAt.Format("15:04"), pi.Status)
 	}
 
-	events, err := d.app.Store.Timeline(ctx, inc.Number)
+	events, err := d.app.Timeline(ctx, inc.Number)
 	if err != nil {
 		return err
 	}

@@ -14,11 +14,11 @@ import (
 // wirePaging gives the App its paging ports: PagerDuty when configured
 // (else pages and the escalation matrix go to Slack only), the Slack side,
 // CODEOWNERS through GitHub when it is on, the teams and the roles.
-func wirePaging(cfg *config.Config, app *playbook.App, adapter *bot.Adapter, gh *github.Client, log *slog.Logger) {
-	app.PageChat = &bot.PageChat{Adapter: adapter}
-	app.Teams, app.Roles = cfg.Teams, cfg.EscalationRoles
+func wirePaging(cfg *config.Config, deps *playbook.Deps, adapter *bot.Adapter, gh *github.Client, log *slog.Logger) {
+	deps.PageChat = &bot.PageChat{Adapter: adapter}
+	deps.Teams, deps.Roles = cfg.Teams, cfg.EscalationRoles
 	if gh != nil {
-		app.Owners = gh.Owners(0)
+		deps.Owners = gh.Owners(0)
 	}
 	if !cfg.PagerDuty.Enabled() {
 		log.Info("PagerDuty is off: pages and escalations go to Slack")
@@ -26,7 +26,7 @@ func wirePaging(cfg *config.Config, app *playbook.App, adapter *bot.Adapter, gh 
 	}
 	pd := pagerduty.New(pagerduty.Options{APIURL: cfg.PagerDuty.APIURL, EventsURL: cfg.PagerDuty.EventsURL,
 		Token: cfg.PagerDuty.Token.Reveal(), From: cfg.PagerDuty.From})
-	app.Pager, app.OnCalls = pd, pd
+	deps.Pager, deps.OnCalls = pd, pd
 	log.Info("PagerDuty is on", "api_url", cfg.PagerDuty.APIURL, "webhook", cfg.PagerDuty.WebhookEnabled())
 }
 

@@ -251,7 +251,7 @@ func TestPlaygroundFormsAndClock(t *testing.T) {
 		t.Fatalf("PagerDuty incidents %+v; the page offers no acknowledgement", pdIncs)
 	}
 	post("/pagerduty/ack", url.Values{"c": {ch.ID}, "as": {demo.Jo}, "id": {pdIncs[0].ID}})
-	if inc, err := d.app.Store.Get(ctx, 1); err != nil || inc.Paging == nil || inc.Paging.AckedBy != demo.Priya {
+	if inc, err := d.app.IncidentIn(ctx, ch.ID); err != nil || inc.Paging == nil || inc.Paging.AckedBy != demo.Priya {
 		t.Fatalf("after the acknowledgement in PagerDuty: %+v, %v", inc.Paging, err)
 	}
 	if page := get(ch.ID); strings.Contains(page, "data-pd-ack") || !strings.Contains(page, "acknowledged by Priya Raman") ||
@@ -280,7 +280,7 @@ func TestPlaygroundFormsAndClock(t *testing.T) {
 	}
 	post("/submit", url.Values{"c": {ch.ID}, "as": {demo.Jo}, "view": {v.ID},
 		"f_what_broke": {"payments-api 500s"}, "f_who_affected": {"EU card payers"}, "f_blast_radius": {"a third of orders"}, "f_scope_severity": {"SEV1"}})
-	inc, err := d.app.Store.Get(ctx, 1)
+	inc, err := d.app.IncidentIn(ctx, ch.ID)
 	if err != nil || inc.Scope == nil || inc.Scope.WhoAffected != "EU card payers" || inc.Severity.String() != "SEV1" {
 		t.Fatalf("scope after the form: %+v %v", inc.Scope, err)
 	}

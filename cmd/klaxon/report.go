@@ -50,7 +50,7 @@ func parseReportQuery(since, service, format string) (reportQuery, error) {
 
 // figures computes the figures of q over app's store at its clock's now.
 func figures(ctx context.Context, app *playbook.App, q reportQuery) (playbook.Figures, error) {
-	now := app.Clock.Now()
+	now := app.Now()
 	return app.Figures(ctx, playbook.FigureQuery{Window: playbook.WindowEnding(now, q.since), Service: q.service})
 }
 
@@ -58,7 +58,7 @@ func figures(ctx context.Context, app *playbook.App, q reportQuery) (playbook.Fi
 // same figures as `klaxon report`, for a report run while Klaxon holds the
 // store. Figures only, never titles or other user text, so it is as open as
 // /metrics.
-func reportHandler(app *playbook.App) http.HandlerFunc {
+func reportHandler(app *playbook.App, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v := r.URL.Query()
 		q, err := parseReportQuery(v.Get("since"), v.Get("service"), v.Get("format"))
@@ -78,7 +78,7 @@ func reportHandler(app *playbook.App) http.HandlerFunc {
 		w.Header().Set("Content-Type", q.format.ContentType())
 		w.Header().Set("Cache-Control", "no-store")
 		if err := report.Write(w, f, q.format); err != nil {
-			app.Log.Error("writing /report", "err", err)
+			log.Error("writing /report", "err", err)
 		}
 	}
 }
@@ -120,7 +120,7 @@ func reportCmd(ctx context.Context, args []string, configDefault string, stdout,
 		return code
 	}
 	defer closeDB()
-	app := &playbook.App{Store: db, Tiers: cfg.Severities, Services: cfg.Services, Clock: playbook.ClockFunc(time.Now)}
+	app := playbook.New(playbook.Deps{Store: db, Tiers: cfg.Severities, Services: cfg.Services, Clock: playbook.ClockFunc(time.Now)})
 	f, err := figures(ctx, app, q)
 	if err != nil {
 		fmt.Fprintln(stderr, "klaxon report:", playbook.UserMessage(err))

@@ -103,7 +103,7 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		clock = hooks.clock
 	}
 	adapter := &bot.Adapter{API: api, Templates: tmpl, BotUserID: who.UserID, AnnounceChannel: cfg.Slack.AnnounceChannel, Clock: clock}
-	app := &playbook.App{
+	deps := playbook.Deps{
 		Store: db.Store, Channels: adapter, Poster: adapter, Triage: adapter, Clock: clock, ScopeTimebox: cfg.Triage.ScopeTimebox,
 		Responders: cfg.Responders, Directory: adapter,
 		Tiers: cfg.Severities, Services: cfg.Services, Log: log.With("component", "playbook"),
@@ -113,6 +113,7 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		PostmortemsPath: cfg.GitHub.Postmortems.Path, PostmortemsAsIssue: cfg.GitHub.Postmortems.As == config.PostmortemAsIssue,
 		DeployWindow: cfg.Deploys.Window, WatchWindow: cfg.Deploys.WatchWindow,
 		RiskyPaths: cfg.Deploys.RiskyPaths, LargeDiffLines: int(cfg.Deploys.LargeDiffLines),
+		Members: adapter,
 	}
 	// Both stores (bbolt and PostgreSQL) keep the deploy log: the
 	// watchdog's webhook deliveries, the deploys read at declaration, the
@@ -121,7 +122,7 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 	if !ok {
 		return fmt.Errorf("the %T store keeps no deploy log", db.Store)
 	}
-	app.DeployLog = dl
+	deps.DeployLog = dl
 	var ghc *github.Client
 	if cfg.GitHub.Enabled() {
 		gh, err := github.New(github.Options{APIURL: cfg.GitHub.APIURL, Token: cfg.GitHub.Token.Reveal(), Logins: cfg.GitHub.Logins,
@@ -130,10 +131,10 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 			return fmt.Errorf("github: %w", err)
 		}
 		ghc = gh
-		app.Deploys, app.Tickets = gh, gh
-		app.DeployLookup, app.DeployPoster = gh, adapter
-		if app.PostmortemsRepo != "" {
-			app.PostmortemRepo = gh.PostmortemPublisher(app.PostmortemsAsIssue)
+		deps.Deploys, deps.Tickets = gh, gh
+		deps.DeployLookup, deps.DeployPoster = gh, adapter
+		if deps.PostmortemsRepo != "" {
+			deps.PostmortemRepo = gh.PostmortemPublisher(deps.PostmortemsAsIssue)
 		}
 		log.Info("GitHub is on", "api_url", cfg.GitHub.APIURL)
 	}
@@ -144,9 +145,16 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		if !ok {
 			return fmt.Errorf("alerts.token: the %T store keeps no alert signals", db.Store)
 		}
-		app.Signals, app.Offers = signals, adapter
-		app.Detection = playbook.Detection{Rules: cfg.Alerts.Rules(), TriageChannel: cfg.Alerts.TriageChannel, DefaultService: cfg.Alerts.DefaultService,
+		deps.Signals, deps.Offers = signals, adapter
+		deps.Detection = playbook.Detection{Rules: cfg.Alerts.Rules(), TriageChannel: cfg.Alerts.TriageChannel, DefaultService: cfg.Alerts.DefaultService,
 			SharedStore: db.bolt == nil}
+	}
+	wirePaging(cfg, &deps, adapter, ghc, log)
+	if deps.PageChat != nil {
+		deps.PageChat = bot.InstrumentedPageChat{PageChat: deps.PageChat, M: ops}
+	}
+	app := playbook.New(deps)
+	if cfg.Alerts.Enabled() {
 		h, err := alertmanager.NewHandler(cfg.Alerts.Token.Reveal(), app, log.With("component", "alertmanager"))
 		if err != nil {
 			return err
@@ -154,17 +162,13 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 		alertRoutes["POST "+alertmanager.Path] = h
 		log.Info("alert intake is on", "path", alertmanager.Path, "triage_channel", cfg.Alerts.TriageChannel)
 	}
-	wirePaging(cfg, app, adapter, ghc, log)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(bot.NewIncidentCollector(db, log), bot.NewFiguresCollector(db.Store, log))
-	if app.PageChat != nil {
-		app.PageChat = bot.InstrumentedPageChat{PageChat: app.PageChat, M: ops}
-	}
 	b := &bot.Bot{
 		App: app, API: api, Socket: socketmode.New(api), Templates: tmpl,
 		Log: log.With("component", "bot"), Metrics: bot.NewMetrics(reg),
 		Command: cfg.Slack.CommandName, DefaultSeverity: cfg.Declare.DefaultSeverity,
-		Drain: shutdownDrain, Members: adapter, Groups: adapter,
+		Drain: shutdownDrain, Groups: adapter,
 	}
 
 	if hooks.started != nil {
@@ -191,7 +195,7 @@ func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runH
 	})
 	// Extra routes: the report, and the webhooks, each on only with its
 	// secret.
-	routes := map[string]http.Handler{"GET /report": reportHandler(app)}
+	routes := map[string]http.Handler{"GET /report": reportHandler(app, log)}
 	switch {
 	case !cfg.GitHub.WebhookSecret.IsSet():
 	case !cfg.HTTP.Enabled():
@@ -353,7 +357,7 @@ func leaderWork(ctx context.Context, app *playbook.App, cfg config.Scheduler, cl
 		log.Info("resumed interrupted work")
 		return nil
 	})
-	if app.Signals != nil {
+	if app.DetectionOn() {
 		// Alert groups left half done are taken up again now and then: an
 		// offer whose post failed (Slack down), and with replicas a group
 		// whose holder died (once its lease ran out).

@@ -147,13 +147,13 @@ func RunDeployLog(t *testing.T, open Opener) {
 		now := t0
 		clock := playbook.ClockFunc(func() time.Time { return now })
 		services := []playbook.Service{{Name: "api", Repo: "acme/api"}}
-		app := &playbook.App{Store: s, DeployLog: deployLog(t, s), Clock: clock, Services: services, WatchWindow: 5 * time.Minute}
+		app := playbook.New(playbook.Deps{Store: s, DeployLog: deployLog(t, s), Clock: clock, Services: services, WatchWindow: 5 * time.Minute})
 		ev := playbook.DeployEvent{Repo: "acme/api", Deploy: playbook.Deploy{ID: 99, SHA: "f00dfacecafe", Environment: "production", State: "success", At: t0.Add(-3 * time.Minute)}, StatusAt: t0}
 		if _, applied, err := app.RecordDeploy(ctx, "gh:d-99", ev); err != nil || !applied {
 			t.Fatalf("RecordDeploy = %v, %v", applied, err)
 		}
 		s = reopen()
-		app = &playbook.App{Store: s, DeployLog: deployLog(t, s), Clock: clock, Services: services, WatchWindow: time.Hour}
+		app = playbook.New(playbook.Deps{Store: s, DeployLog: deployLog(t, s), Clock: clock, Services: services, WatchWindow: time.Hour})
 		for _, c := range []struct {
 			at   time.Duration
 			open bool

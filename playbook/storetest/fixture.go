@@ -16,10 +16,10 @@ import (
 // fill a store with incidents that a restart has nothing to resume for.
 func ReadyIncident(ctx context.Context, req playbook.DeclareRequest, tiers playbook.Tiers, services []playbook.Service, at time.Time) (playbook.Incident, error) {
 	s := &acceptingSlack{}
-	app := &playbook.App{
+	app := playbook.New(playbook.Deps{
 		Store: NewMemory(), Channels: s, Poster: s, Triage: s,
 		Clock: playbook.ClockFunc(func() time.Time { return at }), Tiers: tiers, Services: services,
-	}
+	})
 	inc, _, err := app.Declare(ctx, req)
 	if err != nil {
 		return playbook.Incident{}, err
