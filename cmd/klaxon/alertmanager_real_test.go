@@ -140,6 +140,7 @@ func TestRealAlertmanager(t *testing.T) {
 // TestREADMEHasTheAlertmanagerReceiver keeps the README's example and the
 // config the test above gives Alertmanager the same.
 func TestREADMEHasTheAlertmanagerReceiver(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)

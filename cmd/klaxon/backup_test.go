@@ -31,6 +31,7 @@ const adminToken = "0123456789abcdef-admin"
 // least every declaration acked before the backup began. Stopped, the same
 // command copies the file directly.
 func TestBackupDuringDeclarations(t *testing.T) {
+	t.Parallel()
 	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
 	dir := t.TempDir()
 	addr := freeAddr(t)
@@ -110,6 +111,7 @@ func TestBackupDuringDeclarations(t *testing.T) {
 // TestBackupRoute: the route is off without http.admin_token, refuses a
 // missing or wrong token, and streams a store that opens with the right one.
 func TestBackupRoute(t *testing.T) {
+	t.Parallel()
 	db, err := store.Open(filepath.Join(t.TempDir(), "klaxon.db"), time.Second)
 	if err != nil {
 		t.Fatal(err)

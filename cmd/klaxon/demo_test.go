@@ -21,6 +21,7 @@ import (
 // phase table (Detection ends at the acknowledgement) on stdout; logs on
 // stderr only; the store and the outline kept.
 func TestDemoTranscript(t *testing.T) {
+	t.Parallel()
 	keep := filepath.Join(t.TempDir(), "kept", "here") // created when missing
 	out, errOut, code := klaxon(t, []string{"SLACK_APP_TOKEN=", "SLACK_BOT_TOKEN=", "KLAXON_CONFIG=/nonexistent.yaml"}, "demo", "--keep", keep)
 	if code != 0 {

@@ -64,6 +64,7 @@ func klaxon(t *testing.T, env []string, args ...string) (stdout, stderr string, 
 }
 
 func TestCheckConfig(t *testing.T) {
+	t.Parallel()
 	out, errOut, code := klaxon(t, tokenEnv, "check-config", "--config", "../../config.example.yaml")
 	if code != 0 || !strings.Contains(out, "OK") {
 		t.Fatalf("check-config of the example: exit %d\n%s%s", code, out, errOut)
@@ -84,6 +85,7 @@ func TestCheckConfig(t *testing.T) {
 }
 
 func TestManifestAndVersion(t *testing.T) {
+	t.Parallel()
 	out, _, code := klaxon(t, nil, "manifest", "--config", "does-not-exist.yaml")
 	if code != 0 {
 		t.Fatalf("manifest exit %d", code)
@@ -238,6 +240,7 @@ func declare(t *testing.T, f *fakeslack.Server, text string, n int) {
 }
 
 func TestRunDeclareStopRestart(t *testing.T) {
+	t.Parallel()
 	f := newWorkspace(t, fakeslack.Options{})
 	dir := t.TempDir()
 	addr := freeAddr(t)
@@ -290,6 +293,7 @@ func TestRunDeclareStopRestart(t *testing.T) {
 // is creating the channel, restarts it on the same store, and checks that the
 // declaration finishes with exactly one channel and one announcement.
 func TestKillDuringDeclarationThenRestart(t *testing.T) {
+	t.Parallel()
 	arrived := make(chan struct{}, 1)
 	f := newWorkspace(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
 		if method == "conversations.create" && n == 1 {
@@ -371,6 +375,7 @@ func nudgeMsgs(ms []fakeslack.Message) []fakeslack.Message {
 // declaration with no scope call gets one reminder in its channel, asking
 // for the scope and for a commander, after the timebox and not before.
 func TestScopeNudgeThroughBinary(t *testing.T) {
+	t.Parallel()
 	const timebox = 2 * time.Second
 	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
 	dir := t.TempDir()

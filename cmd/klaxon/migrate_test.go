@@ -198,6 +198,7 @@ func TestMigrate1000Incidents(t *testing.T) {
 // (the file locked) is refused, and copying into a database holding other
 // incidents stops rather than mixing them.
 func TestMigrateRefusals(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, c := range [][2]string{{"klaxon.db", "postgres://x"}, {"bolt:x.db", "mysql://x"}} {
 		if err := migrateStore(ctx, c[0], c[1], &bytes.Buffer{}); exitCode(err, &bytes.Buffer{}) != 2 {

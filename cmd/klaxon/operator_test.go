@@ -19,6 +19,7 @@ import (
 // TestRefusedTokensSayWhichAndWhere: a token Slack refuses is named (app
 // or bot), with Slack's answer and where the right one comes from.
 func TestRefusedTokensSayWhichAndWhere(t *testing.T) {
+	t.Parallel()
 	f := newWorkspace(t, fakeslack.Options{})
 	config := writeConfig(t, t.TempDir(), f.URL(), "off")
 	for _, c := range []struct {
@@ -58,6 +59,7 @@ func TestRefusedTokensSayWhichAndWhere(t *testing.T) {
 // with its address and the retry from the first failed attempt (the test
 // waits for that line, then stops Klaxon).
 func TestUnreachableAPIURLIsSaidAtOnce(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +108,7 @@ func scrape(t *testing.T, url string) string {
 // before the first event; klaxon_slack_connected and the reconnect count
 // follow Socket Mode, which logs each change once.
 func TestMetricsAtStartAndConnectionState(t *testing.T) {
+	t.Parallel()
 	f := newWorkspace(t, fakeslack.Options{})
 	httpAddr := freeAddr(t)
 	p := startKlaxon(t, f, writeConfig(t, t.TempDir(), f.URL(), httpAddr))
@@ -162,6 +165,7 @@ func TestMetricsAtStartAndConnectionState(t *testing.T) {
 // /healthz answers (read from http.listen, 0.0.0.0 asked on loopback), 1
 // when nothing answers.
 func TestHealthcheck(t *testing.T) {
+	t.Parallel()
 	f := newWorkspace(t, fakeslack.Options{})
 	httpAddr := freeAddr(t)
 	_, port, _ := net.SplitHostPort(httpAddr)
@@ -187,6 +191,7 @@ func TestHealthcheck(t *testing.T) {
 // from its Dockerfile: bases pinned by digest, the store on a declared
 // volume outside the config mount, a shell-less HEALTHCHECK.
 func TestDockerfile(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../../Dockerfile")
 	if err != nil {
 		t.Fatal(err)
@@ -221,6 +226,7 @@ func TestDockerfile(t *testing.T) {
 // stop a run (tokens, announce channel) come in one list, from check-config
 // and from run alike.
 func TestConfigProblemsInOnePass(t *testing.T) {
+	t.Parallel()
 	path := t.TempDir() + "/klaxon.yaml"
 	if err := os.WriteFile(path, []byte("slack:\n  comand: /incident\nlog:\n  level: loud\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -242,6 +248,7 @@ func TestConfigProblemsInOnePass(t *testing.T) {
 // with --no-env (the tokens and its placeholders are warnings), as a CI
 // pipeline would run it; without --no-env a missing variable is a problem.
 func TestCheckConfigNoEnvAndPlaceholders(t *testing.T) {
+	t.Parallel()
 	env := []string{"SLACK_APP_TOKEN=", "SLACK_BOT_TOKEN=", "GITHUB_TOKEN="}
 	out, errOut, code := klaxon(t, env, "check-config", "--no-env", "--config", "../../config.example.yaml")
 	if code != 0 || !strings.Contains(out, "OK") {

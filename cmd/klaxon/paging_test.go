@@ -21,6 +21,7 @@ import (
 // incident.acknowledged makes /incident status show who acknowledged and
 // after how long. A bad signature changes nothing.
 func TestPagingThroughBinary(t *testing.T) {
+	t.Parallel()
 	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
 	f.AddUser("U0ALICE1", "alice")
 	f.SetUserEmail("U0ALICE1", "alice@example.com")
@@ -205,6 +206,7 @@ func TestSEV3OwnerIssueThroughBinary(t *testing.T) {
 // Klaxon's own invite causes is not an acknowledgement, a paged member
 // joining by themselves is, and /incident status shows it.
 func TestOwnerJoinAcknowledgesThroughBinary(t *testing.T) {
+	t.Parallel()
 	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
 	f.AddUser("U0PAYDEV", "paydev")
 	f.AddUserGroup("S0PAY", "payments", "U0PAYDEV")

@@ -49,6 +49,7 @@ func screenshotPath() string {
 // see the incident channel appear, open it, click a checklist item, see it
 // checked. It leaves a screenshot of the page after those clicks.
 func TestPlaygroundInBrowser(t *testing.T) {
+	t.Parallel()
 	browser := chromium()
 	if browser == "" {
 		t.Skip("no Chromium found (apt-get install chromium, or set KLAXON_CHROMIUM): the playground browser test did not run")
@@ -187,6 +188,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 // form rendered from the bot's modal and submitted, a refused form's
 // errors, and the clock jumped until the update nudge arrives.
 func TestPlaygroundFormsAndClock(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	d, err := startDemo(ctx, true, io.Discard)
 	if err != nil {

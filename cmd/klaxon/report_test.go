@@ -62,6 +62,7 @@ func checkKnownJSON(t *testing.T, out string) {
 }
 
 func TestReportReadsTheStoreThenAsksTheRunningKlaxon(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	f := newWorkspace(t, fakeslack.Options{})
 	httpAddr := freeAddr(t)
@@ -152,6 +153,7 @@ func TestReportReadsTheStoreThenAsksTheRunningKlaxon(t *testing.T) {
 }
 
 func TestReportWithoutAStore(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := writeConfig(t, dir, "http://127.0.0.1:1/api/", "127.0.0.1:1")
 	_, errOut, code := klaxon(t, nil, "report", "--config", cfg)

@@ -11,6 +11,7 @@ import (
 // time on both sides of the autumn clock change (07:00 UTC in summer time,
 // 08:00 UTC after).
 func TestCalendarReadsSpecInZone(t *testing.T) {
+	t.Parallel()
 	paris, err := time.LoadLocation("Europe/Paris")
 	if err != nil {
 		t.Fatal(err)
