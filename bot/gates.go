@@ -101,17 +101,11 @@ func (b *Bot) resolveWithoutChannel(ctx context.Context, req socketmode.Request,
 		reason = Plain(tail(arg, 1))
 	}
 	reply := b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID)
-	got, su, applied, err := b.App.AllClear(ctx, inc.Number, playbook.AllClearRequest{Key: "env:" + req.EnvelopeID, Actor: sc.UserID, Reason: reason})
-	if err != nil {
+	if _, err := b.App.GiveAllClear(ctx, inc.Number, playbook.AllClearRequest{Key: "env:" + req.EnvelopeID, Actor: sc.UserID, Reason: reason}, func(o playbook.Outcome) {
+		reply(fmt.Sprintf(":white_check_mark: Incident #%d is resolved (it has no channel, so its verification gates could not be checked; that is on its timeline). Next: `%s close #%d`.", o.Incident.Number, b.Command, o.Incident.Number))
+	}); err != nil {
 		reply(playbook.UserMessage(err))
 		b.logDomainError("all-clear", sc.UserID, err)
-		return
-	}
-	reply(fmt.Sprintf(":white_check_mark: Incident #%d is resolved (it has no channel, so its verification gates could not be checked; that is on its timeline). Next: `%s close #%d`.", got.Number, b.Command, got.Number))
-	if applied {
-		if err := b.App.PublishUpdate(ctx, got, su); err != nil {
-			b.log().Warn("posting the final update of an incident without a channel", "incident", got.Number, "err", err)
-		}
 	}
 }
 
@@ -213,22 +207,22 @@ func (b *Bot) onAllClearButton(ctx context.Context, req socketmode.Request, cb s
 // Its callers have acked already.
 func (b *Bot) allClear(ctx context.Context, n int64, actor, reason, key, responseURL string) {
 	b.readGroups(ctx, actor, nil)
-	inc, su, applied, err := b.App.AllClear(ctx, n, playbook.AllClearRequest{Key: key, Actor: actor, Reason: reason})
+	o, err := b.App.GiveAllClear(ctx, n, playbook.AllClearRequest{Key: key, Actor: actor, Reason: reason}, nil)
 	if err != nil {
 		b.logDomainError("all-clear", actor, err)
 		b.tellUser(ctx, responseURL, playbook.UserMessage(err))
 		return
 	}
-	if applied {
-		b.announceAllClear(ctx, inc, su)
-	}
+	b.announceAllClear(ctx, o)
 }
 
-func (b *Bot) announceAllClear(ctx context.Context, inc playbook.Incident, su playbook.StatusUpdate) {
-	b.refreshGates(ctx, inc.Number)
-	if err := b.App.PublishUpdate(ctx, inc, su); err != nil {
-		b.log().Error("posting the final update", "incident", inc.Number, "err", err)
+// announceAllClear posts the next steps once the all-clear is given (the
+// domain has refreshed the gates and posted the final update).
+func (b *Bot) announceAllClear(ctx context.Context, o playbook.Outcome) {
+	if !o.Applied {
+		return
 	}
+	inc := o.Incident
 	btn := slack.NewButtonBlockElement(actionAddAction, fmt.Sprint(inc.Number), plainText("Add an action item"))
 	btn.Style = slack.StylePrimary
 	text := fmt.Sprintf(":white_check_mark: Incident #%d is resolved. Next: action items (`%s action <what will change> @owner due:YYYY-MM-DD`), then `%s close [root cause]` shares the post-mortem outline and archives this channel.", inc.Number, b.Command, b.Command)
@@ -267,14 +261,12 @@ func (b *Bot) onOverrideSubmit(ctx context.Context, req socketmode.Request, cb s
 		return
 	}
 	// Recorded before the ack so a refusal shows on the form itself.
-	inc, su, applied, err := b.App.AllClear(ctx, n, playbook.AllClearRequest{Key: "view:" + cb.View.ID, Actor: cb.User.ID, Reason: reason})
+	o, err := b.App.GiveAllClear(ctx, n, playbook.AllClearRequest{Key: "view:" + cb.View.ID, Actor: cb.User.ID, Reason: reason},
+		func(playbook.Outcome) { b.ack(req, nil, received) })
 	if err != nil {
 		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockReason: templates.Truncate(150, playbook.UserMessage(err))}), received)
 		b.logDomainError("override", cb.User.ID, err)
 		return
 	}
-	b.ack(req, nil, received)
-	if applied {
-		b.announceAllClear(ctx, inc, su)
-	}
+	b.announceAllClear(ctx, o)
 }

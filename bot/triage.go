@@ -377,24 +377,27 @@ func (b *Bot) onSev(ctx context.Context, req socketmode.Request, sc slack.SlashC
 		return
 	}
 	reason := Plain(tail(arg, 1))
-	b.changeSeverity(ctx, inc.Number, sev, sc.UserID, reason, "env:"+req.EnvelopeID, b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID))
-}
-
-func (b *Bot) changeSeverity(ctx context.Context, n int64, sev playbook.Severity, actor, reason, key string, reply func(string)) {
-	inc, ch, changed, err := b.App.ChangeSeverity(ctx, n, sev, actor, reason, key)
-	switch {
-	case err != nil:
+	reply := b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID)
+	o, err := b.App.SetSeverity(ctx, playbook.SeverityRequest{N: inc.Number, To: sev, Actor: sc.UserID, Reason: reason, Key: "env:" + req.EnvelopeID}, func(o playbook.Outcome) {
+		if !o.Applied {
+			reply(fmt.Sprintf("Incident #%d already is %s.", o.Incident.Number, o.Incident.Severity))
+			return
+		}
+		reply(fmt.Sprintf("Incident #%d: %s → %s. Renaming the channel and telling the announce channel.", o.Incident.Number, o.Change.From, o.Change.To))
+	})
+	if err != nil {
 		reply(playbook.UserMessage(err))
-		b.logDomainError("severity", actor, err)
-		return
-	case !changed:
-		reply(fmt.Sprintf("Incident #%d already is %s.", inc.Number, inc.Severity))
+		b.logDomainError("severity", sc.UserID, err)
 		return
 	}
-	reply(fmt.Sprintf("Incident #%d: %s → %s. Renaming the channel and telling the announce channel.", inc.Number, ch.From, ch.To))
-	if err := b.App.PublishSeverityChange(ctx, inc, ch); err != nil {
-		b.log().Warn("showing a severity change", "incident", inc.Number, "err", err)
-		b.notice(ctx, inc.Channel.ID, fmt.Sprintf("Klaxon recorded %s → %s but could not finish telling Slack (%s): rename the channel or tell the announce channel by hand if needed.", ch.From, ch.To, slackReason(err)))
+	b.severityUnpublished(ctx, o)
+}
+
+// severityUnpublished tells the channel what a recorded severity change
+// could not tell Slack.
+func (b *Bot) severityUnpublished(ctx context.Context, o playbook.Outcome) {
+	if o.Unpublished != nil {
+		b.notice(ctx, o.Incident.Channel.ID, fmt.Sprintf("Klaxon recorded %s → %s but could not finish telling Slack (%s): rename the channel or tell the announce channel by hand if needed.", o.Change.From, o.Change.To, slackReason(o.Unpublished)))
 	}
 }
 
@@ -606,30 +609,33 @@ func (b *Bot) onScopeSubmit(ctx context.Context, req socketmode.Request, cb slac
 		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockScopeSeverity: "Pick a severity."}), received)
 		return
 	}
-	inc, applied, err := b.App.RecordScope(ctx, n, playbook.ScopeRequest{
+	// Only a change of the form's select changes the severity.
+	var to playbook.Severity
+	if sev.String() != opened {
+		to = sev
+	}
+	o, err := b.App.SubmitScope(ctx, n, playbook.ScopeRequest{
 		Key: "view:" + cb.View.ID, By: cb.User.ID,
 		WhatBroke: strings.TrimSpace(get(blockWhatBroke).Value), WhoAffected: strings.TrimSpace(get(blockWhoAffected).Value),
 		BlastRadius: strings.TrimSpace(get(blockBlastRadius).Value),
+	}, to, "view:"+cb.View.ID+":severity", func(o playbook.Outcome) {
+		b.ack(req, nil, received)
+		if o.Applied && to != 0 && to != o.Incident.Severity {
+			b.readGroups(ctx, cb.User.ID, nil) // acked above, before the severity is decided
+		}
 	})
 	if err != nil {
 		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockWhatBroke: templates.Truncate(150, playbook.UserMessage(err))}), received)
 		return
 	}
-	b.ack(req, nil, received)
-	if !applied {
-		return
-	}
-	if err := b.App.PublishScope(ctx, inc); err != nil {
-		b.log().Warn("posting the scope summary", "incident", n, "err", err)
-	}
-	if sev.String() != opened && sev != inc.Severity {
-		b.readGroups(ctx, cb.User.ID, nil) // acked above
-		b.changeSeverity(ctx, n, sev, cb.User.ID, "scope call", "view:"+cb.View.ID+":severity", func(text string) {
-			// The form is closed by now: a refusal is said in the channel.
-			if strings.HasPrefix(text, "Only ") {
-				b.notice(ctx, inc.Channel.ID, fmt.Sprintf("<@%s>'s scope call is recorded, but the severity stays %s. %s", cb.User.ID, inc.Severity, text))
-			}
-		})
+	switch {
+	case playbook.ErrorCode(o.SeverityErr) == playbook.CodeForbidden:
+		// The form is closed by now: a refusal is said in the channel.
+		b.notice(ctx, o.Incident.Channel.ID, fmt.Sprintf("<@%s>'s scope call is recorded, but the severity stays %s. %s", cb.User.ID, o.Incident.Severity, playbook.UserMessage(o.SeverityErr)))
+	case o.SeverityErr != nil:
+		b.logDomainError("severity", cb.User.ID, o.SeverityErr)
+	default:
+		b.severityUnpublished(ctx, o.Severity)
 	}
 }
 
@@ -648,17 +654,16 @@ func (b *Bot) onScopeToUpdate(ctx context.Context, req socketmode.Request, cb sl
 	// The scope message's button makes one update, however often clicked.
 	// Each answer keeps its own field, so none exceeds a field's limit.
 	// Recorded before the ack, posted after.
-	inc, su, applied, err := b.App.RecordUpdate(ctx, n, playbook.UpdateRequest{Key: "scope-update:" + strconv.FormatInt(n, 10) + ":" + inc.Scope.At.String(), Author: cb.User.ID,
-		Status: firstNonEmpty(inc.Scope.WhatBroke, "Scope call recorded"), Impact: inc.Scope.WhoAffected, Text: inc.Scope.BlastRadius})
-	b.ack(req, nil, received)
+	o, err := b.App.SendUpdate(ctx, n, playbook.UpdateRequest{Key: "scope-update:" + strconv.FormatInt(n, 10) + ":" + inc.Scope.At.String(), Author: cb.User.ID,
+		Status: firstNonEmpty(inc.Scope.WhatBroke, "Scope call recorded"), Impact: inc.Scope.WhoAffected, Text: inc.Scope.BlastRadius},
+		func(playbook.Outcome) { b.ack(req, nil, received) })
 	if err != nil {
+		b.ack(req, nil, received)
 		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
 		return
 	}
-	if applied {
-		if err := b.App.PublishUpdate(ctx, inc, su); err != nil {
-			b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
-		}
+	if o.Unpublished != nil {
+		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(o.Unpublished))
 	}
 }
 

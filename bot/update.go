@@ -51,24 +51,23 @@ func (b *Bot) onUpdateCommand(ctx context.Context, req socketmode.Request, sc sl
 		b.openUpdateForm(ctx, sc.TriggerID, inc, sc.ResponseURL)
 		return
 	}
-	inc, su, applied, err := b.App.RecordUpdate(ctx, inc.Number, playbook.UpdateRequest{Key: "env:" + req.EnvelopeID, Author: sc.UserID, Text: text})
+	o, err := b.App.SendUpdate(ctx, inc.Number, playbook.UpdateRequest{Key: "env:" + req.EnvelopeID, Author: sc.UserID, Text: text}, func(o playbook.Outcome) {
+		if !o.Applied {
+			b.ack(req, ephemeral("This update was already posted."), received)
+			return
+		}
+		where := "here and in the announcement thread"
+		if o.Incident.Private {
+			where = "here (a private incident's updates stay in its channel)"
+		}
+		b.ack(req, ephemeral(fmt.Sprintf("Posting update %d of incident #%d %s.", o.Update.Seq, o.Incident.Number, where)), received)
+	})
 	switch {
 	case err != nil:
 		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
 		b.logDomainError("update", sc.UserID, err)
-		return
-	case !applied:
-		b.ack(req, ephemeral("This update was already posted."), received)
-		return
-	}
-	where := "here and in the announcement thread"
-	if inc.Private {
-		where = "here (a private incident's updates stay in its channel)"
-	}
-	b.ack(req, ephemeral(fmt.Sprintf("Posting update %d of incident #%d %s.", su.Seq, inc.Number, where)), received)
-	if err := b.App.PublishUpdate(ctx, inc, su); err != nil {
-		b.log().Error("posting an update", "incident", inc.Number, "err", err)
-		b.tellUser(ctx, sc.ResponseURL, playbook.UserMessage(err))
+	case o.Unpublished != nil:
+		b.tellUser(ctx, sc.ResponseURL, playbook.UserMessage(o.Unpublished))
 	}
 }
 
@@ -175,22 +174,17 @@ func (b *Bot) onUpdateSubmit(ctx context.Context, req socketmode.Request, cb sla
 		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatus: "Say what is known now, even if it is little."}), received)
 		return
 	}
-	inc, su, applied, err := b.App.RecordUpdate(ctx, n, playbook.UpdateRequest{
+	o, err := b.App.SendUpdate(ctx, n, playbook.UpdateRequest{
 		Key: "view:" + cb.View.ID, Author: cb.User.ID, Status: status,
 		Impact: strings.TrimSpace(get(blockImpact).Value), NextSteps: strings.TrimSpace(get(blockNextSteps).Value), NextIn: nextIn,
-	})
-	if err != nil {
+	}, func(playbook.Outcome) { b.ack(req, nil, received) })
+	switch {
+	case err != nil:
 		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatus: templates.Truncate(150, playbook.UserMessage(err))}), received)
 		b.logDomainError("update", cb.User.ID, err)
-		return
-	}
-	b.ack(req, nil, received)
-	if !applied {
-		return
-	}
-	if err := b.App.PublishUpdate(ctx, inc, su); err != nil {
-		b.log().Error("posting an update", "incident", inc.Number, "err", err)
-		b.notice(ctx, inc.Channel.ID, playbook.UserMessage(err))
+	case o.Unpublished != nil:
+		// The form is closed by now: the channel is told.
+		b.notice(ctx, o.Incident.Channel.ID, playbook.UserMessage(o.Unpublished))
 	}
 }
 
