@@ -33,6 +33,10 @@ type Options struct {
 	// Backoff is the first wait after a 429 or a 5xx (default 500 ms),
 	// doubled each time, at most 5 s.
 	Backoff time.Duration
+	// Attempts, when above zero, also bounds one operation by its number of
+	// tries, whatever the clock says: tests decide "PagerDuty is down" by
+	// count, so a loaded machine cannot turn a slow answer into an outage.
+	Attempts int
 	// HTTPClient defaults to one with a 10 s timeout.
 	HTTPClient *http.Client
 }
@@ -91,13 +95,16 @@ func (c *Client) do(ctx context.Context, what string, f func(ctx context.Context
 	ctx, cancel := context.WithTimeout(ctx, c.opts.Deadline)
 	defer cancel()
 	wait := c.opts.Backoff
-	for {
+	for try := 1; ; try++ {
 		err := f(ctx)
 		if err == nil {
 			return nil
 		}
 		if !retryable(err) {
 			return fmt.Errorf("pagerduty %s: %w", what, describe(err))
+		}
+		if c.opts.Attempts > 0 && try >= c.opts.Attempts {
+			return fmt.Errorf("pagerduty %s: gave up after %d tries: %w", what, try, describe(err))
 		}
 		t := time.NewTimer(wait)
 		select {

@@ -31,7 +31,7 @@ func world(t *testing.T) (*fakepagerduty.Server, *pagerduty.Client) {
 	f.AddPolicy("PE0CHKOUT", "Checkout", []string{"PS0CHKOUT"}, []string{"PS0EMGR"})
 	f.AddService("PSVC0CHK", "Checkout", "PE0CHKOUT")
 	c := pagerduty.New(pagerduty.Options{APIURL: f.URL(), EventsURL: f.EventsURL(), Token: fakepagerduty.Token,
-		From: "klaxon@example.com", Backoff: time.Millisecond, Deadline: 200 * time.Millisecond})
+		From: "klaxon@example.com", Backoff: time.Millisecond, Attempts: 3})
 	return f, c
 }
 
@@ -70,6 +70,9 @@ func TestRetries429And5xxThenGivesUp(t *testing.T) {
 	_, err := c.Trigger(ctx, playbook.PageRequest{Key: "k2", Title: "t", Service: "PSVC0CHK"})
 	if err == nil || !strings.Contains(err.Error(), "gave up") {
 		t.Fatalf("PagerDuty down: %v", err)
+	}
+	if n := f.Requests("POST /incidents"); n != 6 {
+		t.Fatalf("%d create calls in all, want 3 more for the 3 tries while PagerDuty is down", n)
 	}
 	// A 400 (an unknown service) is not retried.
 	f3 := fakepagerduty.New()

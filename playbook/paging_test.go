@@ -85,7 +85,7 @@ func newPagingHarness(t *testing.T, withPD bool) *pagingHarness {
 		f.AddPolicy("PE0CHKOUT", "Checkout", []string{"PS0CHKOUT"}, []string{"PS0EMGR"})
 		f.AddService("PSVC0CHK", "Checkout", "PE0CHKOUT")
 		c := pagerduty.New(pagerduty.Options{APIURL: f.URL(), EventsURL: f.EventsURL(), Token: fakepagerduty.Token,
-			From: "klaxon@example.com", Backoff: time.Millisecond, Deadline: 100 * time.Millisecond})
+			From: "klaxon@example.com", Backoff: time.Millisecond, Attempts: 3})
 		h.app.Deps().Pager, h.app.Deps().OnCalls, h.pd = c, c, f
 	}
 	return h
