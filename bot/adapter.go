@@ -311,7 +311,7 @@ func (a *Adapter) announceBlocks(b playbook.Briefing) ([]slack.Block, string, er
 
 // Notice implements playbook.Poster.
 func (a *Adapter) Notice(ctx context.Context, channelID, text string) error {
-	_, _, err := a.API.PostMessageContext(ctx, channelID, slack.MsgOptionText(templates.Truncate(maxSectionText, text), false))
+	_, _, err := a.postMessage(ctx, channelID, slack.MsgOptionText(templates.Truncate(maxSectionText, text), false))
 	if err != nil {
 		return fmt.Errorf("chat.postMessage: %w", err)
 	}
@@ -319,7 +319,7 @@ func (a *Adapter) Notice(ctx context.Context, channelID, text string) error {
 }
 
 func (a *Adapter) post(ctx context.Context, channel, fallback string, blocks []slack.Block) (playbook.MessageRef, error) {
-	ch, ts, err := a.API.PostMessageContext(ctx, channel, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+	ch, ts, err := a.postMessage(ctx, channel, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		return playbook.MessageRef{}, fmt.Errorf("chat.postMessage: %w", err)
 	}

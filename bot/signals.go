@@ -109,15 +109,23 @@ const (
 // bot's message whose metadata carries key, among the channel's latest
 // messages posted around since.
 func (a *Adapter) FindOffer(ctx context.Context, channel, key string, since time.Time) (playbook.MessageRef, bool, error) {
+	return a.findPosted(ctx, channel, offerEventType, key, since, since.Add(offerLookAfter))
+}
+
+// findPosted looks, with conversations.history, for the bot's message
+// whose metadata has eventType and key, among the channel's latest
+// messages posted between since (less offerLookBefore, for clocks that
+// differ) and until.
+func (a *Adapter) findPosted(ctx context.Context, channel, eventType, key string, since, until time.Time) (playbook.MessageRef, bool, error) {
 	resp, err := a.API.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
 		ChannelID: channel, IncludeAllMetadata: true, Inclusive: true, Limit: offerLookLimit,
-		Oldest: slackTS(since.Add(-offerLookBefore)), Latest: slackTS(since.Add(offerLookAfter)),
+		Oldest: slackTS(since.Add(-offerLookBefore)), Latest: slackTS(until),
 	})
 	if err != nil {
 		return playbook.MessageRef{}, false, fmt.Errorf("conversations.history: %w", err)
 	}
 	for _, m := range resp.Messages {
-		if m.Metadata.EventType == offerEventType && m.Metadata.EventPayload["key"] == key && (m.User == a.BotUserID || m.BotID != "") {
+		if m.Metadata.EventType == eventType && m.Metadata.EventPayload["key"] == key && (m.User == a.BotUserID || m.BotID != "") {
 			return playbook.MessageRef{Channel: channel, TS: m.Timestamp}, true, nil
 		}
 	}

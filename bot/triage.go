@@ -248,7 +248,7 @@ func (a *Adapter) AnnounceSeverityChange(ctx context.Context, b playbook.Briefin
 			opts = append(opts, slack.MsgOptionBroadcast())
 		}
 	}
-	_, _, err := a.API.PostMessageContext(ctx, a.AnnounceChannel, opts...)
+	_, _, err := a.postMessage(ctx, a.AnnounceChannel, opts...)
 	if err != nil {
 		return fmt.Errorf("chat.postMessage (severity change): %w", err)
 	}
@@ -397,7 +397,7 @@ func (b *Bot) onSev(ctx context.Context, req socketmode.Request, sc slack.SlashC
 // could not tell Slack.
 func (b *Bot) severityUnpublished(ctx context.Context, o playbook.Outcome) {
 	if o.Unpublished != nil {
-		b.notice(ctx, o.Incident.Channel.ID, fmt.Sprintf("Klaxon recorded %s → %s but could not finish telling Slack (%s): rename the channel or tell the announce channel by hand if needed.", o.Change.From, o.Change.To, slackReason(o.Unpublished)))
+		b.notice(ctx, o.Incident.Channel.ID, fmt.Sprintf("Klaxon recorded %s → %s but could not finish telling Slack (%s); it keeps trying for about 20 minutes.", o.Change.From, o.Change.To, slackReason(o.Unpublished)))
 	}
 }
 

@@ -131,6 +131,8 @@ type App struct {
 	// deploying serialises, per incident, the deploy lookup and the
 	// re-rendering of its message.
 	deploying map[int64]*sync.Mutex
+	// outbox is the messages this process is telling Slack now.
+	outbox outboxState
 }
 
 // New builds the App from its ports and configuration.

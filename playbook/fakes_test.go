@@ -198,6 +198,16 @@ type fakePoster struct {
 	updates      []playbook.StatusUpdate
 	nudges       []playbook.Nudge
 	UpdateHook   func(playbook.StatusUpdate) error
+	NudgeHook    func(playbook.Nudge) error
+	// deliveries are the outbox deliveries that notices and nudges were
+	// posted under (playbook.DeliveryOf).
+	deliveries []playbook.Delivery
+}
+
+func (p *fakePoster) delivery(ctx context.Context) {
+	if d, ok := playbook.DeliveryOf(ctx); ok {
+		p.deliveries = append(p.deliveries, d)
+	}
 }
 
 func (p *fakePoster) PostUpdate(_ context.Context, b playbook.Briefing, u playbook.StatusUpdate) error {
@@ -210,10 +220,14 @@ func (p *fakePoster) PostUpdate(_ context.Context, b playbook.Briefing, u playbo
 	return nil
 }
 
-func (p *fakePoster) Nudge(_ context.Context, b playbook.Briefing, n playbook.Nudge) error {
+func (p *fakePoster) Nudge(ctx context.Context, b playbook.Briefing, n playbook.Nudge) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.nudges = append(p.nudges, n)
+	p.delivery(ctx)
+	if p.NudgeHook != nil {
+		return p.NudgeHook(n)
+	}
 	return nil
 }
 
@@ -262,9 +276,10 @@ func (p *fakePoster) Announce(_ context.Context, b playbook.Briefing) (playbook.
 	return ref, nil
 }
 
-func (p *fakePoster) Notice(_ context.Context, ch, text string) error {
+func (p *fakePoster) Notice(ctx context.Context, ch, text string) error {
 	p.mu.Lock()
 	p.notices = append(p.notices, noticeCall{ch, text})
+	p.delivery(ctx)
 	p.mu.Unlock()
 	if p.NoticeHook != nil {
 		return p.NoticeHook(ch, text)

@@ -156,6 +156,9 @@ type Incident struct {
 	// Deploys is what the deploy lookup and the watchdog found: the one
 	// stored suspect, the deploys message.
 	Deploys *DeployFinding `json:"deploys,omitempty"`
+	// Outbox holds what is still to be told in Slack (outbox.go), stored
+	// with the change that caused it.
+	Outbox Outbox `json:"outbox,omitzero"`
 	// Version increases with every stored change (optimistic checks, debugging).
 	Version int64 `json:"version"`
 }

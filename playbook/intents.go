@@ -79,17 +79,18 @@ type SeverityRequest struct {
 
 // SetSeverity moves an incident to another severity: authorised (its
 // commander, declarer or a responder), recorded with the new cadence and
-// deadlines, answered, then the channel renamed and people told
-// (PublishSeverityChange).
+// deadlines (what to tell Slack queued in the outbox), answered, then
+// the channel renamed and people told (PublishSeverityChange, delivered
+// from the outbox: what fails now is tried again by the scheduler).
 func (a *App) SetSeverity(ctx context.Context, req SeverityRequest, answer func(Outcome)) (Outcome, error) {
-	inc, ch, changed, err := a.ChangeSeverity(ctx, req.N, req.To, req.Actor, req.Reason, req.Key)
+	inc, ch, msg, changed, err := a.changeSeverity(ctx, req.N, req.To, req.Actor, req.Reason, req.Key)
 	if err != nil {
 		return Outcome{}, err
 	}
 	o := Outcome{Incident: inc, Applied: changed, Change: ch}
 	answerWith(answer, o)
 	if changed {
-		if err := a.PublishSeverityChange(ctx, inc, ch); err != nil {
+		if err := a.deliver(ctx, inc.Number, []claim{msg}); err != nil {
 			a.log().Warn("showing a severity change", "incident", inc.Number, "err", err)
 			o.Unpublished = unpublished(IntentSeverity, err)
 		}
@@ -130,7 +131,7 @@ type ScopeOutcome struct {
 // severity other than the incident's, it then changes the severity as
 // SetSeverity does (key severityKey), which may be refused on its own.
 func (a *App) SubmitScope(ctx context.Context, n int64, req ScopeRequest, to Severity, severityKey string, answer func(Outcome)) (ScopeOutcome, error) {
-	inc, applied, err := a.RecordScope(ctx, n, req)
+	inc, msg, applied, err := a.recordScope(ctx, n, req)
 	if err != nil {
 		return ScopeOutcome{}, err
 	}
@@ -139,7 +140,7 @@ func (a *App) SubmitScope(ctx context.Context, n int64, req ScopeRequest, to Sev
 	if !applied {
 		return o, nil
 	}
-	if err := a.PublishScope(ctx, inc); err != nil {
+	if err := a.deliver(ctx, n, []claim{msg}); err != nil {
 		a.log().Warn("posting the scope summary", "incident", n, "err", err)
 		o.Unpublished = unpublished(IntentScope, err)
 	}

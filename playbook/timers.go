@@ -78,13 +78,13 @@ type Nudge struct {
 // WakeAt is the earliest time the scheduler has something to do for the
 // incident, or zero. The store indexes incidents by it.
 func (inc *Incident) WakeAt() time.Time {
-	ts := []time.Time{inc.Timers.NextNudge, inc.Timers.StatusPageDue, inc.Timers.ResolutionUpdateDue, inc.Timers.ScopeDue, inc.Timers.ArchiveDue, inc.Timers.GatesRefresh, inc.pagingWake()}
+	ts := []time.Time{inc.Timers.NextNudge, inc.Timers.StatusPageDue, inc.Timers.ResolutionUpdateDue, inc.Timers.ScopeDue, inc.Timers.ArchiveDue, inc.Timers.GatesRefresh, inc.pagingWake(), inc.outboxWake()}
 	if inc.Status != StatusClosed {
 		ts = append(ts, inc.Timers.TopicDue) // a close's topic: FinishClose
 	}
 	if inc.channelPending() {
 		// No channel to post in: the next attempt to make one, and pages.
-		ts = []time.Time{inc.Timers.ChannelRetry, inc.pagingWake()}
+		ts = []time.Time{inc.Timers.ChannelRetry, inc.pagingWake(), inc.outboxWake()}
 	}
 	var w time.Time
 	for _, t := range ts {

@@ -183,15 +183,23 @@ type ScopeRequest struct {
 // checklist item. A severity chosen in the same form goes through
 // ChangeSeverity.
 func (a *App) RecordScope(ctx context.Context, n int64, req ScopeRequest) (Incident, bool, error) {
+	inc, _, applied, err := a.recordScope(ctx, n, req)
+	return inc, applied, err
+}
+
+// recordScope is RecordScope, which also queues the summary (PublishScope)
+// in the outbox and returns it claimed for the caller.
+func (a *App) recordScope(ctx context.Context, n int64, req ScopeRequest) (Incident, claim, bool, error) {
 	for _, s := range []string{req.WhatBroke, req.WhoAffected, req.BlastRadius} {
 		if utf8.RuneCountInString(s) > MaxScopeAnswer {
-			return Incident{}, false, Errorf(CodeBadInput, "Keep each answer to %d characters at most.", MaxScopeAnswer)
+			return Incident{}, claim{}, false, Errorf(CodeBadInput, "Keep each answer to %d characters at most.", MaxScopeAnswer)
 		}
 	}
 	if strings.TrimSpace(req.WhatBroke+req.WhoAffected+req.BlastRadius) == "" {
-		return Incident{}, false, Errorf(CodeBadInput, "Answer at least one of the three questions.")
+		return Incident{}, claim{}, false, Errorf(CodeBadInput, "Answer at least one of the three questions.")
 	}
 	now := a.deps.Clock.Now().UTC()
+	var msg claim
 	inc, applied, err := a.deps.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {
 			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; its scope call is final.", inc.Number, inc.Status)
@@ -202,15 +210,16 @@ func (a *App) RecordScope(ctx context.Context, n int64, req ScopeRequest) (Incid
 		if inc.check(ItemScope, ActorKlaxon, now) {
 			evs = append(evs, checkEvent(ItemScope, ActorKlaxon, now, true))
 		}
+		msg = inc.queue(Message{Kind: MessageScope}, now)
 		return evs, nil
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the scope call")
+		return Incident{}, claim{}, false, storeErr(err, "the scope call")
 	}
 	if applied {
 		a.Wake()
 	}
-	return inc, applied, nil
+	return inc, msg, applied, nil
 }
 
 // SeverityChange is what ChangeSeverity did, for the adapters to tell people.
@@ -222,17 +231,24 @@ type SeverityChange struct {
 
 // ChangeSeverity moves incident n to severity to: the cadence and the
 // deadlines follow at once, and the timeline records old → new with who and
-// why. The caller renames the channel and tells people (RetitleChannel,
-// Poster). changed is false when the severity already was to.
+// why. Telling Slack (PublishSeverityChange) is queued in the outbox in the
+// same transaction: SetSeverity delivers it at once, and otherwise the
+// scheduler does. changed is false when the severity already was to.
 func (a *App) ChangeSeverity(ctx context.Context, n int64, to Severity, actor, reason, key string) (Incident, SeverityChange, bool, error) {
+	inc, ch, _, changed, err := a.changeSeverity(ctx, n, to, actor, reason, key)
+	return inc, ch, changed, err
+}
+
+func (a *App) changeSeverity(ctx context.Context, n int64, to Severity, actor, reason, key string) (Incident, SeverityChange, claim, bool, error) {
 	if !to.Valid() {
-		return Incident{}, SeverityChange{}, false, Errorf(CodeBadSeverity, "Pick a severity: 1, 2, 3 or 4, as in `/incident sev 2 impact is wider than thought`.")
+		return Incident{}, SeverityChange{}, claim{}, false, Errorf(CodeBadSeverity, "Pick a severity: 1, 2, 3 or 4, as in `/incident sev 2 impact is wider than thought`.")
 	}
 	if utf8.RuneCountInString(reason) > 500 {
-		return Incident{}, SeverityChange{}, false, Errorf(CodeBadInput, "Keep the reason to 500 characters at most.")
+		return Incident{}, SeverityChange{}, claim{}, false, Errorf(CodeBadInput, "Keep the reason to 500 characters at most.")
 	}
 	now := a.deps.Clock.Now().UTC()
 	var ch SeverityChange
+	var msg claim
 	changed := false
 	inc, _, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if err := a.mayManage(*inc, actor, "change the severity of"); err != nil {
@@ -254,15 +270,17 @@ func (a *App) ChangeSeverity(ctx context.Context, n int64, to Severity, actor, r
 		}
 		ev := NewEvent(EventSeverityChanged, actor, now, text)
 		ev.Data = map[string]string{"from": ch.From.String(), "to": ch.To.String(), "reason": reason}
+		told := ch
+		msg = inc.queue(Message{Kind: MessageSeverity, Severity: &told}, now)
 		return []Event{ev}, nil
 	})
 	if err != nil {
-		return Incident{}, SeverityChange{}, false, storeErr(err, "the severity change")
+		return Incident{}, SeverityChange{}, claim{}, false, storeErr(err, "the severity change")
 	}
 	if changed {
 		a.Wake()
 	}
-	return inc, ch, changed, nil
+	return inc, ch, msg, changed, nil
 }
 
 // AddNote records a note (or a message added to the timeline, with its

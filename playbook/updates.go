@@ -124,13 +124,16 @@ func firstNonEmpty(ss ...string) string {
 // nudgeWorkers bounds the reminders posted at once by one tick.
 const nudgeWorkers = 8
 
-// Tick fires every reminder due at now: the deadlines are advanced and each
-// firing recorded on the timeline in one store transaction, then the
-// reminders are posted. A restart after a long gap fires each deadline once.
-// It returns the reminders it posted.
+// Tick fires every reminder due at now: the deadlines are advanced, each
+// firing recorded on the timeline and its reminder queued in the outbox, in
+// one store transaction; then the reminders are posted, with the outbox's
+// messages whose retry time has come. A restart after a long gap fires each
+// deadline once. It returns the reminders it fired.
 func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 	now = now.UTC()
 	fired := map[int64][]Nudge{}
+	outbox := map[int64][]claim{}
+	lost := map[int64][]Message{}
 	archive, gates, topics := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}
 	paging := map[int64]pagingDue{}
 	retry := map[int64]bool{}
@@ -141,6 +144,7 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 		} else {
 			delete(paging, inc.Number) // a retried transaction
 		}
+		outbox[inc.Number], lost[inc.Number] = inc.claimOutbox(now)
 		// Without a channel no reminder fires; its creation is retried.
 		pending, again := inc.fireChannelRetry(now)
 		retry[inc.Number] = again
@@ -156,6 +160,7 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 		for i, n := range ns {
 			evs[i] = NewEvent(EventNudged, ActorKlaxon, now, string(n.Kind))
 			evs[i].Data = map[string]string{"kind": string(n.Kind), "due": n.Due.Format(time.RFC3339), "level": fmt.Sprint(n.Level)}
+			outbox[inc.Number] = append(outbox[inc.Number], inc.queue(Message{Kind: MessageNudge, Nudge: &n}, now))
 		}
 		return append(evs, pevs...), nil
 	})
@@ -171,8 +176,9 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 		if archive[inc.Number] {
 			archives = append(archives, inc)
 		}
+		a.giveUp(inc.Number, lost[inc.Number])
 	}
-	a.post(ctx, all, byNumber)
+	a.deliverAll(ctx, outbox)
 	a.archiveDue(ctx, archives)
 	a.retryChannels(ctx, retry)
 	a.runPaging(ctx, byNumber, paging)
@@ -224,22 +230,28 @@ func (a *App) publishTopic(ctx context.Context, inc Incident) {
 	}
 }
 
-// post sends reminders with a few workers, so one slow Slack call does not
-// make every other reminder late.
-func (a *App) post(ctx context.Context, nudges []Nudge, incs map[int64]Incident) {
-	work := make(chan Nudge)
+// deliverAll delivers claimed outbox messages with a few workers, one
+// incident each at a time, so one slow Slack call does not make every
+// other reminder late. Failures are logged by deliver and stay in the
+// outbox for their next attempt.
+func (a *App) deliverAll(ctx context.Context, claimed map[int64][]claim) {
+	type batch struct {
+		n  int64
+		cs []claim
+	}
+	work := make(chan batch)
 	var wg sync.WaitGroup
-	for range min(nudgeWorkers, len(nudges)) {
+	for range min(nudgeWorkers, len(claimed)) {
 		wg.Go(func() {
-			for n := range work {
-				if err := a.deps.Poster.Nudge(ctx, a.Briefing(incs[n.Incident]), n); err != nil {
-					a.log().Error("posting a reminder", "incident", n.Incident, "kind", n.Kind, "err", err)
-				}
+			for b := range work {
+				_ = a.deliver(ctx, b.n, b.cs)
 			}
 		})
 	}
-	for _, n := range nudges {
-		work <- n
+	for n, cs := range claimed {
+		if len(cs) > 0 {
+			work <- batch{n, cs}
+		}
 	}
 	close(work)
 	wg.Wait()
@@ -256,16 +268,19 @@ func (a *App) RemindPostmortems(ctx context.Context, now time.Time) ([]Nudge, er
 		return nil, err
 	}
 	var all []Nudge
-	incs := map[int64]Incident{}
+	outbox := map[int64][]claim{}
 	for _, p := range pending {
 		var n Nudge
 		var ok bool
-		inc, err := a.deps.Store.Update(ctx, p.Number, func(i *Incident) ([]Event, error) {
+		var msg claim
+		_, err := a.deps.Store.Update(ctx, p.Number, func(i *Incident) ([]Event, error) {
 			if n, ok = i.PostmortemReminder(now); !ok {
 				return nil, nil
 			}
 			ev := NewEvent(EventNudged, ActorKlaxon, now, string(n.Kind))
 			ev.Data = map[string]string{"kind": string(n.Kind), "due": n.Due.Format(time.RFC3339)}
+			told := n
+			msg = i.queue(Message{Kind: MessageNudge, Nudge: &told}, now)
 			return []Event{ev}, nil
 		})
 		if err != nil {
@@ -274,10 +289,10 @@ func (a *App) RemindPostmortems(ctx context.Context, now time.Time) ([]Nudge, er
 		}
 		if ok {
 			all = append(all, n)
-			incs[inc.Number] = inc
+			outbox[p.Number] = []claim{msg}
 		}
 	}
-	a.post(ctx, all, incs)
+	a.deliverAll(ctx, outbox)
 	return all, nil
 }
 

@@ -1,0 +1,279 @@
+package playbook
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// The outbox. What the domain decides to tell Slack because of a change (a
+// severity change's rename and announcements, the scope call's summary, a
+// reminder) is stored as a pending Message in the incident, in the same
+// store transaction as the change, so a crash between the change and the
+// post loses nothing: the scheduler delivers what is still pending. Each
+// message is delivered by one sender at a time: the transaction that stores
+// (or retries) it also claims it until NextTry, and only after NextTry may
+// another sender (the scheduler, on this replica or the leader) take it
+// over. A delivered message leaves the outbox; a failed one is tried again
+// with backoff, and one that still fails after OutboxAttempts is given up
+// and reported. Slack may post a message and lose the answer (a 5xx, a cut
+// connection): the adapter posts with the message's key in the Slack
+// message's metadata, and a retry first looks for that key among the
+// channel's latest messages (DeliveryOf), so such a post appears once.
+
+// MessageKind says what a pending message is.
+type MessageKind string
+
+// The kinds of messages the outbox delivers.
+const (
+	// MessageSeverity is a severity change told in Slack: the channel
+	// renamed, its topic, the new tier's stakeholders invited, the intro
+	// refreshed, a line in the channel and one under the announcement.
+	MessageSeverity MessageKind = "severity"
+	// MessageScope is the scope call's summary and the checklist refreshed.
+	MessageScope MessageKind = "scope"
+	// MessageNudge is a reminder.
+	MessageNudge MessageKind = "nudge"
+)
+
+// Message is something to tell Slack, stored until it is told.
+type Message struct {
+	// Key names the message, unique in the store: the adapter puts it in
+	// the Slack message's metadata and looks for it before posting again.
+	Key      string          `json:"key"`
+	Kind     MessageKind     `json:"kind"`
+	Severity *SeverityChange `json:"severity,omitempty"`
+	Nudge    *Nudge          `json:"nudge,omitempty"`
+	// Queued is when the change was recorded.
+	Queued time.Time `json:"queued"`
+	// Attempts counts the deliveries started; Tried is when the latest
+	// started. Until NextTry that delivery owns the message; after it,
+	// the next attempt may start.
+	Attempts int       `json:"attempts"`
+	Tried    time.Time `json:"tried"`
+	NextTry  time.Time `json:"next_try"`
+	// Err is why the last attempt failed.
+	Err string `json:"err,omitempty"`
+}
+
+// Outbox is an incident's pending messages.
+type Outbox struct {
+	// Seq numbers the incident's messages, for their keys.
+	Seq     int64     `json:"seq,omitempty"`
+	Pending []Message `json:"pending,omitempty"`
+}
+
+// OutboxAttempts is how many deliveries of a message are started before
+// it is given up (about 20 minutes of retries with outboxRetry).
+const OutboxAttempts = 6
+
+// outboxRetry is how long attempt number n owns its message: the backoff
+// before the next attempt (10 s, 30 s, 90 s, ...). A delivery normally ends
+// long before; one that does not is taken over by the next attempt, which
+// looks for its posts before posting.
+func outboxRetry(n int) time.Duration {
+	d := 10 * time.Second
+	for range max(n-1, 0) {
+		d *= 3
+	}
+	return d
+}
+
+// queue stores m as pending and claims its first attempt for the caller,
+// which delivers it right after the transaction (deliver).
+func (inc *Incident) queue(m Message, now time.Time) claim {
+	inc.Outbox.Seq++
+	m.Key = fmt.Sprintf("klaxon-%d-%d", inc.Number, inc.Outbox.Seq)
+	m.Queued, m.Tried, m.Attempts, m.NextTry = now, now, 1, now.Add(outboxRetry(1))
+	// A new slice: copies of the incident must not share the change.
+	inc.Outbox.Pending = append(slices.Clone(inc.Outbox.Pending), m)
+	return claim{Message: m}
+}
+
+// claimOutbox, in the scheduler's transaction, claims the next attempt of
+// every pending message whose NextTry has come (a crash, a failure, or a
+// delivery that overran), and gives up those out of attempts (lost).
+func (inc *Incident) claimOutbox(now time.Time) (claimed []claim, lost []Message) {
+	var keep []Message
+	for _, m := range inc.Outbox.Pending {
+		switch {
+		case now.Before(m.NextTry):
+		case m.Attempts >= OutboxAttempts:
+			lost = append(lost, m)
+			continue
+		default:
+			prev := m.Tried
+			m.Attempts++
+			m.Tried, m.NextTry = now, now.Add(outboxRetry(m.Attempts))
+			claimed = append(claimed, claim{Message: m, prev: prev})
+		}
+		keep = append(keep, m)
+	}
+	if claimed != nil || lost != nil {
+		inc.Outbox.Pending = keep
+	}
+	return claimed, lost
+}
+
+// outboxWake is when the next pending message may be tried, or zero.
+func (inc *Incident) outboxWake() time.Time {
+	var w time.Time
+	for _, m := range inc.Outbox.Pending {
+		if w.IsZero() || m.NextTry.Before(w) {
+			w = m.NextTry
+		}
+	}
+	return w
+}
+
+// claim is a message claimed for its next attempt, with when its previous
+// attempt started (zero for the first).
+type claim struct {
+	Message
+	prev time.Time
+}
+
+// Delivery is what an adapter knows of the outbox message it is telling
+// Slack, from the context of its calls.
+type Delivery struct {
+	// Key goes into the metadata of every message posted.
+	Key string
+	// Attempt is 1 for the first delivery. A later one first looks for a
+	// message with Key posted between Since and Until, and posts only if
+	// there is none.
+	Attempt      int
+	Since, Until time.Time
+}
+
+type deliveryKey struct{}
+
+// DeliveryOf returns the outbox message ctx's calls deliver, if any.
+func DeliveryOf(ctx context.Context) (Delivery, bool) {
+	d, ok := ctx.Value(deliveryKey{}).(Delivery)
+	return d, ok
+}
+
+// withDelivery marks ctx's calls as delivering m (attempt m.Attempts).
+// prev is when the previous attempt started: its posts, if any, were made
+// from then until its claim ran out.
+func withDelivery(ctx context.Context, m Message, prev time.Time) context.Context {
+	d := Delivery{Key: m.Key, Attempt: m.Attempts}
+	if m.Attempts > 1 {
+		if prev.IsZero() {
+			prev = m.Queued
+		}
+		d.Since, d.Until = prev, prev.Add(outboxRetry(m.Attempts-1))
+	}
+	return context.WithValue(ctx, deliveryKey{}, d)
+}
+
+// outboxState is the messages this process is delivering now: a delivery
+// that overran its claim is not started twice by one process.
+type outboxState struct {
+	mu      sync.Mutex
+	sending map[string]bool
+}
+
+func (s *outboxState) start(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sending[key] {
+		return false
+	}
+	if s.sending == nil {
+		s.sending = map[string]bool{}
+	}
+	s.sending[key] = true
+	return true
+}
+
+func (s *outboxState) end(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sending, key)
+}
+
+// deliver tells Slack the messages of incident n claimed by the caller,
+// then records the outcome in one transaction: a delivered message leaves
+// the outbox; a failed one stays for its next attempt (NextTry, set by the
+// claim), or is given up when out of attempts. It returns the failures.
+func (a *App) deliver(ctx context.Context, n int64, cs []claim) error {
+	done := map[string]bool{}
+	failed := map[string]error{}
+	for _, c := range cs {
+		if !a.outbox.start(c.Key) {
+			continue // this process is still delivering it
+		}
+		err := a.send(withDelivery(ctx, c.Message, c.prev), n, c.Message)
+		a.outbox.end(c.Key)
+		if err != nil {
+			a.log().Warn("telling Slack", "incident", n, "message", c.Key, "kind", c.Kind, "attempt", c.Attempts, "err", err)
+			failed[c.Key] = err
+		} else {
+			done[c.Key] = true
+		}
+	}
+	if len(done)+len(failed) == 0 {
+		return nil
+	}
+	var lost []Message
+	if _, err := a.deps.Store.Update(ctx, n, func(inc *Incident) ([]Event, error) {
+		lost = lost[:0]
+		var keep []Message
+		for _, m := range inc.Outbox.Pending {
+			if done[m.Key] {
+				continue
+			}
+			if err, ok := failed[m.Key]; ok {
+				m.Err = err.Error()
+				if m.Attempts >= OutboxAttempts {
+					lost = append(lost, m)
+					continue
+				}
+			}
+			keep = append(keep, m)
+		}
+		inc.Outbox.Pending = keep
+		return nil, nil
+	}); err != nil {
+		// Still pending: the next attempt looks for what this one posted.
+		a.log().Error("recording what was told in Slack", "incident", n, "err", err)
+	}
+	a.giveUp(n, lost)
+	errs := make([]error, 0, len(failed))
+	for _, c := range cs {
+		if err, ok := failed[c.Key]; ok {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// giveUp reports the messages that could not be delivered in
+// OutboxAttempts attempts: nothing is dropped without a trace.
+func (a *App) giveUp(n int64, lost []Message) {
+	for _, m := range lost {
+		a.log().Error("giving up telling Slack", "incident", n, "message", m.Key, "kind", m.Kind, "attempts", m.Attempts, "queued", m.Queued, "err", m.Err)
+	}
+}
+
+// send makes the Slack calls of one message, for the incident as stored
+// now (a later change is shown as it is, never undone).
+func (a *App) send(ctx context.Context, n int64, m Message) error {
+	inc, err := a.deps.Store.Get(ctx, n)
+	if err != nil {
+		return err
+	}
+	switch {
+	case m.Kind == MessageSeverity && m.Severity != nil:
+		return a.PublishSeverityChange(ctx, inc, *m.Severity)
+	case m.Kind == MessageScope:
+		return a.PublishScope(ctx, inc)
+	case m.Kind == MessageNudge && m.Nudge != nil:
+		return a.deps.Poster.Nudge(ctx, a.Briefing(inc), *m.Nudge)
+	}
+	return fmt.Errorf("a message of kind %q that this version cannot send", m.Kind)
+}

@@ -1,0 +1,138 @@
+package playbook_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/playbook"
+)
+
+// A severity change whose process dies before it tells Slack (ChangeSeverity
+// records it and its message; nobody delivers it) is told by the scheduler
+// once the dead delivery's claim runs out, once, as a retry that first looks
+// for an earlier post; one whose post fails is tried again with backoff.
+func TestOutboxDeliversWhatACrashOrAFailureLeftPending(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	inc := h.declare(t, "checkout down", playbook.SEV3, "checkout")
+	if _, err := h.app.SetUp(ctx, inc.Number); err != nil {
+		t.Fatal(err)
+	}
+	t0 := h.clock.Now().UTC()
+	notices := len(h.post.noticesCopy())
+
+	// The change is stored with its message; the kill comes before the post.
+	if _, _, changed, err := h.app.ChangeSeverity(ctx, inc.Number, playbook.SEV2, "U0DECLARER", "wider", "sev"); err != nil || !changed {
+		t.Fatal(changed, err)
+	}
+	stored := h.get(t, inc.Number)
+	if p := stored.Outbox.Pending; len(p) != 1 || p[0].Kind != playbook.MessageSeverity || p[0].Attempts != 1 {
+		t.Fatalf("outbox after the change: %+v", stored.Outbox)
+	}
+	if w := stored.WakeAt(); w.IsZero() || w.After(t0.Add(10*time.Second)) {
+		t.Fatalf("the scheduler wakes at %v for a message claimed at %v", w, t0)
+	}
+	// Within the dead delivery's claim nobody sends it.
+	if _, err := h.app.Tick(ctx, t0.Add(9*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.post.noticesCopy()); n != notices {
+		t.Fatalf("%d notices during the claim", n-notices)
+	}
+	h.clock.Set(t0.Add(10 * time.Second))
+	if _, err := h.app.Tick(ctx, t0.Add(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.post.noticesCopy()); n != notices+1 {
+		t.Fatalf("%d severity notices after the restart's tick, want 1", n-notices)
+	}
+	if d := h.post.deliveries; len(d) != 1 || d[0].Attempt != 2 || !d[0].Since.Equal(t0) || d[0].Key == "" {
+		t.Fatalf("delivered as %+v; want attempt 2 looking from %v", d, t0)
+	}
+	if p := h.get(t, inc.Number).Outbox.Pending; len(p) != 0 {
+		t.Fatalf("still pending after delivery: %+v", p)
+	}
+	if _, err := h.app.Tick(ctx, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.post.noticesCopy()); n != notices+1 {
+		t.Fatalf("%d severity notices an hour later, want 1", n-notices)
+	}
+
+	// A post that fails is reported now and tried again after its backoff.
+	down := errors.New("slack is down")
+	fails := 1
+	h.post.NoticeHook = func(string, string) error {
+		if fails > 0 {
+			fails--
+			return down
+		}
+		return nil
+	}
+	t1 := t0.Add(2 * time.Hour)
+	h.clock.Set(t1)
+	o, err := h.app.SetSeverity(ctx, playbook.SeverityRequest{N: inc.Number, To: playbook.SEV1, Actor: "U0DECLARER", Key: "sev1"}, nil)
+	var pe *playbook.PublishError
+	if err != nil || !errors.As(o.Unpublished, &pe) || !errors.Is(pe, down) {
+		t.Fatalf("SetSeverity = %+v, %v", o, err)
+	}
+	if p := h.get(t, inc.Number).Outbox.Pending; len(p) != 1 || p[0].Err == "" {
+		t.Fatalf("the failed message is not kept for a retry: %+v", p)
+	}
+	if _, err := h.app.Tick(ctx, t1.Add(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if p := h.get(t, inc.Number).Outbox.Pending; len(p) != 0 {
+		t.Fatalf("still pending after the retry: %+v", p)
+	}
+	if n := len(h.post.noticesCopy()); n != notices+3 {
+		t.Fatalf("%d severity notices (the first one failed), want 3", n-notices)
+	}
+}
+
+// A reminder whose post keeps failing is tried OutboxAttempts times with a
+// growing backoff, then given up (and logged), not retried forever.
+func TestReminderRetriedWithBackoffThenGivenUp(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	inc := h.declare(t, "checkout down", playbook.SEV3, "checkout")
+	if _, err := h.app.SetUp(ctx, inc.Number); err != nil {
+		t.Fatal(err)
+	}
+	h.post.NudgeHook = func(playbook.Nudge) error { return errors.New("slack is down") }
+	// The scope call's reminder: the next one is due after the retries.
+	due := h.get(t, inc.Number).Timers.ScopeDue
+	if due.IsZero() {
+		t.Fatal("no reminder scheduled")
+	}
+	ns, err := h.app.Tick(ctx, due)
+	if err != nil || len(ns) != 1 {
+		t.Fatalf("Tick = %v, %v", ns, err)
+	}
+	at, tries := due, 1
+	for wait := 10 * time.Second; tries < playbook.OutboxAttempts; wait *= 3 {
+		if _, err := h.app.Tick(ctx, at.Add(wait-time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(h.post.sentNudges()); got != tries {
+			t.Fatalf("attempt %d came before its backoff of %v (%d posts)", tries+1, wait, got)
+		}
+		at = at.Add(wait)
+		if _, err := h.app.Tick(ctx, at); err != nil {
+			t.Fatal(err)
+		}
+		tries++
+		if got := len(h.post.sentNudges()); got < tries {
+			t.Fatalf("attempt %d not made after %v", tries, wait)
+		}
+	}
+	if p := h.get(t, inc.Number).Outbox.Pending; len(p) != 0 {
+		t.Fatalf("kept after %d attempts: %+v", playbook.OutboxAttempts, p)
+	}
+	d := h.post.deliveries
+	if len(d) < playbook.OutboxAttempts || d[0].Attempt != 1 || d[playbook.OutboxAttempts-1].Attempt != playbook.OutboxAttempts {
+		t.Fatalf("deliveries %+v", d)
+	}
+}
