@@ -121,6 +121,8 @@ func (p *PageChat) PostPage(ctx context.Context, b playbook.Briefing, n playbook
 		fmt.Fprintf(&sb, ":rotating_light: *Escalation step %d* (%s after the declaration; %s): ", n.Index, playbook.HumanDuration(n.Step.After), condWords[n.Step.If])
 	case playbook.PageManual:
 		fmt.Fprintf(&sb, ":pager: <@%s> paged ", n.By)
+	case playbook.PageRaise:
+		fmt.Fprintf(&sb, ":pager: *Paged on the raise to %s* ", b.Incident.Severity)
 	default:
 		sb.WriteString(":pager: *Paged* ")
 	}
@@ -143,7 +145,7 @@ func (p *PageChat) PostPage(ctx context.Context, b playbook.Briefing, n playbook
 	}
 	text := templates.Truncate(maxSectionText, sb.String())
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("page"))}
-	if n.Kind == playbook.PageDeclaration && n.Link == "" && len(n.Slack) > 0 {
+	if (n.Kind == playbook.PageDeclaration || n.Kind == playbook.PageRaise) && n.Link == "" && len(n.Slack) > 0 {
 		btn := slack.NewButtonBlockElement(actionAckPage, strconv.FormatInt(b.Incident.Number, 10), plainText("Acknowledge"))
 		btn.Style = slack.StylePrimary
 		blocks = append(blocks, slack.NewActionBlock("page_actions", btn))
@@ -395,6 +397,6 @@ func ackLine(inc playbook.Incident) string {
 			who = "<@" + by + ">"
 		}
 	}
-	ttk, _ := inc.TimeToAcknowledge()
+	ttk, _ := inc.PageAckDelay()
 	return fmt.Sprintf("*Page:* acknowledged by %s after %s\n", who, playbook.HumanDuration(ttk))
 }

@@ -95,6 +95,9 @@ func (a *App) SetSeverity(ctx context.Context, req SeverityRequest, answer func(
 			o.Unpublished = unpublished(IntentSeverity, err)
 		}
 	}
+	if changed && ch.Pages {
+		a.pageRaised(ctx, inc)
+	}
 	return o, nil
 }
 

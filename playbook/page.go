@@ -138,7 +138,11 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 	}
 	svc, _ := a.Service(inc.Service)
 	now := a.deps.Clock.Now().UTC()
-	notice := PageNotice{Kind: PageDeclaration}
+	kind, details := PageDeclaration, fmt.Sprintf("Declared in Slack by Klaxon (incident #%d). Channel: #%s", inc.Number, inc.Channel.Name)
+	if !inc.Paging.Raised.IsZero() {
+		kind, details = PageRaise, fmt.Sprintf("Raised to %s in Slack by Klaxon (incident #%d). Channel: #%s", inc.Severity, inc.Number, inc.Channel.Name)
+	}
+	notice := PageNotice{Kind: kind}
 	var r reach
 	if a.onPagerDuty(svc) {
 		ref := inc.Paging.PD
@@ -146,7 +150,7 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 			ref, err = a.deps.Pager.Trigger(ctx, PageRequest{
 				Key: inc.Paging.Key, Service: svc.PagerDuty.Service,
 				Title:   truncate(fmt.Sprintf("#%d %s: %s", inc.Number, inc.Severity, inc.Title), 1000),
-				Details: fmt.Sprintf("Declared in Slack by Klaxon (incident #%d). Channel: #%s", inc.Number, inc.Channel.Name),
+				Details: details,
 			})
 			if err != nil {
 				return fmt.Errorf("open the PagerDuty incident: %w", err)
@@ -155,7 +159,7 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 			// poll deadline starts now.
 			if inc, err = a.deps.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
 				i.Paging.PD = ref
-				if _, acked := i.At(PhaseAcknowledged); !acked {
+				if i.pageUnacknowledged() {
 					i.Paging.PollDue = now.Add(a.pollEvery())
 				}
 				text := "opened PagerDuty incident " + ref.ID
@@ -180,10 +184,10 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 			if target.ID == "" {
 				target = Target{TargetPDSchedule, svc.PagerDuty.Schedule}
 			}
-			a.people(ctx, &r, ps, ActorKlaxon, now, PageDeclaration, "pagerduty", target)
+			a.people(ctx, &r, ps, ActorKlaxon, now, kind, "pagerduty", target)
 		}
 	} else {
-		a.pageOwners(ctx, &r, svc, PageDeclaration, now)
+		a.pageOwners(ctx, &r, svc, kind, now)
 	}
 	notice.Slack, notice.PagerDuty = r.slack, r.pdNames
 	notice.Problems = append(notice.Problems, r.problems...)
@@ -249,6 +253,7 @@ func (a *App) finishPage(ctx context.Context, n int64, notice PageNotice, r reac
 				return nil, nil // another run finished it
 			}
 			i.Paging.Pending = false
+			i.Paging.Sent = true
 		}
 		if len(r.events) > 0 || notice.Link != "" {
 			i.check(ItemOwnerPaged, ActorKlaxon, now)
@@ -256,6 +261,7 @@ func (a *App) finishPage(ctx context.Context, n int64, notice PageNotice, r reac
 			// Nobody could be paged: the declarer's own acknowledgement
 			// stands, rather than an escalation for a page never sent.
 			i.mark(PhaseAcknowledged, now)
+			i.Paging.AwaitingAck = false
 		}
 		return r.events, nil
 	})
@@ -455,11 +461,17 @@ func (a *App) Acknowledge(ctx context.Context, n int64, ack Ack) (Incident, bool
 		}
 		first = true
 		inc.Paging.AckedBy = by
+		inc.Paging.AckedAt = at
 		inc.Paging.PollDue = time.Time{}
-		// The declarer's acknowledgement does not count when a page went out.
-		if inc.Times != nil {
+		// The declarer's acknowledgement does not count when a page went
+		// out at declaration. One made before a raise page (raise.go) ended
+		// Detection then, and stays.
+		if t, ok := inc.At(PhaseAcknowledged); ok && inc.Paging.AwaitingAck && !inc.Paging.Raised.IsZero() && !t.After(inc.Paging.Raised) {
+			inc.Paging.AckKept = true
+		} else if inc.Times != nil {
 			delete(inc.Times, PhaseAcknowledged)
 		}
+		inc.Paging.AwaitingAck = false
 		inc.mark(PhaseAcknowledged, at)
 		inc.check(ItemOwnerPaged, ActorKlaxon, now)
 		actor := ActorKlaxon
@@ -469,7 +481,9 @@ func (a *App) Acknowledge(ctx context.Context, n int64, ack Ack) (Incident, bool
 		ev := NewEvent(EventPageAcknowledged, actor, now, "acknowledged by "+by)
 		ev.At = at
 		ev.Data = map[string]string{"by": by, "source": ack.Source}
-		if ttk, ok := inc.TimeToAcknowledge(); ok {
+		if inc.Paging.AckKept {
+			ev.Data["after_raise"] = max(at.Sub(inc.Paging.Raised), 0).String()
+		} else if ttk, ok := inc.TimeToAcknowledge(); ok {
 			ev.Data["time_to_acknowledge"] = ttk.String()
 		}
 		return []Event{ev}, nil
@@ -539,7 +553,9 @@ func (a *App) acknowledgedInPagerDuty(ctx context.Context, n int64, ack Ack) err
 		who = "<@" + ack.SlackUser + ">"
 	}
 	text := ":white_check_mark: " + who + " acknowledged the page in PagerDuty"
-	if ttk, ok := inc.TimeToAcknowledge(); ok {
+	if d, ok := inc.PageAckDelay(); ok && inc.Paging.AckKept {
+		text += ", " + HumanDuration(d) + " after the page"
+	} else if ttk, ok := inc.TimeToAcknowledge(); ok {
 		text += ", " + HumanDuration(ttk) + " after detection"
 	}
 	if err := a.deps.Poster.Notice(ctx, inc.Channel.ID, text+"."); err != nil {

@@ -114,8 +114,7 @@ func (c Condition) Holds(inc *Incident) bool {
 	}
 	switch c {
 	case CondUnacknowledged:
-		_, acked := inc.At(PhaseAcknowledged)
-		return !acked
+		return inc.pageUnacknowledged()
 	case CondNoTriage:
 		return inc.Commander == "" && inc.Scope == nil
 	}
@@ -260,6 +259,9 @@ const (
 	PageEscalation  PageKind = "escalation"
 	PageManual      PageKind = "manual"
 	PageRetry       PageKind = "retry" // a declaration page that failed
+	// PageRaise: a severity change raised the incident to a tier that
+	// pages; the on-call is paged as at declaration (raise.go).
+	PageRaise PageKind = "raise"
 	// PageOwners: a tier that pages nobody told the owning team (a GitHub
 	// issue, or a mention of its Slack group).
 	PageOwners PageKind = "owners"
@@ -318,6 +320,15 @@ type Paging struct {
 	// Pending: the declaration page is still to be sent (a failure, a
 	// restart: it is retried, never doubled, thanks to the incident key).
 	Pending bool `json:"pending,omitempty"`
+	// Sent: the declaration page (or the one a raise owed, raise.go) went
+	// out, so a later raise to a paging tier pages nobody again.
+	Sent bool `json:"sent,omitempty"`
+	// Raised is when a severity change raised the incident to a tier that
+	// pages, leaving the page pending (zero for a declaration page).
+	Raised time.Time `json:"raised,omitzero"`
+	// AwaitingAck: a raise page waits for its acknowledgement, though an
+	// earlier one (the declarer's) ended Detection (pageUnacknowledged).
+	AwaitingAck bool `json:"awaiting_ack,omitempty"`
 	// Key is the PagerDuty incident_key.
 	Key string `json:"key,omitempty"`
 	// PD is the PagerDuty incident, once opened.
@@ -325,6 +336,10 @@ type Paging struct {
 	// AckedBy is a Slack user ID when the acknowledger was found in Slack
 	// by e-mail, else their PagerDuty name.
 	AckedBy string `json:"acked_by,omitempty"`
+	// AckedAt is when the page was acknowledged; AckKept is set when
+	// Detection had ended before the page (a raise) and kept that end.
+	AckedAt time.Time `json:"acked_at,omitzero"`
+	AckKept bool      `json:"ack_kept,omitempty"`
 	// PollDue is when Klaxon next reads the PagerDuty incident while it is
 	// unacknowledged (the fallback when webhooks are off or lost).
 	PollDue time.Time `json:"poll_due,omitzero"`
@@ -441,8 +456,7 @@ func (inc *Incident) firePaging(now time.Time, pollEvery time.Duration) (pagingD
 		d.Steps = append(d.Steps, *s)
 	}
 	if !p.PollDue.IsZero() && !now.Before(p.PollDue) {
-		_, acked := inc.At(PhaseAcknowledged)
-		if acked || p.PD.ID == "" || !inc.Status.Open() {
+		if !inc.pageUnacknowledged() || p.PD.ID == "" || !inc.Status.Open() {
 			p.PollDue = time.Time{}
 		} else {
 			d.Poll = true

@@ -745,6 +745,8 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 		}
 		if d, err := time.ParseDuration(e.Data["time_to_acknowledge"]); err == nil {
 			s += ", " + HumanDuration(d) + " after detection"
+		} else if d, err := time.ParseDuration(e.Data["after_raise"]); err == nil {
+			s += ", " + HumanDuration(d) + " after the page the severity change sent"
 		}
 		return s, ""
 	case EventEscalated:

@@ -227,6 +227,9 @@ type SeverityChange struct {
 	From, To Severity
 	By       string
 	Reason   string
+	// Pages: the change raised the incident to a tier that pages, and the
+	// page it owes is pending (raise.go).
+	Pages bool
 }
 
 // ChangeSeverity moves incident n to severity to: the cadence and the
@@ -264,6 +267,7 @@ func (a *App) changeSeverity(ctx context.Context, n int64, to Severity, actor, r
 		changed = true
 		inc.Severity = to
 		inc.Retime(a.matrixTier(to), now)
+		ch.Pages = a.raisePage(inc, ch.From, now)
 		text := fmt.Sprintf("%s → %s", ch.From, ch.To)
 		if reason != "" {
 			text += ": " + reason
