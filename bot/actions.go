@@ -58,8 +58,8 @@ func (b *Bot) onAction(ctx context.Context, req socketmode.Request, sc slack.Sla
 	// number from elsewhere (each item becomes a GitHub issue under the
 	// incident's name) only those who manage it, as for tag and close.
 	if sc.ChannelID != inc.Channel.ID {
-		if err := b.App.MayManage(ctx, inc, sc.UserID, "add action items from outside the channel of"); err != nil {
-			b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		if err := b.App.MayManage(ctx, inc, sc.UserID, playbook.ActActionsFromAway); err != nil {
+			b.ack(req, ephemeral(b.errText(err)), received)
 			b.readGroups(ctx, sc.UserID, nil) // acked: the next try decides on fresh groups
 			return
 		}
@@ -84,7 +84,7 @@ func (b *Bot) onAction(ctx context.Context, req socketmode.Request, sc slack.Sla
 	}
 	inc, item, applied, err := b.App.AddAction(ctx, inc.Number, playbook.ActionRequest{Key: "env:" + req.EnvelopeID, Actor: sc.UserID, Text: a.Text, Owner: owner, Due: a.Due})
 	if err != nil {
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		b.ack(req, ephemeral(b.errText(err)), received)
 		b.logDomainError("action item", sc.UserID, err)
 		return
 	}
@@ -137,7 +137,7 @@ func (b *Bot) onRetryTickets(ctx context.Context, req socketmode.Request, cb sla
 	res, err := b.App.FileTickets(ctx, n, true)
 	switch {
 	case err != nil:
-		b.tellUser(ctx, cb.ResponseURL, "The retry failed: "+playbook.UserMessage(err))
+		b.tellUser(ctx, cb.ResponseURL, "The retry failed: "+b.errText(err))
 	case len(res.Failed) > 0:
 		b.tellUser(ctx, cb.ResponseURL, fmt.Sprintf("GitHub still refuses %d item(s); try again later.", len(res.Failed)))
 	default:
@@ -182,15 +182,7 @@ func (b *Bot) onActionSubmit(ctx context.Context, req socketmode.Request, cb sla
 	}
 	inc, item, applied, err := b.App.AddAction(ctx, n, r)
 	if err != nil {
-		block := blockActionText
-		msg := playbook.UserMessage(err)
-		switch {
-		case strings.Contains(msg, "owner") || strings.Contains(msg, "one person"):
-			block = blockActionOwner
-		case strings.Contains(msg, "deadline") || strings.Contains(msg, "date"):
-			block = blockActionDue
-		}
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{block: templates.Truncate(150, msg)}), received)
+		b.ack(req, b.formErrors(err, blockActionText, map[playbook.Field]string{playbook.FieldOwner: blockActionOwner, playbook.FieldDue: blockActionDue}), received)
 		return
 	}
 	b.ack(req, nil, received)

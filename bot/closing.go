@@ -47,7 +47,7 @@ func (b *Bot) onClose(ctx context.Context, req socketmode.Request, sc slack.Slas
 	reply := b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID)
 	inc, applied, err := b.App.Close(ctx, inc.Number, playbook.CloseRequest{Key: "env:" + req.EnvelopeID, Actor: sc.UserID, Tag: Plain(rest)})
 	if err != nil {
-		reply(playbook.UserMessage(err))
+		reply(b.errText(err))
 		b.logDomainError("close", sc.UserID, err)
 		return
 	}
@@ -63,7 +63,7 @@ func (b *Bot) finishClose(ctx context.Context, n int64, force bool, responseURL 
 	res, err := b.App.FinishClose(ctx, n, force)
 	if err != nil {
 		b.log().Error("closing", "incident", n, "err", err)
-		b.tellUser(ctx, responseURL, "Klaxon could not record the close steps: "+playbook.UserMessage(err))
+		b.tellUser(ctx, responseURL, "Klaxon could not record the close steps: "+b.errText(err))
 		return
 	}
 	inc := res.Incident
@@ -102,8 +102,8 @@ func (b *Bot) onRetryClose(ctx context.Context, req socketmode.Request, cb slack
 		return
 	}
 	b.readGroups(ctx, cb.User.ID, nil) // acked above
-	if err := b.App.MayManage(ctx, inc, cb.User.ID, "close"); err != nil {
-		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
+	if err := b.App.MayManage(ctx, inc, cb.User.ID, playbook.ActClose); err != nil {
+		b.tellUser(ctx, cb.ResponseURL, b.errText(err))
 		return
 	}
 	b.finishClose(ctx, n, true, cb.ResponseURL)
@@ -118,7 +118,7 @@ func (b *Bot) onTag(ctx context.Context, req socketmode.Request, sc slack.SlashC
 	reply := b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID)
 	inc, _, err := b.App.SetRootCause(ctx, inc.Number, Plain(rest), sc.UserID, "env:"+req.EnvelopeID)
 	if err != nil {
-		reply(playbook.UserMessage(err))
+		reply(b.errText(err))
 		b.logDomainError("tag", sc.UserID, err)
 		return
 	}
@@ -152,7 +152,7 @@ func (b *Bot) onPostmortem(ctx context.Context, req socketmode.Request, sc slack
 	_, applied, err := b.App.PostmortemDone(ctx, inc.Number, link, sc.UserID, "env:"+req.EnvelopeID)
 	switch {
 	case err != nil:
-		reply(playbook.UserMessage(err))
+		reply(b.errText(err))
 		b.logDomainError("post-mortem done", sc.UserID, err)
 	case !applied:
 		reply("")

@@ -50,7 +50,7 @@ func TestParseCommandBadSeverity(t *testing.T) {
 	if c.SeverityErr == nil || c.NeedsForm() {
 		t.Fatalf("sev9 accepted: %+v", c)
 	}
-	msg := playbook.UserMessage(c.SeverityErr)
+	msg := templates.MustDefault().Error(c.SeverityErr)
 	for _, want := range []string{"sev1", "sev2", "sev3", "sev4"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q does not list %s", msg, want)

@@ -35,7 +35,7 @@ func (b *Bot) onDeclare(ctx context.Context, req socketmode.Request, sc slack.Sl
 	cmd.Title = Plain(cmd.Title)
 	switch {
 	case cmd.SeverityErr != nil:
-		b.ack(req, ephemeral(playbook.UserMessage(cmd.SeverityErr)+fmt.Sprintf("\nFor example: `%s declare sev2 checkout Card payments failing`", b.Command)), received)
+		b.ack(req, ephemeral(b.errText(cmd.SeverityErr)+fmt.Sprintf("\nFor example: `%s declare sev2 checkout Card payments failing`", b.Command)), received)
 	case cmd.NeedsForm():
 		b.ack(req, nil, received)
 		b.openDeclareForm(ctx, sc, cmd)
@@ -56,7 +56,7 @@ func (b *Bot) declareFromCommand(ctx context.Context, req socketmode.Request, sc
 	if cmd.Started != "" {
 		var err error
 		if started, err = playbook.ParseStarted(cmd.Started, b.App.Now()); err != nil {
-			b.ack(req, ephemeral(playbook.UserMessage(err)+fmt.Sprintf("\nFor example: `%s declare sev2 --started 14:02 checkout Card payments failing`", b.Command)), received)
+			b.ack(req, ephemeral(b.errText(err)+fmt.Sprintf("\nFor example: `%s declare sev2 --started 14:02 checkout Card payments failing`", b.Command)), received)
 			return
 		}
 	}
@@ -65,7 +65,7 @@ func (b *Bot) declareFromCommand(ctx context.Context, req socketmode.Request, sc
 		Declarer: sc.UserID, Origin: sc.ChannelID, Private: cmd.Private, Started: started,
 	})
 	if err != nil {
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		b.ack(req, ephemeral(b.errText(err)), received)
 		b.logDomainError("declare", sc.UserID, err)
 		return
 	}

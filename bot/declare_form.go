@@ -165,7 +165,7 @@ func (b *Bot) onDeclareSubmit(ctx context.Context, req socketmode.Request, cb sl
 	if d.Started != "" {
 		var err error
 		if started, err = playbook.ParseStarted(d.Started, b.App.Now()); err != nil {
-			b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockStarted: templates.Truncate(150, playbook.UserMessage(err))}), received)
+			b.ack(req, b.formErrors(err, blockStarted, nil), received)
 			return
 		}
 	}
@@ -175,7 +175,7 @@ func (b *Bot) onDeclareSubmit(ctx context.Context, req socketmode.Request, cb sl
 		Declarer: cb.User.ID, Origin: meta.Origin, Private: d.Private, Started: started,
 	})
 	if err != nil {
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: templates.Truncate(150, playbook.UserMessage(err))}), received)
+		b.ack(req, b.formErrors(err, blockTitle, map[playbook.Field]string{playbook.FieldSeverity: blockSeverity, playbook.FieldService: blockService, playbook.FieldStarted: blockStarted}), received)
 		b.logDomainError("declare", cb.User.ID, err)
 		return
 	}

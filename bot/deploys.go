@@ -351,7 +351,7 @@ func (b *Bot) onDeployVerdict(ctx context.Context, req socketmode.Request, cb sl
 	inc, applied, err := b.App.SetDeployVerdict(ctx, num, key, cause, cb.User.ID, "act:"+act.ActionTs+":"+cb.User.ID)
 	if err != nil {
 		b.logDomainError("deploy verdict", cb.User.ID, err)
-		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
+		b.tellUser(ctx, cb.ResponseURL, b.errText(err))
 		return
 	}
 	if !applied || inc.Deploys == nil || inc.Deploys.Suspect == nil {
@@ -428,7 +428,7 @@ func (b *Bot) onDeploys(ctx context.Context, req socketmode.Request, sc slack.Sl
 	rep, err := b.App.RecentDeploys(ctx, service, window)
 	if err != nil {
 		b.logDomainError("deploys", sc.UserID, err)
-		b.tellUser(ctx, sc.ResponseURL, playbook.UserMessage(err))
+		b.tellUser(ctx, sc.ResponseURL, b.errText(err))
 		return
 	}
 	msg := &slack.WebhookMessage{Text: "Recent deploys", ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: true,
@@ -454,7 +454,7 @@ func (b *Bot) onCause(ctx context.Context, req socketmode.Request, sc slack.Slas
 	}
 	inc, rec, applied, err := b.App.LinkCauseBySHA(ctx, inc.Number, f[1], sc.UserID, "env:"+req.EnvelopeID)
 	if err != nil {
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		b.ack(req, ephemeral(b.errText(err)), received)
 		b.logDomainError("cause", sc.UserID, err)
 		return
 	}

@@ -70,7 +70,7 @@ func (b *Bot) onResolve(ctx context.Context, req socketmode.Request, sc slack.Sl
 	if inc.Verifying.IsZero() {
 		inc, opened, err := b.App.OpenVerification(ctx, inc.Number, sc.UserID, "env:"+req.EnvelopeID)
 		if err != nil {
-			b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+			b.ack(req, ephemeral(b.errText(err)), received)
 			return
 		}
 		b.ack(req, nil, received)
@@ -104,7 +104,7 @@ func (b *Bot) resolveWithoutChannel(ctx context.Context, req socketmode.Request,
 	if _, err := b.App.GiveAllClear(ctx, inc.Number, playbook.AllClearRequest{Key: "env:" + req.EnvelopeID, Actor: sc.UserID, Reason: reason}, func(o playbook.Outcome) {
 		reply(fmt.Sprintf(":white_check_mark: Incident #%d is resolved (it has no channel, so its verification gates could not be checked; that is on its timeline). Next: `%s close #%d`.", o.Incident.Number, b.Command, o.Incident.Number))
 	}); err != nil {
-		reply(playbook.UserMessage(err))
+		reply(b.errText(err))
 		b.logDomainError("all-clear", sc.UserID, err)
 	}
 }
@@ -188,7 +188,7 @@ func (b *Bot) onGateButton(ctx context.Context, req socketmode.Request, cb slack
 	b.ack(req, nil, received)
 	if err != nil {
 		b.logDomainError("gate", cb.User.ID, err)
-		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
+		b.tellUser(ctx, cb.ResponseURL, b.errText(err))
 		return
 	}
 	if changed {
@@ -210,7 +210,7 @@ func (b *Bot) allClear(ctx context.Context, n int64, actor, reason, key, respons
 	o, err := b.App.GiveAllClear(ctx, n, playbook.AllClearRequest{Key: key, Actor: actor, Reason: reason}, nil)
 	if err != nil {
 		b.logDomainError("all-clear", actor, err)
-		b.tellUser(ctx, responseURL, playbook.UserMessage(err))
+		b.tellUser(ctx, responseURL, b.errText(err))
 		return
 	}
 	b.announceAllClear(ctx, o)
@@ -264,7 +264,7 @@ func (b *Bot) onOverrideSubmit(ctx context.Context, req socketmode.Request, cb s
 	o, err := b.App.GiveAllClear(ctx, n, playbook.AllClearRequest{Key: "view:" + cb.View.ID, Actor: cb.User.ID, Reason: reason},
 		func(playbook.Outcome) { b.ack(req, nil, received) })
 	if err != nil {
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockReason: templates.Truncate(150, playbook.UserMessage(err))}), received)
+		b.ack(req, b.formErrors(err, blockReason, nil), received)
 		b.logDomainError("override", cb.User.ID, err)
 		return
 	}

@@ -28,7 +28,7 @@ func (b *Bot) incidentHere(ctx context.Context, req socketmode.Request, sc slack
 		b.ack(req, ephemeral(fmt.Sprintf("`%s %s` works in an incident's channel. Go to the incident's channel (its name starts with `inc-`) and type it there.", b.Command, firstWord(sc.Text))), received)
 	} else {
 		b.log().Error("looking up the incident of a channel", "channel", sc.ChannelID, "err", err)
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		b.ack(req, ephemeral(b.errText(err)), received)
 	}
 	return playbook.Incident{}, false
 }
@@ -60,7 +60,7 @@ func (b *Bot) incidentFor(ctx context.Context, req socketmode.Request, sc slack.
 		b.ack(req, ephemeral(fmt.Sprintf("There is no incident #%d you can reach from here. `%s list` shows the open ones.", n, b.Command)), received)
 	default:
 		b.log().Error("looking up an incident", "incident", n, "err", err)
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		b.ack(req, ephemeral(b.errText(err)), received)
 	}
 	return playbook.Incident{}, "", false
 }

@@ -63,7 +63,7 @@ func (b *Bot) onList(ctx context.Context, req socketmode.Request, sc slack.Slash
 	b.ack(req, ephemeral("Looking up the open incidents…"), received)
 	open, err := b.App.OpenIncidentsFor(ctx, playbook.Viewer{User: sc.UserID, Channel: sc.ChannelID})
 	if err != nil {
-		b.tellUser(ctx, sc.ResponseURL, playbook.UserMessage(err))
+		b.tellUser(ctx, sc.ResponseURL, b.errText(err))
 		return
 	}
 	slices.Reverse(open)

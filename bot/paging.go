@@ -266,7 +266,7 @@ func (b *Bot) onPage(ctx context.Context, req socketmode.Request, sc slack.Slash
 	// comes back here.
 	if _, err := b.App.Page(ctx, inc.Number, mp); err != nil {
 		b.logDomainError("page", sc.UserID, err)
-		b.reply(ctx, sc.ResponseURL, playbook.UserMessage(err))
+		b.reply(ctx, sc.ResponseURL, b.errText(err))
 	}
 }
 
@@ -333,7 +333,7 @@ func (b *Bot) onOwners(ctx context.Context, req socketmode.Request, sc slack.Sla
 		o, err = b.App.PathOwners(ctx, path)
 	}
 	if err != nil {
-		b.reply(ctx, sc.ResponseURL, playbook.UserMessage(err))
+		b.reply(ctx, sc.ResponseURL, b.errText(err))
 		return
 	}
 	b.reply(ctx, sc.ResponseURL, b.ownersText(ctx, o))

@@ -108,7 +108,7 @@ func (b *Bot) remediate(ctx context.Context, n int64, opt playbook.Remedy, actor
 	inc, g, applied, err := b.App.Remediate(ctx, n, opt, actor, key)
 	if err != nil {
 		b.logDomainError("remediate", actor, err)
-		b.tellUser(ctx, responseURL, playbook.UserMessage(err))
+		b.tellUser(ctx, responseURL, b.errText(err))
 		return
 	}
 	if !applied {
@@ -155,7 +155,7 @@ func (b *Bot) onPlanSubmit(ctx context.Context, req socketmode.Request, cb slack
 	}
 	inc, applied, err := b.App.AddValidationPlan(ctx, n, cb.User.ID, inputValue(cb, blockPlan).Value, "view:"+cb.View.ID)
 	if err != nil {
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockPlan: templates.Truncate(150, playbook.UserMessage(err))}), received)
+		b.ack(req, b.formErrors(err, blockPlan, nil), received)
 		return
 	}
 	b.ack(req, nil, received)
@@ -172,7 +172,7 @@ func (b *Bot) onMitigated(ctx context.Context, req socketmode.Request, sc slack.
 	}
 	inc, applied, err := b.App.Mitigate(ctx, inc.Number, sc.UserID, "env:"+req.EnvelopeID)
 	if err != nil {
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		b.ack(req, ephemeral(b.errText(err)), received)
 		return
 	}
 	b.ack(req, nil, received)

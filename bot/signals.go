@@ -235,7 +235,7 @@ func (b *Bot) onDeclareGroup(ctx context.Context, req socketmode.Request, cb sla
 	inc, created, err := b.App.DeclareFromGroup(ctx, id, cb.User.ID, false)
 	switch {
 	case err != nil:
-		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
+		b.tellUser(ctx, cb.ResponseURL, b.errText(err))
 		b.logDomainError("declare from alerts", cb.User.ID, err)
 		return
 	case !created:
@@ -253,7 +253,7 @@ func (b *Bot) onDeclareGroup(ctx context.Context, req socketmode.Request, cb sla
 func (b *Bot) onSignals(ctx context.Context, req socketmode.Request, received time.Time) {
 	gs, err := b.App.RecentSignals(ctx, 15)
 	if err != nil {
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		b.ack(req, ephemeral(b.errText(err)), received)
 		return
 	}
 	b.ack(req, ephemeral(SignalsText(gs)), received)

@@ -35,7 +35,7 @@ func parseStatsArgs(text string) (span time.Duration, service string, err error)
 			return 0, "", perr
 		}
 		if service != "" {
-			return 0, "", playbook.Errorf(playbook.CodeBadInput, "Give at most one window and one service: `/incident stats 30d checkout`.")
+			return 0, "", playbook.Fail(playbook.CodeBadInput, playbook.ReasonStatsTooManyArgs, playbook.FieldWindow, playbook.ErrorArgs{})
 		}
 		service = strings.ToLower(w)
 	}
@@ -55,7 +55,7 @@ func (b *Bot) onStats(ctx context.Context, req socketmode.Request, sc slack.Slas
 			return
 		}
 	}
-	b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+	b.ack(req, ephemeral(b.errText(err)), received)
 	b.logDomainError("stats", sc.UserID, err)
 }
 

@@ -276,7 +276,7 @@ func (b *Bot) onRetrySetup(ctx context.Context, req socketmode.Request, cb slack
 	res, err := b.App.RetrySetUp(ctx, n, cb.User.ID, "act:"+act.ActionTs+":"+cb.User.ID)
 	switch {
 	case err != nil:
-		b.tellUser(ctx, cb.ResponseURL, "The retry failed: "+playbook.UserMessage(err))
+		b.tellUser(ctx, cb.ResponseURL, "The retry failed: "+b.errText(err))
 	case len(res.Failed) == 0 && res.Incident.Ready():
 		b.tellUser(ctx, cb.ResponseURL, fmt.Sprintf(":white_check_mark: Incident #%d is fully set up now.", n))
 	}
@@ -344,9 +344,9 @@ func (b *Bot) assignCommander(ctx context.Context, req socketmode.Request, n int
 	inc, previous, changed, err := b.App.AssignCommander(ctx, n, user, actor, key)
 	switch {
 	case err != nil:
-		reply(playbook.UserMessage(err))
+		reply(b.errText(err))
 		if button {
-			b.tellUser(ctx, responseURL, playbook.UserMessage(err))
+			b.tellUser(ctx, responseURL, b.errText(err))
 		}
 		b.logDomainError("commander", actor, err)
 		return
@@ -373,7 +373,7 @@ func (b *Bot) onSev(ctx context.Context, req socketmode.Request, sc slack.SlashC
 	}
 	sev, err := playbook.ParseSeverity(words[0])
 	if err != nil {
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		b.ack(req, ephemeral(b.errText(err)), received)
 		return
 	}
 	reason := Plain(tail(arg, 1))
@@ -386,7 +386,7 @@ func (b *Bot) onSev(ctx context.Context, req socketmode.Request, sc slack.SlashC
 		reply(fmt.Sprintf("Incident #%d: %s → %s. Renaming the channel and telling the announce channel.", o.Incident.Number, o.Change.From, o.Change.To))
 	})
 	if err != nil {
-		reply(playbook.UserMessage(err))
+		reply(b.errText(err))
 		b.logDomainError("severity", sc.UserID, err)
 		return
 	}
@@ -454,7 +454,7 @@ func (b *Bot) onNote(ctx context.Context, req socketmode.Request, sc slack.Slash
 	_, applied, err := b.App.AddNote(ctx, inc.Number, sc.UserID, Plain(text), time.Time{}, "env:"+req.EnvelopeID)
 	switch {
 	case err != nil:
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		b.ack(req, ephemeral(b.errText(err)), received)
 	case !applied:
 		b.ack(req, ephemeral("This note is already on the timeline."), received)
 	default:
@@ -484,7 +484,7 @@ func (b *Bot) onAddToTimeline(ctx context.Context, req socketmode.Request, cb sl
 	_, applied, err := b.App.AddNote(ctx, inc.Number, author, templates.Truncate(playbook.MaxUpdateField, text), at, "msg:"+cb.Channel.ID+":"+cb.Message.Timestamp)
 	switch {
 	case err != nil:
-		tell(playbook.UserMessage(err))
+		tell(b.errText(err))
 	case !applied:
 		tell("That message already is on the timeline.")
 	default:
@@ -519,7 +519,7 @@ func (b *Bot) onCheck(ctx context.Context, req socketmode.Request, cb slack.Inte
 	b.ack(req, nil, received)
 	if err != nil {
 		b.logDomainError("checklist", cb.User.ID, err)
-		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
+		b.tellUser(ctx, cb.ResponseURL, b.errText(err))
 		return
 	}
 	if !changed {
@@ -625,13 +625,13 @@ func (b *Bot) onScopeSubmit(ctx context.Context, req socketmode.Request, cb slac
 		}
 	})
 	if err != nil {
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockWhatBroke: templates.Truncate(150, playbook.UserMessage(err))}), received)
+		b.ack(req, b.formErrors(err, blockWhatBroke, map[playbook.Field]string{playbook.FieldSeverity: blockScopeSeverity}), received)
 		return
 	}
 	switch {
 	case playbook.ErrorCode(o.SeverityErr) == playbook.CodeForbidden:
 		// The form is closed by now: a refusal is said in the channel.
-		b.notice(ctx, o.Incident.Channel.ID, fmt.Sprintf("<@%s>'s scope call is recorded, but the severity stays %s. %s", cb.User.ID, o.Incident.Severity, playbook.UserMessage(o.SeverityErr)))
+		b.notice(ctx, o.Incident.Channel.ID, fmt.Sprintf("<@%s>'s scope call is recorded, but the severity stays %s. %s", cb.User.ID, o.Incident.Severity, b.errText(o.SeverityErr)))
 	case o.SeverityErr != nil:
 		b.logDomainError("severity", cb.User.ID, o.SeverityErr)
 	default:
@@ -659,11 +659,11 @@ func (b *Bot) onScopeToUpdate(ctx context.Context, req socketmode.Request, cb sl
 		func(playbook.Outcome) { b.ack(req, nil, received) })
 	if err != nil {
 		b.ack(req, nil, received)
-		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(err))
+		b.tellUser(ctx, cb.ResponseURL, b.errText(err))
 		return
 	}
 	if o.Unpublished != nil {
-		b.tellUser(ctx, cb.ResponseURL, playbook.UserMessage(o.Unpublished))
+		b.tellUser(ctx, cb.ResponseURL, b.errText(o.Unpublished))
 	}
 }
 

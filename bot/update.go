@@ -64,10 +64,10 @@ func (b *Bot) onUpdateCommand(ctx context.Context, req socketmode.Request, sc sl
 	})
 	switch {
 	case err != nil:
-		b.ack(req, ephemeral(playbook.UserMessage(err)), received)
+		b.ack(req, ephemeral(b.errText(err)), received)
 		b.logDomainError("update", sc.UserID, err)
 	case o.Unpublished != nil:
-		b.tellUser(ctx, sc.ResponseURL, playbook.UserMessage(o.Unpublished))
+		b.tellUser(ctx, sc.ResponseURL, b.errText(o.Unpublished))
 	}
 }
 
@@ -180,11 +180,11 @@ func (b *Bot) onUpdateSubmit(ctx context.Context, req socketmode.Request, cb sla
 	}, func(playbook.Outcome) { b.ack(req, nil, received) })
 	switch {
 	case err != nil:
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatus: templates.Truncate(150, playbook.UserMessage(err))}), received)
+		b.ack(req, b.formErrors(err, blockStatus, map[playbook.Field]string{playbook.FieldNextDue: blockNextUpdate}), received)
 		b.logDomainError("update", cb.User.ID, err)
 	case o.Unpublished != nil:
 		// The form is closed by now: the channel is told.
-		b.notice(ctx, o.Incident.Channel.ID, playbook.UserMessage(o.Unpublished))
+		b.notice(ctx, o.Incident.Channel.ID, b.errText(o.Unpublished))
 	}
 }
 

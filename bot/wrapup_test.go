@@ -2,6 +2,8 @@ package bot_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -372,6 +374,29 @@ func TestActionItemAndPlanForms(t *testing.T) {
 	}
 	if ack := submit(values("look into it")); !strings.Contains(string(ack.Payload), "action_text") {
 		t.Fatalf("a vague item was not refused on the form: %s", ack.Payload)
+	}
+	// Each refusal is shown beside the field it concerns (by the error's
+	// Field, not its words), in the rendered words of errors.tmpl.
+	formErrors := func(ack fakeslack.Ack) map[string]string {
+		var r struct {
+			Action string            `json:"response_action"`
+			Errors map[string]string `json:"errors"`
+		}
+		if err := json.Unmarshal(ack.Payload, &r); err != nil || r.Action != "errors" {
+			t.Fatalf("not a form error: %s (%v)", ack.Payload, err)
+		}
+		return r.Errors
+	}
+	past := values("Add a checksum column to the orders export")
+	past["action_due"] = map[string]slack.BlockAction{"action_due": {SelectedDate: "2020-01-02"}}
+	wantPast := fmt.Sprintf("The deadline 2020-01-02 has passed: pick today (%s) or later.", clock.Now().UTC().Format("2006-01-02"))
+	if errs := formErrors(submit(past)); len(errs) != 1 || errs["action_due"] != wantPast {
+		t.Fatalf("a past deadline: %v, want %q on action_due", errs, wantPast)
+	}
+	group := values("Add a checksum column to the orders export")
+	group["action_owner"] = map[string]slack.BlockAction{"action_owner": {SelectedUser: "S0GROUP1"}}
+	if errs := formErrors(submit(group)); len(errs) != 1 || !strings.HasPrefix(errs["action_owner"], "The owner must be one person, not a group or a channel") {
+		t.Fatalf("a group as owner: %v, want it on action_owner", errs)
 	}
 	if ack := submit(values("Add a checksum column to the orders export")); strings.Contains(string(ack.Payload), "errors") {
 		t.Fatalf("a good item refused: %s", ack.Payload)

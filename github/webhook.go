@@ -15,6 +15,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/templates"
 )
 
 // MaxWebhookBody bounds a webhook body. GitHub caps payloads at 25 MB, but a
@@ -115,7 +116,7 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec, applied, err := h.rec.RecordDeploy(r.Context(), DeliveryKey(guid), ev)
 	if err != nil {
 		if playbook.ErrorCode(err) == playbook.CodeBadInput {
-			http.Error(w, playbook.UserMessage(err), http.StatusBadRequest)
+			http.Error(w, templates.Default().ErrorPlain(err), http.StatusBadRequest)
 			return
 		}
 		h.log.Error("recording a deploy from GitHub", "delivery", guid, "err", err)

@@ -351,7 +351,7 @@ func (c *Client) UserByEmail(ctx context.Context, email string) (playbook.Person
 			return playbook.Person{ID: u.ID, Name: u.Name, Email: u.Email}, nil
 		}
 	}
-	return playbook.Person{}, playbook.Errorf(playbook.CodeNotFound, "no PagerDuty user has the e-mail %s", email)
+	return playbook.Person{}, playbook.Fail(playbook.CodeNotFound, playbook.ReasonNoPagerDutyUser, "", playbook.ErrorArgs{Name: email})
 }
 
 // TargetName implements playbook.OnCalls: the target's name in PagerDuty,

@@ -41,8 +41,6 @@ type ActionRequest struct {
 	Due   string // YYYY-MM-DD
 }
 
-const actionExample = "`/incident action Add a 5xx alert on checkout at 1% for 5 min @alice due:2026-12-04`"
-
 // ValidateAction checks an item at now: a concrete text, exactly one owner
 // (a person), one deadline in the coming year. The error says what to type.
 func ValidateAction(r ActionRequest, now time.Time) error {
@@ -51,37 +49,37 @@ func ValidateAction(r ActionRequest, now time.Time) error {
 	lower := strings.ToLower(strings.Join(words, " "))
 	switch {
 	case text == "":
-		return Errorf(CodeBadInput, "An action item needs what will change, one owner and one deadline: %s.", actionExample)
+		return Fail(CodeBadInput, ReasonActionEmpty, FieldText, ErrorArgs{})
 	case utf8.RuneCountInString(text) > MaxActionText:
-		return Errorf(CodeBadInput, "Keep an action item to %d characters; put the details in its ticket.", MaxActionText)
+		return Fail(CodeBadInput, ReasonActionTooLong, FieldText, ErrorArgs{Limit: MaxActionText})
 	case len(words) < 3:
-		return Errorf(CodeBadInput, "%q is too short to act on: say what will change and how anyone can tell it is done, e.g. %s.", truncate(text, 60), actionExample)
+		return Fail(CodeBadInput, ReasonActionTooShort, FieldText, ErrorArgs{Input: truncate(text, 60)})
 	}
 	for _, p := range vaguePrefixes {
 		if (lower == p || strings.HasPrefix(lower, p+" ")) && len(words) < vagueMinWords {
-			return Errorf(CodeBadInput, "%q is too vague to finish: an item starting with %q needs to say what exactly changes. E.g. %s.", truncate(text, 60), p, actionExample)
+			return Fail(CodeBadInput, ReasonActionVague, FieldText, ErrorArgs{Input: truncate(text, 60), Prefix: p})
 		}
 	}
 	switch {
 	case r.Owner == "":
-		return Errorf(CodeBadInput, "An action item needs exactly one owner, a person: add @someone. %s.", actionExample)
+		return Fail(CodeBadInput, ReasonActionNoOwner, FieldOwner, ErrorArgs{})
 	case !strings.HasPrefix(r.Owner, "U") && !strings.HasPrefix(r.Owner, "W"):
-		return Errorf(CodeBadInput, "The owner must be one person, not a group or a channel: name @someone. %s.", actionExample)
+		return Fail(CodeBadInput, ReasonOwnerNotPerson, FieldOwner, ErrorArgs{})
 	case r.Due == "":
-		return Errorf(CodeBadInput, "An action item needs one deadline: add due:YYYY-MM-DD. %s.", actionExample)
+		return Fail(CodeBadInput, ReasonActionNoDue, FieldDue, ErrorArgs{})
 	}
 	due, err := time.Parse(DueLayout, r.Due)
 	if err != nil {
-		return Errorf(CodeBadInput, "%q is not a date: write the deadline as due:YYYY-MM-DD, e.g. due:%s.", truncate(r.Due, 20), now.Add(7*24*time.Hour).Format(DueLayout))
+		return Fail(CodeBadInput, ReasonDueNotADate, FieldDue, ErrorArgs{Input: truncate(r.Due, 20), Time: now.Add(7 * 24 * time.Hour)})
 	}
 	// "Today" is a day behind UTC for people west of it: a deadline of
 	// yesterday (UTC) is still their today.
 	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, -1)
 	switch {
 	case due.Before(today):
-		return Errorf(CodeBadInput, "The deadline %s has passed: pick today (%s) or later.", r.Due, now.Format(DueLayout))
+		return Fail(CodeBadInput, ReasonDueInPast, FieldDue, ErrorArgs{Input: r.Due, Today: now})
 	case due.Sub(today) > maxDueAhead:
-		return Errorf(CodeBadInput, "The deadline %s is more than a year away: pick a date an owner can plan for.", r.Due)
+		return Fail(CodeBadInput, ReasonDueTooFar, FieldDue, ErrorArgs{Input: r.Due})
 	}
 	return nil
 }
@@ -102,7 +100,7 @@ func (a *App) AddAction(ctx context.Context, n int64, r ActionRequest) (Incident
 		return []Event{ev}, nil
 	})
 	if err != nil {
-		return Incident{}, ActionItem{}, false, storeErr(err, "the action item")
+		return Incident{}, ActionItem{}, false, storeErr(err, SubjectActionItem)
 	}
 	if !applied {
 		// A repeated key: the item recorded then.
@@ -380,19 +378,19 @@ func NormaliseTag(s string) string {
 func (a *App) SetRootCause(ctx context.Context, n int64, tag, actor, key string) (Incident, bool, error) {
 	norm := NormaliseTag(tag)
 	if norm == "" {
-		return Incident{}, false, Errorf(CodeBadInput, "Name the root cause in a few words: `/incident tag dns ttl too long`. Incidents with the same tag are flagged as repeats.")
+		return Incident{}, false, Fail(CodeBadInput, ReasonNoTag, FieldText, ErrorArgs{})
 	}
 	a.tagging.Lock()
 	defer a.tagging.Unlock()
 	cur, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the root cause")
+		return Incident{}, false, storeErr(err, SubjectRootCause)
 	}
 	same, err := a.deps.Store.List(ctx, func(i *Incident) bool {
 		return i.Number != n && (i.RootCause == norm || slices.Contains(i.RepeatOf, n))
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the root cause")
+		return Incident{}, false, storeErr(err, SubjectRootCause)
 	}
 	// A public incident never names a private one (its number would show
 	// in replies and in the published post-mortem).
@@ -407,7 +405,7 @@ func (a *App) SetRootCause(ctx context.Context, n int64, tag, actor, key string)
 	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		// The tag flags repeats and feeds the figures: it is for those who
 		// manage the incident, as the severity is.
-		if err := a.mayManage(*inc, actor, "tag the root cause of"); err != nil {
+		if err := a.mayManage(*inc, actor, ActTag); err != nil {
 			return nil, err
 		}
 		inc.RootCause, inc.RepeatOf = norm, earlier
@@ -419,7 +417,7 @@ func (a *App) SetRootCause(ctx context.Context, n int64, tag, actor, key string)
 		return []Event{ev}, nil
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the root cause")
+		return Incident{}, false, storeErr(err, SubjectRootCause)
 	}
 	if !applied {
 		// A replayed key: the tag is recorded already, which is success.
@@ -459,17 +457,17 @@ func joinNumbers(ns []int64) string {
 func (a *App) PostmortemDone(ctx context.Context, n int64, link, actor, key string) (Incident, bool, error) {
 	link = strings.Trim(strings.TrimSpace(link), "<>")
 	if u, err := url.Parse(link); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return Incident{}, false, Errorf(CodeBadInput, "Give the post-mortem's link: `/incident postmortem done https://docs.example.com/pm-%d`.", n)
+		return Incident{}, false, Fail(CodeBadInput, ReasonNoPostmortemLink, FieldLink, ErrorArgs{Incident: n})
 	}
 	now := a.deps.Clock.Now().UTC()
 	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		// Marking it written silences its reminders: for those who manage
 		// the incident, as the close is.
-		if err := a.mayManage(*inc, actor, "mark the post-mortem written for"); err != nil {
+		if err := a.mayManage(*inc, actor, ActPostmortemDone); err != nil {
 			return nil, err
 		}
 		if inc.Status.Open() {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is not resolved yet; its post-mortem comes after the all-clear.", inc.Number)
+			return nil, Fail(CodeBadTransition, ReasonPostmortemEarly, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
 		inc.MarkPostmortemDone(link)
 		ev := NewEvent(EventPostmortemDone, actor, now, link)
@@ -477,7 +475,7 @@ func (a *App) PostmortemDone(ctx context.Context, n int64, link, actor, key stri
 		return []Event{ev}, nil
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the post-mortem")
+		return Incident{}, false, storeErr(err, SubjectPostmortem)
 	}
 	return inc, applied, nil
 }

@@ -22,7 +22,7 @@ type CloseRequest struct {
 func (a *App) Close(ctx context.Context, n int64, req CloseRequest) (Incident, bool, error) {
 	cur, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the close")
+		return Incident{}, false, storeErr(err, SubjectClose)
 	}
 	// The tag comes first (SetRootCause authorises it itself); only for an
 	// incident that can be closed, so a refused close tags nothing.
@@ -33,14 +33,14 @@ func (a *App) Close(ctx context.Context, n int64, req CloseRequest) (Incident, b
 	}
 	now := a.deps.Clock.Now().UTC()
 	inc, applied, err := a.deps.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
-		if err := a.mayManage(*inc, req.Actor, "close"); err != nil {
+		if err := a.mayManage(*inc, req.Actor, ActClose); err != nil {
 			return nil, err
 		}
 		if inc.Status.Open() {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is %s: give the all-clear first with `/incident resolve` (the four verification gates), then close it.", inc.Number, inc.Status)
+			return nil, Fail(CodeBadTransition, ReasonCloseBeforeAllClear, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
 		if inc.Status == StatusClosed {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is already closed.", inc.Number)
+			return nil, Fail(CodeBadTransition, ReasonAlreadyClosed, "", ErrorArgs{Incident: inc.Number})
 		}
 		if err := inc.Transition(StatusClosed, now); err != nil {
 			return nil, err
@@ -52,7 +52,7 @@ func (a *App) Close(ctx context.Context, n int64, req CloseRequest) (Incident, b
 		return []Event{NewEvent(EventClosed, req.Actor, now, "Closed")}, nil
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the close")
+		return Incident{}, false, storeErr(err, SubjectClose)
 	}
 	if applied {
 		a.Wake()

@@ -187,15 +187,15 @@ type DeclareRequest struct {
 func (r DeclareRequest) Validate() error {
 	switch {
 	case strings.TrimSpace(r.Title) == "":
-		return Errorf(CodeBadInput, "An incident needs a title: what is broken, in a few words.")
+		return Fail(CodeBadInput, ReasonNoTitle, FieldTitle, ErrorArgs{})
 	case utf8.RuneCountInString(r.Title) > MaxTitle:
-		return Errorf(CodeBadInput, "The title is %d characters long; keep it to %d at most.", utf8.RuneCountInString(r.Title), MaxTitle)
+		return Fail(CodeBadInput, ReasonTitleTooLong, FieldTitle, ErrorArgs{Length: utf8.RuneCountInString(r.Title), Limit: MaxTitle})
 	case !r.Severity.Valid():
-		return Errorf(CodeBadSeverity, "Pick a severity: sev1, sev2, sev3 or sev4.")
+		return Fail(CodeBadSeverity, ReasonDeclareSeverity, FieldSeverity, ErrorArgs{})
 	case r.Declarer == "":
-		return Errorf(CodeBadInput, "A declaration needs a declarer.")
+		return Fail(CodeBadInput, ReasonNoDeclarer, "", ErrorArgs{})
 	case r.Key == "":
-		return Errorf(CodeBadInput, "A declaration needs an idempotency key.")
+		return Fail(CodeBadInput, ReasonNoKey, "", ErrorArgs{})
 	}
 	return nil
 }
@@ -212,7 +212,7 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 	if req.Service != "" {
 		svc, ok := a.Service(req.Service)
 		if !ok {
-			return Incident{}, false, Errorf(CodeBadInput, "%q is not a configured service. Known services: %s.", truncate(req.Service, 40), a.serviceNames())
+			return Incident{}, false, a.unknownService(req.Service)
 		}
 		svcName = svc.Name
 	}
@@ -267,7 +267,7 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 		return inc, evs
 	})
 	if err != nil {
-		return Incident{}, false, &Error{Code: CodeStore, Message: "Klaxon could not record the incident, so nothing was done. Try again in a moment.", Err: err}
+		return Incident{}, false, &Error{Code: CodeStore, Reason: ReasonDeclareNotStored, Err: err}
 	}
 	if created {
 		a.Wake()
@@ -281,15 +281,18 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 	return inc, created, nil
 }
 
-func (a *App) serviceNames() string {
-	if len(a.deps.Services) == 0 {
-		return "none configured"
-	}
+// unknownService refuses a service name that is not configured, naming
+// the ones that are.
+func (a *App) unknownService(name string) *Error {
+	return Fail(CodeBadInput, ReasonUnknownService, FieldService, ErrorArgs{Input: truncate(name, 40), Services: a.serviceList()})
+}
+
+func (a *App) serviceList() []string {
 	names := make([]string, len(a.deps.Services))
 	for i, s := range a.deps.Services {
 		names[i] = s.Name
 	}
-	return strings.Join(names, ", ")
+	return names
 }
 
 func (a *App) scopeTimebox() time.Duration {
@@ -800,7 +803,7 @@ func (a *App) RetrySetUp(ctx context.Context, n int64, actor, key string) (Setup
 		return []Event{NewEvent(EventNote, actor, a.deps.Clock.Now(), "retried the failed setup steps")}, nil
 	})
 	if err != nil {
-		return SetupResult{}, storeErr(err, "the retry")
+		return SetupResult{}, storeErr(err, SubjectRetry)
 	}
 	if !applied {
 		return SetupResult{Incident: inc}, nil

@@ -49,15 +49,15 @@ func TestDeclareRejectsWithAMessageAPersonCanActOn(t *testing.T) {
 			inc, created, err := h.app.Declare(context.Background(), req)
 			e := asError(t, err)
 			if e.Code != tt.code {
-				t.Errorf("code = %q, want %q (message %q)", e.Code, tt.code, e.Message)
+				t.Errorf("code = %q, want %q (message %q)", e.Code, tt.code, userMessage(e))
 			}
 			for _, m := range tt.mentions {
-				if !strings.Contains(e.Message, m) {
-					t.Errorf("message %q does not mention %q", e.Message, m)
+				if !strings.Contains(userMessage(e), m) {
+					t.Errorf("message %q does not mention %q", userMessage(e), m)
 				}
 			}
-			if len(e.Message) > 300 {
-				t.Errorf("message is %d bytes long; people read it in Slack", len(e.Message))
+			if len(userMessage(e)) > 300 {
+				t.Errorf("message is %d bytes long; people read it in Slack", len(userMessage(e)))
 			}
 			if created || inc.Number != 0 {
 				t.Errorf("Declare returned created=%v #%d with an error", created, inc.Number)
@@ -88,7 +88,7 @@ func TestDeclareUnknownServiceWithNoneConfigured(t *testing.T) {
 	h.app.Deps().Services = nil
 	req := validRequest()
 	_, _, err := h.app.Declare(context.Background(), req)
-	if e := asError(t, err); e.Code != playbook.CodeBadInput || !strings.Contains(e.Message, "none configured") {
+	if e := asError(t, err); e.Code != playbook.CodeBadInput || !strings.Contains(userMessage(e), "none configured") {
 		t.Errorf("err = %+v, want CodeBadInput saying no service is configured", e)
 	}
 	req.Service = ""
@@ -106,10 +106,10 @@ func TestDeclareStoreFailureDoesNothing(t *testing.T) {
 	if e.Code != playbook.CodeStore {
 		t.Errorf("code = %q, want %q", e.Code, playbook.CodeStore)
 	}
-	if !strings.Contains(e.Message, "nothing was done") {
-		t.Errorf("message %q does not say nothing was done", e.Message)
+	if !strings.Contains(userMessage(e), "nothing was done") {
+		t.Errorf("message %q does not say nothing was done", userMessage(e))
 	}
-	if msg := playbook.UserMessage(err); strings.Contains(msg, "no space") {
+	if msg := userMessage(err); strings.Contains(msg, "no space") {
 		t.Errorf("the person is shown the internal cause: %q", msg)
 	}
 	if !errors.Is(err, diskFull) {

@@ -254,7 +254,7 @@ func TestScopeCallIsFinalOnceResolved(t *testing.T) {
 	for _, actor := range []string{"U0DECLARER", "U0NOBODY"} {
 		req := playbook.ScopeRequest{Key: h.key(), By: actor, WhatBroke: "nothing broke"}
 		_, _, err := h.app.RecordScope(ctx, inc.Number, req)
-		if playbook.ErrorCode(err) != playbook.CodeBadTransition || !strings.Contains(playbook.UserMessage(err), "is resolved; its scope call is final") {
+		if playbook.ErrorCode(err) != playbook.CodeBadTransition || !strings.Contains(userMessage(err), "is resolved; its scope call is final") {
 			t.Fatalf("scope rewrite by %s after the all-clear = %v, want refused as final", actor, err)
 		}
 	}

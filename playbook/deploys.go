@@ -150,10 +150,10 @@ func (a *App) deployWindow() time.Duration {
 // StatusAt + WatchWindow.
 func (a *App) RecordDeploy(ctx context.Context, key string, ev DeployEvent) (DeployRecord, bool, error) {
 	if a.deps.DeployLog == nil {
-		return DeployRecord{}, false, Errorf(CodeBadInput, "Klaxon has no deploy log configured.")
+		return DeployRecord{}, false, Fail(CodeBadInput, ReasonNoDeployLog, "", ErrorArgs{})
 	}
 	if ev.Repo == "" || ev.Deploy.ID == 0 {
-		return DeployRecord{}, false, Errorf(CodeBadInput, "A deploy event needs a repository and a deployment ID.")
+		return DeployRecord{}, false, Fail(CodeBadInput, ReasonDeployEventPartial, "", ErrorArgs{})
 	}
 	watch := a.watchWindow()
 	inService := len(a.ServicesOf(ev.Repo, ev.Deploy.Environment)) > 0

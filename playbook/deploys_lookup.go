@@ -380,7 +380,7 @@ func (a *App) RetryDeploys(ctx context.Context, n int64, actor, key string) erro
 		return []Event{NewEvent(EventNote, actor, a.deps.Clock.Now(), "retried the deploy lookup")}, nil
 	})
 	if err != nil {
-		return storeErr(err, "the retry")
+		return storeErr(err, SubjectRetry)
 	}
 	if !applied {
 		return nil
@@ -448,14 +448,14 @@ func (a *App) startDeploys(ctx context.Context, inc Incident) *deployLookup {
 func (a *App) SetDeployVerdict(ctx context.Context, n int64, deployKey string, cause bool, actor, key string) (Incident, bool, error) {
 	inc, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the verdict")
+		return Incident{}, false, storeErr(err, SubjectVerdict)
 	}
 	rec, ok, err := a.findDeploy(ctx, inc, func(d DeployRecord) bool { return d.Key() == deployKey })
 	if err != nil {
 		return Incident{}, false, err
 	}
 	if !ok {
-		return Incident{}, false, Errorf(CodeNotFound, "Klaxon has no record of that deploy any more.")
+		return Incident{}, false, Fail(CodeNotFound, ReasonDeployForgotten, "", ErrorArgs{})
 	}
 	return a.setVerdict(ctx, inc, rec, cause, actor, key)
 }
@@ -465,18 +465,18 @@ func (a *App) SetDeployVerdict(ctx context.Context, n int64, deployKey string, c
 func (a *App) LinkCauseBySHA(ctx context.Context, n int64, sha, actor, key string) (Incident, DeployRecord, bool, error) {
 	sha = strings.ToLower(strings.TrimSpace(sha))
 	if len(sha) < 7 || len(sha) > 40 || strings.Trim(sha, "0123456789abcdef") != "" {
-		return Incident{}, DeployRecord{}, false, Errorf(CodeBadInput, "Name the deploy by its commit SHA, at least 7 hex characters: `cause deploy 3f2a9c1`.")
+		return Incident{}, DeployRecord{}, false, Fail(CodeBadInput, ReasonBadSHA, FieldDeploy, ErrorArgs{})
 	}
 	inc, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
-		return Incident{}, DeployRecord{}, false, storeErr(err, "the cause")
+		return Incident{}, DeployRecord{}, false, storeErr(err, SubjectCause)
 	}
 	rec, ok, err := a.findDeploy(ctx, inc, func(d DeployRecord) bool { return strings.HasPrefix(strings.ToLower(d.SHA), sha) && d.Succeeded() })
 	if err != nil {
 		return Incident{}, DeployRecord{}, false, err
 	}
 	if !ok {
-		return Incident{}, DeployRecord{}, false, Errorf(CodeNotFound, "Klaxon has no record of a successful deploy of %s for this incident's services. `/incident deploys` reads them from GitHub.", sha)
+		return Incident{}, DeployRecord{}, false, Fail(CodeNotFound, ReasonNoSuchDeploy, FieldDeploy, ErrorArgs{Name: sha})
 	}
 	inc, applied, err := a.setVerdict(ctx, inc, rec, true, actor, key)
 	return inc, rec, applied, err
@@ -486,12 +486,12 @@ func (a *App) LinkCauseBySHA(ctx context.Context, n int64, sha, actor, key strin
 // keep, created within the lookback before its detection or since.
 func (a *App) findDeploy(ctx context.Context, inc Incident, keep func(DeployRecord) bool) (DeployRecord, bool, error) {
 	if a.deps.DeployLog == nil {
-		return DeployRecord{}, false, Errorf(CodeBadInput, "Klaxon records no deploys (GitHub is not configured).")
+		return DeployRecord{}, false, Fail(CodeBadInput, ReasonDeploysOff, "", ErrorArgs{})
 	}
 	detected := inc.Times[PhaseDetected]
 	recs, err := a.deps.DeployLog.DeploysSince(ctx, detected.Add(-a.deployWindow()-KnownGoodLookback))
 	if err != nil {
-		return DeployRecord{}, false, storeErr(err, "the deploy")
+		return DeployRecord{}, false, storeErr(err, SubjectDeploy)
 	}
 	services := a.deployServices(inc.Service)
 	for i := len(recs) - 1; i >= 0; i-- {
@@ -510,7 +510,7 @@ func (a *App) setVerdict(ctx context.Context, inc Incident, rec DeployRecord, ca
 	changed := false
 	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(i *Incident) ([]Event, error) {
 		if i.Status == StatusClosed {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is closed; its cause is final.", i.Number)
+			return nil, Fail(CodeBadTransition, ReasonCauseFinal, "", ErrorArgs{Incident: i.Number, Status: i.Status})
 		}
 		if i.Deploys == nil {
 			i.Deploys = &DeployFinding{}
@@ -548,7 +548,7 @@ func (a *App) setVerdict(ctx context.Context, inc Incident, rec DeployRecord, ca
 		return []Event{ev}, nil
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the verdict")
+		return Incident{}, false, storeErr(err, SubjectVerdict)
 	}
 	if !applied || !changed {
 		return inc, false, nil
@@ -649,29 +649,29 @@ func (a *App) RecentDeploys(ctx context.Context, service string, window time.Dur
 		window = a.deployWindow()
 	}
 	if window > KnownGoodLookback {
-		return DeployReport{}, Errorf(CodeBadInput, "Keep the window to 30 days (720h) at most.")
+		return DeployReport{}, Fail(CodeBadInput, ReasonDeployWindowTooLong, FieldWindow, ErrorArgs{})
 	}
 	services := a.deployServices(service)
 	if service != "" {
 		s, ok := a.Service(service)
 		if !ok {
-			return DeployReport{}, Errorf(CodeBadInput, "%q is not a configured service. Known services: %s.", truncate(service, 40), a.serviceNames())
+			return DeployReport{}, a.unknownService(service)
 		}
 		if s.Repo == "" {
-			return DeployReport{}, Errorf(CodeBadInput, "Service %s names no GitHub repo (services[].repo), so Klaxon cannot read its deploys.", s.Name)
+			return DeployReport{}, Fail(CodeBadInput, ReasonServiceNoRepo, FieldService, ErrorArgs{Name: s.Name})
 		}
 	}
 	if len(services) == 0 {
-		return DeployReport{}, Errorf(CodeBadInput, "No service names a GitHub repo (services[].repo), so Klaxon has no deploys to read.")
+		return DeployReport{}, Fail(CodeBadInput, ReasonNoRepos, "", ErrorArgs{})
 	}
 	if a.deps.DeployLookup == nil {
-		return DeployReport{}, Errorf(CodeBadInput, "GitHub is not configured (github.token), so Klaxon cannot read deploys.")
+		return DeployReport{}, Fail(CodeBadInput, ReasonGitHubOff, "", ErrorArgs{})
 	}
 	now := a.deps.Clock.Now().UTC()
 	from := now.Add(-window)
 	recs, err := a.investigate(ctx, services, from, now)
 	if err != nil {
-		return DeployReport{}, &Error{Code: CodeUnavailable, Message: "Klaxon could not read the deploys from GitHub (" + oneLine(err.Error(), 300) + "). Try again in a moment.", Err: err}
+		return DeployReport{}, &Error{Code: CodeUnavailable, Reason: ReasonGitHubUnavailable, Args: ErrorArgs{Detail: oneLine(err.Error(), 300)}, Err: err}
 	}
 	rep := a.report(services, recs, DeployFinding{From: from, Detected: now, Until: now}, now)
 	if ws, err := a.OpenWindows(ctx, now); err == nil {

@@ -75,13 +75,13 @@ func ParseStarted(s string, now time.Time) (time.Time, error) {
 	} else if full, err := time.Parse(time.RFC3339, s); err == nil {
 		t = full.UTC()
 	} else {
-		return time.Time{}, Errorf(CodeBadInput, "%q is not a time: give when the impact started as HH:MM in UTC, like 14:02.", truncate(s, 40))
+		return time.Time{}, Fail(CodeBadInput, ReasonNotATime, FieldStarted, ErrorArgs{Input: truncate(s, 40)})
 	}
 	switch {
 	case t.After(now):
-		return time.Time{}, Errorf(CodeBadInput, "The impact cannot start in the future (%s UTC is after now).", t.Format("2006-01-02 15:04"))
+		return time.Time{}, Fail(CodeBadInput, ReasonStartInFuture, FieldStarted, ErrorArgs{Time: t})
 	case now.Sub(t) > 7*24*time.Hour:
-		return time.Time{}, Errorf(CodeBadInput, "%s UTC is more than a week ago; give the time the impact started, in UTC.", t.Format("2006-01-02 15:04"))
+		return time.Time{}, Fail(CodeBadInput, ReasonStartTooOld, FieldStarted, ErrorArgs{Time: t})
 	}
 	return t, nil
 }

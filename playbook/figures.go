@@ -40,7 +40,7 @@ func ParseSpan(s string, def time.Duration) (time.Duration, error) {
 	if s == "" {
 		return def, nil
 	}
-	bad := Errorf(CodeBadInput, "%q is not a window: use a number of days or weeks, such as 7d, 30d or 12w.", truncate(s, 20))
+	bad := Fail(CodeBadInput, ReasonNotAWindow, FieldWindow, ErrorArgs{Input: truncate(s, 20)})
 	if len(s) < 2 || len(s) > 5 {
 		return 0, bad
 	}
@@ -61,7 +61,7 @@ func ParseSpan(s string, def time.Duration) (time.Duration, error) {
 	}
 	d := time.Duration(n) * unit
 	if n == 0 || d > MaxSpan {
-		return 0, Errorf(CodeBadInput, "The window must be between 1 day and 104 weeks (%q).", s)
+		return 0, Fail(CodeBadInput, ReasonWindowOutOfRange, FieldWindow, ErrorArgs{Input: s})
 	}
 	return d, nil
 }
@@ -814,7 +814,7 @@ func (a *App) Figures(ctx context.Context, q FigureQuery) (Figures, error) {
 	if q.Service != "" {
 		svc, ok := a.Service(q.Service)
 		if !ok {
-			return Figures{}, Errorf(CodeBadInput, "%q is not a configured service. Known services: %s.", truncate(q.Service, 40), a.serviceNames())
+			return Figures{}, a.unknownService(q.Service)
 		}
 		q.Service = svc.Name
 	}
@@ -824,13 +824,13 @@ func (a *App) Figures(ctx context.Context, q FigureQuery) (Figures, error) {
 		return nil
 	}
 	if err := ScanFigures(ctx, a.deps.Store, add); err != nil {
-		return Figures{}, storeErr(err, "the figures")
+		return Figures{}, storeErr(err, SubjectFigures)
 	}
 	// The change failure rate, from the deploy log (deploys.go).
 	if a.deps.DeployLog != nil {
 		cfrs, err := a.ChangeFailureRates(ctx, q.Window.From, q.Window.To)
 		if err != nil {
-			return Figures{}, storeErr(err, "the change failure rate")
+			return Figures{}, storeErr(err, SubjectChangeFailureRate)
 		}
 		for _, c := range cfrs {
 			if q.Service == "" || c.Service == q.Service {

@@ -71,7 +71,7 @@ func (a *App) OpenVerification(ctx context.Context, n int64, actor, key string) 
 	now := a.deps.Clock.Now().UTC()
 	inc, _, err = a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is already %s.", inc.Number, inc.Status)
+			return nil, Fail(CodeBadTransition, ReasonAlreadyStatus, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
 		if !inc.Verifying.IsZero() {
 			return nil, nil
@@ -94,7 +94,7 @@ func (a *App) OpenVerification(ctx context.Context, n int64, actor, key string) 
 		return append(evs, NewEvent(EventVerification, actor, now, "Verification gates opened")), nil
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the verification")
+		return Incident{}, false, storeErr(err, SubjectVerification)
 	}
 	return inc, opened, nil
 }
@@ -105,13 +105,13 @@ func (a *App) OpenVerification(ctx context.Context, n int64, actor, key string) 
 func (a *App) SetGate(ctx context.Context, n int64, g Gate, on bool, actor, key string) (Incident, bool, error) {
 	info, ok := g.Info()
 	if !ok {
-		return Incident{}, false, Errorf(CodeBadInput, "%q is not a verification gate.", truncate(string(g), 30))
+		return Incident{}, false, Fail(CodeBadInput, ReasonNotAGate, FieldItem, ErrorArgs{Input: truncate(string(g), 30)})
 	}
 	now := a.deps.Clock.Now().UTC()
 	changed := false
 	inc, _, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; its gates are final.", inc.Number, inc.Status)
+			return nil, Fail(CodeBadTransition, ReasonGatesFinal, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
 		_, was := inc.GateChecks[g]
 		if was == on {
@@ -137,7 +137,7 @@ func (a *App) SetGate(ctx context.Context, n int64, g Gate, on bool, actor, key 
 		return []Event{ev}, nil
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the gate")
+		return Incident{}, false, storeErr(err, SubjectGate)
 	}
 	return inc, changed, nil
 }
@@ -161,16 +161,16 @@ type AllClearRequest struct {
 func (a *App) AllClear(ctx context.Context, n int64, req AllClearRequest) (Incident, StatusUpdate, bool, error) {
 	req.Reason = strings.TrimSpace(req.Reason)
 	if utf8.RuneCountInString(req.Reason) > MaxOverrideReason {
-		return Incident{}, StatusUpdate{}, false, Errorf(CodeBadInput, "Keep the override reason to %d characters at most.", MaxOverrideReason)
+		return Incident{}, StatusUpdate{}, false, Fail(CodeBadInput, ReasonOverrideTooLong, FieldReason, ErrorArgs{Limit: MaxOverrideReason})
 	}
 	now := a.deps.Clock.Now().UTC()
 	var su StatusUpdate
 	inc, applied, err := a.deps.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
-		if err := a.mayManage(*inc, req.Actor, "give the all-clear for"); err != nil {
+		if err := a.mayManage(*inc, req.Actor, ActAllClear); err != nil {
 			return nil, err
 		}
 		if !inc.Status.Open() {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is already %s.", inc.Number, inc.Status)
+			return nil, Fail(CodeBadTransition, ReasonAlreadyStatus, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
 		unmet := inc.Unmet(now)
 		var evs []Event
@@ -183,16 +183,10 @@ func (a *App) AllClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 		}
 		if len(unmet) > 0 {
 			if req.Reason == "" {
-				return nil, &Error{Code: CodeGatesOpen, Message: gatesRefusal(inc, unmet, now)}
+				return nil, Fail(CodeGatesOpen, ReasonGatesOpen, "", ErrorArgs{Incident: inc.Number, Gates: unmet, Time: now, Limit: len(Gates)})
 			}
 			if req.Actor != inc.Commander && !gateless {
-				who := "the incident commander"
-				if inc.Commander != "" {
-					who += " (<@" + inc.Commander + ">)"
-				} else {
-					who += "; there is none yet: take the role with `/incident ic`"
-				}
-				return nil, Errorf(CodeForbidden, "Only %s can override the verification gates.", who)
+				return nil, Fail(CodeForbidden, ReasonOverrideNotCommand, "", ErrorArgs{Incident: inc.Number, Commander: inc.Commander})
 			}
 			ov := &Override{By: req.Actor, At: now, Reason: req.Reason}
 			labels := make([]string, len(unmet))
@@ -229,7 +223,7 @@ func (a *App) AllClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 		return append(evs, upd), nil
 	})
 	if err != nil {
-		return Incident{}, StatusUpdate{}, false, storeErr(err, "the all-clear")
+		return Incident{}, StatusUpdate{}, false, storeErr(err, SubjectAllClear)
 	}
 	if applied {
 		a.Wake()
@@ -257,22 +251,6 @@ func finalNextSteps(inc *Incident) string {
 		return "Post-mortem due " + d.Format("Mon 2 Jan 15:04 UTC") + ". Record action items with `/incident action`, then `/incident close`."
 	}
 	return "Record action items with `/incident action`, then `/incident close`."
-}
-
-// gatesRefusal says which gates do not hold yet and what to do.
-func gatesRefusal(inc *Incident, unmet []GateState, now time.Time) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Not yet: %d of %d verification gates hold for incident #%d.\n", len(Gates)-len(unmet), len(Gates), inc.Number)
-	for _, st := range unmet {
-		switch {
-		case st.Check == nil:
-			fmt.Fprintf(&b, "• %s: not checked\n", st.Label)
-		default:
-			fmt.Fprintf(&b, "• %s: checked at %s, holds at %s (in %s)\n", st.Label, st.Check.At.Format("15:04:05 UTC"), st.HoldsAt.Format("15:04:05 UTC"), HumanDuration(st.HoldsAt.Sub(now)))
-		}
-	}
-	b.WriteString("Check them on the gates message once they hold. The commander can override with a written reason: `/incident resolve override <reason>`.")
-	return b.String()
 }
 
 // RecordGatesMessage remembers where the gates message is, for its edits.

@@ -196,7 +196,7 @@ func (inc *Incident) TransitionSkipping(to Status, now time.Time) ([]Phase, erro
 		return nil, nil
 	}
 	if !CanTransition(inc.Status, to) {
-		return nil, Errorf(CodeBadTransition, "incident #%d is %s and cannot become %s", inc.Number, inc.Status, to)
+		return nil, Fail(CodeBadTransition, ReasonBadTransition, "", ErrorArgs{Incident: inc.Number, Status: inc.Status, To: to})
 	}
 	inc.Status = to
 	inc.Timers.TopicDue = now.UTC() // the topic shows the status

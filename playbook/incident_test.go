@@ -117,8 +117,8 @@ func TestTransitionEveryPair(t *testing.T) {
 						t.Errorf("code = %q, want %q", e.Code, playbook.CodeBadTransition)
 					}
 					for _, part := range []string{"#42", string(from), string(to)} {
-						if !strings.Contains(e.Message, part) {
-							t.Errorf("message %q does not mention %q", e.Message, part)
+						if !strings.Contains(userMessage(e), part) {
+							t.Errorf("message %q does not mention %q", userMessage(e), part)
 						}
 					}
 					if inc.Status != from || len(inc.Times) != 1 {

@@ -293,14 +293,14 @@ type PageResult struct {
 func (a *App) Page(ctx context.Context, n int64, req ManualPage) (PageResult, error) {
 	inc, err := a.deps.Store.Get(ctx, n)
 	if err != nil {
-		return PageResult{}, storeErr(err, "the page")
+		return PageResult{}, storeErr(err, SubjectPage)
 	}
 	if !inc.Status.Open() {
-		return PageResult{}, Errorf(CodeBadTransition, "Incident #%d is %s: nobody needs paging.", inc.Number, inc.Status)
+		return PageResult{}, Fail(CodeBadTransition, ReasonNobodyToPage, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 	}
 	// A repeated command (a redelivery) pages once.
 	if _, applied, err := a.deps.Store.Apply(ctx, n, req.Key, func(*Incident) ([]Event, error) { return nil, nil }); err != nil {
-		return PageResult{}, storeErr(err, "the page")
+		return PageResult{}, storeErr(err, SubjectPage)
 	} else if !applied {
 		return PageResult{}, nil
 	}
@@ -316,7 +316,7 @@ func (a *App) Page(ctx context.Context, n int64, req ManualPage) (PageResult, er
 	case req.Service != "":
 		svc, ok := a.Service(req.Service)
 		if !ok {
-			return PageResult{}, Errorf(CodeBadInput, "%q is not a configured service. Known services: %s.", truncate(req.Service, 40), a.serviceNames())
+			return PageResult{}, a.unknownService(req.Service)
 		}
 		if a.onPagerDuty(svc) {
 			t := Target{TargetPDPolicy, svc.PagerDuty.EscalationPolicy}
@@ -349,21 +349,21 @@ func (a *App) Page(ctx context.Context, n int64, req ManualPage) (PageResult, er
 		r.events = append(r.events, pageEvent(req.Actor, now, PageManual, via, Target{TargetSlackUser, req.SlackUser}, req.SlackUser, p))
 	case req.Target.PagerDuty():
 		if a.deps.Pager == nil {
-			return PageResult{}, Errorf(CodeBadInput, "PagerDuty is not configured, so Klaxon cannot page %s. Mention the people instead: `/incident page @someone`.", req.Target)
+			return PageResult{}, Fail(CodeBadInput, ReasonPagerDutyOff, FieldTarget, ErrorArgs{Name: req.Target.String()})
 		}
 		if pdIncident == "" {
-			return PageResult{}, Errorf(CodeBadInput, "Incident #%d has no PagerDuty incident to add responders to. Page a service first: `/incident page <service>`.", inc.Number)
+			return PageResult{}, Fail(CodeBadInput, ReasonNoPagerDutyInc, FieldTarget, ErrorArgs{Incident: inc.Number})
 		}
 		a.pagePD(ctx, &r, &inc, []Target{req.Target}, req.Actor, now, PageManual)
 	default:
-		return PageResult{}, Errorf(CodeBadInput, "Say whom to page: a service, @someone, or a PagerDuty escalation policy (P…).")
+		return PageResult{}, Fail(CodeBadInput, ReasonNoPageTarget, FieldTarget, ErrorArgs{})
 	}
 	notice.Slack, notice.PagerDuty, notice.Problems = r.slack, r.pdNames, append(notice.Problems, r.problems...)
 	if inc.Paging != nil {
 		notice.Link = inc.Paging.PD.URL
 	}
 	if err := a.finishPage(ctx, n, notice, r, now, false); err != nil {
-		return PageResult{}, storeErr(err, "the page")
+		return PageResult{}, storeErr(err, SubjectPage)
 	}
 	return PageResult{Slack: r.slack, PagerDuty: r.pdNames, Problems: notice.Problems}, nil
 }
@@ -489,7 +489,7 @@ func (a *App) Acknowledge(ctx context.Context, n int64, ack Ack) (Incident, bool
 		return []Event{ev}, nil
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the acknowledgement")
+		return Incident{}, false, storeErr(err, SubjectAcknowledgement)
 	}
 	return inc, first, nil
 }
@@ -645,7 +645,7 @@ type ServiceOwnership struct {
 func (a *App) ServiceOwners(ctx context.Context, service, path string) (ServiceOwnership, error) {
 	svc, ok := a.Service(service)
 	if !ok {
-		return ServiceOwnership{}, Errorf(CodeBadInput, "%q is not a configured service. Known services: %s.", truncate(service, 40), a.serviceNames())
+		return ServiceOwnership{}, a.unknownService(service)
 	}
 	o, _ := a.owners(ctx, svc, path)
 	return o, nil
@@ -675,9 +675,9 @@ func (a *App) PathOwners(ctx context.Context, path string) (ServiceOwnership, er
 	case len(repos) == 1:
 		repo = repos[0]
 	case len(repos) == 0:
-		return ServiceOwnership{}, Errorf(CodeBadInput, "No service names a GitHub repo, so there is no CODEOWNERS to read.")
+		return ServiceOwnership{}, Fail(CodeBadInput, ReasonNoReposForOwners, "", ErrorArgs{})
 	default:
-		return ServiceOwnership{}, Errorf(CodeBadInput, "Say which service's repo %q is in: `owners <service> <path>`, or start the path with the repo (%s). Known services: %s.", truncate(path, 80), strings.Join(repos, ", "), a.serviceNames())
+		return ServiceOwnership{}, Fail(CodeBadInput, ReasonWhichRepo, FieldPath, ErrorArgs{Input: truncate(path, 80), Repos: repos, Services: a.serviceList()})
 	}
 	// The service whose repo it is, when only one service lives there
 	// (its PagerDuty config says who is on call).

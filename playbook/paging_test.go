@@ -518,7 +518,7 @@ func TestPathOwners(t *testing.T) {
 
 	// Two repos: the path must name one, or a service must be said.
 	h.app.Deps().Services[1].Repo = "acme/search"
-	if _, err := h.app.PathOwners(ctx, "db/x.sql"); err == nil || !strings.Contains(playbook.UserMessage(err), "acme/checkout, acme/search") {
+	if _, err := h.app.PathOwners(ctx, "db/x.sql"); err == nil || !strings.Contains(userMessage(err), "acme/checkout, acme/search") {
 		t.Fatalf("ambiguous path: %v", err)
 	}
 	o, err = h.app.PathOwners(ctx, "ACME/checkout/db/x.sql")

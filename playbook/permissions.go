@@ -2,7 +2,6 @@ package playbook
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 )
@@ -31,7 +30,7 @@ type Directory interface {
 // memory, so callers run it inside the Apply that writes the change, against
 // the incident as stored. A refusal is logged with the user and answered
 // with who may.
-func (a *App) mayManage(inc Incident, user, action string) error {
+func (a *App) mayManage(inc Incident, user string, action Act) error {
 	if user == inc.Commander || user == inc.Declarer || slices.Contains(a.deps.Responders, user) {
 		return nil
 	}
@@ -42,16 +41,11 @@ func (a *App) mayManage(inc Incident, user, action string) error {
 			}
 		}
 	}
-	a.log().Info("refused", "user", user, "action", action, "incident", inc.Number)
-	who := "the declarer (<@" + inc.Declarer + ">)"
-	if inc.Commander != "" {
-		who = "the commander (<@" + inc.Commander + ">), " + who
-	}
-	msg := fmt.Sprintf("Only %s or a responder can %s incident #%d.", who, action, inc.Number)
-	if len(a.unreadGroups()) > 0 {
-		msg += " (Klaxon could not read the responder groups from Slack yet; if you are in one, try again in a minute.)"
-	}
-	return &Error{Code: CodeForbidden, Message: msg}
+	a.log().Info("refused", "user", user, "action", string(action), "incident", inc.Number)
+	return Fail(CodeForbidden, ReasonNotManager, "", ErrorArgs{
+		Incident: inc.Number, Act: action, Commander: inc.Commander, Declarer: inc.Declarer,
+		Unread: len(a.unreadGroups()) > 0,
+	})
 }
 
 // ResponderGroups are the user groups among the responders (an adapter
@@ -94,7 +88,7 @@ func (a *App) GroupsToRead(user string) []string {
 
 // MayManage tells adapters whether user may take a managing action (a
 // Retry button on a close, say) on inc; see mayManage.
-func (a *App) MayManage(_ context.Context, inc Incident, user, action string) error {
+func (a *App) MayManage(_ context.Context, inc Incident, user string, action Act) error {
 	return a.mayManage(inc, user, action)
 }
 

@@ -36,7 +36,7 @@ func (a *App) IncidentFor(ctx context.Context, n int64, v Viewer) (Incident, err
 		return Incident{}, err
 	}
 	if !MaySee(inc, v, MembershipUnknown) {
-		return Incident{}, Errorf(CodeNotFound, "no such incident")
+		return Incident{}, notFound(n)
 	}
 	return inc, nil
 }

@@ -79,13 +79,13 @@ const deployLimit = 20
 func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key string) (Incident, Guidance, bool, error) {
 	info, ok := opt.Info()
 	if !ok {
-		return Incident{}, Guidance{}, false, Errorf(CodeBadInput, "Pick a remediation: flag, cutover, rollback, hotfix or data.")
+		return Incident{}, Guidance{}, false, Fail(CodeBadInput, ReasonNoRemediation, FieldKind, ErrorArgs{})
 	}
 	now := a.deps.Clock.Now().UTC()
 	started, dup := false, false
 	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; there is nothing left to remediate.", inc.Number, inc.Status)
+			return nil, Fail(CodeBadTransition, ReasonNothingToRemediate, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
 		// The same person choosing the same option again within seconds
 		// is a double click (each click has its own action timestamp).
@@ -110,7 +110,7 @@ func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key str
 		return []Event{ev}, nil
 	})
 	if err != nil {
-		return Incident{}, Guidance{}, false, storeErr(err, "the remediation")
+		return Incident{}, Guidance{}, false, storeErr(err, SubjectRemediation)
 	}
 	applied = applied && !dup
 	svc, _ := a.Service(inc.Service)
@@ -261,10 +261,10 @@ func (a *App) Mitigate(ctx context.Context, n int64, actor, key string) (Inciden
 	now := a.deps.Clock.Now().UTC()
 	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if inc.Status == StatusMitigated {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is already mitigated. Next: `/incident resolve` opens the verification gates.", inc.Number)
+			return nil, Fail(CodeBadTransition, ReasonAlreadyMitigated, "", ErrorArgs{Incident: inc.Number})
 		}
 		if !inc.Status.Open() {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is %s.", inc.Number, inc.Status)
+			return nil, Fail(CodeBadTransition, ReasonCannotMitigate, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
 		skipped, err := inc.TransitionSkipping(StatusMitigated, now)
 		if err != nil {
@@ -278,7 +278,7 @@ func (a *App) Mitigate(ctx context.Context, n int64, actor, key string) (Inciden
 		return []Event{ev}, nil
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, "mitigated")
+		return Incident{}, false, storeErr(err, SubjectMitigation)
 	}
 	return inc, applied, nil
 }
@@ -290,17 +290,17 @@ const MaxPlan = 3000
 func (a *App) AddValidationPlan(ctx context.Context, n int64, actor, plan, key string) (Incident, bool, error) {
 	plan = strings.TrimSpace(plan)
 	if plan == "" {
-		return Incident{}, false, Errorf(CodeBadInput, "Write the validation plan: which records, which query proves them right, who checks.")
+		return Incident{}, false, Fail(CodeBadInput, ReasonNoPlan, FieldPlan, ErrorArgs{})
 	}
 	if utf8.RuneCountInString(plan) > MaxPlan {
-		return Incident{}, false, Errorf(CodeBadInput, "Keep the validation plan to %d characters at most.", MaxPlan)
+		return Incident{}, false, Fail(CodeBadInput, ReasonPlanTooLong, FieldPlan, ErrorArgs{Limit: MaxPlan})
 	}
 	now := a.deps.Clock.Now().UTC()
 	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		return []Event{NewEvent(EventValidationPlan, actor, now, plan)}, nil
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the validation plan")
+		return Incident{}, false, storeErr(err, SubjectValidationPlan)
 	}
 	return inc, applied, nil
 }

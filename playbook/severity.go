@@ -41,7 +41,7 @@ func ParseSeverity(s string) (Severity, error) {
 	if ok && len(digits) == 1 && Severity(digits[0]-'0').Valid() {
 		return Severity(digits[0] - '0'), nil
 	}
-	return 0, Errorf(CodeBadSeverity, "%q is not a severity: use sev1, sev2, sev3 or sev4 (or 1–4)", truncate(strings.TrimSpace(s), 20))
+	return 0, Fail(CodeBadSeverity, ReasonNotASeverity, FieldSeverity, ErrorArgs{Input: truncate(strings.TrimSpace(s), 20)})
 }
 
 // LooksLikeSeverity reports whether a word was meant as a severity, so that

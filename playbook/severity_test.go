@@ -72,12 +72,12 @@ func TestParseSeverityRejectsWithTheValidSpellings(t *testing.T) {
 			t.Errorf("ParseSeverity(%q) code = %q, want %q", in, e.Code, playbook.CodeBadSeverity)
 		}
 		for _, spelling := range []string{"sev1", "sev2", "sev3", "sev4"} {
-			if !strings.Contains(e.Message, spelling) {
-				t.Errorf("ParseSeverity(%q) message %q does not list %q", in, e.Message, spelling)
+			if !strings.Contains(userMessage(e), spelling) {
+				t.Errorf("ParseSeverity(%q) message %q does not list %q", in, userMessage(e), spelling)
 			}
 		}
-		if in != "" && !strings.Contains(e.Message, strings.TrimSpace(in)) && len([]rune(in)) <= 20 {
-			t.Errorf("ParseSeverity(%q) message %q does not say what was typed", in, e.Message)
+		if in != "" && !strings.Contains(userMessage(e), strings.TrimSpace(in)) && len([]rune(in)) <= 20 {
+			t.Errorf("ParseSeverity(%q) message %q does not say what was typed", in, userMessage(e))
 		}
 	}
 }
@@ -86,11 +86,11 @@ func TestParseSeverityMessageQuotesLongInputShortened(t *testing.T) {
 	long := strings.Repeat("x", 5000)
 	_, err := playbook.ParseSeverity(long)
 	e := asError(t, err)
-	if len(e.Message) > 200 {
-		t.Fatalf("message for a 5,000-character word is %d bytes long; want it shortened: %.120q…", len(e.Message), e.Message)
+	if len(userMessage(e)) > 200 {
+		t.Fatalf("message for a 5,000-character word is %d bytes long; want it shortened: %.120q…", len(userMessage(e)), userMessage(e))
 	}
-	if !strings.Contains(e.Message, "…") {
-		t.Errorf("message %q does not show that the word was shortened", e.Message)
+	if !strings.Contains(userMessage(e), "…") {
+		t.Errorf("message %q does not show that the word was shortened", userMessage(e))
 	}
 }
 
@@ -291,7 +291,7 @@ func TestHumanDuration(t *testing.T) {
 
 func TestErrorsForPeopleAndPrograms(t *testing.T) {
 	cause := errors.New("bolt: database not open")
-	e := &playbook.Error{Code: playbook.CodeStore, Message: "Klaxon could not record the incident.", Err: cause}
+	e := &playbook.Error{Code: playbook.CodeStore, Reason: playbook.ReasonDeclareNotStored, Err: cause}
 	wrapped := errors.Join(errors.New("context"), e)
 	if got := playbook.ErrorCode(wrapped); got != playbook.CodeStore {
 		t.Errorf("ErrorCode through a wrap = %q, want %q", got, playbook.CodeStore)
@@ -299,21 +299,25 @@ func TestErrorsForPeopleAndPrograms(t *testing.T) {
 	if !errors.Is(wrapped, cause) {
 		t.Error("the cause is not reachable with errors.Is")
 	}
-	if got := playbook.UserMessage(wrapped); got != e.Message || strings.Contains(got, "bolt") {
+	if got := userMessage(wrapped); got != "Klaxon could not record the incident, so nothing was done. Try again in a moment." || strings.Contains(got, "bolt") {
 		t.Errorf("UserMessage = %q, want only the message for a person", got)
 	}
-	if !strings.Contains(e.Error(), "bolt") {
+	if !strings.Contains(e.Error(), "bolt") || !strings.HasPrefix(e.Error(), "store/declare_not_stored") {
 		t.Errorf("Error() = %q, want the cause for the logs", e.Error())
 	}
 	plain := errors.New("dial tcp 10.0.0.3:443: secret-token-xyz")
 	if got := playbook.ErrorCode(plain); got != "" {
 		t.Errorf("ErrorCode(plain error) = %q, want empty", got)
 	}
-	if got := playbook.UserMessage(plain); strings.Contains(got, "secret") || !strings.Contains(got, "nothing was changed") {
+	if got := userMessage(plain); strings.Contains(got, "secret") || !strings.Contains(got, "nothing was changed") {
 		t.Errorf("UserMessage(plain error) = %q, want a generic sentence without internals", got)
 	}
-	if got := playbook.Errorf(playbook.CodeBadInput, "bad %s #%d", "thing", 3); got.Code != playbook.CodeBadInput || got.Message != "bad thing #3" || got.Error() != "bad thing #3" {
-		t.Errorf("Errorf = %+v", got)
+	got := playbook.Fail(playbook.CodeBadInput, playbook.ReasonTitleTooLong, playbook.FieldTitle, playbook.ErrorArgs{Length: 130, Limit: 120})
+	if got.Error() != "bad_input/title_too_long field=title limit=120 length=130" {
+		t.Errorf("Error() = %q, want the reason and its values for the logs", got.Error())
+	}
+	if msg := userMessage(got); msg != "The title is 130 characters long; keep it to 120 at most." {
+		t.Errorf("rendered = %q", msg)
 	}
 	if playbook.ErrorCode(playbook.ErrNotFound) != playbook.CodeNotFound {
 		t.Error("ErrNotFound does not carry CodeNotFound")

@@ -114,7 +114,7 @@ type IngestResult struct {
 func (a *App) IngestAlerts(ctx context.Context, alerts []Alert) (IngestResult, error) {
 	res := IngestResult{Alerts: len(alerts)}
 	if a.deps.Signals == nil {
-		return res, Errorf(CodeBadInput, "alert intake is off")
+		return res, Fail(CodeBadInput, ReasonAlertsOff, "", ErrorArgs{})
 	}
 	routes := Routes(a.deps.Services)
 	bySvc := map[string][]Alert{}
@@ -146,7 +146,7 @@ func (a *App) ingestRouted(ctx context.Context, bySvc map[string][]Alert, res In
 			return nil
 		})
 		if err != nil {
-			return res, &Error{Code: CodeStore, Message: "Klaxon could not record the alerts", Err: err}
+			return res, &Error{Code: CodeStore, Reason: ReasonNotRecorded, Args: ErrorArgs{Subject: SubjectAlerts}, Err: err}
 		}
 		changed := map[int64]bool{}
 		for _, o := range outs {
@@ -203,7 +203,7 @@ func (a *App) releaseResolvedIncident(ctx context.Context, svc string, now time.
 		linked = st.Incident
 		return errNoChange
 	}); err != nil && !errors.Is(err, errNoChange) {
-		return &Error{Code: CodeStore, Message: "Klaxon could not read the alert state", Err: err}
+		return &Error{Code: CodeStore, Reason: ReasonNotRead, Args: ErrorArgs{Subject: SubjectAlertState}, Err: err}
 	}
 	if linked == 0 {
 		return nil
@@ -213,7 +213,7 @@ func (a *App) releaseResolvedIncident(ctx context.Context, svc string, now time.
 		return nil
 	}
 	if err != nil && ErrorCode(err) != CodeNotFound {
-		return &Error{Code: CodeStore, Message: "Klaxon could not read the incident", Err: err}
+		return &Error{Code: CodeStore, Reason: ReasonNotRead, Args: ErrorArgs{Subject: SubjectIncident}, Err: err}
 	}
 	_, err = a.deps.Signals.UpdateService(ctx, svc, func(st *ServiceSignals) error {
 		RetireIncident(st, linked, now)
@@ -577,21 +577,21 @@ func (a *App) recordOffer(ctx context.Context, id int64, m MessageRef) error {
 // incident the first made (created false).
 func (a *App) DeclareFromGroup(ctx context.Context, id int64, declarer string, auto bool) (Incident, bool, error) {
 	if a.deps.Signals == nil {
-		return Incident{}, false, Errorf(CodeBadInput, "alert intake is off")
+		return Incident{}, false, Fail(CodeBadInput, ReasonAlertsOff, "", ErrorArgs{})
 	}
 	g, err := a.deps.Signals.Group(ctx, id)
 	if err != nil {
 		if ErrorCode(err) == CodeNotFound {
-			return Incident{}, false, Errorf(CodeNotFound, "Klaxon has no record of these alerts.")
+			return Incident{}, false, Fail(CodeNotFound, ReasonNoSuchAlerts, "", ErrorArgs{})
 		}
-		return Incident{}, false, storeErr(err, "the declaration")
+		return Incident{}, false, storeErr(err, SubjectDeclaration)
 	}
 	if g.Incident != 0 {
 		inc, err := a.deps.Store.Get(ctx, g.Incident)
 		return inc, false, err
 	}
 	if g.Service == "" {
-		return Incident{}, false, Errorf(CodeBadInput, "These alerts match no service; declare with `/incident declare` and name one.")
+		return Incident{}, false, Fail(CodeBadInput, ReasonAlertsNoService, FieldService, ErrorArgs{})
 	}
 	sev := g.Assessment.Severity
 	if !sev.Valid() {
@@ -615,7 +615,7 @@ func (a *App) DeclareFromGroup(ctx context.Context, id int64, declarer string, a
 		return nil
 	})
 	if err != nil {
-		return inc, created, storeErr(err, "the link between the alerts and the incident")
+		return inc, created, storeErr(err, SubjectAlertLink)
 	}
 	if g.Offer.Zero() {
 		// No offer to edit yet (maybe one being posted, on this replica or
@@ -666,11 +666,11 @@ func (a *App) linkService(ctx context.Context, svc string, n int64) {
 // for /incident signals and the App Home.
 func (a *App) RecentSignals(ctx context.Context, limit int) ([]SignalGroup, error) {
 	if a.deps.Signals == nil {
-		return nil, Errorf(CodeBadInput, "Alert intake is off: set alerts.token to take alerts from Alertmanager.")
+		return nil, Fail(CodeBadInput, ReasonAlertsOff, "", ErrorArgs{})
 	}
 	gs, err := a.deps.Signals.Groups(ctx, func(*SignalGroup) bool { return true }, limit)
 	if err != nil {
-		return nil, storeErr(err, "the signals")
+		return nil, storeErr(err, SubjectSignals)
 	}
 	return gs, nil
 }

@@ -91,13 +91,13 @@ func checkEvent(it Item, who string, now time.Time, checked bool) Event {
 // redelivered envelope changes nothing twice; key makes the click idempotent.
 func (a *App) SetItem(ctx context.Context, n int64, it Item, on bool, actor, key string) (Incident, bool, error) {
 	if !ValidItem(it) {
-		return Incident{}, false, Errorf(CodeBadInput, "%q is not a checklist item.", truncate(string(it), 30))
+		return Incident{}, false, Fail(CodeBadInput, ReasonNotAChecklistItem, FieldItem, ErrorArgs{Input: truncate(string(it), 30)})
 	}
 	now := a.deps.Clock.Now().UTC()
 	changed := false
 	inc, _, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if inc.Status == StatusClosed {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is closed; its checklist is final.", inc.Number)
+			return nil, Fail(CodeBadTransition, ReasonChecklistFinal, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
 		_, was := inc.Checked[it]
 		if was == on {
@@ -112,17 +112,17 @@ func (a *App) SetItem(ctx context.Context, n int64, it Item, on bool, actor, key
 		return []Event{checkEvent(it, actor, now, on)}, nil
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the checklist")
+		return Incident{}, false, storeErr(err, SubjectChecklist)
 	}
 	return inc, changed, nil
 }
 
 // storeErr keeps domain errors and turns others into "nothing was done".
-func storeErr(err error, what string) error {
+func storeErr(err error, what Subject) error {
 	if ErrorCode(err) != "" {
 		return err
 	}
-	return &Error{Code: CodeStore, Message: "Klaxon could not record " + what + ", so nothing changed. Try again in a moment.", Err: err}
+	return &Error{Code: CodeStore, Reason: ReasonNotRecorded, Args: ErrorArgs{Subject: what}, Err: err}
 }
 
 // AssignCommander makes user the incident commander of incident n. The
@@ -130,12 +130,12 @@ func storeErr(err error, what string) error {
 // was the commander (a double click).
 func (a *App) AssignCommander(ctx context.Context, n int64, user, actor, key string) (inc Incident, previous string, changed bool, err error) {
 	if user == "" {
-		return Incident{}, "", false, Errorf(CodeBadInput, "Name the new commander: `/incident ic @someone`, or `/incident ic` to take it yourself.")
+		return Incident{}, "", false, Fail(CodeBadInput, ReasonNoCommanderNamed, FieldUser, ErrorArgs{})
 	}
 	now := a.deps.Clock.Now().UTC()
 	inc, _, err = a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; it needs no commander now.", inc.Number, inc.Status)
+			return nil, Fail(CodeBadTransition, ReasonNoCommanderNeeded, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
 		if inc.Commander == user {
 			return nil, nil
@@ -146,7 +146,7 @@ func (a *App) AssignCommander(ctx context.Context, n int64, user, actor, key str
 		// permission. Decided here, on the incident as stored: of two
 		// simultaneous clicks on an empty role, the second is a takeover.
 		if inc.Commander != "" || user != actor {
-			if err := a.mayManage(*inc, actor, "hand over the commander role of"); err != nil {
+			if err := a.mayManage(*inc, actor, ActHandOver); err != nil {
 				return nil, err
 			}
 		}
@@ -167,7 +167,7 @@ func (a *App) AssignCommander(ctx context.Context, n int64, user, actor, key str
 		return []Event{ev}, nil
 	})
 	if err != nil {
-		return Incident{}, "", false, storeErr(err, "the commander")
+		return Incident{}, "", false, storeErr(err, SubjectCommander)
 	}
 	return inc, previous, changed, nil
 }
@@ -192,17 +192,17 @@ func (a *App) RecordScope(ctx context.Context, n int64, req ScopeRequest) (Incid
 func (a *App) recordScope(ctx context.Context, n int64, req ScopeRequest) (Incident, claim, bool, error) {
 	for _, s := range []string{req.WhatBroke, req.WhoAffected, req.BlastRadius} {
 		if utf8.RuneCountInString(s) > MaxScopeAnswer {
-			return Incident{}, claim{}, false, Errorf(CodeBadInput, "Keep each answer to %d characters at most.", MaxScopeAnswer)
+			return Incident{}, claim{}, false, Fail(CodeBadInput, ReasonScopeAnswerTooLong, FieldAnswers, ErrorArgs{Limit: MaxScopeAnswer})
 		}
 	}
 	if strings.TrimSpace(req.WhatBroke+req.WhoAffected+req.BlastRadius) == "" {
-		return Incident{}, claim{}, false, Errorf(CodeBadInput, "Answer at least one of the three questions.")
+		return Incident{}, claim{}, false, Fail(CodeBadInput, ReasonScopeEmpty, FieldAnswers, ErrorArgs{})
 	}
 	now := a.deps.Clock.Now().UTC()
 	var msg claim
 	inc, applied, err := a.deps.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; its scope call is final.", inc.Number, inc.Status)
+			return nil, Fail(CodeBadTransition, ReasonScopeFinal, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
 		inc.Scope = &Scope{WhatBroke: req.WhatBroke, WhoAffected: req.WhoAffected, BlastRadius: req.BlastRadius, By: req.By, At: now}
 		inc.Timers.ScopeDue = time.Time{}
@@ -214,7 +214,7 @@ func (a *App) recordScope(ctx context.Context, n int64, req ScopeRequest) (Incid
 		return evs, nil
 	})
 	if err != nil {
-		return Incident{}, claim{}, false, storeErr(err, "the scope call")
+		return Incident{}, claim{}, false, storeErr(err, SubjectScopeCall)
 	}
 	if applied {
 		a.Wake()
@@ -244,21 +244,21 @@ func (a *App) ChangeSeverity(ctx context.Context, n int64, to Severity, actor, r
 
 func (a *App) changeSeverity(ctx context.Context, n int64, to Severity, actor, reason, key string) (Incident, SeverityChange, claim, bool, error) {
 	if !to.Valid() {
-		return Incident{}, SeverityChange{}, claim{}, false, Errorf(CodeBadSeverity, "Pick a severity: 1, 2, 3 or 4, as in `/incident sev 2 impact is wider than thought`.")
+		return Incident{}, SeverityChange{}, claim{}, false, Fail(CodeBadSeverity, ReasonSeverityNeeded, FieldSeverity, ErrorArgs{})
 	}
 	if utf8.RuneCountInString(reason) > 500 {
-		return Incident{}, SeverityChange{}, claim{}, false, Errorf(CodeBadInput, "Keep the reason to 500 characters at most.")
+		return Incident{}, SeverityChange{}, claim{}, false, Fail(CodeBadInput, ReasonSeverityReasonLong, FieldReason, ErrorArgs{Limit: 500})
 	}
 	now := a.deps.Clock.Now().UTC()
 	var ch SeverityChange
 	var msg claim
 	changed := false
 	inc, _, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
-		if err := a.mayManage(*inc, actor, "change the severity of"); err != nil {
+		if err := a.mayManage(*inc, actor, ActChangeSeverity); err != nil {
 			return nil, err
 		}
 		if !inc.Status.Open() {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is %s; its severity is final.", inc.Number, inc.Status)
+			return nil, Fail(CodeBadTransition, ReasonSeverityFinal, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
 		if inc.Severity == to {
 			return nil, nil
@@ -279,7 +279,7 @@ func (a *App) changeSeverity(ctx context.Context, n int64, to Severity, actor, r
 		return []Event{ev}, nil
 	})
 	if err != nil {
-		return Incident{}, SeverityChange{}, claim{}, false, storeErr(err, "the severity change")
+		return Incident{}, SeverityChange{}, claim{}, false, storeErr(err, SubjectSeverityChange)
 	}
 	if changed {
 		a.Wake()
@@ -292,10 +292,10 @@ func (a *App) changeSeverity(ctx context.Context, n int64, to Severity, actor, r
 func (a *App) AddNote(ctx context.Context, n int64, actor, text string, at time.Time, key string) (Incident, bool, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
-		return Incident{}, false, Errorf(CodeBadInput, "A note needs text: `/incident note the cache was flushed at 14:02`.")
+		return Incident{}, false, Fail(CodeBadInput, ReasonNoNoteText, FieldText, ErrorArgs{})
 	}
 	if utf8.RuneCountInString(text) > MaxUpdateField {
-		return Incident{}, false, Errorf(CodeBadInput, "Keep a note to %d characters at most.", MaxUpdateField)
+		return Incident{}, false, Fail(CodeBadInput, ReasonNoteTooLong, FieldText, ErrorArgs{Limit: MaxUpdateField})
 	}
 	now := a.deps.Clock.Now().UTC()
 	if at.IsZero() {
@@ -307,7 +307,7 @@ func (a *App) AddNote(ctx context.Context, n int64, actor, text string, at time.
 		return []Event{ev}, nil
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, "the note")
+		return Incident{}, false, storeErr(err, SubjectNote)
 	}
 	return inc, applied, nil
 }

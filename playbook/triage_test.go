@@ -163,7 +163,7 @@ func TestOnlyCommanderDeclarerOrRespondersChangeSeverity(t *testing.T) {
 	h.app.AssignCommander(ctx, inc.Number, "U0IC", "U0IC", "ic")
 
 	_, _, _, err := h.app.ChangeSeverity(ctx, inc.Number, playbook.SEV2, "U0RANDOM", "", "r")
-	if playbook.ErrorCode(err) != playbook.CodeForbidden || !strings.Contains(playbook.UserMessage(err), "<@U0IC>") || !strings.Contains(playbook.UserMessage(err), "<@U0DECLARER>") {
+	if playbook.ErrorCode(err) != playbook.CodeForbidden || !strings.Contains(userMessage(err), "<@U0IC>") || !strings.Contains(userMessage(err), "<@U0DECLARER>") {
 		t.Fatalf("a bystander's change: %v", err)
 	}
 	if got := h.get(t, inc.Number); got.Severity != playbook.SEV3 {

@@ -40,18 +40,18 @@ type StatusUpdate struct {
 
 func (r UpdateRequest) validate() error {
 	if strings.TrimSpace(r.Text+r.Status+r.Impact+r.NextSteps) == "" {
-		return Errorf(CodeBadInput, "An update needs some text: what is known, who is affected, what happens next.")
+		return Fail(CodeBadInput, ReasonUpdateEmpty, FieldText, ErrorArgs{})
 	}
 	for _, f := range []string{r.Text, r.Status, r.Impact, r.NextSteps} {
 		if utf8.RuneCountInString(f) > MaxUpdateField {
-			return Errorf(CodeBadInput, "Keep each part of an update to %d characters at most.", MaxUpdateField)
+			return Fail(CodeBadInput, ReasonUpdateFieldTooLong, FieldText, ErrorArgs{Limit: MaxUpdateField})
 		}
 	}
 	if r.NextIn < 0 || r.NextIn > 7*24*time.Hour {
-		return Errorf(CodeBadInput, "The next update must be due within a week.")
+		return Fail(CodeBadInput, ReasonNextDueTooFar, FieldNextDue, ErrorArgs{})
 	}
 	if r.Key == "" || r.Author == "" {
-		return Errorf(CodeBadInput, "An update needs an author and an idempotency key.")
+		return Fail(CodeBadInput, ReasonNoUpdateAuthor, "", ErrorArgs{})
 	}
 	return nil
 }
@@ -76,7 +76,7 @@ func (a *App) RecordUpdate(ctx context.Context, n int64, req UpdateRequest) (inc
 	now := a.deps.Clock.Now().UTC()
 	inc, applied, err = a.deps.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
 		if inc.Status == StatusClosed {
-			return nil, Errorf(CodeBadTransition, "Incident #%d is closed; updates are over.", inc.Number)
+			return nil, Fail(CodeBadTransition, ReasonUpdatesOver, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
 		met := inc.RecordUpdate(a.deps.Tiers.Get(inc.Severity), now, req.NextIn)
 		su = StatusUpdate{UpdateRequest: req, Seq: inc.Timers.Updates, At: now, NextDue: inc.Timers.UpdateDue, StatusPageMet: met}
@@ -91,7 +91,7 @@ func (a *App) RecordUpdate(ctx context.Context, n int64, req UpdateRequest) (inc
 		if ErrorCode(err) != "" {
 			return Incident{}, StatusUpdate{}, false, err
 		}
-		return Incident{}, StatusUpdate{}, false, &Error{Code: CodeStore, Message: "Klaxon could not record the update, so nothing was posted. Try again in a moment.", Err: err}
+		return Incident{}, StatusUpdate{}, false, &Error{Code: CodeStore, Reason: ReasonUpdateNotStored, Err: err}
 	}
 	if applied {
 		a.Wake()
@@ -107,7 +107,7 @@ func (a *App) PublishUpdate(ctx context.Context, inc Incident, su StatusUpdate) 
 		}
 	}
 	if err := a.deps.Poster.PostUpdate(ctx, a.Briefing(inc), su); err != nil {
-		return &Error{Code: CodeStore, Message: "The update is recorded (the reminders are reset) but Klaxon could not post it in Slack; paste it in the channel by hand.", Err: err}
+		return &Error{Code: CodeStore, Reason: ReasonUpdateNotPosted, Err: err}
 	}
 	return nil
 }

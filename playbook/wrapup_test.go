@@ -329,7 +329,7 @@ func TestGatesHoldTheAllClearUntilAllFourHold(t *testing.T) {
 		inc, su, _, err := h.app.AllClear(ctx, inc.Number, playbook.AllClearRequest{Key: h.key(), Actor: actor, Reason: reason})
 		return inc, su, err
 	}
-	if _, _, err := allClear("U0IC", ""); playbook.ErrorCode(err) != playbook.CodeGatesOpen || !strings.Contains(playbook.UserMessage(err), "0 of 4") {
+	if _, _, err := allClear("U0IC", ""); playbook.ErrorCode(err) != playbook.CodeGatesOpen || !strings.Contains(userMessage(err), "0 of 4") {
 		t.Fatalf("all-clear with no gates: %v", err)
 	}
 	for _, g := range []playbook.Gate{playbook.GateBurnRate, playbook.GateErrorRate, playbook.GateComplaints, playbook.GateSynthetics} {
@@ -343,7 +343,7 @@ func TestGatesHoldTheAllClearUntilAllFourHold(t *testing.T) {
 	// The synthetic gate counts from its check plus five minutes.
 	h.clock.Advance(4*time.Minute + 59*time.Second)
 	_, _, err = allClear("U0IC", "")
-	if playbook.ErrorCode(err) != playbook.CodeGatesOpen || !strings.Contains(playbook.UserMessage(err), "Synthetic monitors") || strings.Contains(playbook.UserMessage(err), "Error rate") {
+	if playbook.ErrorCode(err) != playbook.CodeGatesOpen || !strings.Contains(userMessage(err), "Synthetic monitors") || strings.Contains(userMessage(err), "Error rate") {
 		t.Fatalf("all-clear inside the dwell: %v", err)
 	}
 	if w := h.get(t, inc.Number).Timers.GatesRefresh; !w.Equal(h.clock.Now().UTC().Add(time.Second)) {
@@ -382,7 +382,7 @@ func TestOverrideIsTheCommandersWithAReason(t *testing.T) {
 	h.app.Deps().Responders = []string{"U0SRE"}
 	h.app.SetGate(ctx, inc.Number, playbook.GateErrorRate, true, "U0SRE", h.key())
 	req := playbook.AllClearRequest{Key: h.key(), Actor: "U0SRE", Reason: "Synthetics are down for maintenance"}
-	if _, _, _, err := h.app.AllClear(ctx, inc.Number, req); playbook.ErrorCode(err) != playbook.CodeForbidden || !strings.Contains(playbook.UserMessage(err), "there is none yet") {
+	if _, _, _, err := h.app.AllClear(ctx, inc.Number, req); playbook.ErrorCode(err) != playbook.CodeForbidden || !strings.Contains(userMessage(err), "there is none yet") {
 		t.Fatalf("override with no commander: %v", err)
 	}
 	h.app.AssignCommander(ctx, inc.Number, "U0IC", "U0IC", h.key())
@@ -429,7 +429,7 @@ func TestValidateAction(t *testing.T) {
 		r := ok
 		tc.mod(&r)
 		err := playbook.ValidateAction(r, now)
-		if playbook.ErrorCode(err) != playbook.CodeBadInput || !strings.Contains(playbook.UserMessage(err), tc.want) {
+		if playbook.ErrorCode(err) != playbook.CodeBadInput || !strings.Contains(userMessage(err), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
 	}
@@ -566,7 +566,7 @@ func TestCloseUploadsThenArchives(t *testing.T) {
 	if _, err := h.app.SetUp(ctx, inc.Number); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := h.app.Close(ctx, inc.Number, playbook.CloseRequest{Key: h.key(), Actor: "U0DECLARER"}); playbook.ErrorCode(err) != playbook.CodeBadTransition || !strings.Contains(playbook.UserMessage(err), "/incident resolve") {
+	if _, _, err := h.app.Close(ctx, inc.Number, playbook.CloseRequest{Key: h.key(), Actor: "U0DECLARER"}); playbook.ErrorCode(err) != playbook.CodeBadTransition || !strings.Contains(userMessage(err), "/incident resolve") {
 		t.Fatalf("close before the all-clear: %v", err)
 	}
 	h.resolve(t, inc.Number)
@@ -757,7 +757,7 @@ func FuzzValidateAction(f *testing.F) {
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, text, owner, due string) {
 		err := playbook.ValidateAction(playbook.ActionRequest{Text: text, Owner: owner, Due: due}, now)
-		if err != nil && (playbook.ErrorCode(err) != playbook.CodeBadInput || playbook.UserMessage(err) == "") {
+		if err != nil && (playbook.ErrorCode(err) != playbook.CodeBadInput || userMessage(err) == "") {
 			t.Fatalf("refusal without a message for a person: %v", err)
 		}
 		if err == nil && (strings.TrimSpace(text) == "" || owner == "" || due == "") {

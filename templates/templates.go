@@ -10,7 +10,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 	"unicode/utf8"
@@ -76,6 +78,10 @@ func Load(dir string) (*Set, error) {
 	return &Set{t: root}, nil
 }
 
+// Default returns the embedded templates, parsed once, for the places that
+// have no operator's set at hand (a command-line error, a webhook answer).
+var Default = sync.OnceValue(MustDefault)
+
 // MustDefault returns the embedded templates; they are tested to parse.
 func MustDefault() *Set {
 	s, err := Load("")
@@ -104,6 +110,10 @@ var Funcs = template.FuncMap{
 	"link":     func(url, label string) string { return "<" + url + "|" + Escape(label) + ">" },
 	"upper":    strings.ToUpper,
 	"duration": playbook.HumanDuration,
+	// q quotes what a person typed, as Go's %q does.
+	"q":    strconv.Quote,
+	"join": func(s []string) string { return strings.Join(s, ", ") },
+	"sub":  func(a, b int) int { return a - b },
 }
 
 // Escape makes user text inert in Slack mrkdwn: "<!channel>" or "<@U1>"

@@ -23,6 +23,7 @@ import (
 	"github.com/klaxonhq/klaxon/report"
 	"github.com/klaxonhq/klaxon/store"
 	"github.com/klaxonhq/klaxon/store/postgres"
+	"github.com/klaxonhq/klaxon/templates"
 )
 
 // defaultSince is the window of `klaxon report` and GET /report: the last
@@ -39,7 +40,7 @@ type reportQuery struct {
 func parseReportQuery(since, service, format string) (reportQuery, error) {
 	d, err := playbook.ParseSpan(since, defaultSince)
 	if err != nil {
-		return reportQuery{}, errors.New(playbook.UserMessage(err))
+		return reportQuery{}, errors.New(templates.Default().ErrorPlain(err))
 	}
 	f, err := report.ParseFormat(format)
 	if err != nil {
@@ -72,7 +73,7 @@ func reportHandler(app *playbook.App, log *slog.Logger) http.HandlerFunc {
 			if playbook.ErrorCode(err) == playbook.CodeBadInput {
 				code = http.StatusBadRequest
 			}
-			http.Error(w, playbook.UserMessage(err), code)
+			http.Error(w, templates.Default().ErrorPlain(err), code)
 			return
 		}
 		w.Header().Set("Content-Type", q.format.ContentType())
@@ -123,7 +124,7 @@ func reportCmd(ctx context.Context, args []string, configDefault string, stdout,
 	app := playbook.New(playbook.Deps{Store: db, Tiers: cfg.Severities, Services: cfg.Services, Clock: playbook.ClockFunc(time.Now)})
 	f, err := figures(ctx, app, q)
 	if err != nil {
-		fmt.Fprintln(stderr, "klaxon report:", playbook.UserMessage(err))
+		fmt.Fprintln(stderr, "klaxon report:", templates.Default().ErrorPlain(err))
 		if playbook.ErrorCode(err) == playbook.CodeBadInput {
 			return 2
 		}
@@ -250,7 +251,7 @@ func exportCmd(ctx context.Context, args []string, configDefault string, stdout,
 	if *since != "" {
 		d, err := playbook.ParseSpan(*since, 0)
 		if err != nil {
-			fmt.Fprintln(stderr, "klaxon export:", playbook.UserMessage(err))
+			fmt.Fprintln(stderr, "klaxon export:", templates.Default().ErrorPlain(err))
 			return 2
 		}
 		from = time.Now().Add(-d)
