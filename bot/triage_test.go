@@ -84,7 +84,7 @@ func TestCommanderButtonCommandAndHandover(t *testing.T) {
 	}
 	k.bot.Wait()
 	evs := events(t, k, playbook.EventCommanderChanged)
-	if len(evs) != 2 || evs[1].Data["from"] != "U0PAY001" || evs[1].Data["to"] != "U0OTHER1" || evs[1].Actor != declarer {
+	if len(evs) != 2 || evs[1].Payload != (playbook.CommanderPayload{From: "U0PAY001", To: "U0OTHER1"}) || evs[1].Actor != declarer {
 		t.Fatalf("hand-over events %+v", evs)
 	}
 	if got, _ := f.Channel(ch.ID); !slices.Contains(got.Members, "U0OTHER1") {
@@ -175,7 +175,7 @@ func TestScopeCallFormSummaryAndSeverityChange(t *testing.T) {
 		t.Fatalf("summary:\n%.400s", body)
 	}
 	evs := events(t, k, playbook.EventSeverityChanged)
-	if len(evs) != 1 || evs[0].Data["from"] != "SEV2" || evs[0].Data["to"] != "SEV1" || evs[0].Data["reason"] != "scope call" {
+	if len(evs) != 1 || evs[0].Payload != (playbook.SeverityPayload{From: playbook.SEV2, To: playbook.SEV1, Reason: "scope call"}) {
 		t.Fatalf("severity events %+v", evs)
 	}
 
@@ -298,7 +298,7 @@ func TestSevStatusNoteAndShortcut(t *testing.T) {
 	if inc.Timers.UpdateDue.IsZero() || inc.Timers.UpdateDue.Sub(inc.DeclaredAt()) != 15*60e9 {
 		t.Errorf("cadence did not follow SEV1: due %v", inc.Timers.UpdateDue)
 	}
-	if evs := events(t, k, playbook.EventSeverityChanged); len(evs) != 1 || evs[0].Data["reason"] != "all regions now failing" {
+	if evs := events(t, k, playbook.EventSeverityChanged); len(evs) != 1 || evs[0].Payload.(playbook.SeverityPayload).Reason != "all regions now failing" {
 		t.Errorf("events %+v", evs)
 	}
 

@@ -96,7 +96,7 @@ func (a *App) AddAction(ctx context.Context, n int64, r ActionRequest) (Incident
 		item = ActionItem{ID: len(inc.Actions) + 1, Text: strings.TrimSpace(r.Text), Owner: r.Owner, Due: r.Due, By: r.Actor, At: now}
 		inc.Actions = append(inc.Actions, item)
 		ev := NewEvent(EventActionItem, r.Actor, now, item.Text)
-		ev.Data = map[string]string{"id": fmt.Sprint(item.ID), "owner": item.Owner, "due": item.Due}
+		ev.Payload = ActionPayload{ID: item.ID, Owner: item.Owner, Due: item.Due}
 		return []Event{ev}, nil
 	})
 	if err != nil {
@@ -191,7 +191,7 @@ func (a *App) FileTickets(ctx context.Context, n int64, force bool) (TicketResul
 			}
 			item.Ticket, item.FileFailures = &t, 0
 			ev := NewEvent(EventTicketFiled, ActorKlaxon, now, fmt.Sprintf("Action item %d filed as %s#%d", it.ID, t.Repo, t.Number))
-			ev.Data = map[string]string{"id": fmt.Sprint(it.ID), "url": t.URL}
+			ev.Payload = TicketPayload{ID: it.ID, Ticket: fmt.Sprintf("%s#%d", t.Repo, t.Number), URL: t.URL}
 			return []Event{ev}, nil
 		})
 		if err != nil {
@@ -410,10 +410,7 @@ func (a *App) SetRootCause(ctx context.Context, n int64, tag, actor, key string)
 		}
 		inc.RootCause, inc.RepeatOf = norm, earlier
 		ev := NewEvent(EventRootCause, actor, now, norm)
-		ev.Data = map[string]string{"tag": norm}
-		if len(earlier) > 0 {
-			ev.Data["repeat_of"] = joinNumbers(earlier)
-		}
+		ev.Payload = RootCausePayload{Tag: norm, RepeatOf: earlier}
 		return []Event{ev}, nil
 	})
 	if err != nil {
@@ -471,7 +468,7 @@ func (a *App) PostmortemDone(ctx context.Context, n int64, link, actor, key stri
 		}
 		inc.MarkPostmortemDone(link)
 		ev := NewEvent(EventPostmortemDone, actor, now, link)
-		ev.Data = map[string]string{"url": link}
+		ev.Payload = PostmortemDonePayload{URL: link}
 		return []Event{ev}, nil
 	})
 	if err != nil {

@@ -2,7 +2,6 @@ package playbook
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -49,7 +48,7 @@ func (a *App) channelFailed(ctx context.Context, inc Incident, cerr error) Incid
 		i.Failures[StepChannel]++
 		k := i.Failures[StepChannel]
 		ev := NewEvent(EventStepFailed, ActorKlaxon, now, "could not create the channel: "+cerr.Error())
-		ev.Data = map[string]string{"step": string(StepChannel), "attempt": fmt.Sprint(k)}
+		ev.Payload = StepFailedPayload{Step: StepChannel, Attempt: k}
 		if k < MaxChannelAttempts {
 			i.Timers.ChannelRetry = now.Add(channelRetryFirst << (k - 1))
 			return []Event{ev}, nil

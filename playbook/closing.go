@@ -247,7 +247,7 @@ func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events
 		}
 		i.Closure.File, i.Closure.Uploading, i.Closure.PostmortemBytes, i.Closure.PostmortemEvents = id, "", len(md), events
 		ev := NewEvent(EventPostmortemShared, ActorKlaxon, now, "Post-mortem outline uploaded to the channel")
-		ev.Data = map[string]string{"file": id}
+		ev.Payload = SharedPayload{Upload: true, File: id}
 		return []Event{ev}, nil
 	})
 	if uerr != nil {
@@ -288,7 +288,7 @@ func (a *App) publishOutline(ctx context.Context, inc Incident, md []byte, res *
 		}
 		i.Closure.Published = link
 		ev := NewEvent(EventPostmortemShared, ActorKlaxon, now, "Post-mortem outline published to "+a.deps.PostmortemsRepo)
-		ev.Data = map[string]string{"url": link}
+		ev.Payload = SharedPayload{Repo: a.deps.PostmortemsRepo, URL: link}
 		return []Event{ev}, nil
 	})
 	if perr != nil {

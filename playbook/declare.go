@@ -254,7 +254,7 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 		// its own (see createChannel).
 		inc.ChannelIntent = &ChannelIntent{Name: ChannelName(n, req.Severity, inc.Title, 1), Attempt: 1, At: now}
 		ev := NewEvent(EventDeclared, req.Declarer, now, fmt.Sprintf("%s declared: %s", req.Severity, inc.Title))
-		ev.Data = map[string]string{"severity": req.Severity.String(), "service": svcName}
+		ev.Payload = DeclaredPayload{Severity: req.Severity, Service: svcName}
 		evs := append([]Event{ev}, linkWatched(&inc, watched, now)...)
 		if t, ok := inc.At(PhaseDetected); ok && t.Before(now) && len(req.Signals) == 0 {
 			started := NewEvent(EventImpactStarted, req.Declarer, now, "impact started (as "+req.Declarer+" said when declaring)")
@@ -765,7 +765,7 @@ func (a *App) reportFailures(ctx context.Context, n int64, channelID string, fai
 				continue
 			}
 			ev := NewEvent(EventStepFailed, ActorKlaxon, now, stepWords[s]+": "+err.Error())
-			ev.Data = map[string]string{"step": string(s)}
+			ev.Payload = StepFailedPayload{Step: s}
 			evs = append(evs, ev)
 			if inc.Failures[s] == 0 {
 				words = append(words, stepWords[s])

@@ -198,7 +198,7 @@ func TestDeclareRecordsPhasesInUTC(t *testing.T) {
 	ev := evs[0]
 	if ev.Type != playbook.EventDeclared || ev.Actor != "U0DECLARER" || !ev.At.Equal(now) || ev.At.Location() != time.UTC ||
 		!strings.Contains(ev.Text, "SEV2") || !strings.Contains(ev.Text, "Checkout returns 500s") ||
-		ev.Data["severity"] != "SEV2" || ev.Data["service"] != "checkout" {
+		ev.Payload != (playbook.DeclaredPayload{Severity: playbook.SEV2, Service: "checkout"}) {
 		t.Errorf("declared event = %+v", ev)
 	}
 	if h.ch.counts()["Create"] != 0 || h.post.counts()["Announce"] != 0 {
@@ -430,7 +430,7 @@ func TestSetUpChannelCreationFailure(t *testing.T) {
 		t.Fatalf("timeline = %v, want one step_failed", eventTypes(evs))
 	}
 	for _, ev := range evs {
-		if ev.Type == playbook.EventStepFailed && (ev.Data["step"] != string(playbook.StepChannel) || !strings.Contains(ev.Text, "missing_scope")) {
+		if ev.Type == playbook.EventStepFailed && (ev.Payload.(playbook.StepFailedPayload).Step != playbook.StepChannel || !strings.Contains(ev.Text, "missing_scope")) {
 			t.Errorf("step_failed = %+v, want step channel and the reason", ev)
 		}
 	}
@@ -474,7 +474,7 @@ func TestSetUpStepFailureIsReportedAndRetriedAlone(t *testing.T) {
 		t.Fatalf("timeline = %v, want one step_failed", eventTypes(evs))
 	}
 	for _, ev := range evs {
-		if ev.Type == playbook.EventStepFailed && (ev.Data["step"] != string(playbook.StepBookmark) || !strings.Contains(ev.Text, "invalid_link")) {
+		if ev.Type == playbook.EventStepFailed && (ev.Payload.(playbook.StepFailedPayload).Step != playbook.StepBookmark || !strings.Contains(ev.Text, "invalid_link")) {
 			t.Errorf("step_failed = %+v, want step bookmark and the reason", ev)
 		}
 	}

@@ -5,6 +5,7 @@ package playbook_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -291,7 +292,7 @@ func TestOverrideFromInvestigatingStampsTheSkippedPhases(t *testing.T) {
 	}
 	var said bool
 	for _, ev := range h.timeline(t, inc.Number) {
-		if ev.Type == playbook.EventStatusChanged && strings.Contains(ev.Data["skipped"], string(playbook.PhaseMitigationStarted)) {
+		if ev.Type == playbook.EventStatusChanged && slices.Contains(ev.Payload.(playbook.StatusPayload).Skipped, playbook.PhaseMitigationStarted) {
 			said = true
 		}
 	}

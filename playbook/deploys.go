@@ -565,6 +565,6 @@ func linkWatched(inc *Incident, d *DeployRecord, now time.Time) []Event {
 		Confirmed: true, ConfirmedBy: ActorKlaxon, ConfirmedAt: now, Watchdog: true,
 	}
 	ev := NewEvent(EventDeployLinked, ActorKlaxon, now, fmt.Sprintf("Declared inside the watch window of deploy %s of %s: linked as the cause", d.Short(), d.Repo))
-	ev.Data = map[string]string{"repo": d.Repo, "sha": d.SHA, "key": d.Key(), "watchdog": "true"}
+	ev.Payload = DeployRefPayload{Repo: d.Repo, SHA: d.SHA, Key: d.Key(), Watchdog: true}
 	return []Event{ev}
 }

@@ -328,15 +328,16 @@ func deployEvents(rep DeployReport, now time.Time) []Event {
 		text := fmt.Sprintf("Deploy %s of %s to %s (%s)", rk.Short(), rk.Repo, rk.Environment, orNone(rk.State))
 		ev := NewEvent(EventDeploy, ActorKlaxon, now, text)
 		ev.At = rk.At.UTC()
-		ev.Data = map[string]string{"repo": rk.Repo, "sha": rk.SHA, "state": rk.State, "creator": rk.Creator, "verdict": string(rk.Verdict), "key": rk.Key()}
+		ev.Payload = DeployPayload{Repo: rk.Repo, SHA: rk.SHA, State: rk.State, Creator: rk.Creator, Verdict: rk.Verdict, Key: rk.Key()}
 		evs = append(evs, ev)
 		if i == 0 && rk.Verdict == VerdictSuspect {
 			sev := NewEvent(EventSuspectDeploy, ActorKlaxon, now, fmt.Sprintf("Suspect deploy %s of %s at %s", rk.Short(), rk.Repo, rk.At.UTC().Format("15:04 UTC")))
 			sev.At = rk.At.UTC()
-			sev.Data = map[string]string{"sha": rk.SHA, "ref": rk.Ref, "creator": rk.Creator, "url": rk.URL, "state": rk.State}
+			sp := SuspectPayload{SHA: rk.SHA, Ref: rk.Ref, Creator: rk.Creator, URL: rk.URL, State: rk.State}
 			if rk.KnownGood != nil {
-				sev.Data["known_good"] = rk.KnownGood.SHA
+				sp.KnownGood = rk.KnownGood.SHA
 			}
+			sev.Payload = sp
 			evs = append(evs, sev)
 		}
 	}
@@ -360,7 +361,7 @@ func (a *App) deploysFailed(ctx context.Context, inc Incident, cause error) erro
 		}
 		i.Deploys.Failures++
 		ev := NewEvent(EventStepFailed, ActorKlaxon, now, "look up the recent deploys: "+oneLine(cause.Error(), 300))
-		ev.Data = map[string]string{"step": "deploys"}
+		ev.Payload = StepFailedPayload{Step: "deploys"}
 		return []Event{ev}, nil
 	})
 	if err != nil {
@@ -532,7 +533,7 @@ func (a *App) setVerdict(ctx context.Context, inc Incident, rec DeployRecord, ca
 			}
 			f.Suspect, f.Confirmed, f.ConfirmedBy, f.ConfirmedAt = ref, true, actor, now
 			ev := NewEvent(EventDeployLinked, actor, now, fmt.Sprintf("Deploy %s of %s linked as the cause", rec.Short(), rec.Repo))
-			ev.Data = map[string]string{"repo": rec.Repo, "sha": rec.SHA, "key": dk}
+			ev.Payload = DeployRefPayload{Repo: rec.Repo, SHA: rec.SHA, Key: dk}
 			evs := []Event{ev}
 			if i.check(ItemDeploys, actor, now) {
 				evs = append(evs, checkEvent(ItemDeploys, actor, now, true))
@@ -544,7 +545,7 @@ func (a *App) setVerdict(ctx context.Context, inc Incident, rec DeployRecord, ca
 			f.Confirmed, f.ConfirmedBy, f.ConfirmedAt = false, "", time.Time{}
 		}
 		ev := NewEvent(EventDeployRuled, actor, now, fmt.Sprintf("Deploy %s of %s ruled out", rec.Short(), rec.Repo))
-		ev.Data = map[string]string{"repo": rec.Repo, "sha": rec.SHA, "key": dk}
+		ev.Payload = DeployRefPayload{Repo: rec.Repo, SHA: rec.SHA, Key: dk}
 		return []Event{ev}, nil
 	})
 	if err != nil {

@@ -90,24 +90,26 @@ func (a *App) addPostmortemDeploys(ctx context.Context, inc Incident, p *Postmor
 
 // deploySentence says a deploy event in the post-mortem's timeline.
 func deploySentence(e Event, who string) (string, string, bool) {
-	d := e.Data
 	switch e.Type {
 	case EventDeploy:
-		s := "Deploy " + shortCommit(d["sha"]) + " of " + d["repo"]
-		if c := d["creator"]; c != "" {
-			s += " by " + c
+		d, _ := PayloadOf[DeployPayload](e)
+		s := "Deploy " + shortCommit(d.SHA) + " of " + d.Repo
+		if d.Creator != "" {
+			s += " by " + d.Creator
 		}
-		if st := d["state"]; st != "" {
-			s += ", " + st
+		if d.State != "" {
+			s += ", " + d.State
 		}
 		return s, "", true
 	case EventDeployLinked:
-		if d["watchdog"] == "true" {
-			return "Declared inside the watch window of deploy " + shortCommit(d["sha"]) + " of " + d["repo"] + ": linked as the cause", "", true
+		d, _ := PayloadOf[DeployRefPayload](e)
+		if d.Watchdog {
+			return "Declared inside the watch window of deploy " + shortCommit(d.SHA) + " of " + d.Repo + ": linked as the cause", "", true
 		}
-		return who + " linked deploy " + shortCommit(d["sha"]) + " of " + d["repo"] + " as the cause", "", true
+		return who + " linked deploy " + shortCommit(d.SHA) + " of " + d.Repo + " as the cause", "", true
 	case EventDeployRuled:
-		return who + " ruled out deploy " + shortCommit(d["sha"]) + " of " + d["repo"], "", true
+		d, _ := PayloadOf[DeployRefPayload](e)
+		return who + " ruled out deploy " + shortCommit(d.SHA) + " of " + d.Repo, "", true
 	}
 	return "", "", false
 }

@@ -23,7 +23,7 @@ func (a *App) runPaging(ctx context.Context, incs map[int64]Incident, due map[in
 				a.log().Warn("resolving the PagerDuty incident after the all-clear", "incident", n, "pagerduty_incident", inc.Paging.PD.ID, "err", err)
 			} else {
 				ev := NewEvent(EventPagerDuty, ActorKlaxon, a.deps.Clock.Now(), "resolved PagerDuty incident "+inc.Paging.PD.ID+" (the all-clear)")
-				ev.Data = map[string]string{"event": "resolved_by_klaxon", "pagerduty_incident": inc.Paging.PD.ID}
+				ev.Payload = PagerDutyPayload{Event: "resolved_by_klaxon", Incident: inc.Paging.PD.ID}
 				if _, err := a.deps.Store.Update(ctx, n, func(*Incident) ([]Event, error) { return []Event{ev}, nil }); err != nil {
 					a.log().Error("recording the PagerDuty resolution", "incident", n, "err", err)
 				}
@@ -98,7 +98,7 @@ func (a *App) fireStep(ctx context.Context, inc Incident, s PlannedStep) {
 	}
 	text := fmt.Sprintf("escalation step %d fired (%s after the declaration, %s)", s.Index, HumanDuration(s.Step.After), s.Step.If)
 	ev := NewEvent(EventEscalated, ActorKlaxon, now, text)
-	ev.Data = map[string]string{"step": fmt.Sprint(s.Index), "if": string(s.Step.If), "severity": s.Severity.String()}
+	ev.Payload = EscalationPayload{Step: s.Index, If: string(s.Step.If), Severity: s.Severity}
 	r.events = append([]Event{ev}, r.events...)
 	if err := a.finishPage(ctx, inc.Number, notice, r, now, false); err != nil {
 		a.log().Error("recording an escalation step", "incident", inc.Number, "step", s.Index, "err", err)
@@ -202,7 +202,7 @@ func (a *App) withPagerDutyLog(ctx context.Context, inc Incident, events []Event
 	out := slices.Clone(events)
 	for _, e := range log {
 		ev := Event{Type: EventPagerDutyLog, Actor: "", At: e.At.UTC(), Recorded: e.At.UTC(), Text: e.Summary,
-			Data: map[string]string{"type": e.Type, "agent": e.Agent}}
+			Payload: PagerDutyLogPayload{Type: e.Type, Agent: e.Agent}}
 		out = append(out, ev)
 	}
 	slices.SortStableFunc(out, func(x, y Event) int { return x.At.Compare(y.At) })

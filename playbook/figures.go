@@ -525,19 +525,14 @@ func (b *FigureBuilder) pagesOf(inc *Incident, events []Event) {
 }
 
 // PagedPeople returns who a page event reached, as the paging integration
-// records it: Data["person"] (one event per person paged: their Slack user,
-// else their PagerDuty name or ID), else a comma-separated Data["paged"].
+// records it: the payload's Person (one event per person paged: their
+// Slack user, else their PagerDuty name or ID), else its Paged list.
 func PagedPeople(e Event) []string {
-	if v := strings.TrimSpace(e.Data["person"]); v != "" {
+	p, _ := PayloadOf[PagePayload](e)
+	if v := strings.TrimSpace(p.Person); v != "" {
 		return []string{v}
 	}
-	var out []string
-	for _, p := range strings.Split(e.Data["paged"], ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
+	return p.Paged
 }
 
 // AddDeploys counts a service's deploys in the window and those that failed
@@ -872,7 +867,8 @@ func FigureEvent(e Event) (Event, bool) {
 	}
 	v := Event{Seq: e.Seq, Type: e.Type, Actor: e.Actor, At: e.At, Recorded: e.Recorded}
 	if e.Type == EventPage {
-		v.Data = e.Data
+		p, _ := PayloadOf[PagePayload](e)
+		v.Payload = PagePayload{Person: p.Person, Paged: p.Paged}
 	}
 	return v, true
 }

@@ -241,7 +241,9 @@ func TestFiguresActionItems(t *testing.T) {
 
 func TestFiguresPagerLoad(t *testing.T) {
 	incs := weekly()
-	page := func(at time.Time, data map[string]string) Event { return Event{Type: EventPage, At: at, Data: data} }
+	page := func(at time.Time, data map[string]string) Event {
+		return Event{Type: EventPage, At: at, Payload: DecodeLegacy(EventPage, data, "")}
+	}
 	wk := incs[0].DeclaredAt()
 	var evs []Event
 	evs = append(evs, page(wk, map[string]string{"paged": "U1, U2"}), page(wk.Add(time.Hour), map[string]string{"person": "U1", "target": "pagerduty_schedule:PS0EMGR"}),
@@ -347,7 +349,7 @@ func BenchmarkBuildFigures10k(b *testing.B) {
 			evs[i] = append(evs[i], NewEvent(EventNote, "U1", decl.Add(time.Duration(k)*time.Minute), "a note"))
 		}
 		page := NewEvent(EventPage, ActorKlaxon, decl, "")
-		page.Data = map[string]string{"person": "U0ONCALL", "kind": "declaration"}
+		page.Payload = PagePayload{Person: "U0ONCALL", Kind: PageDeclaration}
 		evs[i] = append(evs[i], page, NewEvent(EventPostmortemDone, "U1", decl.Add(20*time.Hour), ""))
 	}
 	q := FigureQuery{Window: WindowEnding(figNow, 104*Week)}

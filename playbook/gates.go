@@ -84,10 +84,7 @@ func (a *App) OpenVerification(ctx context.Context, n int64, actor, key string) 
 				return nil, err
 			}
 			ev := NewEvent(EventStatusChanged, actor, now, "Mitigated: verification started")
-			ev.Data = map[string]string{"to": string(StatusMitigated)}
-			if note, ok := skippedNote(skipped, StatusMitigated, actor, now); ok {
-				ev.Data["skipped"] = note.Data["skipped"]
-			}
+			ev.Payload = StatusPayload{To: StatusMitigated, Skipped: skipped}
 			evs = append(evs, ev)
 		}
 		inc.Verifying = now
@@ -133,7 +130,7 @@ func (a *App) SetGate(ctx context.Context, n int64, g Gate, on bool, actor, key 
 		}
 		inc.Timers.GatesRefresh = inc.nextGateHolds(now)
 		ev := NewEvent(typ, actor, now, text)
-		ev.Data = map[string]string{"gate": string(g)}
+		ev.Payload = GatePayload{Gate: g}
 		return []Event{ev}, nil
 	})
 	if err != nil {
@@ -189,14 +186,12 @@ func (a *App) AllClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 				return nil, Fail(CodeForbidden, ReasonOverrideNotCommand, "", ErrorArgs{Incident: inc.Number, Commander: inc.Commander})
 			}
 			ov := &Override{By: req.Actor, At: now, Reason: req.Reason}
-			labels := make([]string, len(unmet))
-			for i, st := range unmet {
+			for _, st := range unmet {
 				ov.Unmet = append(ov.Unmet, st.Gate)
-				labels[i] = st.Label
 			}
 			inc.Override = ov
 			ev := NewEvent(EventGateOverride, req.Actor, now, req.Reason)
-			ev.Data = map[string]string{"unmet": strings.Join(gateNames(ov.Unmet), ","), "labels": strings.Join(labels, "; ")}
+			ev.Payload = OverridePayload{Unmet: ov.Unmet}
 			evs = append(evs, ev)
 		}
 		tier := a.deps.Tiers.Get(inc.Severity)
@@ -219,7 +214,7 @@ func (a *App) AllClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 			su.Status = "Resolved: all clear given by the commander before every verification gate held. Reason: " + inc.Override.Reason
 		}
 		upd := NewEvent(EventStatusUpdate, req.Actor, now, su.Status)
-		upd.Data = map[string]string{"seq": fmt.Sprint(su.Seq), "final": "true"}
+		upd.Payload = UpdatePayload{Seq: su.Seq, Final: true}
 		return append(evs, upd), nil
 	})
 	if err != nil {
@@ -229,14 +224,6 @@ func (a *App) AllClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 		a.Wake()
 	}
 	return inc, su, applied, nil
-}
-
-func gateNames(gs []Gate) []string {
-	out := make([]string, len(gs))
-	for i, g := range gs {
-		out[i] = string(g)
-	}
-	return out
 }
 
 func allClearText(inc *Incident) string {

@@ -236,7 +236,7 @@ func skippedNote(skipped []Phase, to Status, actor string, now time.Time) (ev Ev
 		names[i] = string(p)
 	}
 	ev = NewEvent(EventStatusChanged, actor, now, "phases skipped, stamped at the same instant: "+strings.Join(names, ", "))
-	ev.Data = map[string]string{"to": string(to), "skipped": strings.Join(names, ",")}
+	ev.Payload = StatusPayload{To: to, Skipped: skipped}
 	return ev, true
 }
 

@@ -59,7 +59,8 @@ func (a *App) wasPaged(ctx context.Context, evs []Event, user string) bool {
 		if e.Type != EventPage {
 			continue
 		}
-		id := e.Data["slack_user"]
+		pg, _ := PayloadOf[PagePayload](e)
+		id := pg.SlackUser
 		if id == user {
 			return true
 		}

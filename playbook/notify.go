@@ -102,7 +102,7 @@ func (a *App) notifyOwners(ctx context.Context, n int64) error {
 		if ferr == nil {
 			notice.Issue = &t
 			ev := NewEvent(EventOwnersTold, ActorKlaxon, a.deps.Clock.Now(), fmt.Sprintf("told the owning team %s: GitHub issue %s#%d", notice.Team, t.Repo, t.Number))
-			ev.Data = map[string]string{"via": "github", "team": notice.Team, "url": t.URL, "issue": fmt.Sprintf("%s#%d", t.Repo, t.Number)}
+			ev.Payload = OwnersToldPayload{Via: "github", Team: notice.Team, URL: t.URL, Issue: fmt.Sprintf("%s#%d", t.Repo, t.Number)}
 			return a.finishNotify(ctx, n, notice, []Event{ev}, "github", now)
 		}
 		if own.Team == nil || own.Team.SlackGroup == "" {
@@ -132,7 +132,7 @@ func (a *App) notifyOwners(ctx context.Context, n int64) error {
 		}
 	}
 	ev := NewEvent(EventOwnersTold, ActorKlaxon, now, fmt.Sprintf("told the owning team %s through its Slack group %s", own.Team.GitHub, group))
-	ev.Data = map[string]string{"via": "slack", "team": own.Team.GitHub, "slack_group": group}
+	ev.Payload = OwnersToldPayload{Via: "slack", Team: own.Team.GitHub, SlackGroup: group}
 	return a.finishNotify(ctx, n, notice, []Event{ev}, "slack", now)
 }
 

@@ -91,7 +91,7 @@ func TestSEV3OpensOneGitHubIssueForTheOwningTeam(t *testing.T) {
 		t.Error("no page went out, so the declarer's acknowledgement should stand")
 	}
 	told := eventsOf(h.timeline(t, inc.Number), playbook.EventOwnersTold)
-	if len(told) != 1 || told[0].Data["via"] != "github" || told[0].Data["url"] != it.HTMLURL {
+	if len(told) != 1 || told[0].Payload.(playbook.OwnersToldPayload).Via != "github" || told[0].Payload.(playbook.OwnersToldPayload).URL != it.HTMLURL {
 		t.Fatalf("timeline: %+v", told)
 	}
 	var pm playbook.Postmortem
@@ -154,7 +154,7 @@ func TestSEV4WithoutGitHubTellsTheTeamsSlackGroup(t *testing.T) {
 	}
 	got := h.get(t, inc.Number)
 	told := eventsOf(h.timeline(t, inc.Number), playbook.EventOwnersTold)
-	if got.Paging.Told != "slack" || len(told) != 1 || told[0].Data["slack_group"] != "S0PAY" {
+	if got.Paging.Told != "slack" || len(told) != 1 || told[0].Payload.(playbook.OwnersToldPayload).SlackGroup != "S0PAY" {
 		t.Fatalf("told %q, timeline %+v", got.Paging.Told, told)
 	}
 }
@@ -249,7 +249,7 @@ func TestOwnerJoiningAcknowledgesASlackPage(t *testing.T) {
 		t.Fatal("owner item not checked")
 	}
 	acks := eventsOf(h.timeline(t, inc.Number), playbook.EventPageAcknowledged)
-	if len(acks) != 1 || acks[0].Data["source"] != "join" {
+	if len(acks) != 1 || acks[0].Payload.(playbook.AckPayload).Source != "join" {
 		t.Fatalf("acknowledgements: %+v", acks)
 	}
 	// Acknowledged: the EM step (if unacknowledged) does not fire.

@@ -83,13 +83,7 @@ func (a *App) slackOf(ctx context.Context, p Person) string {
 func pageEvent(actor string, now time.Time, kind PageKind, via string, target Target, slackID string, p Person) Event {
 	who := cmp.Or(slackID, p.Name, p.ID, target.ID)
 	ev := NewEvent(EventPage, actor, now, "paged "+cmp.Or(p.Name, who))
-	ev.Data = map[string]string{"kind": string(kind), "via": via, "target": target.String(), "person": who}
-	if slackID != "" {
-		ev.Data["slack_user"] = slackID
-	}
-	if p.ID != "" {
-		ev.Data["pagerduty_user"] = p.ID
-	}
+	ev.Payload = PagePayload{Kind: kind, Via: via, Target: target.String(), Person: who, SlackUser: slackID, PagerDutyUser: p.ID}
 	return ev
 }
 
@@ -167,7 +161,7 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 					text = "adopted the open PagerDuty incident " + ref.ID + " (same incident key)"
 				}
 				ev := NewEvent(EventPagerDuty, ActorKlaxon, now, text)
-				ev.Data = map[string]string{"pagerduty_incident": ref.ID, "url": ref.URL}
+				ev.Payload = PagerDutyPayload{Incident: ref.ID, URL: ref.URL}
 				return []Event{ev}, nil
 			}); err != nil {
 				return err
@@ -480,12 +474,14 @@ func (a *App) Acknowledge(ctx context.Context, n int64, ack Ack) (Incident, bool
 		}
 		ev := NewEvent(EventPageAcknowledged, actor, now, "acknowledged by "+by)
 		ev.At = at
-		ev.Data = map[string]string{"by": by, "source": ack.Source}
+		ap := AckPayload{By: by, Source: ack.Source}
 		if inc.Paging.AckKept {
-			ev.Data["after_raise"] = max(at.Sub(inc.Paging.Raised), 0).String()
+			d := max(at.Sub(inc.Paging.Raised), 0)
+			ap.AfterRaise = &d
 		} else if ttk, ok := inc.TimeToAcknowledge(); ok {
-			ev.Data["time_to_acknowledge"] = ttk.String()
+			ap.TimeToAck = &ttk
 		}
+		ev.Payload = ap
 		return []Event{ev}, nil
 	})
 	if err != nil {
@@ -603,7 +599,7 @@ func (a *App) pdHappened(ctx context.Context, inc Incident, key string, ev PDEve
 		if !ev.At.IsZero() && !ev.At.After(now) {
 			e.At = ev.At.UTC()
 		}
-		e.Data = map[string]string{"event": ev.Type, "agent": ev.Agent.Name, "pagerduty_incident": ev.IncidentID}
+		e.Payload = PagerDutyPayload{Event: ev.Type, Agent: ev.Agent.Name, Incident: ev.IncidentID}
 		return []Event{e}, nil
 	})
 	if err != nil || !applied {

@@ -138,7 +138,7 @@ func pagedPeople(evs []playbook.Event) []string {
 	var out []string
 	for _, e := range evs {
 		if e.Type == playbook.EventPage {
-			out = append(out, e.Data["person"])
+			out = append(out, e.Payload.(playbook.PagePayload).Person)
 		}
 	}
 	return out

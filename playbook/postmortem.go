@@ -233,9 +233,9 @@ func PostmortemParticipants(inc Incident, events []Event) []string {
 	}
 	add(inc.Declarer)
 	for _, e := range events {
-		if e.Type == EventCommanderChanged {
-			add(e.Data["from"])
-			add(e.Data["to"])
+		if c, ok := PayloadOf[CommanderPayload](e); ok && e.Type == EventCommanderChanged {
+			add(c.From)
+			add(c.To)
 		}
 	}
 	add(inc.Commander)
@@ -515,7 +515,8 @@ func (b *postmortemBuilder) formerCommanders(events []Event) []string {
 	var out []string
 	seen := map[string]bool{b.inc.Commander: true}
 	for _, e := range events {
-		if from := e.Data["from"]; e.Type == EventCommanderChanged && from != "" && !seen[from] {
+		c, _ := PayloadOf[CommanderPayload](e)
+		if from := c.From; e.Type == EventCommanderChanged && from != "" && !seen[from] {
 			seen[from] = true
 			out = append(out, b.name(from))
 		}
@@ -542,11 +543,12 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 	switch e.Type {
 	case EventDeclared:
 		s := who + " declared the incident"
-		if sev := e.Data["severity"]; sev != "" {
-			s += " as " + sev
+		p, _ := PayloadOf[DeclaredPayload](e)
+		if p.Severity.Valid() {
+			s += " as " + p.Severity.String()
 		}
-		if svc := e.Data["service"]; svc != "" {
-			s += " on service " + svc
+		if p.Service != "" {
+			s += " on service " + p.Service
 		}
 		return s, ""
 	case EventChannelCreated:
@@ -563,12 +565,13 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 		return who + " announced the incident", ""
 	case EventStepFailed:
 		s := who + " hit a failed setup step"
-		if step := e.Data["step"]; step != "" {
-			s += " (" + step + ")"
+		if p, _ := PayloadOf[StepFailedPayload](e); p.Step != "" {
+			s += " (" + string(p.Step) + ")"
 		}
 		return with(s, text), ""
 	case EventCommanderChanged:
-		from, to := e.Data["from"], e.Data["to"]
+		p, _ := PayloadOf[CommanderPayload](e)
+		from, to := p.From, p.To
 		switch {
 		case to == "":
 			return with(who+" changed the commander", text), ""
@@ -584,57 +587,57 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 			return who + " handed the incident commander role from " + b.name(from) + " to " + b.name(to), ""
 		}
 	case EventSeverityChanged:
-		from, to := e.Data["from"], e.Data["to"]
-		if to == "" {
+		p, ok := PayloadOf[SeverityPayload](e)
+		if !ok {
 			return with(who+" changed the severity", text), ""
 		}
-		reason, ok := e.Data["reason"]
-		if !ok { // the reason is the text, after "SEV2 → SEV1: " if it is there
-			reason = strings.TrimPrefix(strings.TrimPrefix(text, from+" → "+to), ":")
-		}
 		s := who + " changed the severity"
-		if from != "" {
-			s += " from " + from
+		if p.From.Valid() {
+			s += " from " + p.From.String()
 		}
-		return with(s+" to "+to, reason), ""
+		return with(s+" to "+p.To.String(), p.Reason), ""
 	case EventStatusChanged:
 		s := who + " changed the status"
-		if from := e.Data["from"]; from != "" {
-			s += " from " + from
+		p, _ := PayloadOf[StatusPayload](e)
+		if p.From != "" {
+			s += " from " + string(p.From)
 		}
-		to := e.Data["to"]
-		if to != "" {
-			s += " to " + to
+		if p.To != "" {
+			s += " to " + string(p.To)
 		}
-		return with(s, trimPrefixFold(text, to)), ""
+		return with(s, trimPrefixFold(text, string(p.To))), ""
 	case EventNote:
 		return with(who+" noted", text), ""
 	case EventStatusUpdate:
 		s := who + " posted "
-		if e.Data["final"] == "true" {
+		p, _ := PayloadOf[UpdatePayload](e)
+		if p.Final {
 			s += "the final status update"
 		} else {
 			s += "a status update"
 		}
-		if n := e.Data["seq"]; n != "" {
-			s += " (#" + n + ")"
+		if p.Seq != 0 {
+			s += " (#" + strconv.Itoa(p.Seq) + ")"
 		}
-		if e.Data["status_page"] == "met" {
+		if p.StatusPage {
 			s += ", in time for the status page"
 		}
 		return with(s, text), ""
 	case EventNudged:
-		return who + " " + nudgeSentence(NudgeKind(cmp.Or(e.Data["kind"], text))), ""
+		p, _ := PayloadOf[NudgePayload](e)
+		return who + " " + nudgeSentence(cmp.Or(p.Kind, NudgeKind(text))), ""
 	case EventChecked, EventUnchecked:
 		verb := " checked "
 		if e.Type == EventUnchecked {
 			verb = " unchecked "
 		}
-		return who + verb + "“" + itemLabel(Item(cmp.Or(e.Data["item"], text))) + "”", ""
+		p, _ := PayloadOf[ItemPayload](e)
+		return who + verb + "“" + itemLabel(cmp.Or(p.Item, Item(text))) + "”", ""
 	case EventScoped:
 		return with(who+" answered the scope call", trimPrefixFold(text, "scope call")), ""
 	case EventRemediation:
-		opt := Remedy(e.Data["option"])
+		p, _ := PayloadOf[RemediationPayload](e)
+		opt := p.Option
 		label := remedyLabel(opt)
 		if opt == "" {
 			label = text
@@ -645,30 +648,31 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 		}
 		return s, ""
 	case EventSuspectDeploy:
-		sha := e.Data["sha"]
-		if sha == "" {
-			return with(who+" flagged a suspect deploy", text), e.Data["url"]
+		p, _ := PayloadOf[SuspectPayload](e)
+		if p.SHA == "" {
+			return with(who+" flagged a suspect deploy", text), p.URL
 		}
-		s := who + " flagged a suspect deploy: " + shortCommit(sha)
-		if ref := e.Data["ref"]; ref != "" {
-			s += " (" + ref + ")"
+		s := who + " flagged a suspect deploy: " + shortCommit(p.SHA)
+		if p.Ref != "" {
+			s += " (" + p.Ref + ")"
 		}
-		if c := e.Data["creator"]; c != "" {
-			s += " by " + c
+		if p.Creator != "" {
+			s += " by " + p.Creator
 		}
-		if st := e.Data["state"]; st != "" {
-			s += ", " + st
+		if p.State != "" {
+			s += ", " + p.State
 		}
-		if kg := e.Data["known_good"]; kg != "" {
-			s += "; last known good " + shortCommit(kg)
+		if p.KnownGood != "" {
+			s += "; last known good " + shortCommit(p.KnownGood)
 		}
-		return s, e.Data["url"]
+		return s, p.URL
 	case EventValidationPlan:
 		return with(who+" set the validation plan", text), ""
 	case EventVerification:
 		return who + " opened the verification gates", ""
 	case EventGateChecked, EventGateUnchecked:
-		g := Gate(cmp.Or(e.Data["gate"], text))
+		p, _ := PayloadOf[GatePayload](e)
+		g := cmp.Or(p.Gate, Gate(text))
 		if e.Type == EventGateUnchecked {
 			return who + " unchecked the gate “" + gateLabel(g) + "”", ""
 		}
@@ -685,8 +689,12 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 		return with(who+" gave the all-clear", trimPrefixFold(text, "all clear")), ""
 	case EventGateOverride:
 		s := who + " gave the all-clear over open gates"
-		if l := e.Data["labels"]; l != "" {
-			s += " (unmet: " + l + ")"
+		if p, _ := PayloadOf[OverridePayload](e); len(p.Unmet) > 0 {
+			labels := make([]string, len(p.Unmet))
+			for i, g := range p.Unmet {
+				labels[i] = gateLabel(g)
+			}
+			s += " (unmet: " + strings.Join(labels, "; ") + ")"
 		}
 		if text != "" {
 			s += ". Reason: " + text
@@ -694,59 +702,69 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 		return s, ""
 	case EventActionItem:
 		s := who + " recorded an action item"
-		if id := e.Data["id"]; id != "" {
-			s += " (#" + id + ")"
+		p, _ := PayloadOf[ActionPayload](e)
+		if p.ID != 0 {
+			s += " (#" + strconv.Itoa(p.ID) + ")"
 		}
-		if o := e.Data["owner"]; o != "" {
-			s += " for " + b.name(o)
+		if p.Owner != "" {
+			s += " for " + b.name(p.Owner)
 		}
-		if d := e.Data["due"]; d != "" {
-			s += ", due " + d
+		if p.Due != "" {
+			s += ", due " + p.Due
 		}
 		return with(s, text), ""
 	case EventTicketFiled:
-		// Klaxon's text is "Action item 1 filed as owner/repo#12".
-		if _, ticket, ok := strings.Cut(text, " filed as "); ok && e.Data["id"] != "" {
-			return who + " filed action item #" + e.Data["id"] + " as " + ticket, e.Data["url"]
+		p, _ := PayloadOf[TicketPayload](e)
+		if p.Ticket != "" && p.ID != 0 {
+			return who + " filed action item #" + strconv.Itoa(p.ID) + " as " + p.Ticket, p.URL
 		}
-		return with(who+" filed a ticket", text), e.Data["url"]
+		return with(who+" filed a ticket", text), p.URL
 	case EventClosed:
 		return who + " closed the incident", ""
 	case EventPostmortemShared:
-		return with(who+" shared the post-mortem outline", trimPrefixFold(text, "post-mortem outline")), e.Data["url"]
+		p, _ := PayloadOf[SharedPayload](e)
+		detail := trimPrefixFold(text, "post-mortem outline")
+		switch {
+		case p.Upload:
+			detail = "uploaded to the channel"
+		case p.Repo != "":
+			detail = "published to " + p.Repo
+		}
+		return with(who+" shared the post-mortem outline", detail), p.URL
 	case EventArchived:
 		return who + " archived the channel", ""
 	case EventRootCause:
-		tag := cmp.Or(e.Data["tag"], text)
-		s := who + " tagged the root cause “" + tag + "”"
-		if r := e.Data["repeat_of"]; r != "" {
-			s += ", a repeat of " + r
+		p, _ := PayloadOf[RootCausePayload](e)
+		s := who + " tagged the root cause “" + cmp.Or(p.Tag, text) + "”"
+		if len(p.RepeatOf) > 0 {
+			s += ", a repeat of " + joinNumbers(p.RepeatOf)
 		}
 		return s, ""
 	case EventPostmortemDone:
-		return who + " marked the post-mortem written", cmp.Or(e.Data["url"], text)
+		p, _ := PayloadOf[PostmortemDonePayload](e)
+		return who + " marked the post-mortem written", cmp.Or(p.URL, text)
 	case EventPage:
 		return with(who+" sent a page", text), ""
 	case EventPageAcknowledged:
-		if e.Data["by"] == "" {
+		p, _ := PayloadOf[AckPayload](e)
+		if p.By == "" {
 			return with(who+" acknowledged a page", text), ""
 		}
-		// The text names the acknowledger by Slack ID: say it in words.
 		by := who
 		if e.Actor == ActorKlaxon {
-			by = e.Data["by"] // a PagerDuty user not found in Slack, by name
+			by = p.By // a PagerDuty user not found in Slack, by name
 		}
 		s := by + " acknowledged the page"
-		switch e.Data["source"] {
+		switch p.Source {
 		case "webhook", "poll":
 			s += " in PagerDuty"
 		case "slack":
 			s += " in Slack"
 		}
-		if d, err := time.ParseDuration(e.Data["time_to_acknowledge"]); err == nil {
-			s += ", " + HumanDuration(d) + " after detection"
-		} else if d, err := time.ParseDuration(e.Data["after_raise"]); err == nil {
-			s += ", " + HumanDuration(d) + " after the page the severity change sent"
+		if p.TimeToAck != nil {
+			s += ", " + HumanDuration(*p.TimeToAck) + " after detection"
+		} else if p.AfterRaise != nil {
+			s += ", " + HumanDuration(*p.AfterRaise) + " after the page the severity change sent"
 		}
 		return s, ""
 	case EventEscalated:
@@ -754,20 +772,24 @@ func (b *postmortemBuilder) sentence(e Event) (string, string) {
 	case EventEscalationSkipped:
 		return "Klaxon did not escalate: " + text, ""
 	case EventPagerDuty:
-		return with(who, text), e.Data["url"]
+		p, _ := PayloadOf[PagerDutyPayload](e)
+		return with(who, text), p.URL
 	case EventOwnersTold:
 		// "told the owning team @acme/payments: GitHub issue acme/x#3"
-		return who + " " + text, e.Data["url"]
+		p, _ := PayloadOf[OwnersToldPayload](e)
+		return who + " " + text, p.URL
 	case EventPagerDutyLog:
 		return with("PagerDuty", text), ""
 	case EventSignal:
-		s := "Alert " + cmp.Or(e.Data["name"], "(unnamed)") + " fired"
-		if k := e.Data["kind"]; k != "" {
-			s += " (" + k + ")"
+		p, _ := PayloadOf[SignalPayload](e)
+		s := "Alert " + cmp.Or(p.Name, "(unnamed)") + " fired"
+		if p.Kind != "" {
+			s += " (" + string(p.Kind) + ")"
 		}
-		return with(s, e.Data["summary"]), e.Data["url"]
+		return with(s, p.Summary), p.URL
 	case EventSignalResolved:
-		return "Alert " + cmp.Or(e.Data["name"], "(unnamed)") + " resolved", ""
+		p, _ := PayloadOf[SignalPayload](e)
+		return "Alert " + cmp.Or(p.Name, "(unnamed)") + " resolved", ""
 	case EventImpactStarted:
 		return who + " said the impact started", ""
 	}

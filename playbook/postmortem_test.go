@@ -169,8 +169,8 @@ func TestPostmortemParticipants(t *testing.T) {
 		{Type: playbook.EventDeclared, Actor: "U1"},
 		{Type: playbook.EventChannelCreated, Actor: "klaxon"},
 		{Type: playbook.EventNote, Actor: "U5"},
-		{Type: playbook.EventCommanderChanged, Actor: "U2", Data: map[string]string{"from": "", "to": "U2"}},
-		{Type: playbook.EventCommanderChanged, Actor: "U4", Data: map[string]string{"from": "U2", "to": "U3"}},
+		{Type: playbook.EventCommanderChanged, Actor: "U2", Payload: playbook.CommanderPayload{To: "U2"}},
+		{Type: playbook.EventCommanderChanged, Actor: "U4", Payload: playbook.CommanderPayload{From: "U2", To: "U3"}},
 		{Type: playbook.EventNote, Actor: "U4"},
 		{Type: playbook.EventNote, Actor: ""},
 		{Type: playbook.EventNote, Actor: "U5"},
@@ -307,7 +307,7 @@ func TestPostmortemSentences(t *testing.T) {
 		{playbook.EventNote, "", "anonymous", nil, "Someone noted: anonymous", ""},
 	} {
 		e := playbook.NewEvent(c.typ, c.actor, pmMin(5), c.text)
-		e.Data = c.data
+		e.Payload = playbook.DecodeLegacy(c.typ, c.data, c.text) // the form before payloads
 		p := pmApp.BuildPostmortem(playbook.Incident{Times: map[playbook.Phase]time.Time{playbook.PhaseDeclared: pmT0}}, []playbook.Event{e}, names, pmT0)
 		got := p.Timeline[0]
 		if got.Text != c.want || got.Link != c.link {

@@ -77,7 +77,7 @@ func TestRaisingToAPagingTierPagesTheOnCall(t *testing.T) {
 		t.Fatalf("on-call not invited: %+v", h.ch.invites)
 	}
 	evs := h.pageEvents(t, inc.Number)
-	if len(evs) != 1 || evs[0].Data["kind"] != "raise" || evs[0].Data["target"] != "pagerduty_policy:PE0CHKOUT" || evs[0].Data["slack_user"] != "U0ALICE" || evs[0].Data["pagerduty_user"] != "PU0ALICE" {
+	if len(evs) != 1 || pagePayload(evs[0]).Kind != "raise" || pagePayload(evs[0]).Target != "pagerduty_policy:PE0CHKOUT" || pagePayload(evs[0]).SlackUser != "U0ALICE" || pagePayload(evs[0]).PagerDutyUser != "PU0ALICE" {
 		t.Fatalf("page events: %+v", evs)
 	}
 	if _, ok := got.Checked[playbook.ItemOwnerPaged]; !ok {
@@ -263,7 +263,7 @@ func TestRaiseWithoutPagerDutyPagesInSlack(t *testing.T) {
 		t.Fatalf("the team not invited: %+v", h.ch.invites)
 	}
 	evs := h.pageEvents(t, inc.Number)
-	if len(evs) != 1 || evs[0].Data["kind"] != "raise" || evs[0].Data["via"] != "slack" || evs[0].Data["target"] != "S0PAY" {
+	if len(evs) != 1 || pagePayload(evs[0]).Kind != "raise" || pagePayload(evs[0]).Via != "slack" || pagePayload(evs[0]).Target != "S0PAY" {
 		t.Fatalf("page events: %+v", evs)
 	}
 	h.clock.Set(h.clock.Now().Add(90 * time.Second))
@@ -273,4 +273,9 @@ func TestRaiseWithoutPagerDutyPagesInSlack(t *testing.T) {
 	if d, _ := h.get(t, inc.Number).PageAckDelay(); d != 90*time.Second {
 		t.Fatalf("page acknowledged after %v", d)
 	}
+}
+
+func pagePayload(e playbook.Event) playbook.PagePayload {
+	p, _ := playbook.PayloadOf[playbook.PagePayload](e)
+	return p
 }

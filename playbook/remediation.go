@@ -106,7 +106,7 @@ func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key str
 		started = !had && has
 		inc.Remediations = append(inc.Remediations, Remediation{Option: opt, By: actor, At: now})
 		ev := NewEvent(EventRemediation, actor, now, info.Label)
-		ev.Data = map[string]string{"option": string(opt)}
+		ev.Payload = RemediationPayload{Option: opt}
 		return []Event{ev}, nil
 	})
 	if err != nil {
@@ -177,10 +177,11 @@ func (a *App) rollbackGuidance(ctx context.Context, inc *Incident, g *Guidance) 
 		}
 		ev := NewEvent(EventSuspectDeploy, ActorKlaxon, now, fmt.Sprintf("Suspect deploy %s of %s at %s", shortSHA(s.SHA), g.Service.Repo, s.At.UTC().Format("15:04 UTC")))
 		ev.At = s.At.UTC()
-		ev.Data = map[string]string{"sha": s.SHA, "ref": s.Ref, "creator": s.Creator, "url": s.URL, "state": s.State}
+		sp := SuspectPayload{SHA: s.SHA, Ref: s.Ref, Creator: s.Creator, URL: s.URL, State: s.State}
 		if g.KnownGood != nil {
-			ev.Data["known_good"] = g.KnownGood.SHA
+			sp.KnownGood = g.KnownGood.SHA
 		}
+		ev.Payload = sp
 		return []Event{ev}, nil
 	})
 	if err != nil {
@@ -271,10 +272,7 @@ func (a *App) Mitigate(ctx context.Context, n int64, actor, key string) (Inciden
 			return nil, err
 		}
 		ev := NewEvent(EventStatusChanged, actor, now, "Mitigated: the impact has stopped")
-		ev.Data = map[string]string{"to": string(StatusMitigated)}
-		if note, ok := skippedNote(skipped, StatusMitigated, actor, now); ok {
-			ev.Data["skipped"] = note.Data["skipped"]
-		}
+		ev.Payload = StatusPayload{To: StatusMitigated, Skipped: skipped}
 		return []Event{ev}, nil
 	})
 	if err != nil {

@@ -75,22 +75,13 @@ type Detection struct {
 func SignalEvent(s Signal) Event {
 	ev := NewEvent(EventSignal, ActorKlaxon, s.Received, fmt.Sprintf("alert %s fired (%s)", s.Name, s.Kind))
 	ev.At = s.StartsAt.UTC()
-	ev.Data = map[string]string{"name": s.Name, "kind": string(s.Kind), "key": s.Key}
-	if s.Summary != "" {
-		ev.Data["summary"] = truncate(s.Summary, 300)
-	}
-	if s.URL != "" {
-		ev.Data["url"] = s.URL
-	}
-	if s.BurnRate > 0 {
-		ev.Data["burn_rate"] = strconv.FormatFloat(s.BurnRate, 'f', -1, 64)
-	}
+	ev.Payload = SignalPayload{Name: s.Name, Kind: s.Kind, Key: s.Key, Summary: truncate(s.Summary, 300), URL: s.URL, BurnRate: max(s.BurnRate, 0)}
 	return ev
 }
 
 func signalResolvedEvent(s Signal) Event {
 	ev := NewEvent(EventSignalResolved, ActorKlaxon, s.EndsAt, "alert "+s.Name+" resolved")
-	ev.Data = map[string]string{"name": s.Name, "kind": string(s.Kind), "key": s.Key}
+	ev.Payload = SignalPayload{Name: s.Name, Kind: s.Kind, Key: s.Key}
 	return ev
 }
 

@@ -53,14 +53,17 @@ const (
 
 // Event is one timeline entry. At is when it happened (a message added to the
 // timeline keeps its original time); Recorded is when Klaxon learned of it.
+// Text is plain text (what a person typed, or Klaxon's detail), never Slack
+// markup; Payload is the typed detail of the event's type (events.go, which
+// also says how an event is stored).
 type Event struct {
-	Seq      uint64            `json:"seq,omitempty"` // assigned by the store, increasing per incident
-	Type     EventType         `json:"type"`
-	Actor    string            `json:"actor,omitempty"` // a Slack user ID, or "klaxon"
-	At       time.Time         `json:"at"`
-	Recorded time.Time         `json:"recorded"`
-	Text     string            `json:"text,omitempty"`
-	Data     map[string]string `json:"data,omitempty"`
+	Seq      uint64 // assigned by the store, increasing per incident
+	Type     EventType
+	Actor    string // a Slack user ID, or "klaxon"
+	At       time.Time
+	Recorded time.Time
+	Text     string
+	Payload  Payload
 }
 
 // ActorKlaxon marks events Klaxon did on its own.

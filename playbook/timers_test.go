@@ -292,7 +292,7 @@ func TestTickPostsEachReminderOnce(t *testing.T) {
 	}
 	var nudged int
 	for _, ev := range h.timeline(t, a.Number) {
-		if ev.Type == playbook.EventNudged && ev.Data["kind"] != string(playbook.NudgeScope) {
+		if ev.Type == playbook.EventNudged && ev.Payload.(playbook.NudgePayload).Kind != playbook.NudgeScope {
 			nudged++
 		}
 	}

@@ -82,7 +82,7 @@ func checkEvent(it Item, who string, now time.Time, checked bool) Event {
 		t = EventUnchecked
 	}
 	ev := NewEvent(t, who, now, string(it))
-	ev.Data = map[string]string{"item": string(it)}
+	ev.Payload = ItemPayload{Item: it}
 	return ev
 }
 
@@ -158,12 +158,10 @@ func (a *App) AssignCommander(ctx context.Context, n int64, user, actor, key str
 			inc.mark(PhaseAcknowledged, now)
 		}
 		inc.mark(PhaseTriageStarted, now)
-		text := "<@" + user + "> is incident commander"
-		if previous != "" {
-			text = "commander handed over from <@" + previous + "> to <@" + user + ">"
-		}
-		ev := NewEvent(EventCommanderChanged, actor, now, text)
-		ev.Data = map[string]string{"from": previous, "to": user}
+		// The payload says who handed the role to whom: no text, and no
+		// Slack mention stored where other destinations read it.
+		ev := NewEvent(EventCommanderChanged, actor, now, "")
+		ev.Payload = CommanderPayload{From: previous, To: user}
 		return []Event{ev}, nil
 	})
 	if err != nil {
@@ -273,7 +271,7 @@ func (a *App) changeSeverity(ctx context.Context, n int64, to Severity, actor, r
 			text += ": " + reason
 		}
 		ev := NewEvent(EventSeverityChanged, actor, now, text)
-		ev.Data = map[string]string{"from": ch.From.String(), "to": ch.To.String(), "reason": reason}
+		ev.Payload = SeverityPayload{From: ch.From, To: ch.To, Reason: reason}
 		told := ch
 		msg = inc.queue(Message{Kind: MessageSeverity, Severity: &told}, now)
 		return []Event{ev}, nil

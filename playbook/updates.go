@@ -81,10 +81,7 @@ func (a *App) RecordUpdate(ctx context.Context, n int64, req UpdateRequest) (inc
 		met := inc.RecordUpdate(a.deps.Tiers.Get(inc.Severity), now, req.NextIn)
 		su = StatusUpdate{UpdateRequest: req, Seq: inc.Timers.Updates, At: now, NextDue: inc.Timers.UpdateDue, StatusPageMet: met}
 		ev := NewEvent(EventStatusUpdate, req.Author, now, firstNonEmpty(req.Text, req.Status))
-		ev.Data = map[string]string{"seq": fmt.Sprint(su.Seq)}
-		if met {
-			ev.Data["status_page"] = "met"
-		}
+		ev.Payload = UpdatePayload{Seq: su.Seq, StatusPage: met}
 		return []Event{ev}, nil
 	})
 	if err != nil {
@@ -159,7 +156,7 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 		evs := make([]Event, len(ns))
 		for i, n := range ns {
 			evs[i] = NewEvent(EventNudged, ActorKlaxon, now, string(n.Kind))
-			evs[i].Data = map[string]string{"kind": string(n.Kind), "due": n.Due.Format(time.RFC3339), "level": fmt.Sprint(n.Level)}
+			evs[i].Payload = NudgePayload{Kind: n.Kind, Due: n.Due, Level: n.Level}
 			outbox[inc.Number] = append(outbox[inc.Number], inc.queue(Message{Kind: MessageNudge, Nudge: &n}, now))
 		}
 		return append(evs, pevs...), nil
@@ -278,7 +275,7 @@ func (a *App) RemindPostmortems(ctx context.Context, now time.Time) ([]Nudge, er
 				return nil, nil
 			}
 			ev := NewEvent(EventNudged, ActorKlaxon, now, string(n.Kind))
-			ev.Data = map[string]string{"kind": string(n.Kind), "due": n.Due.Format(time.RFC3339)}
+			ev.Payload = NudgePayload{Kind: n.Kind, Due: n.Due}
 			told := n
 			msg = i.queue(Message{Kind: MessageNudge, Nudge: &told}, now)
 			return []Event{ev}, nil

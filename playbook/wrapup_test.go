@@ -213,7 +213,7 @@ func TestRollbackNamesSuspectAndKnownGood(t *testing.T) {
 		t.Fatalf("%d suspect-deploy events, want 1", n)
 	}
 	for _, ev := range evs {
-		if ev.Type == playbook.EventSuspectDeploy && (!ev.At.Equal(now.Add(-20*time.Minute)) || ev.Data["known_good"] != "good000000003") {
+		if ev.Type == playbook.EventSuspectDeploy && (!ev.At.Equal(now.Add(-20*time.Minute)) || ev.Payload.(playbook.SuspectPayload).KnownGood != "good000000003") {
 			t.Fatalf("suspect event %+v: want the deploy's own time and the known-good SHA", ev)
 		}
 	}

@@ -40,7 +40,7 @@ func TestDigestMatchesFullScan(t *testing.T) {
 	if _, err := db.Update(ctx, 4, func(inc *playbook.Incident) ([]playbook.Event, error) {
 		inc.Commander = "U0IC"
 		e := playbook.NewEvent(playbook.EventPage, playbook.ActorKlaxon, inc.DeclaredAt().Add(time.Minute), "")
-		e.Data = map[string]string{"person": "U0ONCALL", "kind": "declaration"}
+		e.Payload = playbook.PagePayload{Person: "U0ONCALL", Kind: playbook.PageDeclaration}
 		return []playbook.Event{e}, nil
 	}); err != nil {
 		t.Fatal(err)
@@ -97,7 +97,7 @@ func TestDigestCodecRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, inc) {
 		t.Errorf("incident round trip: %v\n got %+v\nwant %+v", err, got, inc)
 	}
-	e := playbook.Event{Seq: 9, Type: playbook.EventPage, Actor: "klaxon", At: now, Recorded: now, Data: map[string]string{"paged": "U1,U2", "x": "y"}}
+	e := playbook.Event{Seq: 9, Type: playbook.EventPage, Actor: "klaxon", At: now, Recorded: now, Payload: playbook.PagePayload{Paged: []string{"U1", "U2"}}}
 	if got, err := decodeDigestEvent(encodeDigestEvent(e)); err != nil || !reflect.DeepEqual(got, e) {
 		t.Errorf("event round trip: %v %+v", err, got)
 	}
@@ -106,7 +106,7 @@ func TestDigestCodecRoundTrip(t *testing.T) {
 // FuzzDigestDecode: a corrupt record is an error, never a panic or a huge allocation.
 func FuzzDigestDecode(f *testing.F) {
 	f.Add(encodeDigest(playbook.Incident{Number: 1, Times: map[playbook.Phase]time.Time{"declared": time.Unix(1, 0)}, Actions: []playbook.ActionItem{{ID: 1, Ticket: &playbook.Ticket{}}}}))
-	f.Add(encodeDigestEvent(playbook.Event{Type: playbook.EventPage, Data: map[string]string{"paged": "U1"}}))
+	f.Add(encodeDigestEvent(playbook.Event{Type: playbook.EventPage, Payload: playbook.PagePayload{Paged: []string{"U1"}}}))
 	f.Add([]byte{2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if v, err := decodeDigest(b); err == nil {

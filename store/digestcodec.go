@@ -16,6 +16,10 @@ import (
 
 const digestVersion = 1
 
+// digestEventVersion is the figure events' layout: 1 kept the event's
+// string map (before payloads were typed), 2 keeps the page's people.
+const digestEventVersion = 2
+
 var errDigest = errors.New("store: malformed digest record")
 
 type enc struct{ b []byte }
@@ -197,16 +201,21 @@ func decodeDigest(b []byte) (playbook.Incident, error) {
 // encodeDigestEvent encodes a figure event (see playbook.FigureEvent).
 func encodeDigestEvent(e playbook.Event) []byte {
 	w := &enc{b: make([]byte, 0, 64)}
-	w.int(digestVersion)
+	w.int(digestEventVersion)
 	w.int(int64(e.Seq))
 	w.str(string(e.Type))
 	w.str(e.Actor)
 	w.time(e.At)
 	w.time(e.Recorded)
-	w.int(int64(len(e.Data)))
-	for k, v := range e.Data {
-		w.str(k)
-		w.str(v)
+	p, ok := playbook.PayloadOf[playbook.PagePayload](e)
+	w.bool(ok)
+	if !ok {
+		return w.b
+	}
+	w.str(p.Person)
+	w.int(int64(len(p.Paged)))
+	for _, s := range p.Paged {
+		w.str(s)
 	}
 	return w.b
 }
@@ -215,7 +224,8 @@ func encodeDigestEvent(e playbook.Event) []byte {
 func decodeDigestEvent(b []byte) (playbook.Event, error) {
 	d := &dec{b: b}
 	var e playbook.Event
-	if d.int() != digestVersion {
+	v := d.int()
+	if v != 1 && v != digestEventVersion {
 		return e, errDigest
 	}
 	e.Seq = uint64(d.int())
@@ -223,12 +233,29 @@ func decodeDigestEvent(b []byte) (playbook.Event, error) {
 	e.Actor = d.str()
 	e.At = d.time()
 	e.Recorded = d.time()
-	if n := d.count(2); n > 0 {
-		e.Data = make(map[string]string, n)
-		for range n {
-			k := d.known(knownKeys)
-			e.Data[k] = d.str()
+	switch {
+	case v == 1: // a store written before payloads were typed
+		var data map[string]string
+		if n := d.count(2); n > 0 {
+			data = make(map[string]string, n)
+			for range n {
+				k := d.known(knownKeys)
+				data[k] = d.str()
+			}
 		}
+		if e.Type == playbook.EventPage {
+			p, _ := playbook.DecodeLegacy(e.Type, data, "").(playbook.PagePayload)
+			e.Payload = playbook.PagePayload{Person: p.Person, Paged: p.Paged}
+		}
+	case d.bool():
+		p := playbook.PagePayload{Person: d.str()}
+		if n := d.count(1); n > 0 {
+			p.Paged = make([]string, n)
+			for i := range p.Paged {
+				p.Paged[i] = d.str()
+			}
+		}
+		e.Payload = p
 	}
 	if d.err != nil {
 		return playbook.Event{}, d.err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -24,7 +25,7 @@ func TestScanFiltersEventsInOnePass(t *testing.T) {
 		_, _, err := db.Create(ctx, fmt.Sprint("k", i), func(n int64) (playbook.Incident, []playbook.Event) {
 			note := playbook.NewEvent(playbook.EventNote, "U1", now, `tricky "type":"page" in a note`)
 			page := playbook.NewEvent(playbook.EventPage, "klaxon", now, "")
-			page.Data = map[string]string{"paged": "U2"}
+			page.Payload = playbook.PagePayload{Paged: []string{"U2"}}
 			return playbook.Incident{Number: n, Times: map[playbook.Phase]time.Time{playbook.PhaseDeclared: now}},
 				[]playbook.Event{playbook.NewEvent(playbook.EventDeclared, "U1", now, "x"), note, page}
 		})
@@ -35,7 +36,7 @@ func TestScanFiltersEventsInOnePass(t *testing.T) {
 	var seen []int64
 	err = db.Scan(ctx, []playbook.EventType{playbook.EventPage}, func(inc *playbook.Incident, evs []playbook.Event) error {
 		seen = append(seen, inc.Number)
-		if len(evs) != 1 || evs[0].Type != playbook.EventPage || evs[0].Data["paged"] != "U2" {
+		if len(evs) != 1 || evs[0].Type != playbook.EventPage || !slices.Equal(playbook.PagedPeople(evs[0]), []string{"U2"}) {
 			t.Errorf("incident %d: events %+v", inc.Number, evs)
 		}
 		return nil
@@ -151,7 +152,7 @@ func fillClosed(db *DB, now time.Time, n, perIncident int) error {
 				evs = append(evs, e)
 			}
 			page := playbook.NewEvent(playbook.EventPage, playbook.ActorKlaxon, m(1), "")
-			page.Data = map[string]string{"person": fmt.Sprint("U0ONCALL", i%20), "kind": "declaration", "target": "pagerduty_policy:PE0CHKOUT"}
+			page.Payload = playbook.PagePayload{Person: fmt.Sprint("U0ONCALL", i%20), Kind: playbook.PageDeclaration, Target: "pagerduty_policy:PE0CHKOUT"}
 			evs = append(evs, page, playbook.NewEvent(playbook.EventPostmortemDone, "U0IC0001", m(20*60), "https://docs.example.com/pm"))
 			return inc, evs
 		})

@@ -43,12 +43,16 @@ type pmTimeline []playbook.Event
 func (tl *pmTimeline) add(at time.Time, typ playbook.EventType, actor, text string, kv ...string) {
 	ev := playbook.NewEvent(typ, actor, at, text)
 	ev.Seq = uint64(len(*tl) + 1)
-	if len(kv) > 0 {
-		ev.Data = map[string]string{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			ev.Data[kv[i]] = kv[i+1]
-		}
+	// The events are written in the string-map form before payloads were
+	// typed, decoded as a store written then is.
+	data := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		data[kv[i]] = kv[i+1]
 	}
+	if len(kv) == 0 {
+		data = nil
+	}
+	ev.Payload = playbook.DecodeLegacy(typ, data, text)
 	*tl = append(*tl, ev)
 }
 

@@ -234,7 +234,7 @@ func TestAlertsThroughBinary(t *testing.T) {
 	var signals []string
 	for _, e := range evs {
 		if e.Type == playbook.EventSignal {
-			signals = append(signals, e.Data["name"])
+			signals = append(signals, e.Payload.(playbook.SignalPayload).Name)
 		}
 	}
 	if strings.Join(signals, ",") != "CheckoutHighErrorRate,CheckoutLatencyP99,CheckoutSaturation" {

@@ -87,7 +87,7 @@ func TestCadenceSurvivesKill(t *testing.T) {
 	}
 	var fired []time.Time
 	for _, e := range evs {
-		if e.Type == playbook.EventNudged && strings.HasPrefix(e.Data["kind"], "update_") {
+		if e.Type == playbook.EventNudged && strings.HasPrefix(string(e.Payload.(playbook.NudgePayload).Kind), "update_") {
 			fired = append(fired, e.At)
 		}
 	}
@@ -277,7 +277,7 @@ func TestLeaderKilledAtRandomMoments(t *testing.T) {
 		var prev time.Time
 		count := 0
 		for _, e := range evs {
-			if e.Type != playbook.EventNudged || (e.Data["kind"] != "update_due" && e.Data["kind"] != "update_escalated") {
+			if e.Type != playbook.EventNudged || (e.Payload.(playbook.NudgePayload).Kind != playbook.NudgeUpdateDue && e.Payload.(playbook.NudgePayload).Kind != playbook.NudgeUpdateEscalated) {
 				continue
 			}
 			count++
