@@ -171,7 +171,7 @@ func (b *Bot) onAddActionButton(ctx context.Context, req socketmode.Request, cb 
 func (b *Bot) onActionSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
 	n, _, ok := numberValue(cb.View.PrivateMetadata)
 	if !ok {
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockActionText: "This form lost track of its incident; close it."}), received)
+		b.ack(req, b.blockErrors(map[string]error{blockActionText: errFormLost}), received)
 		return
 	}
 	r := playbook.ActionRequest{

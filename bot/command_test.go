@@ -133,8 +133,8 @@ func FuzzDeclareSubmission(f *testing.F) {
 				t.Fatalf("accepted an undeclarable form: %+v", d)
 			}
 		}
-		for block, msg := range errs {
-			if msg == "" || (block != blockTitle && block != blockSeverity && block != blockService) {
+		for block, err := range errs {
+			if msg := templates.Default().Error(err); msg == "" || strings.Contains(msg, "Something went wrong") || (block != blockTitle && block != blockSeverity && block != blockService) {
 				t.Fatalf("error %q on block %q", msg, block)
 			}
 		}

@@ -127,7 +127,7 @@ type declareSubmission struct {
 // decodeDeclareSubmission reads the declaration form; errs holds, per input
 // block, what to tell the person. It is pure (and fuzzed): anything Slack or
 // an attacker sends gives an answer, never a panic.
-func decodeDeclareSubmission(cb slack.InteractionCallback, isService func(string) bool) (declareSubmission, map[string]string) {
+func decodeDeclareSubmission(cb slack.InteractionCallback, isService func(string) bool) (declareSubmission, map[string]error) {
 	get := func(block string) slack.BlockAction { return inputValue(cb, block) }
 	var d declareSubmission
 	d.Title = strings.TrimSpace(get(blockTitle).Value)
@@ -140,17 +140,17 @@ func decodeDeclareSubmission(cb slack.InteractionCallback, isService func(string
 	}
 	_ = json.Unmarshal([]byte(cb.View.PrivateMetadata), &d.Meta) // a bad one only loses the follow-up
 
-	errs := map[string]string{}
+	errs := map[string]error{}
 	if d.Title == "" {
-		errs[blockTitle] = "Say what is broken, in a few words."
-	} else if len([]rune(d.Title)) > maxTitleInput {
-		errs[blockTitle] = fmt.Sprintf("Keep the title to %d characters at most.", maxTitleInput)
+		errs[blockTitle] = playbook.Fail(playbook.CodeBadInput, playbook.ReasonNoTitle, playbook.FieldTitle, playbook.ErrorArgs{})
+	} else if n := len([]rune(d.Title)); n > maxTitleInput {
+		errs[blockTitle] = playbook.Fail(playbook.CodeBadInput, playbook.ReasonTitleTooLong, playbook.FieldTitle, playbook.ErrorArgs{Length: n, Limit: maxTitleInput})
 	}
 	if sevErr != nil {
-		errs[blockSeverity] = "Pick a severity."
+		errs[blockSeverity] = playbook.Fail(playbook.CodeBadSeverity, playbook.ReasonDeclareSeverity, playbook.FieldSeverity, playbook.ErrorArgs{})
 	}
 	if d.Service != "" && !isService(d.Service) {
-		errs[blockService] = "Not a configured service; leave it empty or pick another."
+		errs[blockService] = playbook.Fail(playbook.CodeBadInput, playbook.ReasonServiceNotListed, playbook.FieldService, playbook.ErrorArgs{})
 	}
 	return d, errs
 }
@@ -158,7 +158,7 @@ func decodeDeclareSubmission(cb slack.InteractionCallback, isService func(string
 func (b *Bot) onDeclareSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
 	d, errs := decodeDeclareSubmission(cb, func(s string) bool { _, ok := b.App.Service(s); return ok })
 	if len(errs) > 0 {
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(errs), received)
+		b.ack(req, b.blockErrors(errs), received)
 		return
 	}
 	var started time.Time

@@ -21,6 +21,19 @@ func (b *Bot) tmpl() *templates.Set {
 	return templates.Default()
 }
 
+// errFormLost answers a submission whose form no longer names its
+// incident (its private metadata did not parse).
+var errFormLost = playbook.Fail(playbook.CodeBadInput, playbook.ReasonFormLost, "", playbook.ErrorArgs{})
+
+// blockErrors answers a view submission with an error under each block.
+func (b *Bot) blockErrors(errs map[string]error) *slack.ViewSubmissionResponse {
+	out := make(map[string]string, len(errs))
+	for block, err := range errs {
+		out[block] = templates.Truncate(150, b.errText(err))
+	}
+	return slack.NewErrorsViewSubmissionResponse(out)
+}
+
 // formErrors answers a view submission with err shown beside the input it
 // concerns: blocks maps the domain's fields to this form's block IDs, and
 // an error about no field of the form (or none at all) goes to fallback.

@@ -252,12 +252,12 @@ func (b *Bot) onOverrideButton(ctx context.Context, req socketmode.Request, cb s
 func (b *Bot) onOverrideSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
 	n, _, ok := numberValue(cb.View.PrivateMetadata)
 	if !ok {
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockReason: "This form lost track of its incident; close it."}), received)
+		b.ack(req, b.blockErrors(map[string]error{blockReason: errFormLost}), received)
 		return
 	}
 	reason := strings.TrimSpace(inputValue(cb, blockReason).Value)
 	if reason == "" {
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockReason: "Write the reason; it goes in the post-mortem."}), received)
+		b.ack(req, b.formErrors(playbook.Fail(playbook.CodeBadInput, playbook.ReasonNoOverrideReason, playbook.FieldReason, playbook.ErrorArgs{}), blockReason, nil), received)
 		return
 	}
 	// Recorded before the ack so a refusal shows on the form itself.

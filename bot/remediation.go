@@ -150,7 +150,7 @@ func (b *Bot) onValidationPlanButton(ctx context.Context, req socketmode.Request
 func (b *Bot) onPlanSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
 	n, _, ok := numberValue(cb.View.PrivateMetadata)
 	if !ok {
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockPlan: "This form lost track of its incident; close it."}), received)
+		b.ack(req, b.blockErrors(map[string]error{blockPlan: errFormLost}), received)
 		return
 	}
 	inc, applied, err := b.App.AddValidationPlan(ctx, n, cb.User.ID, inputValue(cb, blockPlan).Value, "view:"+cb.View.ID)

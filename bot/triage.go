@@ -600,13 +600,13 @@ func (b *Bot) onScopeSubmit(ctx context.Context, req socketmode.Request, cb slac
 	num, opened, _ := strings.Cut(cb.View.PrivateMetadata, ":")
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil {
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockWhatBroke: "This form lost track of its incident; open it again from the channel."}), received)
+		b.ack(req, b.blockErrors(map[string]error{blockWhatBroke: errFormLost}), received)
 		return
 	}
 	get := func(block string) slack.BlockAction { return inputValue(cb, block) }
 	sev, sevErr := playbook.ParseSeverity(get(blockScopeSeverity).SelectedOption.Value)
 	if sevErr != nil {
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockScopeSeverity: "Pick a severity."}), received)
+		b.ack(req, b.formErrors(playbook.Fail(playbook.CodeBadSeverity, playbook.ReasonDeclareSeverity, playbook.FieldSeverity, playbook.ErrorArgs{}), blockScopeSeverity, nil), received)
 		return
 	}
 	// Only a change of the form's select changes the severity.

@@ -156,7 +156,7 @@ func (b *Bot) onPostUpdateButton(ctx context.Context, req socketmode.Request, cb
 func (b *Bot) onUpdateSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
 	n, err := strconv.ParseInt(cb.View.PrivateMetadata, 10, 64)
 	if err != nil {
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatus: "This form lost track of its incident; close it and use /incident update in the channel."}), received)
+		b.ack(req, b.blockErrors(map[string]error{blockStatus: errFormLost}), received)
 		return
 	}
 	get := func(block string) slack.BlockAction { return inputValue(cb, block) }
@@ -164,14 +164,14 @@ func (b *Bot) onUpdateSubmit(ctx context.Context, req socketmode.Request, cb sla
 	if v := get(blockNextUpdate).SelectedOption.Value; v != "" {
 		secs, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || secs <= 0 {
-			b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockNextUpdate: "Pick when the next update comes."}), received)
+			b.ack(req, b.formErrors(playbook.Fail(playbook.CodeBadInput, playbook.ReasonNoNextDue, playbook.FieldNextDue, playbook.ErrorArgs{}), blockNextUpdate, nil), received)
 			return
 		}
 		nextIn = time.Duration(secs) * time.Second
 	}
 	status := strings.TrimSpace(get(blockStatus).Value)
 	if status == "" {
-		b.ack(req, slack.NewErrorsViewSubmissionResponse(map[string]string{blockStatus: "Say what is known now, even if it is little."}), received)
+		b.ack(req, b.formErrors(playbook.Fail(playbook.CodeBadInput, playbook.ReasonNoStatus, playbook.FieldText, playbook.ErrorArgs{}), blockStatus, nil), received)
 		return
 	}
 	o, err := b.App.SendUpdate(ctx, n, playbook.UpdateRequest{

@@ -246,6 +246,13 @@ const (
 	ReasonNoReposForOwners  ErrorReason = "no_repos_for_owners"
 	ReasonWhichRepo         ErrorReason = "which_repo"
 	ReasonUnpublishedIntent ErrorReason = "unpublished" // a *PublishError: the change stands, Slack was not told
+
+	// a form's own checks, before the domain is asked
+	ReasonFormLost         ErrorReason = "form_lost" // a form whose private metadata no longer names its incident
+	ReasonServiceNotListed ErrorReason = "service_not_listed"
+	ReasonNoNextDue        ErrorReason = "no_next_due"
+	ReasonNoStatus         ErrorReason = "no_status"
+	ReasonNoOverrideReason ErrorReason = "no_override_reason"
 )
 
 // ErrorReasons lists every reason, for the templates' tests.
@@ -267,6 +274,7 @@ func ErrorReasons() []ErrorReason {
 		ReasonCauseFinal, ReasonServiceNoRepo, ReasonNoRepos, ReasonGitHubOff, ReasonGitHubUnavailable, ReasonNoDeployLog, ReasonDeployEventPartial,
 		ReasonNobodyToPage, ReasonPagerDutyOff, ReasonNoPagerDutyInc, ReasonNoPageTarget, ReasonNoPagerDutyUser, ReasonNoReposForOwners,
 		ReasonWhichRepo, ReasonUnpublishedIntent,
+		ReasonFormLost, ReasonServiceNotListed, ReasonNoNextDue, ReasonNoStatus, ReasonNoOverrideReason,
 	}
 }
 
@@ -349,7 +357,7 @@ func AsError(err error) *Error {
 		if errors.As(pe.Err, &e) {
 			return e
 		}
-		return &Error{Code: CodeStore, Reason: ReasonUnpublishedIntent, Args: ErrorArgs{Intent: pe.Intent}, Err: err}
+		return &Error{Code: CodeUnavailable, Reason: ReasonUnpublishedIntent, Args: ErrorArgs{Intent: pe.Intent}, Err: err}
 	}
 	var e *Error
 	if errors.As(err, &e) {

@@ -31,8 +31,10 @@ type PublishError struct {
 	Err    error
 }
 
+// Error is for logs, in the form of Error.Error: what was recorded and
+// not published, then why. A person reads it rendered (ReasonUnpublishedIntent).
 func (e *PublishError) Error() string {
-	return string(e.Intent) + " recorded, not published: " + e.Err.Error()
+	return string(CodeUnavailable) + "/" + string(ReasonUnpublishedIntent) + " intent=" + string(e.Intent) + ": " + e.Err.Error()
 }
 func (e *PublishError) Unwrap() error { return e.Err }
 
