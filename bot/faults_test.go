@@ -61,16 +61,21 @@ func TestDeclarationsCompleteUnderFaults(t *testing.T) {
 	if f.EarlyRetries() != 0 {
 		t.Errorf("%d calls came before their Retry-After", f.EarlyRetries())
 	}
-	if f.EarlyCalls() != 0 {
-		t.Errorf("%d calls to a rate-limited method were not held until Retry-After", f.EarlyCalls())
-	}
+	// Other callers' calls held after a 429 (EarlyCalls) are only logged
+	// here: the fake tells a call already past Klaxon's gate when the 429
+	// came from one the gate let go later by the wall-clock time between
+	// them (100 ms), and on a loaded 2-core machine a call in flight takes
+	// longer than that to arrive (seen once in three runs at load 10).
+	// TestMethodHeldForEveryCallerAfter429 and
+	// TestPostsHeldPerChannelUntilRetryAfter check the hold on the gate's
+	// own clock, where nothing depends on the machine's speed.
 	var faults int
 	for _, c := range f.Calls() {
 		if c.Fault {
 			faults++
 		}
 	}
-	t.Logf("%d calls, %d faults injected", len(f.Calls()), faults)
+	t.Logf("%d calls, %d faults injected, %d calls to a limited method arrived over 100 ms after its 429", len(f.Calls()), faults, f.EarlyCalls())
 }
 
 // TestStoreFailureAnswersNothingWasDone: when the store cannot record (here:

@@ -132,6 +132,58 @@ func TestPostsHeldPerChannelUntilRetryAfter(t *testing.T) {
 	resp.Body.Close()
 }
 
+// TestMethodHeldForEveryCallerAfter429: after a 429 for a method, calls to
+// it from other callers, made after the gate learned of the 429 (here: at
+// the same time, from several goroutines), reach Slack only once the
+// Retry-After ran out; another method goes at once. This is the check
+// TestDeclarationsCompleteUnderFaults cannot make on the wall clock (there
+// a call already past the gate when the 429 came may arrive late on a
+// loaded machine), made on the gate's clock.
+func TestMethodHeldForEveryCallerAfter429(t *testing.T) {
+	t.Parallel()
+	var once sync.Once
+	g, slackRT, clk := newTestGate(Pace{Off: true}, func(method, _ string) int {
+		refuse := 0
+		if method == "conversations.create" {
+			once.Do(func() { refuse = 1 })
+		}
+		return refuse
+	})
+	c := &http.Client{Transport: g}
+	t0 := clk.now()
+	if st := call(t, c, "conversations.create", ""); st != http.StatusTooManyRequests {
+		t.Fatalf("first create: %d, want the 429", st)
+	}
+	call(t, c, "conversations.invite", "C0OTHER1")
+	if !clk.now().Equal(t0) {
+		t.Fatalf("another method was held %v", clk.now().Sub(t0))
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if st := call(t, c, "conversations.create", ""); st != 200 {
+				t.Errorf("held create: %d", st)
+			}
+		})
+	}
+	wg.Wait()
+	slackRT.mu.Lock()
+	defer slackRT.mu.Unlock()
+	creates := 0
+	for _, a := range slackRT.arrived[1:] {
+		if a.method != "conversations.create" {
+			continue
+		}
+		creates++
+		if a.at.Before(t0.Add(time.Second)) {
+			t.Errorf("a create reached Slack %v after the 429, inside its 1 s Retry-After", a.at.Sub(t0))
+		}
+	}
+	if creates != 3 {
+		t.Fatalf("%d creates reached Slack, want 3", creates)
+	}
+}
+
 // TestPacedAtTierAndChannelLimits: calls are spread out before Slack
 // refuses any: a tier's burst goes at once, then one call per
 // 60/perMinute seconds; posts to one channel after its burst go one a
