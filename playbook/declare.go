@@ -133,11 +133,17 @@ type App struct {
 	deploying map[int64]*sync.Mutex
 	// outbox is the messages this process is telling Slack now.
 	outbox outboxState
+	// records are the channel records under way (channelrecord.go).
+	records channelRecords
 }
 
 // New builds the App from its ports and configuration.
 func New(d Deps) *App {
-	return &App{deps: d}
+	a := &App{deps: d}
+	if d.Store != nil {
+		a.deps.Store = recordedStore{Store: d.Store, records: &a.records}
+	}
+	return a
 }
 
 // Service returns the configured service named name (case-insensitive).
@@ -364,6 +370,9 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 	if err != nil {
 		return SetupResult{}, err
 	}
+	// recorded waits for the channel's record, written while the second
+	// round trip goes out (channelrecord.go); the steps' records follow it.
+	recorded := func(context.Context) error { return nil }
 	if !inc.Done(StepChannel) {
 		var prefetch sync.WaitGroup
 		defer prefetch.Wait()
@@ -371,10 +380,13 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 			ids := a.Invitees(inc)
 			prefetch.Go(func() { a.expandGroups(ctx, ids) })
 		}
-		inc, err = a.createChannel(ctx, inc)
+		inc, recorded, err = a.createChannel(ctx, inc)
 		if err != nil {
 			return SetupResult{Incident: inc}, err
 		}
+		// Whatever happens, SetUp ends after the record: a second SetUp
+		// of n then finds the channel stored.
+		defer func() { _ = recorded(context.WithoutCancel(ctx)) }()
 	}
 	// The deploys are looked up beside the other steps, once the channel
 	// exists; SetUp returns when they are posted too.
@@ -435,6 +447,9 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 				m, err = a.deps.Poster.PostIntro(ctx, b)
 				afterIntro()
 				if err != nil {
+					return nil, Event{}, err
+				}
+				if err := recorded(ctx); err != nil {
 					return nil, Event{}, err
 				}
 				if _, err := a.deps.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
@@ -506,7 +521,7 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 		wg     sync.WaitGroup
 		mu     sync.Mutex
 		failed = map[Step]error{}
-		rec    = &stepRecorder{app: a, n: n}
+		rec    = &stepRecorder{app: a, n: n, after: recorded}
 	)
 	for k, s := range steps {
 		if !runs[k] {
@@ -543,6 +558,10 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 		})
 	}
 	wg.Wait()
+	if err := recorded(ctx); err != nil {
+		// The steps' records waited for this one and failed with it.
+		return SetupResult{Incident: inc, Failed: failed}, fmt.Errorf("record channel for incident #%d: %w", n, err)
+	}
 
 	// Correct the checklist when a step it showed as done failed. A
 	// checklist posted before (a resumed setup) is refreshed too, since a
@@ -595,6 +614,9 @@ type stepDone struct {
 type stepRecorder struct {
 	app *App
 	n   int64
+	// after waits for the record the steps' records must follow (the
+	// channel's) and returns its error.
+	after func(context.Context) error
 
 	mu      sync.Mutex
 	next    *stepBatch // collecting
@@ -637,6 +659,10 @@ func (r *stepRecorder) writeAll(ctx context.Context) {
 			return
 		}
 		r.mu.Unlock()
+		if b.err = r.after(ctx); b.err != nil {
+			close(b.done)
+			continue
+		}
 		_, b.err = r.app.deps.Store.Update(ctx, r.n, func(i *Incident) ([]Event, error) {
 			var evs []Event
 			for _, s := range b.steps {
@@ -680,15 +706,15 @@ const adoptSkew = 5 * time.Second
 // intent before each create call, so that when Slack answers name_taken
 // because an earlier attempt for this incident did make the channel, Klaxon
 // adopts that channel instead of making a second one.
-func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error) {
+//
+// It returns once Slack made the channel, with inc as it is once the
+// channel is recorded; recorded waits for that record (recordChannel).
+func (a *App) createChannel(ctx context.Context, inc Incident) (_ Incident, recorded func(context.Context) error, err error) {
 	attempt, resumed := 1, inc.ChannelIntent
 	if resumed != nil {
 		attempt = resumed.Attempt
 	}
-	var (
-		ch  ChannelRef
-		err error
-	)
+	var ch ChannelRef
 	for ; attempt <= maxNameAttempts; attempt++ {
 		name := ChannelName(inc.Number, inc.Severity, inc.Title, attempt)
 		var chosen time.Time
@@ -700,7 +726,7 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error)
 				i.ChannelIntent = intent
 				return nil, nil
 			}); err != nil {
-				return inc, fmt.Errorf("record channel intent for incident #%d: %w", inc.Number, err)
+				return inc, nil, fmt.Errorf("record channel intent for incident #%d: %w", inc.Number, err)
 			}
 			chosen = intent.At
 		}
@@ -720,15 +746,10 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (Incident, error)
 		}
 	}
 	if err != nil {
-		return a.channelFailed(ctx, inc, err), fmt.Errorf("create channel for incident #%d: %w", inc.Number, err)
+		return a.channelFailed(ctx, inc, err), nil, fmt.Errorf("create channel for incident #%d: %w", inc.Number, err)
 	}
-	return a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
-		i.Channel = ch
-		i.ChannelIntent = nil
-		i.Timers.ChannelRetry = time.Time{}
-		i.markDone(StepChannel, a.deps.Clock.Now())
-		return []Event{NewEvent(EventChannelCreated, ActorKlaxon, a.deps.Clock.Now(), "#"+ch.Name)}, nil
-	})
+	inc, recorded = a.recordChannel(ctx, inc, ch)
+	return inc, recorded, nil
 }
 
 // stepWords says each step in words for the failure notice.

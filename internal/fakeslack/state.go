@@ -378,9 +378,13 @@ func (s *Server) imChannelLocked(userID string) *channel {
 type Snapshot struct{ s *Server }
 
 // Calls returns every Web API call so far, in the order they were answered.
-func (n *Snapshot) Calls() []Call {
-	out := make([]Call, len(n.s.calls))
-	for i, c := range n.s.calls {
+func (n *Snapshot) Calls() []Call { return n.CallsSince(0) }
+
+// CallsSince returns the calls answered after the first k.
+func (n *Snapshot) CallsSince(k int) []Call {
+	k = min(max(k, 0), len(n.s.calls))
+	out := make([]Call, len(n.s.calls)-k)
+	for i, c := range n.s.calls[k:] {
 		c.Params = cloneValues(c.Params)
 		c.Body = slices.Clone(c.Body)
 		out[i] = c
@@ -565,6 +569,13 @@ func (s *Server) snapshot(f func(n *Snapshot)) {
 
 // Calls returns every Web API call so far, in the order they were answered.
 func (s *Server) Calls() (out []Call) { s.snapshot(func(n *Snapshot) { out = n.Calls() }); return }
+
+// CallsSince returns the calls answered after the first n, in the order
+// they were answered: what happened since an earlier len(Calls()).
+func (s *Server) CallsSince(n int) (out []Call) {
+	s.snapshot(func(sn *Snapshot) { out = sn.CallsSince(n) })
+	return
+}
 
 // CallsTo returns the calls of one method.
 func (s *Server) CallsTo(method string) (out []Call) {

@@ -193,11 +193,16 @@ func okr(body map[string]any) result {
 func fail(code string, msgs ...string) result { return result{err: code, msgs: msgs} }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	// The latency runs from the request's arrival: reading and checking
+	// it is the fake's own work, which Slack does on its own machines
+	// within the round trip, not after it on the caller's CPU.
+	entered := time.Now()
 	method := strings.TrimPrefix(r.URL.Path, "/api/")
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 	a, perr := parseArgs(r, body)
+	params := a.params()
 	ctx := r.Context()
-	if !s.sleep(ctx, s.opts.Latency) {
+	if !s.sleep(ctx, s.opts.Latency-time.Since(entered)) {
 		return
 	}
 
@@ -206,8 +211,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	n := s.methodCount[method]
 	arrived, rateAt := s.now(), s.rateNow()
 	key := s.rateKeyLocked(method, a)
-	rkey := retryKey(key, a)
-	early := rateAt.Before(s.retryUntil[rkey])
+	// The retry key (every argument, encoded) is only needed once Slack
+	// answered a 429; until then it is not built under the lock that
+	// every call takes.
+	var rkey string
+	early := false
+	if len(s.retryUntil) > 0 {
+		rkey = retryKey(key, params)
+		early = rateAt.Before(s.retryUntil[rkey])
+	}
 	if early {
 		s.earlyRetries++
 	}
@@ -219,7 +231,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 
-	call := Call{Method: method, At: arrived, Params: a.params(), EarlyRetry: early}
+	call := Call{Method: method, At: arrived, Params: params, EarlyRetry: early}
 	if a.isJSON {
 		call.Body = json.RawMessage(bytes.Clone(a.body))
 	}
@@ -274,6 +286,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// early retry. Other calls sent before the client could have seen
 		// this 429 are not retries.
 		until := rateAt.Add(time.Duration(res.retryAfter) * time.Second)
+		if rkey == "" {
+			rkey = retryKey(key, params)
+		}
 		if until.After(s.retryUntil[rkey]) {
 			s.retryUntil[rkey] = until
 		}
@@ -390,9 +405,13 @@ func writeResult(w http.ResponseWriter, res result) {
 
 // retryKey identifies a call and its retries: the rate-limit key plus the
 // arguments, without the token.
-func retryKey(key string, a *args) string {
-	p := a.params()
-	p.Del("token")
+func retryKey(key string, params url.Values) string {
+	p := make(url.Values, len(params))
+	for k, v := range params {
+		if k != "token" {
+			p[k] = v
+		}
+	}
 	return key + "|" + p.Encode()
 }
 

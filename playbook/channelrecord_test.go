@@ -1,0 +1,122 @@
+package playbook_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/playbook/storetest"
+)
+
+// heldStore holds the first write after hold is armed until release is
+// closed, and notes whether anyone read an incident by its channel before
+// that write was stored.
+type heldStore struct {
+	*storetest.Memory
+	mu                   sync.Mutex
+	armed, stored        bool
+	held, release        chan struct{}
+	readByChannelEarlier bool
+}
+
+func (s *heldStore) arm() {
+	s.mu.Lock()
+	s.armed = true
+	s.mu.Unlock()
+}
+
+func (s *heldStore) Update(ctx context.Context, n int64, fn func(*playbook.Incident) ([]playbook.Event, error)) (playbook.Incident, error) {
+	s.mu.Lock()
+	hold := s.armed
+	s.armed = false
+	s.mu.Unlock()
+	if hold {
+		close(s.held)
+		<-s.release
+		defer func() {
+			s.mu.Lock()
+			s.stored = true
+			s.mu.Unlock()
+		}()
+	}
+	return s.Memory.Update(ctx, n, fn)
+}
+
+func (s *heldStore) ByChannel(ctx context.Context, channelID string) (playbook.Incident, error) {
+	s.mu.Lock()
+	if !s.stored {
+		s.readByChannelEarlier = true
+	}
+	s.mu.Unlock()
+	return s.Memory.ByChannel(ctx, channelID)
+}
+
+// The channel is recorded while the second round trip goes out: the calls
+// that make the incident ready do not wait for that write, and yet nobody
+// finds the channel unrecorded: a command typed in it (IncidentIn) waits
+// for the record, and the steps' own records come after the channel's.
+func TestSecondRoundGoesOutWhileTheChannelIsRecorded(t *testing.T) {
+	h := newHarness(t)
+	st := &heldStore{Memory: h.store, held: make(chan struct{}), release: make(chan struct{})}
+	deps := *h.app.Deps()
+	deps.Store = st
+	app := playbook.New(deps)
+	invited := make(chan string, 1)
+	h.ch.CreateHook = func(string) error { st.arm(); return nil }
+	h.ch.InviteHook = func(channelID string, _ []string) error { invited <- channelID; return nil }
+	waiting := make(chan struct{}, 1)
+	app.OnChannelRecordWait(func() {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	})
+
+	inc, _, err := app.Declare(context.Background(), playbook.DeclareRequest{Key: "Ev1", Title: "Checkout returns 500s",
+		Severity: playbook.SEV2, Service: "checkout", Declarer: "U0DECLARER", Origin: "C0GENERAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setUp := make(chan error, 1)
+	go func() {
+		_, err := app.SetUp(context.Background(), inc.Number)
+		setUp <- err
+	}()
+	recv(t, st.held, "the channel's record")
+	// The invite goes out while the record is held.
+	ch := recv(t, invited, "the invite, while the channel's record is held")
+
+	found := make(chan error, 1)
+	go func() {
+		got, err := app.IncidentIn(context.Background(), ch)
+		if err == nil && got.Number != inc.Number {
+			t.Errorf("IncidentIn(%s) = #%d, want #%d", ch, got.Number, inc.Number)
+		}
+		found <- err
+	}()
+	recv(t, waiting, "the lookup by channel waiting for the record")
+	close(st.release)
+	if err := recv(t, found, "the lookup by channel"); err != nil {
+		t.Fatalf("a command typed in the new channel got %v, want its incident", err)
+	}
+	if err := recv(t, setUp, "SetUp"); err != nil {
+		t.Fatal(err)
+	}
+	if st.readByChannelEarlier {
+		t.Fatal("the channel was looked up in the store before its record was stored")
+	}
+	stored := h.get(t, inc.Number)
+	if stored.Channel.ID != ch || !stored.Ready() {
+		t.Fatalf("stored channel %q (want %q), ready %v", stored.Channel.ID, ch, stored.Ready())
+	}
+	var types []playbook.EventType
+	for _, e := range h.timeline(t, inc.Number) {
+		types = append(types, e.Type)
+	}
+	created := slices.Index(types, playbook.EventChannelCreated)
+	if invitedAt := slices.Index(types, playbook.EventInvited); created < 0 || invitedAt < created {
+		t.Fatalf("timeline %v: the invite's record precedes the channel's", types)
+	}
+}
