@@ -201,6 +201,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 64<<20))
 	a, perr := parseArgs(r, body)
 	params := a.params()
+	if contentMethods[method] && perr == "" {
+		p := parseContent(a)
+		a.content = &p
+	}
 	ctx := r.Context()
 	if !s.sleep(ctx, s.opts.Latency-time.Since(entered)) {
 		return
@@ -263,10 +267,6 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	if contentMethods[method] && perr == "" {
-		p := parseContent(a)
-		a.content = &p
-	}
 	s.mu.Lock()
 	if !call.Fault || applied != nil {
 		res = s.dispatchLocked(method, r, a, perr, key)
