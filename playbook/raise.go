@@ -63,8 +63,13 @@ func (a *App) raisePage(inc *Incident, from Severity, now time.Time) bool {
 
 // pageRaised sends the page a severity change left pending. A failure
 // (PagerDuty unreachable) is reported in the channel with the Retry button
-// and retried at the next start, as a declaration page is.
+// and retried at the next start, as a declaration page is. Before the
+// incident has its channel (a raise while the declaration is still being
+// set up), the setup sends it with the channel's other steps.
 func (a *App) pageRaised(ctx context.Context, inc Incident) {
+	if !inc.Done(StepChannel) {
+		return
+	}
 	if err := a.pageAtDeclaration(ctx, inc.Number); err != nil {
 		a.log().Warn("paging after a severity change", "incident", inc.Number, "err", err)
 		a.reportFailures(ctx, inc.Number, inc.Channel.ID, map[Step]error{StepPage: err})

@@ -279,3 +279,23 @@ func pagePayload(e playbook.Event) playbook.PagePayload {
 	p, _ := playbook.PayloadOf[playbook.PagePayload](e)
 	return p
 }
+
+// A raise before the incident has its channel (its setup still running):
+// the page waits for the setup, which sends it with the channel's other
+// steps, once.
+func TestRaiseBeforeTheChannelPagesAtSetUp(t *testing.T) {
+	h := newPagingHarness(t, true)
+	inc := h.declare(t, "Card payments slow", playbook.SEV3, "checkout")
+	if o := h.raise(t, inc.Number, playbook.SEV1, "env-1"); !o.Change.Pages || len(h.pd.Incidents()) != 0 {
+		t.Fatalf("paged before the channel existed: pages %v, %d PagerDuty incidents", o.Change.Pages, len(h.pd.Incidents()))
+	}
+	if _, err := h.app.SetUp(context.Background(), inc.Number); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.app.SetUp(context.Background(), inc.Number); err != nil {
+		t.Fatal(err)
+	}
+	if n, notices := len(h.pd.Incidents()), noticesOf(h.chat.sent(), playbook.PageRaise); n != 1 || len(notices) != 1 || notices[0].Link == "" {
+		t.Fatalf("%d PagerDuty incidents, raise notices %+v", n, notices)
+	}
+}
