@@ -87,29 +87,3 @@ func (a *App) addPostmortemDeploys(ctx context.Context, inc Incident, p *Postmor
 		}
 	}
 }
-
-// deploySentence says a deploy event in the post-mortem's timeline.
-func deploySentence(e Event, who string) (string, string, bool) {
-	switch e.Type {
-	case EventDeploy:
-		d, _ := PayloadOf[DeployPayload](e)
-		s := "Deploy " + shortCommit(d.SHA) + " of " + d.Repo
-		if d.Creator != "" {
-			s += " by " + d.Creator
-		}
-		if d.State != "" {
-			s += ", " + d.State
-		}
-		return s, "", true
-	case EventDeployLinked:
-		d, _ := PayloadOf[DeployRefPayload](e)
-		if d.Watchdog {
-			return "Declared inside the watch window of deploy " + shortCommit(d.SHA) + " of " + d.Repo + ": linked as the cause", "", true
-		}
-		return who + " linked deploy " + shortCommit(d.SHA) + " of " + d.Repo + " as the cause", "", true
-	case EventDeployRuled:
-		d, _ := PayloadOf[DeployRefPayload](e)
-		return who + " ruled out deploy " + shortCommit(d.SHA) + " of " + d.Repo, "", true
-	}
-	return "", "", false
-}

@@ -349,7 +349,7 @@ func TestDeploysPostedAtDeclaration(t *testing.T) {
 	}
 	// The post-mortem: the window's deploys and the linked one with its PRs.
 	var pm playbook.Postmortem
-	h.app.Deps().RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = p; return []byte("x"), nil }
+	h.app.Deps().RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = withSentences(p); return []byte("x"), nil }
 	cur, _ := h.store.Get(ctx, inc.Number)
 	if _, _, err := h.app.RenderOutline(ctx, cur); err != nil {
 		t.Fatal(err)

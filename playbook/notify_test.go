@@ -95,7 +95,7 @@ func TestSEV3OpensOneGitHubIssueForTheOwningTeam(t *testing.T) {
 		t.Fatalf("timeline: %+v", told)
 	}
 	var pm playbook.Postmortem
-	h.app.Deps().RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = p; return nil, nil }
+	h.app.Deps().RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = withSentences(p); return nil, nil }
 	if _, _, err := h.app.RenderOutline(context.Background(), got); err != nil {
 		t.Fatal(err)
 	}

@@ -546,7 +546,7 @@ func TestPathOwners(t *testing.T) {
 func TestPostmortemMergesThePagerDutyLog(t *testing.T) {
 	h := newPagingHarness(t, true)
 	var pm playbook.Postmortem
-	h.app.Deps().RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = p; return []byte("outline"), nil }
+	h.app.Deps().RenderPostmortem = func(p playbook.Postmortem) ([]byte, error) { pm = withSentences(p); return []byte("outline"), nil }
 	inc := h.declared(t, playbook.SEV1)
 	h.clock.Set(h.clock.Now().Add(time.Minute))
 	if _, err := h.pd.Escalate(inc.Paging.PD.ID); err != nil { // seen only in PagerDuty's log

@@ -137,17 +137,60 @@ type PostmortemDetection struct {
 	Reached bool
 }
 
-// PostmortemEvent is one line of the timeline reconstruction.
+// PostmortemEvent is one line of the timeline reconstruction: what the
+// event's sentence says, as facts. The sentence is the template's: Text is
+// empty until templates fills it (the postmortem.event template in
+// postmortem_timeline.tmpl, which reads the fields below by Type and Case).
 type PostmortemEvent struct {
 	// Time is "15:04:05", or "2006-01-02 15:04:05" on another day than
 	// the declaration.
 	Time  string
 	Type  EventType
-	Actor string // the actor's name; "Klaxon" for Klaxon
-	// Text is the whole sentence, actor included (plain text).
+	Actor string // the actor's name; "Klaxon" for Klaxon; "" for nobody
+	// Text is the whole sentence, actor included (plain text), rendered by
+	// templates before the outline.
 	Text string
 	// Link is a URL the event points at (a deploy, a ticket), or "".
 	Link string
+
+	// Detail is the event's own text, plain, without what the sentence
+	// says already (a note, a reason, the status update's text); "" for none.
+	Detail string
+	// Case picks one of the type's sentences: "took", "named",
+	// "took_over", "handed", "handed_between" (commander); "changed"
+	// (severity, with From and To); "deploy" (suspect deploy known);
+	// "watchdog" (deploy linked by the watchdog); "comma" (all-clear
+	// text going on after a comma); "filed" (ticket); "upload",
+	// "publish" (outline shared); "acknowledged" (page, By known).
+	// "" is the type's plain sentence.
+	Case string
+
+	// The facts, by type (empty when the event does not have them).
+	Severity, Service string   // declared
+	Step              string   // the setup step that failed
+	From, To          string   // commander names, severities, statuses
+	Names             []string // the stakeholders invited
+	Seq               int      // status update number, 0 unknown
+	Final, StatusPage bool     // final update; in time for the status page
+	Nudge             NudgeKind
+	// Label is the checklist item's, remediation option's or gate's label.
+	Label string
+	// A deploy: short SHAs, the repository, ref, creator, status.
+	SHA, KnownGood, Repo, Ref, Creator, State string
+	// A checked gate with a dwell: when it counts as held, and the dwell.
+	HeldFrom, Dwell string
+	Unmet           []string // an override's unmet gates' labels
+	// An action item and its ticket ("owner/repo#12").
+	ID                 int
+	Owner, Due, Ticket string
+	Tag                string  // root-cause tag
+	RepeatOf           []int64 // earlier incidents with that tag
+	// An acknowledged page: by whom, where ("webhook", "poll", "slack",
+	// "join"), and how long after detection (or, SinceRaise, after the
+	// page a severity raise sent).
+	By, Source, Since string
+	SinceRaise        bool
+	Name, Kind        string // an alert's name and kind
 }
 
 // PostmortemGate is a verification gate and who checked it.
@@ -490,7 +533,7 @@ func PostmortemBottleneck(phases []PostmortemPhase) (int, string) {
 		phases[best].Name, int(bestShare*100))
 }
 
-// timeline turns the events, in time order, into sentences.
+// timeline gathers the events, in time order.
 func (b *postmortemBuilder) timeline(events []Event) []PostmortemEvent {
 	byTime := func(x, y Event) int {
 		if c := x.At.Compare(y.At); c != 0 {
@@ -504,8 +547,7 @@ func (b *postmortemBuilder) timeline(events []Event) []PostmortemEvent {
 	}
 	out := make([]PostmortemEvent, len(events))
 	for i, e := range events {
-		text, link := b.sentence(e)
-		out[i] = PostmortemEvent{Time: cmp.Or(b.clock(e.At), "time unknown"), Type: e.Type, Actor: b.name(e.Actor), Text: text, Link: link}
+		out[i] = b.event(e)
 	}
 	return out
 }
@@ -524,276 +566,166 @@ func (b *postmortemBuilder) formerCommanders(events []Event) []string {
 	return out
 }
 
-// sentence says what event e was, naming its actor, and the URL it points at.
-func (b *postmortemBuilder) sentence(e Event) (string, string) {
-	who := b.name(e.Actor)
-	if who == "" {
-		who = "Someone"
-	}
+// event gathers what the outline says of event e: its facts, with names
+// resolved, labels looked up and times formatted, and the URL it points
+// at. The sentence itself is the template's (postmortem_timeline.tmpl).
+func (b *postmortemBuilder) event(e Event) PostmortemEvent {
 	text := strings.TrimSpace(e.Text)
-	with := func(s, detail string) string {
-		if detail = strings.TrimSpace(detail); detail != "" {
-			return s + ": " + detail
-		}
-		return s
-	}
-	if s, link, ok := deploySentence(e, who); ok {
-		return s, link
-	}
+	pe := PostmortemEvent{Time: cmp.Or(b.clock(e.At), "time unknown"), Type: e.Type, Actor: b.name(e.Actor), Detail: text}
 	switch e.Type {
+	case EventDeploy:
+		d, _ := PayloadOf[DeployPayload](e)
+		pe.SHA, pe.Repo, pe.Creator, pe.State = shortCommit(d.SHA), d.Repo, d.Creator, d.State
+	case EventDeployLinked, EventDeployRuled:
+		d, _ := PayloadOf[DeployRefPayload](e)
+		pe.SHA, pe.Repo = shortCommit(d.SHA), d.Repo
+		if d.Watchdog {
+			pe.Case = "watchdog"
+		}
 	case EventDeclared:
-		s := who + " declared the incident"
 		p, _ := PayloadOf[DeclaredPayload](e)
 		if p.Severity.Valid() {
-			s += " as " + p.Severity.String()
+			pe.Severity = p.Severity.String()
 		}
-		if p.Service != "" {
-			s += " on service " + p.Service
-		}
-		return s, ""
-	case EventChannelCreated:
-		return with(who+" created the channel", text), ""
+		pe.Service = p.Service
 	case EventInvited:
-		ids := strings.Split(strings.TrimPrefix(text, "invited "), ", ")
-		for i, id := range ids {
-			ids[i] = b.name(id)
+		for _, id := range strings.Split(strings.TrimPrefix(text, "invited "), ", ") {
+			if n := b.name(id); n != "" {
+				pe.Names = append(pe.Names, n)
+			}
 		}
-		return with(who+" invited the stakeholders", strings.Join(ids, ", ")), ""
 	case EventRunbookAttached:
-		return who + " attached the runbook", text
-	case EventAnnounced:
-		return who + " announced the incident", ""
+		pe.Link = text
 	case EventStepFailed:
-		s := who + " hit a failed setup step"
-		if p, _ := PayloadOf[StepFailedPayload](e); p.Step != "" {
-			s += " (" + string(p.Step) + ")"
-		}
-		return with(s, text), ""
+		p, _ := PayloadOf[StepFailedPayload](e)
+		pe.Step = string(p.Step)
 	case EventCommanderChanged:
 		p, _ := PayloadOf[CommanderPayload](e)
-		from, to := p.From, p.To
+		pe.From, pe.To = b.name(p.From), b.name(p.To)
 		switch {
-		case to == "":
-			return with(who+" changed the commander", text), ""
-		case from == "" && e.Actor == to:
-			return b.name(to) + " took the incident commander role", ""
-		case from == "":
-			return who + " named " + b.name(to) + " incident commander", ""
-		case e.Actor == to:
-			return b.name(to) + " took over the incident commander role from " + b.name(from), ""
-		case e.Actor == from:
-			return who + " handed the incident commander role to " + b.name(to), ""
+		case p.To == "":
+		case p.From == "" && e.Actor == p.To:
+			pe.Case = "took"
+		case p.From == "":
+			pe.Case = "named"
+		case e.Actor == p.To:
+			pe.Case = "took_over"
+		case e.Actor == p.From:
+			pe.Case = "handed"
 		default:
-			return who + " handed the incident commander role from " + b.name(from) + " to " + b.name(to), ""
+			pe.Case = "handed_between"
 		}
 	case EventSeverityChanged:
-		p, ok := PayloadOf[SeverityPayload](e)
-		if !ok {
-			return with(who+" changed the severity", text), ""
+		if p, ok := PayloadOf[SeverityPayload](e); ok {
+			pe.Case, pe.To, pe.Detail = "changed", p.To.String(), strings.TrimSpace(p.Reason)
+			if p.From.Valid() {
+				pe.From = p.From.String()
+			}
 		}
-		s := who + " changed the severity"
-		if p.From.Valid() {
-			s += " from " + p.From.String()
-		}
-		return with(s+" to "+p.To.String(), p.Reason), ""
 	case EventStatusChanged:
-		s := who + " changed the status"
 		p, _ := PayloadOf[StatusPayload](e)
-		if p.From != "" {
-			s += " from " + string(p.From)
-		}
-		if p.To != "" {
-			s += " to " + string(p.To)
-		}
-		return with(s, trimPrefixFold(text, string(p.To))), ""
-	case EventNote:
-		return with(who+" noted", text), ""
+		pe.From, pe.To = string(p.From), string(p.To)
+		pe.Detail = trimPrefixFold(text, pe.To)
 	case EventStatusUpdate:
-		s := who + " posted "
 		p, _ := PayloadOf[UpdatePayload](e)
-		if p.Final {
-			s += "the final status update"
-		} else {
-			s += "a status update"
-		}
-		if p.Seq != 0 {
-			s += " (#" + strconv.Itoa(p.Seq) + ")"
-		}
-		if p.StatusPage {
-			s += ", in time for the status page"
-		}
-		return with(s, text), ""
+		pe.Seq, pe.Final, pe.StatusPage = p.Seq, p.Final, p.StatusPage
 	case EventNudged:
 		p, _ := PayloadOf[NudgePayload](e)
-		return who + " " + nudgeSentence(cmp.Or(p.Kind, NudgeKind(text))), ""
+		pe.Nudge = cmp.Or(p.Kind, NudgeKind(text))
 	case EventChecked, EventUnchecked:
-		verb := " checked "
-		if e.Type == EventUnchecked {
-			verb = " unchecked "
-		}
 		p, _ := PayloadOf[ItemPayload](e)
-		return who + verb + "“" + itemLabel(cmp.Or(p.Item, Item(text))) + "”", ""
+		pe.Label = itemLabel(cmp.Or(p.Item, Item(text)))
 	case EventScoped:
-		return with(who+" answered the scope call", trimPrefixFold(text, "scope call")), ""
+		pe.Detail = trimPrefixFold(text, "scope call")
 	case EventRemediation:
 		p, _ := PayloadOf[RemediationPayload](e)
-		opt := p.Option
-		label := remedyLabel(opt)
-		if opt == "" {
-			label = text
+		pe.Label, pe.Detail = remedyLabel(p.Option), ""
+		if p.Option == "" {
+			pe.Label = text
 		}
-		s := who + " chose the remediation “" + label + "”"
-		if text != "" && !strings.EqualFold(text, label) && !strings.EqualFold(text, string(opt)) {
-			s += ": " + text
+		if text != "" && !strings.EqualFold(text, pe.Label) && !strings.EqualFold(text, string(p.Option)) {
+			pe.Detail = text
 		}
-		return s, ""
 	case EventSuspectDeploy:
 		p, _ := PayloadOf[SuspectPayload](e)
-		if p.SHA == "" {
-			return with(who+" flagged a suspect deploy", text), p.URL
+		pe.Link = p.URL
+		if p.SHA != "" {
+			pe.Case, pe.SHA, pe.Ref, pe.Creator, pe.State, pe.KnownGood = "deploy", shortCommit(p.SHA), p.Ref, p.Creator, p.State, shortCommit(p.KnownGood)
 		}
-		s := who + " flagged a suspect deploy: " + shortCommit(p.SHA)
-		if p.Ref != "" {
-			s += " (" + p.Ref + ")"
-		}
-		if p.Creator != "" {
-			s += " by " + p.Creator
-		}
-		if p.State != "" {
-			s += ", " + p.State
-		}
-		if p.KnownGood != "" {
-			s += "; last known good " + shortCommit(p.KnownGood)
-		}
-		return s, p.URL
-	case EventValidationPlan:
-		return with(who+" set the validation plan", text), ""
-	case EventVerification:
-		return who + " opened the verification gates", ""
 	case EventGateChecked, EventGateUnchecked:
 		p, _ := PayloadOf[GatePayload](e)
 		g := cmp.Or(p.Gate, Gate(text))
-		if e.Type == EventGateUnchecked {
-			return who + " unchecked the gate “" + gateLabel(g) + "”", ""
+		pe.Label = gateLabel(g)
+		if d := gateDwell(g); d > 0 && e.Type == EventGateChecked {
+			pe.HeldFrom, pe.Dwell = b.clock(e.At.Add(d)), HumanDuration(d)
 		}
-		s := who + " checked the gate “" + gateLabel(g) + "”"
-		if d := gateDwell(g); d > 0 {
-			s += ", held from " + b.clock(e.At.Add(d)) + " after a " + HumanDuration(d) + " dwell"
-		}
-		return s, ""
 	case EventAllClear:
 		// Klaxon's text is "All clear: …" or "All clear, …".
 		if len(text) > 9 && strings.EqualFold(text[:9], "all clear") && text[9] == ',' {
-			return who + " gave the all-clear" + text[9:], ""
+			pe.Case, pe.Detail = "comma", text[10:]
+		} else {
+			pe.Detail = trimPrefixFold(text, "all clear")
 		}
-		return with(who+" gave the all-clear", trimPrefixFold(text, "all clear")), ""
 	case EventGateOverride:
-		s := who + " gave the all-clear over open gates"
-		if p, _ := PayloadOf[OverridePayload](e); len(p.Unmet) > 0 {
-			labels := make([]string, len(p.Unmet))
-			for i, g := range p.Unmet {
-				labels[i] = gateLabel(g)
-			}
-			s += " (unmet: " + strings.Join(labels, "; ") + ")"
+		p, _ := PayloadOf[OverridePayload](e)
+		for _, g := range p.Unmet {
+			pe.Unmet = append(pe.Unmet, gateLabel(g))
 		}
-		if text != "" {
-			s += ". Reason: " + text
-		}
-		return s, ""
 	case EventActionItem:
-		s := who + " recorded an action item"
 		p, _ := PayloadOf[ActionPayload](e)
-		if p.ID != 0 {
-			s += " (#" + strconv.Itoa(p.ID) + ")"
-		}
-		if p.Owner != "" {
-			s += " for " + b.name(p.Owner)
-		}
-		if p.Due != "" {
-			s += ", due " + p.Due
-		}
-		return with(s, text), ""
+		pe.ID, pe.Owner, pe.Due = p.ID, b.name(p.Owner), p.Due
 	case EventTicketFiled:
 		p, _ := PayloadOf[TicketPayload](e)
+		pe.Link = p.URL
 		if p.Ticket != "" && p.ID != 0 {
-			return who + " filed action item #" + strconv.Itoa(p.ID) + " as " + p.Ticket, p.URL
+			pe.Case, pe.ID, pe.Ticket = "filed", p.ID, p.Ticket
 		}
-		return with(who+" filed a ticket", text), p.URL
-	case EventClosed:
-		return who + " closed the incident", ""
 	case EventPostmortemShared:
 		p, _ := PayloadOf[SharedPayload](e)
-		detail := trimPrefixFold(text, "post-mortem outline")
+		pe.Link, pe.Repo = p.URL, p.Repo
 		switch {
 		case p.Upload:
-			detail = "uploaded to the channel"
+			pe.Case = "upload"
 		case p.Repo != "":
-			detail = "published to " + p.Repo
+			pe.Case = "publish"
+		default:
+			pe.Detail = trimPrefixFold(text, "post-mortem outline")
 		}
-		return with(who+" shared the post-mortem outline", detail), p.URL
-	case EventArchived:
-		return who + " archived the channel", ""
 	case EventRootCause:
 		p, _ := PayloadOf[RootCausePayload](e)
-		s := who + " tagged the root cause “" + cmp.Or(p.Tag, text) + "”"
-		if len(p.RepeatOf) > 0 {
-			s += ", a repeat of " + joinNumbers(p.RepeatOf)
-		}
-		return s, ""
+		pe.Tag, pe.RepeatOf = cmp.Or(p.Tag, text), p.RepeatOf
 	case EventPostmortemDone:
 		p, _ := PayloadOf[PostmortemDonePayload](e)
-		return who + " marked the post-mortem written", cmp.Or(p.URL, text)
-	case EventPage:
-		return with(who+" sent a page", text), ""
+		pe.Link = cmp.Or(p.URL, text)
 	case EventPageAcknowledged:
 		p, _ := PayloadOf[AckPayload](e)
 		if p.By == "" {
-			return with(who+" acknowledged a page", text), ""
+			break
 		}
-		by := who
+		pe.Case, pe.By, pe.Source = "acknowledged", pe.Actor, p.Source
 		if e.Actor == ActorKlaxon {
-			by = p.By // a PagerDuty user not found in Slack, by name
-		}
-		s := by + " acknowledged the page"
-		switch p.Source {
-		case "webhook", "poll":
-			s += " in PagerDuty"
-		case "slack":
-			s += " in Slack"
+			pe.By = p.By // a PagerDuty user not found in Slack, by name
 		}
 		if p.TimeToAck != nil {
-			s += ", " + HumanDuration(*p.TimeToAck) + " after detection"
+			pe.Since = HumanDuration(*p.TimeToAck)
 		} else if p.AfterRaise != nil {
-			s += ", " + HumanDuration(*p.AfterRaise) + " after the page the severity change sent"
+			pe.Since, pe.SinceRaise = HumanDuration(*p.AfterRaise), true
 		}
-		return s, ""
-	case EventEscalated:
-		return "Klaxon escalated: " + text, ""
-	case EventEscalationSkipped:
-		return "Klaxon did not escalate: " + text, ""
 	case EventPagerDuty:
 		p, _ := PayloadOf[PagerDutyPayload](e)
-		return with(who, text), p.URL
+		pe.Link = p.URL
 	case EventOwnersTold:
-		// "told the owning team @acme/payments: GitHub issue acme/x#3"
 		p, _ := PayloadOf[OwnersToldPayload](e)
-		return who + " " + text, p.URL
-	case EventPagerDutyLog:
-		return with("PagerDuty", text), ""
-	case EventSignal:
+		pe.Link = p.URL
+	case EventSignal, EventSignalResolved:
 		p, _ := PayloadOf[SignalPayload](e)
-		s := "Alert " + cmp.Or(p.Name, "(unnamed)") + " fired"
-		if p.Kind != "" {
-			s += " (" + string(p.Kind) + ")"
+		pe.Name, pe.Kind, pe.Link = p.Name, string(p.Kind), p.URL
+		if e.Type == EventSignalResolved {
+			pe.Link = ""
 		}
-		return with(s, p.Summary), p.URL
-	case EventSignalResolved:
-		p, _ := PayloadOf[SignalPayload](e)
-		return "Alert " + cmp.Or(p.Name, "(unnamed)") + " resolved", ""
-	case EventImpactStarted:
-		return who + " said the impact started", ""
+		pe.Detail = strings.TrimSpace(p.Summary)
 	}
-	return with(who+" ("+string(e.Type)+")", text), ""
+	return pe
 }
 
 // whys is the 5 Whys scaffold, the first seeded with what broke.

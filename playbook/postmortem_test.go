@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/templates"
 )
 
 // pmT0 is the fixed declaration time of these tests; no test reads a clock.
@@ -209,7 +210,7 @@ func TestPostmortemTimelineOrderAndTimes(t *testing.T) {
 		ev(6, pmMin(10), "b2"),
 	}
 	orig := slices.Clone(events)
-	p := pmApp.BuildPostmortem(playbook.Incident{Times: map[playbook.Phase]time.Time{playbook.PhaseDeclared: pmT0}}, events, nil, pmT0)
+	p := withSentences(pmApp.BuildPostmortem(playbook.Incident{Times: map[playbook.Phase]time.Time{playbook.PhaseDeclared: pmT0}}, events, nil, pmT0))
 	var got []string
 	for _, e := range p.Timeline {
 		got = append(got, e.Time+" "+e.Text)
@@ -308,7 +309,7 @@ func TestPostmortemSentences(t *testing.T) {
 	} {
 		e := playbook.NewEvent(c.typ, c.actor, pmMin(5), c.text)
 		e.Payload = playbook.DecodeLegacy(c.typ, c.data, c.text) // the form before payloads
-		p := pmApp.BuildPostmortem(playbook.Incident{Times: map[playbook.Phase]time.Time{playbook.PhaseDeclared: pmT0}}, []playbook.Event{e}, names, pmT0)
+		p := withSentences(pmApp.BuildPostmortem(playbook.Incident{Times: map[playbook.Phase]time.Time{playbook.PhaseDeclared: pmT0}}, []playbook.Event{e}, names, pmT0))
 		got := p.Timeline[0]
 		if got.Text != c.want || got.Link != c.link {
 			t.Errorf("%s:\n got %q (link %q)\nwant %q (link %q)", c.typ, got.Text, got.Link, c.want, c.link)
@@ -399,4 +400,13 @@ func TestPostmortemSections(t *testing.T) {
 		q.Commander != "" || q.Override != nil || q.RepeatOf != "" || q.Verification != "" || q.Declared != "" || q.Duration != "" || len(q.Timeline) != 0 {
 		t.Errorf("bare incident %+v", q)
 	}
+}
+
+// withSentences fills the timeline's sentences as the outline does: the
+// words are the default templates' (postmortem_event.tmpl).
+func withSentences(p playbook.Postmortem) playbook.Postmortem {
+	if err := templates.MustDefault().PostmortemSentences(&p); err != nil {
+		panic(err)
+	}
+	return p
 }
