@@ -309,8 +309,18 @@ func (a *Adapter) announceBlocks(b playbook.Briefing) ([]slack.Block, string, er
 	return blocks, fallback, nil
 }
 
-// Notice implements playbook.Poster.
-func (a *Adapter) Notice(ctx context.Context, channelID, text string) error {
+// Notice implements playbook.Poster: the notice's words come from
+// notice.tmpl.
+func (a *Adapter) Notice(ctx context.Context, channelID string, n playbook.Notice) error {
+	text, err := a.Templates.RenderNotice(n)
+	if err != nil {
+		return err
+	}
+	return a.postText(ctx, channelID, text)
+}
+
+// postText posts a short mrkdwn text in a channel, cut to a section's limit.
+func (a *Adapter) postText(ctx context.Context, channelID, text string) error {
 	_, _, err := a.postMessage(ctx, channelID, slack.MsgOptionText(templates.Truncate(maxSectionText, text), false))
 	if err != nil {
 		return fmt.Errorf("chat.postMessage: %w", err)
@@ -332,17 +342,7 @@ func isSlackError(err error, code string) bool {
 }
 
 // mention formats user and user-group IDs for a message.
-func mention(ids []string) string {
-	parts := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if strings.HasPrefix(id, "S") {
-			parts = append(parts, "<!subteam^"+id+">")
-		} else {
-			parts = append(parts, "<@"+id+">")
-		}
-	}
-	return strings.Join(parts, " ")
-}
+func mention(ids []string) string { return templates.Mention(ids) }
 
 // splitText cuts s into pieces of at most max runes, at line ends where it
 // can, never inside a rune or an HTML entity that Escape wrote.

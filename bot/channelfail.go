@@ -38,10 +38,10 @@ func (a *Adapter) ChannelFailed(ctx context.Context, b playbook.Briefing, cerr e
 	var errs []error
 	if dm, err := a.DirectChannel(ctx, inc.Declarer); err != nil {
 		errs = append(errs, err)
-	} else if err := a.Notice(ctx, dm, text); err != nil {
+	} else if err := a.postText(ctx, dm, text); err != nil {
 		errs = append(errs, err)
 	}
-	if err := a.Notice(ctx, a.AnnounceChannel, text); err != nil {
+	if err := a.postText(ctx, a.AnnounceChannel, text); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -64,13 +64,17 @@ func (a *Adapter) PostDeploys(ctx context.Context, b playbook.Briefing, r playbo
 }
 
 // PostDeploysFailure implements playbook.DeployPoster.
-func (a *Adapter) PostDeploysFailure(ctx context.Context, b playbook.Briefing, text string) error {
+func (a *Adapter) PostDeploysFailure(ctx context.Context, b playbook.Briefing, n playbook.Notice) error {
+	text, err := a.Templates.RenderNotice(n)
+	if err != nil {
+		return err
+	}
 	btn := slack.NewButtonBlockElement(actionRetryDeploys, strconv.FormatInt(b.Incident.Number, 10), plainText("Retry"))
 	blocks := []slack.Block{
-		slack.NewSectionBlock(mrkdwn(":warning: "+templates.Escape(text)), nil, nil, slack.SectionBlockOptionBlockID("deploys_failure")),
+		slack.NewSectionBlock(mrkdwn(":warning: "+text), nil, nil, slack.SectionBlockOptionBlockID("deploys_failure")),
 		slack.NewActionBlock("deploys_failure_actions", btn),
 	}
-	_, err := a.post(ctx, b.Incident.Channel.ID, templates.Truncate(3000, text), blocks)
+	_, err = a.post(ctx, b.Incident.Channel.ID, templates.Truncate(3000, text), blocks)
 	return err
 }
 

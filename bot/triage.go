@@ -256,13 +256,17 @@ func (a *Adapter) AnnounceSeverityChange(ctx context.Context, b playbook.Briefin
 }
 
 // PostSetupFailure implements playbook.Triage.
-func (a *Adapter) PostSetupFailure(ctx context.Context, n int64, channelID, text string) error {
-	btn := slack.NewButtonBlockElement(actionRetrySetup, strconv.FormatInt(n, 10), plainText("Retry"))
+func (a *Adapter) PostSetupFailure(ctx context.Context, channelID string, n playbook.Notice) error {
+	text, err := a.Templates.RenderNotice(n)
+	if err != nil {
+		return err
+	}
+	btn := slack.NewButtonBlockElement(actionRetrySetup, strconv.FormatInt(n.Incident, 10), plainText("Retry"))
 	blocks := []slack.Block{
 		slack.NewSectionBlock(mrkdwn(":warning: "+text), nil, nil, slack.SectionBlockOptionBlockID("setup_failure")),
 		slack.NewActionBlock("setup_failure_actions", btn),
 	}
-	_, err := a.post(ctx, channelID, templates.Truncate(3000, text), blocks)
+	_, err = a.post(ctx, channelID, templates.Truncate(3000, text), blocks)
 	return err
 }
 
@@ -418,7 +422,7 @@ func (b *Bot) onStatus(ctx context.Context, req socketmode.Request, sc slack.Sla
 		fmt.Fprintf(&sb, "*Commander:* none yet (`%s ic` to take it)\n", b.Command)
 	}
 	sb.WriteString(ackLine(inc))
-	fmt.Fprintf(&sb, "*Phase:* %s · *Updates:* %s", inc.CurrentPhase(), tier.Cadence())
+	fmt.Fprintf(&sb, "*Phase:* %s · *Updates:* %s", inc.CurrentPhase(), b.Templates.Cadence(tier))
 	if due := inc.Timers.UpdateDue; !due.IsZero() {
 		fmt.Fprintf(&sb, ", next due %s", templates.SlackDate(due))
 	}

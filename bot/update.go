@@ -114,7 +114,7 @@ func (b *Bot) updateView(inc playbook.Incident) slack.ModalViewRequest {
 		}
 		sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Next update"), blockNextUpdate, opts...)
 		sel.InitialOption = initial
-		next := slack.NewInputBlock(blockNextUpdate, plain("Next update"), plain(templates.Truncate(150, "Cadence for "+inc.Severity.String()+": "+tier.Cadence())), sel)
+		next := slack.NewInputBlock(blockNextUpdate, plain("Next update"), plain(templates.Truncate(150, "Cadence for "+inc.Severity.String()+": "+b.Templates.Cadence(tier))), sel)
 		next.Optional = true
 		blocks = append(blocks, next)
 	}

@@ -752,7 +752,8 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (_ Incident, reco
 	return inc, recorded, nil
 }
 
-// stepWords says each step in words for the failure notice.
+// stepWords says each step in words for the step-failed timeline event
+// (the failure notice carries the steps; templates word them).
 var stepWords = map[Step]string{
 	StepTopic:    "set the channel topic",
 	StepPurpose:  "set the channel purpose",
@@ -773,9 +774,9 @@ var stepWords = map[Step]string{
 // restart) are only recorded.
 func (a *App) reportFailures(ctx context.Context, n int64, channelID string, failed map[Step]error) {
 	now := a.deps.Clock.Now()
-	var words []string
+	var steps []Step
 	_, err := a.deps.Store.Update(ctx, n, func(inc *Incident) ([]Event, error) {
-		words = words[:0]
+		steps = steps[:0]
 		var evs []Event
 		if inc.Failures == nil {
 			inc.Failures = map[Step]int{}
@@ -789,7 +790,7 @@ func (a *App) reportFailures(ctx context.Context, n int64, channelID string, fai
 			ev.Payload = StepFailedPayload{Step: s}
 			evs = append(evs, ev)
 			if inc.Failures[s] == 0 {
-				words = append(words, stepWords[s])
+				steps = append(steps, s)
 			}
 			inc.Failures[s]++
 		}
@@ -801,15 +802,15 @@ func (a *App) reportFailures(ctx context.Context, n int64, channelID string, fai
 	if err != nil {
 		a.log().Error("recording setup failures", "incident", n, "err", err)
 	}
-	if len(words) == 0 {
+	if len(steps) == 0 {
 		return
 	}
-	msg := "Klaxon could not " + strings.Join(words, ", ") + ". The incident is declared; do these by hand, or retry."
+	notice := Notice{Kind: NoticeSetupFailed, Incident: n, Steps: steps}
 	var err2 error
 	if a.deps.Triage != nil {
-		err2 = a.deps.Triage.PostSetupFailure(ctx, n, channelID, msg)
+		err2 = a.deps.Triage.PostSetupFailure(ctx, channelID, notice)
 	} else {
-		err2 = a.deps.Poster.Notice(ctx, channelID, msg)
+		err2 = a.deps.Poster.Notice(ctx, channelID, notice)
 	}
 	if err2 != nil {
 		a.log().Error("telling the channel about setup failures", "incident", n, "err", err2)

@@ -389,7 +389,9 @@ func (r *refreshTriage) PostScopeSummary(context.Context, playbook.Briefing) err
 func (r *refreshTriage) AnnounceSeverityChange(context.Context, playbook.Briefing, playbook.SeverityChange) error {
 	return nil
 }
-func (r *refreshTriage) PostSetupFailure(context.Context, int64, string, string) error { return nil }
+func (r *refreshTriage) PostSetupFailure(context.Context, string, playbook.Notice) error {
+	return nil
+}
 
 // Also checked: a severity change while SetUp runs leaves no message on
 // the old severity: the topic, the pinned intro and the announcement are

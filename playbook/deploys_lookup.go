@@ -69,7 +69,7 @@ type DeployPoster interface {
 	PostDeploys(ctx context.Context, b Briefing, r DeployReport, m MessageRef) (MessageRef, error)
 	// PostDeploysFailure says in the channel that the lookup failed, with a
 	// Retry button.
-	PostDeploysFailure(ctx context.Context, b Briefing, text string) error
+	PostDeploysFailure(ctx context.Context, b Briefing, n Notice) error
 }
 
 // DeployRef is a deploy an incident refers to: its suspect.
@@ -367,8 +367,8 @@ func (a *App) deploysFailed(ctx context.Context, inc Incident, cause error) erro
 	if err != nil {
 		return errors.Join(cause, err)
 	}
-	text := "Klaxon could not read the recent deploys from GitHub (" + oneLine(cause.Error(), 300) + "). The incident is declared; check the deploy history by hand, or retry."
-	if err := a.deps.DeployPoster.PostDeploysFailure(ctx, a.Briefing(stored), text); err != nil {
+	notice := Notice{Kind: NoticeDeploysFailed, Incident: inc.Number, Cause: oneLine(cause.Error(), 300)}
+	if err := a.deps.DeployPoster.PostDeploysFailure(ctx, a.Briefing(stored), notice); err != nil {
 		a.log().Error("telling the channel the deploy lookup failed", "incident", inc.Number, "err", err)
 	}
 	return cause

@@ -244,7 +244,11 @@ func (f *fakeDeployPoster) PostDeploys(_ context.Context, b playbook.Briefing, r
 	return playbook.MessageRef{Channel: b.Incident.Channel.ID, TS: fmt.Sprintf("d%d", len(f.posts))}, nil
 }
 
-func (f *fakeDeployPoster) PostDeploysFailure(_ context.Context, _ playbook.Briefing, text string) error {
+func (f *fakeDeployPoster) PostDeploysFailure(_ context.Context, _ playbook.Briefing, n playbook.Notice) error {
+	text, err := noticeWords.RenderNotice(n)
+	if err != nil {
+		return err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.failures = append(f.failures, text)

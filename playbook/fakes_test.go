@@ -10,6 +10,7 @@ import (
 
 	"github.com/klaxonhq/klaxon/playbook"
 	"github.com/klaxonhq/klaxon/playbook/storetest"
+	"github.com/klaxonhq/klaxon/templates"
 )
 
 // fakeClock is a Clock that only moves when told to.
@@ -179,6 +180,8 @@ func (f *fakeChannels) createdNames() []string {
 	return names
 }
 
+var noticeWords = templates.MustDefault()
+
 type noticeCall struct {
 	Channel, Text string
 }
@@ -276,7 +279,13 @@ func (p *fakePoster) Announce(_ context.Context, b playbook.Briefing) (playbook.
 	return ref, nil
 }
 
-func (p *fakePoster) Notice(ctx context.Context, ch, text string) error {
+// Notice records the notice as the default templates render it, so tests
+// read what people would.
+func (p *fakePoster) Notice(ctx context.Context, ch string, n playbook.Notice) error {
+	text, err := noticeWords.RenderNotice(n)
+	if err != nil {
+		return err
+	}
 	p.mu.Lock()
 	p.notices = append(p.notices, noticeCall{ch, text})
 	p.delivery(ctx)

@@ -544,17 +544,13 @@ func (a *App) acknowledgedInPagerDuty(ctx context.Context, n int64, ack Ack) err
 	if err != nil || !first || inc.Channel.ID == "" || a.deps.Poster == nil {
 		return err
 	}
-	who := escape(ack.Name)
-	if ack.SlackUser != "" {
-		who = "<@" + ack.SlackUser + ">"
-	}
-	text := ":white_check_mark: " + who + " acknowledged the page in PagerDuty"
+	notice := Notice{Kind: NoticePageAcked, Incident: n, User: ack.SlackUser, Name: ack.Name}
 	if d, ok := inc.PageAckDelay(); ok && inc.Paging.AckKept {
-		text += ", " + HumanDuration(d) + " after the page"
+		notice.After, notice.AfterPage = d, true
 	} else if ttk, ok := inc.TimeToAcknowledge(); ok {
-		text += ", " + HumanDuration(ttk) + " after detection"
+		notice.After = ttk
 	}
-	if err := a.deps.Poster.Notice(ctx, inc.Channel.ID, text+"."); err != nil {
+	if err := a.deps.Poster.Notice(ctx, inc.Channel.ID, notice); err != nil {
 		a.log().Warn("telling the channel the page was acknowledged", "incident", n, "err", err)
 	}
 	return nil
@@ -606,8 +602,8 @@ func (a *App) pdHappened(ctx context.Context, inc Incident, key string, ev PDEve
 		return err
 	}
 	if resolvedHere && stored.Channel.ID != "" {
-		msg := fmt.Sprintf("PagerDuty incident %s was resolved in PagerDuty. Klaxon's incident #%d stays %s until the verification gates hold and the commander gives the all-clear.", ev.IncidentID, stored.Number, stored.Status)
-		if err := a.deps.Poster.Notice(ctx, stored.Channel.ID, msg); err != nil {
+		notice := Notice{Kind: NoticeResolvedInPagerDuty, Incident: stored.Number, PagerDutyIncident: ev.IncidentID, Status: stored.Status}
+		if err := a.deps.Poster.Notice(ctx, stored.Channel.ID, notice); err != nil {
 			a.log().Warn("telling the channel PagerDuty resolved its incident", "incident", stored.Number, "err", err)
 		}
 	}

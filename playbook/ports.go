@@ -110,16 +110,17 @@ type Triage interface {
 	PostScopeSummary(ctx context.Context, b Briefing) error
 	// AnnounceSeverityChange tells the announce channel, under the announcement.
 	AnnounceSeverityChange(ctx context.Context, b Briefing, ch SeverityChange) error
-	// PostSetupFailure says in the channel what failed, with a retry button.
-	PostSetupFailure(ctx context.Context, n int64, channelID, text string) error
+	// PostSetupFailure says in the channel what failed (a NoticeSetupFailed),
+	// with a retry button.
+	PostSetupFailure(ctx context.Context, channelID string, n Notice) error
 }
 
 // Poster posts the messages people read.
 type Poster interface {
 	PostIntro(ctx context.Context, b Briefing) (MessageRef, error)
 	Announce(ctx context.Context, b Briefing) (MessageRef, error)
-	// Notice posts a short plain message in a channel (e.g. what failed).
-	Notice(ctx context.Context, channelID, text string) error
+	// Notice posts a short message in a channel, rendered from n.
+	Notice(ctx context.Context, channelID string, n Notice) error
 	// PostUpdate posts a status update in the incident channel and under
 	// the announcement.
 	PostUpdate(ctx context.Context, b Briefing, u StatusUpdate) error

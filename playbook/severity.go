@@ -130,19 +130,6 @@ type Tier struct {
 	PostmortemWithin time.Duration
 }
 
-// Cadence describes the update expectation in words, for the intro message.
-func (t Tier) Cadence() string {
-	switch t.Updates {
-	case UpdatesPeriodic:
-		return "a status update every " + HumanDuration(t.UpdateEvery)
-	case UpdatesOpenAndResolution:
-		return "a status update at open and at resolution"
-	case UpdatesTicketOnly:
-		return "a ticket only, no channel updates"
-	}
-	return "no status updates"
-}
-
 // DefaultTiers returns the playbook's four tiers. Callers own the result.
 func DefaultTiers() Tiers {
 	return Tiers{

@@ -3,8 +3,6 @@ package playbook
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
 	"sync"
 )
 
@@ -60,14 +58,11 @@ func (a *App) lockOf(locks *map[int64]*sync.Mutex, n int64) *sync.Mutex {
 // PublishCommander shows a new commander: topic, intro, and a line in the channel.
 func (a *App) PublishCommander(ctx context.Context, inc Incident, previous string) error {
 	b := a.Briefing(inc)
-	text := fmt.Sprintf(":large_blue_circle: <@%s> is now the incident commander. They coordinate and communicate; they do not type commands.", inc.Commander)
-	if previous != "" {
-		text = fmt.Sprintf(":large_blue_circle: Incident commander handed over from <@%s> to <@%s>.", previous, inc.Commander)
-	}
+	notice := Notice{Kind: NoticeCommander, Incident: inc.Number, User: inc.Commander, Previous: previous}
 	return parallel(
 		func() error { return a.deps.Channels.SetTopic(ctx, b) },
 		func() error { return a.refresh(ctx, inc.Number, PartIntro) },
-		func() error { return a.deps.Poster.Notice(ctx, inc.Channel.ID, text) },
+		func() error { return a.deps.Poster.Notice(ctx, inc.Channel.ID, notice) },
 		// A commander named with "/incident ic @someone" may not be in the
 		// channel yet.
 		func() error { return a.deps.Channels.Invite(ctx, inc.Channel.ID, []string{inc.Commander}) },
@@ -127,16 +122,12 @@ func (a *App) PublishSeverityChange(ctx context.Context, inc Incident, ch Severi
 	}
 	mu.Unlock()
 	b := a.Briefing(inc)
-	text := fmt.Sprintf(":arrows_counterclockwise: Severity changed %s → %s by <@%s>. %s; updates: %s.", ch.From, ch.To, ch.By, b.Tier.Impact, b.Tier.Cadence())
-	if ch.Reason != "" {
-		// Typed by a person: never a live mention.
-		text += " Reason: " + escape(ch.Reason)
-	}
+	notice := Notice{Kind: NoticeSeverity, Incident: inc.Number, User: ch.By, Change: ch, Tier: b.Tier}
 	err := parallel(
 		func() error { return a.deps.Channels.SetTopic(ctx, b) },
 		func() error { return a.deps.Channels.Invite(ctx, inc.Channel.ID, b.Tier.Stakeholders) },
 		func() error { return a.refresh(ctx, inc.Number, PartIntro) },
-		func() error { return a.deps.Poster.Notice(ctx, inc.Channel.ID, text) },
+		func() error { return a.deps.Poster.Notice(ctx, inc.Channel.ID, notice) },
 		func() error {
 			if a.deps.Triage == nil {
 				return nil
@@ -145,9 +136,4 @@ func (a *App) PublishSeverityChange(ctx context.Context, inc Incident, ch Severi
 		},
 	)
 	return errors.Join(renameErr, err)
-}
-
-// escape makes text typed by a person inert in Slack mrkdwn.
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }

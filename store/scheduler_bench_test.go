@@ -35,7 +35,7 @@ func (p *recordingPoster) PostIntro(context.Context, playbook.Briefing) (playboo
 func (p *recordingPoster) Announce(context.Context, playbook.Briefing) (playbook.MessageRef, error) {
 	return playbook.MessageRef{}, nil
 }
-func (p *recordingPoster) Notice(context.Context, string, string) error                  { return nil }
+func (p *recordingPoster) Notice(context.Context, string, playbook.Notice) error         { return nil }
 func (p *recordingPoster) ChannelFailed(context.Context, playbook.Briefing, error) error { return nil }
 func (p *recordingPoster) PostUpdate(context.Context, playbook.Briefing, playbook.StatusUpdate) error {
 	return nil

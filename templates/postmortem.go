@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"text/template"
 	"unicode"
@@ -22,6 +23,7 @@ func init() {
 	Funcs["md"] = Markdown
 	Funcs["mdline"] = MarkdownLine
 	Funcs["mdlink"] = MarkdownLink
+	Funcs["ghmention"] = GitHubMention
 }
 
 // PostmortemEventTemplate renders one timeline sentence of an event type
@@ -131,6 +133,19 @@ func Markdown(s string) string { return escapeMarkdown(s, "<br>") }
 // MarkdownLine is Markdown for single-line fields (titles, names): line
 // breaks become spaces. Template func mdline.
 func MarkdownLine(s string) string { return escapeMarkdown(s, " ") }
+
+// githubHandle is a GitHub user (@login) or team (@org/team).
+var githubHandle = regexp.MustCompile(`^@[A-Za-z0-9][A-Za-z0-9-]{0,38}(/[A-Za-z0-9_.-]{1,100})?$`)
+
+// GitHubMention leaves a checked handle (@login, @org/team) live, so
+// GitHub notifies it; anything else is escaped as MarkdownLine and pings
+// nobody. Template func ghmention.
+func GitHubMention(handle string) string {
+	if githubHandle.MatchString(handle) {
+		return handle
+	}
+	return MarkdownLine(handle)
+}
 
 // MarkdownLink is a Markdown link to rawURL labelled label (escaped as
 // MarkdownLine). Only an absolute http or https URL becomes a link; its

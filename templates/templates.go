@@ -11,9 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"text/template"
+	"text/template/parse"
 	"time"
 	"unicode/utf8"
 
@@ -82,6 +85,31 @@ func Load(dir string) (*Set, error) {
 // have no operator's set at hand (a command-line error, a webhook answer).
 var Default = sync.OnceValue(MustDefault)
 
+// Templates names every template of the set a caller may render: each file
+// and each define inside one, sorted. A file that holds only defines
+// (notice.tmpl) renders nothing and is not listed.
+func (s *Set) Templates() []string {
+	var out []string
+	for _, t := range s.t.Templates() {
+		if t.Tree == nil || t.Tree.Root == nil || onlySpace(t.Tree.Root) {
+			continue
+		}
+		out = append(out, t.Name())
+	}
+	sort.Strings(out)
+	return out
+}
+
+func onlySpace(l *parse.ListNode) bool {
+	for _, n := range l.Nodes {
+		txt, ok := n.(*parse.TextNode)
+		if !ok || strings.TrimSpace(string(txt.Text)) != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // MustDefault returns the embedded templates; they are tested to parse.
 func MustDefault() *Set {
 	s, err := Load("")
@@ -104,10 +132,11 @@ func (s *Set) Render(name string, data any) (string, error) {
 var Funcs = template.FuncMap{
 	"esc":      Escape,
 	"trunc":    Truncate,
-	"user":     func(id string) string { return "<@" + id + ">" },
-	"channel":  func(id string) string { return "<#" + id + ">" },
+	"user":     User,
+	"channel":  Channel,
+	"mention":  Mention,
 	"date":     SlackDate,
-	"link":     func(url, label string) string { return "<" + url + "|" + Escape(label) + ">" },
+	"link":     Link,
 	"upper":    strings.ToUpper,
 	"duration": playbook.HumanDuration,
 	// q quotes what a person typed, as Go's %q does.
@@ -123,6 +152,48 @@ func Escape(s string) string { return mrkdwnEscaper.Replace(s) }
 // mrkdwnEscaper is built once: building a Replacer allocates its 256-entry
 // table, and a declaration escapes dozens of strings.
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// slackIDShape is the shape of a Slack user, bot, channel or group ID.
+var slackIDShape = regexp.MustCompile(`^[A-Z0-9]{2,30}$`)
+
+// User mentions Slack user id. Anything that is not an ID (it never came
+// from Slack) is shown as escaped text rather than trusted as markup.
+func User(id string) string {
+	if !slackIDShape.MatchString(id) {
+		return Escape(id)
+	}
+	return "<@" + id + ">"
+}
+
+// Channel links Slack channel id; a non-ID is shown as escaped text.
+func Channel(id string) string {
+	if !slackIDShape.MatchString(id) {
+		return Escape(id)
+	}
+	return "<#" + id + ">"
+}
+
+// Mention mentions Slack users and user groups (S…), space-separated.
+func Mention(ids []string) string {
+	parts := make([]string, 0, len(ids))
+	for _, id := range ids {
+		switch {
+		case !slackIDShape.MatchString(id):
+			parts = append(parts, Escape(id))
+		case strings.HasPrefix(id, "S"):
+			parts = append(parts, "<!subteam^"+id+">")
+		default:
+			parts = append(parts, "<@"+id+">")
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// Link is a Slack link to url labelled label. The URL is escaped too, and
+// its "|" encoded, so neither can end the link early or open markup.
+func Link(url, label string) string {
+	return "<" + strings.ReplaceAll(Escape(url), "|", "%7C") + "|" + Escape(label) + ">"
+}
 
 // Truncate cuts s to at most n runes, ending with "…" when it cut. It never
 // splits a rune, and never leaves a half HTML entity from Escape behind.

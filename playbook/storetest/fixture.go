@@ -59,7 +59,7 @@ func (s *acceptingSlack) PostIntro(_ context.Context, b playbook.Briefing) (play
 func (s *acceptingSlack) Announce(_ context.Context, b playbook.Briefing) (playbook.MessageRef, error) {
 	return s.msg("CANNOUNCE"), nil
 }
-func (s *acceptingSlack) Notice(context.Context, string, string) error { return nil }
+func (s *acceptingSlack) Notice(context.Context, string, playbook.Notice) error { return nil }
 func (s *acceptingSlack) PostUpdate(context.Context, playbook.Briefing, playbook.StatusUpdate) error {
 	return nil
 }
@@ -77,5 +77,7 @@ func (s *acceptingSlack) PostScopeSummary(context.Context, playbook.Briefing) er
 func (s *acceptingSlack) AnnounceSeverityChange(context.Context, playbook.Briefing, playbook.SeverityChange) error {
 	return nil
 }
-func (s *acceptingSlack) PostSetupFailure(context.Context, int64, string, string) error { return nil }
+func (s *acceptingSlack) PostSetupFailure(context.Context, string, playbook.Notice) error {
+	return nil
+}
 func (s *acceptingSlack) ChannelFailed(context.Context, playbook.Briefing, error) error { return nil }

@@ -1,0 +1,264 @@
+package templates
+
+import (
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/playbook"
+)
+
+// hostileTexts are what a person (or another service) could put in any
+// field a template shows: live Slack markup, a bare @here, mrkdwn and
+// Markdown that would reshape the message, a template action, an HTML tag
+// closing the post-mortem's <details>, a 5,000-character title and bytes
+// that are not UTF-8.
+var hostileTexts = []string{
+	"<!channel> <@U123> <#C999> <!here|here> <!subteam^S1>",
+	"@here @channel @everyone @acme/team",
+	"*x* _y_ ~z~ `code` ```block``` > quote\n# heading\n- [x] item",
+	"</details> <!-- x --> <script>alert(1)</script> [link](https://evil.example) ![i](https://evil.example/i.png)",
+	"{{.}} {{template \"x\"}} {{ printf \"%s\" 1 }}",
+	strings.Repeat("long title <!channel> ", 250),
+	"bad \xff\xfe utf-8 \xc3",
+	"a|b>c&d<e",
+}
+
+// examples gives, for every template, the data it is rendered with: the
+// default value of each field is hostile text h (through fill), except the
+// fields whose words are Klaxon's own (help's topics). A template without an
+// entry here fails TestEveryTemplateWithHostileInput, so a new template
+// cannot skip it.
+var examples = map[string]func(h string) []any{
+	"announce.tmpl":         func(h string) []any { return []any{briefing(h)} },
+	"announce_private.tmpl": func(h string) []any { return []any{briefing(h)} },
+	"intro.tmpl":            func(h string) []any { return []any{briefing(h)} },
+	"topic.tmpl":            func(h string) []any { return []any{briefing(h)} },
+	"purpose.tmpl":          func(h string) []any { return []any{briefing(h)} },
+	"update.tmpl": func(h string) []any {
+		b := briefing(h)
+		return []any{map[string]any{"Incident": b.Incident, "Tier": b.Tier, "Service": b.Service, "Update": filled[playbook.StatusUpdate](h)}}
+	},
+	"nudge.tmpl": func(h string) []any {
+		b := briefing(h)
+		var out []any
+		for _, k := range []playbook.NudgeKind{playbook.NudgeUpdateDue, playbook.NudgeUpdateEscalated, playbook.NudgeStatusPage,
+			playbook.NudgeResolutionUpdate, playbook.NudgeScope, playbook.NudgePostmortem} {
+			n := filled[playbook.Nudge](h)
+			n.Kind = k
+			out = append(out, map[string]any{"Incident": b.Incident, "Tier": b.Tier, "Service": b.Service, "Nudge": n},
+				map[string]any{"Incident": playbook.Incident{Severity: playbook.SEV2}, "Tier": b.Tier, "Nudge": playbook.Nudge{Kind: k}})
+		}
+		return out
+	},
+	"guidance.tmpl": func(h string) []any {
+		var out []any
+		for _, r := range []playbook.Remedy{playbook.RemedyFlag, playbook.RemedyCutover, playbook.RemedyRollback, playbook.RemedyHotfix, playbook.RemedyData} {
+			g := filled[playbook.Guidance](h)
+			g.Option.Remedy = r
+			out = append(out, map[string]any{"Incident": briefing(h).Incident, "Guidance": g, "Actor": h, "Command": "/incident"},
+				map[string]any{"Incident": playbook.Incident{}, "Guidance": playbook.Guidance{Option: playbook.RemedyInfo{Remedy: r}}, "Actor": "U1", "Command": "/incident"})
+		}
+		return out
+	},
+	// help: the topics and usages are Klaxon's own words; the tiers and
+	// services come from the operator's config.
+	"help.tmpl": func(h string) []any {
+		return []any{map[string]any{"Command": "/incident", "DefaultSeverity": playbook.SEV3, "Tiers": []playbook.Tier{filled[playbook.Tier](h)},
+			"Services": []playbook.Service{filled[playbook.Service](h)}, "MoreServices": 3,
+			"Topics": []map[string]any{{"Key": "triage", "Title": "Triage", "Where": "in the channel", "Commands": []string{"ic", "sev"}}}}}
+	},
+	"help_topic.tmpl": func(h string) []any {
+		return []any{map[string]any{"Command": "/incident", "Title": "Triage", "Where": "in the channel",
+			"Lines": []map[string]any{{"Usage": "sev <1-4> [reason]", "Help": "changes the severity"}},
+			"Tiers": []playbook.Tier{filled[playbook.Tier](h)}, "Services": []playbook.Service{filled[playbook.Service](h)}}}
+	},
+	// The post-mortem as the domain builds it from an incident whose
+	// typed fields, scope answers, notes, action items and names are h.
+	"postmortem.md.tmpl": func(h string) []any {
+		inc, events := hostileIncident()
+		inc.Title = h
+		inc.Scope.WhatBroke, inc.Scope.WhoAffected, inc.Scope.BlastRadius = h, h, h
+		inc.Actions[0].Text = h
+		for i := range events {
+			if events[i].Actor == "U9" {
+				events[i].Text = h
+			}
+		}
+		return []any{pmApp.BuildPostmortem(inc, events, map[string]string{"U9": h}, pmNow)}
+	},
+	"ticket.md.tmpl":      func(h string) []any { return []any{filled[playbook.TicketBody](h)} },
+	"owner_issue.md.tmpl": func(h string) []any { return []any{filled[playbook.OwnerIssueBody](h)} },
+	"notice.commander": func(h string) []any {
+		return []any{playbook.Notice{Kind: playbook.NoticeCommander, User: h}, playbook.Notice{Kind: playbook.NoticeCommander, User: h, Previous: h}}
+	},
+	"notice.severity": func(h string) []any {
+		n := filled[playbook.Notice](h)
+		n.Change.From, n.Change.To = playbook.SEV3, playbook.SEV1
+		return []any{n}
+	},
+	"notice.page_acked": func(h string) []any {
+		return []any{filled[playbook.Notice](h), playbook.Notice{Name: h, After: time.Minute}}
+	},
+	"notice.resolved_in_pagerduty": func(h string) []any { return []any{filled[playbook.Notice](h)} },
+	"notice.setup_failed": func(h string) []any {
+		return []any{playbook.Notice{Steps: []playbook.Step{playbook.StepTopic, playbook.StepPage, playbook.Step(h)}}}
+	},
+	"notice.deploys_failed": func(h string) []any { return []any{filled[playbook.Notice](h)} },
+	"step":                  func(h string) []any { return []any{playbook.StepBookmark, playbook.Step(h)} },
+	"cadence": func(h string) []any {
+		return []any{filled[playbook.Tier](h), playbook.Tier{Updates: playbook.UpdatePolicy(h)}}
+	},
+}
+
+func briefing(h string) playbook.Briefing {
+	b := filled[playbook.Briefing](h)
+	b.Incident.Severity, b.Incident.Status = playbook.SEV1, playbook.StatusInvestigating
+	b.Tier.Updates, b.Tier.UpdateEvery = playbook.UpdatesPeriodic, 15*time.Minute
+	b.Incident.Deploys = &playbook.DeployFinding{Watchdog: true, Suspect: &playbook.DeployRef{}}
+	fill(reflect.ValueOf(b.Incident.Deploys.Suspect).Elem(), h, 0)
+	return b
+}
+
+// filled returns a T whose every exported string, []string and
+// map[string]string field, at any depth, holds h; empty slices of structs
+// get one filled element and nil pointers a filled value. Named string
+// types (severities, statuses, kinds: closed sets the domain checks) keep
+// their zero value.
+func filled[T any](h string) T {
+	var v T
+	fill(reflect.ValueOf(&v).Elem(), h, 0)
+	return v
+}
+
+var (
+	stringType = reflect.TypeFor[string]()
+	timeType   = reflect.TypeFor[time.Time]()
+)
+
+func fill(v reflect.Value, h string, depth int) {
+	if depth > 6 || !v.CanSet() {
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		if v.Type() == stringType {
+			v.SetString(h)
+		}
+	case reflect.Struct:
+		if v.Type() == timeType {
+			v.Set(reflect.ValueOf(time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)))
+			return
+		}
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fill(v.Field(i), h, depth+1)
+			}
+		}
+	case reflect.Pointer:
+		if v.IsNil() && v.Type().Elem().Kind() == reflect.Struct {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		if !v.IsNil() {
+			fill(v.Elem(), h, depth+1)
+		}
+	case reflect.Slice:
+		if v.Len() == 0 {
+			e := reflect.New(v.Type().Elem()).Elem()
+			fill(e, h, depth+1)
+			v.Set(reflect.Append(reflect.MakeSlice(v.Type(), 0, 2), e, e))
+		}
+	case reflect.Map:
+		if v.Type().Key() == stringType && v.Type().Elem() == stringType {
+			v.Set(reflect.ValueOf(map[string]string{h: h, "U9": h, "U1": h}))
+		}
+	}
+}
+
+// Slack markup that only Klaxon may write: a typed or imported text must
+// never produce it.
+var liveSlack = regexp.MustCompile(`<!channel|<!here|<!subteam\^S1|<@U123|<#C999|<script|<https://evil`)
+
+// GitHub: a live mention is an @ after a start, a space or punctuation
+// other than a backtick; HTML and structure must not come from the text.
+var liveMarkdownLink = regexp.MustCompile(`(^|[^\\])\]\(https://evil|(^|[^\\])!\[i`)
+
+var liveGitHubMention = regexp.MustCompile("(^|[^\\w`\\\\])@(here|channel|everyone|acme)")
+
+// TestEveryTemplateWithHostileInput renders every template Klaxon has
+// (files and the defines inside them) with hostile text in every field a
+// person or another service fills, for each destination's rules: no error,
+// no panic, no live Slack markup in a Slack text, no live mention, HTML or
+// heading in GitHub Markdown.
+func TestEveryTemplateWithHostileInput(t *testing.T) {
+	s := MustDefault()
+	names := s.Templates()
+	for name := range examples {
+		if !slices.Contains(names, name) {
+			t.Errorf("examples names %s, which is not a template", name)
+		}
+	}
+	for _, name := range names {
+		ex, ok := examples[name]
+		if !ok {
+			t.Errorf("template %s has no hostile example in examples: add one", name)
+			continue
+		}
+		for _, h := range hostileTexts {
+			for i, data := range ex(h) {
+				out, err := s.Render(name, data)
+				if err != nil {
+					t.Errorf("%s #%d with %.40q: %v", name, i, h, err)
+					continue
+				}
+				if strings.Contains(out, "{{") && !strings.Contains(h, "{{") {
+					t.Errorf("%s left a template action: %.200s", name, out)
+				}
+				checkDestination(t, name, h, out)
+			}
+		}
+	}
+}
+
+func checkDestination(t *testing.T, name, h, out string) {
+	t.Helper()
+	if !strings.HasSuffix(name, ".md.tmpl") {
+		if m := liveSlack.FindString(out); m != "" {
+			t.Errorf("%s with %.40q: live Slack markup %q in\n%.600s", name, h, m, out)
+		}
+		return
+	}
+	if m := liveGitHubMention.FindString(out); m != "" {
+		t.Errorf("%s with %.40q: a live GitHub mention %q in\n%.600s", name, h, m, out)
+	}
+	for _, bad := range []string{"</details> ", "<!--", "<script"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("%s with %.40q: %q got through", name, h, bad)
+		}
+	}
+	if m := liveMarkdownLink.FindString(out); m != "" {
+		t.Errorf("%s with %.40q: a typed link or image got through: %q", name, h, m)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "# heading") || strings.HasPrefix(l, "- [x] item") {
+			t.Errorf("%s with %.40q: typed text shaped the Markdown: %q", name, h, l)
+		}
+	}
+}
+
+// TestTemplatesListsEveryDefine: Templates names the files and their
+// defines, not the files that only hold defines.
+func TestTemplatesListsEveryDefine(t *testing.T) {
+	got := MustDefault().Templates()
+	for _, want := range []string{"intro.tmpl", "notice.severity", "step", "postmortem.md.tmpl"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("Templates() = %v lacks %s", got, want)
+		}
+	}
+	if slices.Contains(got, "notice.tmpl") {
+		t.Errorf("Templates() lists notice.tmpl, which only holds defines")
+	}
+}

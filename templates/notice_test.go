@@ -1,0 +1,55 @@
+package templates
+
+import (
+	"testing"
+	"time"
+
+	"github.com/klaxonhq/klaxon/playbook"
+)
+
+func TestCadence(t *testing.T) {
+	tests := []struct {
+		tier playbook.Tier
+		want string
+	}{
+		{playbook.Tier{Updates: playbook.UpdatesPeriodic, UpdateEvery: 15 * time.Minute}, "a status update every 15 min"},
+		{playbook.Tier{Updates: playbook.UpdatesPeriodic, UpdateEvery: 90 * time.Minute}, "a status update every 1 h 30 min"},
+		{playbook.Tier{Updates: playbook.UpdatesPeriodic, UpdateEvery: time.Hour}, "a status update every 1 h"},
+		{playbook.Tier{Updates: playbook.UpdatesOpenAndResolution}, "a status update at open and at resolution"},
+		{playbook.Tier{Updates: playbook.UpdatesTicketOnly}, "a ticket only, no channel updates"},
+		{playbook.Tier{}, "no status updates"},
+		{playbook.Tier{Updates: "hourly"}, "no status updates"},
+	}
+	for _, tt := range tests {
+		if got := MustDefault().Cadence(tt.tier); got != tt.want {
+			t.Errorf("Cadence(%q every %v) = %q, want %q", tt.tier.Updates, tt.tier.UpdateEvery, got, tt.want)
+		}
+	}
+}
+
+// The notices read as they did when the domain wrote them.
+func TestNoticeWords(t *testing.T) {
+	tier := playbook.DefaultTiers()[playbook.SEV1]
+	for _, tt := range []struct {
+		n    playbook.Notice
+		want string
+	}{
+		{playbook.Notice{Kind: playbook.NoticeCommander, User: "U1"}, ":large_blue_circle: <@U1> is now the incident commander. They coordinate and communicate; they do not type commands."},
+		{playbook.Notice{Kind: playbook.NoticeCommander, User: "U2", Previous: "U1"}, ":large_blue_circle: Incident commander handed over from <@U1> to <@U2>."},
+		{playbook.Notice{Kind: playbook.NoticeSeverity, Change: playbook.SeverityChange{From: playbook.SEV2, To: playbook.SEV1, By: "U1", Reason: "<!channel> wider"}, Tier: tier},
+			":arrows_counterclockwise: Severity changed SEV2 → SEV1 by <@U1>. All users down or core functionality unavailable; updates: a status update every 15 min. Reason: &lt;!channel&gt; wider"},
+		{playbook.Notice{Kind: playbook.NoticePageAcked, User: "U1", After: 2 * time.Minute}, ":white_check_mark: <@U1> acknowledged the page in PagerDuty, 2 min after detection."},
+		{playbook.Notice{Kind: playbook.NoticePageAcked, Name: "Eve <b>"}, ":white_check_mark: Eve &lt;b&gt; acknowledged the page in PagerDuty."},
+		{playbook.Notice{Kind: playbook.NoticeResolvedInPagerDuty, Incident: 4, PagerDutyIncident: "Q1", Status: playbook.StatusMitigated},
+			"PagerDuty incident Q1 was resolved in PagerDuty. Klaxon's incident #4 stays mitigated until the verification gates hold and the commander gives the all-clear."},
+		{playbook.Notice{Kind: playbook.NoticeSetupFailed, Steps: []playbook.Step{playbook.StepBookmark, playbook.StepPage}},
+			"Klaxon could not bookmark the runbook, page the on-call engineer through PagerDuty. The incident is declared; do these by hand, or retry."},
+		{playbook.Notice{Kind: playbook.NoticeDeploysFailed, Cause: "502 <bad>"},
+			"Klaxon could not read the recent deploys from GitHub (502 &lt;bad&gt;). The incident is declared; check the deploy history by hand, or retry."},
+	} {
+		got, err := MustDefault().RenderNotice(tt.n)
+		if err != nil || got != tt.want {
+			t.Errorf("%s:\n got %q (%v)\nwant %q", tt.n.Kind, got, err, tt.want)
+		}
+	}
+}
