@@ -201,8 +201,25 @@ func TestEveryTemplateWithHostileInput(t *testing.T) {
 			t.Errorf("examples names %s, which is not a template", name)
 		}
 	}
+	reasons := map[string]playbook.ErrorReason{}
+	for _, r := range playbook.ErrorReasons() {
+		reasons[ErrorTemplate(r)] = r
+	}
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	for _, name := range names {
 		ex, ok := examples[name]
+		if r, reason := reasons[name]; !ok && reason {
+			// An error's words, through the path every error takes
+			// (Set.Error cleans the arguments before the template).
+			for _, h := range hostileTexts {
+				out := s.Error(&playbook.Error{Code: playbook.CodeBadInput, Reason: r, Args: hostileArgs(h, now)})
+				checkDestination(t, name, h, out)
+			}
+			continue
+		}
+		if !ok && strings.HasPrefix(name, "error.") {
+			continue // a part of the error templates, rendered through them
+		}
 		if !ok {
 			t.Errorf("template %s has no hostile example in examples: add one", name)
 			continue
