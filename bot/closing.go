@@ -67,8 +67,10 @@ func (b *Bot) finishClose(ctx context.Context, n int64, force bool, responseURL 
 		return
 	}
 	inc := res.Incident
-	for _, note := range res.Notes {
-		b.tellUser(ctx, responseURL, note)
+	if res.NotPublished != "" {
+		if note, err := b.Templates.Render("closing.not_published", res); err == nil {
+			b.tellUser(ctx, responseURL, note)
+		}
 	}
 	if len(res.Failed) == 0 {
 		return
@@ -193,15 +195,23 @@ func (a *Adapter) Upload(ctx context.Context, channelID string, f playbook.Postm
 	if err := a.API.UploadToURL(ctx, slack.UploadToURLParameters{UploadURL: u.UploadURL, Reader: bytes.NewReader(f.Content), Filename: f.Name}); err != nil {
 		return "", fmt.Errorf("uploading the file: %w", err)
 	}
+	title, err := a.Templates.Render("closing.outline_title", f.Share)
+	if err != nil {
+		return "", err
+	}
+	comment, err := a.Templates.Render("closing.outline_comment", f.Share)
+	if err != nil {
+		return "", err
+	}
 	if started != nil {
 		if err := started(u.FileID); err != nil {
 			return "", fmt.Errorf("recording the upload: %w", err)
 		}
 	}
 	_, err = a.API.CompleteUploadExternalContext(ctx, slack.CompleteUploadExternalParameters{
-		Files:          []slack.FileSummary{{ID: u.FileID, Title: templates.Truncate(maxFileTitle, f.Title)}},
+		Files:          []slack.FileSummary{{ID: u.FileID, Title: templates.Truncate(maxFileTitle, title)}},
 		Channel:        channelID,
-		InitialComment: templates.Truncate(maxComment, f.Comment),
+		InitialComment: templates.Truncate(maxComment, comment),
 	})
 	if isSlackError(err, "is_archived") || isSlackError(err, "channel_not_found") {
 		return "", fmt.Errorf("files.completeUploadExternal: %w: %w", playbook.ErrChannelGone, err)

@@ -64,8 +64,9 @@ func (a *App) Close(ctx context.Context, n int64, req CloseRequest) (Incident, b
 type CloseResult struct {
 	Incident Incident
 	Failed   map[string]error
-	// Notes say what was skipped and why (GitHub off, a private incident).
-	Notes []string
+	// NotPublished names the post-mortems repo a private incident's
+	// outline was not published to (empty otherwise).
+	NotPublished string
 }
 
 // Close steps, as named in CloseResult.Failed.
@@ -102,7 +103,7 @@ func (a *App) FinishClose(ctx context.Context, n int64, force bool) (CloseResult
 	wantUpload := c.File == "" && a.deps.Closing != nil && (force || c.UploadFailures < MaxStepAttempts)
 	wantPublish := c.Published == "" && a.deps.PostmortemRepo != nil && a.deps.PostmortemsRepo != "" && !inc.Private && (force || c.PublishFailures < MaxStepAttempts)
 	if inc.Private && a.deps.PostmortemRepo != nil && a.deps.PostmortemsRepo != "" {
-		res.Notes = append(res.Notes, "A private incident's outline is not published to "+a.deps.PostmortemsRepo+".")
+		res.NotPublished = a.deps.PostmortemsRepo
 	}
 	var md []byte
 	var events int
@@ -189,23 +190,19 @@ func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events
 		res.Failed[CloseUpload] = err
 		return inc, nil
 	}
-	here := "Here is the post-mortem outline"
+	share := OutlineShare{Incident: inc.Number, Where: OutlineInChannel}
 	switch {
 	case inc.Channel.ID == "":
-		here = "It never had a channel, so here is the post-mortem outline"
+		share.Where = OutlineNoChannel
 	case target != inc.Channel.ID:
-		here = "Its channel was archived before Klaxon could share the post-mortem outline there, so here it is"
+		share.Where = OutlineArchived
 	}
-	comment := fmt.Sprintf("Incident #%d is closed. %s: timeline, phase durations, 5 Whys and action items. Fill it in, blamelessly.", inc.Number, here)
 	if d := inc.Timers.PostmortemDue; !d.IsZero() && !inc.Timers.PostmortemDone {
-		comment += fmt.Sprintf(" The post-mortem is due %s; when it is written: `/incident postmortem done #%d <link>`.", d.Format("Mon 2 Jan 15:04 UTC"), inc.Number)
+		share.PostmortemDue = d
 	}
-	switch {
-	case target != inc.Channel.ID:
-	case inc.Timers.ArchiveDue.IsZero():
-		comment += " This channel is archived now (never deleted)."
-	default:
-		comment += fmt.Sprintf(" This channel will be archived at %s (never deleted).", inc.Timers.ArchiveDue.Format("Mon 2 Jan 15:04 UTC"))
+	if share.Where == OutlineInChannel {
+		share.ArchiveAt = inc.Timers.ArchiveDue
+		share.ArchiveNow = share.ArchiveAt.IsZero()
 	}
 	id, uerr := "", error(nil)
 	// An earlier attempt got as far as sharing: if the share happened
@@ -222,7 +219,7 @@ func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events
 	}
 	if id == "" && uerr == nil {
 		id, uerr = a.deps.Closing.Upload(ctx, target, PostmortemFile{
-			Name: OutlineName(inc), Title: fmt.Sprintf("Post-mortem outline: incident #%d", inc.Number), Content: md, Comment: comment,
+			Name: OutlineName(inc), Content: md, Share: share,
 		}, func(fileID string) error {
 			_, err := a.deps.Store.Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 				i.Closure.Uploading = fileID

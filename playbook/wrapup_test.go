@@ -63,13 +63,19 @@ func (f *fakeTickets) State(_ context.Context, t playbook.Ticket) (string, error
 
 type fakeClosing struct {
 	mu         sync.Mutex
-	uploads    []playbook.PostmortemFile
+	uploads    []sharedFile
 	shared     map[string]bool
 	archived   []string
 	failUpload int
 	// lostShares shares the file but loses the answer, this many times.
 	lostShares int
 	failArch   int
+}
+
+// sharedFile is an upload with its message as the default templates word it.
+type sharedFile struct {
+	playbook.PostmortemFile
+	Comment string
 }
 
 func (f *fakeClosing) Upload(_ context.Context, ch string, pf playbook.PostmortemFile, started func(string) error) (string, error) {
@@ -83,7 +89,11 @@ func (f *fakeClosing) Upload(_ context.Context, ch string, pf playbook.Postmorte
 	if err := started(id); err != nil {
 		return "", err
 	}
-	f.uploads = append(f.uploads, pf)
+	comment, err := noticeWords.Render("closing.outline_comment", pf.Share)
+	if err != nil {
+		return "", err
+	}
+	f.uploads = append(f.uploads, sharedFile{pf, comment})
 	if f.shared == nil {
 		f.shared = map[string]bool{}
 	}
@@ -690,8 +700,8 @@ func TestPrivateOutlineIsNotPublished(t *testing.T) {
 	h.resolve(t, inc.Number)
 	h.app.Close(ctx, inc.Number, playbook.CloseRequest{Key: h.key(), Actor: "U0DECLARER"})
 	res, _ := h.app.FinishClose(ctx, inc.Number, false)
-	if len(pub.docs) != 0 || len(res.Notes) != 1 {
-		t.Fatalf("private outline published: %+v, notes %v", pub.docs, res.Notes)
+	if len(pub.docs) != 0 || res.NotPublished == "" {
+		t.Fatalf("private outline published: %+v, not published to %q", pub.docs, res.NotPublished)
 	}
 }
 

@@ -209,9 +209,33 @@ type PostmortemRepo interface {
 // PostmortemFile is the rendered outline uploaded to the incident channel.
 type PostmortemFile struct {
 	Name    string // file name, e.g. inc-12-postmortem.md
-	Title   string
 	Content []byte
-	Comment string // the message the file is shared with
+	// Share is what the message the file is shared with says; the
+	// adapter words it (and the file's title).
+	Share OutlineShare
+}
+
+// OutlineWhere says where the outline goes and why.
+type OutlineWhere string
+
+// Where the outline is shared.
+const (
+	OutlineInChannel OutlineWhere = "channel"    // the incident's channel
+	OutlineNoChannel OutlineWhere = "no_channel" // by DM: it never had a channel
+	OutlineArchived  OutlineWhere = "archived"   // by DM: its channel was archived first
+)
+
+// OutlineShare is what the message sharing the outline tells.
+type OutlineShare struct {
+	Incident int64
+	Where    OutlineWhere
+	// PostmortemDue is when the post-mortem is due, zero when none is
+	// pending.
+	PostmortemDue time.Time
+	// In the channel only: the channel is archived now (ArchiveNow) or at
+	// ArchiveAt.
+	ArchiveNow bool
+	ArchiveAt  time.Time
 }
 
 // Closing is the Slack side of closing an incident.

@@ -107,11 +107,21 @@ var examples = map[string]func(h string) []any{
 	"notice.setup_failed": func(h string) []any {
 		return []any{playbook.Notice{Steps: []playbook.Step{playbook.StepTopic, playbook.StepPage, playbook.Step(h)}}}
 	},
-	"notice.deploys_failed": func(h string) []any { return []any{filled[playbook.Notice](h)} },
-	"step":                  func(h string) []any { return []any{playbook.StepBookmark, playbook.Step(h)} },
+	"notice.deploys_failed":   func(h string) []any { return []any{filled[playbook.Notice](h)} },
+	"closing.outline_title":   func(string) []any { return outlineShares() },
+	"closing.outline_comment": func(string) []any { return outlineShares() },
+	"closing.not_published":   func(h string) []any { return []any{playbook.CloseResult{NotPublished: h}} },
+	"step":                    func(h string) []any { return []any{playbook.StepBookmark, playbook.Step(h)} },
 	"cadence": func(h string) []any {
 		return []any{filled[playbook.Tier](h), playbook.Tier{Updates: playbook.UpdatePolicy(h)}}
 	},
+}
+
+func outlineShares() []any {
+	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	return []any{playbook.OutlineShare{Incident: 7, Where: playbook.OutlineInChannel, ArchiveNow: true},
+		playbook.OutlineShare{Incident: 7, Where: playbook.OutlineInChannel, ArchiveAt: at, PostmortemDue: at},
+		playbook.OutlineShare{Incident: 7, Where: playbook.OutlineNoChannel}, playbook.OutlineShare{Incident: 7, Where: playbook.OutlineArchived, PostmortemDue: at}}
 }
 
 func briefing(h string) playbook.Briefing {
