@@ -441,14 +441,6 @@ func (a *App) SetRootCause(ctx context.Context, n int64, tag, actor, key string)
 	return inc, applied, nil
 }
 
-func joinNumbers(ns []int64) string {
-	parts := make([]string, len(ns))
-	for i, n := range ns {
-		parts[i] = fmt.Sprintf("#%d", n)
-	}
-	return strings.Join(parts, ", ")
-}
-
 // PostmortemDone records the written post-mortem's link and stops the due
 // date reminders.
 func (a *App) PostmortemDone(ctx context.Context, n int64, link, actor, key string) (Incident, bool, error) {

@@ -758,24 +758,6 @@ func (b *postmortemBuilder) gates(p *Postmortem) {
 	}
 }
 
-func nudgeSentence(k NudgeKind) string {
-	switch k {
-	case NudgeUpdateDue:
-		return "reminded the commander that a status update was due"
-	case NudgeUpdateEscalated:
-		return "escalated a status update still overdue"
-	case NudgeStatusPage:
-		return "warned that the status page was not updated in time"
-	case NudgeResolutionUpdate:
-		return "asked for the closing status update"
-	case NudgePostmortem:
-		return "reminded the commander that the post-mortem is due"
-	case NudgeScope:
-		return "warned that the scope call's timebox ran out"
-	}
-	return "sent a reminder (" + string(k) + ")"
-}
-
 func itemLabel(it Item) string {
 	for _, c := range Checklist {
 		if c.Item == it {
