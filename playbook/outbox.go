@@ -213,6 +213,7 @@ func (a *App) deliver(ctx context.Context, n int64, cs []claim) error {
 			a.log().Warn("telling Slack", "incident", n, "message", c.Key, "kind", c.Kind, "attempt", c.Attempts, "err", err)
 			failed[c.Key] = err
 		} else {
+			a.log().Debug("told Slack", "incident", n, "message", c.Key, "kind", c.Kind, "attempt", c.Attempts)
 			done[c.Key] = true
 		}
 	}

@@ -2,6 +2,7 @@ package fakeslack_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +109,30 @@ func TestMessageMetadataAndHistory(t *testing.T) {
 	_, err = api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: ch, Cursor: "bm9wZQ=="})
 	if got := slackErr(t, err); got != "invalid_cursor" {
 		t.Errorf("bad cursor: %q", got)
+	}
+}
+
+// FaultOn aims a fault at one message by its arguments: the post whose
+// metadata carries a key is made (Applied) and answered with a 500, and
+// the other posts go through.
+func TestFaultOnAimsAtOneMessage(t *testing.T) {
+	fake, api, _ := newFake(t, fakeslack.Options{FaultOn: func(c fakeslack.Call) *fakeslack.Fault {
+		if c.Method == "chat.postMessage" && strings.Contains(c.Params.Get("metadata"), `"k-1"`) {
+			return &fakeslack.Fault{Status: 500, Applied: true}
+		}
+		return nil
+	}})
+	ctx := ctxT(t)
+	ch := fake.AddChannel("C0TRIAGE", "triage", fakeslack.BotUserID)
+	if _, _, err := api.PostMessageContext(ctx, ch, slack.MsgOptionText("plain", false)); err != nil {
+		t.Fatal(err)
+	}
+	md := slack.SlackMetadata{EventType: "klaxon_intent", EventPayload: map[string]any{"key": "k-1"}}
+	if _, _, err := api.PostMessageContext(ctx, ch, slack.MsgOptionText("aimed", false), slack.MsgOptionMetadata(md)); err == nil {
+		t.Fatal("the aimed post did not fail")
+	}
+	ms := fake.Messages(ch)
+	if len(ms) != 2 || ms[1].Text != "aimed" || !strings.Contains(string(ms[1].Metadata), "k-1") {
+		t.Fatalf("messages %+v: the aimed post should be made despite its 500", ms)
 	}
 }

@@ -61,6 +61,10 @@ type Options struct {
 	// down, which then goes through normally. Fault may be called from
 	// several goroutines at once.
 	Fault func(method string, n int) *Fault
+	// FaultOn is consulted like Fault (when Fault is nil or returns nil)
+	// with the call itself: its method and parameters (channel, text,
+	// metadata, ...), for a fault aimed at one message.
+	FaultOn func(c Call) *Fault
 
 	// DisableRateLimits turns the per-method rate limits off (benchmarks).
 	// Limits are on by default because a bot that ignores them fails in

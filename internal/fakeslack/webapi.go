@@ -192,6 +192,19 @@ func okr(body map[string]any) result {
 
 func fail(code string, msgs ...string) result { return result{err: code, msgs: msgs} }
 
+// faultFor is the fault Options.Fault or Options.FaultOn injects in a call.
+func (s *Server) faultFor(method string, n int, c Call) *Fault {
+	if s.opts.Fault != nil {
+		if f := s.opts.Fault(method, n); f != nil {
+			return f
+		}
+	}
+	if s.opts.FaultOn != nil {
+		return s.opts.FaultOn(c)
+	}
+	return nil
+}
+
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	// The latency runs from the request's arrival: reading and checking
 	// it is the fake's own work, which Slack does on its own machines
@@ -243,26 +256,24 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		res     result
 		applied *Fault // fail after applying
 	)
-	if s.opts.Fault != nil {
-		if f := s.opts.Fault(method, n); f != nil {
-			// The call has reached Slack: it completes even if the client
-			// hangs up meanwhile (a killed bot), as on the real service.
-			if !s.sleep(context.WithoutCancel(ctx), f.Delay) {
+	if f := s.faultFor(method, n, call); f != nil {
+		// The call has reached Slack: it completes even if the client
+		// hangs up meanwhile (a killed bot), as on the real service.
+		if !s.sleep(context.WithoutCancel(ctx), f.Delay) {
+			return
+		}
+		if f.Until != nil {
+			select {
+			case <-f.Until:
+			case <-s.closed:
 				return
 			}
-			if f.Until != nil {
-				select {
-				case <-f.Until:
-				case <-s.closed:
-					return
-				}
-			}
-			if f.Status != 0 || f.Error != "" {
-				call.Fault = true
-				res = faultResult(f)
-				if f.Applied {
-					applied = f
-				}
+		}
+		if f.Status != 0 || f.Error != "" {
+			call.Fault = true
+			res = faultResult(f)
+			if f.Applied {
+				applied = f
 			}
 		}
 	}
