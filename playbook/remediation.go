@@ -49,18 +49,33 @@ type Guidance struct {
 	FlagURL, CutoverURL, HotfixReviewURL string
 	// For a rollback: the suspect deploy (the newest in the two hours before
 	// detection or since) and the previous known-good one, when GitHub has
-	// them. DeploysNote says why they are missing, if they are.
+	// them. Missing says why they are not, if they are not: then
+	// DeploysErr is the lookup's error in one line (MissingReadFailed), and
+	// Since and Environment the window searched (MissingNoNewDeploy).
 	Suspect, KnownGood *Deploy
 	Recent             []Deploy
-	DeploysNote        string
+	Missing            DeploysMissing
+	DeploysErr         string
+	Since              time.Time
+	Environment        string
 	// Confirmed: the suspect was linked to the incident as its cause;
 	// CompareURL compares the known-good commit with the suspect's.
 	Confirmed  bool
 	CompareURL string
-	// Warning and AskValidationPlan are set for a data remediation.
-	Warning           string
+	// AskValidationPlan is set for a data remediation.
 	AskValidationPlan bool
 }
+
+// DeploysMissing says why a rollback's guidance names no suspect deploy.
+type DeploysMissing string
+
+// Why the deploys are missing.
+const (
+	MissingGitHubOff   DeploysMissing = "github_off"    // GitHub is not configured
+	MissingNoRepo      DeploysMissing = "no_repo"       // the service names no repo
+	MissingReadFailed  DeploysMissing = "read_failed"   // GitHub refused or failed
+	MissingNoNewDeploy DeploysMissing = "no_new_deploy" // nothing new went out in the window
+)
 
 // SuspectWindow is how far before detection a deploy counts as suspect.
 const SuspectWindow = 2 * time.Hour
@@ -119,7 +134,6 @@ func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key str
 	case RemedyRollback:
 		a.rollbackGuidance(ctx, &inc, &g)
 	case RemedyData:
-		g.Warning = "A data remediation extends time to restore: repairs usually take hours, and the incident stays open until the data is checked."
 		g.AskValidationPlan = true
 	}
 	return inc, g, applied, nil
@@ -138,16 +152,16 @@ func (a *App) rollbackGuidance(ctx context.Context, inc *Incident, g *Guidance) 
 	}
 	switch {
 	case a.deps.Deploys == nil:
-		g.DeploysNote = "GitHub is not configured, so Klaxon cannot name the suspect deploy: check your deploy tool's history for the last two hours."
+		g.Missing = MissingGitHubOff
 		return
 	case g.Service.Repo == "":
-		g.DeploysNote = "This incident's service names no GitHub repo, so Klaxon cannot name the suspect deploy."
+		g.Missing = MissingNoRepo
 		return
 	}
 	deploys, err := a.deps.Deploys.Recent(ctx, g.Service, deployLimit)
 	if err != nil {
 		a.log().Warn("reading deploys", "incident", inc.Number, "repo", g.Service.Repo, "err", err)
-		g.DeploysNote = "Klaxon could not read the deploys from GitHub (" + oneLine(err.Error(), 200) + "); check the deploy history by hand."
+		g.Missing, g.DeploysErr = MissingReadFailed, oneLine(err.Error(), 200)
 		return
 	}
 	since := inc.Times[PhaseDetected]
@@ -162,7 +176,7 @@ func (a *App) rollbackGuidance(ctx context.Context, inc *Incident, g *Guidance) 
 	}
 	g.Suspect, g.KnownGood, g.Recent = SuspectDeploys(deploys, since.Add(-SuspectWindow), until)
 	if g.Suspect == nil {
-		g.DeploysNote = fmt.Sprintf("No successful deploy of a new version of %s to %s since %s (two hours before detection): a rollback may not help.", g.Service.Repo, envOf(g.Service), since.Add(-SuspectWindow).Format("15:04 UTC"))
+		g.Missing, g.Since, g.Environment = MissingNoNewDeploy, since.Add(-SuspectWindow), envOf(g.Service)
 		return
 	}
 	s := *g.Suspect

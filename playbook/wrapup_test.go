@@ -238,13 +238,13 @@ func TestRollbackNamesSuspectAndKnownGood(t *testing.T) {
 	// Without a stored suspect, GitHub down is said.
 	other := h.declare(t, "Checkout slow", playbook.SEV2, "checkout")
 	_, g, _, _ = h.app.Remediate(ctx, other.Number, playbook.RemedyRollback, "U0IC", "k5")
-	if g.Suspect != nil || !strings.Contains(g.DeploysNote, "could not read the deploys") {
-		t.Fatalf("GitHub down: note %q", g.DeploysNote)
+	if g.Suspect != nil || g.Missing != playbook.MissingReadFailed || g.DeploysErr == "" {
+		t.Fatalf("GitHub down: missing %q (%q)", g.Missing, g.DeploysErr)
 	}
 	h.app.Deps().Deploys = nil
 	_, g, _, _ = h.app.Remediate(ctx, other.Number, playbook.RemedyRollback, "U0IC", "k4")
-	if !strings.Contains(g.DeploysNote, "not configured") {
-		t.Fatalf("GitHub off: note %q", g.DeploysNote)
+	if g.Missing != playbook.MissingGitHubOff {
+		t.Fatalf("GitHub off: missing %q", g.Missing)
 	}
 }
 
@@ -253,7 +253,7 @@ func TestDataRemediationWarnsAndAsksForAPlan(t *testing.T) {
 	ctx := context.Background()
 	inc := h.declare(t, "Orders lost", playbook.SEV2, "")
 	_, g, _, err := h.app.Remediate(ctx, inc.Number, playbook.RemedyData, "U0IC", "k1")
-	if err != nil || !g.AskValidationPlan || !strings.Contains(g.Warning, "extends time to restore") {
+	if err != nil || !g.AskValidationPlan || g.Option.Remedy != playbook.RemedyData {
 		t.Fatalf("guidance %+v, %v", g, err)
 	}
 	if _, _, err := h.app.AddValidationPlan(ctx, inc.Number, "U0IC", "  ", "k2"); playbook.ErrorCode(err) != playbook.CodeBadInput {
