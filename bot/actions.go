@@ -102,30 +102,30 @@ func (b *Bot) actionAdded(ctx context.Context, inc playbook.Incident, item playb
 		b.log().Error("filing action items", "incident", inc.Number, "err", err)
 	}
 	archived := res.Incident.Closure != nil && !res.Incident.Closure.Archived.IsZero()
-	text := fmt.Sprintf(":pushpin: Action item %d: %s, owner <@%s>, due %s.", item.ID, templates.Escape(item.Text), item.Owner, item.Due)
+	var ticket *playbook.Ticket
 	for _, it := range res.Filed {
 		if it.ID == item.ID {
-			text += " " + ticketLink(*it.Ticket)
-			if it.Ticket.Assignee == "" {
-				text += " (not assigned on GitHub: no login is configured for the owner in github.logins)"
-			}
+			ticket = it.Ticket
 		}
 	}
-	if res.Note != "" {
-		text += " " + res.Note
+	text, err := b.Templates.Render("actions.added", map[string]any{"Item": item, "Ticket": ticket, "Skipped": res.Skipped, "Archived": archived, "Failed": len(res.Failed) > 0})
+	if err != nil {
+		b.log().Error("rendering an action item's answer", "incident", inc.Number, "err", err)
+		return
 	}
 	if archived {
-		if len(res.Failed) > 0 {
-			text += " :warning: GitHub did not take it; Klaxon retries at its next start."
-		}
 		b.tellUser(ctx, responseURL, text)
 		return
 	}
 	b.postWithRetry(ctx, inc.Channel.ID, text, res.Failed, inc.Number, actionRetryTickets, "Retry filing")
 }
 
-func ticketLink(t playbook.Ticket) string {
-	return fmt.Sprintf("<%s|%s#%d>", t.URL, templates.Escape(t.Repo), t.Number)
+func (b *Bot) ticketLink(t playbook.Ticket) string {
+	s, err := b.Templates.Render("ticket_link", t)
+	if err != nil {
+		return templates.Escape(t.URL)
+	}
+	return s
 }
 
 func (b *Bot) onRetryTickets(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
@@ -143,7 +143,7 @@ func (b *Bot) onRetryTickets(ctx context.Context, req socketmode.Request, cb sla
 	default:
 		var links []string
 		for _, it := range res.Filed {
-			links = append(links, fmt.Sprintf("item %d → %s", it.ID, ticketLink(*it.Ticket)))
+			links = append(links, fmt.Sprintf("item %d → %s", it.ID, b.ticketLink(*it.Ticket)))
 		}
 		b.tellUser(ctx, cb.ResponseURL, ":white_check_mark: Filed: "+strings.Join(links, ", "))
 	}
@@ -213,7 +213,7 @@ func (b *Bot) onActions(ctx context.Context, req socketmode.Request, sc slack.Sl
 		}
 		state := "no ticket"
 		if it.Ticket != nil {
-			state = ticketLink(*it.Ticket) + " " + it.Ticket.State
+			state = b.ticketLink(*it.Ticket) + " " + it.Ticket.State
 		}
 		fmt.Fprintf(&sb, "%d. %s · <@%s> · due %s · %s\n", it.ID, templates.Escape(templates.Truncate(200, it.Text)), it.Owner, it.Due, state)
 	}

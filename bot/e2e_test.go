@@ -132,7 +132,7 @@ func startOn(t testing.TB, f *fakeslack.Server, db closingStore, pace bot.Pace, 
 	log := slog.New(slog.DiscardHandler)
 	ad := &bot.Adapter{API: api, Templates: tmpl, BotUserID: who.UserID, AnnounceChannel: announce, Clock: clock}
 	deps := playbook.Deps{Store: db, Channels: ad, Poster: ad, Triage: ad, Directory: ad, Members: ad, Clock: clock, Tiers: tiers(), Services: services, Log: log,
-		Closing: ad, People: ad, RenderPostmortem: tmpl.RenderPostmortem, RenderTicket: tmpl.RenderTicket, PageChat: &bot.PageChat{Adapter: ad}}
+		Closing: ad, People: ad, RenderPostmortem: tmpl.RenderPostmortem, RenderTicket: tmpl.RenderTicket, RenderOwnerIssue: tmpl.RenderOwnerIssue, PageChat: &bot.PageChat{Adapter: ad}}
 	for _, c := range configure {
 		c(&deps, ad)
 	}

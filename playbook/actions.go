@@ -2,6 +2,7 @@ package playbook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -129,9 +130,19 @@ type TicketResult struct {
 	Incident Incident
 	Filed    []ActionItem
 	Failed   map[int]error
-	// Note explains why nothing could be filed (GitHub off, no repo).
-	Note string
+	// Skipped says why nothing could be filed (GitHub off, no repo).
+	Skipped TicketSkip
 }
+
+// TicketSkip says why an incident's action items get no tickets.
+type TicketSkip string
+
+// Why no tickets are filed.
+const (
+	TicketsGitHubOff     TicketSkip = "github_off"      // GitHub is not configured
+	TicketsPrivateNoRepo TicketSkip = "private_no_repo" // a private incident without github.action_items_repo
+	TicketsNoRepo        TicketSkip = "no_repo"         // neither the service nor github.action_items_repo names a repo
+)
 
 func actionMarker(n int64, id int) string { return fmt.Sprintf("klaxon:incident-%d:action-%d", n, id) }
 
@@ -152,13 +163,13 @@ func (a *App) FileTickets(ctx context.Context, n int64, force bool) (TicketResul
 	repo := a.TicketRepo(inc)
 	switch {
 	case a.deps.Tickets == nil:
-		res.Note = "GitHub is not configured, so action items stay in Klaxon (and in the post-mortem) without tickets."
+		res.Skipped = TicketsGitHubOff
 		return res, nil
 	case repo == "" && inc.Private:
-		res.Note = "A private incident's action items are not filed in its service's repo; set github.action_items_repo (a private repo) to file them."
+		res.Skipped = TicketsPrivateNoRepo
 		return res, nil
 	case repo == "":
-		res.Note = "No GitHub repo is configured for this incident's service (nor github.action_items_repo), so its action items have no tickets."
+		res.Skipped = TicketsNoRepo
 		return res, nil
 	}
 	names := a.names(ctx, inc)
@@ -174,10 +185,14 @@ func (a *App) FileTickets(ctx context.Context, n int64, force bool) (TicketResul
 		}); err != nil {
 			return res, err
 		}
-		t, ferr := a.deps.Tickets.File(ctx, TicketRequest{
-			Repo: repo, Title: ticketTitle(inc, it), Body: a.ticketBody(inc, it, names), Owner: it.Owner,
-			Labels: []string{"klaxon", "incident-action"}, Marker: actionMarker(n, it.ID), Adopt: adopt,
-		})
+		body, ferr := a.ticketBody(inc, it, names)
+		var t Ticket
+		if ferr == nil {
+			t, ferr = a.deps.Tickets.File(ctx, TicketRequest{
+				Repo: repo, Title: ticketTitle(inc, it), Body: body, Owner: it.Owner,
+				Labels: []string{"klaxon", "incident-action"}, Marker: actionMarker(n, it.ID), Adopt: adopt,
+			})
+		}
 		now = a.deps.Clock.Now().UTC()
 		inc, err = a.deps.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
 			item := &i.Actions[it.ID-1]
@@ -233,39 +248,27 @@ func ticketTitle(inc Incident, it ActionItem) string {
 	return truncate(fmt.Sprintf("[INC-%d] %s", inc.Number, oneLine(it.Text, MaxActionText)), 250)
 }
 
-// ticketBody is the issue body of item it: rendered by RenderTicket, which
-// escapes what people typed (GitHub would ping "@org/team" in a title, and
-// read a typed "<!-- … -->" as a marker). Without it, or when it fails, the
-// body holds only facts Klaxon wrote: the item text is in the issue's title.
-func (a *App) ticketBody(inc Incident, it ActionItem, names map[string]string) string {
+// ticketBody is the issue body of item it, rendered by RenderTicket
+// (templates' ticket.md.tmpl), which escapes what people typed: GitHub would
+// ping "@org/team" in a title, and read a typed "<!-- … -->" as a marker.
+// Without a renderer, or when it fails (a broken override), the item is not
+// filed: the failure is counted and retried like GitHub's.
+func (a *App) ticketBody(inc Incident, it ActionItem, names map[string]string) (string, error) {
 	tb := TicketBody{Item: it, Number: inc.Number, Severity: inc.Severity, Service: inc.Service, Names: names}
 	if inc.Private {
 		tb.Service = ""
 	} else {
 		tb.Title = oneLine(inc.Title, 200)
 	}
-	if a.deps.RenderTicket != nil {
-		body, err := a.deps.RenderTicket(tb)
-		if err == nil {
-			return body
-		}
+	if a.deps.RenderTicket == nil {
+		return "", errors.New("no renderer for the issue body (Deps.RenderTicket)")
+	}
+	body, err := a.deps.RenderTicket(tb)
+	if err != nil {
 		a.log().Error("rendering an action item's issue body", "incident", inc.Number, "item", it.ID, "err", err)
+		return "", fmt.Errorf("rendering the issue body: %w", err)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "Action item %d from incident #%d", it.ID, inc.Number)
-	if !inc.Private {
-		fmt.Fprintf(&b, " (%s", inc.Severity)
-		if inc.Service != "" {
-			fmt.Fprintf(&b, ", %s", inc.Service)
-		}
-		b.WriteString(")")
-	}
-	b.WriteString(".\n\n")
-	fmt.Fprintf(&b, "- **Owner:** Slack user %s\n", it.Owner)
-	fmt.Fprintf(&b, "- **Due:** %s\n", it.Due)
-	fmt.Fprintf(&b, "- **Recorded by:** Slack user %s on %s\n", it.By, it.At.Format("2006-01-02 15:04 UTC"))
-	b.WriteString("\nClose this issue when the change is in place; Klaxon reads its state back for the action-item completion rate.\n")
-	return b.String()
+	return body, nil
 }
 
 // SyncTickets reads back the state of every open ticket and records the

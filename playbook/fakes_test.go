@@ -339,6 +339,9 @@ func newHarness(t *testing.T) *harness {
 		Poster:   h.post,
 		Clock:    h.clock,
 		Tiers:    tiers,
+		// The issue bodies as the default templates write them.
+		RenderTicket:     noticeWords.RenderTicket,
+		RenderOwnerIssue: noticeWords.RenderOwnerIssue,
 		Services: []playbook.Service{
 			{Name: "checkout", Runbook: runbookURL, Stakeholders: []string{"U0PAYLEAD", "U0DECLARER", "S0SUPPORT"}},
 			{Name: "search"}, // no runbook, nobody to loop in

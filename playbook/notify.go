@@ -2,6 +2,7 @@ package playbook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -174,26 +175,32 @@ func (a *App) fileOwnerIssue(ctx context.Context, inc Incident, svc Service, own
 	if own.Team != nil {
 		body.Team = own.Team.GitHub
 	}
+	text, err := a.ownerIssueText(body)
+	if err != nil {
+		return Ticket{}, err
+	}
 	return a.deps.Tickets.File(ctx, TicketRequest{
 		Repo:  svc.Repo,
 		Title: truncate(fmt.Sprintf("[INC-%d] %s: %s", inc.Number, inc.Severity, oneLine(inc.Title, 200)), 250),
-		Body:  a.ownerIssueText(body), Labels: labels, Assignees: assignees,
+		Body:  text, Labels: labels, Assignees: assignees,
 		Marker: ownersMarker(inc.Number), Adopt: adopt,
 	})
 }
 
-// ownerIssueText renders the issue body (RenderOwnerIssue escapes what
-// people typed); without it, or when it fails, a body of facts only.
-func (a *App) ownerIssueText(b OwnerIssueBody) string {
-	if a.deps.RenderOwnerIssue != nil {
-		s, err := a.deps.RenderOwnerIssue(b)
-		if err == nil {
-			return s
-		}
-		a.log().Error("rendering the owning team's issue body", "incident", b.Number, "err", err)
+// ownerIssueText renders the issue body (RenderOwnerIssue, templates'
+// owner_issue.md.tmpl, escapes what people typed). Without a renderer, or
+// when it fails, the issue is not opened: the team is told through its
+// Slack group instead, as when GitHub fails.
+func (a *App) ownerIssueText(b OwnerIssueBody) (string, error) {
+	if a.deps.RenderOwnerIssue == nil {
+		return "", errors.New("no renderer for the issue body (Deps.RenderOwnerIssue)")
 	}
-	return fmt.Sprintf("Incident #%d (%s) was declared in Slack for %s. %s pages nobody: this issue tells the owning team %s.\n",
-		b.Number, b.Severity, b.Service, b.Severity, strings.Join(b.Mentions, ", "))
+	s, err := a.deps.RenderOwnerIssue(b)
+	if err != nil {
+		a.log().Error("rendering the owning team's issue body", "incident", b.Number, "err", err)
+		return "", fmt.Errorf("rendering the issue body: %w", err)
+	}
+	return s, nil
 }
 
 // finishNotify tells the channel and records that the owning team was told

@@ -509,13 +509,13 @@ func TestTicketsWithoutGitHubSaySo(t *testing.T) {
 	h := newHarness(t)
 	inc := h.declare(t, "Checkout returns 500s", playbook.SEV1, "search")
 	res, err := h.app.FileTickets(context.Background(), inc.Number, false)
-	if err != nil || !strings.Contains(res.Note, "not configured") {
-		t.Fatalf("note %q, %v", res.Note, err)
+	if err != nil || res.Skipped != playbook.TicketsGitHubOff {
+		t.Fatalf("skipped %q, %v", res.Skipped, err)
 	}
 	h.app.Deps().Tickets = &fakeTickets{}
 	res, _ = h.app.FileTickets(context.Background(), inc.Number, false)
-	if !strings.Contains(res.Note, "No GitHub repo") {
-		t.Fatalf("no repo: note %q", res.Note)
+	if res.Skipped != playbook.TicketsNoRepo {
+		t.Fatalf("no repo: skipped %q", res.Skipped)
 	}
 }
 
@@ -791,8 +791,8 @@ func TestPrivateIncidentsStayOutOfPublicPlaces(t *testing.T) {
 	today := h.clock.Now().UTC().Format(playbook.DueLayout)
 	h.app.AddAction(ctx, priv.Number, playbook.ActionRequest{Key: h.key(), Actor: "U0IC", Text: "Rotate the payroll export keys", Owner: "U0ALICE", Due: today})
 	res, err := h.app.FileTickets(ctx, priv.Number, false)
-	if err != nil || len(tk.filed) != 0 || !strings.Contains(res.Note, "private") {
-		t.Fatalf("private item filed: %d, note %q, %v", len(tk.filed), res.Note, err)
+	if err != nil || len(tk.filed) != 0 || res.Skipped != playbook.TicketsPrivateNoRepo {
+		t.Fatalf("private item filed: %d, skipped %q, %v", len(tk.filed), res.Skipped, err)
 	}
 	h.app.Deps().ActionItemRepo = "acme/private-actions"
 	h.app.FileTickets(ctx, priv.Number, false)

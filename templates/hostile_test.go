@@ -133,6 +133,16 @@ var examples = map[string]func(h string) []any{
 		}
 		return out
 	},
+	"ticket_link": func(h string) []any { return []any{filled[playbook.Ticket](h)} },
+	"actions.added": func(h string) []any {
+		var out []any
+		for _, skip := range []playbook.TicketSkip{"", playbook.TicketsGitHubOff, playbook.TicketsPrivateNoRepo, playbook.TicketsNoRepo} {
+			tk := filled[playbook.Ticket](h)
+			out = append(out, map[string]any{"Item": filled[playbook.ActionItem](h), "Ticket": &tk, "Skipped": skip, "Archived": true, "Failed": true},
+				map[string]any{"Item": filled[playbook.ActionItem](h), "Ticket": (*playbook.Ticket)(nil), "Skipped": skip, "Archived": false, "Failed": false})
+		}
+		return out
+	},
 	"closing.outline_title":   func(string) []any { return outlineShares() },
 	"closing.outline_comment": func(string) []any { return outlineShares() },
 	"closing.not_published":   func(h string) []any { return []any{playbook.CloseResult{NotPublished: h}} },
