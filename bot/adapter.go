@@ -321,7 +321,7 @@ func (a *Adapter) Notice(ctx context.Context, channelID string, n playbook.Notic
 
 // postText posts a short mrkdwn text in a channel, cut to a section's limit.
 func (a *Adapter) postText(ctx context.Context, channelID, text string) error {
-	_, _, err := a.postMessage(ctx, channelID, slack.MsgOptionText(templates.Truncate(maxSectionText, text), false))
+	_, _, err := a.postMessage(ctx, channelID, "", slack.MsgOptionText(templates.Truncate(maxSectionText, text), false))
 	if err != nil {
 		return fmt.Errorf("chat.postMessage: %w", err)
 	}
@@ -329,7 +329,7 @@ func (a *Adapter) postText(ctx context.Context, channelID, text string) error {
 }
 
 func (a *Adapter) post(ctx context.Context, channel, fallback string, blocks []slack.Block) (playbook.MessageRef, error) {
-	ch, ts, err := a.postMessage(ctx, channel, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
+	ch, ts, err := a.postMessage(ctx, channel, "", slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 	if err != nil {
 		return playbook.MessageRef{}, fmt.Errorf("chat.postMessage: %w", err)
 	}

@@ -584,9 +584,16 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 	// And the outline's share succeeds but its answer is an error, so the
 	// Retry button checks whether it was shared (files.info).
 	// An alert offer whose answer is lost is looked for in the triage
-	// channel (conversations.history).
-	var lostOffer atomic.Bool
-	f := newFake(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {
+	// channel (conversations.history). An update's copy under the
+	// announcement whose answer is lost is looked for in the thread
+	// (conversations.replies).
+	var lostOffer, lostReply atomic.Bool
+	f := newFake(t, fakeslack.Options{FaultOn: func(c fakeslack.Call) *fakeslack.Fault {
+		if c.Method == "chat.postMessage" && c.Params.Get("thread_ts") != "" && lostReply.CompareAndSwap(true, false) {
+			return &fakeslack.Fault{Status: 500, Applied: true}
+		}
+		return nil
+	}, Fault: func(method string, n int) *fakeslack.Fault {
 		if method == "files.completeUploadExternal" && n == 1 {
 			return &fakeslack.Fault{Error: "internal_error", Applied: true}
 		}
@@ -613,7 +620,14 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 	ch, _ := f.Channel("inc-1-sev1-checkout-returns-500s")
 	slashIn(t, f, ch.ID, declarer, "ic")             // chat.update of the intro
 	slashIn(t, f, ch.ID, declarer, "sev 2 narrower") // conversations.rename
-	slash(t, f, "declare --private sev3 hush")       // a private channel
+	k.bot.Wait()
+	lostReply.Store(true)
+	slashIn(t, f, ch.ID, declarer, "update narrowing it down")
+	k.bot.Wait()
+	if _, err := k.app.Tick(ctxT(t), time.Now().Add(11*time.Second)); err != nil { // the outbox's retry
+		t.Fatal(err)
+	}
+	slash(t, f, "declare --private sev3 hush") // a private channel
 	waitReady(t, f, 2)
 	slash(t, f, "list") // conversations.members for the private one
 	// The wrap-up: all-clear over open gates, close (the outline uploaded,

@@ -29,9 +29,11 @@ var MethodScopes = map[string][]string{
 	"views.open":            {},
 	"views.publish":         {},                               // the App Home tab
 	"users.conversations":   {"channels:read", "groups:read"}, // a person's private incidents in the App Home
-	// Detection: before posting an offer again, look for one whose answer
-	// was lost (its key is in the message metadata).
+	// Detection and the outbox: before posting an offer or a stored message
+	// again, look for the earlier post whose answer was lost (its key is in
+	// the message metadata); replies for a post in a thread.
 	"conversations.history": {"channels:history", "groups:history"},
+	"conversations.replies": {"channels:history", "groups:history"},
 
 	// The wrap-up: the post-mortem outline shared as a file (files.uploadV2),
 	// the channel archived, participants' names for the outline, and a DM

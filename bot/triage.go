@@ -240,7 +240,9 @@ func (a *Adapter) AnnounceSeverityChange(ctx context.Context, b playbook.Briefin
 		text = fmt.Sprintf(":lock: Private incident #%d changed from %s to %s.", inc.Number, ch.From, ch.To)
 	}
 	opts := []slack.MsgOption{slack.MsgOptionText(templates.Truncate(3000, text), false)}
+	thread := ""
 	if !inc.Announcement.Zero() {
+		thread = inc.Announcement.TS
 		// In the announcement's thread; shown in the channel too, except
 		// for a private incident, which stays discreet.
 		opts = append(opts, slack.MsgOptionTS(inc.Announcement.TS))
@@ -248,7 +250,7 @@ func (a *Adapter) AnnounceSeverityChange(ctx context.Context, b playbook.Briefin
 			opts = append(opts, slack.MsgOptionBroadcast())
 		}
 	}
-	_, _, err := a.postMessage(ctx, a.AnnounceChannel, opts...)
+	_, _, err := a.postMessage(ctx, a.AnnounceChannel, thread, opts...)
 	if err != nil {
 		return fmt.Errorf("chat.postMessage (severity change): %w", err)
 	}

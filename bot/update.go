@@ -218,7 +218,7 @@ func (a *Adapter) PostUpdate(ctx context.Context, b playbook.Briefing, u playboo
 	// A private incident's updates stay in its channel.
 	if !inc.Announcement.Zero() && !inc.Private {
 		wg.Go(func() {
-			_, _, errAnn = a.API.PostMessageContext(ctx, inc.Announcement.Channel, slack.MsgOptionText(fallback, false),
+			_, _, errAnn = a.postMessage(ctx, inc.Announcement.Channel, inc.Announcement.TS, slack.MsgOptionText(fallback, false),
 				slack.MsgOptionBlocks(blocks...), slack.MsgOptionTS(inc.Announcement.TS))
 		})
 	}

@@ -155,12 +155,20 @@ type AllClearRequest struct {
 // the update cadence, the post-mortem due date, and the final status update
 // (returned, to publish) are recorded in one transaction.
 func (a *App) AllClear(ctx context.Context, n int64, req AllClearRequest) (Incident, StatusUpdate, bool, error) {
+	inc, su, _, applied, err := a.allClear(ctx, n, req)
+	return inc, su, applied, err
+}
+
+// allClear is AllClear, which also queues posting the final update
+// (PublishUpdate) in the outbox and returns it claimed for the caller.
+func (a *App) allClear(ctx context.Context, n int64, req AllClearRequest) (Incident, StatusUpdate, claim, bool, error) {
 	req.Reason = strings.TrimSpace(req.Reason)
 	if utf8.RuneCountInString(req.Reason) > MaxOverrideReason {
-		return Incident{}, StatusUpdate{}, false, Fail(CodeBadInput, ReasonOverrideTooLong, FieldReason, ErrorArgs{Limit: MaxOverrideReason})
+		return Incident{}, StatusUpdate{}, claim{}, false, Fail(CodeBadInput, ReasonOverrideTooLong, FieldReason, ErrorArgs{Limit: MaxOverrideReason})
 	}
 	now := a.deps.Clock.Now().UTC()
 	var su StatusUpdate
+	var msg claim
 	inc, applied, err := a.deps.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
 		if err := a.mayManage(*inc, req.Actor, ActAllClear); err != nil {
 			return nil, err
@@ -214,15 +222,17 @@ func (a *App) AllClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 		}
 		upd := NewEvent(EventStatusUpdate, req.Actor, now, su.Status)
 		upd.Payload = UpdatePayload{Seq: su.Seq, Final: true}
+		told := su
+		msg = inc.queue(Message{Kind: MessageUpdate, Update: &told}, now)
 		return append(evs, upd), nil
 	})
 	if err != nil {
-		return Incident{}, StatusUpdate{}, false, storeErr(err, SubjectAllClear)
+		return Incident{}, StatusUpdate{}, claim{}, false, storeErr(err, SubjectAllClear)
 	}
 	if applied {
 		a.Wake()
 	}
-	return inc, su, applied, nil
+	return inc, su, msg, applied, nil
 }
 
 func allClearText(inc *Incident) string {

@@ -106,14 +106,14 @@ func (a *App) SetSeverity(ctx context.Context, req SeverityRequest, answer func(
 // SendUpdate records a status update on incident n (its cadence reset),
 // answers, then posts it in the channel and under the announcement.
 func (a *App) SendUpdate(ctx context.Context, n int64, req UpdateRequest, answer func(Outcome)) (Outcome, error) {
-	inc, su, applied, err := a.RecordUpdate(ctx, n, req)
+	inc, su, msg, applied, err := a.recordUpdate(ctx, n, req)
 	if err != nil {
 		return Outcome{}, err
 	}
 	o := Outcome{Incident: inc, Applied: applied, Update: su}
 	answerWith(answer, o)
 	if applied {
-		if err := a.PublishUpdate(ctx, inc, su); err != nil {
+		if err := a.deliver(ctx, n, []claim{msg}); err != nil {
 			a.log().Error("posting an update", "incident", inc.Number, "err", err)
 			o.Unpublished = unpublished(IntentUpdate, err)
 		}
@@ -159,7 +159,7 @@ func (a *App) SubmitScope(ctx context.Context, n int64, req ScopeRequest, to Sev
 // commander's override), answers, then refreshes the gates message (when
 // the incident has one) and posts the final status update.
 func (a *App) GiveAllClear(ctx context.Context, n int64, req AllClearRequest, answer func(Outcome)) (Outcome, error) {
-	inc, su, applied, err := a.AllClear(ctx, n, req)
+	inc, su, msg, applied, err := a.allClear(ctx, n, req)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -173,7 +173,7 @@ func (a *App) GiveAllClear(ctx context.Context, n int64, req AllClearRequest, an
 			a.log().Warn("refreshing the gates message", "incident", n, "err", err)
 		}
 	}
-	if err := a.PublishUpdate(ctx, inc, su); err != nil {
+	if err := a.deliver(ctx, n, []claim{msg}); err != nil {
 		a.log().Error("posting the final update", "incident", n, "err", err)
 		o.Unpublished = unpublished(IntentAllClear, err)
 	}

@@ -37,6 +37,9 @@ const (
 	MessageScope MessageKind = "scope"
 	// MessageNudge is a reminder.
 	MessageNudge MessageKind = "nudge"
+	// MessageUpdate is a status update (the all-clear's final one too),
+	// posted in the channel and under the announcement.
+	MessageUpdate MessageKind = "update"
 )
 
 // Message is something to tell Slack, stored until it is told.
@@ -47,6 +50,7 @@ type Message struct {
 	Kind     MessageKind     `json:"kind"`
 	Severity *SeverityChange `json:"severity,omitempty"`
 	Nudge    *Nudge          `json:"nudge,omitempty"`
+	Update   *StatusUpdate   `json:"update,omitempty"`
 	// Queued is when the change was recorded.
 	Queued time.Time `json:"queued"`
 	// Attempts counts the deliveries started; Tried is when the latest
@@ -250,6 +254,9 @@ func (a *App) deliver(ctx context.Context, n int64, cs []claim) error {
 			errs = append(errs, err)
 		}
 	}
+	if len(errs) == 1 {
+		return errs[0] // as it is, for the adapters reading its reason
+	}
 	return errors.Join(errs...)
 }
 
@@ -275,6 +282,8 @@ func (a *App) send(ctx context.Context, n int64, m Message) error {
 		return a.PublishScope(ctx, inc)
 	case m.Kind == MessageNudge && m.Nudge != nil:
 		return a.deps.Poster.Nudge(ctx, a.Briefing(inc), *m.Nudge)
+	case m.Kind == MessageUpdate && m.Update != nil:
+		return a.PublishUpdate(ctx, inc, *m.Update)
 	}
 	return fmt.Errorf("a message of kind %q that this version cannot send", m.Kind)
 }

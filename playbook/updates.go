@@ -59,19 +59,26 @@ func (r UpdateRequest) validate() error {
 // PostUpdate records a status update on incident n and posts it: RecordUpdate
 // then PublishUpdate. applied is false for a repeated Key.
 func (a *App) PostUpdate(ctx context.Context, n int64, req UpdateRequest) (su StatusUpdate, applied bool, err error) {
-	inc, su, applied, err := a.RecordUpdate(ctx, n, req)
+	_, su, msg, applied, err := a.recordUpdate(ctx, n, req)
 	if err != nil || !applied {
 		return su, applied, err
 	}
-	return su, true, a.PublishUpdate(ctx, inc, su)
+	return su, true, a.deliver(ctx, n, []claim{msg})
 }
 
 // RecordUpdate stores a status update on incident n, resetting its cadence,
 // once per req.Key. Adapters call it before acknowledging, so the answer to
 // the person is true; PublishUpdate then posts it.
 func (a *App) RecordUpdate(ctx context.Context, n int64, req UpdateRequest) (inc Incident, su StatusUpdate, applied bool, err error) {
+	inc, su, _, applied, err = a.recordUpdate(ctx, n, req)
+	return inc, su, applied, err
+}
+
+// recordUpdate is RecordUpdate, which also queues posting the update
+// (PublishUpdate) in the outbox and returns it claimed for the caller.
+func (a *App) recordUpdate(ctx context.Context, n int64, req UpdateRequest) (inc Incident, su StatusUpdate, msg claim, applied bool, err error) {
 	if err := req.validate(); err != nil {
-		return Incident{}, StatusUpdate{}, false, err
+		return Incident{}, StatusUpdate{}, claim{}, false, err
 	}
 	now := a.deps.Clock.Now().UTC()
 	inc, applied, err = a.deps.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
@@ -82,18 +89,20 @@ func (a *App) RecordUpdate(ctx context.Context, n int64, req UpdateRequest) (inc
 		su = StatusUpdate{UpdateRequest: req, Seq: inc.Timers.Updates, At: now, NextDue: inc.Timers.UpdateDue, StatusPageMet: met}
 		ev := NewEvent(EventStatusUpdate, req.Author, now, firstNonEmpty(req.Text, req.Status))
 		ev.Payload = UpdatePayload{Seq: su.Seq, StatusPage: met}
+		told := su
+		msg = inc.queue(Message{Kind: MessageUpdate, Update: &told}, now)
 		return []Event{ev}, nil
 	})
 	if err != nil {
 		if ErrorCode(err) != "" {
-			return Incident{}, StatusUpdate{}, false, err
+			return Incident{}, StatusUpdate{}, claim{}, false, err
 		}
-		return Incident{}, StatusUpdate{}, false, &Error{Code: CodeStore, Reason: ReasonUpdateNotStored, Err: err}
+		return Incident{}, StatusUpdate{}, claim{}, false, &Error{Code: CodeStore, Reason: ReasonUpdateNotStored, Err: err}
 	}
 	if applied {
 		a.Wake()
 	}
-	return inc, su, applied, nil
+	return inc, su, msg, applied, nil
 }
 
 // PublishUpdate posts a recorded update in Slack.

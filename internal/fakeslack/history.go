@@ -2,6 +2,7 @@ package fakeslack
 
 import (
 	"encoding/base64"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -107,4 +108,71 @@ func digits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// conversations.replies as Slack documents it: the thread's parent first,
+// then its replies oldest first, between oldest and latest (exclusive
+// unless inclusive), at most limit (default 1000) with has_more when more
+// are left; a ts that starts no thread gives that message alone. Message
+// metadata only with include_all_metadata.
+func (s *Server) conversationsReplies(r *apiReq) result {
+	c := s.visibleChannelLocked(r.args.str("channel"))
+	if c == nil {
+		return fail("channel_not_found")
+	}
+	if !c.isMember(BotUserID) {
+		return fail("not_in_channel")
+	}
+	ts := r.args.str("ts")
+	if ts == "" {
+		return fail("invalid_arguments")
+	}
+	oldest, ok := parseTSArg(r.args.str("oldest"), 0)
+	if !ok {
+		return fail("invalid_ts_oldest")
+	}
+	// No latest: everything up to now, a reply posted this very
+	// microsecond included.
+	latest, ok := parseTSArg(r.args.str("latest"), math.MaxInt64)
+	if !ok {
+		return fail("invalid_ts_latest")
+	}
+	inclusive := r.args.boolean("inclusive")
+	limit := 1000
+	if l, err := strconv.Atoi(r.args.str("limit")); err == nil && l > 0 {
+		limit = min(l, 1000)
+	}
+	withMetadata := r.args.boolean("include_all_metadata")
+	var parent map[string]any
+	var out []map[string]any
+	more := false
+	for _, m := range c.messages {
+		j := func() map[string]any {
+			j := messageJSON(m)
+			if !withMetadata {
+				delete(j, "metadata")
+			}
+			return j
+		}
+		if m.ts == ts {
+			parent = j()
+			continue
+		}
+		if m.threadTS != ts {
+			continue
+		}
+		at, _ := parseTSArg(m.ts, 0)
+		if at > latest || at < oldest || (!inclusive && (at == latest || at == oldest)) {
+			continue
+		}
+		if len(out) == limit {
+			more = true
+			break
+		}
+		out = append(out, j())
+	}
+	if parent == nil {
+		return fail("thread_not_found")
+	}
+	return okr(map[string]any{"messages": append([]map[string]any{parent}, out...), "has_more": more})
 }

@@ -136,3 +136,40 @@ func TestFaultOnAimsAtOneMessage(t *testing.T) {
 		t.Fatalf("messages %+v: the aimed post should be made despite its 500", ms)
 	}
 }
+
+// conversations.replies gives a thread's parent first, then its replies
+// oldest first (those history leaves out), metadata only when asked.
+func TestConversationsReplies(t *testing.T) {
+	fake, api, clock := newFake(t, fakeslack.Options{})
+	ctx := ctxT(t)
+	ch := fake.AddChannel("C0ANN", "incidents", fakeslack.BotUserID)
+	_, parent, err := api.PostMessageContext(ctx, ch, slack.MsgOptionText("parent", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := slack.SlackMetadata{EventType: "klaxon_intent", EventPayload: map[string]any{"key": "k-2"}}
+	for i := range 3 {
+		clock.Advance(time.Second)
+		opts := []slack.MsgOption{slack.MsgOptionText(fmt.Sprintf("r%d", i), false), slack.MsgOptionTS(parent)}
+		if i == 1 {
+			opts = append(opts, slack.MsgOptionMetadata(md))
+		}
+		if _, _, err := api.PostMessageContext(ctx, ch, opts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs, more, _, err := api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: ch, Timestamp: parent, IncludeAllMetadata: true})
+	if err != nil || more || len(msgs) != 4 || msgs[0].Text != "parent" || msgs[1].Text != "r0" || msgs[3].Text != "r2" {
+		t.Fatalf("replies %+v, %v, %v", msgs, more, err)
+	}
+	if msgs[2].Metadata.EventPayload["key"] != "k-2" {
+		t.Fatalf("metadata %+v", msgs[2].Metadata)
+	}
+	plain, _, _, _ := api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: ch, Timestamp: parent, Limit: 1})
+	if len(plain) != 2 || plain[1].Metadata.EventType != "" {
+		t.Fatalf("without include_all_metadata, limit 1: %+v", plain)
+	}
+	if _, _, _, err := api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: ch, Timestamp: "1.000001"}); err == nil || !strings.Contains(err.Error(), "thread_not_found") {
+		t.Fatalf("an unknown thread: %v", err)
+	}
+}

@@ -44,6 +44,7 @@ var methodTiers = map[string]int{
 	// Tier 3 for Marketplace apps; Slack gives other apps created since
 	// May 2025 Tier 1 (1 a minute, 15 messages a page).
 	"conversations.history":        tier3,
+	"conversations.replies":        tier3,
 	"chat.update":                  tier3,
 	"chat.delete":                  tier3,
 	"users.lookupByEmail":          tier3,

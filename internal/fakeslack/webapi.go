@@ -36,6 +36,7 @@ var apiMethods = map[string]apiHandler{
 	"conversations.join":           (*Server).conversationsJoin,
 	"conversations.open":           (*Server).conversationsOpen,
 	"conversations.history":        (*Server).conversationsHistory,
+	"conversations.replies":        (*Server).conversationsReplies,
 	"bookmarks.add":                (*Server).bookmarksAdd,
 	"bookmarks.list":               (*Server).bookmarksList,
 	"pins.add":                     (*Server).pinsAdd,
