@@ -15,32 +15,25 @@ type PostmortemDeploys struct {
 	// From is the window's start ("2006-01-02 15:04 UTC").
 	From string
 	List []PostmortemDeploy
-	// Cause is the deploy linked to the incident; CauseBy says by whom
-	// ("the deploy watchdog" or a name); nil when none was linked.
-	Cause   *PostmortemDeploy
-	CauseBy string
+	// Cause is the deploy linked to the incident, nil when none was; CauseBy
+	// is who linked it, or CauseByWatchdog when the deploy watchdog did
+	// (declared inside the deploy's watch window).
+	Cause           *PostmortemDeploy
+	CauseBy         string
+	CauseByWatchdog bool
 }
 
 // PostmortemDeploy is one deploy in the post-mortem.
 type PostmortemDeploy struct {
 	Repo, SHA, Short, Ref, Creator, State, At, URL string
 	Verdict                                        Verdict
-	Flags                                          []string
+	Flags                                          []RiskFlag
 	PRs                                            []PullRequest
-}
-
-var flagLabels = map[RiskFlag]string{
-	FlagMigration:  "database migration",
-	FlagLargeDiff:  "large diff",
-	FlagNoApproval: "no approving review",
 }
 
 func (b *postmortemBuilder) deploy(d DeployRecord, v Verdict) PostmortemDeploy {
 	pd := PostmortemDeploy{Repo: d.Repo, SHA: d.SHA, Short: d.Short(), Ref: d.Ref, Creator: d.Creator, State: d.State,
-		At: b.clock(d.At), URL: d.URL, Verdict: v, PRs: d.PRs}
-	for _, f := range d.Flags {
-		pd.Flags = append(pd.Flags, flagLabels[f])
-	}
+		At: b.clock(d.At), URL: d.URL, Verdict: v, PRs: d.PRs, Flags: d.Flags}
 	return pd
 }
 
@@ -79,11 +72,6 @@ func (a *App) addPostmortemDeploys(ctx context.Context, inc Incident, p *Postmor
 		}
 		c := b.deploy(rec, VerdictSuspect)
 		p.Deploys.Cause = &c
-		switch {
-		case f.ConfirmedBy == ActorKlaxon:
-			p.Deploys.CauseBy = "the deploy watchdog (declared inside the deploy's watch window)"
-		default:
-			p.Deploys.CauseBy = b.name(f.ConfirmedBy)
-		}
+		p.Deploys.CauseBy, p.Deploys.CauseByWatchdog = b.name(f.ConfirmedBy), f.ConfirmedBy == ActorKlaxon
 	}
 }

@@ -3,7 +3,6 @@ package playbook
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,15 +54,17 @@ type Postmortem struct {
 	// resolved against the sum of their targets.
 	Phases []PostmortemPhase
 	Total  PostmortemPhase
-	// TargetsNote says whose targets these are (the P1 ones, always).
-	TargetsNote string
 	// Detection is first anomaly → alert → declared → acknowledged, each
 	// as "15:04" UTC with the time since the previous step.
 	Detection []PostmortemDetection
 	// Bottleneck names the bottleneck phase ("" when there is none) and
-	// BottleneckRule says in one line which rule chose it.
-	Bottleneck     string
-	BottleneckRule string
+	// BottleneckRule says which rule chose it (PostmortemBottleneck):
+	// "over" (furthest over its target), "share" (none over: the largest
+	// share of its target, BottleneckShare percent), "none_ended" or
+	// "no_time" (no bottleneck).
+	Bottleneck      string
+	BottleneckRule  string
+	BottleneckShare int
 
 	// Timeline has one entry per recorded event, in time order.
 	Timeline []PostmortemEvent
@@ -79,12 +80,11 @@ type Postmortem struct {
 	Deploys PostmortemDeploys
 
 	RootCause string // the root-cause tag, "" when not tagged
-	// RepeatOf is "Repeat of #3, #7", or "" when no earlier incident shares the tag.
-	RepeatOf string
+	// RepeatOf are the earlier incidents sharing the tag.
+	RepeatOf []int64
 
-	Whys      []PostmortemWhy
-	Actions   []PostmortemAction
-	Blameless string
+	Whys    []PostmortemWhy
+	Actions []PostmortemAction
 
 	// Generated is GeneratedAt as "2006-01-02 15:04 UTC".
 	Generated   string
@@ -98,13 +98,14 @@ type Postmortem struct {
 type PostmortemScope struct {
 	Recorded bool
 	// Answers are what broke, who is affected and the blast radius, in
-	// that order; an answer left empty is Missing ("not recorded").
+	// that order; an answer left empty is Missing.
 	Answers []PostmortemAnswer
 	By, At  string
 }
 
 // PostmortemAnswer is one question of the scope call and its answer.
 type PostmortemAnswer struct {
+	// Question is "what_broke", "who_affected" or "blast_radius".
 	Question string
 	Answer   string
 	Missing  bool
@@ -123,7 +124,7 @@ type PostmortemPhase struct {
 	// Over is true when the phase ended past its target, by OverBy.
 	Over       bool
 	Bottleneck bool
-	// Duration is HumanDuration(Elapsed), or "not reached".
+	// Duration is HumanDuration(Elapsed), "" when not Reached.
 	Duration   string
 	TargetText string
 	OverBy     string
@@ -143,7 +144,7 @@ type PostmortemDetection struct {
 // postmortem_timeline.tmpl, which reads the fields below by Type and Case).
 type PostmortemEvent struct {
 	// Time is "15:04:05", or "2006-01-02 15:04:05" on another day than
-	// the declaration.
+	// the declaration; "" when unknown.
 	Time  string
 	Type  EventType
 	Actor string // the actor's name; "Klaxon" for Klaxon; "" for nobody
@@ -219,10 +220,11 @@ type PostmortemOverride struct {
 	Unmet  []string // the unmet gates' labels
 }
 
-// PostmortemWhy is one prompt of the 5 Whys.
+// PostmortemWhy is one prompt of the 5 Whys; the first carries what broke
+// (as the scope call said, cut to 300 characters; "" when not said).
 type PostmortemWhy struct {
-	N      int
-	Prompt string
+	N         int
+	WhatBroke string
 }
 
 // PostmortemAction is an action item as the outline lists it.
@@ -237,19 +239,6 @@ type PostmortemAction struct {
 	TicketURL   string
 	TicketState string
 }
-
-// BlamelessStatement closes every outline.
-const BlamelessStatement = "This review is blameless. The root cause is a condition of the system " +
-	"(its code, tooling, defaults, processes and the pressures on the people in it), never an " +
-	"individual's action: anyone in the same place, with the same information and the same " +
-	"time pressure, could have done the same. The questions are how the system allowed this to " +
-	"happen and how to make the next occurrence impossible or harmless, not who did it."
-
-// PostmortemNotRecorded marks a scope answer nobody gave.
-const PostmortemNotRecorded = "not recorded"
-
-// PostmortemNotReached is the duration of a phase that never ended.
-const PostmortemNotReached = "not reached"
 
 const (
 	postmortemDateLayout  = "2006-01-02 15:04 UTC"
@@ -330,7 +319,6 @@ func (a *App) BuildPostmortem(inc Incident, events []Event, names map[string]str
 		Declared:    b.date(PhaseDeclared),
 		Resolved:    b.date(PhaseResolved),
 		Closed:      b.date(PhaseClosed),
-		Blameless:   BlamelessStatement,
 		GeneratedAt: now.UTC(),
 		Generated:   now.UTC().Format(postmortemDateLayout),
 		Incident:    inc,
@@ -357,13 +345,7 @@ func (a *App) BuildPostmortem(inc Incident, events []Event, names map[string]str
 		}
 		p.Override = o
 	}
-	if len(inc.RepeatOf) > 0 {
-		nums := make([]string, len(inc.RepeatOf))
-		for i, n := range inc.RepeatOf {
-			nums[i] = "#" + strconv.FormatInt(n, 10)
-		}
-		p.RepeatOf = "Repeat of " + strings.Join(nums, ", ")
-	}
+	p.RepeatOf = inc.RepeatOf
 	p.Whys = b.whys()
 	for _, it := range inc.Actions {
 		act := PostmortemAction{ID: it.ID, Text: it.Text, Owner: b.name(it.Owner), Due: it.Due}
@@ -431,10 +413,10 @@ func (b *postmortemBuilder) scope() PostmortemScope {
 		s.By, s.At = b.name(sc.By), b.clock(sc.At)
 		answers = [3]string{sc.WhatBroke, sc.WhoAffected, sc.BlastRadius}
 	}
-	for i, q := range [3]string{"What broke", "Who is affected", "Blast radius"} {
+	for i, q := range [3]string{"what_broke", "who_affected", "blast_radius"} {
 		a := strings.TrimSpace(answers[i])
 		if a == "" {
-			s.Answers = append(s.Answers, PostmortemAnswer{Question: q, Answer: PostmortemNotRecorded, Missing: true})
+			s.Answers = append(s.Answers, PostmortemAnswer{Question: q, Missing: true})
 			continue
 		}
 		s.Answers = append(s.Answers, PostmortemAnswer{Question: q, Answer: a})
@@ -465,13 +447,8 @@ func (b *postmortemBuilder) phases(p *Postmortem) {
 	if p.Total.Reached {
 		p.Duration = p.Total.Duration
 	}
-	if p.Severity == SEV1 {
-		p.TargetsNote = "Targets are the SEV1 (P1) targets."
-	} else {
-		p.TargetsNote = fmt.Sprintf("This is a %s incident; the targets are the P1 (SEV1) targets, shown for reference.", p.Severity)
-	}
-	i, rule := PostmortemBottleneck(p.Phases)
-	p.BottleneckRule = rule
+	i, rule, share := PostmortemBottleneck(p.Phases)
+	p.BottleneckRule, p.BottleneckShare = rule, share
 	if i >= 0 {
 		p.Phases[i].Bottleneck = true
 		p.Bottleneck = p.Phases[i].Name
@@ -479,7 +456,7 @@ func (b *postmortemBuilder) phases(p *Postmortem) {
 }
 
 func (b *postmortemBuilder) phase(name string, from, to Phase, target time.Duration) PostmortemPhase {
-	ph := PostmortemPhase{Name: name, From: from, To: to, Target: target, TargetText: HumanDuration(target), Duration: PostmortemNotReached,
+	ph := PostmortemPhase{Name: name, From: from, To: to, Target: target, TargetText: HumanDuration(target),
 		Span: strings.ReplaceAll(string(from)+" → "+string(to), "_", " ")}
 	start, okFrom := b.inc.At(from)
 	end, okTo := b.inc.At(to)
@@ -498,8 +475,9 @@ func (b *postmortemBuilder) phase(name string, from, to Phase, target time.Durat
 // PostmortemBottleneck picks the bottleneck among phases that ended: the one furthest
 // over its target; when none is over, the one that used the largest share
 // of its target. Ties go to the earlier phase. It returns the index (-1 for
-// none) and a one-line statement of the rule that applied.
-func PostmortemBottleneck(phases []PostmortemPhase) (int, string) {
+// none), the rule that applied ("over", "share", "none_ended", "no_time")
+// and, for "share", the share of its target in percent.
+func PostmortemBottleneck(phases []PostmortemPhase) (int, string, int) {
 	best, ended := -1, false
 	for i, ph := range phases {
 		if !ph.Reached {
@@ -511,11 +489,10 @@ func PostmortemBottleneck(phases []PostmortemPhase) (int, string) {
 		}
 	}
 	if best >= 0 {
-		ph := phases[best]
-		return best, fmt.Sprintf("Bottleneck: %s, the phase furthest over its target (over by %s).", ph.Name, ph.OverBy)
+		return best, "over", 0
 	}
 	if !ended {
-		return -1, "No bottleneck: no phase has ended."
+		return -1, "none_ended", 0
 	}
 	var bestShare float64
 	for i, ph := range phases {
@@ -527,10 +504,9 @@ func PostmortemBottleneck(phases []PostmortemPhase) (int, string) {
 		}
 	}
 	if best < 0 {
-		return -1, "No bottleneck: no phase that ended took any time."
+		return -1, "no_time", 0
 	}
-	return best, fmt.Sprintf("Bottleneck: %s. No phase went over its target, so this is the one that used the largest share of its target (%d%%).",
-		phases[best].Name, int(bestShare*100))
+	return best, "share", int(bestShare * 100)
 }
 
 // timeline gathers the events, in time order.
@@ -571,7 +547,7 @@ func (b *postmortemBuilder) formerCommanders(events []Event) []string {
 // at. The sentence itself is the template's (postmortem_timeline.tmpl).
 func (b *postmortemBuilder) event(e Event) PostmortemEvent {
 	text := strings.TrimSpace(e.Text)
-	pe := PostmortemEvent{Time: cmp.Or(b.clock(e.At), "time unknown"), Type: e.Type, Actor: b.name(e.Actor), Detail: text}
+	pe := PostmortemEvent{Time: b.clock(e.At), Type: e.Type, Actor: b.name(e.Actor), Detail: text}
 	switch e.Type {
 	case EventDeploy:
 		d, _ := PayloadOf[DeployPayload](e)
@@ -730,13 +706,12 @@ func (b *postmortemBuilder) event(e Event) PostmortemEvent {
 
 // whys is the 5 Whys scaffold, the first seeded with what broke.
 func (b *postmortemBuilder) whys() []PostmortemWhy {
-	first := "Why did the incident happen?"
-	if sc := b.inc.Scope; sc != nil && strings.TrimSpace(sc.WhatBroke) != "" {
-		first = "Why did this happen: “" + truncate(strings.TrimSpace(sc.WhatBroke), 300) + "”?"
+	w := []PostmortemWhy{{N: 1}}
+	if sc := b.inc.Scope; sc != nil {
+		w[0].WhatBroke = truncate(strings.TrimSpace(sc.WhatBroke), 300)
 	}
-	w := []PostmortemWhy{{N: 1, Prompt: first}}
 	for n := 2; n <= 5; n++ {
-		w = append(w, PostmortemWhy{N: n, Prompt: "Why?"})
+		w = append(w, PostmortemWhy{N: n})
 	}
 	return w
 }

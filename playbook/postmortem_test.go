@@ -80,14 +80,14 @@ func TestPostmortemPhasesAndBottleneck(t *testing.T) {
 		{
 			name:       "still open: a running phase is not reached and not a bottleneck",
 			times:      pmTimes(0, 1, 3, no, no),
-			want:       [5]string{"1 min", "2 min", "not reached", "not reached", "not reached"},
+			want:       [5]string{"1 min", "2 min", "", "", ""},
 			bottleneck: "Detection",
 			rule:       "Bottleneck: Detection. No phase went over its target, so this is the one that used the largest share of its target (20%).",
 		},
 		{
 			name:       "resolved straight from investigating: triage and remediation never ended",
 			times:      pmTimes(0, 0, no, 150, 150),
-			want:       [5]string{"0 s", "not reached", "not reached", "0 s", "2 h 30 min"},
+			want:       [5]string{"0 s", "", "", "0 s", "2 h 30 min"},
 			over:       [5]bool{false, false, false, false, true},
 			bottleneck: "",
 			rule:       "No bottleneck: no phase that ended took any time.",
@@ -95,7 +95,7 @@ func TestPostmortemPhasesAndBottleneck(t *testing.T) {
 		{
 			name:  "nothing ended",
 			times: pmTimes(0, no, no, no, no),
-			want:  [5]string{"not reached", "not reached", "not reached", "not reached", "not reached"},
+			want:  [5]string{"", "", "", "", ""},
 			rule:  "No bottleneck: no phase has ended.",
 		},
 		{
@@ -114,17 +114,17 @@ func TestPostmortemPhasesAndBottleneck(t *testing.T) {
 				if r.Duration != c.want[i] || r.Over != c.over[i] {
 					t.Errorf("%s: %q over=%v, want %q over=%v", r.Name, r.Duration, r.Over, c.want[i], c.over[i])
 				}
-				if r.Reached != (c.want[i] != playbook.PostmortemNotReached) {
+				if r.Reached != (c.want[i] != "") {
 					t.Errorf("%s: Reached=%v with duration %q", r.Name, r.Reached, r.Duration)
 				}
 				if r.Bottleneck != (r.Name == c.bottleneck) {
 					t.Errorf("%s: Bottleneck=%v, want the bottleneck %q", r.Name, r.Bottleneck, c.bottleneck)
 				}
 			}
-			if p.Bottleneck != c.bottleneck || p.BottleneckRule != c.rule {
-				t.Errorf("bottleneck %q, %q\nwant %q, %q", p.Bottleneck, p.BottleneckRule, c.bottleneck, c.rule)
+			if p.Bottleneck != c.bottleneck || !strings.Contains(outline(t, p), "\n"+c.rule+"\n") {
+				t.Errorf("bottleneck %q (%s), want %q, %q", p.Bottleneck, p.BottleneckRule, c.bottleneck, c.rule)
 			}
-			if wantDur := c.want[4]; (p.Duration == "") != (wantDur == playbook.PostmortemNotReached) || (p.Duration != "" && p.Duration != wantDur) {
+			if wantDur := c.want[4]; p.Duration != wantDur {
 				t.Errorf("Duration %q, total %q", p.Duration, wantDur)
 			}
 		})
@@ -147,14 +147,14 @@ func TestPostmortemPhaseTargets(t *testing.T) {
 	if want := []string{"detected → acknowledged", "acknowledged → mitigation started", "mitigation started → mitigated", "mitigated → resolved", "detected → resolved"}; !slices.Equal(spans, want) {
 		t.Errorf("spans %q", spans)
 	}
-	if p.TargetsNote != "Targets are the SEV1 (P1) targets." {
-		t.Errorf("SEV1 note %q", p.TargetsNote)
+	if md := outline(t, p); !strings.Contains(md, "\nTargets are the SEV1 (P1) targets.\n") {
+		t.Errorf("SEV1 outline:\n%s", md)
 	}
 	for _, sev := range []playbook.Severity{playbook.SEV2, playbook.SEV3, playbook.SEV4} {
 		inc.Severity = sev
-		note := pmApp.BuildPostmortem(inc, nil, nil, pmT0).TargetsNote
-		if !strings.Contains(note, "P1 (SEV1) targets") || !strings.Contains(note, sev.String()) {
-			t.Errorf("%s note %q does not say the targets are the P1 ones", sev, note)
+		md := outline(t, pmApp.BuildPostmortem(inc, nil, nil, pmT0))
+		if !strings.Contains(md, "This is a "+sev.String()+" incident; the targets are the P1 (SEV1) targets") {
+			t.Errorf("%s outline does not say the targets are the P1 ones:\n%s", sev, md)
 		}
 	}
 }
@@ -357,12 +357,12 @@ func TestPostmortemSections(t *testing.T) {
 	}
 	sc := p.Scope
 	if !sc.Recorded || sc.By != "Bo" || sc.At != "23:44:00" || len(sc.Answers) != 3 ||
-		sc.Answers[0] != (playbook.PostmortemAnswer{Question: "What broke", Answer: "the primary DB"}) ||
-		sc.Answers[1] != (playbook.PostmortemAnswer{Question: "Who is affected", Answer: playbook.PostmortemNotRecorded, Missing: true}) ||
+		sc.Answers[0] != (playbook.PostmortemAnswer{Question: "what_broke", Answer: "the primary DB"}) ||
+		sc.Answers[1] != (playbook.PostmortemAnswer{Question: "who_affected", Missing: true}) ||
 		sc.Answers[2].Answer != "all writes" {
 		t.Errorf("scope %+v", sc)
 	}
-	if len(p.Whys) != 5 || p.Whys[0].Prompt != "Why did this happen: “the primary DB”?" || p.Whys[4] != (playbook.PostmortemWhy{N: 5, Prompt: "Why?"}) {
+	if len(p.Whys) != 5 || p.Whys[0] != (playbook.PostmortemWhy{N: 1, WhatBroke: "the primary DB"}) || p.Whys[4] != (playbook.PostmortemWhy{N: 5}) {
 		t.Errorf("whys %+v", p.Whys)
 	}
 	if p.Verification != "2026-11-28 00:10:00" || len(p.Gates) != 4 {
@@ -390,14 +390,22 @@ func TestPostmortemSections(t *testing.T) {
 	if !slices.Equal(p.Actions, want) {
 		t.Errorf("actions %+v", p.Actions)
 	}
-	if p.RootCause != "db-failover" || p.RepeatOf != "Repeat of #3, #5" || !strings.Contains(p.Blameless, "not who did it") {
-		t.Errorf("root cause %q %q, blameless %q", p.RootCause, p.RepeatOf, p.Blameless)
+	if p.RootCause != "db-failover" || !slices.Equal(p.RepeatOf, []int64{3, 5}) {
+		t.Errorf("root cause %q %v", p.RootCause, p.RepeatOf)
+	}
+	// The words are the template's.
+	md := outline(t, p)
+	for _, want := range []string{"- **What broke:** the primary DB", "- **Who is affected:** _not recorded_", "1. Why did this happen: “the primary DB”?",
+		"5. Why?", "- **Repeat:** Repeat of #3, #5", "not who did it"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the outline lacks %q:\n%s", want, md)
+		}
 	}
 
 	// The bare minimum: no scope, no commander, no gates, nothing to repeat.
 	q := pmApp.BuildPostmortem(playbook.Incident{Number: 8, Severity: playbook.SEV3, Declarer: "U1"}, nil, nil, now)
-	if q.Scope.Recorded || q.Scope.Answers[0].Answer != playbook.PostmortemNotRecorded || q.Whys[0].Prompt != "Why did the incident happen?" ||
-		q.Commander != "" || q.Override != nil || q.RepeatOf != "" || q.Verification != "" || q.Declared != "" || q.Duration != "" || len(q.Timeline) != 0 {
+	if q.Scope.Recorded || !q.Scope.Answers[0].Missing || q.Whys[0].WhatBroke != "" || !strings.Contains(outline(t, q), "1. Why did the incident happen?") ||
+		q.Commander != "" || q.Override != nil || len(q.RepeatOf) != 0 || q.Verification != "" || q.Declared != "" || q.Duration != "" || len(q.Timeline) != 0 {
 		t.Errorf("bare incident %+v", q)
 	}
 }
@@ -409,4 +417,14 @@ func withSentences(p playbook.Postmortem) playbook.Postmortem {
 		panic(err)
 	}
 	return p
+}
+
+// outline renders p with the default templates.
+func outline(t *testing.T, p playbook.Postmortem) string {
+	t.Helper()
+	md, err := templates.MustDefault().RenderPostmortem(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(md)
 }

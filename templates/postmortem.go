@@ -76,6 +76,16 @@ func (s *Set) PostmortemSentences(p *playbook.Postmortem) error {
 	return nil
 }
 
+// PostmortemBottleneck is the outline's line saying which phase is the
+// bottleneck and by which rule (the postmortem.bottleneck template).
+func (s *Set) PostmortemBottleneck(p playbook.Postmortem) (string, error) {
+	var b strings.Builder
+	if err := s.t.ExecuteTemplate(&b, "postmortem.bottleneck", p); err != nil {
+		return "", fmt.Errorf("templates: render postmortem.bottleneck: %w", err)
+	}
+	return b.String(), nil
+}
+
 // TicketTemplate is the template of an action item's issue body.
 const TicketTemplate = "ticket.md.tmpl"
 

@@ -508,7 +508,7 @@ func TestPostmortemDeploysSection(t *testing.T) {
 	pr := playbook.PullRequest{Number: 42, Title: "Add <b>index</b> *now*", Author: "bob", URL: "https://github.com/acme/api/pull/42",
 		Files: 100, FilesMore: true, Additions: 900, Deletions: 12, Risky: []string{"db/migrate/1_add.rb"}}
 	cause := playbook.PostmortemDeploy{Repo: "acme/api", Short: "abc1234", Ref: "v1.2", Creator: "alice", State: "success", At: "13:35",
-		Flags: []string{"database migration", "large diff", "no approving review"}, PRs: []playbook.PullRequest{pr}}
+		Flags: []playbook.RiskFlag{playbook.FlagMigration, playbook.FlagLargeDiff, playbook.FlagNoApproval}, PRs: []playbook.PullRequest{pr}}
 	p.Deploys = playbook.PostmortemDeploys{Looked: true, From: "2026-11-27 12:00 UTC", Cause: &cause, CauseBy: "Priya",
 		List: []playbook.PostmortemDeploy{cause, {Repo: "acme/api", Short: "def5678", State: "failure", At: "13:00", Verdict: playbook.VerdictRejected}}}
 	out, err := MustDefault().RenderPostmortem(p)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -221,11 +222,13 @@ func (d *runningDemo) playScript(ctx context.Context, out io.Writer) error {
 		if ph.Bottleneck {
 			mark += "  ← bottleneck"
 		}
-		fmt.Fprintf(out, "%-14s %-12s %-10s %s\n", ph.Name, ph.Duration, ph.TargetText, mark)
+		fmt.Fprintf(out, "%-14s %-12s %-10s %s\n", ph.Name, cmp.Or(ph.Duration, "-"), ph.TargetText, mark)
 	}
-	if pm.BottleneckRule != "" {
-		fmt.Fprintf(out, "\n%s\n", pm.BottleneckRule)
+	rule, err := d.bot.Templates.PostmortemBottleneck(pm)
+	if err != nil {
+		return err
 	}
+	fmt.Fprintf(out, "\n%s\n", rule)
 	return nil
 }
 
