@@ -3,6 +3,7 @@ package playbook_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,5 +135,38 @@ func TestReminderRetriedWithBackoffThenGivenUp(t *testing.T) {
 	d := h.post.deliveries
 	if len(d) < playbook.OutboxAttempts || d[0].Attempt != 1 || d[playbook.OutboxAttempts-1].Attempt != playbook.OutboxAttempts {
 		t.Fatalf("deliveries %+v", d)
+	}
+}
+
+// Two replicas on one store (HA) both tick when a crashed delivery's claim
+// runs out: the claim is taken in the store's transaction, so exactly one
+// of them delivers the message.
+func TestTwoReplicasDeliverAPendingMessageOnce(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	inc := h.declare(t, "checkout down", playbook.SEV3, "checkout")
+	if _, err := h.app.SetUp(ctx, inc.Number); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := h.app.ChangeSeverity(ctx, inc.Number, playbook.SEV2, "U0DECLARER", "", "sev"); err != nil {
+		t.Fatal(err)
+	}
+	notices := len(h.post.noticesCopy())
+	deps := *h.app.Deps()
+	other := &fakePoster{}
+	deps.Poster = other
+	replica := playbook.New(deps)
+	at := h.clock.Now().Add(10 * time.Second)
+	var wg sync.WaitGroup
+	for _, app := range []*playbook.App{h.app, replica} {
+		wg.Go(func() {
+			if _, err := app.Tick(ctx, at); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(h.post.noticesCopy()) - notices + len(other.noticesCopy()); n != 1 {
+		t.Fatalf("%d severity notices from two replicas, want 1", n)
 	}
 }
