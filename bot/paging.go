@@ -141,7 +141,7 @@ func (p *PageChat) PostPage(ctx context.Context, b playbook.Briefing, n playbook
 		fmt.Fprintf(&sb, "\nPagerDuty incident: <%s|%s>", n.Link, "open in PagerDuty")
 	}
 	for _, pr := range n.Problems {
-		sb.WriteString("\n:warning: " + templates.Escape(pr))
+		sb.WriteString("\n:warning: " + p.Adapter.Templates.Problem(pr))
 	}
 	text := templates.Truncate(maxSectionText, sb.String())
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("page"))}
@@ -173,7 +173,7 @@ func (p *PageChat) postOwners(ctx context.Context, b playbook.Briefing, n playbo
 		sb.WriteString("Nobody was told.")
 	}
 	for _, pr := range n.Problems {
-		sb.WriteString("\n:warning: " + templates.Escape(pr))
+		sb.WriteString("\n:warning: " + p.Adapter.Templates.Problem(pr))
 	}
 	text := templates.Truncate(maxSectionText, sb.String())
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("owners"))}
@@ -377,7 +377,7 @@ func (b *Bot) ownersText(ctx context.Context, o playbook.ServiceOwnership) strin
 		fmt.Fprintf(&sb, "• *Escalation policy:* %s\n", templates.Escape(o.Policy))
 	}
 	for _, p := range o.Problems {
-		sb.WriteString(":warning: " + templates.Escape(p) + "\n")
+		sb.WriteString(":warning: " + b.Templates.Problem(p) + "\n")
 	}
 	return sb.String()
 }

@@ -51,10 +51,10 @@ func (a *App) matrixTier(s Severity) Tier {
 }
 
 // expandRoles replaces role targets with the targets config maps them to;
-// a role nobody maps is reported in words.
-func (a *App) expandRoles(ts []Target) ([]Target, []string) {
+// a role nobody maps is reported as a Problem.
+func (a *App) expandRoles(ts []Target) ([]Target, []Problem) {
 	var out []Target
-	var problems []string
+	var problems []Problem
 	for _, t := range ts {
 		if t.Kind != TargetRole {
 			out = append(out, t)
@@ -62,7 +62,7 @@ func (a *App) expandRoles(ts []Target) ([]Target, []string) {
 		}
 		mapped := a.deps.Roles[t.ID]
 		if len(mapped) == 0 {
-			problems = append(problems, fmt.Sprintf("nobody is configured for the role %s (set escalation_roles.%s)", t.ID, t.ID))
+			problems = append(problems, Problem{Kind: ProblemRoleUnmapped, Target: t.ID})
 			continue
 		}
 		for _, m := range mapped {

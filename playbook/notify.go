@@ -94,7 +94,7 @@ func (a *App) notifyOwners(ctx context.Context, n int64) error {
 		// Nobody to tell: said in the channel, and done (nothing will
 		// change on a retry but the config).
 		notice.Problems = append(notice.Problems, own.Problems...)
-		notice.Problems = append(notice.Problems, fmt.Sprintf("%s pages nobody, and no owning team was found for %s to tell (no CODEOWNERS owner, no services[].team)", inc.Severity, svc.Name))
+		notice.Problems = append(notice.Problems, Problem{Kind: ProblemNoOwner, Severity: inc.Severity, Service: svc.Name})
 		return a.finishNotify(ctx, n, notice, nil, "", now)
 	}
 	useGitHub := a.deps.Tickets != nil && svc.Repo != "" && !inc.Private && len(mentions) > 0
@@ -112,24 +112,24 @@ func (a *App) notifyOwners(ctx context.Context, n int64) error {
 		// GitHub refused or is down, and the team has a Slack group: tell
 		// it there rather than not at all.
 		a.log().Warn("opening the owning team's GitHub issue; telling its Slack group instead", "incident", n, "err", ferr)
-		notice.Problems = append(notice.Problems, "could not open a GitHub issue for the owning team ("+ferr.Error()+"), so its Slack group is told here")
+		notice.Problems = append(notice.Problems, Problem{Kind: ProblemIssueFailed, Err: oneLine(ferr.Error(), 300)})
 	}
 	if own.Team == nil || own.Team.SlackGroup == "" {
-		why := "GitHub is not configured"
+		why := WhyGitHubOff
 		switch {
 		case inc.Private:
-			why = "a private incident is not filed in its service's repo"
+			why = WhyPrivate
 		case a.deps.Tickets != nil && svc.Repo == "":
-			why = "the service names no repo"
+			why = WhyNoRepo
 		}
-		notice.Problems = append(notice.Problems, fmt.Sprintf("%s pages nobody, and the owning team %s could not be told: %s, and no Slack group is configured for it in teams", inc.Severity, notice.Team, why))
+		notice.Problems = append(notice.Problems, Problem{Kind: ProblemTeamUntold, Severity: inc.Severity, Team: notice.Team, Why: why})
 		return a.finishNotify(ctx, n, notice, nil, "", now)
 	}
 	group := own.Team.SlackGroup
 	notice.Slack = []string{group}
 	if inc.Channel.ID != "" {
 		if err := a.deps.Channels.Invite(ctx, inc.Channel.ID, []string{group}); err != nil {
-			notice.Problems = append(notice.Problems, "could not invite the team's members: "+err.Error())
+			notice.Problems = append(notice.Problems, Problem{Kind: ProblemTeamInviteFailed, Err: oneLine(err.Error(), 300)})
 		}
 	}
 	ev := NewEvent(EventOwnersTold, ActorKlaxon, now, fmt.Sprintf("told the owning team %s through its Slack group %s", own.Team.GitHub, group))

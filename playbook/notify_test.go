@@ -169,7 +169,7 @@ func TestSEV3GitHubDown(t *testing.T) {
 	gh.Fail("POST", "/repos/acme/checkout/issues", fakegithub.Fault{Status: http.StatusBadGateway, Times: 1})
 	inc := h.declared(t, playbook.SEV3)
 	n := h.ownerNotices()
-	if len(n) != 1 || !slices.Equal(n[0].Slack, []string{"S0PAY"}) || len(n[0].Problems) == 0 || !strings.Contains(n[0].Problems[0], "could not open a GitHub issue") {
+	if len(n) != 1 || !slices.Equal(n[0].Slack, []string{"S0PAY"}) || len(n[0].Problems) == 0 || n[0].Problems[0].Kind != playbook.ProblemIssueFailed {
 		t.Fatalf("fallback notice: %+v", n)
 	}
 	if got := h.get(t, inc.Number); got.Paging.Told != "slack" {

@@ -92,7 +92,7 @@ func pageEvent(actor string, now time.Time, kind PageKind, via string, target Ta
 type reach struct {
 	slack    []string
 	pdNames  []string
-	problems []string
+	problems []Problem
 	events   []Event
 }
 
@@ -172,7 +172,7 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 		if a.deps.OnCalls != nil {
 			ps, err := a.deps.OnCalls.OnCallNow(ctx, svc.PagerDuty.EscalationPolicy, svc.PagerDuty.Schedule)
 			if err != nil {
-				notice.Problems = append(notice.Problems, "could not read who is on call ("+err.Error()+"); PagerDuty pages them anyway")
+				notice.Problems = append(notice.Problems, Problem{Kind: ProblemOnCallPagedAnyway, Err: oneLine(err.Error(), 300)})
 			}
 			target := Target{TargetPDPolicy, svc.PagerDuty.EscalationPolicy}
 			if target.ID == "" {
@@ -196,7 +196,7 @@ func (a *App) pageOwners(ctx context.Context, r *reach, svc Service, kind PageKi
 	r.problems = append(r.problems, own.Problems...)
 	if own.Team == nil {
 		if own.Found {
-			r.problems = append(r.problems, fmt.Sprintf("no team in config for the owners %s (CODEOWNERS %s line %d)", strings.Join(own.Rule.Owners, ", "), own.Rule.File, own.Rule.Line))
+			r.problems = append(r.problems, Problem{Kind: ProblemOwnersNoTeam, Owners: own.Rule.Owners, File: own.Rule.File, Line: own.Rule.Line})
 		}
 		return
 	}
@@ -207,7 +207,7 @@ func (a *App) reachTeam(ctx context.Context, r *reach, t Team, kind PageKind, no
 	if (t.EscalationPolicy != "" || t.Schedule != "") && a.deps.OnCalls != nil {
 		ps, err := a.deps.OnCalls.OnCallNow(ctx, t.EscalationPolicy, t.Schedule)
 		if err != nil {
-			r.problems = append(r.problems, "could not read who is on call for "+t.GitHub+": "+err.Error())
+			r.problems = append(r.problems, Problem{Kind: ProblemOnCallUnread, Target: t.GitHub, Err: oneLine(err.Error(), 300)})
 		}
 		target := Target{TargetPDPolicy, t.EscalationPolicy}
 		if target.ID == "" {
@@ -230,7 +230,7 @@ func (a *App) finishPage(ctx context.Context, n int64, notice PageNotice, r reac
 	}
 	if inc.Channel.ID != "" && len(r.slack) > 0 {
 		if err := a.deps.Channels.Invite(ctx, inc.Channel.ID, r.slack); err != nil {
-			notice.Problems = append(notice.Problems, "could not invite everyone paged: "+err.Error())
+			notice.Problems = append(notice.Problems, Problem{Kind: ProblemInviteFailed, Err: oneLine(err.Error(), 300)})
 		}
 	}
 	if a.deps.PageChat != nil && inc.Channel.ID != "" {
@@ -279,7 +279,7 @@ type ManualPage struct {
 type PageResult struct {
 	Slack     []string
 	PagerDuty []string
-	Problems  []string
+	Problems  []Problem
 }
 
 // Page pages more people into incident n from the channel. Every page is
@@ -327,7 +327,7 @@ func (a *App) Page(ctx context.Context, n int64, req ManualPage) (PageResult, er
 			if email, err := a.deps.PageChat.EmailOf(ctx, req.SlackUser); err == nil && email != "" {
 				if p, err = a.deps.OnCalls.UserByEmail(ctx, email); err == nil {
 					if err := a.deps.Pager.AddResponders(ctx, pdIncident, []Target{{TargetPDUser, p.ID}}, a.pageMessage(inc)); err != nil {
-						r.problems = append(r.problems, "PagerDuty did not take the responder request: "+err.Error())
+						r.problems = append(r.problems, Problem{Kind: ProblemRespondersRefused, Err: oneLine(err.Error(), 300)})
 						p = Person{}
 					} else {
 						r.pdNames = append(r.pdNames, cmp.Or(p.Name, p.ID))
@@ -377,14 +377,14 @@ func (a *App) pagePD(ctx context.Context, r *reach, inc *Incident, ts []Target, 
 	}
 	if a.deps.OnCalls == nil {
 		for _, t := range ts {
-			r.problems = append(r.problems, "PagerDuty is not configured, so "+t.String()+" was not paged")
+			r.problems = append(r.problems, Problem{Kind: ProblemPagerDutyOff, Target: t.String()})
 		}
 		return
 	}
 	via := "slack"
 	if a.deps.Pager != nil && inc.Paging != nil && inc.Paging.PD.ID != "" {
 		if err := a.deps.Pager.AddResponders(ctx, inc.Paging.PD.ID, ts, a.pageMessage(*inc)); err != nil {
-			r.problems = append(r.problems, "PagerDuty did not take the responder request: "+err.Error())
+			r.problems = append(r.problems, Problem{Kind: ProblemRespondersRefused, Err: oneLine(err.Error(), 300)})
 		} else {
 			via = "pagerduty"
 		}
@@ -407,7 +407,7 @@ func (a *App) pagePD(ctx context.Context, r *reach, inc *Incident, ts []Target, 
 			r.pdNames = append(r.pdNames, name)
 		}
 		if err != nil {
-			r.problems = append(r.problems, "could not read who "+name+" is: "+err.Error())
+			r.problems = append(r.problems, Problem{Kind: ProblemTargetUnread, Target: name, Err: oneLine(err.Error(), 300)})
 			if via == "pagerduty" {
 				r.events = append(r.events, pageEvent(actor, now, kind, via, t, "", Person{Name: name}))
 			}
@@ -628,7 +628,7 @@ type ServiceOwnership struct {
 	// Policy is the PagerDuty escalation policy (or schedule) by name.
 	Policy string
 	// Problems say what could not be read.
-	Problems []string
+	Problems []Problem
 }
 
 // ServiceOwners answers who owns a service (or a path in its repository):
@@ -714,7 +714,7 @@ func (a *App) owners(ctx context.Context, svc Service, path string) (ServiceOwne
 	if svc.Repo != "" && a.deps.Owners != nil {
 		rule, found, err := a.deps.Owners.Owner(ctx, svc.Repo, path)
 		if readErr = err; err != nil {
-			o.Problems = append(o.Problems, "could not read CODEOWNERS from "+svc.Repo+": "+err.Error())
+			o.Problems = append(o.Problems, Problem{Kind: ProblemCodeownersUnread, Repo: svc.Repo, Err: oneLine(err.Error(), 300)})
 		}
 		o.Found, o.Rule = found, rule
 		if found {
@@ -725,9 +725,9 @@ func (a *App) owners(ctx context.Context, svc Service, path string) (ServiceOwne
 			}
 		}
 	} else if svc.Repo == "" && svc.Team == "" {
-		o.Problems = append(o.Problems, "the service names no repo, so there is no CODEOWNERS to read")
+		o.Problems = append(o.Problems, Problem{Kind: ProblemNoRepo})
 	} else if svc.Repo != "" && svc.Team == "" {
-		o.Problems = append(o.Problems, "GitHub is not configured, so CODEOWNERS cannot be read")
+		o.Problems = append(o.Problems, Problem{Kind: ProblemGitHubOff})
 	}
 	if o.Team == nil && svc.Team != "" {
 		if o.Team = a.teamNamed(svc.Team); o.Team != nil {
@@ -741,7 +741,7 @@ func (a *App) owners(ctx context.Context, svc Service, path string) (ServiceOwne
 	if (policy != "" || schedule != "") && a.deps.OnCalls != nil {
 		ps, err := a.deps.OnCalls.OnCallNow(ctx, policy, schedule)
 		if err != nil {
-			o.Problems = append(o.Problems, "could not read who is on call: "+err.Error())
+			o.Problems = append(o.Problems, Problem{Kind: ProblemOnCallUnread, Err: oneLine(err.Error(), 300)})
 		}
 		o.OnCall = ps
 		if policy != "" {

@@ -279,9 +279,9 @@ type PageNotice struct {
 	// the PagerDuty targets and people reached, by name.
 	Slack     []string
 	PagerDuty []string
-	// Problems say, in words, what could not be done (a role nobody maps,
-	// on-call unreadable, PagerDuty down).
-	Problems []string
+	// Problems say what could not be done (a role nobody maps, on-call
+	// unreadable, PagerDuty down).
+	Problems []Problem
 	By       string // who asked (manual pages)
 	// Failed is set when the declaration page could not reach PagerDuty:
 	// the notice then offers a retry.
@@ -506,4 +506,50 @@ func (inc Incident) TimeToAcknowledge() (time.Duration, bool) {
 		from = inc.DeclaredAt()
 	}
 	return max(ack.Sub(from), 0), true
+}
+
+// ProblemKind says what could not be done while paging, reading owners or
+// telling a team. The set is closed; templates word each (problem.tmpl).
+type ProblemKind string
+
+// The problems. The fields of Problem each uses are in brackets.
+const (
+	ProblemRoleUnmapped      ProblemKind = "role_unmapped"       // no escalation_roles entry [Target: the role]
+	ProblemNoOwner           ProblemKind = "no_owner"            // a tier that pages nobody found no team [Severity, Service]
+	ProblemIssueFailed       ProblemKind = "issue_failed"        // the owning team's issue failed; its Slack group is told [Err]
+	ProblemTeamUntold        ProblemKind = "team_untold"         // the team has no Slack group and no issue [Severity, Team, Why]
+	ProblemTeamInviteFailed  ProblemKind = "team_invite_failed"  // inviting the team's group failed [Err]
+	ProblemInviteFailed      ProblemKind = "invite_failed"       // inviting those paged failed [Err]
+	ProblemOnCallUnread      ProblemKind = "oncall_unread"       // who is on call could not be read [Target (optional), Err]
+	ProblemOnCallPagedAnyway ProblemKind = "oncall_paged_anyway" // on-call unreadable, PagerDuty pages them anyway [Err]
+	ProblemOwnersNoTeam      ProblemKind = "owners_no_team"      // CODEOWNERS owners with no team in config [Owners, File, Line]
+	ProblemRespondersRefused ProblemKind = "responders_refused"  // PagerDuty refused the responder request [Err]
+	ProblemPagerDutyOff      ProblemKind = "pagerduty_off"       // a PagerDuty target with PagerDuty off [Target]
+	ProblemTargetUnread      ProblemKind = "target_unread"       // a PagerDuty target could not be read [Target, Err]
+	ProblemCodeownersUnread  ProblemKind = "codeowners_unread"   // [Repo, Err]
+	ProblemNoRepo            ProblemKind = "no_repo"             // the service names no repo: no CODEOWNERS
+	ProblemGitHubOff         ProblemKind = "github_off"          // GitHub is off: CODEOWNERS unread
+)
+
+// Why a team could not be told (ProblemTeamUntold).
+const (
+	WhyGitHubOff = "github_off"
+	WhyPrivate   = "private"
+	WhyNoRepo    = "no_repo"
+)
+
+// Problem is one thing that could not be done, with its values; never
+// words.
+type Problem struct {
+	Kind     ProblemKind
+	Target   string // a role, a team handle, a PagerDuty target's name
+	Severity Severity
+	Service  string
+	Team     string
+	Why      string
+	Repo     string
+	File     string
+	Line     int
+	Owners   []string
+	Err      string // the cause, in one line
 }

@@ -445,7 +445,7 @@ func TestWithoutPagerDutyTheMatrixRunsInSlack(t *testing.T) {
 	}
 	h.at(t, 10*time.Minute)
 	n := h.chat.sent()[2]
-	if n.Index != 2 || len(n.Problems) == 0 || !strings.Contains(n.Problems[0], "PagerDuty is not configured") {
+	if n.Index != 2 || len(n.Problems) == 0 || n.Problems[0].Kind != playbook.ProblemPagerDutyOff {
 		t.Fatalf("VP step without PagerDuty: %+v", n)
 	}
 }

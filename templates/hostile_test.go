@@ -143,6 +143,18 @@ var examples = map[string]func(h string) []any{
 		}
 		return out
 	},
+	"problem": func(h string) []any {
+		var out []any
+		for _, k := range []playbook.ProblemKind{playbook.ProblemRoleUnmapped, playbook.ProblemNoOwner, playbook.ProblemIssueFailed, playbook.ProblemTeamUntold,
+			playbook.ProblemTeamInviteFailed, playbook.ProblemInviteFailed, playbook.ProblemOnCallUnread, playbook.ProblemOnCallPagedAnyway,
+			playbook.ProblemOwnersNoTeam, playbook.ProblemRespondersRefused, playbook.ProblemPagerDutyOff, playbook.ProblemTargetUnread,
+			playbook.ProblemCodeownersUnread, playbook.ProblemNoRepo, playbook.ProblemGitHubOff, playbook.ProblemKind(h)} {
+			p := filled[playbook.Problem](h)
+			p.Kind = k
+			out = append(out, p)
+		}
+		return out
+	},
 	"closing.outline_title":   func(string) []any { return outlineShares() },
 	"closing.outline_comment": func(string) []any { return outlineShares() },
 	"closing.not_published":   func(h string) []any { return []any{playbook.CloseResult{NotPublished: h}} },

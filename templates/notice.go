@@ -18,3 +18,12 @@ func (s *Set) Cadence(t playbook.Tier) string {
 	}
 	return out
 }
+
+// Problem says in one line (escaped for Slack) what could not be done.
+func (s *Set) Problem(p playbook.Problem) string {
+	out, err := s.Render("problem", p)
+	if err != nil {
+		return Escape(string(p.Kind))
+	}
+	return out
+}
