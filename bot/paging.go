@@ -374,7 +374,11 @@ func (b *Bot) ownersText(ctx context.Context, o playbook.ServiceOwnership) strin
 		sb.WriteString("• *On call now:* nobody found\n")
 	}
 	if o.Policy != "" {
-		fmt.Fprintf(&sb, "• *Escalation policy:* %s\n", templates.Escape(o.Policy))
+		fmt.Fprintf(&sb, "• *Escalation policy:* %s", templates.Escape(o.Policy))
+		if o.PagerDutyOff {
+			sb.WriteString(" (PagerDuty is not configured)")
+		}
+		sb.WriteString("\n")
 	}
 	for _, p := range o.Problems {
 		sb.WriteString(":warning: " + b.Templates.Problem(p) + "\n")

@@ -18,6 +18,7 @@ import (
 	pd "github.com/PagerDuty/go-pagerduty"
 
 	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/templates"
 )
 
 // Options configures the client.
@@ -39,6 +40,9 @@ type Options struct {
 	Attempts int
 	// HTTPClient defaults to one with a 10 s timeout.
 	HTTPClient *http.Client
+	// Templates word the incident's body and the responder requests
+	// (pagerduty.tmpl); the embedded ones when nil.
+	Templates *templates.Set
 }
 
 // Client implements playbook.Pager and playbook.OnCalls.
@@ -140,16 +144,20 @@ func isStatus(err error, code int) bool {
 // the incident key, or adopts the open one with that key (PagerDuty refuses a
 // second open incident with the same key on a service).
 func (c *Client) Trigger(ctx context.Context, req playbook.PageRequest) (playbook.PageRef, error) {
+	details, err := c.words().Render("pagerduty.details", req.About)
+	if err != nil {
+		return playbook.PageRef{}, err
+	}
 	var inc *pd.Incident
 	var dup bool
-	err := c.do(ctx, "create incident", func(ctx context.Context) error {
+	err = c.do(ctx, "create incident", func(ctx context.Context) error {
 		var err error
 		inc, err = c.api.CreateIncidentWithContext(ctx, c.opts.From, &pd.CreateIncidentOptions{
 			Title:       req.Title,
 			Service:     &pd.APIReference{ID: req.Service, Type: "service_reference"},
 			IncidentKey: req.Key,
 			Urgency:     "high",
-			Body:        &pd.APIDetails{Type: "incident_body", Details: req.Details},
+			Body:        &pd.APIDetails{Type: "incident_body", Details: details},
 		})
 		if err != nil && isStatus(err, http.StatusBadRequest) && strings.Contains(strings.ToLower(describe(err).Error()), "already exists") {
 			dup = true
@@ -179,6 +187,14 @@ func (c *Client) Trigger(ctx context.Context, req playbook.PageRequest) (playboo
 	return playbook.PageRef{ID: inc.ID, URL: inc.HTMLURL, Adopted: dup}, nil
 }
 
+// words are the templates that word what Klaxon tells PagerDuty.
+func (c *Client) words() *templates.Set {
+	if c.opts.Templates != nil {
+		return c.opts.Templates
+	}
+	return templates.Default()
+}
+
 // requester is the PagerDuty user of the From address, for responder requests.
 func (c *Client) requester(ctx context.Context) (string, error) {
 	c.mu.Lock()
@@ -198,7 +214,12 @@ func (c *Client) requester(ctx context.Context) (string, error) {
 }
 
 // AddResponders implements playbook.Pager with a responder request.
-func (c *Client) AddResponders(ctx context.Context, incidentID string, targets []playbook.Target, message string) error {
+func (c *Client) AddResponders(ctx context.Context, incidentID string, targets []playbook.Target, about playbook.PageAbout) error {
+	message, err := c.words().Render("pagerduty.responders", about)
+	if err != nil {
+		return err
+	}
+	message = templates.Truncate(500, message)
 	req, err := c.requester(ctx)
 	if err != nil {
 		return err

@@ -110,16 +110,22 @@ func TestOnCallsUsersAndResponders(t *testing.T) {
 	if n := c.TargetName(ctx, playbook.Target{Kind: playbook.TargetPDSchedule, ID: "PS0EMGR"}); n != "EM on call (PagerDuty schedule)" {
 		t.Fatalf("schedule name %q", n)
 	}
-	ref, err := c.Trigger(ctx, playbook.PageRequest{Key: "k", Title: "t", Service: "PSVC0CHK"})
+	about := playbook.PageAbout{Incident: 4, Severity: playbook.SEV1, Title: "Checkout down", Channel: "inc-4-sev1-checkout-down"}
+	ref, err := c.Trigger(ctx, playbook.PageRequest{Key: "k", Title: "t", Service: "PSVC0CHK", About: about})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = c.AddResponders(ctx, ref.ID, []playbook.Target{{Kind: playbook.TargetPDSchedule, ID: "PS0EMGR"}, {Kind: playbook.TargetPDUser, ID: "PU0VPENG"}}, "join")
+	err = c.AddResponders(ctx, ref.ID, []playbook.Target{{Kind: playbook.TargetPDSchedule, ID: "PS0EMGR"}, {Kind: playbook.TargetPDUser, ID: "PU0VPENG"}}, about)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := f.Incidents()[0].Responders; len(got) != 2 || got[0] != "schedule:PS0EMGR" || got[1] != "user:PU0VPENG" {
 		t.Fatalf("responders %v", got)
+	}
+	// The words are the templates' (pagerduty.tmpl).
+	if got := f.Incidents()[0]; got.Details != "Declared in Slack by Klaxon (incident #4). Channel: #inc-4-sev1-checkout-down" ||
+		len(got.Messages) == 0 || got.Messages[0] != "Klaxon: you are paged into incident #4 (SEV1): Checkout down" {
+		t.Fatalf("details %q, messages %q", got.Details, got.Messages)
 	}
 	if _, err := f.Acknowledge(ref.ID, "PU0ALICE"); err != nil {
 		t.Fatal(err)

@@ -132,9 +132,9 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 	}
 	svc, _ := a.Service(inc.Service)
 	now := a.deps.Clock.Now().UTC()
-	kind, details := PageDeclaration, fmt.Sprintf("Declared in Slack by Klaxon (incident #%d). Channel: #%s", inc.Number, inc.Channel.Name)
+	kind, about := PageDeclaration, pageAbout(inc)
 	if !inc.Paging.Raised.IsZero() {
-		kind, details = PageRaise, fmt.Sprintf("Raised to %s in Slack by Klaxon (incident #%d). Channel: #%s", inc.Severity, inc.Number, inc.Channel.Name)
+		kind, about.Raised = PageRaise, true
 	}
 	notice := PageNotice{Kind: kind}
 	var r reach
@@ -143,8 +143,8 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 		if ref.ID == "" {
 			ref, err = a.deps.Pager.Trigger(ctx, PageRequest{
 				Key: inc.Paging.Key, Service: svc.PagerDuty.Service,
-				Title:   truncate(fmt.Sprintf("#%d %s: %s", inc.Number, inc.Severity, inc.Title), 1000),
-				Details: details,
+				Title: truncate(fmt.Sprintf("#%d %s: %s", inc.Number, inc.Severity, inc.Title), 1000),
+				About: about,
 			})
 			if err != nil {
 				return fmt.Errorf("open the PagerDuty incident: %w", err)
@@ -326,7 +326,7 @@ func (a *App) Page(ctx context.Context, n int64, req ManualPage) (PageResult, er
 		if a.deps.Pager != nil && a.deps.OnCalls != nil && a.deps.PageChat != nil && pdIncident != "" {
 			if email, err := a.deps.PageChat.EmailOf(ctx, req.SlackUser); err == nil && email != "" {
 				if p, err = a.deps.OnCalls.UserByEmail(ctx, email); err == nil {
-					if err := a.deps.Pager.AddResponders(ctx, pdIncident, []Target{{TargetPDUser, p.ID}}, a.pageMessage(inc)); err != nil {
+					if err := a.deps.Pager.AddResponders(ctx, pdIncident, []Target{{TargetPDUser, p.ID}}, pageAbout(inc)); err != nil {
 						r.problems = append(r.problems, Problem{Kind: ProblemRespondersRefused, Err: oneLine(err.Error(), 300)})
 						p = Person{}
 					} else {
@@ -362,8 +362,8 @@ func (a *App) Page(ctx context.Context, n int64, req ManualPage) (PageResult, er
 	return PageResult{Slack: r.slack, PagerDuty: r.pdNames, Problems: notice.Problems}, nil
 }
 
-func (a *App) pageMessage(inc Incident) string {
-	return truncate(fmt.Sprintf("Klaxon: you are paged into incident #%d (%s): %s", inc.Number, inc.Severity, inc.Title), 500)
+func pageAbout(inc Incident) PageAbout {
+	return PageAbout{Incident: inc.Number, Severity: inc.Severity, Title: inc.Title, Channel: inc.Channel.Name}
 }
 
 // pagePD reaches PagerDuty targets: a responder request on the incident's
@@ -383,7 +383,7 @@ func (a *App) pagePD(ctx context.Context, r *reach, inc *Incident, ts []Target, 
 	}
 	via := "slack"
 	if a.deps.Pager != nil && inc.Paging != nil && inc.Paging.PD.ID != "" {
-		if err := a.deps.Pager.AddResponders(ctx, inc.Paging.PD.ID, ts, a.pageMessage(*inc)); err != nil {
+		if err := a.deps.Pager.AddResponders(ctx, inc.Paging.PD.ID, ts, pageAbout(*inc)); err != nil {
 			r.problems = append(r.problems, Problem{Kind: ProblemRespondersRefused, Err: oneLine(err.Error(), 300)})
 		} else {
 			via = "pagerduty"
@@ -625,8 +625,10 @@ type ServiceOwnership struct {
 	// CODEOWNERS rule named a team of config).
 	TeamFromService bool
 	OnCall          []Person // who is on call now for it
-	// Policy is the PagerDuty escalation policy (or schedule) by name.
-	Policy string
+	// Policy is the PagerDuty escalation policy (or schedule) by name, or
+	// by ID when PagerDutyOff (PagerDuty is not configured).
+	Policy       string
+	PagerDutyOff bool
 	// Problems say what could not be read.
 	Problems []Problem
 }
@@ -750,7 +752,7 @@ func (a *App) owners(ctx context.Context, svc Service, path string) (ServiceOwne
 			o.Policy = a.deps.OnCalls.TargetName(ctx, Target{TargetPDSchedule, schedule})
 		}
 	} else if policy != "" || schedule != "" {
-		o.Policy = cmp.Or(policy, schedule) + " (PagerDuty is not configured)"
+		o.Policy, o.PagerDutyOff = cmp.Or(policy, schedule), true
 	}
 	return o, readErr
 }

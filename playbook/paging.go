@@ -189,7 +189,21 @@ type PageRequest struct {
 	Key     string
 	Title   string
 	Service string // PagerDuty service ID
-	Details string
+	// About is what the incident's body says; the adapter words it.
+	About PageAbout
+}
+
+// PageAbout is what Klaxon tells PagerDuty about an incident: in the
+// PagerDuty incident's body and in responder requests (worded by the
+// adapter, templates' pagerduty.tmpl).
+type PageAbout struct {
+	Incident int64
+	Severity Severity
+	Title    string
+	Channel  string // the channel's name
+	// Raised: the page comes from a raise of the severity, not the
+	// declaration.
+	Raised bool
 }
 
 // PageRef is a PagerDuty incident.
@@ -222,7 +236,7 @@ type Pager interface {
 	Trigger(ctx context.Context, req PageRequest) (PageRef, error)
 	// AddResponders asks targets (PagerDuty schedules, policies, users) to
 	// join the incident (a responder request).
-	AddResponders(ctx context.Context, incidentID string, targets []Target, message string) error
+	AddResponders(ctx context.Context, incidentID string, targets []Target, about PageAbout) error
 	Incident(ctx context.Context, incidentID string) (PageState, error)
 	Resolve(ctx context.Context, incidentID string) error
 	Log(ctx context.Context, incidentID string) ([]PageLogEntry, error)

@@ -155,6 +155,8 @@ var examples = map[string]func(h string) []any{
 		}
 		return out
 	},
+	"pagerduty.details":       func(h string) []any { return []any{filled[playbook.PageAbout](h)} },
+	"pagerduty.responders":    func(h string) []any { return []any{filled[playbook.PageAbout](h)} },
 	"closing.outline_title":   func(string) []any { return outlineShares() },
 	"closing.outline_comment": func(string) []any { return outlineShares() },
 	"closing.not_published":   func(h string) []any { return []any{playbook.CloseResult{NotPublished: h}} },
@@ -322,6 +324,11 @@ func TestEveryTemplateWithHostileInput(t *testing.T) {
 
 func checkDestination(t *testing.T, name, h, out string) {
 	t.Helper()
+	if strings.HasPrefix(name, "pagerduty.") {
+		// Plain text: PagerDuty shows it as typed (its web page and its
+		// own notifications escape it); no markup to defuse.
+		return
+	}
 	if !strings.HasSuffix(name, ".md.tmpl") {
 		if m := liveSlack.FindString(out); m != "" {
 			t.Errorf("%s with %.40q: live Slack markup %q in\n%.600s", name, h, m, out)

@@ -25,7 +25,7 @@ func wirePaging(cfg *config.Config, deps *playbook.Deps, adapter *bot.Adapter, g
 		return
 	}
 	pd := pagerduty.New(pagerduty.Options{APIURL: cfg.PagerDuty.APIURL, EventsURL: cfg.PagerDuty.EventsURL,
-		Token: cfg.PagerDuty.Token.Reveal(), From: cfg.PagerDuty.From})
+		Token: cfg.PagerDuty.Token.Reveal(), From: cfg.PagerDuty.From, Templates: adapter.Templates})
 	deps.Pager, deps.OnCalls = pd, pd
 	log.Info("PagerDuty is on", "api_url", cfg.PagerDuty.APIURL, "webhook", cfg.PagerDuty.WebhookEnabled())
 }

@@ -66,6 +66,9 @@ type Incident struct {
 	Responders                      []string // targets of responder requests, as type:id
 	Log                             []LogEntry
 	From                            string // the From of the create
+	// Details is the body's text; Messages the responder requests' messages.
+	Details  string
+	Messages []string
 }
 
 type fault struct {
@@ -492,6 +495,9 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
 	n := len(s.incidents) + 1
 	inc := &Incident{ID: fmt.Sprintf("Q%07d", n), Key: i.IncidentKey, Title: i.Title, Service: svc.ID, Policy: policy,
 		Number: n, Status: "triggered", Created: now, Assignees: s.levelLocked(policy, 1), From: r.Header.Get("From")}
+	if i.Body != nil {
+		inc.Details = i.Body.Details
+	}
 	inc.Log = append(inc.Log, LogEntry{"trigger_log_entry", now, "", "Triggered through the API"})
 	for _, a := range inc.Assignees {
 		inc.Log = append(inc.Log, LogEntry{"notify_log_entry", now, "", "Notified " + s.nameLocked(a) + " by phone and push"})
@@ -602,6 +608,7 @@ func (s *Server) responderRequest(w http.ResponseWriter, r *http.Request, id str
 			return
 		}
 		inc.Responders = append(inc.Responders, strings.TrimSuffix(t.Target.Type, "_reference")+":"+t.Target.ID)
+		inc.Messages = append(inc.Messages, in.Message)
 		inc.Log = append(inc.Log, LogEntry{"responder_request_log_entry", now, in.RequesterID, "Requested " + t.Target.ID + " to respond"})
 		targets = append(targets, map[string]any{"responder_request_target": map[string]any{"id": t.Target.ID, "type": t.Target.Type}})
 	}
