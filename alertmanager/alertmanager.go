@@ -1,6 +1,8 @@
 // Package alertmanager takes Prometheus Alertmanager's webhook notifications
 // (webhook_configs, payload version 4) and hands their alerts to the
 // playbook as signals.
+//
+// It imports playbook; only cmd/klaxon imports it.
 package alertmanager
 
 import (

@@ -6,6 +6,10 @@
 // It never retries or sleeps: a failed call returns an error saying what
 // was attempted (and, for rate limits, when GitHub accepts requests again),
 // and the person who asked has a Retry button.
+//
+// It imports playbook and templates (for the words of its answers); only
+// cmd/klaxon imports it. The issue and post-mortem bodies it files are
+// rendered from templates before they reach it.
 package github
 
 import (

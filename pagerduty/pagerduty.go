@@ -1,7 +1,10 @@
 // Package pagerduty is Klaxon's PagerDuty adapter, on go-pagerduty: it opens,
 // follows and resolves PagerDuty incidents, answers who is on call, and
 // serves PagerDuty's v3 webhooks (webhook.go). It implements playbook.Pager
-// and playbook.OnCalls.
+// and playbook.OnCalls. What it tells PagerDuty (an incident's body, a
+// responder request's message) is worded by templates (pagerduty.tmpl).
+//
+// It imports playbook and templates; only cmd/klaxon imports it.
 package pagerduty
 
 import (

@@ -17,6 +17,13 @@
 // queries an adapter needs (IncidentIn, IncidentFor, OpenIncidentsFor, Now,
 // Tier, Services, …), which apply the visibility rule.
 //
+// Results are data, never words: what the domain decides to tell people is
+// a value (Notice, Problem, PageNotice, Guidance, OutlineShare, PageAbout,
+// typed errors and timeline events) and the adapters word it through
+// templates. No Slack markup and no sentences for people live here:
+// TestNoSlackMarkupOrSentencesInPlaybook scans this package's source
+// (words_pending_test.go lists what is still owed, and may only shrink).
+//
 // Who may import it: everyone (bot, store, the webhook adapters github,
 // pagerduty and alertmanager, report, templates, cmd/klaxon, the fakes and
 // the demo). It imports only the standard library. Only cmd/klaxon, the demo

@@ -3,6 +3,9 @@
 // HTML page with the chart inline as SVG; and the chart itself, as PNG for
 // Slack. It prints figures only, never titles, notes or other user text, so
 // that GET /report can be as open as /metrics.
+//
+// It imports playbook; bot (the /incident stats answer) and cmd/klaxon
+// import it.
 package report
 
 import (

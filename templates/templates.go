@@ -1,6 +1,24 @@
-// Package templates holds every piece of text a person reads, as text/template
-// files embedded in the binary. An operator can override any of them by
-// putting a file of the same name in a directory named in the config.
+// Package templates holds the words people read, as text/template files
+// embedded in the binary (default/): Slack texts (the intro, announcements,
+// updates, reminders, notices, problems, errors, help, guidance, the
+// closing), the post-mortem outline and its timeline sentences, the GitHub
+// issue bodies and what Klaxon tells PagerDuty. The domain (playbook)
+// returns data (what happened, who, which values); adapters render it here.
+//
+// Each destination has its escaping, applied here: Slack mrkdwn through esc
+// (and user, channel, mention and link, which trust only Slack IDs and
+// escape URLs), GitHub Markdown through md, mdline, mdlink and ghmention
+// (no typed mention, link, HTML or line structure gets through); PagerDuty
+// is plain text. Every template is rendered with hostile input in
+// TestEveryTemplateWithHostileInput.
+//
+// An operator can override any file, or any define inside one, by putting
+// a file of the same name in templates.dir; a misspelt name is an error.
+//
+// Who may import it: the adapters that render words (bot, github,
+// pagerduty), cmd/klaxon, which loads the operator's set, and tests. It
+// imports only playbook (for the data it renders) and the standard
+// library; playbook never imports it.
 package templates
 
 import (

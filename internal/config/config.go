@@ -29,6 +29,9 @@
 //   - Every problem is reported at once, each with its key path and line, as a
 //     *Problems error; a Config is returned only when there are none.
 //   - Secrets are Secret values, which never print, log or marshal their value.
+//
+// It imports playbook (severities, services, teams are its types); only
+// cmd/klaxon imports it.
 package config
 
 import (

@@ -23,6 +23,8 @@
 //	PATCH /repos/{owner}/{repo}/issues/{number}
 //	GET   /repos/{owner}/{repo}/pulls
 //	POST  /repos/{owner}/{repo}/pulls
+//
+// Only tests and the demo (internal/demo) import it.
 package fakegithub
 
 import (

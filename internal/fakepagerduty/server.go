@@ -5,6 +5,8 @@
 // without a token, 400 without From on writes, 400 for an open incident with
 // the same incident_key, 404 for unknown objects); injects 429 and 5xx
 // faults; and sends v3 webhooks signed as PagerDuty signs them.
+//
+// Only tests and the demo (internal/demo) import it.
 package fakepagerduty
 
 import (

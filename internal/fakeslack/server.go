@@ -16,6 +16,8 @@
 // that must be acked within 3 s. Tests drive the Slack side (slash commands,
 // button clicks, events) and inspect the resulting state; WaitFor replaces
 // sleeps.
+//
+// Only tests and the demo (internal/demo) import it.
 package fakeslack
 
 import (

@@ -1,6 +1,6 @@
 // Package pgtest gives tests a fresh, empty PostgreSQL schema on the server
 // named by KLAXON_TEST_POSTGRES_DSN (.ci/run starts one), or skips them
-// with a message saying so when that variable is unset.
+// with a message saying so when that variable is unset. Only tests import it.
 package pgtest
 
 import (

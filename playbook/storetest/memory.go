@@ -1,5 +1,6 @@
 // Package storetest holds the contract every playbook.Store must pass, and an
-// in-memory Store that passes it, for tests of the domain.
+// in-memory Store that passes it, for tests of the domain. Only tests (of
+// playbook, store, store/postgres and the adapters) import it.
 package storetest
 
 import (

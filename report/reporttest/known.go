@@ -1,5 +1,5 @@
 // Package reporttest holds a hand-built set of incidents whose figures are
-// known, shared by the tests that print them.
+// known, shared by the tests that print them. Only tests import it.
 package reporttest
 
 import (
