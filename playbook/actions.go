@@ -205,7 +205,7 @@ func (a *App) FileTickets(ctx context.Context, n int64, force bool) (TicketResul
 				t.ClosedAt = now
 			}
 			item.Ticket, item.FileFailures = &t, 0
-			ev := NewEvent(EventTicketFiled, ActorKlaxon, now, fmt.Sprintf("Action item %d filed as %s#%d", it.ID, t.Repo, t.Number))
+			ev := NewEvent(EventTicketFiled, ActorKlaxon, now, "")
 			ev.Payload = TicketPayload{ID: it.ID, Ticket: fmt.Sprintf("%s#%d", t.Repo, t.Number), URL: t.URL}
 			return []Event{ev}, nil
 		})

@@ -46,7 +46,7 @@ func (a *App) channelGone(ctx context.Context, inc Incident) (Incident, error) {
 		}
 		i.Closure.Archived, i.Closure.DM = now, dm
 		i.Timers.ArchiveDue = time.Time{}
-		ev := NewEvent(EventArchived, ActorKlaxon, now, "Channel archived by hand before the close; the outline and the reminders go by DM")
+		ev := NewEvent(EventArchived, ActorKlaxon, now, "")
 		ev.Payload = ArchivedPayload{ByHand: true, To: to}
 		return []Event{ev}, nil
 	})

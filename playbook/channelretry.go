@@ -47,8 +47,8 @@ func (a *App) channelFailed(ctx context.Context, inc Incident, cerr error) Incid
 		}
 		i.Failures[StepChannel]++
 		k := i.Failures[StepChannel]
-		ev := NewEvent(EventStepFailed, ActorKlaxon, now, "could not create the channel: "+cerr.Error())
-		ev.Payload = StepFailedPayload{Step: StepChannel, Attempt: k}
+		ev := NewEvent(EventStepFailed, ActorKlaxon, now, "")
+		ev.Payload = StepFailedPayload{Step: StepChannel, Attempt: k, Error: cerr.Error()}
 		if k < MaxChannelAttempts {
 			i.Timers.ChannelRetry = now.Add(channelRetryFirst << (k - 1))
 			return []Event{ev}, nil

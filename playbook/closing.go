@@ -243,7 +243,7 @@ func (a *App) uploadOutline(ctx context.Context, inc Incident, md []byte, events
 			return nil, nil
 		}
 		i.Closure.File, i.Closure.Uploading, i.Closure.PostmortemBytes, i.Closure.PostmortemEvents = id, "", len(md), events
-		ev := NewEvent(EventPostmortemShared, ActorKlaxon, now, "Post-mortem outline uploaded to the channel")
+		ev := NewEvent(EventPostmortemShared, ActorKlaxon, now, "")
 		ev.Payload = SharedPayload{Upload: true, File: id}
 		return []Event{ev}, nil
 	})
@@ -284,7 +284,7 @@ func (a *App) publishOutline(ctx context.Context, inc Incident, md []byte, res *
 			return nil, nil
 		}
 		i.Closure.Published = link
-		ev := NewEvent(EventPostmortemShared, ActorKlaxon, now, "Post-mortem outline published to "+a.deps.PostmortemsRepo)
+		ev := NewEvent(EventPostmortemShared, ActorKlaxon, now, "")
 		ev.Payload = SharedPayload{Repo: a.deps.PostmortemsRepo, URL: link}
 		return []Event{ev}, nil
 	})

@@ -263,7 +263,7 @@ func (a *App) Declare(ctx context.Context, req DeclareRequest) (inc Incident, cr
 		ev.Payload = DeclaredPayload{Severity: req.Severity, Service: svcName}
 		evs := append([]Event{ev}, linkWatched(&inc, watched, now)...)
 		if t, ok := inc.At(PhaseDetected); ok && t.Before(now) && len(req.Signals) == 0 {
-			started := NewEvent(EventImpactStarted, req.Declarer, now, "impact started (as "+req.Declarer+" said when declaring)")
+			started := NewEvent(EventImpactStarted, req.Declarer, now, "")
 			started.At = t
 			evs = append(evs, started)
 		}
@@ -752,22 +752,6 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (_ Incident, reco
 	return inc, recorded, nil
 }
 
-// stepWords says each step in words for the step-failed timeline event
-// (the failure notice carries the steps; templates word them).
-var stepWords = map[Step]string{
-	StepTopic:    "set the channel topic",
-	StepPurpose:  "set the channel purpose",
-	StepInvite:   "invite the stakeholders",
-	StepBookmark: "bookmark the runbook",
-	StepIntro:    "post or pin the intro message",
-	StepAnnounce: "announce the incident",
-	StepScope:    "post the scope call",
-	StepChecks:   "post the triage checklist",
-	StepPage:     "page the on-call engineer through PagerDuty",
-	// A tier that pages nobody tells the owning team instead.
-	StepNotifyOwners: "tell the owning team (a GitHub issue, or its Slack group)",
-}
-
 // reportFailures records each failed step on the timeline and counts it.
 // The channel is told what is missing the first time a step fails, so
 // responders know to do it by hand; later failures of the same step (after a
@@ -786,8 +770,8 @@ func (a *App) reportFailures(ctx context.Context, n int64, channelID string, fai
 			if !ok {
 				continue
 			}
-			ev := NewEvent(EventStepFailed, ActorKlaxon, now, stepWords[s]+": "+err.Error())
-			ev.Payload = StepFailedPayload{Step: s}
+			ev := NewEvent(EventStepFailed, ActorKlaxon, now, "")
+			ev.Payload = StepFailedPayload{Step: s, Error: err.Error()}
 			evs = append(evs, ev)
 			if inc.Failures[s] == 0 {
 				steps = append(steps, s)
@@ -822,7 +806,9 @@ func (a *App) reportFailures(ctx context.Context, n int64, channelID string, fai
 func (a *App) RetrySetUp(ctx context.Context, n int64, actor, key string) (SetupResult, error) {
 	inc, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
 		inc.Failures = nil
-		return []Event{NewEvent(EventNote, actor, a.deps.Clock.Now(), "retried the failed setup steps")}, nil
+		ev := NewEvent(EventNote, actor, a.deps.Clock.Now(), "")
+		ev.Payload = NotePayload{Retried: RetriedSetup}
+		return []Event{ev}, nil
 	})
 	if err != nil {
 		return SetupResult{}, storeErr(err, SubjectRetry)

@@ -430,7 +430,7 @@ func TestSetUpChannelCreationFailure(t *testing.T) {
 		t.Fatalf("timeline = %v, want one step_failed", eventTypes(evs))
 	}
 	for _, ev := range evs {
-		if ev.Type == playbook.EventStepFailed && (ev.Payload.(playbook.StepFailedPayload).Step != playbook.StepChannel || !strings.Contains(ev.Text, "missing_scope")) {
+		if ev.Type == playbook.EventStepFailed && (ev.Payload.(playbook.StepFailedPayload).Step != playbook.StepChannel || !strings.Contains(ev.Payload.(playbook.StepFailedPayload).Error, "missing_scope")) {
 			t.Errorf("step_failed = %+v, want step channel and the reason", ev)
 		}
 	}
@@ -474,7 +474,7 @@ func TestSetUpStepFailureIsReportedAndRetriedAlone(t *testing.T) {
 		t.Fatalf("timeline = %v, want one step_failed", eventTypes(evs))
 	}
 	for _, ev := range evs {
-		if ev.Type == playbook.EventStepFailed && (ev.Payload.(playbook.StepFailedPayload).Step != playbook.StepBookmark || !strings.Contains(ev.Text, "invalid_link")) {
+		if ev.Type == playbook.EventStepFailed && (ev.Payload.(playbook.StepFailedPayload).Step != playbook.StepBookmark || !strings.Contains(ev.Payload.(playbook.StepFailedPayload).Error, "invalid_link")) {
 			t.Errorf("step_failed = %+v, want step bookmark and the reason", ev)
 		}
 	}

@@ -564,7 +564,7 @@ func linkWatched(inc *Incident, d *DeployRecord, now time.Time) []Event {
 		Suspect:   &DeployRef{Repo: d.Repo, Deploy: d.Deploy, Flags: d.Flags},
 		Confirmed: true, ConfirmedBy: ActorKlaxon, ConfirmedAt: now, Watchdog: true,
 	}
-	ev := NewEvent(EventDeployLinked, ActorKlaxon, now, fmt.Sprintf("Declared inside the watch window of deploy %s of %s: linked as the cause", d.Short(), d.Repo))
+	ev := NewEvent(EventDeployLinked, ActorKlaxon, now, "")
 	ev.Payload = DeployRefPayload{Repo: d.Repo, SHA: d.SHA, Key: d.Key(), Watchdog: true}
 	return []Event{ev}
 }

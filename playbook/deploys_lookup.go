@@ -325,13 +325,12 @@ func deployEvents(rep DeployReport, now time.Time) []Event {
 		if rk.At.Before(rep.From) {
 			continue
 		}
-		text := fmt.Sprintf("Deploy %s of %s to %s (%s)", rk.Short(), rk.Repo, rk.Environment, orNone(rk.State))
-		ev := NewEvent(EventDeploy, ActorKlaxon, now, text)
+		ev := NewEvent(EventDeploy, ActorKlaxon, now, "")
 		ev.At = rk.At.UTC()
-		ev.Payload = DeployPayload{Repo: rk.Repo, SHA: rk.SHA, State: rk.State, Creator: rk.Creator, Verdict: rk.Verdict, Key: rk.Key()}
+		ev.Payload = DeployPayload{Repo: rk.Repo, SHA: rk.SHA, Environment: rk.Environment, State: rk.State, Creator: rk.Creator, Verdict: rk.Verdict, Key: rk.Key()}
 		evs = append(evs, ev)
 		if i == 0 && rk.Verdict == VerdictSuspect {
-			sev := NewEvent(EventSuspectDeploy, ActorKlaxon, now, fmt.Sprintf("Suspect deploy %s of %s at %s", rk.Short(), rk.Repo, rk.At.UTC().Format("15:04 UTC")))
+			sev := NewEvent(EventSuspectDeploy, ActorKlaxon, now, "")
 			sev.At = rk.At.UTC()
 			sp := SuspectPayload{SHA: rk.SHA, Ref: rk.Ref, Creator: rk.Creator, URL: rk.URL, State: rk.State}
 			if rk.KnownGood != nil {
@@ -344,13 +343,6 @@ func deployEvents(rep DeployReport, now time.Time) []Event {
 	return evs
 }
 
-func orNone(s string) string {
-	if s == "" {
-		return "no status"
-	}
-	return s
-}
-
 // deploysFailed records a failed lookup and tells the channel, with Retry.
 func (a *App) deploysFailed(ctx context.Context, inc Incident, cause error) error {
 	a.log().Warn("looking up the deploys", "incident", inc.Number, "err", cause)
@@ -360,8 +352,8 @@ func (a *App) deploysFailed(ctx context.Context, inc Incident, cause error) erro
 			i.Deploys = &DeployFinding{}
 		}
 		i.Deploys.Failures++
-		ev := NewEvent(EventStepFailed, ActorKlaxon, now, "look up the recent deploys: "+oneLine(cause.Error(), 300))
-		ev.Payload = StepFailedPayload{Step: "deploys"}
+		ev := NewEvent(EventStepFailed, ActorKlaxon, now, "")
+		ev.Payload = StepFailedPayload{Step: StepDeploys, Error: oneLine(cause.Error(), 300)}
 		return []Event{ev}, nil
 	})
 	if err != nil {
@@ -378,7 +370,9 @@ func (a *App) deploysFailed(ctx context.Context, inc Incident, cause error) erro
 // button); key makes the click idempotent.
 func (a *App) RetryDeploys(ctx context.Context, n int64, actor, key string) error {
 	_, applied, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
-		return []Event{NewEvent(EventNote, actor, a.deps.Clock.Now(), "retried the deploy lookup")}, nil
+		ev := NewEvent(EventNote, actor, a.deps.Clock.Now(), "")
+		ev.Payload = NotePayload{Retried: RetriedDeploys}
+		return []Event{ev}, nil
 	})
 	if err != nil {
 		return storeErr(err, SubjectRetry)
@@ -532,7 +526,7 @@ func (a *App) setVerdict(ctx context.Context, inc Incident, rec DeployRecord, ca
 				ref.KnownGood, ref.CompareURL = f.Suspect.KnownGood, f.Suspect.CompareURL
 			}
 			f.Suspect, f.Confirmed, f.ConfirmedBy, f.ConfirmedAt = ref, true, actor, now
-			ev := NewEvent(EventDeployLinked, actor, now, fmt.Sprintf("Deploy %s of %s linked as the cause", rec.Short(), rec.Repo))
+			ev := NewEvent(EventDeployLinked, actor, now, "")
 			ev.Payload = DeployRefPayload{Repo: rec.Repo, SHA: rec.SHA, Key: dk}
 			evs := []Event{ev}
 			if i.check(ItemDeploys, actor, now) {
@@ -544,7 +538,7 @@ func (a *App) setVerdict(ctx context.Context, inc Incident, rec DeployRecord, ca
 		if wasCause {
 			f.Confirmed, f.ConfirmedBy, f.ConfirmedAt = false, "", time.Time{}
 		}
-		ev := NewEvent(EventDeployRuled, actor, now, fmt.Sprintf("Deploy %s of %s ruled out", rec.Short(), rec.Repo))
+		ev := NewEvent(EventDeployRuled, actor, now, "")
 		ev.Payload = DeployRefPayload{Repo: rec.Repo, SHA: rec.SHA, Key: dk}
 		return []Event{ev}, nil
 	})

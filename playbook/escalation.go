@@ -22,7 +22,7 @@ func (a *App) runPaging(ctx context.Context, incs map[int64]Incident, due map[in
 			if err := a.deps.Pager.Resolve(ctx, inc.Paging.PD.ID); err != nil {
 				a.log().Warn("resolving the PagerDuty incident after the all-clear", "incident", n, "pagerduty_incident", inc.Paging.PD.ID, "err", err)
 			} else {
-				ev := NewEvent(EventPagerDuty, ActorKlaxon, a.deps.Clock.Now(), "resolved PagerDuty incident "+inc.Paging.PD.ID+" (the all-clear)")
+				ev := NewEvent(EventPagerDuty, ActorKlaxon, a.deps.Clock.Now(), "")
 				ev.Payload = PagerDutyPayload{Event: "resolved_by_klaxon", Incident: inc.Paging.PD.ID}
 				if _, err := a.deps.Store.Update(ctx, n, func(*Incident) ([]Event, error) { return []Event{ev}, nil }); err != nil {
 					a.log().Error("recording the PagerDuty resolution", "incident", n, "err", err)
@@ -96,9 +96,8 @@ func (a *App) fireStep(ctx context.Context, inc Incident, s PlannedStep) {
 	if inc.Paging != nil {
 		notice.Link = inc.Paging.PD.URL
 	}
-	text := fmt.Sprintf("escalation step %d fired (%s after the declaration, %s)", s.Index, HumanDuration(s.Step.After), s.Step.If)
-	ev := NewEvent(EventEscalated, ActorKlaxon, now, text)
-	ev.Payload = EscalationPayload{Step: s.Index, If: string(s.Step.If), Severity: s.Severity}
+	ev := NewEvent(EventEscalated, ActorKlaxon, now, "")
+	ev.Payload = EscalationPayload{Step: s.Index, After: s.Step.After, If: string(s.Step.If), Severity: s.Severity}
 	r.events = append([]Event{ev}, r.events...)
 	if err := a.finishPage(ctx, inc.Number, notice, r, now, false); err != nil {
 		a.log().Error("recording an escalation step", "incident", inc.Number, "step", s.Index, "err", err)

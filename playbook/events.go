@@ -36,11 +36,33 @@ type DeclaredPayload struct {
 	Service  string   `json:"service,omitempty"`
 }
 
-// StepFailedPayload is EventStepFailed's: which setup step failed, and on
-// which attempt (0 when not counted).
+// StepFailedPayload is EventStepFailed's: which setup step failed, on
+// which attempt (0 when not counted), and the error ("" in records before
+// it was kept here: their text says it all).
 type StepFailedPayload struct {
-	Step    Step `json:"step,omitempty"`
-	Attempt int  `json:"attempt,omitempty"`
+	Step    Step   `json:"step,omitempty"`
+	Attempt int    `json:"attempt,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// StepDeploys is the deploy lookup, as a step that can fail.
+const StepDeploys Step = "deploys"
+
+// NotePayload is EventNote's when Klaxon wrote the note for a person's
+// click: what they retried. A note a person typed has no payload.
+type NotePayload struct {
+	Retried string `json:"retried,omitempty"` // RetriedSetup or RetriedDeploys
+}
+
+// What a retry note retried.
+const (
+	RetriedSetup   = "setup"   // the failed setup steps
+	RetriedDeploys = "deploys" // the deploy lookup
+)
+
+// AllClearPayload is EventAllClear's: whether it was given over open gates.
+type AllClearPayload struct {
+	OverGates bool `json:"over_gates,omitempty"`
 }
 
 // CommanderPayload is EventCommanderChanged's: Slack user IDs, From empty
@@ -57,13 +79,21 @@ type SeverityPayload struct {
 	Reason string   `json:"reason,omitempty"`
 }
 
-// StatusPayload is EventStatusChanged's: the move, and the phases it
-// skipped (stamped at the same instant).
+// StatusPayload is EventStatusChanged's: the move, the phases it skipped
+// (stamped at the same instant), and why (Why*; "" in older records).
 type StatusPayload struct {
 	From    Status  `json:"from,omitempty"`
 	To      Status  `json:"to,omitempty"`
 	Skipped []Phase `json:"skipped,omitempty"`
+	Why     string  `json:"why,omitempty"`
 }
+
+// Why a status changed.
+const (
+	WhyImpactStopped       = "impact_stopped"       // mitigated by hand
+	WhyVerificationStarted = "verification_started" // mitigated by opening the gates
+	WhyPhasesSkipped       = "phases_skipped"       // the note of phases stamped at once
+)
 
 // UpdatePayload is EventStatusUpdate's: the update's number, whether it was
 // the final one, and whether it met the status-page deadline.
@@ -180,20 +210,34 @@ type AckPayload struct {
 	AfterRaise *time.Duration `json:"after_raise,omitempty"`
 }
 
-// EscalationPayload is EventEscalated's and EventEscalationSkipped's.
+// EscalationPayload is EventEscalated's and EventEscalationSkipped's: the
+// step, when it was due after the declaration (0 in older records) and its
+// condition.
 type EscalationPayload struct {
-	Step     int      `json:"step"`
-	If       string   `json:"if,omitempty"`
-	Severity Severity `json:"severity,omitempty"`
+	Step     int           `json:"step"`
+	After    time.Duration `json:"after,omitempty"`
+	If       string        `json:"if,omitempty"`
+	Severity Severity      `json:"severity,omitempty"`
 }
 
 // PagerDutyPayload is EventPagerDuty's: what PagerDuty said or was told.
+// Event is PagerDutyOpened, PagerDutyAdopted, PagerDutyResolvedByKlaxon or
+// PagerDuty's own event type ("incident.escalated"); "" in older records
+// of an opened incident.
 type PagerDutyPayload struct {
 	Event    string `json:"event,omitempty"`
 	Agent    string `json:"agent,omitempty"`
 	Incident string `json:"incident,omitempty"`
 	URL      string `json:"url,omitempty"`
+	Summary  string `json:"summary,omitempty"`
 }
+
+// What Klaxon did in PagerDuty.
+const (
+	PagerDutyOpened           = "opened"
+	PagerDutyAdopted          = "adopted" // an open incident with the same key
+	PagerDutyResolvedByKlaxon = "resolved_by_klaxon"
+)
 
 // PagerDutyLogPayload is EventPagerDutyLog's.
 type PagerDutyLogPayload struct {
@@ -222,12 +266,13 @@ type SignalPayload struct {
 
 // DeployPayload is EventDeploy's: a deploy the lookup found.
 type DeployPayload struct {
-	Repo    string  `json:"repo"`
-	SHA     string  `json:"sha"`
-	State   string  `json:"state,omitempty"`
-	Creator string  `json:"creator,omitempty"`
-	Verdict Verdict `json:"verdict,omitempty"`
-	Key     string  `json:"key,omitempty"`
+	Repo        string  `json:"repo"`
+	SHA         string  `json:"sha"`
+	Environment string  `json:"environment,omitempty"`
+	State       string  `json:"state,omitempty"`
+	Creator     string  `json:"creator,omitempty"`
+	Verdict     Verdict `json:"verdict,omitempty"`
+	Key         string  `json:"key,omitempty"`
 }
 
 // DeployRefPayload is EventDeployLinked's and EventDeployRuled's.
@@ -251,6 +296,8 @@ type UnknownPayload struct {
 // PayloadVersion implements Payload for each payload type.
 func (DeclaredPayload) PayloadVersion() int       { return 1 }
 func (StepFailedPayload) PayloadVersion() int     { return 1 }
+func (NotePayload) PayloadVersion() int           { return 1 }
+func (AllClearPayload) PayloadVersion() int       { return 1 }
 func (CommanderPayload) PayloadVersion() int      { return 1 }
 func (SeverityPayload) PayloadVersion() int       { return 1 }
 func (StatusPayload) PayloadVersion() int         { return 1 }
@@ -304,6 +351,8 @@ func codec[P Payload](legacy func(d map[string]string, text string) (P, bool)) p
 
 // payloadCodecs is the closed set of event types with a payload.
 var payloadCodecs = map[EventType]payloadCodec{
+	EventNote:     codec(func(map[string]string, string) (NotePayload, bool) { return NotePayload{}, false }),
+	EventAllClear: codec(func(map[string]string, string) (AllClearPayload, bool) { return AllClearPayload{}, false }),
 	EventDeclared: codec(func(d map[string]string, _ string) (DeclaredPayload, bool) {
 		sev, _ := ParseSeverity(d["severity"])
 		return DeclaredPayload{Severity: sev, Service: d["service"]}, d != nil
@@ -369,16 +418,8 @@ var payloadCodecs = map[EventType]payloadCodec{
 		return p, d != nil
 	}),
 	EventPostmortemShared: codec(func(d map[string]string, text string) (SharedPayload, bool) {
-		p := SharedPayload{File: d["file"], URL: d["url"]}
-		switch rest := trimPrefixFold(text, "post-mortem outline"); {
-		case rest == "uploaded to the channel":
-			p.Upload = true
-		case strings.HasPrefix(rest, "published to "):
-			p.Repo = strings.TrimPrefix(rest, "published to ")
-		default:
-			return p, false
-		}
-		return p, true
+		// The text said where; the post-mortem shows it as it was.
+		return SharedPayload{File: d["file"], URL: d["url"], Upload: d["file"] != ""}, d != nil
 	}),
 	EventArchived: codec(func(d map[string]string, _ string) (ArchivedPayload, bool) {
 		return ArchivedPayload{ByHand: d["by_hand"] == "true", To: d["to"]}, d != nil

@@ -97,7 +97,7 @@ func TestEventLegacyRecords(t *testing.T) {
 		{`{"type":"nudged","text":"update_due"}`, playbook.NudgePayload{Kind: playbook.NudgeUpdateDue}},
 		{`{"type":"checked","text":"runbook"}`, playbook.ItemPayload{Item: playbook.ItemRunbook}},
 		{`{"type":"ticket_filed","text":"Action item 1 filed as acme/x#8","data":{"id":"1","url":"https://x"}}`, playbook.TicketPayload{ID: 1, Ticket: "acme/x#8", URL: "https://x"}},
-		{`{"type":"postmortem_shared","text":"Post-mortem outline published to acme/pm","data":{"url":"https://x"}}`, playbook.SharedPayload{Repo: "acme/pm", URL: "https://x"}},
+		{`{"type":"postmortem_shared","text":"Post-mortem outline published to acme/pm","data":{"url":"https://x"}}`, playbook.SharedPayload{URL: "https://x"}}, // the text keeps where,
 		{`{"type":"root_cause","text":"pool","data":{"tag":"pool","repeat_of":"#1, #3"}}`, playbook.RootCausePayload{Tag: "pool", RepeatOf: []int64{1, 3}}},
 		{`{"type":"page","data":{"paged":"U1, Pat Outside,"}}`, playbook.PagePayload{Paged: []string{"U1", "Pat Outside"}}},
 		{`{"type":"note","text":"hello"}`, nil},

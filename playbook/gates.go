@@ -82,12 +82,12 @@ func (a *App) OpenVerification(ctx context.Context, n int64, actor, key string) 
 			if err != nil {
 				return nil, err
 			}
-			ev := NewEvent(EventStatusChanged, actor, now, "Mitigated: verification started")
-			ev.Payload = StatusPayload{To: StatusMitigated, Skipped: skipped}
+			ev := NewEvent(EventStatusChanged, actor, now, "")
+			ev.Payload = StatusPayload{To: StatusMitigated, Skipped: skipped, Why: WhyVerificationStarted}
 			evs = append(evs, ev)
 		}
 		inc.Verifying = now
-		return append(evs, NewEvent(EventVerification, actor, now, "Verification gates opened")), nil
+		return append(evs, NewEvent(EventVerification, actor, now, "")), nil
 	})
 	if err != nil {
 		return Incident{}, false, storeErr(err, SubjectVerification)
@@ -209,7 +209,9 @@ func (a *App) allClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 		if note, ok := skippedNote(skipped, StatusResolved, req.Actor, now); ok {
 			evs = append(evs, note)
 		}
-		evs = append(evs, NewEvent(EventAllClear, req.Actor, now, allClearText(inc)))
+		clear := NewEvent(EventAllClear, req.Actor, now, "")
+		clear.Payload = AllClearPayload{OverGates: inc.Override != nil}
+		evs = append(evs, clear)
 		// The all-clear is the final status update: it is recorded as one
 		// (so an open-and-resolution tier's closing update is this one).
 		inc.RecordUpdate(tier, now, 0)
@@ -233,13 +235,6 @@ func (a *App) allClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 		a.Wake()
 	}
 	return inc, su, msg, applied, nil
-}
-
-func allClearText(inc *Incident) string {
-	if inc.Override != nil {
-		return "All clear, over open gates"
-	}
-	return "All clear: all four verification gates held"
 }
 
 func finalNextSteps(inc *Incident) string {

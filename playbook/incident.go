@@ -1,7 +1,6 @@
 package playbook
 
 import (
-	"strings"
 	"time"
 )
 
@@ -231,12 +230,8 @@ func skippedNote(skipped []Phase, to Status, actor string, now time.Time) (ev Ev
 	if len(skipped) == 0 {
 		return Event{}, false
 	}
-	names := make([]string, len(skipped))
-	for i, p := range skipped {
-		names[i] = string(p)
-	}
-	ev = NewEvent(EventStatusChanged, actor, now, "phases skipped, stamped at the same instant: "+strings.Join(names, ", "))
-	ev.Payload = StatusPayload{To: to, Skipped: skipped}
+	ev = NewEvent(EventStatusChanged, actor, now, "")
+	ev.Payload = StatusPayload{To: to, Skipped: skipped, Why: WhyPhasesSkipped}
 	return ev, true
 }
 

@@ -102,7 +102,7 @@ func (a *App) notifyOwners(ctx context.Context, n int64) error {
 		t, ferr := a.fileOwnerIssue(ctx, inc, svc, own, mentions)
 		if ferr == nil {
 			notice.Issue = &t
-			ev := NewEvent(EventOwnersTold, ActorKlaxon, a.deps.Clock.Now(), fmt.Sprintf("told the owning team %s: GitHub issue %s#%d", notice.Team, t.Repo, t.Number))
+			ev := NewEvent(EventOwnersTold, ActorKlaxon, a.deps.Clock.Now(), "")
 			ev.Payload = OwnersToldPayload{Via: "github", Team: notice.Team, URL: t.URL, Issue: fmt.Sprintf("%s#%d", t.Repo, t.Number)}
 			return a.finishNotify(ctx, n, notice, []Event{ev}, "github", now)
 		}
@@ -132,7 +132,7 @@ func (a *App) notifyOwners(ctx context.Context, n int64) error {
 			notice.Problems = append(notice.Problems, Problem{Kind: ProblemTeamInviteFailed, Err: oneLine(err.Error(), 300)})
 		}
 	}
-	ev := NewEvent(EventOwnersTold, ActorKlaxon, now, fmt.Sprintf("told the owning team %s through its Slack group %s", own.Team.GitHub, group))
+	ev := NewEvent(EventOwnersTold, ActorKlaxon, now, "")
 	ev.Payload = OwnersToldPayload{Via: "slack", Team: own.Team.GitHub, SlackGroup: group}
 	return a.finishNotify(ctx, n, notice, []Event{ev}, "slack", now)
 }

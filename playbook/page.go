@@ -156,12 +156,11 @@ func (a *App) pageAtDeclaration(ctx context.Context, n int64) error {
 				if i.pageUnacknowledged() {
 					i.Paging.PollDue = now.Add(a.pollEvery())
 				}
-				text := "opened PagerDuty incident " + ref.ID
+				ev := NewEvent(EventPagerDuty, ActorKlaxon, now, "")
+				ev.Payload = PagerDutyPayload{Event: PagerDutyOpened, Incident: ref.ID, URL: ref.URL}
 				if ref.Adopted {
-					text = "adopted the open PagerDuty incident " + ref.ID + " (same incident key)"
+					ev.Payload = PagerDutyPayload{Event: PagerDutyAdopted, Incident: ref.ID, URL: ref.URL}
 				}
-				ev := NewEvent(EventPagerDuty, ActorKlaxon, now, text)
-				ev.Payload = PagerDutyPayload{Incident: ref.ID, URL: ref.URL}
 				return []Event{ev}, nil
 			}); err != nil {
 				return err
@@ -574,13 +573,6 @@ func (a *App) ackFrom(ctx context.Context, key string, agent Person, at time.Tim
 func (a *App) pdHappened(ctx context.Context, inc Incident, key string, ev PDEvent) error {
 	now := a.deps.Clock.Now().UTC()
 	verb := strings.TrimPrefix(ev.Type, "incident.")
-	text := "PagerDuty: " + verb
-	if ev.Agent.Name != "" {
-		text += " by " + ev.Agent.Name
-	}
-	if ev.Summary != "" {
-		text += " (" + ev.Summary + ")"
-	}
 	resolvedHere := false
 	stored, applied, err := a.deps.Store.Apply(ctx, inc.Number, key, func(i *Incident) ([]Event, error) {
 		if verb == "resolved" {
@@ -591,11 +583,11 @@ func (a *App) pdHappened(ctx context.Context, inc Incident, key string, ev PDEve
 			i.Paging.PollDue = time.Time{}
 			resolvedHere = i.Status.Open()
 		}
-		e := NewEvent(EventPagerDuty, ActorKlaxon, now, text)
+		e := NewEvent(EventPagerDuty, ActorKlaxon, now, "")
 		if !ev.At.IsZero() && !ev.At.After(now) {
 			e.At = ev.At.UTC()
 		}
-		e.Payload = PagerDutyPayload{Event: ev.Type, Agent: ev.Agent.Name, Incident: ev.IncidentID}
+		e.Payload = PagerDutyPayload{Event: ev.Type, Agent: ev.Agent.Name, Incident: ev.IncidentID, Summary: ev.Summary}
 		return []Event{e}, nil
 	})
 	if err != nil || !applied {

@@ -461,8 +461,8 @@ func (inc *Incident) firePaging(now time.Time, pollEvery time.Duration) (pagingD
 		}
 		if !s.Step.If.Holds(inc) {
 			s.State = StepSkipped
-			ev := NewEvent(EventEscalationSkipped, ActorKlaxon, now, fmt.Sprintf("escalation step %d (%s, if %s) did not fire: the condition had cleared", s.Index, HumanDuration(s.Step.After), s.Step.If))
-			ev.Payload = EscalationPayload{Step: s.Index, If: string(s.Step.If)}
+			ev := NewEvent(EventEscalationSkipped, ActorKlaxon, now, "")
+			ev.Payload = EscalationPayload{Step: s.Index, After: s.Step.After, If: string(s.Step.If)}
 			evs = append(evs, ev)
 			continue
 		}

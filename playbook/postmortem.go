@@ -160,10 +160,16 @@ type PostmortemEvent struct {
 	// Case picks one of the type's sentences: "took", "named",
 	// "took_over", "handed", "handed_between" (commander); "changed"
 	// (severity, with From and To); "deploy" (suspect deploy known);
-	// "watchdog" (deploy linked by the watchdog); "comma" (all-clear
-	// text going on after a comma); "filed" (ticket); "upload",
-	// "publish" (outline shared); "acknowledged" (page, By known).
-	// "" is the type's plain sentence.
+	// "watchdog" (deploy linked by the watchdog); "held", "over_gates",
+	// "comma" (all-clear); "filed" (ticket); "upload", "publish"
+	// (outline shared); "acknowledged" (page, By known); "error" (a
+	// failed step with its error); "retried_setup", "retried_deploys"
+	// (note); "impact_stopped", "verification_started",
+	// "phases_skipped" (status); "step" (escalation); "opened",
+	// "adopted", "resolved_by_klaxon", "webhook" (PagerDuty); "github",
+	// "slack" (owning team told). "" is the type's plain sentence, with
+	// the event's text as Detail (records written before the payload
+	// carried these facts).
 	Case string
 
 	// The facts, by type (empty when the event does not have them).
@@ -192,6 +198,16 @@ type PostmortemEvent struct {
 	By, Source, Since string
 	SinceRaise        bool
 	Name, Kind        string // an alert's name and kind
+	// A status change's skipped phases; an escalation step's number, when
+	// it was due after the declaration and its condition.
+	Skipped   []string
+	Index     int
+	After, If string
+	// PagerDuty: its incident's ID, and the verb of what PagerDuty said
+	// ("escalated"; By is who did it, Detail its summary).
+	PagerDuty, Verb string
+	// The owning team told, and its Slack group.
+	Team, Group string
 }
 
 // PostmortemGate is a verification gate and who checked it.
@@ -575,6 +591,13 @@ func (b *postmortemBuilder) event(e Event) PostmortemEvent {
 	case EventStepFailed:
 		p, _ := PayloadOf[StepFailedPayload](e)
 		pe.Step = string(p.Step)
+		if p.Error != "" && text == "" {
+			pe.Case, pe.Detail = "error", strings.TrimSpace(p.Error)
+		}
+	case EventNote:
+		if p, ok := PayloadOf[NotePayload](e); ok && p.Retried != "" {
+			pe.Case = "retried_" + p.Retried
+		}
 	case EventCommanderChanged:
 		p, _ := PayloadOf[CommanderPayload](e)
 		pe.From, pe.To = b.name(p.From), b.name(p.To)
@@ -602,6 +625,12 @@ func (b *postmortemBuilder) event(e Event) PostmortemEvent {
 		p, _ := PayloadOf[StatusPayload](e)
 		pe.From, pe.To = string(p.From), string(p.To)
 		pe.Detail = trimPrefixFold(text, pe.To)
+		if p.Why != "" && text == "" {
+			pe.Case = p.Why
+			for _, s := range p.Skipped {
+				pe.Skipped = append(pe.Skipped, string(s))
+			}
+		}
 	case EventStatusUpdate:
 		p, _ := PayloadOf[UpdatePayload](e)
 		pe.Seq, pe.Final, pe.StatusPage = p.Seq, p.Final, p.StatusPage
@@ -636,8 +665,13 @@ func (b *postmortemBuilder) event(e Event) PostmortemEvent {
 			pe.HeldFrom, pe.Dwell = b.clock(e.At.Add(d)), HumanDuration(d)
 		}
 	case EventAllClear:
-		// Klaxon's text is "All clear: …" or "All clear, …".
-		if len(text) > 9 && strings.EqualFold(text[:9], "all clear") && text[9] == ',' {
+		// Klaxon's text was "All clear: …" or "All clear, …".
+		if p, ok := PayloadOf[AllClearPayload](e); ok && text == "" {
+			pe.Case = "held"
+			if p.OverGates {
+				pe.Case = "over_gates"
+			}
+		} else if len(text) > 9 && strings.EqualFold(text[:9], "all clear") && text[9] == ',' {
 			pe.Case, pe.Detail = "comma", text[10:]
 		} else {
 			pe.Detail = trimPrefixFold(text, "all clear")
@@ -690,9 +724,22 @@ func (b *postmortemBuilder) event(e Event) PostmortemEvent {
 	case EventPagerDuty:
 		p, _ := PayloadOf[PagerDutyPayload](e)
 		pe.Link = p.URL
+		if text == "" {
+			pe.Case, pe.PagerDuty = p.Event, p.Incident
+			if verb, ok := strings.CutPrefix(p.Event, "incident."); ok {
+				pe.Case, pe.Verb, pe.By, pe.Detail = "webhook", verb, p.Agent, strings.TrimSpace(p.Summary)
+			}
+		}
+	case EventEscalated, EventEscalationSkipped:
+		if p, ok := PayloadOf[EscalationPayload](e); ok && text == "" {
+			pe.Case, pe.Index, pe.After, pe.If = "step", p.Step, HumanDuration(p.After), p.If
+		}
 	case EventOwnersTold:
 		p, _ := PayloadOf[OwnersToldPayload](e)
 		pe.Link = p.URL
+		if text == "" {
+			pe.Case, pe.Team, pe.Ticket, pe.Group = p.Via, p.Team, p.Issue, p.SlackGroup
+		}
 	case EventSignal, EventSignalResolved:
 		p, _ := PayloadOf[SignalPayload](e)
 		pe.Name, pe.Kind, pe.Link = p.Name, string(p.Kind), p.URL

@@ -428,3 +428,53 @@ func outline(t *testing.T, p playbook.Postmortem) string {
 	}
 	return string(md)
 }
+
+// TestPostmortemSentencesFromPayloads: events as this version records them
+// (no text, the facts in the payload) read as the older records did.
+func TestPostmortemSentencesFromPayloads(t *testing.T) {
+	names := map[string]string{"U1": "Ann", "U2": "Bo"}
+	for _, c := range []struct {
+		typ   playbook.EventType
+		actor string
+		p     playbook.Payload
+		want  string
+	}{
+		{playbook.EventStepFailed, "klaxon", playbook.StepFailedPayload{Step: playbook.StepChannel, Attempt: 1, Error: "slack: name_taken"}, "Klaxon hit a failed setup step (channel): could not create the channel: slack: name_taken"},
+		{playbook.EventStepFailed, "klaxon", playbook.StepFailedPayload{Step: playbook.StepDeploys, Error: "github: 502"}, "Klaxon hit a failed setup step (deploys): look up the recent deploys: github: 502"},
+		{playbook.EventStepFailed, "klaxon", playbook.StepFailedPayload{Step: playbook.StepBookmark, Error: "slack: invalid_link"}, "Klaxon hit a failed setup step (bookmark): bookmark the runbook: slack: invalid_link"},
+		{playbook.EventNote, "U1", playbook.NotePayload{Retried: playbook.RetriedSetup}, "Ann noted: retried the failed setup steps"},
+		{playbook.EventNote, "U1", playbook.NotePayload{Retried: playbook.RetriedDeploys}, "Ann noted: retried the deploy lookup"},
+		{playbook.EventPagerDuty, "klaxon", playbook.PagerDutyPayload{Event: playbook.PagerDutyOpened, Incident: "Q1"}, "Klaxon: opened PagerDuty incident Q1"},
+		{playbook.EventPagerDuty, "klaxon", playbook.PagerDutyPayload{Event: playbook.PagerDutyAdopted, Incident: "Q1"}, "Klaxon: adopted the open PagerDuty incident Q1 (same incident key)"},
+		{playbook.EventPagerDuty, "klaxon", playbook.PagerDutyPayload{Event: playbook.PagerDutyResolvedByKlaxon, Incident: "Q1"}, "Klaxon: resolved PagerDuty incident Q1 (the all-clear)"},
+		{playbook.EventPagerDuty, "klaxon", playbook.PagerDutyPayload{Event: "incident.escalated", Agent: "Pat", Incident: "Q1", Summary: "to level 2"}, "Klaxon: PagerDuty: escalated by Pat (to level 2)"},
+		{playbook.EventPagerDuty, "klaxon", playbook.PagerDutyPayload{Event: "incident.resolved", Incident: "Q1"}, "Klaxon: PagerDuty: resolved"},
+		{playbook.EventEscalated, "klaxon", playbook.EscalationPayload{Step: 2, After: 15 * time.Minute, If: "unacknowledged"}, "Klaxon escalated: escalation step 2 fired (15 min after the declaration, unacknowledged)"},
+		{playbook.EventEscalationSkipped, "klaxon", playbook.EscalationPayload{Step: 3, After: 30 * time.Minute, If: "unresolved"}, "Klaxon did not escalate: escalation step 3 (30 min, if unresolved) did not fire: the condition had cleared"},
+		{playbook.EventStatusChanged, "U1", playbook.StatusPayload{To: playbook.StatusMitigated, Why: playbook.WhyImpactStopped}, "Ann changed the status to mitigated: the impact has stopped"},
+		{playbook.EventStatusChanged, "U1", playbook.StatusPayload{To: playbook.StatusMitigated, Why: playbook.WhyVerificationStarted}, "Ann changed the status to mitigated: verification started"},
+		{playbook.EventStatusChanged, "U1", playbook.StatusPayload{To: playbook.StatusResolved, Skipped: []playbook.Phase{playbook.PhaseMitigationStarted, playbook.PhaseMitigated}, Why: playbook.WhyPhasesSkipped}, "Ann changed the status to resolved: phases skipped, stamped at the same instant: mitigation_started, mitigated"},
+		{playbook.EventAllClear, "U2", playbook.AllClearPayload{}, "Bo gave the all-clear: all four verification gates held"},
+		{playbook.EventAllClear, "U2", playbook.AllClearPayload{OverGates: true}, "Bo gave the all-clear, over open gates"},
+		{playbook.EventOwnersTold, "klaxon", playbook.OwnersToldPayload{Via: "github", Team: "@acme/pay", Issue: "acme/x#3"}, "Klaxon told the owning team @acme/pay: GitHub issue acme/x#3"},
+		{playbook.EventOwnersTold, "klaxon", playbook.OwnersToldPayload{Via: "slack", Team: "@acme/pay", SlackGroup: "S0PAY"}, "Klaxon told the owning team @acme/pay through its Slack group S0PAY"},
+		{playbook.EventTicketFiled, "klaxon", playbook.TicketPayload{ID: 2, Ticket: "o/r#12"}, "Klaxon filed action item #2 as o/r#12"},
+		{playbook.EventPostmortemShared, "klaxon", playbook.SharedPayload{Upload: true, File: "F1"}, "Klaxon shared the post-mortem outline: uploaded to the channel"},
+		{playbook.EventPostmortemShared, "klaxon", playbook.SharedPayload{Repo: "o/pm", URL: "https://x"}, "Klaxon shared the post-mortem outline: published to o/pm"},
+		{playbook.EventArchived, "klaxon", playbook.ArchivedPayload{ByHand: true, To: "U1"}, "Klaxon archived the channel"},
+		{playbook.EventImpactStarted, "U1", nil, "Ann said the impact started"},
+		{playbook.EventVerification, "U1", nil, "Ann opened the verification gates"},
+		{playbook.EventDeployLinked, "klaxon", playbook.DeployRefPayload{Repo: "acme/x", SHA: "4b825dc642cb", Watchdog: true}, "Declared inside the watch window of deploy 4b825dc of acme/x: linked as the cause"},
+		{playbook.EventDeployLinked, "U2", playbook.DeployRefPayload{Repo: "acme/x", SHA: "4b825dc642cb"}, "Bo linked deploy 4b825dc of acme/x as the cause"},
+		{playbook.EventDeployRuled, "U2", playbook.DeployRefPayload{Repo: "acme/x", SHA: "4b825dc642cb"}, "Bo ruled out deploy 4b825dc of acme/x"},
+		{playbook.EventDeploy, "klaxon", playbook.DeployPayload{Repo: "acme/x", SHA: "4b825dc642cb", Environment: "production", State: "success", Creator: "priya"}, "Deploy 4b825dc of acme/x by priya, success"},
+		{playbook.EventSuspectDeploy, "klaxon", playbook.SuspectPayload{SHA: "4b825dc642cb", Ref: "v2", State: "success"}, "Klaxon flagged a suspect deploy: 4b825dc (v2), success"},
+	} {
+		e := playbook.NewEvent(c.typ, c.actor, pmMin(5), "")
+		e.Payload = c.p
+		p := withSentences(pmApp.BuildPostmortem(playbook.Incident{Times: map[playbook.Phase]time.Time{playbook.PhaseDeclared: pmT0}}, []playbook.Event{e}, names, pmT0))
+		if got := p.Timeline[0].Text; got != c.want {
+			t.Errorf("%s %+v:\n got %q\nwant %q", c.typ, c.p, got, c.want)
+		}
+	}
+}

@@ -189,7 +189,7 @@ func (a *App) rollbackGuidance(ctx context.Context, inc *Incident, g *Guidance) 
 			}
 			i.Deploys.Suspect = &DeployRef{Repo: g.Service.Repo, Deploy: s, KnownGood: g.KnownGood}
 		}
-		ev := NewEvent(EventSuspectDeploy, ActorKlaxon, now, fmt.Sprintf("Suspect deploy %s of %s at %s", shortSHA(s.SHA), g.Service.Repo, s.At.UTC().Format("15:04 UTC")))
+		ev := NewEvent(EventSuspectDeploy, ActorKlaxon, now, "")
 		ev.At = s.At.UTC()
 		sp := SuspectPayload{SHA: s.SHA, Ref: s.Ref, Creator: s.Creator, URL: s.URL, State: s.State}
 		if g.KnownGood != nil {
@@ -285,8 +285,8 @@ func (a *App) Mitigate(ctx context.Context, n int64, actor, key string) (Inciden
 		if err != nil {
 			return nil, err
 		}
-		ev := NewEvent(EventStatusChanged, actor, now, "Mitigated: the impact has stopped")
-		ev.Payload = StatusPayload{To: StatusMitigated, Skipped: skipped}
+		ev := NewEvent(EventStatusChanged, actor, now, "")
+		ev.Payload = StatusPayload{To: StatusMitigated, Skipped: skipped, Why: WhyImpactStopped}
 		return []Event{ev}, nil
 	})
 	if err != nil {

@@ -45,14 +45,21 @@ func outlineParts(name, h string) []playbook.Postmortem {
 
 // eventCases are the Cases each event type's sentence has besides "".
 var eventCases = map[playbook.EventType][]string{
-	playbook.EventCommanderChanged: {"took", "named", "took_over", "handed", "handed_between"},
-	playbook.EventSeverityChanged:  {"changed"},
-	playbook.EventSuspectDeploy:    {"deploy"},
-	playbook.EventDeployLinked:     {"watchdog"},
-	playbook.EventAllClear:         {"comma"},
-	playbook.EventTicketFiled:      {"filed"},
-	playbook.EventPostmortemShared: {"upload", "publish"},
-	playbook.EventPageAcknowledged: {"acknowledged"},
+	playbook.EventCommanderChanged:  {"took", "named", "took_over", "handed", "handed_between"},
+	playbook.EventSeverityChanged:   {"changed"},
+	playbook.EventSuspectDeploy:     {"deploy"},
+	playbook.EventDeployLinked:      {"watchdog"},
+	playbook.EventAllClear:          {"comma", "held", "over_gates"},
+	playbook.EventStepFailed:        {"error"},
+	playbook.EventNote:              {"retried_setup", "retried_deploys"},
+	playbook.EventStatusChanged:     {"impact_stopped", "verification_started", "phases_skipped"},
+	playbook.EventPagerDuty:         {"opened", "adopted", "resolved_by_klaxon", "webhook"},
+	playbook.EventEscalated:         {"step"},
+	playbook.EventEscalationSkipped: {"step"},
+	playbook.EventOwnersTold:        {"github", "slack"},
+	playbook.EventTicketFiled:       {"filed"},
+	playbook.EventPostmortemShared:  {"upload", "publish"},
+	playbook.EventPageAcknowledged:  {"acknowledged"},
 }
 
 // Every timeline sentence of the v1 store's outlines is one line (a line

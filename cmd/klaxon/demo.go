@@ -147,17 +147,20 @@ func (d *runningDemo) stop() error {
 }
 
 func (d *runningDemo) driver() *demo.Driver {
-	return &demo.Driver{W: d.ws, Settle: d.bot.Wait, Command: d.bot.Command, Recorded: d.recorded}
+	return &demo.Driver{W: d.ws, Settle: d.bot.Wait, Command: d.bot.Command, ResolvedInPagerDuty: d.resolvedInPagerDuty}
 }
 
-// recorded reports whether incident #1's timeline has an event whose text
-// contains text.
-func (d *runningDemo) recorded(text string) bool {
+// resolvedInPagerDuty reports whether incident #1's timeline records that
+// Klaxon resolved its PagerDuty incident.
+func (d *runningDemo) resolvedInPagerDuty() bool {
 	events, err := d.app.Timeline(context.Background(), 1)
 	if err != nil {
 		return false
 	}
-	return slices.ContainsFunc(events, func(e playbook.Event) bool { return strings.Contains(e.Text, text) })
+	return slices.ContainsFunc(events, func(e playbook.Event) bool {
+		p, ok := playbook.PayloadOf[playbook.PagerDutyPayload](e)
+		return ok && p.Event == playbook.PagerDutyResolvedByKlaxon
+	})
 }
 
 func (d *runningDemo) playScript(ctx context.Context, out io.Writer) error {

@@ -23,10 +23,11 @@ type Driver struct {
 	Settle func()
 	// Command is the slash command, "/incident" by default.
 	Command string
-	// Recorded reports whether the demo incident's timeline has an event
-	// whose text contains text: for work the scheduler does on its own,
-	// which the script lets finish before it moves the clock.
-	Recorded func(text string) bool
+	// ResolvedInPagerDuty reports whether the demo incident's timeline
+	// records that Klaxon resolved its PagerDuty incident: work the
+	// scheduler does on its own, which the script lets finish before it
+	// moves the clock.
+	ResolvedInPagerDuty func() bool
 
 	actions atomic.Int64
 }

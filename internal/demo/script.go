@@ -280,7 +280,7 @@ func (s *Script) verify(ctx context.Context) error {
 	// The scheduler resolves the PagerDuty incident after the all-clear
 	// and records it: let it, before the clock moves on.
 	return poll(ctx, "Klaxon to resolve the PagerDuty incident", func() bool {
-		return s.D.Recorded == nil || s.D.Recorded("(the all-clear)")
+		return s.D.ResolvedInPagerDuty == nil || s.D.ResolvedInPagerDuty()
 	})
 }
 
