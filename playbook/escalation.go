@@ -2,7 +2,6 @@ package playbook
 
 import (
 	"context"
-	"fmt"
 	"slices"
 )
 
