@@ -662,8 +662,16 @@ func TestManifestCoversCalledMethods(t *testing.T) {
 	slash(t, f, "declare --private sev3 hush again")
 	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool {
 		c, ok := s.Channel("inc-3-sev3-hush-again")
-		return ok && len(s.Messages(c.ID)) > 0 // posted once its channel is recorded
+		return ok && len(s.Messages(c.ID)) > 0
 	}); err != nil {
+		t.Fatal(err)
+	}
+	// The channel is stored in the background while the setup posts
+	// (recordChannel); the Home's list of open incidents does not wait for
+	// that record, so on a loaded machine it could still see #3 without a
+	// channel and ask Slack about #2 alone (conversations.members). A read
+	// of #3 through the App waits for its record.
+	if _, err := k.app.Timeline(ctxT(t), 3); err != nil {
 		t.Fatal(err)
 	}
 	openHome(t, f, "U0OTHER1")
