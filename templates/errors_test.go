@@ -128,7 +128,7 @@ func TestErrorWording(t *testing.T) {
 		{playbook.Fail(playbook.CodeBadInput, playbook.ReasonStartInFuture, playbook.FieldStarted, playbook.ErrorArgs{Time: now}),
 			"The impact cannot start in the future (2026-12-05 14:02 UTC is after now)."},
 		{&playbook.PublishError{Intent: playbook.IntentSeverity, Err: errors.New("slack: channel_not_found")},
-			"The severity change is recorded, but Klaxon could not announce it in Slack; tell the channel by hand."},
+			"The severity change is recorded, but Slack did not take its announcement yet; Klaxon keeps trying for about 20 minutes. If it has not appeared by then, tell the channel by hand."},
 		{errors.New("bolt: tx closed, token=secret"),
 			"Something went wrong on Klaxon's side; nothing was changed. Try again, and tell the Klaxon operators if it persists."},
 	}
