@@ -365,3 +365,11 @@ func splitText(s string, max int) []string {
 	}
 	return out
 }
+
+// say renders template name with data for the Adapter's posts. The
+// defaults are tested to render (TestEveryTemplateWithHostileInput); an
+// operator's override that fails says nothing rather than half a sentence.
+func (a *Adapter) say(name string, data any) string {
+	text, _ := a.Templates.Render(name, data)
+	return text
+}

@@ -56,7 +56,7 @@ func (b *Bot) onResolve(ctx context.Context, req socketmode.Request, sc slack.Sl
 	if first, _, _ := strings.Cut(arg, " "); strings.EqualFold(first, "override") {
 		reason := Plain(tail(arg, 1))
 		if reason == "" {
-			b.ack(req, ephemeral(fmt.Sprintf("An override needs a written reason, kept in the post-mortem: `%s resolve override synthetic monitors are down for maintenance; error rate flat for 20 min`.", b.Command)), received)
+			b.ack(req, ephemeral(b.words("gates.override_needs_reason", map[string]any{"Command": b.Command})), received)
 			return
 		}
 		b.ack(req, nil, received)
@@ -64,7 +64,7 @@ func (b *Bot) onResolve(ctx context.Context, req socketmode.Request, sc slack.Sl
 		return
 	}
 	if arg != "" {
-		b.ack(req, ephemeral(fmt.Sprintf("`%s resolve` opens the verification gates (and gives the all-clear once they hold); the commander can override them with `%s resolve override <reason>`.", b.Command, b.Command)), received)
+		b.ack(req, ephemeral(b.words("gates.usage", map[string]any{"Command": b.Command})), received)
 		return
 	}
 	if inc.Verifying.IsZero() {
@@ -102,7 +102,7 @@ func (b *Bot) resolveWithoutChannel(ctx context.Context, req socketmode.Request,
 	}
 	reply := b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID)
 	if _, err := b.App.GiveAllClear(ctx, inc.Number, playbook.AllClearRequest{Key: "env:" + req.EnvelopeID, Actor: sc.UserID, Reason: reason}, func(o playbook.Outcome) {
-		reply(fmt.Sprintf(":white_check_mark: Incident #%d is resolved (it has no channel, so its verification gates could not be checked; that is on its timeline). Next: `%s close #%d`.", o.Incident.Number, b.Command, o.Incident.Number))
+		reply(b.words("gates.resolved_no_channel", map[string]any{"Incident": o.Incident.Number, "Command": b.Command}))
 	}); err != nil {
 		reply(b.errText(err))
 		b.logDomainError("all-clear", sc.UserID, err)
@@ -111,10 +111,10 @@ func (b *Bot) resolveWithoutChannel(ctx context.Context, req socketmode.Request,
 
 // postGates posts the gates message and remembers it for later edits.
 func (b *Bot) postGates(ctx context.Context, inc playbook.Incident, responseURL string) {
-	_, ts, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(fmt.Sprintf("Verification gates for incident #%d", inc.Number), false), slack.MsgOptionBlocks(b.gatesBlocks(inc)...))
+	_, ts, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(b.words("gates.fallback", inc), false), slack.MsgOptionBlocks(b.gatesBlocks(inc)...))
 	if err != nil {
 		b.log().Error("posting the verification gates", "incident", inc.Number, "err", err)
-		b.tellUser(ctx, responseURL, fmt.Sprintf("The gates are open but Klaxon could not post them (%s). Type `%s resolve` again to show them.", slackReason(err), b.Command))
+		b.tellUser(ctx, responseURL, b.words("gates.post_failed", map[string]any{"Reason": slackReason(err), "Command": b.Command}))
 		return
 	}
 	if _, err := b.App.RecordGatesMessage(ctx, inc.Number, playbook.MessageRef{Channel: inc.Channel.ID, TS: ts}); err != nil {
@@ -123,26 +123,22 @@ func (b *Bot) postGates(ctx context.Context, inc playbook.Incident, responseURL 
 }
 
 func (b *Bot) gatesBlocks(inc playbook.Incident) []slack.Block {
-	return renderGates(inc, b.App.Now())
+	return renderGates(b.Templates, inc, b.App.Now())
 }
 
 // renderGates renders the gates of the stored incident as they stand at now.
-func renderGates(inc playbook.Incident, now time.Time) []slack.Block {
+func renderGates(words *templates.Set, inc playbook.Incident, now time.Time) []slack.Block {
 	open := inc.Status.Open()
+	say := func(name string, data any) string {
+		s, _ := words.Render(name, data) // tested to render (TestEveryTemplateWithHostileInput)
+		return s
+	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plainText(fmt.Sprintf("Verification gates · incident #%d", inc.Number))),
-		slack.NewContextBlock("gates_ctx", mrkdwn("All four must hold before the all-clear. Synthetic monitors count from 5 minutes after they are checked green.")),
+		slack.NewHeaderBlock(plainText(say("gates.header", inc))),
+		slack.NewContextBlock("gates_ctx", mrkdwn(say("gates.context", nil))),
 	}
 	for _, st := range inc.GateStates(now) {
-		var text string
-		switch {
-		case st.Check == nil:
-			text = ":white_large_square: *" + st.Label + "*"
-		case !st.Holds:
-			text = fmt.Sprintf(":hourglass_flowing_sand: *%s*\nchecked by <@%s> %s · holds from %s", st.Label, st.Check.By, templates.SlackDate(st.Check.At), templates.SlackDate(st.HoldsAt))
-		default:
-			text = fmt.Sprintf(":white_check_mark: *%s*\nchecked by <@%s> %s", st.Label, st.Check.By, templates.SlackDate(st.Check.At))
-		}
+		text := say("gates.row", st)
 		var acc *slack.Accessory
 		if open {
 			label, want := "Holds", "on"
@@ -162,10 +158,7 @@ func renderGates(inc playbook.Incident, now time.Time) []slack.Block {
 		return blocks
 	}
 	resolved, _ := inc.At(playbook.PhaseResolved)
-	text := fmt.Sprintf(":tada: Resolved %s.", templates.SlackDate(resolved))
-	if ov := inc.Override; ov != nil {
-		text = fmt.Sprintf(":warning: Resolved %s by <@%s> over open gates. Reason: %s", templates.SlackDate(resolved), ov.By, templates.Escape(ov.Reason))
-	}
+	text := say("gates.done", map[string]any{"Resolved": resolved, "Override": inc.Override})
 	return append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("gates_done")))
 }
 
@@ -225,10 +218,7 @@ func (b *Bot) announceAllClear(ctx context.Context, o playbook.Outcome) {
 	inc := o.Incident
 	btn := slack.NewButtonBlockElement(actionAddAction, fmt.Sprint(inc.Number), plainText("Add an action item"))
 	btn.Style = slack.StylePrimary
-	text := fmt.Sprintf(":white_check_mark: Incident #%d is resolved. Next: action items (`%s action <what will change> @owner due:YYYY-MM-DD`), then `%s close [root cause]` shares the post-mortem outline and archives this channel.", inc.Number, b.Command, b.Command)
-	if d := inc.Timers.PostmortemDue; !d.IsZero() {
-		text += " The post-mortem is due " + templates.SlackDate(d) + "."
-	}
+	text := b.words("gates.resolved", map[string]any{"Incident": inc, "Command": b.Command})
 	if _, _, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(
 		slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("resolved")),
 		slack.NewActionBlock("resolved_actions", btn),

@@ -115,3 +115,14 @@ func oneLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	return templates.Truncate(n, s)
 }
+
+// words renders template name with data: a text for people, from templates.
+// A template that fails (a broken override) is logged and says nothing.
+func (b *Bot) words(name string, data any) string {
+	text, err := b.Templates.Render(name, data)
+	if err != nil {
+		b.log().Error("rendering a text", "template", name, "err", err)
+		return ""
+	}
+	return text
+}

@@ -103,81 +103,26 @@ func (p *PageChat) EmailOf(ctx context.Context, id string) (string, error) {
 	return u.Profile.Email, nil
 }
 
-var condWords = map[playbook.Condition]string{
-	playbook.CondUnacknowledged: "nobody has acknowledged the page",
-	playbook.CondNoTriage:       "triage has not started",
-	playbook.CondUnresolved:     "the incident is not resolved",
-}
-
 // PostPage implements playbook.PageChat: who was paged, in the channel, with
-// the PagerDuty link; Slack targets as mentions, PagerDuty ones by name.
+// the PagerDuty link; Slack targets as mentions, PagerDuty ones by name
+// (page.tmpl).
 func (p *PageChat) PostPage(ctx context.Context, b playbook.Briefing, n playbook.PageNotice) error {
+	name, block := "page.notice", "page"
 	if n.Kind == playbook.PageOwners {
-		return p.postOwners(ctx, b, n)
+		name, block = "page.owners", "owners"
 	}
-	var sb strings.Builder
-	switch n.Kind {
-	case playbook.PageEscalation:
-		fmt.Fprintf(&sb, ":rotating_light: *Escalation step %d* (%s after the declaration; %s): ", n.Index, playbook.HumanDuration(n.Step.After), condWords[n.Step.If])
-	case playbook.PageManual:
-		fmt.Fprintf(&sb, ":pager: <@%s> paged ", n.By)
-	case playbook.PageRaise:
-		fmt.Fprintf(&sb, ":pager: *Paged on the raise to %s* ", b.Incident.Severity)
-	default:
-		sb.WriteString(":pager: *Paged* ")
+	text, err := p.Adapter.Templates.Render(name, map[string]any{"Incident": b.Incident, "Notice": n})
+	if err != nil {
+		return err
 	}
-	var who []string
-	if len(n.Slack) > 0 {
-		who = append(who, mention(n.Slack))
-	}
-	for _, name := range n.PagerDuty {
-		who = append(who, templates.Escape(name))
-	}
-	if len(who) == 0 {
-		who = append(who, "nobody")
-	}
-	sb.WriteString(strings.Join(who, ", "))
-	if n.Link != "" {
-		fmt.Fprintf(&sb, "\nPagerDuty incident: <%s|%s>", n.Link, "open in PagerDuty")
-	}
-	for _, pr := range n.Problems {
-		sb.WriteString("\n:warning: " + p.Adapter.Templates.Problem(pr))
-	}
-	text := templates.Truncate(maxSectionText, sb.String())
-	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("page"))}
+	text = templates.Truncate(maxSectionText, text)
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID(block))}
 	if (n.Kind == playbook.PageDeclaration || n.Kind == playbook.PageRaise) && n.Link == "" && len(n.Slack) > 0 {
 		btn := slack.NewButtonBlockElement(actionAckPage, strconv.FormatInt(b.Incident.Number, 10), plainText("Acknowledge"))
 		btn.Style = slack.StylePrimary
 		blocks = append(blocks, slack.NewActionBlock("page_actions", btn))
 	}
-	_, err := p.Adapter.post(ctx, b.Incident.Channel.ID, text, blocks)
-	return err
-}
-
-// postOwners tells the channel how a tier that pages nobody told the
-// owning team: the GitHub issue opened for it, or its Slack group
-// mentioned (and invited).
-func (p *PageChat) postOwners(ctx context.Context, b playbook.Briefing, n playbook.PageNotice) error {
-	var sb strings.Builder
-	fmt.Fprintf(&sb, ":busts_in_silhouette: *%s pages nobody.* ", b.Incident.Severity)
-	team := "the owning team"
-	if n.Team != "" {
-		team += " (" + templates.Escape(n.Team) + ")"
-	}
-	switch {
-	case n.Issue != nil:
-		fmt.Fprintf(&sb, "Klaxon opened <%s|%s#%d> for %s.", n.Issue.URL, templates.Escape(n.Issue.Repo), n.Issue.Number, team)
-	case len(n.Slack) > 0:
-		fmt.Fprintf(&sb, "Telling %s: %s", team, mention(n.Slack))
-	default:
-		sb.WriteString("Nobody was told.")
-	}
-	for _, pr := range n.Problems {
-		sb.WriteString("\n:warning: " + p.Adapter.Templates.Problem(pr))
-	}
-	text := templates.Truncate(maxSectionText, sb.String())
-	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("owners"))}
-	_, err := p.Adapter.post(ctx, b.Incident.Channel.ID, text, blocks)
+	_, err = p.Adapter.post(ctx, b.Incident.Channel.ID, text, blocks)
 	return err
 }
 
@@ -209,7 +154,7 @@ func (b *Bot) onMemberJoined(ctx context.Context, ev slackevents.EventsAPIEvent)
 		return
 	}
 	if first {
-		b.notice(ctx, e.Channel, fmt.Sprintf("<@%s> joined: the page is acknowledged.", e.User))
+		b.noticeFrom(ctx, e.Channel, "page.acknowledged", map[string]any{"User": e.User, "Joined": true})
 	}
 }
 
@@ -226,8 +171,18 @@ func (b *Bot) onAckPage(ctx context.Context, req socketmode.Request, cb slack.In
 		return
 	}
 	if first {
-		b.notice(ctx, cb.Channel.ID, fmt.Sprintf("<@%s> acknowledged the page.", cb.User.ID))
+		b.noticeFrom(ctx, cb.Channel.ID, "page.acknowledged", map[string]any{"User": cb.User.ID, "Joined": false})
 	}
+}
+
+// noticeFrom posts template name rendered with data as a notice.
+func (b *Bot) noticeFrom(ctx context.Context, channel, name string, data any) {
+	text, err := b.Templates.Render(name, data)
+	if err != nil {
+		b.log().Error("rendering a notice", "template", name, "err", err)
+		return
+	}
+	b.notice(ctx, channel, text)
 }
 
 func (b *Bot) notice(ctx context.Context, channel, text string) {
@@ -246,7 +201,7 @@ func (b *Bot) onPage(ctx context.Context, req socketmode.Request, sc slack.Slash
 	mp := playbook.ManualPage{Key: "page:" + req.EnvelopeID, Actor: sc.UserID}
 	switch {
 	case arg == "":
-		b.ack(req, ephemeral(fmt.Sprintf("Say whom to page: `%s page <service>`, `%s page @someone` or `%s page <PagerDuty escalation policy ID>`.", b.Command, b.Command, b.Command)), received)
+		b.ack(req, ephemeral(b.words("page.usage", map[string]any{"Command": b.Command})), received)
 		return
 	default:
 		if id, ok := MentionedUser(arg); ok {
@@ -256,12 +211,12 @@ func (b *Bot) onPage(ctx context.Context, req socketmode.Request, sc slack.Slash
 		} else if t, err := playbook.ParseTarget(pdTarget(arg)); err == nil && t.PagerDuty() {
 			mp.Target = t
 		} else {
-			b.ack(req, ephemeral(fmt.Sprintf("`%s` is neither a service (%s), a @mention, nor a PagerDuty policy ID (P…).", templates.Escape(templates.Truncate(40, Plain(arg))), templates.Escape(strings.Join(serviceNames(b.App.Services()), ", ")))), received)
+			b.ack(req, ephemeral(b.words("page.unknown", map[string]any{"Arg": Plain(arg), "Services": serviceNames(b.App.Services())})), received)
 			return
 		}
 	}
 	// Ack first (3 s), then page: PagerDuty may take a while.
-	b.ack(req, ephemeral(":pager: Paging…"), received)
+	b.ack(req, ephemeral(b.words("page.paging", nil)), received)
 	// Whom it reached is posted in the channel (PostPage); only a refusal
 	// comes back here.
 	if _, err := b.App.Page(ctx, inc.Number, mp); err != nil {
@@ -319,11 +274,11 @@ func (b *Bot) onOwners(ctx context.Context, req socketmode.Request, sc slack.Sla
 		}
 	}
 	if service == "" && path == "" {
-		b.ack(req, ephemeral(fmt.Sprintf("Usage: `%s owners <service> [path]` or `%s owners <path>` (read in the incident's service's repo in its channel, else in the repo the path starts with or the services' one repo). Services: %s.", b.Command, b.Command, templates.Escape(strings.Join(serviceNames(b.App.Services()), ", ")))), received)
+		b.ack(req, ephemeral(b.words("owners.usage", map[string]any{"Command": b.Command, "Services": serviceNames(b.App.Services())})), received)
 		return
 	}
 	// Reading CODEOWNERS and PagerDuty may take longer than the 3 s ack.
-	b.ack(req, ephemeral(":mag: Looking up the owners of "+templates.Escape(templates.Truncate(200, cmp.Or(service+" "+path, path)))+"…"), received)
+	b.ack(req, ephemeral(b.words("owners.looking", map[string]any{"What": cmp.Or(service+" "+path, path)})), received)
 	path = strings.TrimPrefix(path, "/")
 	var o playbook.ServiceOwnership
 	var err error
@@ -339,68 +294,30 @@ func (b *Bot) onOwners(ctx context.Context, req socketmode.Request, sc slack.Sla
 	b.reply(ctx, sc.ResponseURL, b.ownersText(ctx, o))
 }
 
-// ownersText is the answer to /incident owners.
+// ownersText is the answer to /incident owners (owners.answer).
 func (b *Bot) ownersText(ctx context.Context, o playbook.ServiceOwnership) string {
-	var sb strings.Builder
-	what := "*" + templates.Escape(cmp.Or(o.Service, o.Repo)) + "*"
-	if o.Path != "" {
-		what += " `" + templates.Escape(templates.Truncate(200, o.Path)) + "`"
+	type onCall struct{ User, Name string }
+	var who []onCall
+	for _, p := range o.OnCall {
+		who = append(who, onCall{User: b.App.SlackFor(ctx, p), Name: p.Name})
 	}
-	fmt.Fprintf(&sb, "*Owners of* %s\n", what)
-	switch {
-	case o.Found:
-		fmt.Fprintf(&sb, "• *Owning team:* %s\n", templates.Escape(strings.Join(o.Rule.Owners, ", ")))
-		fmt.Fprintf(&sb, "• *CODEOWNERS rule:* `%s` (%s/%s line %d)\n", templates.Escape(o.Rule.Pattern), templates.Escape(o.Repo), templates.Escape(o.Rule.File), o.Rule.Line)
-	case o.Repo != "":
-		fmt.Fprintf(&sb, "• *Owning team:* no CODEOWNERS rule matches in %s\n", templates.Escape(o.Repo))
-	}
-	if o.TeamFromService && o.Team != nil {
-		fmt.Fprintf(&sb, "• *Owning team (services[].team):* %s\n", templates.Escape(o.Team.GitHub))
-	}
-	if o.Team != nil && o.Team.SlackGroup != "" {
-		fmt.Fprintf(&sb, "• *Slack group:* %s\n", mention([]string{o.Team.SlackGroup}))
-	}
-	if len(o.OnCall) > 0 {
-		var who []string
-		for _, p := range o.OnCall {
-			if id := b.App.SlackFor(ctx, p); id != "" {
-				who = append(who, "<@"+id+">")
-			} else {
-				who = append(who, templates.Escape(p.Name))
-			}
-		}
-		fmt.Fprintf(&sb, "• *On call now:* %s\n", strings.Join(who, ", "))
-	} else if o.Policy != "" {
-		sb.WriteString("• *On call now:* nobody found\n")
-	}
-	if o.Policy != "" {
-		fmt.Fprintf(&sb, "• *Escalation policy:* %s", templates.Escape(o.Policy))
-		if o.PagerDutyOff {
-			sb.WriteString(" (PagerDuty is not configured)")
-		}
-		sb.WriteString("\n")
-	}
-	for _, p := range o.Problems {
-		sb.WriteString(":warning: " + b.Templates.Problem(p) + "\n")
-	}
-	return sb.String()
+	return b.words("owners.answer", map[string]any{"Ownership": o, "OnCall": who})
 }
 
-// ackLine is the acknowledgement line of /incident status.
-func ackLine(inc playbook.Incident) string {
-	by, _, ok := inc.Acknowledged()
-	if !ok {
-		if inc.Paging != nil && (inc.Paging.Pending || inc.Paging.PD.ID != "") {
-			return "*Page:* not acknowledged yet\n"
+// ackLine is the page line of /incident status (page.status).
+func (b *Bot) ackLine(inc playbook.Incident) string {
+	d := map[string]any{"Pending": inc.Paging != nil && (inc.Paging.Pending || inc.Paging.PD.ID != "")}
+	if by, _, ok := inc.Acknowledged(); ok {
+		d["Acked"], d["Name"], d["User"] = true, by, ""
+		if strings.HasPrefix(by, "U") || strings.HasPrefix(by, "W") {
+			if _, err := playbook.ParseTarget(by); err == nil {
+				d["User"] = by
+			}
 		}
-		return ""
+		d["After"], _ = inc.PageAckDelay()
 	}
-	who := templates.Escape(by)
-	if strings.HasPrefix(by, "U") || strings.HasPrefix(by, "W") {
-		if _, err := playbook.ParseTarget(by); err == nil {
-			who = "<@" + by + ">"
-		}
+	if line := b.words("page.status", d); line != "" {
+		return line + "\n"
 	}
-	ttk, _ := inc.PageAckDelay()
-	return fmt.Sprintf("*Page:* acknowledged by %s after %s\n", who, playbook.HumanDuration(ttk))
+	return ""
 }

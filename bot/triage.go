@@ -186,7 +186,7 @@ func (a *Adapter) Refresh(ctx context.Context, b playbook.Briefing, what playboo
 		{playbook.PartAnnouncement, "announcement", inc.Announcement, annText, annBlocks},
 		{playbook.PartScope, "scope call", inc.ScopeMsg, "Five-minute scope call", scopeCallBlocks(inc)},
 		{playbook.PartChecklist, "checklist", inc.ChecklistMsg, fmt.Sprintf("Triage checklist of incident #%d", inc.Number), RenderChecklist(inc)},
-		{playbook.PartGates, "verification gates", inc.GatesMsg, fmt.Sprintf("Verification gates for incident #%d", inc.Number), renderGates(inc, a.Clock.Now())},
+		{playbook.PartGates, "verification gates", inc.GatesMsg, a.say("gates.fallback", inc), renderGates(a.Templates, inc, a.Clock.Now())},
 	} {
 		if m.ref.Zero() || !what.Has(m.part) {
 			continue
@@ -423,7 +423,7 @@ func (b *Bot) onStatus(ctx context.Context, req socketmode.Request, sc slack.Sla
 	} else {
 		fmt.Fprintf(&sb, "*Commander:* none yet (`%s ic` to take it)\n", b.Command)
 	}
-	sb.WriteString(ackLine(inc))
+	sb.WriteString(b.ackLine(inc))
 	fmt.Fprintf(&sb, "*Phase:* %s · *Updates:* %s", inc.CurrentPhase(), b.Templates.Cadence(tier))
 	if due := inc.Timers.UpdateDue; !due.IsZero() {
 		fmt.Fprintf(&sb, ", next due %s", templates.SlackDate(due))

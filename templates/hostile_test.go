@@ -155,8 +155,57 @@ var examples = map[string]func(h string) []any{
 		}
 		return out
 	},
-	"pagerduty.details":       func(h string) []any { return []any{filled[playbook.PageAbout](h)} },
-	"pagerduty.responders":    func(h string) []any { return []any{filled[playbook.PageAbout](h)} },
+	"pagerduty.details":    func(h string) []any { return []any{filled[playbook.PageAbout](h)} },
+	"pagerduty.responders": func(h string) []any { return []any{filled[playbook.PageAbout](h)} },
+	"page.condition": func(h string) []any {
+		return []any{playbook.CondUnacknowledged, playbook.CondNoTriage, playbook.CondUnresolved, playbook.Condition(h)}
+	},
+	"page.notice": func(h string) []any { return pageNotices(h) },
+	"page.owners": func(h string) []any { return pageNotices(h) },
+	"page.acknowledged": func(h string) []any {
+		return []any{map[string]any{"User": h, "Joined": true}, map[string]any{"User": h, "Joined": false}}
+	},
+	"page.usage":     func(h string) []any { return []any{map[string]any{"Command": "/incident"}} },
+	"page.paging":    func(h string) []any { return []any{nil} },
+	"page.unknown":   func(h string) []any { return []any{map[string]any{"Arg": h, "Services": []string{h, h}}} },
+	"owners.usage":   func(h string) []any { return []any{map[string]any{"Command": "/incident", "Services": []string{h}}} },
+	"owners.looking": func(h string) []any { return []any{map[string]any{"What": h}} },
+	"owners.answer": func(h string) []any {
+		o := filled[playbook.ServiceOwnership](h)
+		for i := range o.Problems {
+			o.Problems[i].Kind = playbook.ProblemCodeownersUnread
+		}
+		o.Found, o.TeamFromService, o.PagerDutyOff = true, true, true
+		type onCall struct{ User, Name string }
+		return []any{map[string]any{"Ownership": o, "OnCall": []onCall{{h, h}, {"", h}}},
+			map[string]any{"Ownership": playbook.ServiceOwnership{Repo: h, Policy: h}, "OnCall": []onCall(nil)}}
+	},
+	"page.status": func(h string) []any {
+		return []any{map[string]any{"Acked": true, "User": h, "Name": h, "After": time.Minute}, map[string]any{"Acked": true, "User": "", "Name": h, "After": time.Minute},
+			map[string]any{"Pending": true}, map[string]any{}}
+	},
+	"gates.override_needs_reason": func(string) []any { return []any{map[string]any{"Command": "/incident"}} },
+	"gates.usage":                 func(string) []any { return []any{map[string]any{"Command": "/incident"}} },
+	"gates.resolved_no_channel":   func(string) []any { return []any{map[string]any{"Incident": 4, "Command": "/incident"}} },
+	"gates.fallback":              func(h string) []any { return []any{briefing(h).Incident} },
+	"gates.header":                func(h string) []any { return []any{briefing(h).Incident} },
+	"gates.context":               func(string) []any { return []any{nil} },
+	"gates.row": func(h string) []any {
+		st := playbook.GateState{GateInfo: playbook.Gates[0], Check: &playbook.Check{By: h, At: time.Now()}, HoldsAt: time.Now()}
+		held := st
+		held.Holds = true
+		return []any{playbook.GateState{GateInfo: playbook.Gates[1]}, st, held}
+	},
+	"gates.done": func(h string) []any {
+		at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+		return []any{map[string]any{"Resolved": at, "Override": filled[*playbook.Override](h)}, map[string]any{"Resolved": at, "Override": (*playbook.Override)(nil)}}
+	},
+	"gates.post_failed": func(h string) []any { return []any{map[string]any{"Reason": h, "Command": "/incident"}} },
+	"gates.resolved": func(h string) []any {
+		inc := briefing(h).Incident
+		inc.Timers.PostmortemDue = time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+		return []any{map[string]any{"Incident": inc, "Command": "/incident"}, map[string]any{"Incident": playbook.Incident{Number: 2}, "Command": "/incident"}}
+	},
 	"closing.outline_title":   func(string) []any { return outlineShares() },
 	"closing.outline_comment": func(string) []any { return outlineShares() },
 	"closing.not_published":   func(h string) []any { return []any{playbook.CloseResult{NotPublished: h}} },
@@ -164,6 +213,21 @@ var examples = map[string]func(h string) []any{
 	"cadence": func(h string) []any {
 		return []any{filled[playbook.Tier](h), playbook.Tier{Updates: playbook.UpdatePolicy(h)}}
 	},
+}
+
+func pageNotices(h string) []any {
+	var out []any
+	for _, k := range []playbook.PageKind{playbook.PageDeclaration, playbook.PageEscalation, playbook.PageManual, playbook.PageRaise, playbook.PageRetry, playbook.PageOwners} {
+		n := filled[playbook.PageNotice](h)
+		n.Kind = k
+		for i := range n.Problems {
+			n.Problems[i].Kind = playbook.ProblemIssueFailed
+		}
+		out = append(out, map[string]any{"Incident": briefing(h).Incident, "Notice": n})
+		bare := playbook.PageNotice{Kind: k, Slack: []string{h}}
+		out = append(out, map[string]any{"Incident": playbook.Incident{}, "Notice": bare})
+	}
+	return out
 }
 
 func outlineShares() []any {

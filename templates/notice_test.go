@@ -53,3 +53,31 @@ func TestNoticeWords(t *testing.T) {
 		}
 	}
 }
+
+// The page notices read as they did when bot built them in Go.
+func TestPageWords(t *testing.T) {
+	inc := playbook.Incident{Number: 4, Severity: playbook.SEV3}
+	for _, tt := range []struct {
+		name string
+		n    playbook.PageNotice
+		want string
+	}{
+		{"page.notice", playbook.PageNotice{Kind: playbook.PageDeclaration, Slack: []string{"U1"}, PagerDuty: []string{"Alice <a>"}, Link: "https://pd.example/i/Q1",
+			Problems: []playbook.Problem{{Kind: playbook.ProblemPagerDutyOff, Target: "EM"}}},
+			":pager: *Paged* <@U1>, Alice &lt;a&gt;\nPagerDuty incident: <https://pd.example/i/Q1|open in PagerDuty>\n:warning: PagerDuty is not configured, so EM was not paged"},
+		{"page.notice", playbook.PageNotice{Kind: playbook.PageEscalation, Index: 2, Step: playbook.EscalationStep{After: 10 * time.Minute, If: playbook.CondUnacknowledged}},
+			":rotating_light: *Escalation step 2* (10 min after the declaration; nobody has acknowledged the page): nobody"},
+		{"page.notice", playbook.PageNotice{Kind: playbook.PageManual, By: "U2", Slack: []string{"S1"}}, ":pager: <@U2> paged <!subteam^S1>"},
+		{"page.notice", playbook.PageNotice{Kind: playbook.PageRaise, PagerDuty: []string{"EM on call"}}, ":pager: *Paged on the raise to SEV3* EM on call"},
+		{"page.owners", playbook.PageNotice{Kind: playbook.PageOwners, Team: "@acme/payments", Issue: &playbook.Ticket{Repo: "acme/checkout", Number: 1, URL: "https://github.example/acme/checkout/issues/1"}},
+			":busts_in_silhouette: *SEV3 pages nobody.* Klaxon opened <https://github.example/acme/checkout/issues/1|acme/checkout#1> for the owning team (@acme/payments)."},
+		{"page.owners", playbook.PageNotice{Kind: playbook.PageOwners, Team: "@acme/payments", Slack: []string{"S0PAY"}},
+			":busts_in_silhouette: *SEV3 pages nobody.* Telling the owning team (@acme/payments): <!subteam^S0PAY>"},
+		{"page.owners", playbook.PageNotice{Kind: playbook.PageOwners}, ":busts_in_silhouette: *SEV3 pages nobody.* Nobody was told."},
+	} {
+		got, err := MustDefault().Render(tt.name, map[string]any{"Incident": inc, "Notice": tt.n})
+		if err != nil || got != tt.want {
+			t.Errorf("%s %s:\n got %q (%v)\nwant %q", tt.name, tt.n.Kind, got, err, tt.want)
+		}
+	}
+}

@@ -156,6 +156,7 @@ var Funcs = template.FuncMap{
 	"date":     SlackDate,
 	"link":     Link,
 	"upper":    strings.ToUpper,
+	"list":     func(s ...string) []string { return s },
 	"duration": playbook.HumanDuration,
 	// q quotes what a person typed, as Go's %q does.
 	"q":    strconv.Quote,
