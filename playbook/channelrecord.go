@@ -175,3 +175,16 @@ func (s recordedStore) Timeline(ctx context.Context, n int64) ([]Event, error) {
 	s.records.awaitN(ctx, n)
 	return s.Store.Timeline(ctx, n)
 }
+
+// The store's optional scans (History, FigureSource) stay visible through
+// the wrapper: they read every incident at once, with no channel record to
+// wait for, and the fallback (an incident and its timeline at a time) is
+// far slower over thousands of incidents.
+
+func (s recordedStore) Scan(ctx context.Context, types []EventType, fn func(inc *Incident, events []Event) error) error {
+	return ScanIncidents(ctx, s.Store, types, fn)
+}
+
+func (s recordedStore) ScanFigures(ctx context.Context, fn func(inc *Incident, events []Event) error) error {
+	return ScanFigures(ctx, s.Store, fn)
+}

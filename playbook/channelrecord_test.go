@@ -120,3 +120,32 @@ func TestSecondRoundGoesOutWhileTheChannelIsRecorded(t *testing.T) {
 		t.Fatalf("timeline %v: the invite's record precedes the channel's", types)
 	}
 }
+
+// figureStore reads the figures through its own scan (as the bbolt store
+// does from its digest) and counts the scans.
+type figureStore struct {
+	*storetest.Memory
+	scans int
+}
+
+func (s *figureStore) ScanFigures(ctx context.Context, fn func(*playbook.Incident, []playbook.Event) error) error {
+	s.scans++
+	return playbook.ScanIncidents(ctx, s.Memory, playbook.FigureEvents, fn)
+}
+
+// The App's wait for channel records wraps its store; the store's own
+// scans stay in use behind it (without, the figures and the scheduler's
+// digest would read 10,000 incidents one at a time).
+func TestAppKeepsTheStoresOwnScans(t *testing.T) {
+	h := newHarness(t)
+	st := &figureStore{Memory: h.store}
+	deps := *h.app.Deps()
+	deps.Store = st
+	app := playbook.New(deps)
+	if _, err := app.Figures(context.Background(), playbook.FigureQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	if st.scans != 1 {
+		t.Fatalf("the store's ScanFigures ran %d times, want 1", st.scans)
+	}
+}
