@@ -217,7 +217,6 @@ func (a *App) deliver(ctx context.Context, n int64, cs []claim) error {
 			a.log().Warn("telling Slack", "incident", n, "message", c.Key, "kind", c.Kind, "attempt", c.Attempts, "err", err)
 			failed[c.Key] = err
 		} else {
-			a.log().Debug("told Slack", "incident", n, "message", c.Key, "kind", c.Kind, "attempt", c.Attempts)
 			done[c.Key] = true
 		}
 	}
@@ -246,6 +245,12 @@ func (a *App) deliver(ctx context.Context, n int64, cs []claim) error {
 	}); err != nil {
 		// Still pending: the next attempt looks for what this one posted.
 		a.log().Error("recording what was told in Slack", "incident", n, "err", err)
+	} else {
+		for _, c := range cs {
+			if done[c.Key] {
+				a.log().Debug("told Slack", "incident", n, "message", c.Key, "kind", c.Kind, "attempt", c.Attempts)
+			}
+		}
 	}
 	a.giveUp(n, lost)
 	errs := make([]error, 0, len(failed))
