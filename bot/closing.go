@@ -55,7 +55,7 @@ func (b *Bot) onClose(ctx context.Context, req socketmode.Request, sc slack.Slas
 		reply("")
 		return
 	}
-	reply(fmt.Sprintf("Incident #%d is closed: sharing the post-mortem outline, then archiving the channel.", inc.Number))
+	reply(b.words("closing.closing", map[string]any{"Incident": inc.Number}))
 	b.finishClose(ctx, inc.Number, false, sc.ResponseURL)
 }
 
@@ -63,7 +63,7 @@ func (b *Bot) finishClose(ctx context.Context, n int64, force bool, responseURL 
 	res, err := b.App.FinishClose(ctx, n, force)
 	if err != nil {
 		b.log().Error("closing", "incident", n, "err", err)
-		b.tellUser(ctx, responseURL, "Klaxon could not record the close steps: "+b.errText(err))
+		b.tellUser(ctx, responseURL, b.words("closing.not_recorded", map[string]any{"Error": b.errText(err)}))
 		return
 	}
 	inc := res.Incident
@@ -75,11 +75,12 @@ func (b *Bot) finishClose(ctx context.Context, n int64, force bool, responseURL 
 	if len(res.Failed) == 0 {
 		return
 	}
-	var parts []string
+	type failure struct{ Step, Err string }
+	var failed []failure
 	for step, err := range res.Failed {
-		parts = append(parts, fmt.Sprintf("%s (%s)", step, templates.Escape(oneLine(err.Error(), 150))))
+		failed = append(failed, failure{step, oneLine(err.Error(), 150)})
 	}
-	text := fmt.Sprintf(":warning: Incident #%d is closed, but these steps failed: %s. The channel stays open until the outline is in it.", n, strings.Join(parts, "; "))
+	text := b.words("closing.failed", map[string]any{"Incident": n, "Failed": failed})
 	if inc.Closure != nil && !inc.Closure.Archived.IsZero() {
 		b.tellUser(ctx, responseURL, text)
 		return
@@ -124,22 +125,14 @@ func (b *Bot) onTag(ctx context.Context, req socketmode.Request, sc slack.SlashC
 		b.logDomainError("tag", sc.UserID, err)
 		return
 	}
-	text := fmt.Sprintf(":label: Incident #%d's root cause is tagged `%s`.", inc.Number, inc.RootCause)
-	if len(inc.RepeatOf) > 0 {
-		refs := make([]string, len(inc.RepeatOf))
-		for i, r := range inc.RepeatOf {
-			refs[i] = fmt.Sprintf("#%d", r)
-		}
-		text += " :repeat: It is a repeat of " + strings.Join(refs, ", ") + ": the earlier action items did not prevent it."
-	}
-	reply(text)
+	reply(b.words("closing.tagged", inc))
 }
 
 // onPostmortem handles "/incident postmortem done [#N] <link>".
 func (b *Bot) onPostmortem(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) {
 	words := strings.Fields(arg)
 	if len(words) == 0 || !strings.EqualFold(words[0], "done") {
-		b.ack(req, ephemeral(fmt.Sprintf("Mark the post-mortem written with `%s postmortem done <link>` in the incident's channel, or `%s postmortem done #12 <link>` anywhere.", b.Command, b.Command)), received)
+		b.ack(req, ephemeral(b.words("closing.postmortem_usage", map[string]any{"Command": b.Command})), received)
 		return
 	}
 	inc, rest, ok := b.incidentFor(ctx, req, sc, tail(arg, 1), received)
@@ -159,7 +152,7 @@ func (b *Bot) onPostmortem(ctx context.Context, req socketmode.Request, sc slack
 	case !applied:
 		reply("")
 	default:
-		reply(fmt.Sprintf(":white_check_mark: Post-mortem of incident #%d recorded; no more reminders.", inc.Number))
+		reply(b.words("closing.postmortem_done", map[string]any{"Incident": inc.Number}))
 	}
 }
 
@@ -235,7 +228,7 @@ func (a *Adapter) DirectChannel(ctx context.Context, user string) (string, error
 // (in the announce channel when there is none).
 func (a *Adapter) ChannelGone(ctx context.Context, b playbook.Briefing, user string) error {
 	inc := b.Incident
-	text := fmt.Sprintf(":file_folder: Incident #%d's channel was archived by hand before the close: its post-mortem outline and reminders go to <@%s> by DM.", inc.Number, user)
+	text := a.say("closing.channel_gone", map[string]any{"Incident": inc.Number, "User": user})
 	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
 	if !inc.Announcement.Zero() {
 		opts = append(opts, slack.MsgOptionTS(inc.Announcement.TS))

@@ -206,6 +206,30 @@ var examples = map[string]func(h string) []any{
 		inc.Timers.PostmortemDue = time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 		return []any{map[string]any{"Incident": inc, "Command": "/incident"}, map[string]any{"Incident": playbook.Incident{Number: 2}, "Command": "/incident"}}
 	},
+	"closing.closing":          func(string) []any { return []any{map[string]any{"Incident": 4}} },
+	"closing.postmortem_done":  func(string) []any { return []any{map[string]any{"Incident": 4}} },
+	"closing.postmortem_usage": func(string) []any { return []any{map[string]any{"Command": "/incident"}} },
+	"closing.not_recorded":     func(string) []any { return []any{map[string]any{"Error": "Klaxon could not record the close."}} },
+	"closing.failed": func(h string) []any {
+		type failure struct{ Step, Err string }
+		return []any{map[string]any{"Incident": 4, "Failed": []failure{{"upload", h}, {"archive", h}}}}
+	},
+	"closing.tagged": func(h string) []any {
+		inc := briefing(h).Incident
+		inc.RootCause, inc.RepeatOf = h, []int64{2, 3}
+		return []any{inc}
+	},
+	"closing.channel_gone": func(h string) []any { return []any{map[string]any{"Incident": 4, "User": h}} },
+	"closing.channel_failed": func(h string) []any {
+		var out []any
+		for _, code := range []string{"restricted_action", "missing_scope", "not_allowed_token_type", "invalid_name_specials", h} {
+			inc := briefing(h).Incident
+			out = append(out, map[string]any{"Incident": inc, "Code": code, "Attempts": 5})
+			inc.Private = true
+			out = append(out, map[string]any{"Incident": inc, "Code": code, "Attempts": 5})
+		}
+		return out
+	},
 	"closing.outline_title":   func(string) []any { return outlineShares() },
 	"closing.outline_comment": func(string) []any { return outlineShares() },
 	"closing.not_published":   func(h string) []any { return []any{playbook.CloseResult{NotPublished: h}} },
