@@ -20,15 +20,10 @@ func (s *Server) conversationsHistory(r *apiReq) result {
 	if !c.isMember(BotUserID) {
 		return fail("not_in_channel")
 	}
-	oldest, ok := parseTSArg(r.args.str("oldest"), 0)
-	if !ok {
-		return fail("invalid_ts_oldest")
+	w, bad := readWindow(r, r.now.UnixMicro())
+	if bad != "" {
+		return fail(bad)
 	}
-	latest, ok := parseTSArg(r.args.str("latest"), r.now.UnixMicro())
-	if !ok {
-		return fail("invalid_ts_latest")
-	}
-	inclusive := r.args.boolean("inclusive")
 	limit := 100
 	if l, err := strconv.Atoi(r.args.str("limit")); err == nil && l > 0 {
 		limit = min(l, 999)
@@ -40,7 +35,7 @@ func (s *Server) conversationsHistory(r *apiReq) result {
 		if err != nil || !strings.HasPrefix(string(b), "before:") || !ok {
 			return fail("invalid_cursor")
 		}
-		latest, inclusive = before, false
+		w.latest, w.inclusive = before, false
 	}
 	withMetadata := r.args.boolean("include_all_metadata")
 	var out []map[string]any
@@ -50,8 +45,7 @@ func (s *Server) conversationsHistory(r *apiReq) result {
 		if m.threadTS != "" && m.threadTS != m.ts && !m.replyBroadcast {
 			continue
 		}
-		at, _ := parseTSArg(m.ts, 0)
-		if at > latest || at < oldest || (!inclusive && (at == latest || at == oldest)) {
+		if !w.holds(m.ts) {
 			continue
 		}
 		if len(out) == limit {
@@ -73,6 +67,36 @@ func (s *Server) conversationsHistory(r *apiReq) result {
 		body["response_metadata"] = map[string]any{"next_cursor": base64.StdEncoding.EncodeToString([]byte("before:" + last))}
 	}
 	return okr(body)
+}
+
+// tsWindow is the oldest/latest/inclusive window that conversations.history
+// and conversations.replies share.
+type tsWindow struct {
+	oldest, latest int64
+	inclusive      bool
+}
+
+// readWindow reads the window's arguments, latest defaulting to latestDefault;
+// a malformed one gives Slack's error code.
+func readWindow(r *apiReq, latestDefault int64) (tsWindow, string) {
+	oldest, ok := parseTSArg(r.args.str("oldest"), 0)
+	if !ok {
+		return tsWindow{}, "invalid_ts_oldest"
+	}
+	latest, ok := parseTSArg(r.args.str("latest"), latestDefault)
+	if !ok {
+		return tsWindow{}, "invalid_ts_latest"
+	}
+	return tsWindow{oldest, latest, r.args.boolean("inclusive")}, ""
+}
+
+// holds reports whether the message ts lies inside the window.
+func (w tsWindow) holds(ts string) bool {
+	at, _ := parseTSArg(ts, 0)
+	if at > w.latest || at < w.oldest {
+		return false
+	}
+	return w.inclusive || (at != w.latest && at != w.oldest)
 }
 
 // parseTSArg reads a Slack timestamp ("1712345678.000200", or whole
@@ -127,17 +151,12 @@ func (s *Server) conversationsReplies(r *apiReq) result {
 	if ts == "" {
 		return fail("invalid_arguments")
 	}
-	oldest, ok := parseTSArg(r.args.str("oldest"), 0)
-	if !ok {
-		return fail("invalid_ts_oldest")
-	}
 	// No latest: everything up to now, a reply posted this very
 	// microsecond included.
-	latest, ok := parseTSArg(r.args.str("latest"), math.MaxInt64)
-	if !ok {
-		return fail("invalid_ts_latest")
+	w, bad := readWindow(r, math.MaxInt64)
+	if bad != "" {
+		return fail(bad)
 	}
-	inclusive := r.args.boolean("inclusive")
 	limit := 1000
 	if l, err := strconv.Atoi(r.args.str("limit")); err == nil && l > 0 {
 		limit = min(l, 1000)
@@ -161,8 +180,7 @@ func (s *Server) conversationsReplies(r *apiReq) result {
 		if m.threadTS != ts {
 			continue
 		}
-		at, _ := parseTSArg(m.ts, 0)
-		if at > latest || at < oldest || (!inclusive && (at == latest || at == oldest)) {
+		if !w.holds(m.ts) {
 			continue
 		}
 		if len(out) == limit {
