@@ -369,7 +369,12 @@ func splitText(s string, max int) []string {
 // say renders template name with data for the Adapter's posts. The
 // defaults are tested to render (TestEveryTemplateWithHostileInput); an
 // operator's override that fails says nothing rather than half a sentence.
-func (a *Adapter) say(name string, data any) string {
-	text, _ := a.Templates.Render(name, data)
+func (a *Adapter) say(name string, data any) string { return say(a.Templates, name, data) }
+
+// say renders template name of words with data, for the renderers that
+// are pure functions of their data (the deploys, the gates, the offers).
+// The defaults are tested to render; an override that fails says nothing.
+func say(words *templates.Set, name string, data any) string {
+	text, _ := words.Render(name, data)
 	return text
 }

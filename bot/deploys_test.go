@@ -47,7 +47,7 @@ func TestDeploysPostWithinBlockKitLimits(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Slack refused the deploys message: %v", err)
 	}
-	blocks := bot.DeployBlocks(rep, 1, nil)
+	blocks := bot.DeployBlocks(templates.MustDefault(), rep, 1, nil)
 	if len(blocks) > 50 {
 		t.Fatalf("%d blocks", len(blocks))
 	}

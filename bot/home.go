@@ -77,7 +77,7 @@ func (b *Bot) publishHome(ctx context.Context, user string) error {
 	if ws, err := b.App.OpenWindows(ctx, now); err != nil {
 		b.log().Warn("reading the open deploy watch windows for the App Home", "err", err)
 	} else if len(ws) > 0 {
-		view.Blocks.BlockSet = slices.Insert(view.Blocks.BlockSet, homeWindowsAt(view.Blocks.BlockSet), WindowBlocks(ws)...)
+		view.Blocks.BlockSet = slices.Insert(view.Blocks.BlockSet, homeWindowsAt(view.Blocks.BlockSet), WindowBlocks(b.Templates, ws)...)
 	}
 	if len(view.Blocks.BlockSet) > maxHomeBlocks {
 		view.Blocks.BlockSet = view.Blocks.BlockSet[:maxHomeBlocks]
