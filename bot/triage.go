@@ -19,16 +19,16 @@ func init() {
 	register(feature{
 		commands: []subcommand{
 			{Name: "ic", Topic: "triage", Handle: (*Bot).onIC, Forms: []form{
-				{Usage: "ic [@someone]", Help: "take the incident commander role, or hand it over."}}},
+				{Usage: "ic [@someone]", Key: "ic"}}},
 			{Name: "sev", Aliases: []string{"severity"}, Topic: "triage", Handle: (*Bot).onSev, Forms: []form{
-				{Usage: "sev <1-4> [reason]", Help: "change the severity; the channel is renamed, the cadence follows."}}},
+				{Usage: "sev <1-4> [reason]", Key: "sev"}}},
 			{Name: "status", Topic: "triage", Forms: []form{
-				{Usage: "status", Help: "severity, commander, phase and time against the targets, and who acknowledged the page (only you see it)."}},
+				{Usage: "status", Key: "status"}},
 				Handle: func(b *Bot, ctx context.Context, req socketmode.Request, sc slack.SlashCommand, _ string, received time.Time) {
 					b.onStatus(ctx, req, sc, received)
 				}},
 			{Name: "note", Topic: "triage", Handle: (*Bot).onNote, Forms: []form{
-				{Usage: "note <text>", Help: "add a note to the timeline. Any message can join it too: its menu → \"Add to incident timeline\"."}}},
+				{Usage: "note <text>", Key: "note"}}},
 		},
 		actions: map[string]actionHandler{
 			actionTakeIC:        (*Bot).onTakeICButton,

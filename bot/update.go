@@ -18,7 +18,7 @@ import (
 func init() {
 	register(feature{
 		commands: []subcommand{{Name: "update", Topic: "updates", Forms: []form{
-			{Usage: "update <text>", Help: "post a status update (here and in the announcement thread); it resets the reminders. Without text, a form opens."}},
+			{Usage: "update <text>", Key: "update"}},
 			Handle: func(b *Bot, ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) {
 				b.onUpdateCommand(ctx, req, sc, Plain(arg), received)
 			}}},

@@ -34,7 +34,9 @@ import (
 //     reads in Slack of an error is the typed *playbook.Error rendered by
 //     templates (errText), and at most, in parentheses after a failed
 //     step, the one-line technical reason ("closing.failed");
-//   - panics: a registration mistake, found at start by the developer.
+//   - panics: a registration mistake, found at start by the developer;
+//   - a subcommand's Usage ("close [root cause]"): the syntax a person
+//     types, which the parser reads; its line of help is a template.
 //
 // A new error message (errors.New, fmt.Errorf without %w) counts: its text
 // may be all a person is told (an argument the parser refused), so it is
@@ -119,6 +121,7 @@ func f(log interface{ Warn(string, ...any) }) {
 	_ = "chat.postMessage"
 	_ = "channels:manage"
 	_ = "a b"
+	_ = form{Usage: "close [root cause]"}
 	log.Warn("telling the channel about a failure", "incident", 1)
 	b.log().ErrorContext(ctx, "posting the update failed", "err", err)
 	_ = fmt.Errorf("reading the deploys of %s: %w", "x", nil)
@@ -188,6 +191,14 @@ func wordsIn(fs *token.FileSet, f *ast.File) []wordsFound {
 		case *ast.Field:
 			if x.Tag != nil {
 				skip[x.Tag] = true
+			}
+		case *ast.KeyValueExpr:
+			// A subcommand's usage ("close [root cause]"): the syntax a
+			// person types and the parser reads; its help is in templates.
+			if k, ok := x.Key.(*ast.Ident); ok && k.Name == "Usage" {
+				if lit, ok := x.Value.(*ast.BasicLit); ok {
+					skip[lit] = true
+				}
 			}
 		case *ast.CallExpr:
 			if id, ok := x.Fun.(*ast.Ident); ok && id.Name == "panic" {
