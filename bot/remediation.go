@@ -78,18 +78,18 @@ func (b *Bot) remediateBlocks(inc playbook.Incident) []slack.Block {
 		slack.NewContextBlock("remedy_ctx", mrkdwn("Fastest first: prefer the first one that stops the impact. Choosing one records the start of remediation and shows what to do.")),
 	}
 	for i, r := range playbook.Remedies {
-		text := fmt.Sprintf("*%d. %s* · typically %s\n%s", i+1, r.Label, r.Typical, r.Blurb)
+		text := fmt.Sprintf("*%d. %s* · typically %s\n%s", i+1, b.Templates.Label("remedy", r), b.Templates.Label("remedy_typical", r), b.Templates.Label("remedy_blurb", r))
 		switch {
-		case r.Remedy == playbook.RemedyFlag && svc.FlagURL != "":
+		case r == playbook.RemedyFlag && svc.FlagURL != "":
 			text += "\n<" + svc.FlagURL + "|Flags of " + templates.Escape(svc.Name) + ">"
-		case r.Remedy == playbook.RemedyCutover && svc.CutoverURL != "":
+		case r == playbook.RemedyCutover && svc.CutoverURL != "":
 			text += "\n<" + svc.CutoverURL + "|Traffic controls of " + templates.Escape(svc.Name) + ">"
 		}
-		btn := slack.NewButtonBlockElement(actionRemedy, fmt.Sprintf("%d:%s", inc.Number, r.Remedy), plainText("Choose"))
+		btn := slack.NewButtonBlockElement(actionRemedy, fmt.Sprintf("%d:%s", inc.Number, r), plainText("Choose"))
 		if i == 0 {
 			btn.Style = slack.StylePrimary
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(btn), slack.SectionBlockOptionBlockID("remedy_"+string(r.Remedy))))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(btn), slack.SectionBlockOptionBlockID("remedy_"+string(r))))
 	}
 	return blocks
 }
@@ -128,10 +128,11 @@ func (b *Bot) remediate(ctx context.Context, n int64, opt playbook.Remedy, actor
 		btn.Style = slack.StylePrimary
 		blocks = append(blocks, slack.NewActionBlock("guidance_actions", btn))
 	}
-	fallback := fmt.Sprintf("%s chose: %s", "<@"+actor+">", g.Option.Label)
+	label := b.Templates.Label("remedy", g.Option)
+	fallback := fmt.Sprintf("%s chose: %s", "<@"+actor+">", label)
 	if _, _, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...)); err != nil {
 		b.log().Error("posting remediation guidance", "incident", n, "err", err)
-		b.tellUser(ctx, responseURL, fmt.Sprintf("Recorded %s, but Klaxon could not post its guidance (%s).", g.Option.Label, slackReason(err)))
+		b.tellUser(ctx, responseURL, fmt.Sprintf("Recorded %s, but Klaxon could not post its guidance (%s).", label, slackReason(err)))
 	}
 }
 

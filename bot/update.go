@@ -209,7 +209,13 @@ func (a *Adapter) PostUpdate(ctx context.Context, b playbook.Briefing, u playboo
 	for i, part := range splitText(body, maxSectionText) {
 		blocks = append(blocks, slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, part, false, false), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("update_%d", i))))
 	}
-	fallback := templates.Truncate(300, header+": "+templates.Escape(firstLine(u.Status, u.Text)))
+	line := templates.Escape(firstLine(u.Status, u.Text))
+	if u.Final != nil { // the all-clear's: its words are the template's, escaped
+		if l, err := a.Templates.Render("update.final_status_line", u.Final); err == nil {
+			line = firstLine(l)
+		}
+	}
+	fallback := templates.Truncate(300, header+": "+line)
 	var wg sync.WaitGroup
 	var errChan, errAnn error
 	if inc.Channel.ID != "" { // none when Slack refused to create it
