@@ -39,8 +39,7 @@ func TestRealAlertmanager(t *testing.T) {
 	f := newWorkspace(t, fakeslack.Options{})
 	f.AddChannel("C0TRIAGE", "triage", fakeslack.BotUserID)
 	dir := t.TempDir()
-	klaxonAddr := freeAddr(t)
-	p := startKlaxon(t, f, alertsConfig(t, dir, f.URL(), klaxonAddr))
+	p, klaxonAddr := serve(t, f, func(addr string) string { return alertsConfig(t, dir, f.URL(), addr) })
 
 	tokenFile := filepath.Join(dir, "klaxon_token")
 	if err := os.WriteFile(tokenFile, []byte(alertsToken+"\n"), 0o600); err != nil {
@@ -63,20 +62,34 @@ func TestRealAlertmanager(t *testing.T) {
 	if err := os.WriteFile(amFile, []byte(amConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	amAddr := freeAddr(t)
-	am := exec.Command(bin, "--config.file="+amFile, "--storage.path="+filepath.Join(dir, "am"),
-		"--web.listen-address="+amAddr, "--cluster.listen-address=", "--log.level=debug")
-	// Alertmanager's output is written by exec's copying goroutine while a
-	// failing test reads it: a locked buffer.
-	var amLogs lockedBuffer
-	am.Stdout, am.Stderr = &amLogs, &amLogs
-	if err := am.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { am.Process.Kill(); am.Wait() })
-
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	// Alertmanager's output is written by exec's copying goroutine while a
+	// failing test reads it: a locked buffer.
+	var amLogs *lockedBuffer
+	// Started like Klaxon by serve: on a port free a moment ago, again on
+	// another one if a listener of another test took it first.
+	var amAddr string
+	for attempt := 1; amAddr == ""; attempt++ {
+		addr := freeAddr(t)
+		amLogs = &lockedBuffer{}
+		am := exec.Command(bin, "--config.file="+amFile, "--storage.path="+filepath.Join(dir, "am"),
+			"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=debug")
+		am.Stdout, am.Stderr = amLogs, amLogs
+		if err := am.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { am.Wait(); close(exited) }()
+		t.Cleanup(func() { am.Process.Kill(); <-exited })
+		if amUp(ctx, t, addr, exited, amLogs) {
+			amAddr = addr
+		} else if attempt == 5 || !strings.Contains(amLogs.String(), "address already in use") {
+			t.Fatalf("Alertmanager exited:\n%s", amLogs.String())
+		} else {
+			t.Logf("%s was taken before Alertmanager bound it; again on another port", addr)
+		}
+	}
 	postAM := func(alerts []map[string]any) {
 		t.Helper()
 		body, _ := json.Marshal(alerts)
@@ -148,6 +161,27 @@ func TestRealAlertmanager(t *testing.T) {
 	}
 	if n := len(f.Messages("C0TRIAGE")); n != 1 {
 		t.Errorf("%d messages in the triage channel, want the one offer", n)
+	}
+}
+
+// amUp waits until the Alertmanager listening on addr is ready (true) or
+// has exited (false).
+func amUp(ctx context.Context, t *testing.T, addr string, exited <-chan struct{}, logs *lockedBuffer) bool {
+	t.Helper()
+	for {
+		if resp, err := http.Get("http://" + addr + "/-/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+		select {
+		case <-exited:
+			return false
+		case <-ctx.Done():
+			t.Fatalf("Alertmanager never got ready on %s:\n%s", addr, logs.String())
+		case <-time.After(100 * time.Millisecond): // waiting for Alertmanager to listen, not for a result
+		}
 	}
 }
 
