@@ -127,7 +127,7 @@ func homeView(open []playbook.Incident, f playbook.Figures, chartFileID string, 
 			fmt.Sprintf("…and %d more (worst severity and newest first). `/incident list` lists them in Slack.", rest), false, false)))
 	}
 	blocks = append(blocks, slack.NewDividerBlock())
-	blocks = append(blocks, statsBlocks(f, "The last 12 weeks")...)
+	blocks = append(blocks, statsBlocks(templates.Default(), f, "The last 12 weeks")...)
 	if chartFileID != "" {
 		blocks = append(blocks, slack.NewImageBlockSlackFile(&slack.SlackFileObject{ID: chartFileID},
 			"Time to restore per week, stacked by phase, one panel per severity, with the targets", "chart",

@@ -81,6 +81,101 @@ var featureExamples = map[string]func(h string) []any{
 	"deploys.bad_args": func(h string) []any {
 		return []any{map[string]any{"Word": h, "NotWindow": true, "Command": "/incident"}, map[string]any{"Word": h, "NotWindow": false, "Command": "/incident"}}
 	},
+	"signals.reason": func(h string) []any {
+		return []any{playbook.ReasonBurnRate, playbook.ReasonSynthetic, playbook.ReasonErrLatDeploy, playbook.ReasonTwoKinds, playbook.ReasonBurnLow,
+			playbook.ReasonSingle, playbook.ReasonHeightened, playbook.ReasonAllResolved, playbook.ReasonUnroutedSignal, playbook.Reason(h)}
+	},
+	"signals.offer": func(h string) []any {
+		g := hostileGroup(h)
+		return []any{map[string]any{"Group": g, "Firing": 1, "Why": []string{"signals of two kinds or more", "a single kind of signal"}, "BurnRate": "14.4", "Threshold": "10", "DeploySHA": h},
+			map[string]any{"Group": &playbook.SignalGroup{Service: h}, "Firing": 0, "Why": []string(nil), "BurnRate": "", "Threshold": ""}}
+	},
+	"signals.signal": func(h string) []any {
+		s := filled[playbook.Signal](h)
+		ended := s
+		ended.EndsAt, s.EndsAt = exampleAt, time.Time{}
+		return []any{s, ended, playbook.Signal{Name: h}}
+	},
+	"signals.more": func(string) []any { return []any{488} },
+	"signals.offer_text": func(h string) []any {
+		return []any{map[string]any{"Group": hostileGroup(h), "Declared": int64(4)}, map[string]any{"Group": hostileGroup(h), "Declared": 0}}
+	},
+	"signals.declared": func(h string) []any {
+		inc := briefing(h).Incident
+		return []any{map[string]any{"Incident": &inc, "ByKlaxon": false, "Service": h}, map[string]any{"Incident": &playbook.Incident{Number: 4}, "ByKlaxon": true, "Service": h}}
+	},
+	"signals.declare_button":   func(string) []any { return []any{playbook.SEV2} },
+	"signals.already_declared": func(string) []any { return []any{int64(4)} },
+	"signals.group": func(h string) []any {
+		ended := hostileGroup(h)
+		ended.Ended, ended.Incident = exampleAt, 0
+		live := hostileGroup(h)
+		live.Incident = 0
+		return []any{hostileGroup(h), ended, live, &playbook.SignalGroup{}}
+	},
+	"signals.list": func(h string) []any {
+		line, err := MustDefault().Render("signals.group", hostileGroup(h))
+		if err != nil {
+			panic(err)
+		}
+		return []any{map[string]any{"Lines": []string{line, line}, "Cut": true}, map[string]any{"Lines": []string{line}, "Cut": false}, map[string]any{"Lines": []string(nil)}}
+	},
+	// stats: the rows (severities, phases, durations worded by report)
+	// are Klaxon's own words; the bottleneck and the lines name services.
+	"stats.empty": func(string) []any { return []any{nil} },
+	"stats.counts": func(string) []any {
+		return []any{map[string]any{"Total": 5, "Open": 1, "Severities": playbook.Severities, "BySeverity": map[playbook.Severity]int{playbook.SEV1: 2}}}
+	},
+	"stats.bottleneck": func(h string) []any { return []any{h} },
+	"stats.durations": func(string) []any {
+		r := map[string]string{"Name": "SEV1", "Text": "mean 1 h", "Target": "< 1 h"}
+		return []any{map[string]any{"Total": 5, "MTTDCount": 2, "MTTD": r, "MTTA": r, "MTTR": []map[string]string{r, r}}}
+	},
+	"stats.phases": func(string) []any {
+		return []any{[]map[string]string{{"Name": "Detection", "Text": "mean 1 h", "Target": "< 1 h"}}}
+	},
+	"stats.lines":       func(h string) []any { return []any{[]string{h, h}, []string(nil)} },
+	"stats.digest_text": func(h string) []any { return []any{h} },
+	"stats.digest_title": func(string) []any {
+		return []any{map[string]any{"From": exampleAt.Add(-7 * 24 * time.Hour), "To": exampleAt}}
+	},
+	"stats.digest_compare": func(string) []any {
+		type row struct {
+			Name, Week, Prev string
+			Down, Up         bool
+		}
+		return []any{map[string]any{"Week": 3, "Prev": 4, "Rows": []row{{"SEV1", "1 h", "2 h", true, false}, {"SEV2", "2 h", "1 h", false, true}, {"SEV3", "no sample", "1 h", false, false}}}}
+	},
+	"stats.digest_trend":  func(h string) []any { return []any{map[string]any{"Bottleneck": h, "PerWeek": 1.25}} },
+	"stats.chart_comment": func(string) []any { return []any{nil} },
+	"stats.chart_alt":     func(string) []any { return []any{nil} },
+	"stats.chart_title":   func(string) []any { return []any{nil} },
+	"stats.overdue_postmortems": func(h string) []any {
+		p := filled[playbook.OverduePostmortem](h)
+		return overdues(p, playbook.OverduePostmortem{Incident: 2, Due: exampleAt})
+	},
+	"stats.overdue_actions": func(h string) []any {
+		return overdues(filled[playbook.OverdueAction](h), playbook.OverdueAction{Incident: 2})
+	},
+	"stats.overdue_rest": func(string) []any {
+		return []any{map[string]any{"More": 2, "Hidden": 1}, map[string]any{"More": 0, "Hidden": 0}}
+	},
+}
+
+// overdues are an overdue list's cases: none, some named with more and
+// hidden ones, only hidden ones.
+func overdues[T any](a, b T) []any {
+	return []any{map[string]any{"Total": 0, "Listed": []T(nil), "More": 0, "Hidden": 0},
+		map[string]any{"Total": 6, "Listed": []T{a, b}, "More": 3, "Hidden": 1},
+		map[string]any{"Total": 2, "Listed": []T(nil), "More": 0, "Hidden": 2}}
+}
+
+// hostileGroup is an alert group whose every text is h.
+func hostileGroup(h string) *playbook.SignalGroup {
+	g := filled[playbook.SignalGroup](h)
+	g.Assessment.Confidence, g.Assessment.Kinds = playbook.ConfidenceHigh, []playbook.SignalKind{playbook.SignalKind(h)}
+	g.Incident = 4
+	return &g
 }
 
 // exampleAt is a fixed time for the examples.
