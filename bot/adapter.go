@@ -253,7 +253,7 @@ func (a *Adapter) groupMembers(ctx context.Context, id string) ([]string, error)
 
 // AddBookmark implements playbook.Channels.
 func (a *Adapter) AddBookmark(ctx context.Context, channelID, title, link string) error {
-	_, err := a.API.AddBookmarkContext(ctx, channelID, slack.AddBookmarkParameters{Title: templates.Truncate(100, title), Type: "link", Link: link, Emoji: ":book:"})
+	_, err := a.API.AddBookmarkContext(ctx, channelID, slack.AddBookmarkParameters{Title: templates.Truncate(100, title), Type: "link", Link: link, Emoji: a.say("adapter.bookmark_emoji", nil)})
 	if err != nil {
 		return fmt.Errorf("bookmarks.add: %w", err)
 	}
@@ -301,12 +301,7 @@ func (a *Adapter) announceBlocks(b playbook.Briefing) ([]slack.Block, string, er
 	blocks := []slack.Block{
 		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, body), false, false), nil, nil, slack.SectionBlockOptionBlockID("announce")),
 	}
-	inc := b.Incident
-	fallback := templates.Truncate(300, fmt.Sprintf("%s incident #%d declared: %s", inc.Severity, inc.Number, templates.Escape(inc.Title)))
-	if inc.Private {
-		fallback = fmt.Sprintf("A private %s incident was declared", inc.Severity)
-	}
-	return blocks, fallback, nil
+	return blocks, a.say("adapter.announce_fallback", b), nil
 }
 
 // Notice implements playbook.Poster: the notice's words come from

@@ -271,9 +271,9 @@ type DeploysArgError struct {
 
 func (e *DeploysArgError) Error() string {
 	if e.NotWindow {
-		return fmt.Sprintf("deploys: bad window %q", e.Word)
+		return fmt.Sprintf("deploys window %q", e.Word)
 	}
-	return fmt.Sprintf("deploys: %q is neither a service nor a window", e.Word)
+	return fmt.Sprintf("deploys argument %q", e.Word)
 }
 
 // ParseDeploysArgs reads "[service] [window]" of /incident deploys: a word

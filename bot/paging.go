@@ -118,7 +118,7 @@ func (p *PageChat) PostPage(ctx context.Context, b playbook.Briefing, n playbook
 	text = templates.Truncate(maxSectionText, text)
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID(block))}
 	if (n.Kind == playbook.PageDeclaration || n.Kind == playbook.PageRaise) && n.Link == "" && len(n.Slack) > 0 {
-		btn := slack.NewButtonBlockElement(actionAckPage, strconv.FormatInt(b.Incident.Number, 10), plainText("Acknowledge"))
+		btn := slack.NewButtonBlockElement(actionAckPage, strconv.FormatInt(b.Incident.Number, 10), plainText(p.Adapter.say("page.ack_button", nil)))
 		btn.Style = slack.StylePrimary
 		blocks = append(blocks, slack.NewActionBlock("page_actions", btn))
 	}
@@ -237,9 +237,6 @@ func serviceNames(ss []playbook.Service) []string {
 	var out []string
 	for _, s := range ss {
 		out = append(out, s.Name)
-	}
-	if len(out) == 0 {
-		return []string{"none configured"}
 	}
 	return out
 }

@@ -200,7 +200,7 @@ func (b *Bot) onDeclareGroup(ctx context.Context, req socketmode.Request, cb sla
 	switch {
 	case err != nil:
 		b.tellUser(ctx, cb.ResponseURL, b.errText(err))
-		b.logDomainError("declare from alerts", cb.User.ID, err)
+		b.logDomainError("offer declaration", cb.User.ID, err)
 		return
 	case !created:
 		b.tellUser(ctx, cb.ResponseURL, b.words("signals.already_declared", inc.Number))

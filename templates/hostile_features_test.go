@@ -160,7 +160,60 @@ var featureExamples = map[string]func(h string) []any{
 	"stats.overdue_rest": func(string) []any {
 		return []any{map[string]any{"More": 2, "Hidden": 1}, map[string]any{"More": 0, "Hidden": 0}}
 	},
+	"actions.filed": func(h string) []any {
+		it := filled[playbook.ActionItem](h)
+		return []any{[]playbook.ActionItem{it, it}}
+	},
+	"actions.list": func(h string) []any {
+		it := filled[playbook.ActionItem](h)
+		bare := playbook.ActionItem{ID: 2, Text: h, Owner: h, Due: h}
+		return []any{map[string]any{"Incident": int64(4), "Stats": playbook.ActionStats{Total: 3, Done: 1}, "Items": []playbook.ActionItem{it, bare}, "More": 2},
+			map[string]any{"Incident": int64(4), "Stats": playbook.ActionStats{}, "Items": []playbook.ActionItem{bare}, "More": 0}}
+	},
+	"actions.none":          func(string) []any { return []any{map[string]any{"Incident": int64(4), "Command": "/incident"}} },
+	"actions.owners_many":   func(string) []any { return []any{2} },
+	"actions.recorded":      func(string) []any { return []any{map[string]any{"Item": 2, "Incident": int64(4)}} },
+	"actions.retry_failed":  func(string) []any { return []any{map[string]any{"Error": "Klaxon could not do it."}} },
+	"actions.still_refused": func(string) []any { return []any{2} },
+	"adapter.announce_fallback": func(h string) []any {
+		b := briefing(h)
+		priv := b
+		priv.Incident.Private = true
+		return []any{b, priv}
+	},
+	"remediation.chose": func(h string) []any { return []any{map[string]any{"Actor": h, "Label": "Roll back"}} },
+	"remediation.guidance_failed": func(h string) []any {
+		return []any{map[string]any{"Label": "Roll back", "Reason": h}}
+	},
+	"remediation.header": func(string) []any { return []any{map[string]any{"Incident": int64(4)}} },
+	"remediation.mitigated": func(h string) []any {
+		return []any{map[string]any{"User": h, "Incident": int64(4), "Command": "/incident"}}
+	},
+	"remediation.nothing_left": func(string) []any {
+		return []any{map[string]any{"Incident": int64(4), "Status": playbook.StatusResolved}}
+	},
+	// The options' words are the playbook's catalogue; the service and its
+	// links come from the operator's config.
+	"remediation.option": func(h string) []any {
+		return []any{map[string]any{"Index": 1, "Label": "Flag off", "Typical": "1 min", "Blurb": "Turn it off.", "Service": h, "FlagURL": h, "CutoverURL": ""},
+			map[string]any{"Index": 2, "Label": "Cut over", "Typical": "5 min", "Blurb": "Move traffic.", "Service": h, "FlagURL": "", "CutoverURL": h},
+			map[string]any{"Index": 3, "Label": "Roll back", "Typical": "10 min", "Blurb": "Go back.", "Service": h, "FlagURL": "", "CutoverURL": ""}}
+	},
+	"remediation.options_failed": func(h string) []any { return []any{map[string]any{"Reason": h, "Command": "/incident"}} },
+	"remediation.options_text":   func(string) []any { return []any{map[string]any{"Incident": int64(4)}} },
+	"remediation.plan_recorded":  func(h string) []any { return []any{map[string]any{"User": h}} },
+	"remediation.unknown":        func(h string) []any { return []any{map[string]any{"Arg": h, "Command": "/incident"}} },
 }
+
+// fixedWords are the feature defines whose words are all Klaxon's own
+// (a button, a form's label, a usage with .Command).
+var fixedWords = []string{"actions.form_due_label", "actions.form_instead", "actions.form_owner_label", "actions.form_owner_placeholder",
+	"actions.form_submit", "actions.form_text_label", "actions.form_text_placeholder", "actions.form_title", "actions.owner_group",
+	"actions.retry_filing", "adapter.bookmark_emoji", "closing.button_retry", "gates.button_add_action", "gates.button_all_clear",
+	"gates.button_holds", "gates.button_override", "gates.button_undo", "gates.override_explain", "gates.override_instead",
+	"gates.override_label", "gates.override_placeholder", "gates.override_submit", "gates.override_title", "page.ack_button",
+	"remediation.choose", "remediation.context", "remediation.plan_button", "remediation.plan_instead", "remediation.plan_label",
+	"remediation.plan_placeholder", "remediation.plan_submit", "remediation.plan_title"}
 
 // overdues are an overdue list's cases: none, some named with more and
 // hidden ones, only hidden ones.
@@ -187,4 +240,9 @@ func spans() []any {
 	return []any{span{Days: 3}, span{Hours: 1}, span{Hours: 4}, span{Minutes: 90}, span{}}
 }
 
-func init() { maps.Copy(examples, featureExamples) }
+func init() {
+	for _, name := range fixedWords {
+		featureExamples[name] = func(string) []any { return []any{map[string]any{"Command": "/incident"}} }
+	}
+	maps.Copy(examples, featureExamples)
+}
