@@ -4,14 +4,12 @@ package bot_test
 // the files helper t2 moves into templates (deploys.go, stats.go, signals.go, remediation.go, actions.go, gates.go, closing.go, metrics.go, opsmetrics.go, paging.go, channelfail.go, adapter.go, outbox.go).
 // Keys are "file: literal"; the list only shrinks.
 var pendingWordsT2 = map[string]string{
-	"actions.go: an action item, one owner, one deadline (filed on GitHub when configured). Without text, a form opens.": "t2",
-	"actions.go: from another channel (after the archive, say): for the commander, the declarer and the responders.":     "t2",
-	"actions.go: the items and how many are done.":                                                                       "t2",
-	"closing.go: after the all-clear, share the post-mortem outline and archive the channel (never deleted).":            "t2",
-	"closing.go: close [root cause]": "t2",
-	"closing.go: tag it later; the same tag twice flags a repeat. After the archive: `{cmd} tag #12 …`.":             "t2",
-	"closing.go: the post-mortem is written; reminders stop. After the archive: `{cmd} postmortem done #12 <link>`.": "t2",
-	"deploys.go: deploys [service] [window]": "t2",
+	"actions.go: an action item, one owner, one deadline (filed on GitHub when configured). Without text, a form opens.":                                                                                    "t2",
+	"actions.go: from another channel (after the archive, say): for the commander, the declarer and the responders.":                                                                                        "t2",
+	"actions.go: the items and how many are done.":                                                                                                                                                          "t2",
+	"closing.go: after the all-clear, share the post-mortem outline and archive the channel (never deleted).":                                                                                               "t2",
+	"closing.go: tag it later; the same tag twice flags a repeat. After the archive: `{cmd} tag #12 …`.":                                                                                                    "t2",
+	"closing.go: the post-mortem is written; reminders stop. After the archive: `{cmd} postmortem done #12 <link>`.":                                                                                        "t2",
 	"deploys.go: in the incident's channel, link the deploy of that commit (7+ hex characters) as the incident's cause.":                                                                                    "t2",
 	"deploys.go: the deploys of the window (`90m`, `4h`, `3d`), the suspect first, and the open watch windows; only you see it outside an incident.":                                                        "t2",
 	"gates.go: open the four verification gates; once they all hold, the same command (or the \"All clear\" button) resolves.":                                                                              "t2",
