@@ -19,10 +19,10 @@ func init() {
 	register(feature{
 		commands: []subcommand{
 			{Name: "action", Topic: "actions", Handle: (*Bot).onAction, Forms: []form{
-				{Usage: "action <what will change> @owner due:YYYY-MM-DD", Help: "an action item, one owner, one deadline (filed on GitHub when configured). Without text, a form opens."},
-				{Usage: "action #12 …", Help: "from another channel (after the archive, say): for the commander, the declarer and the responders."}}},
+				{Usage: "action <what will change> @owner due:YYYY-MM-DD", Key: "action"},
+				{Usage: "action #12 …", Key: "action.from_away"}}},
 			{Name: "actions", Topic: "actions", Handle: (*Bot).onActions, Forms: []form{
-				{Usage: "actions", Help: "the items and how many are done."}}},
+				{Usage: "actions", Key: "actions"}}},
 		},
 		actions: map[string]actionHandler{
 			actionAddAction:    (*Bot).onAddActionButton,

@@ -25,11 +25,11 @@ func init() {
 	register(feature{
 		commands: []subcommand{
 			{Name: "close", Topic: "closing", Handle: (*Bot).onClose, Forms: []form{
-				{Usage: "close [root cause]", Help: "after the all-clear, share the post-mortem outline and archive the channel (never deleted)."}}},
+				{Usage: "close [root cause]", Key: "close"}}},
 			{Name: "tag", Topic: "closing", Handle: (*Bot).onTag, Forms: []form{
-				{Usage: "tag <root cause>", Help: "tag it later; the same tag twice flags a repeat. After the archive: `{cmd} tag #12 …`."}}},
+				{Usage: "tag <root cause>", Key: "tag"}}},
 			{Name: "postmortem", Topic: "closing", Handle: (*Bot).onPostmortem, Forms: []form{
-				{Usage: "postmortem done <link>", Help: "the post-mortem is written; reminders stop. After the archive: `{cmd} postmortem done #12 <link>`."}}},
+				{Usage: "postmortem done <link>", Key: "postmortem"}}},
 		},
 		actions: map[string]actionHandler{actionRetryClose: (*Bot).onRetryClose},
 	})

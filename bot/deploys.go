@@ -20,9 +20,9 @@ func init() {
 	register(feature{
 		commands: []subcommand{
 			{Name: "deploys", Topic: "deploys", Handle: (*Bot).onDeploys, Forms: []form{
-				{Usage: "deploys [service] [window]", Help: "the deploys of the window (`90m`, `4h`, `3d`), the suspect first, and the open watch windows; only you see it outside an incident."}}},
+				{Usage: "deploys [service] [window]", Key: "deploys"}}},
 			{Name: "cause", Topic: "deploys", Handle: (*Bot).onCause, Forms: []form{
-				{Usage: "cause deploy <sha>", Help: "in the incident's channel, link the deploy of that commit (7+ hex characters) as the incident's cause."}}},
+				{Usage: "cause deploy <sha>", Key: "cause"}}},
 		},
 		actions: map[string]actionHandler{
 			actionDeployCause: func(b *Bot, ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {

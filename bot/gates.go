@@ -21,8 +21,8 @@ func init() {
 	register(feature{
 		commands: []subcommand{
 			{Name: "resolve", Topic: "resolve", Handle: (*Bot).onResolve, Forms: []form{
-				{Usage: "resolve", Help: "open the four verification gates; once they all hold, the same command (or the \"All clear\" button) resolves."},
-				{Usage: "resolve override <reason>", Help: "the commander's all-clear over open gates."}}},
+				{Usage: "resolve", Key: "resolve"},
+				{Usage: "resolve override <reason>", Key: "resolve.override"}}},
 		},
 		actions: map[string]actionHandler{
 			actionGate:     (*Bot).onGateButton,

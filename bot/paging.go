@@ -21,10 +21,10 @@ func init() {
 	register(feature{
 		commands: []subcommand{
 			{Name: "page", Topic: "paging", Handle: (*Bot).onPage, Forms: []form{
-				{Usage: "page <service|@someone|policy ID>", Help: "in the incident's channel, page more people (PagerDuty's responder request, or Slack when PagerDuty is not set up); the people reached are invited."}}},
+				{Usage: "page <service|@someone|policy ID>", Key: "page"}}},
 			{Name: "owners", Topic: "paging", Handle: (*Bot).onOwners, Forms: []form{
-				{Usage: "owners <service> [path]", Help: "the owning team, the CODEOWNERS rule that matched, who is on call now and the escalation policy."},
-				{Usage: "owners <path>", Help: "the same for a path: in an incident's channel read in its service's repo, else in the repo it starts with (acme/checkout/db/x.sql) or the services' one repo."}}},
+				{Usage: "owners <service> [path]", Key: "owners"},
+				{Usage: "owners <path>", Key: "owners.path"}}},
 		},
 		actions: map[string]actionHandler{actionAckPage: (*Bot).onAckPage},
 	})

@@ -20,9 +20,9 @@ func init() {
 	register(feature{
 		commands: []subcommand{
 			{Name: "remediate", Topic: "remediation", Handle: (*Bot).onRemediate, Forms: []form{
-				{Usage: "remediate [flag|cutover|rollback|hotfix|data]", Help: "the five remediation options, fastest first; choosing one starts remediation and shows what to do (a rollback names the suspect deploy and the last good one)."}}},
+				{Usage: "remediate [flag|cutover|rollback|hotfix|data]", Key: "remediate"}}},
 			{Name: "mitigated", Topic: "remediation", Forms: []form{
-				{Usage: "mitigated", Help: "the impact has stopped."}},
+				{Usage: "mitigated", Key: "mitigated"}},
 				Handle: func(b *Bot, ctx context.Context, req socketmode.Request, sc slack.SlashCommand, _ string, received time.Time) {
 					b.onMitigated(ctx, req, sc, received)
 				}},

@@ -17,7 +17,7 @@ import (
 func init() {
 	register(feature{
 		commands: []subcommand{{Name: "signals", Topic: "alerts", Forms: []form{
-			{Usage: "signals", Help: "the latest alert groups, low-confidence and unrouted ones included."}},
+			{Usage: "signals", Key: "signals"}},
 			Handle: func(b *Bot, ctx context.Context, req socketmode.Request, _ slack.SlashCommand, _ string, received time.Time) {
 				b.onSignals(ctx, req, received)
 			}}},

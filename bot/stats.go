@@ -18,7 +18,7 @@ import (
 
 func init() {
 	register(feature{commands: []subcommand{{Name: "stats", Topic: "reports", Handle: (*Bot).onStats, Forms: []form{
-		{Usage: "stats [7d|30d|12w] [service]", Help: "MTTR by severity and phase, the bottleneck and the other figures (only you see them)."}}}}})
+		{Usage: "stats [7d|30d|12w] [service]", Key: "stats"}}}}})
 }
 
 // statsDefaultSpan is /incident stats' window when none is typed.
