@@ -1,7 +1,9 @@
 // Package templates holds the words people read, as text/template files
 // embedded in the binary (default/): Slack texts (the intro, announcements,
 // updates, reminders, notices, problems, errors, help, guidance, the
-// closing), the post-mortem outline and its timeline sentences, the GitHub
+// deploys, the alert offers, the figures and the weekly digest, the
+// remediation options, action items, the gates, the closing), the
+// post-mortem outline and its timeline sentences, the GitHub
 // issue bodies, what Klaxon tells PagerDuty, and the catalogues' labels
 // (labels.tmpl: checklist items, gates, remediation options, the default
 // tiers' impact and response, by ID; see Label). The domain (playbook)
