@@ -253,7 +253,7 @@ func (a *Adapter) groupMembers(ctx context.Context, id string) ([]string, error)
 
 // AddBookmark implements playbook.Channels.
 func (a *Adapter) AddBookmark(ctx context.Context, channelID, title, link string) error {
-	_, err := a.API.AddBookmarkContext(ctx, channelID, slack.AddBookmarkParameters{Title: templates.Truncate(100, title), Type: "link", Link: link, Emoji: a.say("adapter.bookmark_emoji", nil)})
+	_, err := a.API.AddBookmarkContext(ctx, channelID, slack.AddBookmarkParameters{Title: templates.Truncate(100, title), Type: "link", Link: link, Emoji: ":book:"})
 	if err != nil {
 		return fmt.Errorf("bookmarks.add: %w", err)
 	}
@@ -301,7 +301,12 @@ func (a *Adapter) announceBlocks(b playbook.Briefing) ([]slack.Block, string, er
 	blocks := []slack.Block{
 		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, body), false, false), nil, nil, slack.SectionBlockOptionBlockID("announce")),
 	}
-	return blocks, a.say("adapter.announce_fallback", b), nil
+	inc := b.Incident
+	fallback := templates.Truncate(300, fmt.Sprintf("%s incident #%d declared: %s", inc.Severity, inc.Number, templates.Escape(inc.Title)))
+	if inc.Private {
+		fallback = fmt.Sprintf("A private %s incident was declared", inc.Severity)
+	}
+	return blocks, fallback, nil
 }
 
 // Notice implements playbook.Poster: the notice's words come from
@@ -317,6 +322,9 @@ func (a *Adapter) Notice(ctx context.Context, channelID string, n playbook.Notic
 // postText posts a short mrkdwn text in a channel, cut to a section's limit.
 func (a *Adapter) postText(ctx context.Context, channelID, text string) error {
 	_, _, err := a.postMessage(ctx, channelID, "", slack.MsgOptionText(templates.Truncate(maxSectionText, text), false))
+	if isSlackError(err, "is_archived") || isSlackError(err, "channel_not_found") {
+		return fmt.Errorf("chat.postMessage: %w: %w", playbook.ErrChannelGone, err)
+	}
 	if err != nil {
 		return fmt.Errorf("chat.postMessage: %w", err)
 	}
@@ -364,12 +372,7 @@ func splitText(s string, max int) []string {
 // say renders template name with data for the Adapter's posts. The
 // defaults are tested to render (TestEveryTemplateWithHostileInput); an
 // operator's override that fails says nothing rather than half a sentence.
-func (a *Adapter) say(name string, data any) string { return say(a.Templates, name, data) }
-
-// say renders template name of words with data, for the renderers that
-// are pure functions of their data (the deploys, the gates, the offers).
-// The defaults are tested to render; an override that fails says nothing.
-func say(words *templates.Set, name string, data any) string {
-	text, _ := words.Render(name, data)
+func (a *Adapter) say(name string, data any) string {
+	text, _ := a.Templates.Render(name, data)
 	return text
 }

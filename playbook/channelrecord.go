@@ -17,7 +17,8 @@ import (
 // announced as under way before anything goes out, and every read or write
 // of the incident through the App (by its number, or by its channel as a
 // command typed in the channel, a click, a join are looked up) waits until
-// the record is stored. So whatever happens in the new channel is seen
+// the record is stored; a list of incidents waits for every record under
+// way. So whatever happens in the new channel is seen
 // against a recorded channel, exactly as before; the steps' own records
 // follow the channel's. A kill before the record is durable leaves the
 // channel's name stored (the declaration's intent) and nothing else: the
@@ -100,6 +101,20 @@ func (c *channelRecords) awaitCh(ctx context.Context, channelID string) {
 	c.await(ctx, r, waiting)
 }
 
+// awaitAll waits for every record under way.
+func (c *channelRecords) awaitAll(ctx context.Context) {
+	c.mu.Lock()
+	rs := make([]*channelRecord, 0, len(c.byN))
+	for _, r := range c.byN {
+		rs = append(rs, r)
+	}
+	waiting := c.waiting
+	c.mu.Unlock()
+	for _, r := range rs {
+		c.await(ctx, r, waiting)
+	}
+}
+
 // await waits for r. A failed record leaves the store as it was and is its
 // SetUp's to report: whoever waited reads the store either way.
 func (c *channelRecords) await(ctx context.Context, r *channelRecord, waiting func()) {
@@ -169,6 +184,14 @@ func (s recordedStore) Update(ctx context.Context, n int64, fn func(*Incident) (
 func (s recordedStore) Apply(ctx context.Context, n int64, key string, fn func(*Incident) ([]Event, error)) (Incident, bool, error) {
 	s.records.awaitN(ctx, n)
 	return s.Store.Apply(ctx, n, key, fn)
+}
+
+// List waits for every channel record under way, so a list (the open
+// incidents a person may see, say) shows a channel the moment a read by
+// number or by channel would.
+func (s recordedStore) List(ctx context.Context, keep func(*Incident) bool) ([]Incident, error) {
+	s.records.awaitAll(ctx)
+	return s.Store.List(ctx, keep)
 }
 
 func (s recordedStore) Timeline(ctx context.Context, n int64) ([]Event, error) {

@@ -121,6 +121,59 @@ func TestSecondRoundGoesOutWhileTheChannelIsRecorded(t *testing.T) {
 	}
 }
 
+// A list of incidents (the App Home's, /incident list's) waits for the
+// channel records under way as a read by number or by channel does: while
+// a new incident's channel is being recorded, the list shows it with its
+// channel, never without (a private incident listed without its channel is
+// decided without asking Slack who is in it).
+func TestListWaitsForAChannelRecord(t *testing.T) {
+	h := newHarness(t)
+	st := &heldStore{Memory: h.store, held: make(chan struct{}), release: make(chan struct{})}
+	deps := *h.app.Deps()
+	deps.Store = st
+	app := playbook.New(deps)
+	invited := make(chan string, 1)
+	h.ch.CreateHook = func(string) error { st.arm(); return nil }
+	h.ch.InviteHook = func(channelID string, _ []string) error { invited <- channelID; return nil }
+	waiting := make(chan struct{}, 1)
+	app.OnChannelRecordWait(func() {
+		select {
+		case waiting <- struct{}{}:
+		default:
+		}
+	})
+	inc, _, err := app.Declare(context.Background(), playbook.DeclareRequest{Key: "Ev1", Title: "Checkout returns 500s",
+		Severity: playbook.SEV2, Service: "checkout", Declarer: "U0DECLARER", Origin: "C0GENERAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setUp := make(chan error, 1)
+	go func() {
+		_, err := app.SetUp(context.Background(), inc.Number)
+		setUp <- err
+	}()
+	recv(t, st.held, "the channel's record")
+	ch := recv(t, invited, "the invite, while the channel's record is held")
+
+	listed := make(chan []playbook.Incident, 1)
+	go func() {
+		open, err := app.OpenIncidentsFor(context.Background(), playbook.Viewer{User: "U0DECLARER"})
+		if err != nil {
+			t.Error(err)
+		}
+		listed <- open
+	}()
+	recv(t, waiting, "the list waiting for the record")
+	close(st.release)
+	open := recv(t, listed, "the list")
+	if len(open) != 1 || open[0].Channel.ID != ch {
+		t.Fatalf("listed %+v while the channel %s was being recorded; want #%d with its channel", open, ch, inc.Number)
+	}
+	if err := recv(t, setUp, "SetUp"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // figureStore reads the figures through its own scan (as the bbolt store
 // does from its digest) and counts the scans.
 type figureStore struct {

@@ -28,6 +28,9 @@ type Deps struct {
 	// Triage may be nil (then no scope call or checklist is posted).
 	Triage Triage
 	Clock  Clock
+	// After is time.After (nil: time.After): how the outbox waits while it
+	// holds the claim of a slow delivery.
+	After func(time.Duration) <-chan time.Time
 	// ScopeTimebox is the scope call's length; 0 means 5 minutes.
 	ScopeTimebox time.Duration
 	// Responders (user or group IDs) may manage any incident; Directory

@@ -285,6 +285,7 @@ func (a *App) PostDeploys(ctx context.Context, n int64, force bool) error {
 		return a.deploysFailed(ctx, inc, fmt.Errorf("posting the deploys: %w", err))
 	}
 	f.Msg, f.Posted, f.Failures = m, now, 0
+	var refresh claim
 	_, err = a.deps.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
 		if i.Deploys != nil {
 			// A click may have landed meanwhile: keep its verdicts.
@@ -302,12 +303,15 @@ func (a *App) PostDeploys(ctx context.Context, n int64, force bool) error {
 		if first {
 			evs = append(evs, deployEvents(rep, now)...)
 		}
+		// The checklist shows the deploys item checked: its refresh is
+		// stored with the check.
+		refresh = i.queue(Message{Kind: MessageRefresh, Parts: PartChecklist}, now)
 		return evs, nil
 	})
 	if err != nil {
 		return err
 	}
-	if err := a.refresh(ctx, n, PartChecklist); err != nil {
+	if err := a.deliver(ctx, n, []claim{refresh}); err != nil {
 		a.log().Warn("refreshing the checklist after the deploys", "incident", n, "err", err)
 	}
 	return nil

@@ -18,10 +18,12 @@ type Intent string
 
 // The intents.
 const (
-	IntentSeverity Intent = "severity"
-	IntentUpdate   Intent = "update"
-	IntentScope    Intent = "scope"
-	IntentAllClear Intent = "all_clear"
+	IntentSeverity  Intent = "severity"
+	IntentUpdate    Intent = "update"
+	IntentScope     Intent = "scope"
+	IntentAllClear  Intent = "all_clear"
+	IntentCommander Intent = "commander"
+	IntentChecklist Intent = "checklist"
 )
 
 // PublishError is a change recorded but not (fully) told in Slack: the
@@ -49,6 +51,8 @@ type Outcome struct {
 	Change SeverityChange
 	// Update is the status update recorded (SendUpdate, GiveAllClear).
 	Update StatusUpdate
+	// Handover is the commander change (SetCommander).
+	Handover CommanderPayload
 	// Unpublished is a *PublishError when Slack was not told everything.
 	Unpublished error
 }
@@ -176,6 +180,65 @@ func (a *App) GiveAllClear(ctx context.Context, n int64, req AllClearRequest, an
 	if err := a.deliver(ctx, n, []claim{msg}); err != nil {
 		a.log().Error("posting the final update", "incident", n, "err", err)
 		o.Unpublished = unpublished(IntentAllClear, err)
+	}
+	return o, nil
+}
+
+// CommanderRequest is a person taking the commander role (User = Actor) or
+// handing it to User.
+type CommanderRequest struct {
+	N           int64
+	User, Actor string
+	Key         string
+}
+
+// SetCommander makes req.User the commander of incident req.N (authorised
+// as AssignCommander says), answers, then shows the handover in Slack (the
+// topic, the intro, a line in the channel, the commander invited),
+// delivered from the outbox: what fails now is tried again by the
+// scheduler.
+func (a *App) SetCommander(ctx context.Context, req CommanderRequest, answer func(Outcome)) (Outcome, error) {
+	inc, msg, changed, err := a.assignCommander(ctx, req)
+	if err != nil {
+		return Outcome{}, err
+	}
+	o := Outcome{Incident: inc, Applied: changed, Handover: CommanderPayload{To: req.User}}
+	if msg.Commander != nil {
+		o.Handover = *msg.Commander
+	}
+	answerWith(answer, o)
+	if changed {
+		if err := a.deliver(ctx, inc.Number, []claim{msg}); err != nil {
+			a.log().Warn("showing the new commander", "incident", inc.Number, "err", err)
+			o.Unpublished = unpublished(IntentCommander, err)
+		}
+	}
+	return o, nil
+}
+
+// ItemRequest is a checklist item set to On (checked) or not by Actor.
+type ItemRequest struct {
+	N     int64
+	Item  Item
+	On    bool
+	Actor string
+	Key   string
+}
+
+// CheckItem sets a checklist item as SetItem does, answers, then
+// re-renders the checklist, delivered from the outbox.
+func (a *App) CheckItem(ctx context.Context, req ItemRequest, answer func(Outcome)) (Outcome, error) {
+	inc, msg, changed, err := a.setItem(ctx, req)
+	if err != nil {
+		return Outcome{}, err
+	}
+	o := Outcome{Incident: inc, Applied: changed}
+	answerWith(answer, o)
+	if changed {
+		if err := a.deliver(ctx, inc.Number, []claim{msg}); err != nil {
+			a.log().Warn("refreshing the checklist", "incident", inc.Number, "err", err)
+			o.Unpublished = unpublished(IntentChecklist, err)
+		}
 	}
 	return o, nil
 }

@@ -28,6 +28,9 @@ const (
 	// NoticeDeploysFailed: the deploy lookup failed; Cause is the error in
 	// one line (the notice offers a retry).
 	NoticeDeploysFailed NoticeKind = "deploys_failed"
+	// NoticeUndelivered: Undelivered is a message Klaxon gave up telling
+	// Slack after its Attempts; Cause is the last attempt's error.
+	NoticeUndelivered NoticeKind = "undelivered"
 )
 
 // Notice is a short message the domain decides to post in a channel: what
@@ -46,4 +49,5 @@ type Notice struct {
 	Status               Status
 	Steps                []Step
 	Cause                string
+	Undelivered          *Message
 }

@@ -3,7 +3,6 @@ package playbook
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -29,12 +28,19 @@ func ParseRemedy(s string) (Remedy, bool) {
 	return "", false
 }
 
-// ValidRemedy reports whether r is a remediation option.
-func ValidRemedy(r Remedy) bool { return slices.Contains(Remedies, r) }
+// Info returns the option's description.
+func (r Remedy) Info() (RemedyInfo, bool) {
+	for _, ri := range Remedies {
+		if ri.Remedy == r {
+			return ri, true
+		}
+	}
+	return RemedyInfo{}, false
+}
 
 // Guidance is what a person sees after choosing a remediation option.
 type Guidance struct {
-	Option  Remedy
+	Option  RemedyInfo
 	Service Service
 	// Started is true when this choice started the remediation phase.
 	Started bool
@@ -86,7 +92,8 @@ const deployLimit = 20
 // the option's guidance is returned. key makes it idempotent; a repeated key
 // returns the guidance again and records nothing.
 func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key string) (Incident, Guidance, bool, error) {
-	if !ValidRemedy(opt) {
+	info, ok := opt.Info()
+	if !ok {
 		return Incident{}, Guidance{}, false, Fail(CodeBadInput, ReasonNoRemediation, FieldKind, ErrorArgs{})
 	}
 	now := a.deps.Clock.Now().UTC()
@@ -113,7 +120,7 @@ func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key str
 		_, has := inc.At(PhaseMitigationStarted)
 		started = !had && has
 		inc.Remediations = append(inc.Remediations, Remediation{Option: opt, By: actor, At: now})
-		ev := NewEvent(EventRemediation, actor, now, "")
+		ev := NewEvent(EventRemediation, actor, now, info.Label)
 		ev.Payload = RemediationPayload{Option: opt}
 		return []Event{ev}, nil
 	})
@@ -122,7 +129,7 @@ func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key str
 	}
 	applied = applied && !dup
 	svc, _ := a.Service(inc.Service)
-	g := Guidance{Option: opt, Service: svc, Started: started && applied, FlagURL: svc.FlagURL, CutoverURL: svc.CutoverURL, HotfixReviewURL: a.deps.HotfixReviewURL}
+	g := Guidance{Option: info, Service: svc, Started: started && applied, FlagURL: svc.FlagURL, CutoverURL: svc.CutoverURL, HotfixReviewURL: a.deps.HotfixReviewURL}
 	switch opt {
 	case RemedyRollback:
 		a.rollbackGuidance(ctx, &inc, &g)

@@ -3,7 +3,6 @@ package playbook
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,13 +22,28 @@ const (
 	ItemDeploys    Item = "deploys"     // recent deployments identified (last 2 hours)
 )
 
-// Checklist lists the items in the order they are shown. Their words are
-// the templates' (label.checklist.<item>), found by the item.
-var Checklist = []Item{ItemChannel, ItemSeverity, ItemScope, ItemStatusPage, ItemOwnerPaged, ItemRunbook, ItemDeploys}
+// Checklist lists the items in order with their labels.
+var Checklist = []struct {
+	Item  Item
+	Label string
+}{
+	{ItemChannel, "Channel created and stakeholders added"},
+	{ItemSeverity, "Severity assigned"},
+	{ItemScope, "Five-minute scope call completed"},
+	{ItemStatusPage, "Status page updated (within 5 min of a SEV1 declaration)"},
+	{ItemOwnerPaged, "Service owner identified and paged"},
+	{ItemRunbook, "Runbook link posted in the channel"},
+	{ItemDeploys, "Recent deployments identified (last 2 hours)"},
+}
 
 // ValidItem reports whether it is a checklist item.
 func ValidItem(it Item) bool {
-	return slices.Contains(Checklist, it)
+	for _, c := range Checklist {
+		if c.Item == it {
+			return true
+		}
+	}
+	return false
 }
 
 // Check records who checked an item and when ("klaxon" for Klaxon itself).
@@ -75,32 +89,44 @@ func checkEvent(it Item, who string, now time.Time, checked bool) Event {
 // SetItem checks (on=true) or unchecks item it of incident n as actor. The
 // desired state, not a toggle, comes from the click, so a double click or a
 // redelivered envelope changes nothing twice; key makes the click idempotent.
+// The checklist's refresh is queued in the outbox with the change (the
+// scheduler delivers it; CheckItem delivers it at once).
 func (a *App) SetItem(ctx context.Context, n int64, it Item, on bool, actor, key string) (Incident, bool, error) {
-	if !ValidItem(it) {
-		return Incident{}, false, Fail(CodeBadInput, ReasonNotAChecklistItem, FieldItem, ErrorArgs{Input: truncate(string(it), 30)})
+	inc, _, changed, err := a.setItem(ctx, ItemRequest{N: n, Item: it, On: on, Actor: actor, Key: key})
+	return inc, changed, err
+}
+
+func (a *App) setItem(ctx context.Context, req ItemRequest) (Incident, claim, bool, error) {
+	if !ValidItem(req.Item) {
+		return Incident{}, claim{}, false, Fail(CodeBadInput, ReasonNotAChecklistItem, FieldItem, ErrorArgs{Input: truncate(string(req.Item), 30)})
 	}
 	now := a.deps.Clock.Now().UTC()
 	changed := false
-	inc, _, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	var msg claim
+	inc, _, err := a.deps.Store.Apply(ctx, req.N, req.Key, func(inc *Incident) ([]Event, error) {
 		if inc.Status == StatusClosed {
 			return nil, Fail(CodeBadTransition, ReasonChecklistFinal, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
-		_, was := inc.Checked[it]
-		if was == on {
+		_, was := inc.Checked[req.Item]
+		if was == req.On {
 			return nil, nil
 		}
 		changed = true
-		if on {
-			inc.check(it, actor, now)
+		if req.On {
+			inc.check(req.Item, req.Actor, now)
 		} else {
-			delete(inc.Checked, it)
+			delete(inc.Checked, req.Item)
 		}
-		return []Event{checkEvent(it, actor, now, on)}, nil
+		msg = inc.queue(Message{Kind: MessageRefresh, Parts: PartChecklist}, now)
+		return []Event{checkEvent(req.Item, req.Actor, now, req.On)}, nil
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, SubjectChecklist)
+		return Incident{}, claim{}, false, storeErr(err, SubjectChecklist)
 	}
-	return inc, changed, nil
+	if changed {
+		a.Wake()
+	}
+	return inc, msg, changed, nil
 }
 
 // storeErr keeps domain errors and turns others into "nothing was done".
@@ -113,13 +139,25 @@ func storeErr(err error, what Subject) error {
 
 // AssignCommander makes user the incident commander of incident n. The
 // first commander marks triage started. changed is false when user already
-// was the commander (a double click).
+// was the commander (a double click). Showing the handover in Slack is
+// queued in the outbox with it (the scheduler delivers it; SetCommander
+// delivers it at once).
 func (a *App) AssignCommander(ctx context.Context, n int64, user, actor, key string) (inc Incident, previous string, changed bool, err error) {
+	inc, msg, changed, err := a.assignCommander(ctx, CommanderRequest{N: n, User: user, Actor: actor, Key: key})
+	if msg.Commander != nil {
+		previous = msg.Commander.From
+	}
+	return inc, previous, changed, err
+}
+
+func (a *App) assignCommander(ctx context.Context, req CommanderRequest) (inc Incident, msg claim, changed bool, err error) {
+	user, actor := req.User, req.Actor
 	if user == "" {
-		return Incident{}, "", false, Fail(CodeBadInput, ReasonNoCommanderNamed, FieldUser, ErrorArgs{})
+		return Incident{}, claim{}, false, Fail(CodeBadInput, ReasonNoCommanderNamed, FieldUser, ErrorArgs{})
 	}
 	now := a.deps.Clock.Now().UTC()
-	inc, _, err = a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	inc, _, err = a.deps.Store.Apply(ctx, req.N, req.Key, func(inc *Incident) ([]Event, error) {
+		changed = false
 		if !inc.Status.Open() {
 			return nil, Fail(CodeBadTransition, ReasonNoCommanderNeeded, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
@@ -136,7 +174,8 @@ func (a *App) AssignCommander(ctx context.Context, n int64, user, actor, key str
 				return nil, err
 			}
 		}
-		previous, changed = inc.Commander, true
+		previous := inc.Commander
+		changed = true
 		inc.Commander = user
 		// An incident Klaxon declared on its own is acknowledged when a
 		// person first takes it on.
@@ -146,14 +185,19 @@ func (a *App) AssignCommander(ctx context.Context, n int64, user, actor, key str
 		inc.mark(PhaseTriageStarted, now)
 		// The payload says who handed the role to whom: no text, and no
 		// Slack mention stored where other destinations read it.
+		handover := CommanderPayload{From: previous, To: user}
 		ev := NewEvent(EventCommanderChanged, actor, now, "")
-		ev.Payload = CommanderPayload{From: previous, To: user}
+		ev.Payload = handover
+		msg = inc.queue(Message{Kind: MessageCommander, Commander: &handover}, now)
 		return []Event{ev}, nil
 	})
 	if err != nil {
-		return Incident{}, "", false, storeErr(err, SubjectCommander)
+		return Incident{}, claim{}, false, storeErr(err, SubjectCommander)
 	}
-	return inc, previous, changed, nil
+	if changed {
+		a.Wake()
+	}
+	return inc, msg, changed, nil
 }
 
 // ScopeRequest is a submitted scope call.

@@ -55,23 +55,20 @@ func (a *App) lockOf(locks *map[int64]*sync.Mutex, n int64) *sync.Mutex {
 	return mu
 }
 
-// PublishCommander shows a new commander: topic, intro, and a line in the channel.
-func (a *App) PublishCommander(ctx context.Context, inc Incident, previous string) error {
+// publishCommander shows a handover (MessageCommander): the topic and the
+// intro as the incident stands, a line in the channel, and the new
+// commander invited.
+func (a *App) publishCommander(ctx context.Context, inc Incident, c CommanderPayload) error {
 	b := a.Briefing(inc)
-	notice := Notice{Kind: NoticeCommander, Incident: inc.Number, User: inc.Commander, Previous: previous}
+	notice := Notice{Kind: NoticeCommander, Incident: inc.Number, User: c.To, Previous: c.From}
 	return parallel(
 		func() error { return a.deps.Channels.SetTopic(ctx, b) },
 		func() error { return a.refresh(ctx, inc.Number, PartIntro) },
 		func() error { return a.deps.Poster.Notice(ctx, inc.Channel.ID, notice) },
 		// A commander named with "/incident ic @someone" may not be in the
 		// channel yet.
-		func() error { return a.deps.Channels.Invite(ctx, inc.Channel.ID, []string{inc.Commander}) },
+		func() error { return a.deps.Channels.Invite(ctx, inc.Channel.ID, []string{c.To}) },
 	)
-}
-
-// PublishChecklist re-renders the checklist message in place.
-func (a *App) PublishChecklist(ctx context.Context, inc Incident) error {
-	return a.refresh(ctx, inc.Number, PartChecklist)
 }
 
 // PublishScope posts the scope call's summary and refreshes the checklist.

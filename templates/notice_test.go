@@ -46,6 +46,16 @@ func TestNoticeWords(t *testing.T) {
 			"Klaxon could not bookmark the runbook, page the on-call engineer through PagerDuty. The incident is declared; do these by hand, or retry."},
 		{playbook.Notice{Kind: playbook.NoticeDeploysFailed, Cause: "502 <bad>"},
 			"Klaxon could not read the recent deploys from GitHub (502 &lt;bad&gt;). The incident is declared; check the deploy history by hand, or retry."},
+		{playbook.Notice{Kind: playbook.NoticeUndelivered, Cause: "chat.postMessage: <rate_limited>", Undelivered: &playbook.Message{Kind: playbook.MessageSeverity, Attempts: 6, Severity: &playbook.SeverityChange{From: playbook.SEV3, To: playbook.SEV1}}},
+			":warning: Klaxon gave up posting the severity change SEV3 → SEV1 (the channel's name, topic and the announcement may still show SEV3) after 6 attempts (chat.postMessage: &lt;rate_limited&gt;). Tell people by hand."},
+		{playbook.Notice{Kind: playbook.NoticeUndelivered, Undelivered: &playbook.Message{Kind: playbook.MessageUpdate, Attempts: 6, Update: &playbook.StatusUpdate{Seq: 3}}},
+			":warning: Klaxon gave up posting status update 3 after 6 attempts. Tell people by hand."},
+		{playbook.Notice{Kind: playbook.NoticeUndelivered, Undelivered: &playbook.Message{Kind: playbook.MessageNudge, Attempts: 6, Nudge: &playbook.Nudge{Kind: playbook.NudgePostmortem}}},
+			":warning: Klaxon gave up posting the post-mortem reminder after 6 attempts. Tell people by hand."},
+		{playbook.Notice{Kind: playbook.NoticeUndelivered, Undelivered: &playbook.Message{Kind: playbook.MessageCommander, Attempts: 6, Commander: &playbook.CommanderPayload{To: "U2"}}},
+			":warning: Klaxon gave up posting that <@U2> is the incident commander after 6 attempts. Tell people by hand."},
+		{playbook.Notice{Kind: playbook.NoticeUndelivered, Undelivered: &playbook.Message{Kind: playbook.MessageRefresh, Attempts: 6, Parts: playbook.PartChecklist}},
+			":warning: Klaxon gave up posting the refreshed triage messages (the checklist or the intro may be out of date) after 6 attempts. Tell people by hand."},
 	} {
 		got, err := MustDefault().RenderNotice(tt.n)
 		if err != nil || got != tt.want {

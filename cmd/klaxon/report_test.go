@@ -65,7 +65,8 @@ func TestReportReadsTheStoreThenAsksTheRunningKlaxon(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	f := newWorkspace(t, fakeslack.Options{})
-	cfg := knownStore(t, dir, f.URL(), freeAddr(t)) // the port is for later, by serve
+	httpAddr := freeAddr(t)
+	cfg := knownStore(t, dir, f.URL(), httpAddr)
 	// The tokens are not needed to read the store.
 	noTokens := []string{"SLACK_APP_TOKEN=", "SLACK_BOT_TOKEN="}
 
@@ -127,7 +128,8 @@ func TestReportReadsTheStoreThenAsksTheRunningKlaxon(t *testing.T) {
 	}
 
 	// Now Klaxon runs and holds the file: report asks it over HTTP.
-	p, httpAddr := serve(t, f, func(addr string) string { return writeConfig(t, dir, f.URL(), addr) })
+	p := startKlaxon(t, f, cfg)
+	<-p.logged("serving /healthz")
 	out, errOut, code = klaxon(t, noTokens, "report", "--config", cfg, "--since", "4w", "--format", "json")
 	if code != 0 {
 		t.Fatalf("report while running: exit %d: %s\n%s", code, errOut, p.Logs())
