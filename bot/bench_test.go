@@ -6,10 +6,12 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -173,6 +175,9 @@ func benchDeclareOn(b *testing.B, latency time.Duration, batch int, open func(*t
 	k := startOn(b, f, open(b), bot.Pace{Off: true})
 	var acks, ready, created []time.Duration
 	total, seen := 0, 0
+	var mem0, mem1 runtime.MemStats
+	runtime.ReadMemStats(&mem0)
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := range b.N {
 		ds := make([]declared, batch)
@@ -203,6 +208,8 @@ func benchDeclareOn(b *testing.B, latency time.Duration, batch int, open func(*t
 		}
 	}
 	b.StopTimer()
+	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&mem1)
 	k.stop()
 	floor := 2 * latency
 	b.ReportMetric(ms(pct(acks, .50)), "ack-p50-ms")
@@ -212,6 +219,20 @@ func benchDeclareOn(b *testing.B, latency time.Duration, batch int, open func(*t
 	b.ReportMetric(ms(pct(ready, .99)), "ready-p99-ms")
 	b.ReportMetric(float64(pct(ready, .50))/float64(floor), "ready-p50-x-floor")
 	b.ReportMetric(float64(pct(ready, .99))/float64(floor), "ready-p99-x-floor")
+	// The process's CPU time and allocations per declaration, the fake
+	// Slack's and the benchmark's own included: less sensitive to other
+	// processes on the machine than the times above.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(total), "cpu-us/decl")
+	b.ReportMetric(float64(mem1.Mallocs-mem0.Mallocs)/float64(total), "allocs/decl")
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkDeclareBurst sends 25 SEV1 declarations over one second to the
