@@ -86,12 +86,10 @@ func NewPacedClient(botToken, appToken, apiURL string, pace Pace, extra ...slack
 		guardedRetry{slack.NewServerErrorRetryHandler(cfg)},
 	}
 	opts := append([]slack.Option{
-		// A bound on every call, so that a Slack that never answers cannot
-		// hold a declaration (or a graceful stop) forever.
-		// The gate paces calls at Slack's limits and holds what Slack
-		// rate-limited until its Retry-After passed; the timeout leaves
-		// room for a Tier 2 wait of up to a minute.
-		slack.OptionHTTPClient(&http.Client{Timeout: 90 * time.Second, Transport: newRateGate(pace.Transport, pace)}),
+		// The gate paces calls at Slack's limits, holds what Slack
+		// rate-limited until its Retry-After passed, and bounds every
+		// call (callTimeout).
+		slack.OptionHTTPClient(&http.Client{Transport: newRateGate(pace.Transport, pace)}),
 		slack.OptionAPIURL(apiURL),
 		slack.OptionAppLevelToken(appToken),
 		slack.OptionRetryConfig(cfg),

@@ -140,6 +140,14 @@ func (p Pace) scaled(v float64) float64 {
 	return math.Max(1, math.Round(v*s))
 }
 
+// callTimeout bounds every Web API call, so that a Slack that never answers
+// cannot hold a declaration (or a graceful stop) forever; it leaves room
+// for a Tier 2 wait of up to a minute. The gate applies it itself rather
+// than http.Client.Timeout: for a transport it does not know (the gate),
+// the client starts a goroutine and a timer per request to enforce its
+// timeout, and a burst's 60 calls woke 60 more goroutines.
+const callTimeout = 90 * time.Second
+
 // maxPostLimiters bounds the per-channel limiters kept; idle ones (full
 // buckets) are dropped beyond it, since a full bucket is what a new one is.
 const maxPostLimiters = 256
@@ -159,6 +167,8 @@ type rateGate struct {
 	sleep func(ctx context.Context, d time.Duration) error
 	// jitter spreads callers held by one Retry-After.
 	jitter func() time.Duration
+	// timeout bounds each call, reading its answer included (0: none).
+	timeout time.Duration
 
 	mu      sync.Mutex
 	until   map[string]time.Time     // rate key -> no call before
@@ -171,7 +181,7 @@ func newRateGate(next http.RoundTripper, pace Pace) *rateGate {
 		next = SlackTransport()
 	}
 	g := &rateGate{
-		next: next, pace: pace, now: time.Now, sleep: sleepCtx,
+		next: next, pace: pace, now: time.Now, sleep: sleepCtx, timeout: callTimeout,
 		jitter: func() time.Duration { return time.Duration(rand.Int64N(int64(250 * time.Millisecond))) },
 		until:  map[string]time.Time{}, methods: map[string]*rate.Limiter{}, posts: map[string]*rate.Limiter{},
 	}
@@ -194,7 +204,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 // postChannel is the channel a chat.postMessage goes to, read from a copy
 // of its form body ("" when it cannot be read: the method is then paced as
-// a whole).
+// a whole). Only that field is decoded: a post's body is mostly its
+// blocks, which url.ParseQuery would unescape and copy for nothing.
 func postChannel(req *http.Request) string {
 	if req.GetBody == nil {
 		return ""
@@ -208,18 +219,67 @@ func postChannel(req *http.Request) string {
 	if err != nil {
 		return ""
 	}
-	v, err := url.ParseQuery(string(b))
-	if err != nil {
-		return ""
-	}
-	return v.Get("channel")
+	return formValue(string(b), "channel")
 }
 
-// RoundTrip implements http.RoundTripper. If a wait would not fit in the
-// request's deadline (the HTTP client's timeout), the call gets a 429 at
-// once with the time left instead, so slack-go's retry waits outside that
-// timeout.
+// formValue is the first value of key in the URL-encoded form q, as
+// url.ParseQuery(q).Get(key) would return it ("" when absent or badly
+// encoded).
+func formValue(q, key string) string {
+	for q != "" {
+		var field string
+		field, q, _ = strings.Cut(q, "&")
+		k, v, _ := strings.Cut(field, "=")
+		if len(k) < len(key) || k[0] != key[0] && k[0] != '%' {
+			continue
+		}
+		if uk, err := url.QueryUnescape(k); err != nil || uk != key {
+			continue
+		}
+		uv, err := url.QueryUnescape(v)
+		if err != nil {
+			return ""
+		}
+		return uv
+	}
+	return ""
+}
+
+// RoundTrip implements http.RoundTripper. Each call is bounded by the
+// gate's timeout (or the request's own deadline, if sooner). If a wait
+// would not fit in that deadline, the call gets a 429 at once with the
+// time left instead, so slack-go's retry waits outside it.
 func (g *rateGate) RoundTrip(req *http.Request) (*http.Response, error) {
+	if g.timeout <= 0 {
+		return g.roundTrip(req)
+	}
+	if dl, ok := req.Context().Deadline(); ok && time.Until(dl) <= g.timeout {
+		return g.roundTrip(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), g.timeout)
+	resp, err := g.roundTrip(req.WithContext(ctx))
+	if err != nil || resp == nil || resp.Body == nil {
+		cancel()
+		return resp, err
+	}
+	// The answer is read after RoundTrip returns, within the deadline too.
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelBody ends its call's deadline once the answer is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+func (g *rateGate) roundTrip(req *http.Request) (*http.Response, error) {
 	method := path.Base(req.URL.Path)
 	key, channel := method, ""
 	if method == "chat.postMessage" {

@@ -2,10 +2,12 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -261,4 +263,68 @@ func TestTiersMatchTheFake(t *testing.T) {
 // near allows for the token bucket's float arithmetic.
 func near(got, want time.Duration) bool {
 	return got > want-time.Millisecond && got < want+time.Millisecond
+}
+
+// hangingRT is a Slack that never answers: it returns only once the
+// call's context ends.
+type hangingRT struct{}
+
+func (hangingRT) RoundTrip(req *http.Request) (*http.Response, error) {
+	<-req.Context().Done()
+	return nil, req.Context().Err()
+}
+
+// TestCallsBoundedByTheGate: a Slack that never answers cannot hold a
+// caller forever: the gate ends the call at its timeout, and a call that
+// did answer keeps its answer readable until the caller closes it.
+func TestCallsBoundedByTheGate(t *testing.T) {
+	t.Parallel()
+	g := newRateGate(hangingRT{}, Pace{Off: true})
+	g.timeout = time.Millisecond
+	_, err := (&http.Client{Transport: g}).PostForm("http://slack.test/api/conversations.create", url.Values{"name": {"inc-1"}})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a call Slack never answers: %v, want its deadline exceeded", err)
+	}
+
+	ok, _, _ := newTestGate(Pace{Off: true}, nil)
+	resp, err := (&http.Client{Transport: ok}).PostForm("http://slack.test/api/chat.postMessage", url.Values{"channel": {"C0ONE"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, err := io.ReadAll(resp.Body); err != nil || string(b) != `{"ok":true}` {
+		t.Fatalf("the answer: %q, %v", b, err)
+	}
+}
+
+// FuzzFormValue: the gate reads a post's channel as url.ParseQuery would.
+func FuzzFormValue(f *testing.F) {
+	for _, q := range []string{
+		"token=xoxb-x&channel=C0ONE",
+		"blocks=%5B%7B%22type%22%3A%22section%22%7D%5D&channel=C0TWO&text=a+b",
+		"channel=&channel=C0ONE",
+		"%63hannel=C0ENC",
+		"channels=C0NO&channel=C0YES",
+		"channel=C%zz",
+		"a=1;channel=C0SEMI",
+		"channel",
+		"",
+	} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		v, err := url.ParseQuery(q)
+		if err != nil {
+			// A badly encoded field: the old reading gave up on the
+			// whole body, the new one only on that field; either way
+			// no channel is invented.
+			if got := formValue(q, "channel"); got != "" && !slices.Contains(v["channel"], got) {
+				t.Fatalf("formValue(%q) = %q, not a channel ParseQuery found (%q)", q, got, v["channel"])
+			}
+			return
+		}
+		if got, want := formValue(q, "channel"), v.Get("channel"); got != want {
+			t.Fatalf("formValue(%q) = %q, url.ParseQuery gives %q", q, got, want)
+		}
+	})
 }
