@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/klaxonhq/klaxon/playbook"
-	"github.com/klaxonhq/klaxon/templates"
 )
 
 // Action items: /incident action (or its form), each filed as a GitHub
@@ -21,10 +19,10 @@ func init() {
 	register(feature{
 		commands: []subcommand{
 			{Name: "action", Topic: "actions", Handle: (*Bot).onAction, Forms: []form{
-				{Usage: "action <what will change> @owner due:YYYY-MM-DD", Help: "an action item, one owner, one deadline (filed on GitHub when configured). Without text, a form opens."},
-				{Usage: "action #12 …", Help: "from another channel (after the archive, say): for the commander, the declarer and the responders."}}},
+				{Usage: "action <what will change> @owner due:YYYY-MM-DD", Key: "action"},
+				{Usage: "action #12 …", Key: "action.from_away"}}},
 			{Name: "actions", Topic: "actions", Handle: (*Bot).onActions, Forms: []form{
-				{Usage: "actions", Help: "the items and how many are done."}}},
+				{Usage: "actions", Key: "actions"}}},
 		},
 		actions: map[string]actionHandler{
 			actionAddAction:    (*Bot).onAddActionButton,
@@ -72,10 +70,10 @@ func (b *Bot) onAction(ctx context.Context, req socketmode.Request, sc slack.Sla
 	a := ParseAction(rest)
 	switch {
 	case a.Groups > 0:
-		b.ack(req, ephemeral("An action item's owner is one person, not a group: mention @someone who will do it."), received)
+		b.ack(req, ephemeral(b.words("actions.owner_group", nil)), received)
 		return
 	case len(a.Owners) > 1:
-		b.ack(req, ephemeral(fmt.Sprintf("An action item has exactly one owner; this one names %d. Split it, or pick the person accountable.", len(a.Owners))), received)
+		b.ack(req, ephemeral(b.words("actions.owners_many", len(a.Owners))), received)
 		return
 	}
 	var owner string
@@ -88,7 +86,7 @@ func (b *Bot) onAction(ctx context.Context, req socketmode.Request, sc slack.Sla
 		b.logDomainError("action item", sc.UserID, err)
 		return
 	}
-	b.ack(req, ephemeral(fmt.Sprintf(":pushpin: Action item %d recorded on incident #%d.", item.ID, inc.Number)), received)
+	b.ack(req, ephemeral(b.words("actions.recorded", map[string]any{"Item": item.ID, "Incident": inc.Number})), received)
 	if applied {
 		b.actionAdded(ctx, inc, item, sc.ResponseURL)
 	}
@@ -117,15 +115,7 @@ func (b *Bot) actionAdded(ctx context.Context, inc playbook.Incident, item playb
 		b.tellUser(ctx, responseURL, text)
 		return
 	}
-	b.postWithRetry(ctx, inc.Channel.ID, text, res.Failed, inc.Number, actionRetryTickets, "Retry filing")
-}
-
-func (b *Bot) ticketLink(t playbook.Ticket) string {
-	s, err := b.Templates.Render("ticket_link", t)
-	if err != nil {
-		return templates.Escape(t.URL)
-	}
-	return s
+	b.postWithRetry(ctx, inc.Channel.ID, text, res.Failed, inc.Number, actionRetryTickets, b.words("actions.retry_filing", nil))
 }
 
 func (b *Bot) onRetryTickets(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
@@ -137,28 +127,24 @@ func (b *Bot) onRetryTickets(ctx context.Context, req socketmode.Request, cb sla
 	res, err := b.App.FileTickets(ctx, n, true)
 	switch {
 	case err != nil:
-		b.tellUser(ctx, cb.ResponseURL, "The retry failed: "+b.errText(err))
+		b.tellUser(ctx, cb.ResponseURL, b.words("actions.retry_failed", map[string]any{"Error": b.errText(err)}))
 	case len(res.Failed) > 0:
-		b.tellUser(ctx, cb.ResponseURL, fmt.Sprintf("GitHub still refuses %d item(s); try again later.", len(res.Failed)))
+		b.tellUser(ctx, cb.ResponseURL, b.words("actions.still_refused", len(res.Failed)))
 	default:
-		var links []string
-		for _, it := range res.Filed {
-			links = append(links, fmt.Sprintf("item %d → %s", it.ID, b.ticketLink(*it.Ticket)))
-		}
-		b.tellUser(ctx, cb.ResponseURL, ":white_check_mark: Filed: "+strings.Join(links, ", "))
+		b.tellUser(ctx, cb.ResponseURL, b.words("actions.filed", res.Filed))
 	}
 }
 
 func (b *Bot) openActionForm(ctx context.Context, n int64, triggerID, responseURL string) {
-	text := slack.NewPlainTextInputBlockElement(plainText("What will change, so anyone can tell when it is done"), blockActionText)
+	text := slack.NewPlainTextInputBlockElement(plainText(b.words("actions.form_text_placeholder", nil)), blockActionText)
 	text.MaxLength = playbook.MaxActionText
-	owner := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plainText("One person"), blockActionOwner)
+	owner := slack.NewOptionsSelectBlockElement(slack.OptTypeUser, plainText(b.words("actions.form_owner_placeholder", nil)), blockActionOwner)
 	due := slack.NewDatePickerBlockElement(blockActionDue)
-	b.openForm(ctx, n, triggerID, responseURL, actionCallbackID, "Action item", "Record",
-		"`"+b.Command+" action <what> @owner due:YYYY-MM-DD`",
-		slack.NewInputBlock(blockActionText, plainText("Action"), nil, text),
-		slack.NewInputBlock(blockActionOwner, plainText("Owner (exactly one)"), nil, owner),
-		slack.NewInputBlock(blockActionDue, plainText("Due"), nil, due))
+	b.openForm(ctx, n, triggerID, responseURL, actionCallbackID, b.words("actions.form_title", nil), b.words("actions.form_submit", nil),
+		b.words("actions.form_instead", map[string]any{"Command": b.Command}),
+		slack.NewInputBlock(blockActionText, plainText(b.words("actions.form_text_label", nil)), nil, text),
+		slack.NewInputBlock(blockActionOwner, plainText(b.words("actions.form_owner_label", nil)), nil, owner),
+		slack.NewInputBlock(blockActionDue, plainText(b.words("actions.form_due_label", nil)), nil, due))
 }
 
 func (b *Bot) onAddActionButton(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
@@ -199,23 +185,11 @@ func (b *Bot) onActions(ctx context.Context, req socketmode.Request, sc slack.Sl
 		return
 	}
 	if len(inc.Actions) == 0 {
-		b.ack(req, ephemeral(fmt.Sprintf("Incident #%d has no action items yet: `%s action <what will change> @owner due:YYYY-MM-DD`.", inc.Number, b.Command)), received)
+		b.ack(req, ephemeral(b.words("actions.none", map[string]any{"Incident": inc.Number, "Command": b.Command})), received)
 		return
 	}
-	var sb strings.Builder
-	st := playbook.CountActions([]playbook.Incident{inc})
-	fmt.Fprintf(&sb, "*Action items of incident #%d* · %d of %d done (%d%%)\n", inc.Number, st.Done, st.Total, st.Rate())
-	for i, it := range inc.Actions {
-		// An ack of 20 KB or more is refused: list the first ones.
-		if i == maxListedActions {
-			fmt.Fprintf(&sb, "… and %d more.\n", len(inc.Actions)-i)
-			break
-		}
-		state := "no ticket"
-		if it.Ticket != nil {
-			state = b.ticketLink(*it.Ticket) + " " + it.Ticket.State
-		}
-		fmt.Fprintf(&sb, "%d. %s · <@%s> · due %s · %s\n", it.ID, templates.Escape(templates.Truncate(200, it.Text)), it.Owner, it.Due, state)
-	}
-	b.ack(req, ephemeral(sb.String()), received)
+	// An ack of 20 KB or more is refused: list the first ones.
+	items := inc.Actions[:min(len(inc.Actions), maxListedActions)]
+	b.ack(req, ephemeral(b.words("actions.list", map[string]any{"Incident": inc.Number, "Stats": playbook.CountActions([]playbook.Incident{inc}),
+		"Items": items, "More": len(inc.Actions) - len(items)})), received)
 }

@@ -251,7 +251,7 @@ func (a *Adapter) groupMembers(ctx context.Context, id string) ([]string, error)
 
 // AddBookmark implements playbook.Channels.
 func (a *Adapter) AddBookmark(ctx context.Context, channelID, title, link string) error {
-	_, err := a.API.AddBookmarkContext(ctx, channelID, slack.AddBookmarkParameters{Title: templates.Truncate(100, title), Type: "link", Link: link, Emoji: ":book:"})
+	_, err := a.API.AddBookmarkContext(ctx, channelID, slack.AddBookmarkParameters{Title: templates.Truncate(100, title), Type: "link", Link: link, Emoji: a.say("adapter.bookmark_emoji", nil)})
 	if err != nil {
 		return fmt.Errorf("bookmarks.add: %w", err)
 	}
@@ -299,12 +299,7 @@ func (a *Adapter) announceBlocks(b playbook.Briefing) ([]slack.Block, string, er
 	blocks := []slack.Block{
 		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, body), false, false), nil, nil, slack.SectionBlockOptionBlockID("announce")),
 	}
-	inc := b.Incident
-	fallback := templates.Truncate(300, fmt.Sprintf("%s incident #%d declared: %s", inc.Severity, inc.Number, templates.Escape(inc.Title)))
-	if inc.Private {
-		fallback = fmt.Sprintf("A private %s incident was declared", inc.Severity)
-	}
-	return blocks, fallback, nil
+	return blocks, a.say("adapter.announce_fallback", b), nil
 }
 
 // Notice implements playbook.Poster: the notice's words come from
@@ -370,7 +365,12 @@ func splitText(s string, max int) []string {
 // say renders template name with data for the Adapter's posts. The
 // defaults are tested to render (TestEveryTemplateWithHostileInput); an
 // operator's override that fails says nothing rather than half a sentence.
-func (a *Adapter) say(name string, data any) string {
-	text, _ := a.Templates.Render(name, data)
+func (a *Adapter) say(name string, data any) string { return say(a.Templates, name, data) }
+
+// say renders template name of words with data, for the renderers that
+// are pure functions of their data (the deploys, the gates, the offers).
+// The defaults are tested to render; an override that fails says nothing.
+func say(words *templates.Set, name string, data any) string {
+	text, _ := words.Render(name, data)
 	return text
 }

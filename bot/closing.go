@@ -3,6 +3,7 @@ package bot
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,11 +25,11 @@ func init() {
 	register(feature{
 		commands: []subcommand{
 			{Name: "close", Topic: "closing", Handle: (*Bot).onClose, Forms: []form{
-				{Usage: "close [root cause]", Help: "after the all-clear, share the post-mortem outline and archive the channel (never deleted)."}}},
+				{Usage: "close [root cause]", Key: "close"}}},
 			{Name: "tag", Topic: "closing", Handle: (*Bot).onTag, Forms: []form{
-				{Usage: "tag <root cause>", Help: "tag it later; the same tag twice flags a repeat. After the archive: `{cmd} tag #12 …`."}}},
+				{Usage: "tag <root cause>", Key: "tag"}}},
 			{Name: "postmortem", Topic: "closing", Handle: (*Bot).onPostmortem, Forms: []form{
-				{Usage: "postmortem done <link>", Help: "the post-mortem is written; reminders stop. After the archive: `{cmd} postmortem done #12 <link>`."}}},
+				{Usage: "postmortem done <link>", Key: "postmortem"}}},
 		},
 		actions: map[string]actionHandler{actionRetryClose: (*Bot).onRetryClose},
 	})
@@ -85,7 +86,7 @@ func (b *Bot) finishClose(ctx context.Context, n int64, force bool, responseURL 
 		b.tellUser(ctx, responseURL, text)
 		return
 	}
-	btn := slack.NewButtonBlockElement(actionRetryClose, fmt.Sprint(n), plainText("Retry"))
+	btn := slack.NewButtonBlockElement(actionRetryClose, fmt.Sprint(n), plainText(b.words("closing.button_retry", nil)))
 	if _, _, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(
 		slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("close_failed")),
 		slack.NewActionBlock("close_retry", btn),
@@ -164,6 +165,11 @@ var (
 // Slack's file limits: a file is at most 1 GB; Klaxon's outline is far
 // smaller, but an outline over the limit is refused here with a clear
 // error rather than halfway through the three-step upload.
+var (
+	errEmptyFile    = errors.New("empty file")
+	errFileTooLarge = errors.New("over 1 GB")
+)
+
 const (
 	maxUploadBytes = 1 << 30
 	maxFileTitle   = 255
@@ -176,10 +182,10 @@ const (
 // channel with a comment.
 func (a *Adapter) Upload(ctx context.Context, channelID string, f playbook.PostmortemFile, started func(fileID string) error) (string, error) {
 	if len(f.Content) == 0 {
-		return "", fmt.Errorf("upload %s: the file is empty", f.Name)
+		return "", fmt.Errorf("upload %s: %w", f.Name, errEmptyFile)
 	}
 	if len(f.Content) > maxUploadBytes {
-		return "", fmt.Errorf("upload %s: %d bytes is over Slack's 1 GB file limit", f.Name, len(f.Content))
+		return "", fmt.Errorf("upload %s (%d bytes): %w", f.Name, len(f.Content), errFileTooLarge)
 	}
 	u, err := a.API.GetUploadURLExternalContext(ctx, slack.GetUploadURLExternalParameters{FileName: f.Name, FileSize: len(f.Content)})
 	if err != nil {

@@ -17,15 +17,17 @@ import (
 func (b *Bot) onConnection(evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnected:
+		// The state is set before the line that says so: whoever reads the
+		// log (an operator, a test) then finds /metrics agreeing with it.
 		was := b.connected.Swap(true)
+		b.Metrics.setConnected(true)
+		b.failing.Store(false)
 		if b.everConnected.Swap(true) && !was {
 			b.Metrics.reconnected()
 			b.log().Info("reconnected to Slack over Socket Mode")
 		} else if !was {
 			b.log().Info("connected to Slack over Socket Mode")
 		}
-		b.Metrics.setConnected(true)
-		b.failing.Store(false)
 	case socketmode.EventTypeConnecting:
 		// slack-go reconnects without a disconnect event when the socket
 		// drops: connecting again means the connection was lost.
@@ -47,10 +49,10 @@ func (b *Bot) onConnection(evt socketmode.Event) {
 			b.log().Debug("Socket Mode connection attempt failed", attrs...)
 		}
 	case socketmode.EventTypeDisconnect:
+		b.Metrics.setConnected(false)
 		if b.connected.Swap(false) {
 			b.log().Warn("Socket Mode connection lost; reconnecting")
 		}
-		b.Metrics.setConnected(false)
 	case socketmode.EventTypeInvalidAuth:
 		b.connected.Store(false)
 		b.Metrics.setConnected(false)

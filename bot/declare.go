@@ -19,10 +19,10 @@ func init() {
 		commands: []subcommand{{
 			Name: "declare", Aliases: []string{"new", "open"}, Topic: "declare",
 			Forms: []form{
-				{Usage: "declare [sev1-4] [service] <title>", Help: "declare an incident; a channel, the right people, the runbook and an announcement follow. Severity defaults to {default_severity}; `{cmd} help severities` and `{cmd} help services` list them."},
-				{Usage: "declare --private …", Help: "a private channel; the announcement never shows the title."},
-				{Usage: "declare --started 14:02 …", Help: "impact began 14:02 UTC (for time to detect)."},
-				{Usage: "", Help: "open the declaration form (so does `{cmd} declare` with no title)."},
+				{Usage: "declare [sev1-4] [service] <title>", Key: "declare"},
+				{Usage: "declare --private …", Key: "declare.private"},
+				{Usage: "declare --started 14:02 …", Key: "declare.started"},
+				{Usage: "", Key: "declare.form"},
 			},
 			Handle: (*Bot).onDeclare,
 		}},

@@ -61,7 +61,7 @@ func (b *Bot) declareView(sev playbook.Severity, service, meta string) slack.Mod
 	var initial *slack.OptionBlockObject
 	for _, s := range playbook.Severities {
 		t := b.App.Tier(s)
-		o := slack.NewOptionBlockObject(s.String(), plain(templates.Truncate(75, s.String()+": "+t.Impact)), nil)
+		o := slack.NewOptionBlockObject(s.String(), plain(templates.Truncate(75, s.String()+": "+b.Templates.Impact(t))), nil)
 		sevOptions = append(sevOptions, o)
 		if s == sev {
 			initial = o

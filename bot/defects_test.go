@@ -231,6 +231,11 @@ func TestChannelThatCannotBeCreated(t *testing.T) {
 	if inc, _ = k.db.Get(ctxT(t), 1); inc.Status != playbook.StatusResolved {
 		t.Fatalf("resolve #1 from another channel: status %s", inc.Status)
 	}
+	// Nobody gave a reason: the override records that there was no
+	// channel (the post-mortem and the final update word it).
+	if inc.Override == nil || !inc.Override.NoChannel || inc.Override.Reason != "" {
+		t.Fatalf("override of a channel-less all-clear: %+v", inc.Override)
+	}
 	cmdIn(t, k, f, declarer, general, "close #1")
 	if inc, _ = k.db.Get(ctxT(t), 1); inc.Status != playbook.StatusClosed {
 		t.Fatalf("close #1 from another channel: status %s", inc.Status)

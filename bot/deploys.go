@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -19,9 +20,9 @@ func init() {
 	register(feature{
 		commands: []subcommand{
 			{Name: "deploys", Topic: "deploys", Handle: (*Bot).onDeploys, Forms: []form{
-				{Usage: "deploys [service] [window]", Help: "the deploys of the window (`90m`, `4h`, `3d`), the suspect first, and the open watch windows; only you see it outside an incident."}}},
+				{Usage: "deploys [service] [window]", Key: "deploys"}}},
 			{Name: "cause", Topic: "deploys", Handle: (*Bot).onCause, Forms: []form{
-				{Usage: "cause deploy <sha>", Help: "in the incident's channel, link the deploy of that commit (7+ hex characters) as the incident's cause."}}},
+				{Usage: "cause deploy <sha>", Key: "cause"}}},
 		},
 		actions: map[string]actionHandler{
 			actionDeployCause: func(b *Bot, ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
@@ -48,11 +49,12 @@ var _ playbook.DeployPoster = (*Adapter)(nil)
 
 // PostDeploys implements playbook.DeployPoster.
 func (a *Adapter) PostDeploys(ctx context.Context, b playbook.Briefing, r playbook.DeployReport, m playbook.MessageRef) (playbook.MessageRef, error) {
-	blocks := DeployBlocks(r, b.Incident.Number, b.Incident.Deploys)
-	fallback := fmt.Sprintf("Recent deploys of incident #%d", b.Incident.Number)
+	blocks := DeployBlocks(a.Templates, r, b.Incident.Number, b.Incident.Deploys)
+	var suspect *playbook.Ranked
 	if s, ok := r.Suspect(); ok {
-		fallback += ": suspect " + s.Short() + " of " + s.Repo
+		suspect = &s
 	}
+	fallback := a.say("deploys.fallback", map[string]any{"Incident": b.Incident.Number, "Suspect": suspect})
 	if !m.Zero() {
 		_, _, _, err := a.API.UpdateMessageContext(ctx, m.Channel, m.TS, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...))
 		if err != nil {
@@ -69,51 +71,23 @@ func (a *Adapter) PostDeploysFailure(ctx context.Context, b playbook.Briefing, n
 	if err != nil {
 		return err
 	}
-	btn := slack.NewButtonBlockElement(actionRetryDeploys, strconv.FormatInt(b.Incident.Number, 10), plainText("Retry"))
+	btn := slack.NewButtonBlockElement(actionRetryDeploys, strconv.FormatInt(b.Incident.Number, 10), plainText(a.say("deploys.button_retry", nil)))
 	blocks := []slack.Block{
-		slack.NewSectionBlock(mrkdwn(":warning: "+text), nil, nil, slack.SectionBlockOptionBlockID("deploys_failure")),
+		slack.NewSectionBlock(mrkdwn(a.say("deploys.failed", map[string]any{"Notice": text})), nil, nil, slack.SectionBlockOptionBlockID("deploys_failure")),
 		slack.NewActionBlock("deploys_failure_actions", btn),
 	}
 	_, err = a.post(ctx, b.Incident.Channel.ID, templates.Truncate(3000, text), blocks)
 	return err
 }
 
-// verdictWords says each verdict to a person.
-var verdictWords = map[playbook.Verdict]string{
-	playbook.VerdictSuspect:        ":dart: *Most likely*",
-	playbook.VerdictCandidate:      "*Candidate*",
-	playbook.VerdictRejected:       ":heavy_multiplication_x: *Ruled out*",
-	playbook.VerdictRedeploy:       "*Redeploy* of a version live before",
-	playbook.VerdictNotLive:        "*Never went live*",
-	playbook.VerdictAfterDetection: "*After detection*",
-}
-
-var flagWords = map[playbook.RiskFlag]string{
-	playbook.FlagMigration:  "database migration",
-	playbook.FlagLargeDiff:  "large diff",
-	playbook.FlagNoApproval: "no approving review",
-}
-
-// DeployBlocks renders the deploys message: the suspect first with its
-// rollback hint, then the others; buttons when n names an incident. It
-// stays within Block Kit's limits (50 blocks, 3000 characters a section)
-// whatever the number of deploys and pull requests.
-func DeployBlocks(r playbook.DeployReport, n int64, f *playbook.DeployFinding) []slack.Block {
-	var targets []string
-	for _, s := range r.Services {
-		env := s.DeployEnvironment
-		if env == "" {
-			env = "production"
-		}
-		targets = append(targets, fmt.Sprintf("%s (`%s` to %s)", templates.Escape(s.Name), templates.Escape(s.Repo), templates.Escape(env)))
-	}
-	title := "Recent deploys"
-	if n > 0 {
-		title = fmt.Sprintf("Deploys before incident #%d", n)
-	}
-	what := fmt.Sprintf("Deploys of %s since %s (%s before %s).", strings.Join(targets, ", "), templates.SlackDate(r.From), spanWords(r.Detected.Sub(r.From)), map[bool]string{true: "detection", false: "now"}[n > 0])
+// DeployBlocks renders the deploys message with words (deploys.tmpl): the
+// suspect first with its rollback hint, then the others; buttons when n
+// names an incident. It stays within Block Kit's limits (50 blocks, 3000
+// characters a section) whatever the number of deploys and pull requests.
+func DeployBlocks(words *templates.Set, r playbook.DeployReport, n int64, f *playbook.DeployFinding) []slack.Block {
+	what := say(words, "deploys.context", map[string]any{"Services": r.Services, "From": r.From, "Span": spanOf(r.Detected.Sub(r.From)), "Detection": n > 0})
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plainText(title)),
+		slack.NewHeaderBlock(plainText(say(words, "deploys.title", map[string]any{"Incident": n}))),
 		slack.NewContextBlock("deploys_ctx", mrkdwn(templates.Truncate(maxSectionText, what))),
 	}
 	inWindow := 0
@@ -123,7 +97,7 @@ func DeployBlocks(r playbook.DeployReport, n int64, f *playbook.DeployFinding) [
 		}
 	}
 	if inWindow == 0 {
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(":white_check_mark: No deploys in this window: a deploy is an unlikely cause. Look at config changes, dependencies and traffic."), nil, nil, slack.SectionBlockOptionBlockID("deploys_none")))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(say(words, "deploys.none", nil)), nil, nil, slack.SectionBlockOptionBlockID("deploys_none")))
 	}
 	shown := 0
 	for i, rk := range r.Ranked {
@@ -131,7 +105,7 @@ func DeployBlocks(r playbook.DeployReport, n int64, f *playbook.DeployFinding) [
 			break
 		}
 		shown++
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(deployText(rk, r, f)), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("deploy_%d", i))))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(deployText(words, rk, r)), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("deploy_%d", i))))
 		if n <= 0 || !rk.Succeeded() || rk.Verdict == playbook.VerdictAfterDetection {
 			continue
 		}
@@ -139,23 +113,23 @@ func DeployBlocks(r playbook.DeployReport, n int64, f *playbook.DeployFinding) [
 		confirmed := r.Confirmed && i == 0 && rk.Verdict == playbook.VerdictSuspect
 		var els []slack.BlockElement
 		if !confirmed {
-			cause := slack.NewButtonBlockElement(actionDeployCause, val, plainText("This is the cause"))
+			cause := slack.NewButtonBlockElement(actionDeployCause, val, plainText(say(words, "deploys.button_cause", nil)))
 			if rk.Verdict == playbook.VerdictSuspect {
 				cause.Style = slack.StylePrimary
 			}
 			els = append(els, cause)
 		}
 		if rk.Verdict != playbook.VerdictRejected {
-			els = append(els, slack.NewButtonBlockElement(actionDeployNot, val, plainText("Not this one")))
+			els = append(els, slack.NewButtonBlockElement(actionDeployNot, val, plainText(say(words, "deploys.button_not", nil))))
 		}
 		blocks = append(blocks, slack.NewActionBlock(fmt.Sprintf("deploy_actions_%d", i), els...))
 	}
 	var foot []string
 	if more := len(r.Ranked) - shown; more > 0 {
-		foot = append(foot, fmt.Sprintf("… and %d older or less likely deploys not shown.", more))
+		foot = append(foot, say(words, "deploys.more", more))
 	}
 	for _, w := range r.Windows {
-		foot = append(foot, fmt.Sprintf(":eyes: Watch window open for %s until %s (deploy `%s`).", templates.Escape(w.Service), templates.SlackDate(w.Until), templates.Escape(w.Deploy.Short())))
+		foot = append(foot, say(words, "deploys.window", w))
 	}
 	if len(foot) > 0 {
 		blocks = append(blocks, slack.NewContextBlock("deploys_foot", mrkdwn(templates.Truncate(maxSectionText, strings.Join(foot, "\n")))))
@@ -168,104 +142,37 @@ const maxWindowLines = 10
 
 // WindowBlocks renders the deploy watch windows open now (the App Home):
 // each service, its deploy and until when, in one section.
-func WindowBlocks(ws []playbook.HeightenedWindow) []slack.Block {
-	lines := []string{fmt.Sprintf(":eyes: *Deploy watch windows open: %d*. An incident declared for one of these services now is linked to its deploy.", len(ws))}
-	for i, w := range ws {
-		if i == maxWindowLines {
-			lines = append(lines, fmt.Sprintf("…and %d more (`/incident deploys` lists them all).", len(ws)-i))
-			break
-		}
-		d := w.Deploy
-		l := fmt.Sprintf("• *%s* · deploy `%s`", templates.Escape(templates.Truncate(60, w.Service)), templates.Escape(d.Short()))
-		if d.URL != "" {
-			l = fmt.Sprintf("• *%s* · deploy <%s|`%s`>", templates.Escape(templates.Truncate(60, w.Service)), d.URL, templates.Escape(d.Short()))
-		}
-		if d.Ref != "" {
-			l += fmt.Sprintf(" (%s)", templates.Escape(templates.Truncate(60, d.Ref)))
-		}
-		l += fmt.Sprintf(" of `%s`", templates.Escape(templates.Truncate(80, d.Repo)))
-		if d.Creator != "" {
-			l += " by " + templates.Escape(templates.Truncate(40, d.Creator))
-		}
-		l += " · until " + templates.SlackDate(w.Until)
-		lines = append(lines, l)
-	}
-	return []slack.Block{slack.NewSectionBlock(mrkdwn(templates.Truncate(maxSectionText, strings.Join(lines, "\n"))), nil, nil, slack.SectionBlockOptionBlockID("deploy_windows"))}
+func WindowBlocks(words *templates.Set, ws []playbook.HeightenedWindow) []slack.Block {
+	shown := ws[:min(len(ws), maxWindowLines)]
+	text := say(words, "deploys.windows", map[string]any{"Total": len(ws), "Windows": shown, "More": len(ws) - len(shown)})
+	return []slack.Block{slack.NewSectionBlock(mrkdwn(templates.Truncate(maxSectionText, text)), nil, nil, slack.SectionBlockOptionBlockID("deploy_windows"))}
 }
 
 // deployText is one deploy's section: what, flags, pull requests, and for
 // the suspect the rollback hint, in at most maxSectionText characters.
-func deployText(rk playbook.Ranked, r playbook.DeployReport, f *playbook.DeployFinding) string {
-	var b strings.Builder
-	verdict := verdictWords[rk.Verdict]
+func deployText(words *templates.Set, rk playbook.Ranked, r playbook.DeployReport) string {
+	d := map[string]any{"Deploy": rk, "ShowRepo": len(r.Services) > 1, "Risky": firstRisky(rk.PRs), "Changed": changedLines(rk.PRs)}
 	if rk.Verdict == playbook.VerdictSuspect && r.Confirmed {
-		verdict = ":white_check_mark: *Confirmed cause*"
-		if r.ConfirmedBy == playbook.ActorKlaxon {
-			verdict += " (declared inside its watch window)"
-		} else if r.ConfirmedBy != "" {
-			verdict += " (by <@" + templates.Escape(r.ConfirmedBy) + ">)"
-		}
+		d["Confirmed"], d["ConfirmedBy"], d["ByKlaxon"] = true, r.ConfirmedBy, r.ConfirmedBy == playbook.ActorKlaxon
 	}
-	fmt.Fprintf(&b, "%s · `%s`", verdict, templates.Escape(rk.Short()))
-	if len(r.Services) > 1 {
-		fmt.Fprintf(&b, " of `%s`", templates.Escape(rk.Repo))
+	if rk.KnownGood != nil {
+		d["GoodSHA"] = shortSHA(rk.KnownGood.SHA)
 	}
-	if rk.Ref != "" {
-		fmt.Fprintf(&b, " (%s)", templates.Escape(templates.Truncate(60, rk.Ref)))
-	}
-	if rk.Creator != "" {
-		fmt.Fprintf(&b, " by %s", templates.Escape(templates.Truncate(40, rk.Creator)))
-	}
-	state := rk.State
-	if state == "" {
-		state = "no status"
-	}
-	fmt.Fprintf(&b, " · %s · %s", templates.SlackDate(rk.At), templates.Escape(state))
-	if rk.URL != "" {
-		fmt.Fprintf(&b, " · <%s|details>", rk.URL)
-	}
-	if len(rk.Flags) > 0 {
-		var fl []string
-		for _, fg := range rk.Flags {
-			w := flagWords[fg]
-			switch fg {
-			case playbook.FlagMigration:
-				if p := firstRisky(rk.PRs); p != "" {
-					w += " (`" + templates.Escape(templates.Truncate(80, p)) + "`)"
-				}
-			case playbook.FlagLargeDiff:
-				w += fmt.Sprintf(" (%d lines)", changedLines(rk.PRs))
-			}
-			fl = append(fl, w)
-		}
-		b.WriteString("\n:warning: " + strings.Join(fl, ", "))
-	}
-	if rk.Verdict == playbook.VerdictSuspect || rk.Verdict == playbook.VerdictCandidate {
-		switch {
-		case rk.KnownGood != nil:
-			fmt.Fprintf(&b, "\n:rewind: Roll back to `%s` (deployed %s)", templates.Escape(shortSHA(rk.KnownGood.SHA)), templates.SlackDate(rk.KnownGood.At))
-			if rk.CompareURL != "" {
-				fmt.Fprintf(&b, " · <%s|compare>", rk.CompareURL)
-			}
-		case rk.Succeeded():
-			b.WriteString("\n:rewind: No earlier successful deploy in the last 30 days: find the known-good version in your deploy tool.")
-		}
-	}
-	head := b.String()
+	head := say(words, "deploys.deploy", d)
 	// The pull requests, as many as fit.
 	var lines []string
 	if rk.Detailed && len(rk.PRs) == 0 && rk.Succeeded() {
-		lines = append(lines, "No pull request: pushed directly.")
+		lines = append(lines, say(words, "deploys.pushed_directly", nil))
 	}
 	room := maxSectionText - utf8.RuneCountInString(head) - 80
 	for i, pr := range rk.PRs {
 		if i == maxPRLinesPerDeploy {
-			lines = append(lines, fmt.Sprintf("… and %d more pull requests", len(rk.PRs)-i))
+			lines = append(lines, say(words, "deploys.more_prs", len(rk.PRs)-i))
 			break
 		}
-		l := prLine(pr)
+		l := say(words, "deploys.pr", pr)
 		if room -= utf8.RuneCountInString(l) + 1; room < 0 {
-			lines = append(lines, fmt.Sprintf("… and %d more pull requests", len(rk.PRs)-i))
+			lines = append(lines, say(words, "deploys.more_prs", len(rk.PRs)-i))
 			break
 		}
 		lines = append(lines, l)
@@ -277,45 +184,19 @@ func deployText(rk playbook.Ranked, r playbook.DeployReport, f *playbook.DeployF
 	return templates.Truncate(maxSectionText, out)
 }
 
-// spanWords says a window's length: "2 hours", "90 min", "3 days".
-func spanWords(d time.Duration) string {
+// span is a window's length in one unit (deploys.span): whole days from
+// two days up, whole hours from one hour, else minutes.
+type span struct{ Days, Hours, Minutes int64 }
+
+func spanOf(d time.Duration) span {
 	d = d.Round(time.Minute)
 	switch {
 	case d >= 48*time.Hour && d%(24*time.Hour) == 0:
-		return fmt.Sprintf("%d days", d/(24*time.Hour))
-	case d == time.Hour:
-		return "1 hour"
+		return span{Days: int64(d / (24 * time.Hour))}
 	case d >= time.Hour && d%time.Hour == 0:
-		return fmt.Sprintf("%d hours", d/time.Hour)
+		return span{Hours: int64(d / time.Hour)}
 	}
-	return fmt.Sprintf("%d min", d/time.Minute)
-}
-
-func prLine(pr playbook.PullRequest) string {
-	title := templates.Escape(templates.Truncate(80, pr.Title))
-	ref := fmt.Sprintf("#%d %s", pr.Number, title)
-	if pr.URL != "" {
-		ref = fmt.Sprintf("<%s|#%d> %s", pr.URL, pr.Number, title)
-	}
-	l := "• " + ref
-	if pr.Author != "" {
-		l += " by " + templates.Escape(templates.Truncate(40, pr.Author))
-	}
-	if len(pr.Approvers) > 0 {
-		ap := pr.Approvers
-		if len(ap) > 3 {
-			ap = ap[:3]
-		}
-		l += " · approved by " + templates.Escape(strings.Join(ap, ", "))
-	} else {
-		l += " · *no approval*"
-	}
-	files := strconv.Itoa(pr.Files)
-	if pr.FilesMore {
-		files += "+"
-	}
-	l += fmt.Sprintf(" · %s files (+%d −%d)", files, pr.Additions, pr.Deletions)
-	return l
+	return span{Minutes: int64(d / time.Minute)}
 }
 
 func firstRisky(prs []playbook.PullRequest) string {
@@ -363,7 +244,7 @@ func (b *Bot) onDeployVerdict(ctx context.Context, req socketmode.Request, cb sl
 	}
 	if cause {
 		s := inc.Deploys.Suspect
-		b.notice(ctx, inc.Channel.ID, fmt.Sprintf(":link: <@%s> linked deploy `%s` of `%s` to incident #%d as its cause. `%s remediate rollback` rolls back to it.", cb.User.ID, shortSHA(s.SHA), templates.Escape(s.Repo), inc.Number, b.Command))
+		b.noticeFrom(ctx, inc.Channel.ID, "deploys.linked_cause", map[string]any{"User": cb.User.ID, "SHA": shortSHA(s.SHA), "Repo": s.Repo, "Incident": inc.Number, "Command": b.Command})
 	}
 }
 
@@ -380,9 +261,24 @@ func (b *Bot) onRetryDeploys(ctx context.Context, req socketmode.Request, cb sla
 
 // ---- commands
 
+// DeploysArgError is a word of /incident deploys that is neither a
+// service nor a window (NotWindow: it starts like a window but is not one,
+// or is not positive); deploys.bad_args says it.
+type DeploysArgError struct {
+	Word      string
+	NotWindow bool
+}
+
+func (e *DeploysArgError) Error() string {
+	if e.NotWindow {
+		return fmt.Sprintf("deploys window %q", e.Word)
+	}
+	return fmt.Sprintf("deploys argument %q", e.Word)
+}
+
 // ParseDeploysArgs reads "[service] [window]" of /incident deploys: a word
 // naming a service, and a window as a Go duration or a number of days
-// ("3d").
+// ("3d"). A word that is neither is a *DeploysArgError.
 func ParseDeploysArgs(text string, isService func(string) bool) (service string, window time.Duration, err error) {
 	for _, w := range strings.Fields(text) {
 		switch {
@@ -391,11 +287,11 @@ func ParseDeploysArgs(text string, isService func(string) bool) (service string,
 		case window == 0 && looksLikeDuration(w):
 			d, derr := parseWindow(w)
 			if derr != nil || d <= 0 {
-				return "", 0, fmt.Errorf("%q is not a window: write 30m, 2h or 3d", templates.Truncate(20, w))
+				return "", 0, &DeploysArgError{Word: w, NotWindow: true}
 			}
 			window = d
 		default:
-			return "", 0, fmt.Errorf("%q is neither a service nor a window", templates.Truncate(30, w))
+			return "", 0, &DeploysArgError{Word: w}
 		}
 	}
 	return service, window, nil
@@ -420,7 +316,11 @@ func parseWindow(w string) (time.Duration, error) {
 func (b *Bot) onDeploys(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, arg string, received time.Time) {
 	service, window, err := ParseDeploysArgs(Plain(arg), func(w string) bool { _, ok := b.App.Service(w); return ok })
 	if err != nil {
-		b.ack(req, ephemeral(templates.Escape(err.Error())+fmt.Sprintf(". For example: `%s deploys checkout 4h`.", b.Command)), received)
+		text := b.errText(err)
+		if bad := (*DeploysArgError)(nil); errors.As(err, &bad) {
+			text = b.words("deploys.bad_args", map[string]any{"Word": bad.Word, "NotWindow": bad.NotWindow, "Command": b.Command})
+		}
+		b.ack(req, ephemeral(text), received)
 		return
 	}
 	inc, ierr := b.App.IncidentIn(ctx, sc.ChannelID)
@@ -428,15 +328,15 @@ func (b *Bot) onDeploys(ctx context.Context, req socketmode.Request, sc slack.Sl
 	if inIncident && service == "" {
 		service = inc.Service
 	}
-	b.ack(req, ephemeral(":mag: Reading the deploys from GitHub…"), received)
+	b.ack(req, ephemeral(b.words("deploys.reading", nil)), received)
 	rep, err := b.App.RecentDeploys(ctx, service, window)
 	if err != nil {
 		b.logDomainError("deploys", sc.UserID, err)
 		b.tellUser(ctx, sc.ResponseURL, b.errText(err))
 		return
 	}
-	msg := &slack.WebhookMessage{Text: "Recent deploys", ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: true,
-		Blocks: &slack.Blocks{BlockSet: DeployBlocks(rep, 0, nil)}}
+	msg := &slack.WebhookMessage{Text: b.words("deploys.title", map[string]any{"Incident": 0}), ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: true,
+		Blocks: &slack.Blocks{BlockSet: DeployBlocks(b.Templates, rep, 0, nil)}}
 	if inIncident {
 		msg.ResponseType, msg.ReplaceOriginal = slack.ResponseTypeInChannel, false
 	}
@@ -453,7 +353,7 @@ func (b *Bot) onCause(ctx context.Context, req socketmode.Request, sc slack.Slas
 	}
 	f := strings.Fields(arg)
 	if len(f) != 2 || !strings.EqualFold(f[0], "deploy") {
-		b.ack(req, ephemeral(fmt.Sprintf("Name the deploy that caused it by its commit SHA: `%s cause deploy 3f2a9c1`.", b.Command)), received)
+		b.ack(req, ephemeral(b.words("deploys.cause_usage", map[string]any{"Command": b.Command})), received)
 		return
 	}
 	inc, rec, applied, err := b.App.LinkCauseBySHA(ctx, inc.Number, f[1], sc.UserID, "env:"+req.EnvelopeID)
@@ -464,6 +364,6 @@ func (b *Bot) onCause(ctx context.Context, req socketmode.Request, sc slack.Slas
 	}
 	b.ack(req, nil, received)
 	if applied {
-		b.notice(ctx, inc.Channel.ID, fmt.Sprintf(":link: <@%s> linked deploy `%s` of `%s` to incident #%d as its cause.", sc.UserID, templates.Escape(rec.Short()), templates.Escape(rec.Repo), inc.Number))
+		b.noticeFrom(ctx, inc.Channel.ID, "deploys.linked_cause", map[string]any{"User": sc.UserID, "SHA": rec.Short(), "Repo": rec.Repo, "Incident": inc.Number})
 	}
 }

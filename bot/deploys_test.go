@@ -2,7 +2,9 @@ package bot_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,7 +49,7 @@ func TestDeploysPostWithinBlockKitLimits(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Slack refused the deploys message: %v", err)
 	}
-	blocks := bot.DeployBlocks(rep, 1, nil)
+	blocks := bot.DeployBlocks(templates.MustDefault(), rep, 1, nil)
 	if len(blocks) > 50 {
 		t.Fatalf("%d blocks", len(blocks))
 	}
@@ -274,6 +276,36 @@ func TestParseDeploysArgs(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("ParseDeploysArgs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestDeployBlocksSpeakTheOperatorsWords: an operator's deploys.tmpl that
+// redefines two defines changes those words in the deploys message and
+// leaves the others to the built-in file.
+func TestDeployBlocksSpeakTheOperatorsWords(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	override := `{{define "deploys.title"}}Déploiements avant l'incident #{{.Incident}}{{end}}` +
+		`{{define "deploys.none"}}Aucun déploiement dans cette fenêtre.{{end}}`
+	if err := os.WriteFile(filepath.Join(dir, "deploys.tmpl"), []byte(override), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	set, err := templates.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	rep := playbook.DeployReport{Services: []playbook.Service{{Name: "api", Repo: "acme/api"}}, From: now.Add(-2 * time.Hour), Detected: now}
+	blocks := bot.DeployBlocks(set, rep, 7, nil)
+	b, err := json.Marshal(blocks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{"Déploiements avant l'incident #7", "Aucun déploiement dans cette fenêtre.", "Deploys of api (`acme/api` to production)", "(2 hours before detection)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("deploys message lacks %q:\n%s", want, text)
 		}
 	}
 }

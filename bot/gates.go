@@ -21,8 +21,8 @@ func init() {
 	register(feature{
 		commands: []subcommand{
 			{Name: "resolve", Topic: "resolve", Handle: (*Bot).onResolve, Forms: []form{
-				{Usage: "resolve", Help: "open the four verification gates; once they all hold, the same command (or the \"All clear\" button) resolves."},
-				{Usage: "resolve override <reason>", Help: "the commander's all-clear over open gates."}}},
+				{Usage: "resolve", Key: "resolve"},
+				{Usage: "resolve override <reason>", Key: "resolve.override"}}},
 		},
 		actions: map[string]actionHandler{
 			actionGate:     (*Bot).onGateButton,
@@ -129,36 +129,32 @@ func (b *Bot) gatesBlocks(inc playbook.Incident) []slack.Block {
 // renderGates renders the gates of the stored incident as they stand at now.
 func renderGates(words *templates.Set, inc playbook.Incident, now time.Time) []slack.Block {
 	open := inc.Status.Open()
-	say := func(name string, data any) string {
-		s, _ := words.Render(name, data) // tested to render (TestEveryTemplateWithHostileInput)
-		return s
-	}
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plainText(say("gates.header", inc))),
-		slack.NewContextBlock("gates_ctx", mrkdwn(say("gates.context", nil))),
+		slack.NewHeaderBlock(plainText(say(words, "gates.header", inc))),
+		slack.NewContextBlock("gates_ctx", mrkdwn(say(words, "gates.context", nil))),
 	}
 	for _, st := range inc.GateStates(now) {
-		text := say("gates.row", st)
+		text := say(words, "gates.row", st)
 		var acc *slack.Accessory
 		if open {
-			label, want := "Holds", "on"
+			label, want := say(words, "gates.button_holds", nil), "on"
 			if st.Check != nil {
-				label, want = "Undo", "off"
+				label, want = say(words, "gates.button_undo", nil), "off"
 			}
 			acc = slack.NewAccessory(slack.NewButtonBlockElement(actionGate, fmt.Sprintf("%d:%s:%s", inc.Number, st.Gate, want), plainText(label)))
 		}
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, acc, slack.SectionBlockOptionBlockID("gate_"+string(st.Gate))))
 	}
 	if open {
-		clear := slack.NewButtonBlockElement(actionAllClear, fmt.Sprint(inc.Number), plainText("All clear"))
+		clear := slack.NewButtonBlockElement(actionAllClear, fmt.Sprint(inc.Number), plainText(say(words, "gates.button_all_clear", nil)))
 		clear.Style = slack.StylePrimary
-		override := slack.NewButtonBlockElement(actionOverride, fmt.Sprint(inc.Number), plainText("Override (commander)…"))
+		override := slack.NewButtonBlockElement(actionOverride, fmt.Sprint(inc.Number), plainText(say(words, "gates.button_override", nil)))
 		override.Style = slack.StyleDanger
 		blocks = append(blocks, slack.NewActionBlock("gates_actions", clear, override))
 		return blocks
 	}
 	resolved, _ := inc.At(playbook.PhaseResolved)
-	text := say("gates.done", map[string]any{"Resolved": resolved, "Override": inc.Override})
+	text := say(words, "gates.done", map[string]any{"Resolved": resolved, "Override": inc.Override})
 	return append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("gates_done")))
 }
 
@@ -216,7 +212,7 @@ func (b *Bot) announceAllClear(ctx context.Context, o playbook.Outcome) {
 		return
 	}
 	inc := o.Incident
-	btn := slack.NewButtonBlockElement(actionAddAction, fmt.Sprint(inc.Number), plainText("Add an action item"))
+	btn := slack.NewButtonBlockElement(actionAddAction, fmt.Sprint(inc.Number), plainText(b.words("gates.button_add_action", nil)))
 	btn.Style = slack.StylePrimary
 	text := b.words("gates.resolved", map[string]any{"Incident": inc, "Command": b.Command})
 	if _, _, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(
@@ -233,10 +229,11 @@ func (b *Bot) onOverrideButton(ctx context.Context, req socketmode.Request, cb s
 	if !ok {
 		return
 	}
-	b.openForm(ctx, n, cb.TriggerID, cb.ResponseURL, overrideCallbackID, "Override the gates", "Give the all-clear",
-		"`"+b.Command+" resolve override <reason>`",
-		slack.NewSectionBlock(mrkdwn("Only the incident commander can give the all-clear before all four gates hold. The reason is recorded and shown in the post-mortem."), nil, nil),
-		slack.NewInputBlock(blockReason, plainText("Reason"), nil, multiline(blockReason, "Why the all-clear cannot wait for every gate", playbook.MaxOverrideReason)))
+	b.openForm(ctx, n, cb.TriggerID, cb.ResponseURL, overrideCallbackID, b.words("gates.override_title", nil), b.words("gates.override_submit", nil),
+		b.words("gates.override_instead", map[string]any{"Command": b.Command}),
+		slack.NewSectionBlock(mrkdwn(b.words("gates.override_explain", nil)), nil, nil),
+		slack.NewInputBlock(blockReason, plainText(b.words("gates.override_label", nil)), nil,
+			multiline(blockReason, b.words("gates.override_placeholder", nil), playbook.MaxOverrideReason)))
 }
 
 func (b *Bot) onOverrideSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -27,8 +26,8 @@ func init() {
 	register(feature{commands: []subcommand{{
 		Name: "help", Aliases: []string{"-h", "--help", "?"}, Topic: "help",
 		Forms: []form{
-			{Usage: "help", Help: "every command by topic, the severities and the services."},
-			{Usage: "help <topic or command>", Help: "one topic's or one command's usages, e.g. `{cmd} help resolve`; `help severities` and `help services` list those in full."},
+			{Usage: "help", Key: "help"},
+			{Usage: "help <topic or command>", Key: "help.topic"},
 		},
 		Handle: (*Bot).onHelp,
 	}}})
@@ -70,7 +69,10 @@ func (b *Bot) helpOverview(prefix string) string {
 	text, err := renderOverview(b.Templates, b.helpData(), prefix)
 	if err != nil {
 		b.log().Error("rendering help", "err", err)
-		text = strings.TrimSpace(prefix + "\nUsage: " + b.Command + " declare [sev1-4] [service] <title>, or " + b.Command + " help")
+		// An operator's override that fails: the usage, from the
+		// embedded templates.
+		usage, _ := templates.Default().Render("help.fallback", b.helpData())
+		text = strings.TrimSpace(prefix + "\n" + usage)
 	}
 	return text
 }
@@ -88,17 +90,21 @@ func (b *Bot) helpFor(arg string) string {
 		return b.helpOverview("")
 	}
 	if !ok {
-		return b.helpOverview(fmt.Sprintf("`%s help %s`: there is no such topic or command.", b.Command, templates.Escape(templates.Truncate(40, words[0]))))
+		return b.helpOverview(b.words("help.no_such_topic", map[string]any{"Command": b.Command, "Word": templates.Truncate(40, words[0])}))
 	}
 	return text
 }
 
 // overviewTopics lists every registered command's name under its topic
 // (help aside: help.tmpl ends with it).
-func overviewTopics() []helpTopic {
+func overviewTopics(set *templates.Set) ([]helpTopic, error) {
 	var out []helpTopic
 	for _, t := range topics {
-		ht := helpTopic{Key: t.Key, Title: t.Title, Where: t.Where}
+		title, where, err := topicWords(set, t)
+		if err != nil {
+			return nil, err
+		}
+		ht := helpTopic{Key: t.Key, Title: title, Where: where}
 		for _, c := range router.ordered() {
 			if c.Topic == t.Key {
 				ht.Commands = append(ht.Commands, c.Name)
@@ -108,7 +114,35 @@ func overviewTopics() []helpTopic {
 			out = append(out, ht)
 		}
 	}
-	return out
+	return out, nil
+}
+
+// topicWords renders a topic's title and where its commands work.
+func topicWords(set *templates.Set, t topic) (title, where string, err error) {
+	if title, err = set.Render("help.title."+t.Key, nil); err != nil || !t.InChannel {
+		return title, "", err
+	}
+	where, err = set.Render("help.in_channel", nil)
+	return title, where, err
+}
+
+// formLines renders the usages of cs with their line of help.
+func formLines(set *templates.Set, d helpData, cs []*subcommand) ([]form, error) {
+	expand := strings.NewReplacer("{cmd}", d.Command, "{default_severity}", d.DefaultSeverity.String())
+	var out []form
+	for _, c := range cs {
+		for _, f := range c.Forms {
+			help := expand.Replace(f.Help)
+			if f.Key != "" {
+				var err error
+				if help, err = set.Render("usage."+f.Key, d); err != nil {
+					return nil, err
+				}
+			}
+			out = append(out, form{Usage: f.Usage, Help: help})
+		}
+	}
+	return out, nil
 }
 
 // renderOverview renders help.tmpl with as many services as fit, with
@@ -116,7 +150,10 @@ func overviewTopics() []helpTopic {
 // part that grows with the config (tiers' texts are cut in the template).
 func renderOverview(set *templates.Set, d helpData, prefix string) (string, error) {
 	all := d.Services
-	d.Topics = overviewTopics()
+	var err error
+	if d.Topics, err = overviewTopics(set); err != nil {
+		return "", err
+	}
 	render := func(n int) (string, error) {
 		d.Services, d.MoreServices = all[:n], len(all)-n
 		text, err := set.Render("help.tmpl", d)
@@ -150,42 +187,40 @@ func renderOverview(set *templates.Set, d helpData, prefix string) (string, erro
 // usages) or a command (its usages), or the full severities or services.
 // ok is false when word names none of them.
 func renderDetail(set *templates.Set, d helpData, word string) (text string, ok bool, err error) {
-	expand := strings.NewReplacer("{cmd}", d.Command, "{default_severity}", d.DefaultSeverity.String())
-	lines := func(cs []*subcommand) []form {
-		var out []form
-		for _, c := range cs {
-			for _, f := range c.Forms {
-				out = append(out, form{Usage: f.Usage, Help: expand.Replace(f.Help)})
-			}
-		}
-		return out
-	}
 	services, tiers := d.Services, d.Tiers
 	d.Services, d.Tiers = nil, nil
+	var cs []*subcommand
+	t := topic{Key: word}
 	switch i := slices.IndexFunc(topics, func(t topic) bool { return t.Key == word }); {
 	case word == "severities":
-		d.Title, d.Tiers = "Severities", tiers
+		d.Tiers = tiers
 	case word == "services":
-		d.Title, d.Services = "Services", services
-		if len(services) == 0 {
-			d.Where = "none configured"
-		}
+		d.Services = services
 	case i >= 0:
-		t := topics[i]
-		var cs []*subcommand
+		t = topics[i]
 		for _, c := range router.ordered() {
 			if c.Topic == t.Key {
 				cs = append(cs, c)
 			}
 		}
-		d.Title, d.Where, d.Lines = t.Title, t.Where, lines(cs)
 	default:
 		c, found := router.lookup(word)
 		if !found {
 			return "", false, nil
 		}
-		t := topics[slices.IndexFunc(topics, func(t topic) bool { return t.Key == c.Topic })]
-		d.Title, d.Where, d.Lines = t.Title, t.Where, lines([]*subcommand{c})
+		t = topics[slices.IndexFunc(topics, func(t topic) bool { return t.Key == c.Topic })]
+		cs = []*subcommand{c}
+	}
+	if d.Title, d.Where, err = topicWords(set, t); err != nil {
+		return "", true, err
+	}
+	if word == "services" && len(services) == 0 {
+		if d.Where, err = set.Render("help.services_none", nil); err != nil {
+			return "", true, err
+		}
+	}
+	if d.Lines, err = formLines(set, d, cs); err != nil {
+		return "", true, err
 	}
 	text, err = set.Render("help_topic.tmpl", d)
 	return text, true, err

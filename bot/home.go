@@ -77,7 +77,7 @@ func (b *Bot) publishHome(ctx context.Context, user string) error {
 	if ws, err := b.App.OpenWindows(ctx, now); err != nil {
 		b.log().Warn("reading the open deploy watch windows for the App Home", "err", err)
 	} else if len(ws) > 0 {
-		view.Blocks.BlockSet = slices.Insert(view.Blocks.BlockSet, homeWindowsAt(view.Blocks.BlockSet), WindowBlocks(ws)...)
+		view.Blocks.BlockSet = slices.Insert(view.Blocks.BlockSet, homeWindowsAt(view.Blocks.BlockSet), WindowBlocks(b.Templates, ws)...)
 	}
 	if len(view.Blocks.BlockSet) > maxHomeBlocks {
 		view.Blocks.BlockSet = view.Blocks.BlockSet[:maxHomeBlocks]
@@ -127,7 +127,7 @@ func homeView(open []playbook.Incident, f playbook.Figures, chartFileID string, 
 			fmt.Sprintf("…and %d more (worst severity and newest first). `/incident list` lists them in Slack.", rest), false, false)))
 	}
 	blocks = append(blocks, slack.NewDividerBlock())
-	blocks = append(blocks, statsBlocks(f, "The last 12 weeks")...)
+	blocks = append(blocks, statsBlocks(templates.Default(), f, "The last 12 weeks")...)
 	if chartFileID != "" {
 		blocks = append(blocks, slack.NewImageBlockSlackFile(&slack.SlackFileObject{ID: chartFileID},
 			"Time to restore per week, stacked by phase, one panel per severity, with the targets", "chart",

@@ -119,7 +119,7 @@ func oneLine(s string, n int) string {
 // words renders template name with data: a text for people, from templates.
 // A template that fails (a broken override) is logged and says nothing.
 func (b *Bot) words(name string, data any) string {
-	text, err := b.Templates.Render(name, data)
+	text, err := b.tmpl().Render(name, data)
 	if err != nil {
 		b.log().Error("rendering a text", "template", name, "err", err)
 		return ""

@@ -15,7 +15,7 @@ import (
 
 func init() {
 	register(feature{commands: []subcommand{{Name: "list", Topic: "reports", Forms: []form{
-		{Usage: "list", Help: "the open incidents (private ones only to their members)."}},
+		{Usage: "list", Key: "list"}},
 		Handle: func(b *Bot, ctx context.Context, req socketmode.Request, sc slack.SlashCommand, _ string, received time.Time) {
 			b.onList(ctx, req, sc, received)
 		}}}})

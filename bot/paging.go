@@ -21,10 +21,10 @@ func init() {
 	register(feature{
 		commands: []subcommand{
 			{Name: "page", Topic: "paging", Handle: (*Bot).onPage, Forms: []form{
-				{Usage: "page <service|@someone|policy ID>", Help: "in the incident's channel, page more people (PagerDuty's responder request, or Slack when PagerDuty is not set up); the people reached are invited."}}},
+				{Usage: "page <service|@someone|policy ID>", Key: "page"}}},
 			{Name: "owners", Topic: "paging", Handle: (*Bot).onOwners, Forms: []form{
-				{Usage: "owners <service> [path]", Help: "the owning team, the CODEOWNERS rule that matched, who is on call now and the escalation policy."},
-				{Usage: "owners <path>", Help: "the same for a path: in an incident's channel read in its service's repo, else in the repo it starts with (acme/checkout/db/x.sql) or the services' one repo."}}},
+				{Usage: "owners <service> [path]", Key: "owners"},
+				{Usage: "owners <path>", Key: "owners.path"}}},
 		},
 		actions: map[string]actionHandler{actionAckPage: (*Bot).onAckPage},
 	})
@@ -118,7 +118,7 @@ func (p *PageChat) PostPage(ctx context.Context, b playbook.Briefing, n playbook
 	text = templates.Truncate(maxSectionText, text)
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID(block))}
 	if (n.Kind == playbook.PageDeclaration || n.Kind == playbook.PageRaise) && n.Link == "" && len(n.Slack) > 0 {
-		btn := slack.NewButtonBlockElement(actionAckPage, strconv.FormatInt(b.Incident.Number, 10), plainText("Acknowledge"))
+		btn := slack.NewButtonBlockElement(actionAckPage, strconv.FormatInt(b.Incident.Number, 10), plainText(p.Adapter.say("page.ack_button", nil)))
 		btn.Style = slack.StylePrimary
 		blocks = append(blocks, slack.NewActionBlock("page_actions", btn))
 	}
@@ -237,9 +237,6 @@ func serviceNames(ss []playbook.Service) []string {
 	var out []string
 	for _, s := range ss {
 		out = append(out, s.Name)
-	}
-	if len(out) == 0 {
-		return []string{"none configured"}
 	}
 	return out
 }

@@ -10,7 +10,6 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/klaxonhq/klaxon/playbook"
-	"github.com/klaxonhq/klaxon/templates"
 )
 
 // Remediation: /incident remediate (the five options, fastest first, and
@@ -21,9 +20,9 @@ func init() {
 	register(feature{
 		commands: []subcommand{
 			{Name: "remediate", Topic: "remediation", Handle: (*Bot).onRemediate, Forms: []form{
-				{Usage: "remediate [flag|cutover|rollback|hotfix|data]", Help: "the five remediation options, fastest first; choosing one starts remediation and shows what to do (a rollback names the suspect deploy and the last good one)."}}},
+				{Usage: "remediate [flag|cutover|rollback|hotfix|data]", Key: "remediate"}}},
 			{Name: "mitigated", Topic: "remediation", Forms: []form{
-				{Usage: "mitigated", Help: "the impact has stopped."}},
+				{Usage: "mitigated", Key: "mitigated"}},
 				Handle: func(b *Bot, ctx context.Context, req socketmode.Request, sc slack.SlashCommand, _ string, received time.Time) {
 					b.onMitigated(ctx, req, sc, received)
 				}},
@@ -52,19 +51,19 @@ func (b *Bot) onRemediate(ctx context.Context, req socketmode.Request, sc slack.
 	}
 	if arg = strings.TrimSpace(arg); arg == "" {
 		if !inc.Status.Open() {
-			b.ack(req, ephemeral(fmt.Sprintf("Incident #%d is %s; there is nothing left to remediate.", inc.Number, inc.Status)), received)
+			b.ack(req, ephemeral(b.words("remediation.nothing_left", map[string]any{"Incident": inc.Number, "Status": inc.Status})), received)
 			return
 		}
 		b.ack(req, nil, received)
-		if _, _, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(fmt.Sprintf("Remediation options for incident #%d, fastest first", inc.Number), false), slack.MsgOptionBlocks(b.remediateBlocks(inc)...)); err != nil {
+		if _, _, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(b.words("remediation.options_text", map[string]any{"Incident": inc.Number}), false), slack.MsgOptionBlocks(b.remediateBlocks(inc)...)); err != nil {
 			b.log().Error("posting the remediation options", "incident", inc.Number, "err", err)
-			b.tellUser(ctx, sc.ResponseURL, fmt.Sprintf("Klaxon could not post the options (%s). Name one instead: `%s remediate rollback`.", slackReason(err), b.Command))
+			b.tellUser(ctx, sc.ResponseURL, b.words("remediation.options_failed", map[string]any{"Reason": slackReason(err), "Command": b.Command}))
 		}
 		return
 	}
 	opt, ok := playbook.ParseRemedy(arg)
 	if !ok {
-		b.ack(req, ephemeral(fmt.Sprintf("%q is not a remediation option. Type one of: `flag`, `cutover`, `rollback`, `hotfix`, `data`, or `%s remediate` for the buttons.", templates.Truncate(30, Plain(arg)), b.Command)), received)
+		b.ack(req, ephemeral(b.words("remediation.unknown", map[string]any{"Arg": Plain(arg), "Command": b.Command})), received)
 		return
 	}
 	b.ack(req, nil, received)
@@ -74,22 +73,24 @@ func (b *Bot) onRemediate(ctx context.Context, req socketmode.Request, sc slack.
 func (b *Bot) remediateBlocks(inc playbook.Incident) []slack.Block {
 	svc, _ := b.App.Service(inc.Service)
 	blocks := []slack.Block{
-		slack.NewHeaderBlock(plainText(fmt.Sprintf("Remediation · incident #%d", inc.Number))),
-		slack.NewContextBlock("remedy_ctx", mrkdwn("Fastest first: prefer the first one that stops the impact. Choosing one records the start of remediation and shows what to do.")),
+		slack.NewHeaderBlock(plainText(b.words("remediation.header", map[string]any{"Incident": inc.Number}))),
+		slack.NewContextBlock("remedy_ctx", mrkdwn(b.words("remediation.context", nil))),
 	}
 	for i, r := range playbook.Remedies {
-		text := fmt.Sprintf("*%d. %s* · typically %s\n%s", i+1, r.Label, r.Typical, r.Blurb)
-		switch {
-		case r.Remedy == playbook.RemedyFlag && svc.FlagURL != "":
-			text += "\n<" + svc.FlagURL + "|Flags of " + templates.Escape(svc.Name) + ">"
-		case r.Remedy == playbook.RemedyCutover && svc.CutoverURL != "":
-			text += "\n<" + svc.CutoverURL + "|Traffic controls of " + templates.Escape(svc.Name) + ">"
+		d := map[string]any{"Index": i + 1, "Label": b.Templates.Label("remedy", r), "Typical": b.Templates.Label("remedy_typical", r),
+			"Blurb": b.Templates.Label("remedy_blurb", r), "Service": svc.Name, "FlagURL": "", "CutoverURL": ""}
+		switch r {
+		case playbook.RemedyFlag:
+			d["FlagURL"] = svc.FlagURL
+		case playbook.RemedyCutover:
+			d["CutoverURL"] = svc.CutoverURL
 		}
-		btn := slack.NewButtonBlockElement(actionRemedy, fmt.Sprintf("%d:%s", inc.Number, r.Remedy), plainText("Choose"))
+		text := b.words("remediation.option", d)
+		btn := slack.NewButtonBlockElement(actionRemedy, fmt.Sprintf("%d:%s", inc.Number, r), plainText(b.words("remediation.choose", nil)))
 		if i == 0 {
 			btn.Style = slack.StylePrimary
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(btn), slack.SectionBlockOptionBlockID("remedy_"+string(r.Remedy))))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(btn), slack.SectionBlockOptionBlockID("remedy_"+string(r))))
 	}
 	return blocks
 }
@@ -124,14 +125,15 @@ func (b *Bot) remediate(ctx context.Context, n int64, opt playbook.Remedy, actor
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(part), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("guidance_%d", i))))
 	}
 	if g.AskValidationPlan {
-		btn := slack.NewButtonBlockElement(actionValidationPlan, fmt.Sprint(n), plainText("Write the validation plan"))
+		btn := slack.NewButtonBlockElement(actionValidationPlan, fmt.Sprint(n), plainText(b.words("remediation.plan_button", nil)))
 		btn.Style = slack.StylePrimary
 		blocks = append(blocks, slack.NewActionBlock("guidance_actions", btn))
 	}
-	fallback := fmt.Sprintf("%s chose: %s", "<@"+actor+">", g.Option.Label)
+	label := b.Templates.Label("remedy", g.Option)
+	fallback := b.words("remediation.chose", map[string]any{"Actor": actor, "Label": label})
 	if _, _, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...)); err != nil {
 		b.log().Error("posting remediation guidance", "incident", n, "err", err)
-		b.tellUser(ctx, responseURL, fmt.Sprintf("Recorded %s, but Klaxon could not post its guidance (%s).", g.Option.Label, slackReason(err)))
+		b.tellUser(ctx, responseURL, b.words("remediation.guidance_failed", map[string]any{"Label": label, "Reason": slackReason(err)}))
 	}
 }
 
@@ -141,10 +143,10 @@ func (b *Bot) onValidationPlanButton(ctx context.Context, req socketmode.Request
 	if !ok {
 		return
 	}
-	b.openForm(ctx, n, cb.TriggerID, cb.ResponseURL, planCallbackID, "Validation plan", "Record",
-		"`"+b.Command+" note Validation plan: …`",
-		slack.NewInputBlock(blockPlan, plainText("How will the repaired data be checked?"), nil,
-			multiline(blockPlan, "Which records, which query proves them right, who checks, when", playbook.MaxPlan)))
+	b.openForm(ctx, n, cb.TriggerID, cb.ResponseURL, planCallbackID, b.words("remediation.plan_title", nil), b.words("remediation.plan_submit", nil),
+		b.words("remediation.plan_instead", map[string]any{"Command": b.Command}),
+		slack.NewInputBlock(blockPlan, plainText(b.words("remediation.plan_label", nil)), nil,
+			multiline(blockPlan, b.words("remediation.plan_placeholder", nil), playbook.MaxPlan)))
 }
 
 func (b *Bot) onPlanSubmit(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, received time.Time) {
@@ -160,7 +162,7 @@ func (b *Bot) onPlanSubmit(ctx context.Context, req socketmode.Request, cb slack
 	}
 	b.ack(req, nil, received)
 	if applied {
-		b.notice(ctx, inc.Channel.ID, fmt.Sprintf(":clipboard: <@%s> recorded the validation plan for the data remediation (it is on the timeline).", cb.User.ID))
+		b.noticeFrom(ctx, inc.Channel.ID, "remediation.plan_recorded", map[string]any{"User": cb.User.ID})
 	}
 }
 
@@ -177,6 +179,6 @@ func (b *Bot) onMitigated(ctx context.Context, req socketmode.Request, sc slack.
 	}
 	b.ack(req, nil, received)
 	if applied {
-		b.notice(ctx, inc.Channel.ID, fmt.Sprintf(":large_green_circle: <@%s> marked incident #%d mitigated: the impact has stopped. Verification next: `%s resolve` opens the four gates.", sc.UserID, inc.Number, b.Command))
+		b.noticeFrom(ctx, inc.Channel.ID, "remediation.mitigated", map[string]any{"User": sc.UserID, "Incident": inc.Number, "Command": b.Command})
 	}
 }

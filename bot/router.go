@@ -36,15 +36,20 @@ type subcommand struct {
 	Aliases []string // other words for it ("severity" for "sev")
 	Topic   string   // the help topic it is listed under (a key of topics)
 	// Forms are its usages, each with one line of help; the first is the
-	// main one. Usage is what follows the command ("sev <1-4> [reason]"),
-	// "" for the command alone. In Help, {cmd} stands for the slash command
-	// and {default_severity} for the configured default severity.
+	// main one.
 	Forms  []form
 	Handle slashHandler
 }
 
+// form is one usage of a subcommand. Usage is what follows the command
+// ("sev <1-4> [reason]"), "" for the command alone: the syntax a person
+// types, which the parser reads. Its line of help is the template
+// "usage.<Key>" (templates/default/usage.tmpl), rendered with .Command and
+// .DefaultSeverity. Help, when Key is empty, is that line as a Go string
+// ({cmd} for the slash command, {default_severity} for the default
+// severity), for the registrations whose words have not moved yet.
 type form struct {
-	Usage, Help string
+	Usage, Key, Help string
 }
 
 // shortcutRoute is a message shortcut (a message's menu item), listed in
@@ -62,28 +67,29 @@ type feature struct {
 	shortcuts []shortcutRoute
 }
 
-// topic groups commands in the help.
+// topic groups commands in the help. Its title is the template
+// "help.title.<Key>" (templates/default/help_topic.tmpl).
 type topic struct {
-	Key, Title string
-	// Where the commands work, when not anywhere.
-	Where string
+	Key string
+	// InChannel: its commands work in the incident's channel only.
+	InChannel bool
 }
 
 // topics in the order the help (and the usage hint) lists them: an
 // incident's life, then the reports.
 var topics = []topic{
-	{Key: "declare", Title: "Declaring"},
-	{Key: "alerts", Title: "Alerts"},
-	{Key: "triage", Title: "Triage", Where: "in the incident's channel"},
-	{Key: "updates", Title: "Status updates", Where: "in the incident's channel"},
-	{Key: "paging", Title: "Paging and ownership"},
-	{Key: "deploys", Title: "Deploys"},
-	{Key: "remediation", Title: "Remediation", Where: "in the incident's channel"},
-	{Key: "resolve", Title: "Verification and the all-clear", Where: "in the incident's channel"},
-	{Key: "actions", Title: "Action items"},
-	{Key: "closing", Title: "Closing and the post-mortem"},
-	{Key: "reports", Title: "Lists and figures"},
-	{Key: "help", Title: "Help"},
+	{Key: "declare"},
+	{Key: "alerts"},
+	{Key: "triage", InChannel: true},
+	{Key: "updates", InChannel: true},
+	{Key: "paging"},
+	{Key: "deploys"},
+	{Key: "remediation", InChannel: true},
+	{Key: "resolve", InChannel: true},
+	{Key: "actions"},
+	{Key: "closing"},
+	{Key: "reports"},
+	{Key: "help"},
 }
 
 // routes holds the registrations.
@@ -210,7 +216,7 @@ func splitSubcommand(text string) (name, arg string) {
 // notACommand is the line above the help when the word typed is no
 // subcommand (as typed, cut and escaped: it is the person's text).
 func (b *Bot) notACommand(word string) string {
-	return fmt.Sprintf("`%s %s` is not a Klaxon command.", b.Command, templates.Escape(templates.Truncate(40, word)))
+	return b.words("help.not_a_command", map[string]any{"Command": b.Command, "Word": templates.Truncate(40, word)})
 }
 
 // onInteractive hands a button click, a modal's submission or a message

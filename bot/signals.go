@@ -17,7 +17,7 @@ import (
 func init() {
 	register(feature{
 		commands: []subcommand{{Name: "signals", Topic: "alerts", Forms: []form{
-			{Usage: "signals", Help: "the latest alert groups, low-confidence and unrouted ones included."}},
+			{Usage: "signals", Key: "signals"}},
 			Handle: func(b *Bot, ctx context.Context, req socketmode.Request, _ slack.SlashCommand, _ string, received time.Time) {
 				b.onSignals(ctx, req, received)
 			}}},
@@ -53,7 +53,7 @@ const offerPostAttempts = 4
 // client's own retries would post it twice) but only after the channel's
 // latest messages show no offer with that key.
 func (a *Adapter) PostOffer(ctx context.Context, channel string, o playbook.Offer) (playbook.MessageRef, error) {
-	blocks, text := offerBlocks(o)
+	blocks, text := offerBlocks(a.Templates, o)
 	since := a.Clock.Now()
 	var err error
 	for attempt := range offerPostAttempts {
@@ -87,7 +87,7 @@ func (a *Adapter) PostOffer(ctx context.Context, channel string, o playbook.Offe
 // UpdateOffer implements playbook.Offers: the same message, edited in place
 // (its metadata kept).
 func (a *Adapter) UpdateOffer(ctx context.Context, m playbook.MessageRef, o playbook.Offer) error {
-	blocks, text := offerBlocks(o)
+	blocks, text := offerBlocks(a.Templates, o)
 	if _, _, _, err := a.API.UpdateMessageContext(ctx, m.Channel, m.TS, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...), slack.MsgOptionMetadata(offerMetadata(o))); err != nil {
 		return fmt.Errorf("chat.update of the offer: %w", err)
 	}
@@ -141,86 +141,50 @@ func slackTS(t time.Time) string {
 	return fmt.Sprintf("%d.%06d", us/1e6, us%1e6)
 }
 
-var confidenceWords = map[playbook.Reason]string{
-	playbook.ReasonBurnRate:     "the SLO burn rate is at or over the paging threshold",
-	playbook.ReasonSynthetic:    "a synthetic check fails on an external user path",
-	playbook.ReasonErrLatDeploy: "error rate and latency both fire right after a deploy",
-	playbook.ReasonTwoKinds:     "signals of two kinds or more",
-	playbook.ReasonBurnLow:      "the SLO is burning, below the paging threshold",
-	playbook.ReasonSingle:       "a single kind of signal",
-	playbook.ReasonHeightened:   "inside a deploy's heightened window (threshold lowered)",
-	playbook.ReasonAllResolved:  "every alert has resolved",
-}
-
-// offerBlocks renders an offer: what fired, the deploy, the confidence, and
-// the Declare button (or, once declared, the incident).
-func offerBlocks(o playbook.Offer) ([]slack.Block, string) {
+// offerBlocks renders an offer with words (signals.tmpl): what fired, the
+// deploy, the confidence, and the Declare button (or, once declared, the
+// incident).
+func offerBlocks(words *templates.Set, o playbook.Offer) ([]slack.Block, string) {
 	g, as := o.Group, o.Group.Assessment
 	sev := as.Severity
 	if !sev.Valid() {
 		sev = playbook.SEV3
 	}
-	firing := len(g.Firing())
-	head := fmt.Sprintf(":rotating_light: Alerts on *%s* · %s confidence · %d firing of %d", templates.Escape(g.Service), as.Confidence, firing, len(g.Signals))
+	d := map[string]any{"Group": g, "Firing": len(g.Firing()), "BurnRate": "", "Threshold": ""}
 	var why []string
 	for _, r := range as.Reasons {
-		if w, ok := confidenceWords[r]; ok {
+		if w := say(words, "signals.reason", r); w != "" {
 			why = append(why, w)
 		}
 	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "%s\n*First anomaly:* %s · *Why:* %s", head, templates.SlackDate(g.Start), strings.Join(why, "; "))
+	d["Why"] = why
 	if as.BurnRate > 0 {
-		fmt.Fprintf(&sb, "\n*Burn rate:* %s× (threshold %s×)", trimFloat(as.BurnRate), trimFloat(as.Threshold))
+		d["BurnRate"], d["Threshold"] = trimFloat(as.BurnRate), trimFloat(as.Threshold)
 	}
-	if d := as.Deploy; d != nil {
-		sha := d.SHA
-		if len(sha) > 7 {
-			sha = sha[:7]
-		}
-		fmt.Fprintf(&sb, "\n*Deploy:* `%s` at %s", templates.Escape(sha), templates.SlackDate(d.At))
-		if d.Creator != "" {
-			fmt.Fprintf(&sb, " by %s", templates.Escape(templates.Truncate(60, d.Creator)))
-		}
+	if as.Deploy != nil {
+		d["DeploySHA"] = shortSHA(as.Deploy.SHA)
 	}
 	var lines []string
 	for i, s := range g.Signals {
 		if i == maxOfferSignals {
-			lines = append(lines, fmt.Sprintf("… and %d more", len(g.Signals)-maxOfferSignals))
+			lines = append(lines, say(words, "signals.more", len(g.Signals)-maxOfferSignals))
 			break
 		}
-		state := ":red_circle:"
-		if !s.Firing() {
-			state = ":white_check_mark:"
-		}
-		line := fmt.Sprintf("%s *%s* (%s) since %s", state, templates.Escape(templates.Truncate(80, s.Name)), s.Kind, templates.SlackDate(s.StartsAt))
-		if s.Summary != "" {
-			line += ": " + templates.Escape(templates.Truncate(120, s.Summary))
-		}
-		lines = append(lines, line)
+		lines = append(lines, say(words, "signals.signal", s))
 	}
 	blocks := []slack.Block{
-		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, sb.String()), false, false), nil, nil),
+		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, say(words, "signals.offer", d)), false, false), nil, nil),
 		slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, templates.Truncate(maxSectionText, strings.Join(lines, "\n")), false, false), nil, nil),
 	}
-	text := fmt.Sprintf("Alerts on %s: %s confidence", g.Service, as.Confidence)
 	if inc := o.Incident; inc != nil {
-		who := "Klaxon (auto_declare)"
-		if inc.Declarer != playbook.ActorKlaxon {
-			who = "<@" + inc.Declarer + ">"
-		}
-		where := ""
-		if inc.Channel.ID != "" {
-			where = " in <#" + inc.Channel.ID + ">"
-		}
 		blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType,
-			fmt.Sprintf(":white_check_mark: Declared as %s incident #%d by %s%s. Later alerts of %s go to its timeline.", inc.Severity, inc.Number, who, where, templates.Escape(g.Service)), false, false)))
-		return blocks, text + fmt.Sprintf(" (declared #%d)", inc.Number)
+			say(words, "signals.declared", map[string]any{"Incident": inc, "ByKlaxon": inc.Declarer == playbook.ActorKlaxon, "Service": g.Service}), false, false)))
+		return blocks, say(words, "signals.offer_text", map[string]any{"Group": g, "Declared": inc.Number})
 	}
-	btn := slack.NewButtonBlockElement(actionDeclareGroup, strconv.FormatInt(g.ID, 10), plainText("Declare "+sev.String()))
+	btn := slack.NewButtonBlockElement(actionDeclareGroup, strconv.FormatInt(g.ID, 10), plainText(say(words, "signals.declare_button", sev)))
 	btn.Style = slack.StyleDanger
 	blocks = append(blocks, slack.NewActionBlock("offer_actions", btn))
-	return blocks, text
+	return blocks, say(words, "signals.offer_text", map[string]any{"Group": g, "Declared": 0})
 }
 
 func trimFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
@@ -236,10 +200,10 @@ func (b *Bot) onDeclareGroup(ctx context.Context, req socketmode.Request, cb sla
 	switch {
 	case err != nil:
 		b.tellUser(ctx, cb.ResponseURL, b.errText(err))
-		b.logDomainError("declare from alerts", cb.User.ID, err)
+		b.logDomainError("offer declaration", cb.User.ID, err)
 		return
 	case !created:
-		b.tellUser(ctx, cb.ResponseURL, fmt.Sprintf("These alerts are already incident #%d.", inc.Number))
+		b.tellUser(ctx, cb.ResponseURL, b.words("signals.already_declared", inc.Number))
 		return
 	}
 	b.Metrics.declared(inc.Severity)
@@ -256,38 +220,22 @@ func (b *Bot) onSignals(ctx context.Context, req socketmode.Request, received ti
 		b.ack(req, ephemeral(b.errText(err)), received)
 		return
 	}
-	b.ack(req, ephemeral(SignalsText(gs)), received)
+	b.ack(req, ephemeral(SignalsText(b.Templates, gs)), received)
 }
 
-// SignalsText lists alert groups, newest first, one line each.
-func SignalsText(gs []playbook.SignalGroup) string {
-	if len(gs) == 0 {
-		return "No alerts received yet."
-	}
-	var sb strings.Builder
-	sb.WriteString("*Latest alert groups* (newest first):\n")
-	for _, g := range gs {
-		svc := g.Service
-		if svc == "" {
-			svc = "unrouted"
-		}
-		state := "live"
-		switch {
-		case g.Incident != 0:
-			state = fmt.Sprintf("incident #%d", g.Incident)
-		case !g.Live():
-			state = "ended"
-		}
-		kinds := make([]string, 0, len(g.Assessment.Kinds))
-		for _, k := range g.Assessment.Kinds {
-			kinds = append(kinds, string(k))
-		}
-		fmt.Fprintf(&sb, "• *%s* · %s confidence · %d signals (%d firing; %s) · first anomaly %s · %s\n",
-			templates.Escape(svc), g.Assessment.Confidence, len(g.Signals), len(g.Firing()), strings.Join(kinds, ", "), templates.SlackDate(g.Start), state)
-		if sb.Len() > 2800 {
-			sb.WriteString("…")
-			break
+// maxSignalsText bounds the /incident signals answer: the group that
+// crosses it is the last one listed.
+const maxSignalsText = 2800
+
+// SignalsText lists alert groups with words (signals.list), newest first,
+// one line each.
+func SignalsText(words *templates.Set, gs []playbook.SignalGroup) string {
+	var lines []string
+	for i := range gs {
+		lines = append(lines, say(words, "signals.group", &gs[i]))
+		if len(say(words, "signals.list", map[string]any{"Lines": lines}))+1 > maxSignalsText {
+			return say(words, "signals.list", map[string]any{"Lines": lines, "Cut": true})
 		}
 	}
-	return sb.String()
+	return say(words, "signals.list", map[string]any{"Lines": lines})
 }

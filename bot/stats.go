@@ -18,7 +18,7 @@ import (
 
 func init() {
 	register(feature{commands: []subcommand{{Name: "stats", Topic: "reports", Handle: (*Bot).onStats, Forms: []form{
-		{Usage: "stats [7d|30d|12w] [service]", Help: "MTTR by severity and phase, the bottleneck and the other figures (only you see them)."}}}}})
+		{Usage: "stats [7d|30d|12w] [service]", Key: "stats"}}}}})
 }
 
 // statsDefaultSpan is /incident stats' window when none is typed.
@@ -50,7 +50,7 @@ func (b *Bot) onStats(ctx context.Context, req socketmode.Request, sc slack.Slas
 		var f playbook.Figures
 		f, err = b.App.Figures(ctx, playbook.FigureQuery{Window: playbook.WindowEnding(b.App.Now(), span), Service: service})
 		if err == nil {
-			blocks := statsBlocks(f, "")
+			blocks := statsBlocks(b.Templates, f, "")
 			b.ack(req, map[string]any{"response_type": "ephemeral", "text": report.Title(f), "blocks": blocks}, received)
 			return
 		}
@@ -59,43 +59,40 @@ func (b *Bot) onStats(ctx context.Context, req socketmode.Request, sc slack.Slas
 	b.logDomainError("stats", sc.UserID, err)
 }
 
-// statsBlocks renders the figures for Slack within Block Kit's limits: a
-// header, the counts, one section per group of figures (each under 3,000
-// characters), the bottleneck. prev, when not empty, is a previous period's
-// figures to compare MTTR with.
-func statsBlocks(f playbook.Figures, title string) []slack.Block {
+// statRow is a figure in words for stats.tmpl: a name, its value and its
+// target (worded by report).
+type statRow struct{ Name, Text, Target string }
+
+func rowOf(name string, s playbook.Stat) statRow {
+	return statRow{Name: name, Text: report.StatText(s), Target: report.TargetText(s)}
+}
+
+// statsBlocks renders the figures for Slack with words (stats.tmpl) within
+// Block Kit's limits: a header, the counts, one section per group of
+// figures (each under 3,000 characters), the bottleneck.
+func statsBlocks(words *templates.Set, f playbook.Figures, title string) []slack.Block {
 	if title == "" {
 		title = report.Title(f)
 	}
 	blocks := []slack.Block{slack.NewHeaderBlock(plainText(templates.Truncate(150, title)))}
 	if f.Empty() {
-		blocks = append(blocks, mrkdwnSection("No incidents in this window."))
+		blocks = append(blocks, mrkdwnSection(say(words, "stats.empty", nil)))
 	} else {
-		var sev []string
-		for _, s := range playbook.Severities {
-			sev = append(sev, fmt.Sprintf("%s %d", s, f.BySeverity[s]))
-		}
-		blocks = append(blocks, mrkdwnSection(fmt.Sprintf("*%d incidents* (%d open) · %s", f.Total, f.Open, strings.Join(sev, " · "))))
+		blocks = append(blocks, mrkdwnSection(say(words, "stats.counts", map[string]any{"Total": f.Total, "Open": f.Open, "Severities": playbook.Severities, "BySeverity": f.BySeverity})))
 	}
-	blocks = append(blocks, mrkdwnSection("*"+templates.Escape(report.BottleneckText(f))+"*"))
-	var durations []string
-	durations = append(durations, fmt.Sprintf("*MTTD* (first anomaly → alert, %d of %d incidents recorded one): %s · target %s",
-		f.MTTD.Count, f.Total, report.StatText(f.MTTD), report.TargetText(f.MTTD)))
-	durations = append(durations, fmt.Sprintf("*MTTA* (declared → acknowledged): %s · target %s", report.StatText(f.MTTA), report.TargetText(f.MTTA)))
+	blocks = append(blocks, mrkdwnSection(say(words, "stats.bottleneck", report.BottleneckText(f))))
+	var mttr []statRow
 	for _, s := range playbook.Severities {
-		durations = append(durations, fmt.Sprintf("*MTTR %s*: %s · target %s", s, report.StatText(f.MTTR[s]), report.TargetText(f.MTTR[s])))
+		mttr = append(mttr, rowOf(s.String(), f.MTTR[s]))
 	}
-	blocks = append(blocks, mrkdwnSection(templates.Truncate(3000, strings.Join(durations, "\n"))))
-	var phases []string
+	blocks = append(blocks, mrkdwnSection(templates.Truncate(3000, say(words, "stats.durations", map[string]any{
+		"Total": f.Total, "MTTDCount": f.MTTD.Count, "MTTD": rowOf("MTTD", f.MTTD), "MTTA": rowOf("MTTA", f.MTTA), "MTTR": mttr}))))
+	var phases []statRow
 	for i, pt := range playbook.PhaseTargets {
-		phases = append(phases, fmt.Sprintf("*%s*: %s · target %s", pt.Name, report.StatText(f.All[i]), report.TargetText(f.All[i])))
+		phases = append(phases, rowOf(pt.Name, f.All[i]))
 	}
-	blocks = append(blocks, mrkdwnSection(templates.Truncate(3000, "Phases, all severities (P1 targets):\n"+strings.Join(phases, "\n"))))
-	var lines []string
-	for _, l := range report.Lines(f) {
-		lines = append(lines, "• "+templates.Escape(l))
-	}
-	blocks = append(blocks, mrkdwnSection(templates.Truncate(3000, strings.Join(lines, "\n"))))
+	blocks = append(blocks, mrkdwnSection(templates.Truncate(3000, say(words, "stats.phases", phases))))
+	blocks = append(blocks, mrkdwnSection(templates.Truncate(3000, say(words, "stats.lines", report.Lines(f)))))
 	return blocks
 }
 
@@ -124,7 +121,7 @@ func (b *Bot) uploadChart(ctx context.Context, f playbook.Figures, channelID, co
 	}
 	name := "klaxon-mttr-" + f.Query.Window.To.Format("2006-01-02") + ".png"
 	u, err := b.API.GetUploadURLExternalContext(ctx, slack.GetUploadURLExternalParameters{FileName: name, FileSize: len(png),
-		AltTxt: "Time to restore per week, stacked by phase, one panel per severity"})
+		AltTxt: b.words("stats.chart_alt", nil)})
 	if err != nil {
 		return "", fmt.Errorf("files.getUploadURLExternal: %w", err)
 	}
@@ -132,7 +129,7 @@ func (b *Bot) uploadChart(ctx context.Context, f playbook.Figures, channelID, co
 		return "", fmt.Errorf("uploading the chart: %w", err)
 	}
 	if _, err := b.API.CompleteUploadExternalContext(ctx, slack.CompleteUploadExternalParameters{
-		Files: []slack.FileSummary{{ID: u.FileID, Title: "MTTR by phase, last 12 weeks"}}, Channel: channelID, InitialComment: comment,
+		Files: []slack.FileSummary{{ID: u.FileID, Title: b.words("stats.chart_title", nil)}}, Channel: channelID, InitialComment: comment,
 	}); err != nil {
 		return "", fmt.Errorf("files.completeUploadExternal: %w", err)
 	}
@@ -176,12 +173,12 @@ func (b *Bot) Digest(ctx context.Context, channelID string, now time.Time) error
 	if err != nil {
 		return err
 	}
-	blocks := digestBlocks(week, prev, trend)
-	if _, _, err := b.API.PostMessageContext(ctx, channelID, slack.MsgOptionText("Weekly incident digest: "+report.Title(week), false),
+	blocks := digestBlocks(b.Templates, week, prev, trend)
+	if _, _, err := b.API.PostMessageContext(ctx, channelID, slack.MsgOptionText(b.words("stats.digest_text", report.Title(week)), false),
 		slack.MsgOptionBlocks(blocks...)); err != nil {
 		return fmt.Errorf("posting the digest: %w", err)
 	}
-	if _, err := b.uploadChart(ctx, trend, channelID, "Time to restore per week, by phase, last 12 weeks (one panel per severity; lines: targets)."); err != nil {
+	if _, err := b.uploadChart(ctx, trend, channelID, b.words("stats.chart_comment", nil)); err != nil {
 		return fmt.Errorf("uploading the digest's chart: %w", err)
 	}
 	return nil
@@ -190,32 +187,29 @@ func (b *Bot) Digest(ctx context.Context, channelID string, now time.Time) error
 // maxDigestListed bounds each overdue list (the rest is counted).
 const maxDigestListed = 15
 
-// digestBlocks renders the digest, within 50 blocks and 3,000 characters a section.
-func digestBlocks(week, prev, trend playbook.Figures) []slack.Block {
-	blocks := statsBlocks(week, "Weekly incident digest, "+week.Query.Window.From.Format("Jan 2")+" – "+week.Query.Window.To.Format("Jan 2"))
-	var cmp []string
-	cmp = append(cmp, fmt.Sprintf("Incidents: %d this week, %d the week before", week.Total, prev.Total))
+// digestBlocks renders the digest with words (stats.tmpl), within 50
+// blocks and 3,000 characters a section.
+func digestBlocks(words *templates.Set, week, prev, trend playbook.Figures) []slack.Block {
+	w := week.Query.Window
+	blocks := statsBlocks(words, week, say(words, "stats.digest_title", map[string]any{"From": w.From, "To": w.To}))
+	type compare struct {
+		Name, Week, Prev string
+		Down, Up         bool
+	}
+	var rows []compare
 	for _, s := range playbook.Severities {
 		w, p := week.MTTR[s], prev.MTTR[s]
 		if w.Count == 0 && p.Count == 0 {
 			continue
 		}
-		line := fmt.Sprintf("MTTR %s: %s", s, meanOr(w))
-		switch {
-		case w.Count > 0 && p.Count > 0 && w.Mean < p.Mean:
-			line += fmt.Sprintf(", down from %s", meanOr(p))
-		case w.Count > 0 && p.Count > 0 && w.Mean > p.Mean:
-			line += fmt.Sprintf(", up from %s", meanOr(p))
-		default:
-			line += fmt.Sprintf(" (the week before: %s)", meanOr(p))
-		}
-		cmp = append(cmp, line)
+		both := w.Count > 0 && p.Count > 0
+		rows = append(rows, compare{Name: s.String(), Week: meanOr(w), Prev: meanOr(p), Down: both && w.Mean < p.Mean, Up: both && w.Mean > p.Mean})
 	}
-	blocks = append(blocks, mrkdwnSection("*Against the previous week*\n"+strings.Join(cmp, "\n")))
-	blocks = append(blocks, mrkdwnSection(templates.Truncate(3000, "*Last 12 weeks*: "+templates.Escape(report.BottleneckText(trend))+
-		fmt.Sprintf("; %.1f SEV1+SEV2 a week", trend.Frequency.PerWeek))))
-	blocks = append(blocks, mrkdwnSection(overduePostmortems(trend.Postmortems.OverdueList)))
-	blocks = append(blocks, mrkdwnSection(overdueActions(trend.Actions.OverdueList)))
+	blocks = append(blocks, mrkdwnSection(say(words, "stats.digest_compare", map[string]any{"Week": week.Total, "Prev": prev.Total, "Rows": rows})))
+	blocks = append(blocks, mrkdwnSection(templates.Truncate(3000, say(words, "stats.digest_trend",
+		map[string]any{"Bottleneck": report.BottleneckText(trend), "PerWeek": trend.Frequency.PerWeek}))))
+	blocks = append(blocks, mrkdwnSection(overdue(words, "stats.overdue_postmortems", trend.Postmortems.OverdueList, func(p playbook.OverduePostmortem) bool { return p.Private })))
+	blocks = append(blocks, mrkdwnSection(overdue(words, "stats.overdue_actions", trend.Actions.OverdueList, func(a playbook.OverdueAction) bool { return a.Private })))
 	return blocks
 }
 
@@ -226,46 +220,21 @@ func meanOr(s playbook.Stat) string {
 	return playbook.HumanDuration(s.Mean.Round(time.Second))
 }
 
-func overduePostmortems(list []playbook.OverduePostmortem) string {
-	return overdueList("Post-mortems overdue", list, func(p playbook.OverduePostmortem) bool { return p.Private }, func(p playbook.OverduePostmortem) string {
-		who := "no commander"
-		if p.Commander != "" {
-			who = "<@" + p.Commander + ">"
-		}
-		return fmt.Sprintf("• #%d %s, due <!date^%d^{date_short}|%s>, %s", p.Incident, p.Severity, p.Due.Unix(), p.Due.Format("2006-01-02"), who)
-	})
-}
-
-func overdueActions(list []playbook.OverdueAction) string {
-	return overdueList("Action items overdue", list, func(a playbook.OverdueAction) bool { return a.Private }, func(a playbook.OverdueAction) string {
-		return fmt.Sprintf("• #%d item %d, due %s, <@%s>", a.Incident, a.Item, a.Due, a.Owner)
-	})
-}
-
-// overdueList says how many are overdue and lists up to maxDigestListed of
-// them; those of private incidents are counted, never named.
-func overdueList[T any](title string, list []T, private func(T) bool, line func(T) string) string {
-	if len(list) == 0 {
-		return "*" + title + "*: none :white_check_mark:"
-	}
-	var lines []string
+// overdue renders an overdue list with template name: how many are
+// overdue, up to maxDigestListed of them named; those of private
+// incidents are counted, never named.
+func overdue[T any](words *templates.Set, name string, list []T, private func(T) bool) string {
+	var listed []T
 	hidden := 0
 	for _, it := range list {
 		switch {
 		case private(it):
 			hidden++
-		case len(lines) < maxDigestListed:
-			lines = append(lines, line(it))
+		case len(listed) < maxDigestListed:
+			listed = append(listed, it)
 		}
 	}
-	out := fmt.Sprintf("*%s*: %d\n%s", title, len(list), strings.Join(lines, "\n"))
-	if rest := len(list) - hidden - len(lines); rest > 0 {
-		out += fmt.Sprintf("\n…and %d more", rest)
-	}
-	if hidden > 0 {
-		out += fmt.Sprintf("\n%d of private incidents (not named here)", hidden)
-	}
-	return templates.Truncate(3000, out)
+	return templates.Truncate(3000, say(words, name, map[string]any{"Total": len(list), "Listed": listed, "More": len(list) - hidden - len(listed), "Hidden": hidden}))
 }
 
 // Schedule is when a calendar job runs next (robfig/cron's cron.Schedule).

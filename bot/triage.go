@@ -19,16 +19,16 @@ func init() {
 	register(feature{
 		commands: []subcommand{
 			{Name: "ic", Topic: "triage", Handle: (*Bot).onIC, Forms: []form{
-				{Usage: "ic [@someone]", Help: "take the incident commander role, or hand it over."}}},
+				{Usage: "ic [@someone]", Key: "ic"}}},
 			{Name: "sev", Aliases: []string{"severity"}, Topic: "triage", Handle: (*Bot).onSev, Forms: []form{
-				{Usage: "sev <1-4> [reason]", Help: "change the severity; the channel is renamed, the cadence follows."}}},
+				{Usage: "sev <1-4> [reason]", Key: "sev"}}},
 			{Name: "status", Topic: "triage", Forms: []form{
-				{Usage: "status", Help: "severity, commander, phase and time against the targets, and who acknowledged the page (only you see it)."}},
+				{Usage: "status", Key: "status"}},
 				Handle: func(b *Bot, ctx context.Context, req socketmode.Request, sc slack.SlashCommand, _ string, received time.Time) {
 					b.onStatus(ctx, req, sc, received)
 				}},
 			{Name: "note", Topic: "triage", Handle: (*Bot).onNote, Forms: []form{
-				{Usage: "note <text>", Help: "add a note to the timeline. Any message can join it too: its menu → \"Add to incident timeline\"."}}},
+				{Usage: "note <text>", Key: "note"}}},
 		},
 		actions: map[string]actionHandler{
 			actionTakeIC:        (*Bot).onTakeICButton,
@@ -97,16 +97,18 @@ func (a *Adapter) introBlocks(b playbook.Briefing) ([]slack.Block, string, error
 	return blocks, fallback, nil
 }
 
-// RenderChecklist renders the triage checklist of inc. It reads only the
+// RenderChecklist renders the triage checklist of inc, the items' labels
+// from words (label.checklist.<item>). It reads only the
 // stored incident, so the message is identical after a restart.
-func RenderChecklist(inc playbook.Incident) []slack.Block {
+func RenderChecklist(words *templates.Set, inc playbook.Incident) []slack.Block {
 	done := 0
 	blocks := []slack.Block{
 		slack.NewSectionBlock(mrkdwn(fmt.Sprintf("*Triage checklist · incident #%d*", inc.Number)), nil, nil, slack.SectionBlockOptionBlockID("checklist_head")),
 	}
 	n := strconv.FormatInt(inc.Number, 10)
-	for _, c := range playbook.Checklist {
-		chk, on := inc.Checked[c.Item]
+	for _, it := range playbook.Checklist {
+		label := words.Label("checklist", it)
+		chk, on := inc.Checked[it]
 		var text string
 		var btn *slack.ButtonBlockElement
 		if on {
@@ -115,13 +117,13 @@ func RenderChecklist(inc playbook.Incident) []slack.Block {
 			if chk.By != playbook.ActorKlaxon {
 				who = "<@" + chk.By + ">"
 			}
-			text = fmt.Sprintf(":white_check_mark: ~%s~\n_checked by %s, %s_", c.Label, who, templates.SlackDate(chk.At))
-			btn = slack.NewButtonBlockElement(actionCheck, n+":"+string(c.Item)+":off", plainText("Undo"))
+			text = fmt.Sprintf(":white_check_mark: ~%s~\n_checked by %s, %s_", label, who, templates.SlackDate(chk.At))
+			btn = slack.NewButtonBlockElement(actionCheck, n+":"+string(it)+":off", plainText("Undo"))
 		} else {
-			text = ":white_large_square: " + c.Label
-			btn = slack.NewButtonBlockElement(actionCheck, n+":"+string(c.Item)+":on", plainText("Done"))
+			text = ":white_large_square: " + label
+			btn = slack.NewButtonBlockElement(actionCheck, n+":"+string(it)+":on", plainText("Done"))
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(btn), slack.SectionBlockOptionBlockID("check_"+string(c.Item))))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(btn), slack.SectionBlockOptionBlockID("check_"+string(it))))
 	}
 	blocks = append(blocks, slack.NewContextBlock("checklist_progress", plainText(fmt.Sprintf("%d of %d done", done, len(playbook.Checklist)))))
 	return blocks
@@ -152,7 +154,7 @@ func (a *Adapter) PostScopeCall(ctx context.Context, b playbook.Briefing) (playb
 
 // PostChecklist implements playbook.Triage.
 func (a *Adapter) PostChecklist(ctx context.Context, b playbook.Briefing) (playbook.MessageRef, error) {
-	return a.post(ctx, b.Incident.Channel.ID, fmt.Sprintf("Triage checklist of incident #%d", b.Incident.Number), RenderChecklist(b.Incident))
+	return a.post(ctx, b.Incident.Channel.ID, fmt.Sprintf("Triage checklist of incident #%d", b.Incident.Number), RenderChecklist(a.Templates, b.Incident))
 }
 
 // Refresh implements playbook.Triage: the intro, the scope call and the
@@ -185,7 +187,7 @@ func (a *Adapter) Refresh(ctx context.Context, b playbook.Briefing, what playboo
 		{playbook.PartIntro, "intro", inc.Intro, introText, introBlocks},
 		{playbook.PartAnnouncement, "announcement", inc.Announcement, annText, annBlocks},
 		{playbook.PartScope, "scope call", inc.ScopeMsg, "Five-minute scope call", scopeCallBlocks(inc)},
-		{playbook.PartChecklist, "checklist", inc.ChecklistMsg, fmt.Sprintf("Triage checklist of incident #%d", inc.Number), RenderChecklist(inc)},
+		{playbook.PartChecklist, "checklist", inc.ChecklistMsg, fmt.Sprintf("Triage checklist of incident #%d", inc.Number), RenderChecklist(a.Templates, inc)},
 		{playbook.PartGates, "verification gates", inc.GatesMsg, a.say("gates.fallback", inc), renderGates(a.Templates, inc, a.Clock.Now())},
 	} {
 		if m.ref.Zero() || !what.Has(m.part) {
@@ -566,7 +568,7 @@ func (b *Bot) scopeView(inc playbook.Incident) slack.ModalViewRequest {
 	var opts []*slack.OptionBlockObject
 	var initial *slack.OptionBlockObject
 	for _, s := range playbook.Severities {
-		o := slack.NewOptionBlockObject(s.String(), plainText(templates.Truncate(75, s.String()+": "+b.App.Tier(s).Impact)), nil)
+		o := slack.NewOptionBlockObject(s.String(), plainText(templates.Truncate(75, s.String()+": "+b.Templates.Impact(b.App.Tier(s)))), nil)
 		opts = append(opts, o)
 		if s == inc.Severity {
 			initial = o

@@ -15,6 +15,7 @@ import (
 	"github.com/klaxonhq/klaxon/bot"
 	"github.com/klaxonhq/klaxon/internal/fakeslack"
 	"github.com/klaxonhq/klaxon/playbook"
+	"github.com/klaxonhq/klaxon/templates"
 )
 
 var actionSeq atomic.Int64
@@ -209,10 +210,11 @@ func TestChecklistEveryItemToggledIdempotentAndRestart(t *testing.T) {
 	ch := declareOne(t, f)
 	msg := checklistMsg(t, f, ch.ID)
 
+	words := templates.MustDefault()
 	for _, it := range playbook.Checklist {
-		item := string(it.Item)
+		item, label := string(it), words.Label("checklist", it)
 		inc, _ := k.db.Get(context.Background(), 1)
-		if _, on := inc.Checked[it.Item]; on {
+		if _, on := inc.Checked[it]; on {
 			click(t, f, "U0PAY001", ch.ID, msg.TS, "klaxon_check", "check_"+item, "1:"+item+":off")
 			k.bot.Wait()
 		}
@@ -221,13 +223,13 @@ func TestChecklistEveryItemToggledIdempotentAndRestart(t *testing.T) {
 		click(t, f, "U0PAY001", ch.ID, msg.TS, "klaxon_check", "check_"+item, "1:"+item+":on")
 		k.bot.Wait()
 		body := blocksText(checklistMsg(t, f, ch.ID))
-		if !strings.Contains(body, "~"+it.Label+"~") || !strings.Contains(body, "checked by <@U0PAY001>") {
+		if !strings.Contains(body, "~"+label+"~") || !strings.Contains(body, "checked by <@U0PAY001>") {
 			t.Fatalf("%s not shown checked by U0PAY001:\n%s", item, body)
 		}
 		// Undo.
 		click(t, f, "U0PAY001", ch.ID, msg.TS, "klaxon_check", "check_"+item, "1:"+item+":off")
 		k.bot.Wait()
-		if body := blocksText(checklistMsg(t, f, ch.ID)); strings.Contains(body, "~"+it.Label+"~") {
+		if body := blocksText(checklistMsg(t, f, ch.ID)); strings.Contains(body, "~"+label+"~") {
 			t.Fatalf("%s still checked after undo", item)
 		}
 		click(t, f, "U0PAY001", ch.ID, msg.TS, "klaxon_check", "check_"+item, "1:"+item+":on")
@@ -261,7 +263,7 @@ func TestChecklistEveryItemToggledIdempotentAndRestart(t *testing.T) {
 	k.stop()
 	k = start(t, f, path)
 	inc, _ := k.db.Get(context.Background(), 1)
-	want, _ := json.Marshal(bot.RenderChecklist(inc))
+	want, _ := json.Marshal(bot.RenderChecklist(words, inc))
 	var got, wantV any
 	json.Unmarshal(checklistMsg(t, f, ch.ID).Blocks, &got)
 	json.Unmarshal(want, &wantV)

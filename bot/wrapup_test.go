@@ -196,6 +196,18 @@ func TestRemediateVerifyResolveClose(t *testing.T) {
 	if last := ann[len(ann)-1]; !strings.Contains(blocksText(last), "all clear") || last.ThreadTS == "" {
 		t.Fatalf("final update not in the announcement thread: %+v", last)
 	}
+	// Its words are the templates' (update.tmpl), from the facts the
+	// all-clear recorded: the post-mortem's due time among them.
+	final := ann[len(ann)-1]
+	for _, want := range []string{"*Status:* Resolved: all clear.\n*Impact:* The impact has ended.\n*Next steps:* Post-mortem due " +
+		inc.Timers.PostmortemDue.UTC().Format("Mon 2 Jan 15:04 UTC") + ". Record action items with `/incident action`, then `/incident close`."} {
+		if !strings.Contains(blocksText(final), want) {
+			t.Fatalf("final update lacks %q:\n%s", want, blocksText(final))
+		}
+	}
+	if !strings.HasSuffix(final.Text, ": Resolved: all clear.") {
+		t.Fatalf("final update's fallback text %q", final.Text)
+	}
 
 	// Action items: vague ones refused, a good one filed on GitHub.
 	ack := cmdIn(t, k, f, ic, ch.ID, "action investigate <@U0PAY001|alice> due:2099-01-01")
@@ -292,6 +304,11 @@ func TestOverrideThroughTheForm(t *testing.T) {
 	}
 	if g := blocksText(messageByTS(f, ch.ID, gates.TS)); !strings.Contains(g, "over open gates") || !strings.Contains(g, "maintenance") {
 		t.Fatalf("gates message:\n%s", g)
+	}
+	// The final update in the channel gives the override and its reason.
+	const status = "*Status:* Resolved: all clear given by the commander before every verification gate held. Reason: Synthetics are down for maintenance; errors flat for 20 min\n"
+	if m := findMessage(t, f, ch.ID, "*Impact:* The impact has ended."); !strings.Contains(blocksText(m), status) {
+		t.Fatalf("final update:\n%s", blocksText(m))
 	}
 }
 

@@ -261,7 +261,7 @@ func TestSetUpReadiesTheChannel(t *testing.T) {
 				len(h.ch.topics), len(h.ch.purposes), len(h.post.intros), len(h.post.announces))
 		}
 		b := calls[0]
-		if b.Incident.Channel.ID != wantID || b.Tier.Severity != playbook.SEV2 || b.Tier.Impact == "" ||
+		if b.Incident.Channel.ID != wantID || b.Tier.Severity != playbook.SEV2 || b.Tier.UpdateEvery != 30*time.Minute ||
 			b.Service.Name != "checkout" || b.Service.Runbook != runbookURL {
 			t.Errorf("briefing = %+v; want the incident with its channel, the SEV2 tier and the checkout service", b)
 		}

@@ -101,6 +101,10 @@ type UpdatePayload struct {
 	Seq        int  `json:"seq,omitempty"`
 	Final      bool `json:"final,omitempty"`
 	StatusPage bool `json:"status_page,omitempty"`
+	// AllClear, on a final update recorded since its words left the
+	// event's text, is which all-clear it was (AllClearHeld, ...); the
+	// event's text is then the override's reason, if any.
+	AllClear string `json:"all_clear,omitempty"`
 }
 
 // NudgePayload is EventNudged's: which reminder, when it was due, and its
@@ -140,6 +144,9 @@ type GatePayload struct {
 // OverridePayload is EventGateOverride's: the gates that had not held.
 type OverridePayload struct {
 	Unmet []Gate `json:"unmet,omitempty"`
+	// NoChannel: Klaxon gave the reason (no channel to check the gates
+	// in); the event's text is then empty.
+	NoChannel bool `json:"no_channel,omitempty"`
 }
 
 // ActionPayload is EventActionItem's.

@@ -99,8 +99,7 @@ func (a *App) OpenVerification(ctx context.Context, n int64, actor, key string) 
 // checklist, the wanted state comes with the click, so a double click
 // changes nothing twice. Unchecking restarts a gate's dwell.
 func (a *App) SetGate(ctx context.Context, n int64, g Gate, on bool, actor, key string) (Incident, bool, error) {
-	info, ok := g.Info()
-	if !ok {
+	if !ValidGate(g) {
 		return Incident{}, false, Fail(CodeBadInput, ReasonNotAGate, FieldItem, ErrorArgs{Input: truncate(string(g), 30)})
 	}
 	now := a.deps.Clock.Now().UTC()
@@ -114,7 +113,7 @@ func (a *App) SetGate(ctx context.Context, n int64, g Gate, on bool, actor, key 
 			return nil, nil
 		}
 		changed = true
-		typ, text := EventGateUnchecked, info.Label
+		typ := EventGateUnchecked
 		if on {
 			if inc.GateChecks == nil {
 				inc.GateChecks = map[Gate]Check{}
@@ -128,7 +127,7 @@ func (a *App) SetGate(ctx context.Context, n int64, g Gate, on bool, actor, key 
 			inc.Verifying = now
 		}
 		inc.Timers.GatesRefresh = inc.nextGateHolds(now)
-		ev := NewEvent(typ, actor, now, text)
+		ev := NewEvent(typ, actor, now, "")
 		ev.Payload = GatePayload{Gate: g}
 		return []Event{ev}, nil
 	})
@@ -180,25 +179,24 @@ func (a *App) allClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 		var evs []Event
 		// An incident whose channel could not be made has no gates
 		// message to check them on: the all-clear is for whoever may
-		// manage it, and the override says why.
+		// manage it, and the override says why (NoChannel, when the
+		// person gave no reason).
 		gateless := inc.channelPending()
-		if gateless && req.Reason == "" {
-			req.Reason = "No channel could be created for this incident, so the verification gates could not be checked."
-		}
+		noChannel := gateless && req.Reason == ""
 		if len(unmet) > 0 {
-			if req.Reason == "" {
+			if req.Reason == "" && !noChannel {
 				return nil, Fail(CodeGatesOpen, ReasonGatesOpen, "", ErrorArgs{Incident: inc.Number, Gates: unmet, Time: now, Limit: len(Gates)})
 			}
 			if req.Actor != inc.Commander && !gateless {
 				return nil, Fail(CodeForbidden, ReasonOverrideNotCommand, "", ErrorArgs{Incident: inc.Number, Commander: inc.Commander})
 			}
-			ov := &Override{By: req.Actor, At: now, Reason: req.Reason}
+			ov := &Override{By: req.Actor, At: now, Reason: req.Reason, NoChannel: noChannel}
 			for _, st := range unmet {
 				ov.Unmet = append(ov.Unmet, st.Gate)
 			}
 			inc.Override = ov
 			ev := NewEvent(EventGateOverride, req.Actor, now, req.Reason)
-			ev.Payload = OverridePayload{Unmet: ov.Unmet}
+			ev.Payload = OverridePayload{Unmet: ov.Unmet, NoChannel: noChannel}
 			evs = append(evs, ev)
 		}
 		tier := a.deps.Tiers.Get(inc.Severity)
@@ -215,15 +213,15 @@ func (a *App) allClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 		// The all-clear is the final status update: it is recorded as one
 		// (so an open-and-resolution tier's closing update is this one).
 		inc.RecordUpdate(tier, now, 0)
-		su = StatusUpdate{
-			UpdateRequest: UpdateRequest{Key: req.Key, Author: req.Actor, Status: "Resolved: all clear.", Impact: "The impact has ended.", NextSteps: finalNextSteps(inc)},
-			Seq:           inc.Timers.Updates, At: now,
+		final := &FinalUpdate{PostmortemDue: inc.Timers.PostmortemDue}
+		if ov := inc.Override; ov != nil {
+			final.OverGates, final.Reason, final.NoChannel = true, ov.Reason, ov.NoChannel
 		}
-		if inc.Override != nil {
-			su.Status = "Resolved: all clear given by the commander before every verification gate held. Reason: " + inc.Override.Reason
-		}
-		upd := NewEvent(EventStatusUpdate, req.Actor, now, su.Status)
-		upd.Payload = UpdatePayload{Seq: su.Seq, Final: true}
+		su = StatusUpdate{UpdateRequest: UpdateRequest{Key: req.Key, Author: req.Actor}, Seq: inc.Timers.Updates, At: now, Final: final}
+		// The event keeps only what a person typed (the override's
+		// reason); the payload says which final update it was.
+		upd := NewEvent(EventStatusUpdate, req.Actor, now, final.Reason)
+		upd.Payload = UpdatePayload{Seq: su.Seq, Final: true, AllClear: final.Case()}
 		told := su
 		msg = inc.queue(Message{Kind: MessageUpdate, Update: &told}, now)
 		return append(evs, upd), nil
@@ -235,13 +233,6 @@ func (a *App) allClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 		a.Wake()
 	}
 	return inc, su, msg, applied, nil
-}
-
-func finalNextSteps(inc *Incident) string {
-	if d := inc.Timers.PostmortemDue; !d.IsZero() {
-		return "Post-mortem due " + d.Format("Mon 2 Jan 15:04 UTC") + ". Record action items with `/incident action`, then `/incident close`."
-	}
-	return "Record action items with `/incident action`, then `/incident close`."
 }
 
 // RecordGatesMessage remembers where the gates message is, for its edits.

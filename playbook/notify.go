@@ -28,7 +28,7 @@ const StepNotifyOwners Step = "notify_owners"
 type OwnerIssueBody struct {
 	Number   int64
 	Severity Severity
-	Impact   string // the tier's definition
+	Impact   string // the tier's definition, when the operator set one
 	Service  string
 	Title    string
 	Channel  string // the channel's name, without #

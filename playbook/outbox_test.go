@@ -170,3 +170,70 @@ func TestTwoReplicasDeliverAPendingMessageOnce(t *testing.T) {
 		t.Fatalf("%d severity notices from two replicas, want 1", n)
 	}
 }
+
+// The all-clear's final update is stored in the outbox as facts (which
+// all-clear, the override's reason, the post-mortem's due time), not
+// words: a failed post is delivered again with the same facts, and the
+// timeline keeps only what the commander typed.
+func TestFinalUpdateRetriedWithItsFacts(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	inc := h.declare(t, "checkout down", playbook.SEV2, "checkout")
+	if _, err := h.app.SetUp(ctx, inc.Number); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := h.app.AssignCommander(ctx, inc.Number, "U0IC", "U0IC", "ic"); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var got []playbook.StatusUpdate
+	fails := 1
+	h.post.UpdateHook = func(u playbook.StatusUpdate) error {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, u)
+		if fails > 0 {
+			fails--
+			return errors.New("slack is down")
+		}
+		return nil
+	}
+	t0 := h.clock.Now().UTC()
+	resolved, su, applied, err := h.app.AllClear(ctx, inc.Number, playbook.AllClearRequest{Key: "clear", Actor: "U0IC", Reason: "metrics lag"})
+	if err != nil || !applied {
+		t.Fatal(applied, err)
+	}
+	want := playbook.FinalUpdate{OverGates: true, Reason: "metrics lag", PostmortemDue: resolved.Timers.PostmortemDue}
+	if su.Final == nil || *su.Final != want || su.Status != "" || su.Impact != "" || su.NextSteps != "" || want.PostmortemDue.IsZero() {
+		t.Fatalf("final update %+v (final %+v), want only the facts %+v", su, su.Final, want)
+	}
+	if err := h.app.PublishUpdate(ctx, resolved, su); err == nil {
+		t.Fatal("the failing post was not reported")
+	}
+	h.clock.Set(t0.Add(10 * time.Second))
+	if _, err := h.app.Tick(ctx, t0.Add(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) < 2 {
+		t.Fatalf("%d posts of the final update, want the retry too", len(got))
+	}
+	for _, u := range got {
+		if u.Final == nil || *u.Final != want || u.Seq != su.Seq {
+			t.Fatalf("posted %+v (final %+v), want %+v", u, u.Final, want)
+		}
+	}
+	if p := h.get(t, inc.Number).Outbox.Pending; len(p) != 0 {
+		t.Fatalf("still pending after the retry: %+v", p)
+	}
+	for _, e := range h.timeline(t, inc.Number) {
+		if e.Type != playbook.EventStatusUpdate {
+			continue
+		}
+		p, _ := playbook.PayloadOf[playbook.UpdatePayload](e)
+		if e.Text != "metrics lag" || !p.Final || p.AllClear != playbook.AllClearOverGates {
+			t.Fatalf("final update event: text %q, payload %+v", e.Text, p)
+		}
+	}
+}

@@ -27,7 +27,8 @@ type Postmortem struct {
 	Number   int64
 	Title    string
 	Severity Severity
-	// Impact is the severity tier's definition ("All users down or …").
+	// Impact is the severity tier's definition as the operator set it
+	// (empty: the templates' default for the severity).
 	Impact  string
 	Service string // "" when the incident names none
 	Runbook string // the service's runbook URL, if configured
@@ -180,13 +181,16 @@ type PostmortemEvent struct {
 	Seq               int      // status update number, 0 unknown
 	Final, StatusPage bool     // final update; in time for the status page
 	Nudge             NudgeKind
-	// Label is the checklist item's, remediation option's or gate's label.
-	Label string
+	// The checklist item, remediation option or gate (the templates word
+	// them: label.checklist.<item>, ...).
+	Item   Item
+	Option Remedy
+	Gate   Gate
 	// A deploy: short SHAs, the repository, ref, creator, status.
 	SHA, KnownGood, Repo, Ref, Creator, State string
 	// A checked gate with a dwell: when it counts as held, and the dwell.
 	HeldFrom, Dwell string
-	Unmet           []string // an override's unmet gates' labels
+	Unmet           []Gate // an override's unmet gates
 	// An action item and its ticket ("owner/repo#12").
 	ID                 int
 	Owner, Due, Ticket string
@@ -213,7 +217,6 @@ type PostmortemEvent struct {
 // PostmortemGate is a verification gate and who checked it.
 type PostmortemGate struct {
 	Gate    Gate
-	Label   string
 	Checked bool
 	By, At  string
 	// Dwell is how long the gate must hold ("5 min"), "" for none;
@@ -225,7 +228,6 @@ type PostmortemGate struct {
 // PostmortemRemedy is a remediation option chosen.
 type PostmortemRemedy struct {
 	Option Remedy
-	Label  string
 	By, At string
 }
 
@@ -233,7 +235,10 @@ type PostmortemRemedy struct {
 type PostmortemOverride struct {
 	By, At string
 	Reason string
-	Unmet  []string // the unmet gates' labels
+	// NoChannel: Klaxon gave the reason, the incident having no channel
+	// to check its gates in.
+	NoChannel bool
+	Unmet     []Gate
 }
 
 // PostmortemWhy is one prompt of the 5 Whys; the first carries what broke
@@ -352,14 +357,10 @@ func (a *App) BuildPostmortem(inc Incident, events []Event, names map[string]str
 	p.FormerCommanders = b.formerCommanders(events)
 	b.gates(&p)
 	for _, r := range inc.Remediations {
-		p.Remediations = append(p.Remediations, PostmortemRemedy{Option: r.Option, Label: remedyLabel(r.Option), By: b.name(r.By), At: b.clock(r.At)})
+		p.Remediations = append(p.Remediations, PostmortemRemedy{Option: r.Option, By: b.name(r.By), At: b.clock(r.At)})
 	}
 	if ov := inc.Override; ov != nil {
-		o := &PostmortemOverride{By: b.name(ov.By), At: b.clock(ov.At), Reason: ov.Reason}
-		for _, g := range ov.Unmet {
-			o.Unmet = append(o.Unmet, gateLabel(g))
-		}
-		p.Override = o
+		p.Override = &PostmortemOverride{By: b.name(ov.By), At: b.clock(ov.At), Reason: ov.Reason, NoChannel: ov.NoChannel, Unmet: ov.Unmet}
 	}
 	p.RepeatOf = inc.RepeatOf
 	p.Whys = b.whys()
@@ -633,22 +634,22 @@ func (b *postmortemBuilder) event(e Event) PostmortemEvent {
 		}
 	case EventStatusUpdate:
 		p, _ := PayloadOf[UpdatePayload](e)
-		pe.Seq, pe.Final, pe.StatusPage = p.Seq, p.Final, p.StatusPage
+		pe.Seq, pe.Final, pe.StatusPage, pe.Case = p.Seq, p.Final, p.StatusPage, p.AllClear
 	case EventNudged:
 		p, _ := PayloadOf[NudgePayload](e)
 		pe.Nudge = cmp.Or(p.Kind, NudgeKind(text))
 	case EventChecked, EventUnchecked:
 		p, _ := PayloadOf[ItemPayload](e)
-		pe.Label = itemLabel(cmp.Or(p.Item, Item(text)))
+		pe.Item = cmp.Or(p.Item, Item(text))
 	case EventScoped:
 		pe.Detail = trimPrefixFold(text, "scope call")
 	case EventRemediation:
 		p, _ := PayloadOf[RemediationPayload](e)
-		pe.Label, pe.Detail = remedyLabel(p.Option), ""
-		if p.Option == "" {
-			pe.Label = text
-		}
-		if text != "" && !strings.EqualFold(text, pe.Label) && !strings.EqualFold(text, string(p.Option)) {
+		// Records before the payload held only the option's label (the
+		// option, here); those after it and before the labels left
+		// playbook, the label as text: the template leaves that out.
+		pe.Option, pe.Detail = cmp.Or(p.Option, Remedy(text)), ""
+		if text != "" && !strings.EqualFold(text, string(pe.Option)) {
 			pe.Detail = text
 		}
 	case EventSuspectDeploy:
@@ -660,7 +661,7 @@ func (b *postmortemBuilder) event(e Event) PostmortemEvent {
 	case EventGateChecked, EventGateUnchecked:
 		p, _ := PayloadOf[GatePayload](e)
 		g := cmp.Or(p.Gate, Gate(text))
-		pe.Label = gateLabel(g)
+		pe.Gate = g
 		if d := gateDwell(g); d > 0 && e.Type == EventGateChecked {
 			pe.HeldFrom, pe.Dwell = b.clock(e.At.Add(d)), HumanDuration(d)
 		}
@@ -678,8 +679,9 @@ func (b *postmortemBuilder) event(e Event) PostmortemEvent {
 		}
 	case EventGateOverride:
 		p, _ := PayloadOf[OverridePayload](e)
-		for _, g := range p.Unmet {
-			pe.Unmet = append(pe.Unmet, gateLabel(g))
+		pe.Unmet = p.Unmet
+		if p.NoChannel && text == "" {
+			pe.Case = "no_channel"
 		}
 	case EventActionItem:
 		p, _ := PayloadOf[ActionPayload](e)
@@ -766,7 +768,7 @@ func (b *postmortemBuilder) whys() []PostmortemWhy {
 func (b *postmortemBuilder) gates(p *Postmortem) {
 	p.Verification = b.clock(b.inc.Verifying)
 	for _, g := range Gates {
-		pg := PostmortemGate{Gate: g.Gate, Label: g.Label}
+		pg := PostmortemGate{Gate: g.Gate}
 		if g.Dwell > 0 {
 			pg.Dwell = HumanDuration(g.Dwell)
 		}
@@ -778,33 +780,6 @@ func (b *postmortemBuilder) gates(p *Postmortem) {
 		}
 		p.Gates = append(p.Gates, pg)
 	}
-}
-
-func itemLabel(it Item) string {
-	for _, c := range Checklist {
-		if c.Item == it {
-			return c.Label
-		}
-	}
-	return string(it)
-}
-
-func remedyLabel(r Remedy) string {
-	for _, ri := range Remedies {
-		if ri.Remedy == r {
-			return ri.Label
-		}
-	}
-	return string(r)
-}
-
-func gateLabel(g Gate) string {
-	for _, gi := range Gates {
-		if gi.Gate == g {
-			return gi.Label
-		}
-	}
-	return string(g)
 }
 
 func gateDwell(g Gate) time.Duration {

@@ -346,7 +346,7 @@ func TestPostmortemSections(t *testing.T) {
 	now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.FixedZone("CET", 3600))
 	p := pmApp.BuildPostmortem(inc, nil, names, now)
 
-	if p.Service != "Checkout" || p.Runbook != "https://runbooks.example.com/checkout" || p.Impact == "" || !p.Private {
+	if p.Service != "Checkout" || p.Runbook != "https://runbooks.example.com/checkout" || !p.Private {
 		t.Errorf("service %q runbook %q impact %q private %v", p.Service, p.Runbook, p.Impact, p.Private)
 	}
 	if p.Declared != "2026-11-27 23:40 UTC" || p.Resolved != "2026-11-28 00:30 UTC" || p.Closed != "2026-11-28 23:40 UTC" || p.Duration != "50 min" {
@@ -377,10 +377,10 @@ func TestPostmortemSections(t *testing.T) {
 	if g := p.Gates[3]; !g.Checked || g.Dwell != "5 min" || g.HoldsFrom != "2026-11-28 00:25:00" {
 		t.Errorf("synthetics gate %+v", g)
 	}
-	if len(p.Remediations) != 1 || p.Remediations[0] != (playbook.PostmortemRemedy{Option: playbook.RemedyCutover, Label: "Cut traffic over", By: "Bo", At: "23:50:00"}) {
+	if len(p.Remediations) != 1 || p.Remediations[0] != (playbook.PostmortemRemedy{Option: playbook.RemedyCutover, By: "Bo", At: "23:50:00"}) {
 		t.Errorf("remediations %+v", p.Remediations)
 	}
-	if o := p.Override; o == nil || o.By != "Bo" || o.Reason != "metrics lag" || !slices.Equal(o.Unmet, []string{"SLO burn rate back toward 1x or below", "User-reported complaints stopped"}) {
+	if o := p.Override; o == nil || o.By != "Bo" || o.Reason != "metrics lag" || !slices.Equal(o.Unmet, []playbook.Gate{playbook.GateBurnRate, playbook.GateComplaints}) {
 		t.Errorf("override %+v", o)
 	}
 	want := []playbook.PostmortemAction{
@@ -475,6 +475,49 @@ func TestPostmortemSentencesFromPayloads(t *testing.T) {
 		p := withSentences(pmApp.BuildPostmortem(playbook.Incident{Times: map[playbook.Phase]time.Time{playbook.PhaseDeclared: pmT0}}, []playbook.Event{e}, names, pmT0))
 		if got := p.Timeline[0].Text; got != c.want {
 			t.Errorf("%s %+v:\n got %q\nwant %q", c.typ, c.p, got, c.want)
+		}
+	}
+}
+
+// TestPostmortemSentencesOfTheAllClearAndTheCatalogues: the final update,
+// an override without a channel and the catalogue entries (recorded with
+// their ID, their words in labels.tmpl) read as when the domain stored
+// the words; so do the records that still hold them.
+func TestPostmortemSentencesOfTheAllClearAndTheCatalogues(t *testing.T) {
+	names := map[string]string{"U1": "Ann"}
+	const over = "Ann posted the final status update (#3): Resolved: all clear given by the commander before every verification gate held. Reason: "
+	for _, c := range []struct {
+		typ  playbook.EventType
+		text string
+		p    playbook.Payload
+		want string
+	}{
+		{playbook.EventStatusUpdate, "", playbook.UpdatePayload{Seq: 3, Final: true, AllClear: playbook.AllClearHeld}, "Ann posted the final status update (#3): Resolved: all clear."},
+		{playbook.EventStatusUpdate, "metrics lag", playbook.UpdatePayload{Seq: 3, Final: true, AllClear: playbook.AllClearOverGates}, over + "metrics lag"},
+		{playbook.EventStatusUpdate, "", playbook.UpdatePayload{Seq: 3, Final: true, AllClear: playbook.AllClearNoChannel},
+			over + "No channel could be created for this incident, so the verification gates could not be checked."},
+		// Recorded with the words, before they left playbook.
+		{playbook.EventStatusUpdate, "Resolved: all clear.", playbook.UpdatePayload{Seq: 3, Final: true}, "Ann posted the final status update (#3): Resolved: all clear."},
+		{playbook.EventGateOverride, "", playbook.OverridePayload{Unmet: []playbook.Gate{playbook.GateBurnRate}, NoChannel: true},
+			"Ann gave the all-clear over open gates (unmet: SLO burn rate back toward 1x or below). Reason: No channel could be created for this incident, so the verification gates could not be checked."},
+		{playbook.EventGateOverride, "metrics lag", playbook.OverridePayload{Unmet: []playbook.Gate{playbook.GateBurnRate, playbook.GateSynthetics}},
+			"Ann gave the all-clear over open gates (unmet: SLO burn rate back toward 1x or below; Synthetic monitors green for 5+ minutes). Reason: metrics lag"},
+		{playbook.EventChecked, "", playbook.ItemPayload{Item: playbook.ItemScope}, "Ann checked “Five-minute scope call completed”"},
+		{playbook.EventGateUnchecked, "", playbook.GatePayload{Gate: playbook.GateErrorRate}, "Ann unchecked the gate “Error rate below 0.1%”"},
+		{playbook.EventRemediation, "", playbook.RemediationPayload{Option: playbook.RemedyRollback}, "Ann chose the remediation “Roll back”"},
+		// The label as text (records before the labels left playbook),
+		// with its option or without (before the payload).
+		{playbook.EventRemediation, "Roll back", playbook.RemediationPayload{Option: playbook.RemedyRollback}, "Ann chose the remediation “Roll back”"},
+		{playbook.EventRemediation, "Roll back", nil, "Ann chose the remediation “Roll back”"},
+		{playbook.EventGateChecked, "Error rate below 0.1%", nil, "Ann checked the gate “Error rate below 0.1%”"},
+	} {
+		e := playbook.NewEvent(c.typ, "U1", pmMin(5), c.text)
+		if c.p != nil {
+			e.Payload = c.p
+		}
+		p := withSentences(pmApp.BuildPostmortem(playbook.Incident{Times: map[playbook.Phase]time.Time{playbook.PhaseDeclared: pmT0}}, []playbook.Event{e}, names, pmT0))
+		if got := p.Timeline[0].Text; got != c.want {
+			t.Errorf("%s %q %+v:\n got %q\nwant %q", c.typ, c.text, c.p, got, c.want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package playbook
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,19 +29,12 @@ func ParseRemedy(s string) (Remedy, bool) {
 	return "", false
 }
 
-// Info returns the option's description.
-func (r Remedy) Info() (RemedyInfo, bool) {
-	for _, ri := range Remedies {
-		if ri.Remedy == r {
-			return ri, true
-		}
-	}
-	return RemedyInfo{}, false
-}
+// ValidRemedy reports whether r is a remediation option.
+func ValidRemedy(r Remedy) bool { return slices.Contains(Remedies, r) }
 
 // Guidance is what a person sees after choosing a remediation option.
 type Guidance struct {
-	Option  RemedyInfo
+	Option  Remedy
 	Service Service
 	// Started is true when this choice started the remediation phase.
 	Started bool
@@ -92,8 +86,7 @@ const deployLimit = 20
 // the option's guidance is returned. key makes it idempotent; a repeated key
 // returns the guidance again and records nothing.
 func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key string) (Incident, Guidance, bool, error) {
-	info, ok := opt.Info()
-	if !ok {
+	if !ValidRemedy(opt) {
 		return Incident{}, Guidance{}, false, Fail(CodeBadInput, ReasonNoRemediation, FieldKind, ErrorArgs{})
 	}
 	now := a.deps.Clock.Now().UTC()
@@ -120,7 +113,7 @@ func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key str
 		_, has := inc.At(PhaseMitigationStarted)
 		started = !had && has
 		inc.Remediations = append(inc.Remediations, Remediation{Option: opt, By: actor, At: now})
-		ev := NewEvent(EventRemediation, actor, now, info.Label)
+		ev := NewEvent(EventRemediation, actor, now, "")
 		ev.Payload = RemediationPayload{Option: opt}
 		return []Event{ev}, nil
 	})
@@ -129,7 +122,7 @@ func (a *App) Remediate(ctx context.Context, n int64, opt Remedy, actor, key str
 	}
 	applied = applied && !dup
 	svc, _ := a.Service(inc.Service)
-	g := Guidance{Option: info, Service: svc, Started: started && applied, FlagURL: svc.FlagURL, CutoverURL: svc.CutoverURL, HotfixReviewURL: a.deps.HotfixReviewURL}
+	g := Guidance{Option: opt, Service: svc, Started: started && applied, FlagURL: svc.FlagURL, CutoverURL: svc.CutoverURL, HotfixReviewURL: a.deps.HotfixReviewURL}
 	switch opt {
 	case RemedyRollback:
 		a.rollbackGuidance(ctx, &inc, &g)

@@ -102,9 +102,11 @@ func (p UpdatePolicy) Valid() bool {
 // Tier is what a severity means and what it demands of responders.
 type Tier struct {
 	Severity Severity
-	// Impact defines the tier by user impact, shown in the intro message.
-	Impact string
-	// Response is the response target as people say it ("immediate (wake anyone)").
+	// Impact defines the tier by user impact, shown in the intro message;
+	// Response is the response target as people say it. Both are the
+	// operator's words (severities.*.impact, .response); empty, the
+	// templates' defaults for the severity (label.impact.SEV1, ...).
+	Impact   string
 	Response string
 	// ResponseWithin is the same target as a duration; 0 means immediately.
 	ResponseWithin time.Duration
@@ -131,23 +133,21 @@ type Tier struct {
 }
 
 // DefaultTiers returns the playbook's four tiers. Callers own the result.
+// Their impact and response are the templates' words (Impact and Response
+// are empty).
 func DefaultTiers() Tiers {
 	return Tiers{
-		SEV1: {Severity: SEV1, Impact: "All users down or core functionality unavailable",
-			Response: "immediate (wake anyone)", ResponseWithin: 0,
+		SEV1: {Severity: SEV1, ResponseWithin: 0,
 			Updates: UpdatesPeriodic, UpdateEvery: 15 * time.Minute,
 			StatusPageWithin: 5 * time.Minute, PostmortemWithin: 24 * time.Hour,
 			Page: true, Escalate: DefaultEscalation(SEV1)},
-		SEV2: {Severity: SEV2, Impact: "Partial degradation, significant user subset affected",
-			Response: "within 15 minutes", ResponseWithin: 15 * time.Minute,
+		SEV2: {Severity: SEV2, ResponseWithin: 15 * time.Minute,
 			Updates: UpdatesPeriodic, UpdateEvery: 30 * time.Minute,
 			PostmortemWithin: 48 * time.Hour,
 			Page:             true, Escalate: DefaultEscalation(SEV2)},
-		SEV3: {Severity: SEV3, Impact: "Minor impact, workaround available",
-			Response: "within 2 hours", ResponseWithin: 2 * time.Hour,
+		SEV3: {Severity: SEV3, ResponseWithin: 2 * time.Hour,
 			Updates: UpdatesOpenAndResolution},
-		SEV4: {Severity: SEV4, Impact: "Cosmetic issue, no user impact",
-			Response: "next business day", ResponseWithin: 24 * time.Hour,
+		SEV4: {Severity: SEV4, ResponseWithin: 24 * time.Hour,
 			Updates: UpdatesTicketOnly},
 	}
 }

@@ -3,6 +3,7 @@ package playbook
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -22,28 +23,13 @@ const (
 	ItemDeploys    Item = "deploys"     // recent deployments identified (last 2 hours)
 )
 
-// Checklist lists the items in order with their labels.
-var Checklist = []struct {
-	Item  Item
-	Label string
-}{
-	{ItemChannel, "Channel created and stakeholders added"},
-	{ItemSeverity, "Severity assigned"},
-	{ItemScope, "Five-minute scope call completed"},
-	{ItemStatusPage, "Status page updated (within 5 min of a SEV1 declaration)"},
-	{ItemOwnerPaged, "Service owner identified and paged"},
-	{ItemRunbook, "Runbook link posted in the channel"},
-	{ItemDeploys, "Recent deployments identified (last 2 hours)"},
-}
+// Checklist lists the items in the order they are shown. Their words are
+// the templates' (label.checklist.<item>), found by the item.
+var Checklist = []Item{ItemChannel, ItemSeverity, ItemScope, ItemStatusPage, ItemOwnerPaged, ItemRunbook, ItemDeploys}
 
 // ValidItem reports whether it is a checklist item.
 func ValidItem(it Item) bool {
-	for _, c := range Checklist {
-		if c.Item == it {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(Checklist, it)
 }
 
 // Check records who checked an item and when ("klaxon" for Klaxon itself).

@@ -36,6 +36,39 @@ type StatusUpdate struct {
 	NextDue time.Time
 	// StatusPageMet is true when this update met the tier's status-page rule.
 	StatusPageMet bool
+	// Final is set on the all-clear's final update, whose words are the
+	// templates' (Status, Impact and NextSteps are then empty).
+	Final *FinalUpdate `json:",omitempty"`
+}
+
+// FinalUpdate is what the all-clear's final status update tells, as facts.
+type FinalUpdate struct {
+	// OverGates: the all-clear came before every verification gate held;
+	// Reason is the override's, or NoChannel says Klaxon gave it (the
+	// incident had no channel to check its gates in).
+	OverGates bool   `json:",omitempty"`
+	Reason    string `json:",omitempty"`
+	NoChannel bool   `json:",omitempty"`
+	// PostmortemDue is when the post-mortem is due (zero: none).
+	PostmortemDue time.Time `json:",omitzero"`
+}
+
+// The final update's cases, as UpdatePayload.AllClear records them.
+const (
+	AllClearHeld      = "held"       // every gate held
+	AllClearOverGates = "over_gates" // the commander's override, with a reason
+	AllClearNoChannel = "no_channel" // no channel, so no gates to check
+)
+
+// Case is which all-clear the final update tells of.
+func (f FinalUpdate) Case() string {
+	switch {
+	case f.NoChannel:
+		return AllClearNoChannel
+	case f.OverGates:
+		return AllClearOverGates
+	}
+	return AllClearHeld
 }
 
 func (r UpdateRequest) validate() error {

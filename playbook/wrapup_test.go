@@ -253,7 +253,7 @@ func TestDataRemediationWarnsAndAsksForAPlan(t *testing.T) {
 	ctx := context.Background()
 	inc := h.declare(t, "Orders lost", playbook.SEV2, "")
 	_, g, _, err := h.app.Remediate(ctx, inc.Number, playbook.RemedyData, "U0IC", "k1")
-	if err != nil || !g.AskValidationPlan || g.Option.Remedy != playbook.RemedyData {
+	if err != nil || !g.AskValidationPlan || g.Option != playbook.RemedyData {
 		t.Fatalf("guidance %+v, %v", g, err)
 	}
 	if _, _, err := h.app.AddValidationPlan(ctx, inc.Number, "U0IC", "  ", "k2"); playbook.ErrorCode(err) != playbook.CodeBadInput {
@@ -374,7 +374,7 @@ func TestGatesHoldTheAllClearUntilAllFourHold(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != playbook.StatusResolved || got.Override != nil || su.Seq != 1 || !strings.Contains(su.Status, "all clear") {
+	if got.Status != playbook.StatusResolved || got.Override != nil || su.Seq != 1 || su.Final == nil || su.Final.Case() != playbook.AllClearHeld || su.Status != "" {
 		t.Fatalf("resolved %s override %v update %+v", got.Status, got.Override, su)
 	}
 	if _, ok := got.At(playbook.PhaseResolved); !ok || got.Timers.PostmortemDue.IsZero() || !got.Timers.NextNudge.IsZero() {
@@ -404,8 +404,8 @@ func TestOverrideIsTheCommandersWithAReason(t *testing.T) {
 	if err != nil || !applied {
 		t.Fatal(err)
 	}
-	if got.Override == nil || got.Override.Reason != req.Reason || len(got.Override.Unmet) != 3 || !strings.Contains(su.Status, req.Reason) {
-		t.Fatalf("override %+v, update %q", got.Override, su.Status)
+	if got.Override == nil || got.Override.Reason != req.Reason || len(got.Override.Unmet) != 3 || su.Final == nil || !su.Final.OverGates || su.Final.Reason != req.Reason {
+		t.Fatalf("override %+v, update %+v", got.Override, su.Final)
 	}
 	if countEvents(h.timeline(t, inc.Number), playbook.EventGateOverride) != 1 {
 		t.Fatal("the override is not on the timeline")

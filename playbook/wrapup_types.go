@@ -22,23 +22,11 @@ const (
 	RemedyData     Remedy = "data_remediation"
 )
 
-// RemedyInfo describes a remediation option to a person.
-type RemedyInfo struct {
-	Remedy Remedy
-	Label  string
-	// Typical is how long the option usually takes to work.
-	Typical string
-	Blurb   string
-}
-
 // Remedies lists the options fastest first, the order they are offered in.
-var Remedies = []RemedyInfo{
-	{RemedyFlag, "Disable a feature flag", "seconds", "Turn off the flag behind the change. No deploy, reversible at once."},
-	{RemedyCutover, "Cut traffic over", "minutes", "Move traffic to a healthy region, cluster or provider."},
-	{RemedyRollback, "Roll back", "5–15 min", "Redeploy the last known-good version."},
-	{RemedyHotfix, "Ship a hotfix", "30 min or more", "Write, review and deploy a fix forward."},
-	{RemedyData, "Remediate data", "hours", "Repair corrupted, lost or wrong data."},
-}
+// Their words (a label, how long each typically takes, what it is) are the
+// templates' (label.remedy.<option>, label.remedy_typical.<option>,
+// label.remedy_blurb.<option>), found by the option.
+var Remedies = []Remedy{RemedyFlag, RemedyCutover, RemedyRollback, RemedyHotfix, RemedyData}
 
 // Remediation is a remediation option someone chose, and when.
 type Remediation struct {
@@ -81,10 +69,10 @@ const (
 )
 
 // GateInfo describes a gate. A gate with a Dwell holds only once it has
-// been checked for that long: checked at t, it counts from t + Dwell.
+// been checked for that long: checked at t, it counts from t + Dwell. Its
+// words are the templates' (label.gate.<gate>), found by the gate.
 type GateInfo struct {
 	Gate  Gate
-	Label string
 	Dwell time.Duration
 }
 
@@ -93,10 +81,10 @@ const SyntheticsDwell = 5 * time.Minute
 
 // Gates lists the verification gates in the order they are shown.
 var Gates = []GateInfo{
-	{GateBurnRate, "SLO burn rate back toward 1x or below", 0},
-	{GateErrorRate, "Error rate below 0.1%", 0},
-	{GateComplaints, "User-reported complaints stopped", 0},
-	{GateSynthetics, "Synthetic monitors green for 5+ minutes", SyntheticsDwell},
+	{GateBurnRate, 0},
+	{GateErrorRate, 0},
+	{GateComplaints, 0},
+	{GateSynthetics, SyntheticsDwell},
 }
 
 // Override is an all-clear given by the commander while gates did not hold.
@@ -104,6 +92,9 @@ type Override struct {
 	By     string    `json:"by"`
 	At     time.Time `json:"at"`
 	Reason string    `json:"reason"`
+	// NoChannel: the incident had no channel to check its gates in and
+	// nobody gave a reason; that is the reason (Reason is empty).
+	NoChannel bool `json:"no_channel,omitempty"`
 	// Unmet are the gates that did not hold at the time.
 	Unmet []Gate `json:"unmet"`
 }

@@ -32,8 +32,8 @@ func hostileArgs(h string, now time.Time) playbook.ErrorArgs {
 		Commander: h, Declarer: h, Time: now, Today: now,
 		Act: playbook.Act(h), Subject: playbook.Subject(h), Intent: playbook.Intent(h), Unread: true,
 		Gates: []playbook.GateState{
-			{GateInfo: playbook.GateInfo{Label: "Error rate"}},
-			{GateInfo: playbook.GateInfo{Label: "Synthetic monitors"}, Check: check, HoldsAt: now.Add(4 * time.Minute)},
+			{GateInfo: playbook.GateInfo{Gate: playbook.GateErrorRate}},
+			{GateInfo: playbook.GateInfo{Gate: playbook.GateSynthetics}, Check: check, HoldsAt: now.Add(4 * time.Minute)},
 		},
 	}
 }
@@ -122,9 +122,9 @@ func TestErrorWording(t *testing.T) {
 		{playbook.Fail(playbook.CodeBadInput, playbook.ReasonDueInPast, playbook.FieldDue, playbook.ErrorArgs{Input: "2026-01-02", Today: now}),
 			"The deadline 2026-01-02 has passed: pick today (2026-12-05) or later."},
 		{playbook.Fail(playbook.CodeGatesOpen, playbook.ReasonGatesOpen, "", playbook.ErrorArgs{Incident: 3, Limit: 4, Time: now, Gates: []playbook.GateState{
-			{GateInfo: playbook.GateInfo{Label: "Error rate"}},
-			{GateInfo: playbook.GateInfo{Label: "Synthetic monitors"}, Check: check, HoldsAt: now.Add(4 * time.Minute)}}}),
-			"Not yet: 2 of 4 verification gates hold for incident #3.\n• Error rate: not checked\n• Synthetic monitors: checked at 14:01:00 UTC, holds at 14:06:00 UTC (in 4 min)\nCheck them on the gates message once they hold. The commander can override with a written reason: `/incident resolve override <reason>`."},
+			{GateInfo: playbook.GateInfo{Gate: playbook.GateErrorRate}},
+			{GateInfo: playbook.GateInfo{Gate: playbook.GateSynthetics}, Check: check, HoldsAt: now.Add(4 * time.Minute)}}}),
+			"Not yet: 2 of 4 verification gates hold for incident #3.\n• Error rate below 0.1%: not checked\n• Synthetic monitors green for 5+ minutes: checked at 14:01:00 UTC, holds at 14:06:00 UTC (in 4 min)\nCheck them on the gates message once they hold. The commander can override with a written reason: `/incident resolve override <reason>`."},
 		{playbook.Fail(playbook.CodeBadInput, playbook.ReasonStartInFuture, playbook.FieldStarted, playbook.ErrorArgs{Time: now}),
 			"The impact cannot start in the future (2026-12-05 14:02 UTC is after now)."},
 		{&playbook.PublishError{Intent: playbook.IntentSeverity, Err: errors.New("slack: channel_not_found")},

@@ -58,9 +58,9 @@ var examples = map[string]func(h string) []any{
 		var out []any
 		for _, r := range []playbook.Remedy{playbook.RemedyFlag, playbook.RemedyCutover, playbook.RemedyRollback, playbook.RemedyHotfix, playbook.RemedyData} {
 			g := filled[playbook.Guidance](h)
-			g.Option.Remedy, g.Missing = r, playbook.MissingReadFailed
+			g.Option, g.Missing = r, playbook.MissingReadFailed
 			out = append(out, map[string]any{"Incident": briefing(h).Incident, "Guidance": g, "Actor": h, "Command": "/incident"},
-				map[string]any{"Incident": playbook.Incident{}, "Guidance": playbook.Guidance{Option: playbook.RemedyInfo{Remedy: r}}, "Actor": "U1", "Command": "/incident"})
+				map[string]any{"Incident": playbook.Incident{}, "Guidance": playbook.Guidance{Option: r}, "Actor": "U1", "Command": "/incident"})
 		}
 		return out
 	},
@@ -98,7 +98,7 @@ var examples = map[string]func(h string) []any{
 			if !ok {
 				continue
 			}
-			for _, c := range []string{"", "took", "named", "took_over", "handed", "handed_between", "changed", "deploy", "watchdog", "comma", "filed", "upload", "publish", "acknowledged"} {
+			for _, c := range []string{"", "took", "named", "took_over", "handed", "handed_between", "changed", "deploy", "watchdog", "comma", "filed", "upload", "publish", "acknowledged", "held", "over_gates", "no_channel"} {
 				e := filled[playbook.PostmortemEvent](short)
 				e.Type, e.Case, e.Time = playbook.EventType(typ), c, "10:00:00" // Time is Klaxon's own format
 				pm.Timeline = append(pm.Timeline, e)
@@ -214,7 +214,8 @@ var examples = map[string]func(h string) []any{
 	},
 	"gates.done": func(h string) []any {
 		at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
-		return []any{map[string]any{"Resolved": at, "Override": filled[*playbook.Override](h)}, map[string]any{"Resolved": at, "Override": (*playbook.Override)(nil)}}
+		return []any{map[string]any{"Resolved": at, "Override": filled[*playbook.Override](h)}, map[string]any{"Resolved": at, "Override": (*playbook.Override)(nil)},
+			map[string]any{"Resolved": at, "Override": &playbook.Override{By: h, NoChannel: true}}}
 	},
 	"gates.post_failed": func(h string) []any { return []any{map[string]any{"Reason": h, "Command": "/incident"}} },
 	"gates.resolved": func(h string) []any {
@@ -253,6 +254,26 @@ var examples = map[string]func(h string) []any{
 	"cadence": func(h string) []any {
 		return []any{filled[playbook.Tier](h), playbook.Tier{Updates: playbook.UpdatePolicy(h)}}
 	},
+}
+
+// The catalogues' labels (labels.tmpl) take no data: each is rendered
+// alone here and, through label, inside the templates that show it.
+func init() {
+	for _, name := range MustDefault().Templates() {
+		if strings.HasPrefix(name, "label.") {
+			examples[name] = func(string) []any { return []any{nil} }
+		}
+	}
+	finals := func(h string) []any {
+		due := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+		return []any{&playbook.FinalUpdate{}, &playbook.FinalUpdate{OverGates: true, Reason: h, PostmortemDue: due},
+			&playbook.FinalUpdate{OverGates: true, NoChannel: true}}
+	}
+	examples["update.final_status_line"] = finals
+	examples["update.final_next_steps"] = finals
+	for _, name := range []string{"update.final_status", "update.final_status_over_gates", "update.final_impact", "gates.no_channel_reason"} {
+		examples[name] = func(string) []any { return []any{nil} }
+	}
 }
 
 // undeliveredMessages are outbox messages of every kind, and of an unknown

@@ -1,8 +1,12 @@
 // Package templates holds the words people read, as text/template files
 // embedded in the binary (default/): Slack texts (the intro, announcements,
 // updates, reminders, notices, problems, errors, help, guidance, the
-// closing), the post-mortem outline and its timeline sentences, the GitHub
-// issue bodies and what Klaxon tells PagerDuty. The domain (playbook)
+// deploys, the alert offers, the figures and the weekly digest, the
+// remediation options, action items, the gates, the closing), the
+// post-mortem outline and its timeline sentences, the GitHub
+// issue bodies, what Klaxon tells PagerDuty, and the catalogues' labels
+// (labels.tmpl: checklist items, gates, remediation options, the default
+// tiers' impact and response, by ID; see Label). The domain (playbook)
 // returns data (what happened, who, which values); adapters render it here.
 //
 // Each destination has its escaping, applied here: Slack mrkdwn through esc
@@ -64,6 +68,8 @@ func Names() []string {
 // not match a known name is an error, so a typo does not silently do nothing.
 func Load(dir string) (*Set, error) {
 	root := template.New("klaxon").Funcs(Funcs)
+	set := &Set{t: root}
+	root.Funcs(template.FuncMap{"label": set.Label, "impact": set.Impact, "response": set.Response})
 	known := map[string]bool{}
 	for _, name := range Names() {
 		b, err := defaults.ReadFile("default/" + name)
@@ -96,7 +102,7 @@ func Load(dir string) (*Set, error) {
 			}
 		}
 	}
-	return &Set{t: root}, nil
+	return set, nil
 }
 
 // Default returns the embedded templates, parsed once, for the places that
@@ -146,6 +152,52 @@ func (s *Set) Render(name string, data any) (string, error) {
 	return strings.TrimSpace(b.String()), nil
 }
 
+// Label is the words of catalogue entry id of kind, for every destination:
+// label.<kind>.<id> of labels.tmpl (kind "checklist", "gate", "remedy",
+// "remedy_typical", "remedy_blurb", "impact", "response"), so an operator's
+// labels.tmpl reaches them all. It is plain text without markup, Klaxon's
+// (or the operator's) words like the rest of a template. An id without a define is shown as it is
+// (a record of an item Klaxon no longer has), and an empty one as "";
+// a severity without a default impact or response has none.
+// Templates call it as label.
+func (s *Set) Label(kind string, id any) string {
+	name := fmt.Sprint(id)
+	if name == "" {
+		return ""
+	}
+	t := s.t.Lookup("label." + kind + "." + name)
+	if t == nil && (kind == "impact" || kind == "response") {
+		return "" // a severity without a default tier
+	}
+	if t == nil {
+		return name
+	}
+	var b strings.Builder
+	if err := t.Execute(&b, nil); err != nil {
+		return name
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// Impact is a tier's impact: the operator's (severities.*.impact), or the
+// default of its severity (label.impact.SEV1, ...). Templates call it as
+// impact.
+func (s *Set) Impact(t playbook.Tier) string {
+	if t.Impact != "" {
+		return t.Impact
+	}
+	return s.Label("impact", t.Severity)
+}
+
+// Response is a tier's response target, the operator's or the default of
+// its severity (label.response.SEV1, ...). Templates call it as response.
+func (s *Set) Response(t playbook.Tier) string {
+	if t.Response != "" {
+		return t.Response
+	}
+	return s.Label("response", t.Severity)
+}
+
 // Funcs are available in every template.
 var Funcs = template.FuncMap{
 	"esc":      Escape,
@@ -156,6 +208,7 @@ var Funcs = template.FuncMap{
 	"date":     SlackDate,
 	"link":     Link,
 	"upper":    strings.ToUpper,
+	"lower":    strings.ToLower,
 	"list":     func(s ...string) []string { return s },
 	"duration": playbook.HumanDuration,
 	// q quotes what a person typed, as Go's %q does.

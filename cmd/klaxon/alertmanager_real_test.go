@@ -39,8 +39,7 @@ func TestRealAlertmanager(t *testing.T) {
 	f := newWorkspace(t, fakeslack.Options{})
 	f.AddChannel("C0TRIAGE", "triage", fakeslack.BotUserID)
 	dir := t.TempDir()
-	klaxonAddr := freeAddr(t)
-	p := startKlaxon(t, f, alertsConfig(t, dir, f.URL(), klaxonAddr))
+	p, klaxonAddr := serve(t, f, func(addr string) string { return alertsConfig(t, dir, f.URL(), addr) })
 
 	tokenFile := filepath.Join(dir, "klaxon_token")
 	if err := os.WriteFile(tokenFile, []byte(alertsToken+"\n"), 0o600); err != nil {
@@ -63,20 +62,34 @@ func TestRealAlertmanager(t *testing.T) {
 	if err := os.WriteFile(amFile, []byte(amConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	amAddr := freeAddr(t)
-	am := exec.Command(bin, "--config.file="+amFile, "--storage.path="+filepath.Join(dir, "am"),
-		"--web.listen-address="+amAddr, "--cluster.listen-address=", "--log.level=debug")
-	// Alertmanager's output is written by exec's copying goroutine while a
-	// failing test reads it: a locked buffer.
-	var amLogs lockedBuffer
-	am.Stdout, am.Stderr = &amLogs, &amLogs
-	if err := am.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { am.Process.Kill(); am.Wait() })
-
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	// Alertmanager's output is written by exec's copying goroutine while a
+	// failing test reads it: a locked buffer.
+	var amLogs *lockedBuffer
+	// Started like Klaxon by serve: on a port free a moment ago, again on
+	// another one if a listener of another test took it first.
+	var amAddr string
+	for attempt := 1; amAddr == ""; attempt++ {
+		addr := freeAddr(t)
+		amLogs = &lockedBuffer{}
+		am := exec.Command(bin, "--config.file="+amFile, "--storage.path="+filepath.Join(dir, "am"),
+			"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=debug")
+		am.Stdout, am.Stderr = amLogs, amLogs
+		if err := am.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { am.Wait(); close(exited) }()
+		t.Cleanup(func() { am.Process.Kill(); <-exited })
+		if amUp(ctx, t, addr, exited, amLogs) {
+			amAddr = addr
+		} else if attempt == 5 || !strings.Contains(amLogs.String(), "address already in use") {
+			t.Fatalf("Alertmanager exited:\n%s", amLogs.String())
+		} else {
+			t.Logf("%s was taken before Alertmanager bound it; again on another port", addr)
+		}
+	}
 	postAM := func(alerts []map[string]any) {
 		t.Helper()
 		body, _ := json.Marshal(alerts)
@@ -95,16 +108,18 @@ func TestRealAlertmanager(t *testing.T) {
 			}
 		}
 	}
-	// Alerts that started now: Alertmanager flushes a group at once, without
-	// its group_wait, when an alert in it started more than group_wait ago,
-	// and then the first alert of the POST can leave alone before the second
-	// is inserted (seen in CI: "alerts=1 new=1", then "alerts=2 new=1").
-	started := time.Now().UTC()
+	// No startsAt: Alertmanager stamps the alerts with the moment it
+	// receives them. A group whose alert started more than group_wait ago
+	// is flushed at once, without its group_wait, and then the first alert
+	// of the POST can leave alone before the second is inserted (seen in
+	// CI: "alerts=1 new=1", then "alerts=2 new=1"). A startsAt taken here
+	// would be older than group_wait whenever Alertmanager, started just
+	// above, takes more than that to listen on a loaded machine.
 	alerts := []map[string]any{
 		{"labels": map[string]string{"alertname": "CheckoutHighErrorRate", "service": "checkout"},
-			"annotations": map[string]string{"summary": "Checkout 5xx above 5%"}, "startsAt": started, "generatorURL": "http://prometheus:9090/graph"},
+			"annotations": map[string]string{"summary": "Checkout 5xx above 5%"}, "generatorURL": "http://prometheus:9090/graph"},
 		{"labels": map[string]string{"alertname": "CheckoutLatencyP99", "service": "checkout"},
-			"annotations": map[string]string{"summary": "Checkout p99 above 2s"}, "startsAt": started},
+			"annotations": map[string]string{"summary": "Checkout p99 above 2s"}},
 	}
 	postAM(alerts)
 
@@ -132,7 +147,12 @@ func TestRealAlertmanager(t *testing.T) {
 		a["endsAt"] = now
 	}
 	postAM(alerts)
-	wait("send_resolved", "status=resolved alerts=2 new=0 resolved=2")
+	// Alertmanager inserts the two resolutions one after the other, and its
+	// group_interval tick may fall between them: one notification with both
+	// resolved, or two (one resolved with one firing, then the other
+	// resolved). Either way a resolved notification reaches Klaxon, which
+	// then shows every alert resolved.
+	wait("send_resolved", "status=resolved")
 	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool {
 		ms := s.Messages("C0TRIAGE")
 		return len(ms) == 1 && ms[0].Edited && strings.Contains(string(ms[0].Blocks), "every alert has resolved")
@@ -141,6 +161,27 @@ func TestRealAlertmanager(t *testing.T) {
 	}
 	if n := len(f.Messages("C0TRIAGE")); n != 1 {
 		t.Errorf("%d messages in the triage channel, want the one offer", n)
+	}
+}
+
+// amUp waits until the Alertmanager listening on addr is ready (true) or
+// has exited (false).
+func amUp(ctx context.Context, t *testing.T, addr string, exited <-chan struct{}, logs *lockedBuffer) bool {
+	t.Helper()
+	for {
+		if resp, err := http.Get("http://" + addr + "/-/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+		select {
+		case <-exited:
+			return false
+		case <-ctx.Done():
+			t.Fatalf("Alertmanager never got ready on %s:\n%s", addr, logs.String())
+		case <-time.After(100 * time.Millisecond): // waiting for Alertmanager to listen, not for a result
+		}
 	}
 }
 

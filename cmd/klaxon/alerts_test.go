@@ -123,10 +123,7 @@ func TestAlertsThroughBinary(t *testing.T) {
 	f := newWorkspace(t, fakeslack.Options{})
 	f.AddChannel("C0TRIAGE", "triage", fakeslack.BotUserID, "U0DECL01")
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	config := alertsConfig(t, dir, f.URL(), addr)
-	p := startKlaxon(t, f, config)
-	<-p.logged("serving /healthz") // the listener opens after the Socket Mode connection
+	p, addr := serve(t, f, func(addr string) string { return alertsConfig(t, dir, f.URL(), addr) })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 

@@ -34,13 +34,15 @@ func TestBackupDuringDeclarations(t *testing.T) {
 	t.Parallel()
 	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	config := writeConfig(t, dir, f.URL(), addr)
-	b, _ := os.ReadFile(config)
-	withToken := strings.Replace(string(b), "http:\n  listen: "+addr, "http:\n  listen: "+addr+"\n  admin_token_file: admin.token", 1)
-	os.WriteFile(config, []byte(withToken), 0o600)
 	os.WriteFile(filepath.Join(dir, "admin.token"), []byte(adminToken+"\n"), 0o600)
-	p := startKlaxon(t, f, config)
+	var config string
+	p, _ := serve(t, f, func(addr string) string {
+		config = writeConfig(t, dir, f.URL(), addr)
+		b, _ := os.ReadFile(config)
+		withToken := strings.Replace(string(b), "http:\n  listen: "+addr, "http:\n  listen: "+addr+"\n  admin_token_file: admin.token", 1)
+		os.WriteFile(config, []byte(withToken), 0o600)
+		return config
+	})
 
 	var (
 		mu    sync.Mutex

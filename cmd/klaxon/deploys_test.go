@@ -42,34 +42,35 @@ func deployWebhookThenDeclaration(t *testing.T, dsn string) {
 		Files: []fakegithub.PullFile{{Path: "migrations/0042_prices.sql", Additions: 40}}})
 	f := newWorkspace(t, fakeslack.Options{})
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	config := writeConfig(t, dir, f.URL(), addr)
-	b, err := os.ReadFile(config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := strings.Replace(string(b), "    stakeholders: [U0PAY001]\n", "    stakeholders: [U0PAY001]\n    repo: acme/checkout\n", 1)
-	if dsn != "" {
-		if err := os.WriteFile(filepath.Join(dir, "pg.dsn"), []byte(dsn+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		bolt := "store:\n  path: " + filepath.Join(dir, "klaxon.db") + "\n"
-		if !strings.Contains(cfg, bolt) {
-			t.Fatalf("no store section to replace in:\n%s", cfg)
-		}
-		cfg = strings.Replace(cfg, bolt, "store:\n  driver: postgres\n  dsn_file: pg.dsn\n", 1)
-	}
-	cfg += "github:\n  token: ${GITHUB_TOKEN}\n  api_url: " + gh.URL() + "\n  webhook_secret_file: hook\n"
-	cfg += "deploys:\n  watch_window: 10m\n"
-	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	const secret = "whsec-binary-test"
 	if err := os.WriteFile(dir+"/hook", []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("GITHUB_TOKEN", fakegithub.Token)
-	p := startKlaxon(t, f, config)
+	p, addr := serve(t, f, func(addr string) string {
+		config := writeConfig(t, dir, f.URL(), addr)
+		b, err := os.ReadFile(config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := strings.Replace(string(b), "    stakeholders: [U0PAY001]\n", "    stakeholders: [U0PAY001]\n    repo: acme/checkout\n", 1)
+		if dsn != "" {
+			if err := os.WriteFile(filepath.Join(dir, "pg.dsn"), []byte(dsn+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			bolt := "store:\n  path: " + filepath.Join(dir, "klaxon.db") + "\n"
+			if !strings.Contains(cfg, bolt) {
+				t.Fatalf("no store section to replace in:\n%s", cfg)
+			}
+			cfg = strings.Replace(cfg, bolt, "store:\n  driver: postgres\n  dsn_file: pg.dsn\n", 1)
+		}
+		cfg += "github:\n  token: ${GITHUB_TOKEN}\n  api_url: " + gh.URL() + "\n  webhook_secret_file: hook\n"
+		cfg += "deploys:\n  watch_window: 10m\n"
+		if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return config
+	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -77,17 +78,11 @@ func deployWebhookThenDeclaration(t *testing.T, dsn string) {
 	d := gh.DeploymentStatusDelivery("acme/checkout", id)
 	send := func(secret string) int {
 		t.Helper()
-		for {
-			code, err := fakegithub.Send(ctx, url, secret, d)
-			if err == nil {
-				return code
-			}
-			select { // the listener may not be up yet
-			case <-ctx.Done():
-				t.Fatalf("webhook: %v\n%s", err, p.Logs())
-			case <-time.After(50 * time.Millisecond):
-			}
+		code, err := fakegithub.Send(ctx, url, secret, d) // serve saw the listener up
+		if err != nil {
+			t.Fatalf("webhook: %v\n%s", err, p.Logs())
 		}
+		return code
 	}
 	if code := send("not-the-secret"); code != http.StatusUnauthorized {
 		t.Fatalf("badly signed delivery: %d, want 401", code)

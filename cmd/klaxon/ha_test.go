@@ -99,15 +99,13 @@ func TestTwoReplicasOnPostgres(t *testing.T) {
 	f := newWorkspace(t, fakeslack.Options{})
 	f.AddChannel("C0TRIAGE", "triage", fakeslack.BotUserID)
 	dir := t.TempDir()
-	addrs := []string{freeAddr(t), freeAddr(t)}
 	t.Setenv("ALERTS_TOKEN", alertsToken)
 	alerts := "alerts:\n  token: ${ALERTS_TOKEN}\n  triage_channel: C0TRIAGE\n"
-	a := startKlaxon(t, f, writePGConfig(t, dir, "a", f.URL(), addrs[0], dsn, alerts))
-	b := startKlaxon(t, f, writePGConfig(t, dir, "b", f.URL(), addrs[1], dsn, alerts))
+	a, addrA := serve(t, f, func(addr string) string { return writePGConfig(t, dir, "a", f.URL(), addr, dsn, alerts) })
+	b, addrB := serve(t, f, func(addr string) string { return writePGConfig(t, dir, "b", f.URL(), addr, dsn, alerts) })
+	addrs := []string{addrA, addrB}
 	// Alertmanager (or a load balancer before the replicas) may send a
 	// group's notifications to either replica: one offer.
-	<-a.logged("serving /healthz")
-	<-b.logged("serving /healthz")
 	start := time.Now().UTC().Add(-3 * time.Minute).Truncate(time.Second)
 	var sent []amAlert
 	var wg sync.WaitGroup

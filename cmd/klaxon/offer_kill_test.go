@@ -28,10 +28,8 @@ func TestOfferSurvivesAKill(t *testing.T) {
 	}})
 	f.AddChannel("C0TRIAGE", "triage", fakeslack.BotUserID, "U0DECL01")
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	config := alertsConfig(t, dir, f.URL(), addr)
-	p := startKlaxon(t, f, config)
-	<-p.logged("serving /healthz")
+	config := func(addr string) string { return alertsConfig(t, dir, f.URL(), addr) }
+	p, addr := serve(t, f, config)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -55,7 +53,7 @@ func TestOfferSurvivesAKill(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p = startKlaxon(t, f, config)
+	p, addr = serve(t, f, config)
 	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool {
 		ms := s.Messages("C0TRIAGE")
 		return len(ms) == 1 && ms[0].Edited
@@ -72,7 +70,6 @@ func TestOfferSurvivesAKill(t *testing.T) {
 	if len(f.CallsTo("conversations.history")) == 0 {
 		t.Errorf("the restart did not look the offer up in the channel's history\n%s", p.Logs())
 	}
-	<-p.logged("serving /healthz")
 	sat := amAlert{Status: "firing", Labels: map[string]string{"alertname": "CheckoutSaturation", "service": "checkout", "kind": "saturation"}, StartsAt: first.Add(2 * time.Minute), Fingerprint: "cccc000000000003"}
 	if code, got := postAlerts(t, addr, alertsToken, notification(errs, lat, sat)); code != http.StatusOK || got["new"] != 1 {
 		t.Fatalf("third alert: %d %v", code, got)

@@ -110,9 +110,8 @@ func scrape(t *testing.T, url string) string {
 func TestMetricsAtStartAndConnectionState(t *testing.T) {
 	t.Parallel()
 	f := newWorkspace(t, fakeslack.Options{})
-	httpAddr := freeAddr(t)
-	p := startKlaxon(t, f, writeConfig(t, t.TempDir(), f.URL(), httpAddr))
-	<-p.logged("serving /healthz")
+	dir := t.TempDir()
+	p, httpAddr := serve(t, f, func(addr string) string { return writeConfig(t, dir, f.URL(), addr) })
 	m := scrape(t, "http://"+httpAddr+"/metrics")
 	for _, w := range []string{
 		`klaxon_envelopes_total{type="slash_commands"} 0`,
@@ -167,12 +166,13 @@ func TestMetricsAtStartAndConnectionState(t *testing.T) {
 func TestHealthcheck(t *testing.T) {
 	t.Parallel()
 	f := newWorkspace(t, fakeslack.Options{})
-	httpAddr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(httpAddr)
 	dir := t.TempDir()
-	config := writeConfig(t, dir, f.URL(), "0.0.0.0:"+port)
-	p := startKlaxon(t, f, config)
-	<-p.logged("serving /healthz")
+	var config, port string
+	p, httpAddr := serve(t, f, func(addr string) string {
+		_, port, _ = net.SplitHostPort(addr)
+		config = writeConfig(t, dir, f.URL(), "0.0.0.0:"+port)
+		return config
+	})
 	out, errOut, code := klaxon(t, nil, "healthcheck", "--config", config) // no tokens needed
 	if code != 0 || !strings.Contains(out, "http://127.0.0.1:"+port+"/healthz: ok") {
 		t.Errorf("healthcheck of a running Klaxon: exit %d %s %s", code, out, errOut)

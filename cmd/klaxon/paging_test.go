@@ -34,17 +34,18 @@ func TestPagingThroughBinary(t *testing.T) {
 	pd.AddService("PSVC0CHK", "Checkout", "PE0CHKOUT")
 
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	config := writeConfig(t, dir, f.URL(), addr)
-	cfg, _ := os.ReadFile(config)
-	cfg = []byte(strings.Replace(string(cfg), "    stakeholders: [U0PAY001]\n",
-		"    stakeholders: [U0PAY001]\n    pagerduty: {service: PSVC0CHK, escalation_policy: PE0CHKOUT}\n", 1))
-	cfg = append(cfg, []byte("pagerduty:\n  token: "+fakepagerduty.Token+"\n  api_url: "+pd.URL()+"\n  events_url: "+pd.EventsURL()+
-		"\n  from: klaxon@example.com\n  webhook_secret: whsec-test\n")...)
-	if err := os.WriteFile(config, cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	p := startKlaxon(t, f, config)
+	p, addr := serve(t, f, func(addr string) string {
+		config := writeConfig(t, dir, f.URL(), addr)
+		cfg, _ := os.ReadFile(config)
+		cfg = []byte(strings.Replace(string(cfg), "    stakeholders: [U0PAY001]\n",
+			"    stakeholders: [U0PAY001]\n    pagerduty: {service: PSVC0CHK, escalation_policy: PE0CHKOUT}\n", 1))
+		cfg = append(cfg, []byte("pagerduty:\n  token: "+fakepagerduty.Token+"\n  api_url: "+pd.URL()+"\n  events_url: "+pd.EventsURL()+
+			"\n  from: klaxon@example.com\n  webhook_secret: whsec-test\n")...)
+		if err := os.WriteFile(config, cfg, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return config
+	})
 	declare(t, f, "declare sev1 checkout Checkout returns 500s", 1)
 	ch, _ := f.Channel("inc-1-sev1-checkout-returns-500s")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -65,8 +65,7 @@ func TestReportReadsTheStoreThenAsksTheRunningKlaxon(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	f := newWorkspace(t, fakeslack.Options{})
-	httpAddr := freeAddr(t)
-	cfg := knownStore(t, dir, f.URL(), httpAddr)
+	cfg := knownStore(t, dir, f.URL(), freeAddr(t)) // the port is for later, by serve
 	// The tokens are not needed to read the store.
 	noTokens := []string{"SLACK_APP_TOKEN=", "SLACK_BOT_TOKEN="}
 
@@ -128,8 +127,7 @@ func TestReportReadsTheStoreThenAsksTheRunningKlaxon(t *testing.T) {
 	}
 
 	// Now Klaxon runs and holds the file: report asks it over HTTP.
-	p := startKlaxon(t, f, cfg)
-	<-p.logged("serving /healthz")
+	p, httpAddr := serve(t, f, func(addr string) string { return writeConfig(t, dir, f.URL(), addr) })
 	out, errOut, code = klaxon(t, noTokens, "report", "--config", cfg, "--since", "4w", "--format", "json")
 	if code != 0 {
 		t.Fatalf("report while running: exit %d: %s\n%s", code, errOut, p.Logs())

@@ -158,12 +158,16 @@ func TestLeaderKilledAtRandomMoments(t *testing.T) {
 	f := newWorkspace(t, fakeslack.Options{DisableRateLimits: true})
 	dir := t.TempDir()
 	extra := "severities:\n  SEV1:\n    update_every: 1s\n    overdue_update_mentions: [U0EXEC01]\n"
-	addrs := []string{freeAddr(t), freeAddr(t)}
-	configs := []string{
-		writePGConfig(t, dir, "a", f.URL(), addrs[0], dsn, extra),
-		writePGConfig(t, dir, "b", f.URL(), addrs[1], dsn, extra),
+	// A replica's config for an address; each start takes a new one (serve).
+	replica := func(i int) func(addr string) string {
+		return func(addr string) string {
+			return writePGConfig(t, dir, []string{"a", "b"}[i], f.URL(), addr, dsn, extra)
+		}
 	}
-	procs := []*process{startKlaxon(t, f, configs[0]), startKlaxon(t, f, configs[1])}
+	procs, addrs := make([]*process, 2), make([]string, 2)
+	for i := range procs {
+		procs[i], addrs[i] = serve(t, f, replica(i))
+	}
 	declare(t, f, "declare sev1 checkout cadence one", 1)
 	declare(t, f, "declare sev1 checkout cadence two", 2)
 	declare(t, f, "declare sev2 checkout commands", 3)
@@ -250,7 +254,7 @@ func TestLeaderKilledAtRandomMoments(t *testing.T) {
 		if took > maxFailover {
 			t.Errorf("kill %d: failover took %v, want ≤ %v", k, took, maxFailover)
 		}
-		procs[leader] = startKlaxon(t, f, configs[leader])
+		procs[leader], addrs[leader] = serve(t, f, replica(leader))
 	}
 	stopCommands()
 	wg.Wait()

@@ -17,7 +17,8 @@ import (
 // kind is overridden: a Slack text Klaxon writes (the intro), a notice the
 // domain decides (a new commander, one define of notice.tmpl), an error
 // answer (one define of errors.tmpl), a GitHub issue body (the action
-// item's) and the post-mortem outline; each override is seen where people
+// item's), a catalogue's label (one checklist item of labels.tmpl) and the
+// post-mortem outline; each override is seen where people
 // read it, and the words not overridden stay the built-in ones.
 func TestTemplateOverridesThroughBinary(t *testing.T) {
 	gh := fakegithub.New()
@@ -32,6 +33,7 @@ func TestTemplateOverridesThroughBinary(t *testing.T) {
 		"errors.tmpl":        `{{define "error.not_a_severity"}}OVERRIDDEN-ERROR {{.Args.Input}}{{end}}{{define "error.severity_needed"}}OVERRIDDEN-ERROR{{end}}`,
 		"ticket.md.tmpl":     `OVERRIDDEN-TICKET item {{.Item.ID}}: {{md .Item.Text}}`,
 		"postmortem.md.tmpl": `OVERRIDDEN-OUTLINE incident #{{.Number}}`,
+		"labels.tmpl":        `{{define "label.checklist.scope"}}OVERRIDDEN-LABEL scope agreed{{end}}`,
 	}
 	if err := os.Mkdir(tmpl, 0o700); err != nil {
 		t.Fatal(err)
@@ -84,6 +86,8 @@ func TestTemplateOverridesThroughBinary(t *testing.T) {
 	}
 
 	waitMsg("the intro", "OVERRIDDEN-INTRO Card payments failing")
+	waitMsg("the checklist's overridden item", "OVERRIDDEN-LABEL scope agreed")
+	waitMsg("the checklist's other items", "Runbook link posted in the channel")
 	in("ic")
 	waitMsg("the commander notice", "OVERRIDDEN-NOTICE <@U0DECL01> leads")
 	if ack := in("sev 9"); !strings.Contains(string(ack.Payload), "OVERRIDDEN-ERROR") {

@@ -167,7 +167,7 @@ func TestDefaults(t *testing.T) {
 	}
 	// Callers own the result: changing one must not change the next.
 	d.Severities[playbook.SEV1] = playbook.Tier{}
-	if Default().Severities[playbook.SEV1].Impact == "" {
+	if Default().Severities[playbook.SEV1].Updates == "" {
 		t.Errorf("Default() shares its tiers between calls")
 	}
 }

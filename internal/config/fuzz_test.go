@@ -149,7 +149,7 @@ func checkInvariants(t *testing.T, c *Config) {
 	}
 	for _, sev := range playbook.Severities {
 		tier, ok := c.Severities[sev]
-		if !ok || tier.Severity != sev || tier.Impact == "" || tier.Response == "" || !tier.Updates.Valid() || tier.ResponseWithin < 0 {
+		if !ok || tier.Severity != sev || !tier.Updates.Valid() || tier.ResponseWithin < 0 {
 			t.Errorf("%v = %+v", sev, tier)
 		}
 		if tier.Updates == playbook.UpdatesPeriodic && tier.UpdateEvery < time.Second {

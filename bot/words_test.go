@@ -1,0 +1,270 @@
+package bot_test
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"maps"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Every word a person reads in Slack is rendered in one place, templates
+// (templates/default), with the escaping of its destination: bot's source
+// holds no Slack markup and no sentences.
+//
+// What counts, in every string literal of a non-test .go file here:
+//   - Slack markup: "<@", "<#", "<!" or an :emoji: (a colon, a lower-case
+//     letter, letters, digits, _ + or -, a colon);
+//   - a sentence or a piece of one: three or more words, a word being a
+//     space-separated token made only of letters (and ' or -) once its
+//     surrounding punctuation is stripped.
+//
+// What does not count, by rule rather than by list:
+//   - struct tags and import paths;
+//   - the message of a log call (slog's Debug, Info, Warn, Error and their
+//     Context forms): logs are for operators, and stay English;
+//   - the wrapping of an error (fmt.Errorf with %w): "chat.update of the
+//     offer: %w" names the step that failed for the logs; what a person
+//     reads in Slack of an error is the typed *playbook.Error rendered by
+//     templates (errText), and at most, in parentheses after a failed
+//     step, the one-line technical reason ("closing.failed");
+//   - panics: a registration mistake, found at start by the developer;
+//   - a subcommand's Usage ("close [root cause]"): the syntax a person
+//     types, which the parser reads; its line of help is a template.
+//
+// A new error message (errors.New, fmt.Errorf without %w) counts: its text
+// may be all a person is told (an argument the parser refused), so it is
+// either a template's words or in wordsAllowed with why it never reaches
+// Slack.
+//
+// Everything else found must be in pendingWords (words_pending_*_test.go,
+// one file per helper moving them, merged here) with who still owes its
+// move; an entry that no longer matches fails the test too, so the lists
+// only shrink.
+func TestNoSlackMarkupOrSentencesInBot(t *testing.T) {
+	pending := map[string]string{}
+	for _, m := range []map[string]string{pendingWordsT1, pendingWordsT2} {
+		for k, v := range m {
+			if _, dup := pending[k]; dup {
+				t.Errorf("%q is pending twice", k)
+			}
+			pending[k] = v
+		}
+	}
+	found := scanWords(t, ".")
+	var missing []string
+	keys := map[string]bool{}
+	for _, f := range found {
+		keys[f.key()] = true
+		if _, ok := wordsAllowed[f.key()]; ok {
+			continue
+		}
+		if _, ok := pending[f.key()]; !ok {
+			missing = append(missing, f.String())
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("bot writes words for people in Go (%d literals); render them from templates/default:\n%s",
+			len(missing), strings.Join(missing, "\n"))
+	}
+	var stale []string
+	for _, k := range slices.Sorted(maps.Keys(pending)) {
+		if !keys[k] {
+			stale = append(stale, fmt.Sprintf("%q (%s)", k, pending[k]))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(wordsAllowed)) {
+		if !keys[k] {
+			stale = append(stale, fmt.Sprintf("%q (allowed)", k))
+		}
+	}
+	if len(stale) > 0 {
+		t.Errorf("the pending or allowed lists name literals bot no longer has; remove them:\n%s", strings.Join(stale, "\n"))
+	}
+}
+
+// wordsAllowed are literals the scan finds that are not words Klaxon
+// writes for a person in Slack, each with why.
+var wordsAllowed = map[string]string{
+	// The parser's patterns for what a person typed: they read markup, never write it.
+	`command.go: ^<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>$`:    "a pattern matching a typed user mention",
+	`command.go: ^<!subteam\^[A-Z0-9]+(?:\|[^<>]*)?>$`: "a pattern matching a typed user-group mention",
+	// For the operator, at start or in the logs, never posted in Slack:
+	// cmd/klaxon prints them when Slack refuses a token, and the Socket
+	// Mode loop logs them.
+	"connection.go: slack refused the app token (slack.app_token): %s. It must be an app-level token, xapp-…, with the connections:write scope: your app's page on api.slack.com → Basic Information → App-Level Tokens":                    "the operator's terminal and logs",
+	"connection.go: slack refused the bot token (slack.bot_token): %s. It must be the Bot User OAuth Token, xoxb-…, of the app installed in your workspace: your app's page on api.slack.com → OAuth & Permissions (install the app first)": "the operator's terminal and logs",
+	// The status line of the 429 the rate gate answers itself: slack-go
+	// reads its code and Retry-After; the text reaches logs at most.
+	"ratelimit.go: 429 Too Many Requests (held by Klaxon until Retry-After)": "an HTTP status line",
+}
+
+// TestWordScanCatchesWords checks the heuristic on a hand-made file.
+func TestWordScanCatchesWords(t *testing.T) {
+	src := `package p
+import "fmt"
+type T struct{ A string ` + "`json:\"a,omitempty\" yaml:\"a b c\"`" + ` }
+func f(log interface{ Warn(string, ...any) }) {
+	_ = "<@" + "U1" + ">"
+	_ = ":white_check_mark: done"
+	_ = "Incident #%d is closed"
+	_ = "could not read who is on call ("
+	_ = "15:04:05 UTC"
+	_ = "klaxon:incident-%d:action-%d"
+	_ = "incident_declare_modal"
+	_ = "chat.postMessage"
+	_ = "channels:manage"
+	_ = "a b"
+	_ = form{Usage: "close [root cause]"}
+	log.Warn("telling the channel about a failure", "incident", 1)
+	b.log().ErrorContext(ctx, "posting the update failed", "err", err)
+	_ = fmt.Errorf("reading the deploys of %s: %w", "x", nil)
+	_ = fmt.Errorf("%q is not a window: write 30m, 2h or 3d", w)
+	panic(fmt.Sprintf("bot: subcommand %q registered twice", name))
+}
+`
+	fs := token.NewFileSet()
+	f, err := parser.ParseFile(fs, "p.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range wordsIn(fs, f) {
+		got = append(got, w.Literal)
+	}
+	want := []string{"<@", ":white_check_mark: done", "Incident #%d is closed", "could not read who is on call (", "%q is not a window: write 30m, 2h or 3d"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("found %q, want %q", got, want)
+	}
+}
+
+type wordsFound struct {
+	File, Literal string
+	Line          int
+}
+
+func (w wordsFound) key() string { return w.File + ": " + w.Literal }
+
+func (w wordsFound) String() string { return fmt.Sprintf("\t%q: \"\", // line %d", w.key(), w.Line) }
+
+func scanWords(t *testing.T, dir string) []wordsFound {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := token.NewFileSet()
+	var out []wordsFound
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fs, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, wordsIn(fs, f)...)
+	}
+	return out
+}
+
+var (
+	emoji    = regexp.MustCompile(`:[a-z][a-z0-9_+-]*:`)
+	wordLike = regexp.MustCompile(`^[A-Za-z][A-Za-z'’-]*$`)
+	logCalls = map[string]bool{"Debug": true, "Info": true, "Warn": true, "Error": true,
+		"DebugContext": true, "InfoContext": true, "WarnContext": true, "ErrorContext": true}
+)
+
+// wordsIn lists the literals of f that hold markup or words for people.
+func wordsIn(fs *token.FileSet, f *ast.File) []wordsFound {
+	skip := map[*ast.BasicLit]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.ImportSpec:
+			skip[x.Path] = true
+		case *ast.Field:
+			if x.Tag != nil {
+				skip[x.Tag] = true
+			}
+		case *ast.KeyValueExpr:
+			// A subcommand's usage ("close [root cause]"): the syntax a
+			// person types and the parser reads; its help is in templates.
+			if k, ok := x.Key.(*ast.Ident); ok && k.Name == "Usage" {
+				if lit, ok := x.Value.(*ast.BasicLit); ok {
+					skip[lit] = true
+				}
+			}
+		case *ast.CallExpr:
+			if id, ok := x.Fun.(*ast.Ident); ok && id.Name == "panic" {
+				// A registration mistake, at start: for the developer.
+				ast.Inspect(x, func(n ast.Node) bool {
+					if lit, ok := n.(*ast.BasicLit); ok {
+						skip[lit] = true
+					}
+					return true
+				})
+				return false
+			}
+			sel, ok := x.Fun.(*ast.SelectorExpr)
+			if !ok || len(x.Args) == 0 {
+				return true
+			}
+			pkg, _ := sel.X.(*ast.Ident)
+			goErr := pkg != nil && (pkg.Name == "fmt" && sel.Sel.Name == "Errorf" || pkg.Name == "errors" && sel.Sel.Name == "New")
+			logMsg := logCalls[sel.Sel.Name]
+			if !goErr && !logMsg {
+				return true
+			}
+			// The message is the first argument, or the second after a
+			// context (InfoContext(ctx, "msg", ...)).
+			for _, a := range x.Args[:min(2, len(x.Args))] {
+				lit, ok := a.(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					continue
+				}
+				if logMsg || strings.Contains(lit.Value, "%w") {
+					skip[lit] = true
+				}
+				break
+			}
+		}
+		return true
+	})
+	var out []wordsFound
+	ast.Inspect(f, func(n ast.Node) bool {
+		lit, ok := n.(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING || skip[lit] {
+			return true
+		}
+		s, err := strconv.Unquote(lit.Value)
+		if err != nil {
+			return true
+		}
+		if forPeople(s) {
+			pos := fs.Position(lit.Pos())
+			out = append(out, wordsFound{File: filepath.Base(pos.Filename), Literal: s, Line: pos.Line})
+		}
+		return true
+	})
+	return out
+}
+
+// forPeople reports whether s is Slack markup or (part of) a sentence.
+func forPeople(s string) bool {
+	if strings.Contains(s, "<@") || strings.Contains(s, "<#") || strings.Contains(s, "<!") || emoji.MatchString(s) {
+		return true
+	}
+	words := 0
+	for _, tok := range strings.Fields(s) {
+		if wordLike.MatchString(strings.Trim(tok, ".,;:!?()[]\"'`…")) {
+			words++
+		}
+	}
+	return words >= 3
+}
