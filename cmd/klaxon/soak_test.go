@@ -72,6 +72,12 @@ func TestCadenceSurvivesKill(t *testing.T) {
 
 	restartedAt := time.Now().UTC()
 	p2 := startKlaxon(t, f, config)
+	// A bound of its own for what follows the restart: the one above also
+	// covered the first reminders and the 7 s outage, which left about 15 s
+	// of it for a start of the race-built binary and three reminders on a
+	// loaded machine.
+	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { return len(nudgeMsgs(s.Messages(ch.ID))) >= killedWith+3 }); err != nil {
 		t.Fatalf("the cadence did not continue after restart: %v", err)
 	}
