@@ -309,6 +309,9 @@ func (g *rateGate) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		g.mu.Unlock()
 	}
+	if err == nil && echoingMethods[method] {
+		dropEcho(resp)
+	}
 	return resp, err
 }
 
