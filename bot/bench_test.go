@@ -36,8 +36,9 @@ var incidentNumber = regexp.MustCompile(`incident #(\d+)`)
 
 // createdAt is when incident n's channel was created in f's record.
 func createdAt(calls []fakeslack.Call, n int64) time.Time {
+	prefix := fmt.Sprintf("inc-%d-", n)
 	for _, c := range calls {
-		if c.Method == "conversations.create" && c.OK() && strings.HasPrefix(c.Params.Get("name"), fmt.Sprintf("inc-%d-", n)) {
+		if c.Method == "conversations.create" && c.OK() && strings.HasPrefix(c.Params.Get("name"), prefix) {
 			return c.At
 		}
 	}
@@ -47,9 +48,12 @@ func createdAt(calls []fakeslack.Call, n int64) time.Time {
 // readyAt is when incident n was ready in the fake's record (its channels
 // and calls), false while one of its four parts is missing.
 func readyAt(chans []fakeslack.Channel, calls []fakeslack.Call, n int64) (time.Time, bool) {
+	// The strings looked for are made once: made per call, they were most
+	// of the garbage the next batch's measurement paid for in collection.
+	prefix, declared := fmt.Sprintf("inc-%d-", n), fmt.Sprintf("incident #%d declared", n)
 	var ch fakeslack.Channel
 	for _, c := range chans {
-		if strings.HasPrefix(c.Name, fmt.Sprintf("inc-%d-", n)) {
+		if strings.HasPrefix(c.Name, prefix) {
 			ch = c
 		}
 	}
@@ -64,7 +68,7 @@ func readyAt(chans []fakeslack.Channel, calls []fakeslack.Call, n int64) (time.T
 		switch c.Method {
 		case "chat.postMessage":
 			switch text := c.Params.Get("text"); {
-			case c.Params.Get("channel") == announce && strings.Contains(text, fmt.Sprintf("incident #%d declared", n)):
+			case c.Params.Get("channel") == announce && strings.Contains(text, declared):
 				announced = c.At
 			case c.Params.Get("channel") == ch.ID && strings.HasPrefix(text, "Triage checklist"):
 				checklist = c.At
