@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -20,7 +21,9 @@ import (
 // the same store each time: a severity change whose post had not reached
 // Slack, one whose post Slack made but whose answer died with the process,
 // and a reminder that fired but was not posted. Each message appears once
-// after the restart: nothing is lost, nothing doubled. The restarted Klaxon
+// after the restart: nothing is lost, nothing doubled. Then the same twice
+// for a handover (/incident ic): its notice never reached Slack, or Slack
+// posted it and the answer died. The restarted Klaxon
 // waits out the dead delivery's claim (10 s, outboxRetry) before it tries
 // again, which is most of this test's time.
 func TestKillBetweenChangeAndPost(t *testing.T) {
@@ -58,7 +61,7 @@ func TestKillBetweenChangeAndPost(t *testing.T) {
 	// Incident 2's status-page reminder fires 6 s after its declaration.
 	cfg = []byte(strings.Replace(string(cfg), "severities:\n", "severities:\n  SEV2:\n    status_page_within: 6s\n", 1))
 	os.WriteFile(config, cfg, 0o600)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
 	kill := func(p *process) {
 		p.cmd.Process.Kill()
@@ -165,6 +168,53 @@ func TestKillBetweenChangeAndPost(t *testing.T) {
 	if got, _ := f.Channel(ch.ID); !strings.HasPrefix(got.Name, "inc-1-sev3-") {
 		t.Errorf("channel named %q after SEV3 → SEV4 → SEV3", got.Name)
 	}
+	// 4. A handover is stored; the kill comes before Slack has its notice.
+	release, reached = target(post("is now the incident commander"), fakeslack.Fault{Status: 503})
+	slashInBinary(t, f, ch.ID, "ic <@U0EXEC01>")
+	select {
+	case <-reached:
+	case <-ctx.Done():
+		t.Fatalf("the handover's notice was never sent\n%s", p.Logs())
+	}
+	kill(p)
+	release()
+	p = startKlaxon(t, f, config)
+	select {
+	case <-p.logged("told Slack"):
+	case <-ctx.Done():
+		t.Fatalf("the handover pending at the kill was never shown\n%s", p.Logs())
+	}
+
+	// 5. Slack posts the next handover's notice; its answer dies with the
+	// process.
+	release, reached = target(post("handed over from"), fakeslack.Fault{Status: 500, Applied: true})
+	slashInBinary(t, f, ch.ID, "ic <@U0DECL01>")
+	select {
+	case <-reached:
+	case <-ctx.Done():
+		t.Fatalf("the handover's notice was never sent\n%s", p.Logs())
+	}
+	kill(p)
+	release()
+	before = len(f.CallsTo("conversations.history"))
+	p = startKlaxon(t, f, config)
+	select {
+	case <-p.logged("told Slack"):
+	case <-ctx.Done():
+		t.Fatalf("the handover pending at the kill was never shown\n%s", p.Logs())
+	}
+	if len(f.CallsTo("conversations.history")) == before {
+		t.Error("the restarted Klaxon showed the handover again without looking for its earlier notice")
+	}
+	for _, text := range []string{"<@U0EXEC01> is now the incident commander", "handed over from <@U0EXEC01> to <@U0DECL01>"} {
+		if n := count(f.Messages(ch.ID), text); n != 1 {
+			t.Errorf("%q posted %d times, want once", text, n)
+		}
+	}
+	if got, _ := f.Channel(ch.ID); !slices.Contains(got.Members, "U0EXEC01") {
+		t.Error("the commander named before the kill was not invited after the restart")
+	}
+
 	db := stopAndOpen(t, p, dir)
 	evs, err := db.Timeline(ctx, 2)
 	if err != nil {
