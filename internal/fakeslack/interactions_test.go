@@ -196,6 +196,12 @@ func TestOversizedAckAndPings(t *testing.T) {
 	if r := <-done; !errors.Is(r.err, fakeslack.ErrNoAck) {
 		t.Fatalf("oversized ack accepted: %+v %v", r.ack, r.err)
 	}
+	// An oversized ack does not answer the envelope: the sender gives up
+	// after AckTimeout whether or not the fake's reader has taken the ack
+	// in yet (300 ms is short on a loaded machine), so wait for it.
+	if err := fake.WaitFor(ctx, func(s *fakeslack.Snapshot) bool { return len(s.Acks()) > 0 }); err != nil {
+		t.Fatalf("the oversized ack was never recorded: %v", err)
+	}
 	if acks := fake.Acks(); len(acks) != 1 || !acks[0].Oversized {
 		t.Fatalf("acks: %+v", acks)
 	}
