@@ -1,10 +1,13 @@
 package bot
 
 import (
+	"errors"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/klaxonhq/klaxon/templates"
 )
 
 // MethodScopes maps every Web API method Klaxon calls with the bot token to
@@ -122,21 +125,34 @@ func UsageHint() string {
 // manifest": Socket Mode and interactivity on, the slash command, and exactly
 // the bot scopes the code calls.
 func Manifest(appName, command string) ([]byte, error) {
+	// The manifest comes before the config is complete (the tokens are
+	// made from it): its words are the embedded templates'.
+	set := templates.Default()
+	var errs []error
+	say := func(name string) string {
+		text, err := set.Render(name, nil)
+		errs = append(errs, err)
+		return text
+	}
 	var m manifest
 	m.DisplayInformation.Name = appName
-	m.DisplayInformation.Description = "Incident response in Slack: declare, triage, status updates and reminders."
+	m.DisplayInformation.Description = say("manifest.description")
 	m.Features.BotUser.DisplayName = appName
 	m.Features.BotUser.AlwaysOnline = true
 	m.Features.SlashCommands = []slashCommand{{
 		Command:     command,
-		Description: "Declare and run incidents",
+		Description: say("manifest.command_description"),
 		UsageHint:   UsageHint(),
 		// Escaped text turns "@someone" into a user ID for "/incident ic";
 		// Klaxon reads titles back as typed (Plain) and escapes them itself.
 		ShouldEscape: true,
 	}}
 	for _, s := range router.shortcuts {
-		m.Features.Shortcuts = append(m.Features.Shortcuts, shortcut{Name: s.Name, Type: "message", CallbackID: s.CallbackID, Description: s.Description})
+		m.Features.Shortcuts = append(m.Features.Shortcuts, shortcut{Name: say("manifest.shortcut." + s.CallbackID), Type: "message",
+			CallbackID: s.CallbackID, Description: say("manifest.shortcut_description." + s.CallbackID)})
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	m.OAuthConfig.Scopes.Bot = BotScopes()
 	// The App Home tab shows the open incidents and the figures.

@@ -53,10 +53,11 @@ type form struct {
 }
 
 // shortcutRoute is a message shortcut (a message's menu item), listed in
-// the manifest.
+// the manifest with its name and description from templates
+// (manifest.shortcut.<CallbackID>, manifest.shortcut_description.<CallbackID>).
 type shortcutRoute struct {
-	CallbackID, Name, Description string
-	Handle                        viewHandler
+	CallbackID string
+	Handle     viewHandler
 }
 
 // feature is what one feature file registers.

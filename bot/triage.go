@@ -37,12 +37,8 @@ func init() {
 			actionScopeToUpdate: (*Bot).onScopeToUpdate,
 			actionRetrySetup:    (*Bot).onRetrySetup,
 		},
-		views: map[string]viewHandler{scopeCallbackID: (*Bot).onScopeSubmit},
-		shortcuts: []shortcutRoute{{
-			CallbackID: shortcutAddTimeline, Name: "Add to incident timeline",
-			Description: "Add this message to the incident's timeline, at its original time",
-			Handle:      (*Bot).onAddToTimeline,
-		}},
+		views:     map[string]viewHandler{scopeCallbackID: (*Bot).onScopeSubmit},
+		shortcuts: []shortcutRoute{{CallbackID: shortcutAddTimeline, Handle: (*Bot).onAddToTimeline}},
 	})
 }
 
@@ -77,12 +73,8 @@ func (a *Adapter) introBlocks(b playbook.Briefing) ([]slack.Block, string, error
 		return nil, "", err
 	}
 	inc := b.Incident
-	header := fmt.Sprintf("%s incident #%d", inc.Severity, inc.Number)
-	label := "I'll be incident commander"
-	if inc.Commander != "" {
-		label = "Take over as commander"
-	}
-	btn := slack.NewButtonBlockElement(actionTakeIC, strconv.FormatInt(inc.Number, 10), plainText(label))
+	header := a.say("triage.intro_header", inc)
+	btn := slack.NewButtonBlockElement(actionTakeIC, strconv.FormatInt(inc.Number, 10), plainText(a.say("triage.take_ic", inc)))
 	if inc.Commander == "" {
 		btn.Style = slack.StylePrimary
 	}
@@ -93,68 +85,56 @@ func (a *Adapter) introBlocks(b playbook.Briefing) ([]slack.Block, string, error
 	if inc.Status.Open() {
 		blocks = append(blocks, slack.NewActionBlock("intro_actions", btn))
 	}
-	fallback := templates.Truncate(300, fmt.Sprintf("%s incident #%d: %s", inc.Severity, inc.Number, templates.Escape(inc.Title)))
+	fallback := templates.Truncate(300, a.say("triage.intro_fallback", inc))
 	return blocks, fallback, nil
 }
 
-// RenderChecklist renders the triage checklist of inc, the items' labels
-// from words (label.checklist.<item>). It reads only the
+// RenderChecklist renders the triage checklist of inc with the templates
+// of set (the items' labels: label.checklist.<item>). It reads only the
 // stored incident, so the message is identical after a restart.
-func RenderChecklist(words *templates.Set, inc playbook.Incident) []slack.Block {
+func RenderChecklist(set *templates.Set, inc playbook.Incident) []slack.Block {
+	say := func(name string, data any) string { text, _ := set.Render(name, data); return text }
 	done := 0
 	blocks := []slack.Block{
-		slack.NewSectionBlock(mrkdwn(fmt.Sprintf("*Triage checklist · incident #%d*", inc.Number)), nil, nil, slack.SectionBlockOptionBlockID("checklist_head")),
+		slack.NewSectionBlock(mrkdwn(say("triage.checklist_head", inc.Number)), nil, nil, slack.SectionBlockOptionBlockID("checklist_head")),
 	}
 	n := strconv.FormatInt(inc.Number, 10)
 	for _, it := range playbook.Checklist {
-		label := words.Label("checklist", it)
 		chk, on := inc.Checked[it]
-		var text string
-		var btn *slack.ButtonBlockElement
+		state := "on"
 		if on {
 			done++
-			who := "Klaxon"
-			if chk.By != playbook.ActorKlaxon {
-				who = "<@" + chk.By + ">"
-			}
-			text = fmt.Sprintf(":white_check_mark: ~%s~\n_checked by %s, %s_", label, who, templates.SlackDate(chk.At))
-			btn = slack.NewButtonBlockElement(actionCheck, n+":"+string(it)+":off", plainText("Undo"))
-		} else {
-			text = ":white_large_square: " + label
-			btn = slack.NewButtonBlockElement(actionCheck, n+":"+string(it)+":on", plainText("Done"))
+			state = "off"
 		}
-		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, slack.NewAccessory(btn), slack.SectionBlockOptionBlockID("check_"+string(it))))
+		d := map[string]any{"Item": it, "Label": set.Label("checklist", it), "On": on, "Klaxon": chk.By == playbook.ActorKlaxon, "By": chk.By, "At": chk.At}
+		btn := slack.NewButtonBlockElement(actionCheck, n+":"+string(it)+":"+state, plainText(say("triage.checklist_button", d)))
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(say("triage.checklist_item", d)), nil, slack.NewAccessory(btn), slack.SectionBlockOptionBlockID("check_"+string(it))))
 	}
-	blocks = append(blocks, slack.NewContextBlock("checklist_progress", plainText(fmt.Sprintf("%d of %d done", done, len(playbook.Checklist)))))
+	progress := say("triage.checklist_progress", map[string]any{"Done": done, "Total": len(playbook.Checklist)})
+	blocks = append(blocks, slack.NewContextBlock("checklist_progress", plainText(progress)))
 	return blocks
 }
 
-func scopeCallBlocks(inc playbook.Incident) []slack.Block {
-	if sc := inc.Scope; sc != nil {
-		return []slack.Block{slack.NewSectionBlock(mrkdwn(fmt.Sprintf(":white_check_mark: *Five-minute scope call* answered by <@%s>, %s. The answers are below.", sc.By, templates.SlackDate(sc.At))), nil, nil, slack.SectionBlockOptionBlockID("scope_call"))}
+func (a *Adapter) scopeCallBlocks(inc playbook.Incident) []slack.Block {
+	if inc.Scope != nil {
+		return []slack.Block{slack.NewSectionBlock(mrkdwn(a.say("triage.scope_call", inc)), nil, nil, slack.SectionBlockOptionBlockID("scope_call"))}
 	}
-	due := inc.Timers.ScopeDue
-	when := "now"
-	if !due.IsZero() {
-		when = "due " + templates.SlackDate(due)
-	}
-	text := fmt.Sprintf("*Five-minute scope call*, %s\n• What broke? (service, endpoint, error class)\n• Who is affected? (all users, a region, a plan tier, a feature)\n• What is the blast radius? (revenue impact, user count, SLA implications)", when)
-	btn := slack.NewButtonBlockElement(actionOpenScope, strconv.FormatInt(inc.Number, 10), plainText("Answer the scope call"))
+	btn := slack.NewButtonBlockElement(actionOpenScope, strconv.FormatInt(inc.Number, 10), plainText(a.say("triage.scope_button", nil)))
 	btn.Style = slack.StylePrimary
 	return []slack.Block{
-		slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("scope_call")),
+		slack.NewSectionBlock(mrkdwn(a.say("triage.scope_call", inc)), nil, nil, slack.SectionBlockOptionBlockID("scope_call")),
 		slack.NewActionBlock("scope_actions", btn),
 	}
 }
 
 // PostScopeCall implements playbook.Triage.
 func (a *Adapter) PostScopeCall(ctx context.Context, b playbook.Briefing) (playbook.MessageRef, error) {
-	return a.post(ctx, b.Incident.Channel.ID, "Five-minute scope call: what broke, who is affected, what is the blast radius?", scopeCallBlocks(b.Incident))
+	return a.post(ctx, b.Incident.Channel.ID, a.say("triage.scope_fallback", nil), a.scopeCallBlocks(b.Incident))
 }
 
 // PostChecklist implements playbook.Triage.
 func (a *Adapter) PostChecklist(ctx context.Context, b playbook.Briefing) (playbook.MessageRef, error) {
-	return a.post(ctx, b.Incident.Channel.ID, fmt.Sprintf("Triage checklist of incident #%d", b.Incident.Number), RenderChecklist(a.Templates, b.Incident))
+	return a.post(ctx, b.Incident.Channel.ID, a.say("triage.checklist_fallback", b.Incident.Number), RenderChecklist(a.Templates, b.Incident))
 }
 
 // Refresh implements playbook.Triage: the intro, the scope call and the
@@ -186,8 +166,8 @@ func (a *Adapter) Refresh(ctx context.Context, b playbook.Briefing, what playboo
 	}{
 		{playbook.PartIntro, "intro", inc.Intro, introText, introBlocks},
 		{playbook.PartAnnouncement, "announcement", inc.Announcement, annText, annBlocks},
-		{playbook.PartScope, "scope call", inc.ScopeMsg, "Five-minute scope call", scopeCallBlocks(inc)},
-		{playbook.PartChecklist, "checklist", inc.ChecklistMsg, fmt.Sprintf("Triage checklist of incident #%d", inc.Number), RenderChecklist(a.Templates, inc)},
+		{playbook.PartScope, "scope call", inc.ScopeMsg, a.say("triage.scope_refresh_fallback", nil), a.scopeCallBlocks(inc)},
+		{playbook.PartChecklist, "checklist", inc.ChecklistMsg, a.say("triage.checklist_fallback", inc.Number), RenderChecklist(a.Templates, inc)},
 		{playbook.PartGates, "verification gates", inc.GatesMsg, a.say("gates.fallback", inc), renderGates(a.Templates, inc, a.Clock.Now())},
 	} {
 		if m.ref.Zero() || !what.Has(m.part) {
@@ -208,39 +188,31 @@ func (a *Adapter) PostScopeSummary(ctx context.Context, b playbook.Briefing) err
 	if sc == nil {
 		return nil
 	}
-	answer := func(s string) string {
-		if strings.TrimSpace(s) == "" {
-			return "_not answered_"
-		}
-		return templates.Escape(s)
-	}
-	btn := slack.NewButtonBlockElement(actionScopeToUpdate, strconv.FormatInt(inc.Number, 10), plainText("Post as status update"))
+	btn := slack.NewButtonBlockElement(actionScopeToUpdate, strconv.FormatInt(inc.Number, 10), plainText(a.say("triage.scope_to_update_button", nil)))
 	blocks := []slack.Block{
-		slack.NewSectionBlock(mrkdwn(fmt.Sprintf("*Scope call* answered by <@%s>", sc.By)), nil, nil, slack.SectionBlockOptionBlockID("scope_head")),
+		slack.NewSectionBlock(mrkdwn(a.say("triage.scope_summary_head", sc)), nil, nil, slack.SectionBlockOptionBlockID("scope_head")),
 	}
 	// An answer may be 3,000 characters before escaping: it takes as many
 	// sections as it needs rather than losing its end.
-	for _, q := range []struct{ id, label, text string }{
-		{"scope_what", "*What broke?*", sc.WhatBroke},
-		{"scope_who", "*Who is affected?*", sc.WhoAffected},
-		{"scope_radius", "*Blast radius?*", sc.BlastRadius},
+	for _, q := range []struct{ id, question, text string }{
+		{"scope_what", "what", sc.WhatBroke},
+		{"scope_who", "who", sc.WhoAffected},
+		{"scope_radius", "radius", sc.BlastRadius},
 	} {
-		for i, part := range splitText(q.label+"\n"+answer(q.text), maxSectionText) {
+		text := a.say("triage.scope_answer", map[string]any{"Question": q.question, "Answer": q.text, "Answered": strings.TrimSpace(q.text) != ""})
+		for i, part := range splitText(text, maxSectionText) {
 			blocks = append(blocks, slack.NewSectionBlock(mrkdwn(part), nil, nil, slack.SectionBlockOptionBlockID(fmt.Sprintf("%s_%d", q.id, i))))
 		}
 	}
 	blocks = append(blocks, slack.NewActionBlock("scope_summary_actions", btn))
-	_, err := a.post(ctx, inc.Channel.ID, templates.Truncate(300, "Scope call: "+templates.Escape(sc.WhatBroke)), blocks)
+	_, err := a.post(ctx, inc.Channel.ID, templates.Truncate(300, a.say("triage.scope_summary_fallback", sc)), blocks)
 	return err
 }
 
 // AnnounceSeverityChange implements playbook.Triage.
 func (a *Adapter) AnnounceSeverityChange(ctx context.Context, b playbook.Briefing, ch playbook.SeverityChange) error {
 	inc := b.Incident
-	text := fmt.Sprintf(":arrows_counterclockwise: Incident #%d in <#%s> changed from %s to %s: %s", inc.Number, inc.Channel.ID, ch.From, ch.To, templates.Truncate(300, templates.Escape(inc.Title)))
-	if inc.Private {
-		text = fmt.Sprintf(":lock: Private incident #%d changed from %s to %s.", inc.Number, ch.From, ch.To)
-	}
+	text := a.say("triage.severity_announce", map[string]any{"Incident": inc, "Change": ch})
 	opts := []slack.MsgOption{slack.MsgOptionText(templates.Truncate(3000, text), false)}
 	thread := ""
 	if !inc.Announcement.Zero() {
@@ -265,9 +237,9 @@ func (a *Adapter) PostSetupFailure(ctx context.Context, channelID string, n play
 	if err != nil {
 		return err
 	}
-	btn := slack.NewButtonBlockElement(actionRetrySetup, strconv.FormatInt(n.Incident, 10), plainText("Retry"))
+	btn := slack.NewButtonBlockElement(actionRetrySetup, strconv.FormatInt(n.Incident, 10), plainText(a.say("triage.retry_button", nil)))
 	blocks := []slack.Block{
-		slack.NewSectionBlock(mrkdwn(":warning: "+text), nil, nil, slack.SectionBlockOptionBlockID("setup_failure")),
+		slack.NewSectionBlock(mrkdwn(a.say("triage.setup_failure", text)), nil, nil, slack.SectionBlockOptionBlockID("setup_failure")),
 		slack.NewActionBlock("setup_failure_actions", btn),
 	}
 	_, err = a.post(ctx, channelID, templates.Truncate(3000, text), blocks)
@@ -284,9 +256,9 @@ func (b *Bot) onRetrySetup(ctx context.Context, req socketmode.Request, cb slack
 	res, err := b.App.RetrySetUp(ctx, n, cb.User.ID, "act:"+act.ActionTs+":"+cb.User.ID)
 	switch {
 	case err != nil:
-		b.tellUser(ctx, cb.ResponseURL, "The retry failed: "+b.errText(err))
+		b.tellUser(ctx, cb.ResponseURL, b.words("triage.retry_failed", map[string]any{"Error": b.errText(err)}))
 	case len(res.Failed) == 0 && res.Incident.Ready():
-		b.tellUser(ctx, cb.ResponseURL, fmt.Sprintf(":white_check_mark: Incident #%d is fully set up now.", n))
+		b.tellUser(ctx, cb.ResponseURL, b.words("triage.set_up", n))
 	}
 }
 
@@ -314,7 +286,7 @@ func (b *Bot) onIC(ctx context.Context, req socketmode.Request, sc slack.SlashCo
 	if arg = strings.TrimSpace(arg); arg != "" {
 		u, ok := MentionedUser(strings.Fields(arg)[0])
 		if !ok {
-			b.ack(req, ephemeral(fmt.Sprintf("Mention the new commander: type `%s ic @` and pick them from the list (or `%s ic` to take it yourself).", b.Command, b.Command)), received)
+			b.ack(req, ephemeral(b.words("triage.ic_usage", map[string]any{"Command": b.Command})), received)
 			return
 		}
 		user = u
@@ -351,10 +323,10 @@ func (b *Bot) assignCommander(ctx context.Context, req socketmode.Request, n int
 	}
 	_, err := b.App.SetCommander(ctx, playbook.CommanderRequest{N: n, User: user, Actor: actor, Key: key}, func(o playbook.Outcome) {
 		if !o.Applied {
-			reply(fmt.Sprintf("<@%s> already is the commander of incident #%d.", user, o.Incident.Number))
+			reply(b.words("triage.ic_same", map[string]any{"User": user, "Incident": o.Incident.Number}))
 			return
 		}
-		reply(fmt.Sprintf("<@%s> is now the commander of incident #%d.", user, o.Incident.Number))
+		reply(b.words("triage.ic_now", map[string]any{"User": user, "Incident": o.Incident.Number}))
 	})
 	if err != nil {
 		reply(b.errText(err))
@@ -373,7 +345,7 @@ func (b *Bot) onSev(ctx context.Context, req socketmode.Request, sc slack.SlashC
 	}
 	words := strings.Fields(arg)
 	if len(words) == 0 {
-		b.ack(req, ephemeral(fmt.Sprintf("Incident #%d is %s. To change it: `%s sev <1-4> [reason]`, e.g. `%s sev 1 all regions now failing`.", inc.Number, inc.Severity, b.Command, b.Command)), received)
+		b.ack(req, ephemeral(b.words("triage.sev_usage", map[string]any{"Incident": inc, "Command": b.Command})), received)
 		return
 	}
 	sev, err := playbook.ParseSeverity(words[0])
@@ -385,10 +357,10 @@ func (b *Bot) onSev(ctx context.Context, req socketmode.Request, sc slack.SlashC
 	reply := b.replyFor(ctx, req, received, sc.ResponseURL, sc.UserID)
 	o, err := b.App.SetSeverity(ctx, playbook.SeverityRequest{N: inc.Number, To: sev, Actor: sc.UserID, Reason: reason, Key: "env:" + req.EnvelopeID}, func(o playbook.Outcome) {
 		if !o.Applied {
-			reply(fmt.Sprintf("Incident #%d already is %s.", o.Incident.Number, o.Incident.Severity))
+			reply(b.words("triage.sev_same", o.Incident))
 			return
 		}
-		reply(fmt.Sprintf("Incident #%d: %s → %s. Renaming the channel and telling the announce channel.", o.Incident.Number, o.Change.From, o.Change.To))
+		reply(b.words("triage.sev_changed", o))
 	})
 	if err != nil {
 		reply(b.errText(err))
@@ -402,7 +374,7 @@ func (b *Bot) onSev(ctx context.Context, req socketmode.Request, sc slack.SlashC
 // could not tell Slack.
 func (b *Bot) severityUnpublished(ctx context.Context, o playbook.Outcome) {
 	if o.Unpublished != nil {
-		b.notice(ctx, o.Incident.Channel.ID, fmt.Sprintf("Klaxon recorded %s → %s but could not finish telling Slack (%s); it keeps trying for about 20 minutes.", o.Change.From, o.Change.To, slackReason(o.Unpublished)))
+		b.notice(ctx, o.Incident.Channel.ID, b.words("triage.sev_unpublished", map[string]any{"Change": o.Change, "Reason": slackReason(o.Unpublished)}))
 	}
 }
 
@@ -412,42 +384,11 @@ func (b *Bot) onStatus(ctx context.Context, req socketmode.Request, sc slack.Sla
 	if !ok {
 		return
 	}
-	now := b.App.Now()
-	tier := b.App.Tier(inc.Severity)
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "*Incident #%d* · %s · %s\n", inc.Number, inc.Severity, inc.Status)
-	fmt.Fprintf(&sb, "*Title:* %s\n", templates.Truncate(300, templates.Escape(inc.Title)))
-	if inc.Commander != "" {
-		fmt.Fprintf(&sb, "*Commander:* <@%s>\n", inc.Commander)
-	} else {
-		fmt.Fprintf(&sb, "*Commander:* none yet (`%s ic` to take it)\n", b.Command)
-	}
-	sb.WriteString(b.ackLine(inc))
-	fmt.Fprintf(&sb, "*Phase:* %s · *Updates:* %s", inc.CurrentPhase(), b.Templates.Cadence(tier))
-	if due := inc.Timers.UpdateDue; !due.IsZero() {
-		fmt.Fprintf(&sb, ", next due %s", templates.SlackDate(due))
-	}
-	sb.WriteString("\n_Time so far against the P1 phase targets:_\n")
-	for _, p := range inc.PhaseProgress(now) {
-		switch {
-		case !p.Started:
-			fmt.Fprintf(&sb, "• %s: not started (target %s)\n", p.Name, playbook.HumanDuration(p.Target))
-		default:
-			mark := ":white_check_mark:"
-			if p.Elapsed > p.Target {
-				mark = ":warning:"
-			}
-			state := "so far"
-			if p.Ended {
-				state = "done"
-			}
-			fmt.Fprintf(&sb, "• %s %s: %s %s (target %s)\n", mark, p.Name, playbook.HumanDuration(p.Elapsed), state, playbook.HumanDuration(p.Target))
-		}
-	}
-	fmt.Fprintf(&sb, "*Detection (UTC):* %s\n", playbook.DetectionSummary(inc.DetectionSteps()))
-	done := len(inc.Checked)
-	fmt.Fprintf(&sb, "*Checklist:* %d of %d done", done, len(playbook.Checklist))
-	b.ack(req, ephemeral(sb.String()), received)
+	b.ack(req, ephemeral(b.words("triage.status", map[string]any{
+		"Incident": inc, "Command": b.Command, "Ack": b.ackLine(inc), "Phase": inc.CurrentPhase(),
+		"Cadence": b.tmpl().Cadence(b.App.Tier(inc.Severity)), "Phases": inc.PhaseProgress(b.App.Now()),
+		"Detection": playbook.DetectionSummary(inc.DetectionSteps()), "Done": len(inc.Checked), "Total": len(playbook.Checklist),
+	})), received)
 }
 
 // onNote handles "/incident note <text>".
@@ -461,9 +402,9 @@ func (b *Bot) onNote(ctx context.Context, req socketmode.Request, sc slack.Slash
 	case err != nil:
 		b.ack(req, ephemeral(b.errText(err)), received)
 	case !applied:
-		b.ack(req, ephemeral("This note is already on the timeline."), received)
+		b.ack(req, ephemeral(b.words("triage.note_duplicate", nil)), received)
 	default:
-		b.ack(req, ephemeral(fmt.Sprintf(":memo: Added to the timeline of incident #%d.", inc.Number)), received)
+		b.ack(req, ephemeral(b.words("triage.note_added", map[string]any{"Incident": inc.Number})), received)
 	}
 }
 
@@ -474,7 +415,7 @@ func (b *Bot) onAddToTimeline(ctx context.Context, req socketmode.Request, cb sl
 	tell := func(text string) { b.tellUser(ctx, cb.ResponseURL, text) }
 	inc, err := b.App.IncidentIn(ctx, cb.Channel.ID)
 	if err != nil {
-		tell("Only messages in an incident's channel can join its timeline.")
+		tell(b.words("triage.timeline_not_incident", nil))
 		return
 	}
 	at := tsToTime(cb.Message.Timestamp)
@@ -484,16 +425,16 @@ func (b *Bot) onAddToTimeline(ctx context.Context, req socketmode.Request, cb sl
 	}
 	text := Plain(cb.Message.Text)
 	if strings.TrimSpace(text) == "" {
-		text = "(a message without text)"
+		text = b.words("triage.timeline_no_text", nil)
 	}
 	_, applied, err := b.App.AddNote(ctx, inc.Number, author, templates.Truncate(playbook.MaxUpdateField, text), at, "msg:"+cb.Channel.ID+":"+cb.Message.Timestamp)
 	switch {
 	case err != nil:
 		tell(b.errText(err))
 	case !applied:
-		tell("That message already is on the timeline.")
+		tell(b.words("triage.timeline_duplicate", nil))
 	default:
-		tell(fmt.Sprintf(":memo: Added to the timeline of incident #%d, at its original time.", inc.Number))
+		tell(b.words("triage.note_added", map[string]any{"Incident": inc.Number, "Original": true}))
 	}
 }
 
@@ -542,7 +483,7 @@ func (b *Bot) onOpenScope(ctx context.Context, req socketmode.Request, cb slack.
 	}
 	if _, err := b.API.OpenViewContext(ctx, cb.TriggerID, b.scopeView(inc)); err != nil {
 		b.log().Error("views.open for the scope call failed", "incident", n, "err", err)
-		b.tellUser(ctx, cb.ResponseURL, fmt.Sprintf("Klaxon could not open the scope call (%s). Click the button again.", slackReason(err)))
+		b.tellUser(ctx, cb.ResponseURL, b.words("triage.scope_open_failed", map[string]any{"Reason": slackReason(err)}))
 	}
 }
 
@@ -574,23 +515,23 @@ func (b *Bot) scopeView(inc playbook.Incident) slack.ModalViewRequest {
 			initial = o
 		}
 	}
-	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText("Severity"), blockScopeSeverity, opts...)
+	sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plainText(b.words("triage.scope_form_severity", nil)), blockScopeSeverity, opts...)
 	sel.InitialOption = initial
 	return slack.ModalViewRequest{
 		Type:       slack.VTModal,
 		CallbackID: scopeCallbackID,
-		Title:      plainText(templates.Truncate(24, fmt.Sprintf("Scope call #%d", inc.Number))),
-		Submit:     plainText("Record scope"),
-		Close:      plainText("Cancel"),
+		Title:      plainText(templates.Truncate(24, b.words("triage.scope_form_title", inc))),
+		Submit:     plainText(b.words("triage.scope_form_submit", nil)),
+		Close:      plainText(b.words("form.cancel", nil)),
 		// The severity shown when the form opened: only a change of the
 		// select changes the incident (someone may have run /incident sev
 		// while this form was open).
 		PrivateMetadata: strconv.FormatInt(inc.Number, 10) + ":" + inc.Severity.String(),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			question(blockWhatBroke, "What broke?", "Service, endpoint, error class"),
-			question(blockWhoAffected, "Who is affected?", "All users, a region, a plan tier, a feature"),
-			question(blockBlastRadius, "What is the blast radius?", "Revenue impact estimate, user count, SLA implications"),
-			slack.NewInputBlock(blockScopeSeverity, plainText("Severity"), plainText("Change it here if the scope says so."), sel),
+			question(blockWhatBroke, b.words("triage.scope_form_what", nil), b.words("triage.scope_form_what_hint", nil)),
+			question(blockWhoAffected, b.words("triage.scope_form_who", nil), b.words("triage.scope_form_who_hint", nil)),
+			question(blockBlastRadius, b.words("triage.scope_form_radius", nil), b.words("triage.scope_form_radius_hint", nil)),
+			slack.NewInputBlock(blockScopeSeverity, plainText(b.words("triage.scope_form_severity", nil)), plainText(b.words("triage.scope_form_severity_hint", nil)), sel),
 		}},
 	}
 }
@@ -630,7 +571,7 @@ func (b *Bot) onScopeSubmit(ctx context.Context, req socketmode.Request, cb slac
 	switch {
 	case playbook.ErrorCode(o.SeverityErr) == playbook.CodeForbidden:
 		// The form is closed by now: a refusal is said in the channel.
-		b.notice(ctx, o.Incident.Channel.ID, fmt.Sprintf("<@%s>'s scope call is recorded, but the severity stays %s. %s", cb.User.ID, o.Incident.Severity, b.errText(o.SeverityErr)))
+		b.notice(ctx, o.Incident.Channel.ID, b.words("triage.scope_severity_refused", map[string]any{"User": cb.User.ID, "Severity": o.Incident.Severity, "Error": b.errText(o.SeverityErr)}))
 	case o.SeverityErr != nil:
 		b.logDomainError("severity", cb.User.ID, o.SeverityErr)
 	default:
@@ -654,7 +595,7 @@ func (b *Bot) onScopeToUpdate(ctx context.Context, req socketmode.Request, cb sl
 	// Each answer keeps its own field, so none exceeds a field's limit.
 	// Recorded before the ack, posted after.
 	o, err := b.App.SendUpdate(ctx, n, playbook.UpdateRequest{Key: "scope-update:" + strconv.FormatInt(n, 10) + ":" + inc.Scope.At.String(), Author: cb.User.ID,
-		Status: firstNonEmpty(inc.Scope.WhatBroke, "Scope call recorded"), Impact: inc.Scope.WhoAffected, Text: inc.Scope.BlastRadius},
+		Status: firstNonEmpty(inc.Scope.WhatBroke, b.words("triage.scope_update_status", nil)), Impact: inc.Scope.WhoAffected, Text: inc.Scope.BlastRadius},
 		func(playbook.Outcome) { b.ack(req, nil, received) })
 	if err != nil {
 		b.ack(req, nil, received)

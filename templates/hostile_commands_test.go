@@ -3,6 +3,7 @@ package templates
 import (
 	"maps"
 	"strings"
+	"time"
 
 	"github.com/klaxonhq/klaxon/playbook"
 )
@@ -16,6 +17,104 @@ var commandExamples = map[string]func(h string) []any{
 	"help.fallback":      func(string) []any { return []any{map[string]any{"Command": "/incident"}} },
 	"help.in_channel":    noData,
 	"help.services_none": noData,
+	"form.cancel":        noData,
+
+	"manifest.description":                                 noData,
+	"manifest.command_description":                         noData,
+	"manifest.shortcut.klaxon_add_to_timeline":             noData,
+	"manifest.shortcut_description.klaxon_add_to_timeline": noData,
+
+	"triage.intro_header":   func(h string) []any { return []any{briefing(h).Incident} },
+	"triage.intro_fallback": func(h string) []any { return []any{briefing(h).Incident} },
+	"triage.take_ic":        func(h string) []any { return []any{briefing(h).Incident, playbook.Incident{}} },
+	"triage.checklist_head": func(string) []any { return []any{int64(4)} },
+	"triage.checklist_item": func(h string) []any {
+		item := playbook.Item(h)
+		return []any{map[string]any{"Item": item, "Label": h, "On": true, "Klaxon": false, "By": h, "At": exampleAt},
+			map[string]any{"Item": item, "Label": h, "On": true, "Klaxon": true, "By": playbook.ActorKlaxon, "At": exampleAt},
+			map[string]any{"Item": item, "Label": h, "On": false}}
+	},
+	"triage.checklist_button":   func(string) []any { return []any{map[string]any{"On": true}, map[string]any{"On": false}} },
+	"triage.checklist_progress": func(string) []any { return []any{map[string]any{"Done": 3, "Total": 7}} },
+	"triage.checklist_fallback": func(string) []any { return []any{int64(4)} },
+	"triage.scope_call": func(h string) []any {
+		open := briefing(h).Incident
+		open.Timers.ScopeDue = exampleAt
+		answered := briefing(h).Incident
+		answered.Scope = filled[*playbook.Scope](h)
+		return []any{open, playbook.Incident{}, answered}
+	},
+	"triage.scope_button":           noData,
+	"triage.scope_fallback":         noData,
+	"triage.scope_refresh_fallback": noData,
+	"triage.scope_summary_head":     func(h string) []any { return []any{filled[*playbook.Scope](h)} },
+	"triage.scope_answer": func(h string) []any {
+		var out []any
+		for _, q := range []string{"what", "who", "radius"} {
+			out = append(out, map[string]any{"Question": q, "Answer": h, "Answered": true}, map[string]any{"Question": q, "Answer": "", "Answered": false})
+		}
+		return out
+	},
+	"triage.scope_to_update_button":   noData,
+	"triage.scope_summary_fallback":   func(h string) []any { return []any{filled[*playbook.Scope](h)} },
+	"triage.scope_update_status":      noData,
+	"triage.scope_form_submit":        noData,
+	"triage.scope_form_what":          noData,
+	"triage.scope_form_what_hint":     noData,
+	"triage.scope_form_who":           noData,
+	"triage.scope_form_who_hint":      noData,
+	"triage.scope_form_radius":        noData,
+	"triage.scope_form_radius_hint":   noData,
+	"triage.scope_form_severity":      noData,
+	"triage.scope_form_severity_hint": noData,
+	"triage.scope_form_title":         func(h string) []any { return []any{briefing(h).Incident} },
+	"triage.scope_open_failed":        func(h string) []any { return []any{map[string]any{"Reason": h}} },
+	"triage.scope_severity_refused": func(h string) []any {
+		return []any{map[string]any{"User": h, "Severity": playbook.SEV2, "Error": "Klaxon's own words"}}
+	},
+	"triage.severity_announce": func(h string) []any {
+		inc := briefing(h).Incident
+		priv := inc
+		priv.Private = true
+		ch := playbook.SeverityChange{From: playbook.SEV3, To: playbook.SEV1}
+		return []any{map[string]any{"Incident": inc, "Change": ch}, map[string]any{"Incident": priv, "Change": ch}}
+	},
+	"triage.setup_failure": func(string) []any { return []any{"Klaxon's own words"} },
+	"triage.retry_button":  noData,
+	"triage.retry_failed":  func(string) []any { return []any{map[string]any{"Error": "Klaxon's own words"}} },
+	"triage.set_up":        func(string) []any { return []any{int64(4)} },
+	"triage.ic_usage":      func(string) []any { return []any{map[string]any{"Command": "/incident"}} },
+	"triage.ic_same":       func(h string) []any { return []any{map[string]any{"User": h, "Incident": int64(4)}} },
+	"triage.ic_now":        func(h string) []any { return []any{map[string]any{"User": h, "Incident": int64(4)}} },
+	"triage.sev_usage": func(h string) []any {
+		return []any{map[string]any{"Incident": briefing(h).Incident, "Command": "/incident"}}
+	},
+	"triage.sev_same": func(h string) []any { return []any{briefing(h).Incident} },
+	"triage.sev_changed": func(h string) []any {
+		return []any{playbook.Outcome{Incident: briefing(h).Incident, Change: playbook.SeverityChange{From: playbook.SEV3, To: playbook.SEV1}}}
+	},
+	"triage.sev_unpublished": func(h string) []any {
+		return []any{map[string]any{"Change": playbook.SeverityChange{From: playbook.SEV3, To: playbook.SEV1}, "Reason": h}}
+	},
+	"triage.status": func(h string) []any {
+		inc := briefing(h).Incident
+		inc.Timers.UpdateDue = exampleAt
+		phases := []playbook.PhaseTarget{{Name: "Detection", Target: 5 * time.Minute},
+			{Name: "Triage", Started: true, Elapsed: 20 * time.Minute, Target: 15 * time.Minute},
+			{Name: "Remediation", Started: true, Ended: true, Elapsed: 10 * time.Minute, Target: 30 * time.Minute}}
+		d := map[string]any{"Incident": inc, "Command": "/incident", "Ack": "Klaxon's own words\n", "Phase": "triage", "Cadence": "every 15 min",
+			"Phases": phases, "Detection": h, "Done": 2, "Total": 7}
+		bare := maps.Clone(d)
+		bare["Incident"] = playbook.Incident{}
+		return []any{d, bare}
+	},
+	"triage.note_added": func(string) []any {
+		return []any{map[string]any{"Incident": int64(4)}, map[string]any{"Incident": int64(4), "Original": true}}
+	},
+	"triage.note_duplicate":        noData,
+	"triage.timeline_duplicate":    noData,
+	"triage.timeline_not_incident": noData,
+	"triage.timeline_no_text":      noData,
 }
 
 // noData renders a template that takes no data.
