@@ -134,14 +134,13 @@ func (b *Bot) refuse(evt socketmode.Event) {
 	if evt.Request == nil {
 		return
 	}
-	const msg = "Klaxon is restarting and did not act on this. Try again in a few seconds."
 	switch evt.Type {
 	case socketmode.EventTypeSlashCommand:
-		b.ack(*evt.Request, ephemeral(":hourglass: "+msg), time.Now())
+		b.ack(*evt.Request, ephemeral(b.words("bot.restarting", map[string]any{"Slash": true})), time.Now())
 	case socketmode.EventTypeInteractive:
 		if cb, ok := evt.Data.(slack.InteractionCallback); ok && cb.Type == slack.InteractionTypeViewSubmission && cb.View.CallbackID == declareCallbackID {
 			// Keep the form open with what was typed.
-			b.ack(*evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: msg}), time.Now())
+			b.ack(*evt.Request, slack.NewErrorsViewSubmissionResponse(map[string]string{blockTitle: b.words("bot.restarting", map[string]any{"Slash": false})}), time.Now())
 			return
 		}
 		b.ack(*evt.Request, nil, time.Now())
@@ -220,24 +219,28 @@ func (b *Bot) defaultSeverity() playbook.Severity {
 	return playbook.SEV3
 }
 
-// slackReason extracts the Slack error code for a person, without internals.
+// slackReason extracts the Slack error code for a person, without
+// internals; when Slack gave none, what went wrong in a few words
+// (slack_reason in templates/default/bot.tmpl, the embedded words: the
+// callers, Adapter's and Bot's alike, put it in parentheses).
 func slackReason(err error) string {
 	var serr slack.SlackErrorResponse
 	if errors.As(err, &serr) {
 		return serr.Err
 	}
+	kind := "klaxon" // not Slack's doing: the store, say; Slack is not blamed for it
 	var rl *slack.RateLimitedError
-	if errors.As(err, &rl) {
-		return "Slack rate limit"
-	}
 	var sce slack.StatusCodeError
 	var uerr *url.Error
 	var nerr net.Error
-	if errors.As(err, &sce) || errors.As(err, &uerr) || errors.As(err, &nerr) || errors.Is(err, context.DeadlineExceeded) {
-		return "Slack did not answer"
+	switch {
+	case errors.As(err, &rl):
+		kind = "ratelimited"
+	case errors.As(err, &sce) || errors.As(err, &uerr) || errors.As(err, &nerr) || errors.Is(err, context.DeadlineExceeded):
+		kind = "no_answer"
 	}
-	// Not Slack's doing: the store, say. Slack is not blamed for it.
-	return "a failure on Klaxon's side, not Slack's"
+	text, _ := templates.Default().Render("slack_reason", kind)
+	return text
 }
 
 func (b *Bot) logDomainError(action, user string, err error) {

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -35,7 +34,7 @@ func (b *Bot) onDeclare(ctx context.Context, req socketmode.Request, sc slack.Sl
 	cmd.Title = Plain(cmd.Title)
 	switch {
 	case cmd.SeverityErr != nil:
-		b.ack(req, ephemeral(b.errText(cmd.SeverityErr)+fmt.Sprintf("\nFor example: `%s declare sev2 checkout Card payments failing`", b.Command)), received)
+		b.ack(req, ephemeral(b.errText(cmd.SeverityErr)+"\n"+b.words("declare.example", map[string]any{"Command": b.Command})), received)
 	case cmd.NeedsForm():
 		b.ack(req, nil, received)
 		b.openDeclareForm(ctx, sc, cmd)
@@ -56,7 +55,7 @@ func (b *Bot) declareFromCommand(ctx context.Context, req socketmode.Request, sc
 	if cmd.Started != "" {
 		var err error
 		if started, err = playbook.ParseStarted(cmd.Started, b.App.Now()); err != nil {
-			b.ack(req, ephemeral(b.errText(err)+fmt.Sprintf("\nFor example: `%s declare sev2 --started 14:02 checkout Card payments failing`", b.Command)), received)
+			b.ack(req, ephemeral(b.errText(err)+"\n"+b.words("declare.example", map[string]any{"Command": b.Command, "Started": true})), received)
 			return
 		}
 	}
@@ -70,10 +69,10 @@ func (b *Bot) declareFromCommand(ctx context.Context, req socketmode.Request, sc
 		return
 	}
 	if !created {
-		b.ack(req, ephemeral(fmt.Sprintf("Incident #%d is already declared from this request.", inc.Number)), received)
+		b.ack(req, ephemeral(b.words("declare.again", inc)), received)
 		return
 	}
-	b.ack(req, ephemeral(fmt.Sprintf(":rotating_light: Declared %s incident #%d. Klaxon is opening its channel and inviting the responders…", inc.Severity, inc.Number)), received)
+	b.ack(req, ephemeral(b.words("declare.declared", inc)), received)
 	b.Metrics.declared(inc.Severity)
 	res, err := b.App.SetUp(ctx, inc.Number)
 	if at, ok := res.Incident.ReadyAt(); ok && err == nil {
@@ -89,15 +88,11 @@ func (b *Bot) tellDeclarer(ctx context.Context, responseURL string, res playbook
 		return
 	}
 	inc := res.Incident
-	var text string
-	switch {
-	case setupErr != nil:
-		text = fmt.Sprintf(":warning: Incident #%d is declared, but Klaxon could not create its channel (%s). It tries again a few times over the next minutes; if it still cannot, you and the announce channel are told why. Meanwhile coordinate in this channel.", inc.Number, slackReason(setupErr))
-	case len(res.Failed) > 0:
-		text = fmt.Sprintf("Incident #%d: <#%s> is open, but some steps failed; the channel says which.", inc.Number, inc.Channel.ID)
-	default:
-		text = fmt.Sprintf("Incident #%d is ready: <#%s>. You have been invited.", inc.Number, inc.Channel.ID)
+	reason := ""
+	if setupErr != nil {
+		reason = slackReason(setupErr)
 	}
+	text := b.words("declare.set_up", map[string]any{"Incident": inc, "Failed": len(res.Failed) > 0, "Reason": reason})
 	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, b.httpClient(), &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: true})
 	if err != nil {
 		b.log().Warn("response_url follow-up failed", "incident", inc.Number, "err", redactURL(err))

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 
@@ -45,7 +44,7 @@ func (b *Bot) openDeclareForm(ctx context.Context, sc slack.SlashCommand, cmd Co
 	view := b.declareView(sev, cmd.Service, string(meta))
 	if _, err := b.API.OpenViewContext(ctx, sc.TriggerID, view); err != nil {
 		b.log().Error("views.open for the declaration form failed", "user", sc.UserID, "err", err)
-		b.tellUser(ctx, sc.ResponseURL, fmt.Sprintf("Klaxon could not open the declaration form (%s). Declare with a command instead: `%s declare sev2 <title>`.", slackReason(err), b.Command))
+		b.tellUser(ctx, sc.ResponseURL, b.words("declare.form_failed", map[string]any{"Reason": slackReason(err), "Command": b.Command}))
 	}
 }
 
@@ -53,8 +52,9 @@ func (b *Bot) declareView(sev playbook.Severity, service, meta string) slack.Mod
 	plain := func(s string) *slack.TextBlockObject {
 		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
 	}
+	say := func(name string) *slack.TextBlockObject { return plain(b.words("declare."+name, nil)) }
 
-	titleInput := slack.NewPlainTextInputBlockElement(plain("What is broken, in a few words"), blockTitle)
+	titleInput := slack.NewPlainTextInputBlockElement(say("form_title_hint"), blockTitle)
 	titleInput.MaxLength = maxTitleInput
 
 	var sevOptions []*slack.OptionBlockObject
@@ -67,12 +67,12 @@ func (b *Bot) declareView(sev playbook.Severity, service, meta string) slack.Mod
 			initial = o
 		}
 	}
-	sevSelect := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Severity"), blockSeverity, sevOptions...)
+	sevSelect := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, say("form_severity"), blockSeverity, sevOptions...)
 	sevSelect.InitialOption = initial
 
 	blocks := []slack.Block{
-		slack.NewInputBlock(blockTitle, plain("Title"), nil, titleInput),
-		slack.NewInputBlock(blockSeverity, plain("Severity"), nil, sevSelect),
+		slack.NewInputBlock(blockTitle, say("form_title_label"), nil, titleInput),
+		slack.NewInputBlock(blockSeverity, say("form_severity"), nil, sevSelect),
 	}
 	if len(b.App.Services()) > 0 {
 		var opts []*slack.OptionBlockObject
@@ -87,27 +87,27 @@ func (b *Bot) declareView(sev playbook.Severity, service, meta string) slack.Mod
 				initialSvc = o
 			}
 		}
-		svcSelect := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Service"), blockService, opts...)
+		svcSelect := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, say("form_service"), blockService, opts...)
 		svcSelect.InitialOption = initialSvc
-		in := slack.NewInputBlock(blockService, plain("Service"), plain("Its runbook and owners join the channel."), svcSelect)
+		in := slack.NewInputBlock(blockService, say("form_service"), say("form_service_hint"), svcSelect)
 		in.Optional = true
 		blocks = append(blocks, in)
 	}
 	priv := slack.NewCheckboxGroupsBlockElement(blockPrivate,
-		slack.NewOptionBlockObject("private", plain("Private incident"), plain("A private channel; the announcement never shows the title.")))
-	privIn := slack.NewInputBlock(blockPrivate, plain("Visibility"), nil, priv)
+		slack.NewOptionBlockObject("private", say("form_private"), say("form_private_hint")))
+	privIn := slack.NewInputBlock(blockPrivate, say("form_visibility"), nil, priv)
 	privIn.Optional = true
-	started := slack.NewPlainTextInputBlockElement(plain("14:02"), blockStarted)
+	started := slack.NewPlainTextInputBlockElement(say("form_started_placeholder"), blockStarted)
 	started.MaxLength = 25
-	startedIn := slack.NewInputBlock(blockStarted, plain("Impact started at (UTC)"), plain("HH:MM in UTC, if it started before now: it makes time to detect real."), started)
+	startedIn := slack.NewInputBlock(blockStarted, say("form_started"), say("form_started_hint"), started)
 	startedIn.Optional = true
 	blocks = append(blocks, privIn, startedIn)
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      declareCallbackID,
-		Title:           plain("Declare an incident"),
-		Submit:          plain("Declare"),
-		Close:           plain("Cancel"),
+		Title:           say("form_title"),
+		Submit:          say("form_submit"),
+		Close:           plain(b.words("form.cancel", nil)),
 		PrivateMetadata: meta,
 		Blocks:          slack.Blocks{BlockSet: blocks},
 	}

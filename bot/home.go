@@ -72,7 +72,7 @@ func (b *Bot) publishHome(ctx context.Context, user string) error {
 		return err
 	}
 	chart := b.homeChart(ctx, f)
-	view := homeView(open, f, chart, now)
+	view := homeView(b.tmpl(), open, f, chart, now)
 	// The deploy watchdog's open windows follow the open incidents.
 	if ws, err := b.App.OpenWindows(ctx, now); err != nil {
 		b.log().Warn("reading the open deploy watch windows for the App Home", "err", err)
@@ -99,23 +99,28 @@ func homeWindowsAt(blocks []slack.Block) int {
 
 // homeView builds the Home tab: at most maxHomeBlocks blocks whatever the
 // number of open incidents.
-func homeView(open []playbook.Incident, f playbook.Figures, chartFileID string, now time.Time) slack.HomeTabViewRequest {
+func homeView(set *templates.Set, open []playbook.Incident, f playbook.Figures, chartFileID string, now time.Time) slack.HomeTabViewRequest {
+	say := func(name string, data any) string { text, _ := set.Render(name, data); return text }
 	slices.SortFunc(open, func(x, y playbook.Incident) int {
 		if x.Severity != y.Severity {
 			return int(x.Severity - y.Severity)
 		}
 		return int(y.Number - x.Number)
 	})
-	blocks := []slack.Block{slack.NewHeaderBlock(plainText(fmt.Sprintf("Open incidents: %d", len(open))))}
+	blocks := []slack.Block{slack.NewHeaderBlock(plainText(say("home.header", len(open))))}
 	if len(open) == 0 {
-		blocks = append(blocks, mrkdwnSection("No open incidents. :green_heart:"))
+		blocks = append(blocks, mrkdwnSection(say("home.none", nil)))
 	}
 	var lines []string
 	for i, inc := range open {
 		if i == maxHomeListed {
 			break
 		}
-		lines = append(lines, homeLine(inc, now))
+		d := map[string]any{"Incident": inc, "Now": now}
+		if at := inc.DeclaredAt(); !at.IsZero() {
+			d["Aged"], d["Age"] = true, now.Sub(at).Truncate(time.Minute)
+		}
+		lines = append(lines, say("home.line", d))
 	}
 	for len(lines) > 0 {
 		n := min(homeLinesPerSection, len(lines))
@@ -124,49 +129,18 @@ func homeView(open []playbook.Incident, f playbook.Figures, chartFileID string, 
 	}
 	if rest := len(open) - maxHomeListed; rest > 0 {
 		blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType,
-			fmt.Sprintf("…and %d more (worst severity and newest first). `/incident list` lists them in Slack.", rest), false, false)))
+			say("home.more", rest), false, false)))
 	}
 	blocks = append(blocks, slack.NewDividerBlock())
-	blocks = append(blocks, statsBlocks(templates.Default(), f, "The last 12 weeks")...)
+	blocks = append(blocks, statsBlocks(set, f, say("home.figures_title", nil))...)
 	if chartFileID != "" {
 		blocks = append(blocks, slack.NewImageBlockSlackFile(&slack.SlackFileObject{ID: chartFileID},
-			"Time to restore per week, stacked by phase, one panel per severity, with the targets", "chart",
-			plainText("Time to restore per week, by phase")))
+			say("home.chart_alt", nil), "chart", plainText(say("home.chart_title", nil))))
 	}
 	blocks = append(blocks, slack.NewContextBlock("", slack.NewTextBlockObject(slack.MarkdownType,
-		fmt.Sprintf("Updated <!date^%d^{date_short_pretty} {time}|%s>. `klaxon report` gives the same figures as CSV, JSON or HTML.", now.Unix(), now.UTC().Format(time.RFC3339)), false, false)))
+		say("home.updated", map[string]any{"Now": now}), false, false)))
 	if len(blocks) > maxHomeBlocks {
 		blocks = blocks[:maxHomeBlocks]
 	}
 	return slack.HomeTabViewRequest{Type: slack.VTHomeTab, Blocks: slack.Blocks{BlockSet: blocks}}
-}
-
-// homeLine is one open incident: severity, number, channel, age, commander,
-// next update due.
-func homeLine(inc playbook.Incident, now time.Time) string {
-	lock := ""
-	if inc.Private {
-		lock = ":lock: "
-	}
-	where := "channel being created"
-	if inc.Channel.ID != "" {
-		where = "<#" + inc.Channel.ID + ">"
-	}
-	ic := "no commander"
-	if inc.Commander != "" {
-		ic = "IC <@" + inc.Commander + ">"
-	}
-	age := "age unknown"
-	if d := inc.DeclaredAt(); !d.IsZero() {
-		age = playbook.HumanDuration(now.Sub(d).Truncate(time.Minute)) + " old"
-	}
-	next := "no update due"
-	if due := inc.Timers.UpdateDue; !due.IsZero() {
-		next = fmt.Sprintf("next update <!date^%d^{time}|%s>", due.Unix(), due.UTC().Format("15:04 UTC"))
-		if due.Before(now) {
-			next = ":warning: " + next + " (overdue)"
-		}
-	}
-	return fmt.Sprintf("• %s*#%d %s* %s · %s · %s · %s · %s", lock, inc.Number, inc.Severity,
-		templates.Truncate(60, templates.Escape(inc.Title)), where, age, ic, next)
 }

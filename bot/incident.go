@@ -25,7 +25,7 @@ func (b *Bot) incidentHere(ctx context.Context, req socketmode.Request, sc slack
 		return inc, true
 	}
 	if playbook.ErrorCode(err) == playbook.CodeNotFound {
-		b.ack(req, ephemeral(fmt.Sprintf("`%s %s` works in an incident's channel. Go to the incident's channel (its name starts with `inc-`) and type it there.", b.Command, firstWord(sc.Text))), received)
+		b.ack(req, ephemeral(b.words("incident.not_here", map[string]any{"Command": b.Command, "Word": firstWord(sc.Text)})), received)
 	} else {
 		b.log().Error("looking up the incident of a channel", "channel", sc.ChannelID, "err", err)
 		b.ack(req, ephemeral(b.errText(err)), received)
@@ -38,7 +38,7 @@ func firstWord(s string) string {
 	if len(f) == 0 {
 		return ""
 	}
-	return templates.Escape(templates.Truncate(20, f[0]))
+	return templates.Truncate(20, f[0])
 }
 
 // incidentFor finds the incident a command is about: "#12" first names it
@@ -57,7 +57,7 @@ func (b *Bot) incidentFor(ctx context.Context, req socketmode.Request, sc slack.
 	case err == nil:
 		return inc, rest, true
 	case playbook.ErrorCode(err) == playbook.CodeNotFound:
-		b.ack(req, ephemeral(fmt.Sprintf("There is no incident #%d you can reach from here. `%s list` shows the open ones.", n, b.Command)), received)
+		b.ack(req, ephemeral(b.words("incident.unreachable", map[string]any{"Number": n, "Command": b.Command})), received)
 	default:
 		b.log().Error("looking up an incident", "incident", n, "err", err)
 		b.ack(req, ephemeral(b.errText(err)), received)
@@ -84,12 +84,12 @@ func multiline(block, hint string, max int) *slack.PlainTextInputBlockElement {
 func (b *Bot) openForm(ctx context.Context, n int64, triggerID, responseURL, callbackID, title, submit, instead string, blocks ...slack.Block) {
 	view := slack.ModalViewRequest{
 		Type: slack.VTModal, CallbackID: callbackID, PrivateMetadata: fmt.Sprint(n),
-		Title: plainText(title), Submit: plainText(submit), Close: plainText("Cancel"),
+		Title: plainText(title), Submit: plainText(submit), Close: plainText(b.words("form.cancel", nil)),
 		Blocks: slack.Blocks{BlockSet: blocks},
 	}
 	if _, err := b.API.OpenViewContext(ctx, triggerID, view); err != nil {
 		b.log().Error("views.open failed", "form", callbackID, "incident", n, "err", err)
-		b.tellUser(ctx, responseURL, fmt.Sprintf("Klaxon could not open the form (%s). Type %s instead.", slackReason(err), instead))
+		b.tellUser(ctx, responseURL, b.words("incident.form_failed", map[string]any{"Reason": slackReason(err), "Instead": instead}))
 	}
 }
 
@@ -98,11 +98,16 @@ func (b *Bot) openForm(ctx context.Context, n int64, triggerID, responseURL, cal
 func (b *Bot) postWithRetry(ctx context.Context, channel, text string, failed map[int]error, n int64, retryAction, label string) {
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(templates.Truncate(maxSectionText, text)), nil, nil, slack.SectionBlockOptionBlockID("wrapup"))}
 	if len(failed) > 0 {
-		var reasons []string
-		for id, err := range failed {
-			reasons = append(reasons, fmt.Sprintf("item %d: %s", id, templates.Escape(oneLine(err.Error(), 150))))
+		type failure struct {
+			ID  int
+			Err string
 		}
-		warn := fmt.Sprintf(":warning: GitHub did not take %d action item(s) (%s). They are kept; Klaxon retries at its next start, or now:", len(failed), templates.Truncate(2000, strings.Join(reasons, "; ")))
+		var items []failure
+		for id, err := range failed {
+			items = append(items, failure{id, oneLine(err.Error(), 150)})
+		}
+		reasons := b.words("incident.github_reasons", map[string]any{"Failed": items})
+		warn := b.words("incident.github_failed", map[string]any{"Count": len(failed), "Reasons": templates.Truncate(2000, reasons)})
 		btn := slack.NewButtonBlockElement(retryAction, fmt.Sprint(n), plainText(label))
 		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(warn), nil, nil, slack.SectionBlockOptionBlockID("wrapup_failed")), slack.NewActionBlock("wrapup_retry", btn))
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/klaxonhq/klaxon/playbook"
-	"github.com/klaxonhq/klaxon/templates"
 )
 
 func init() {
@@ -60,7 +59,7 @@ func (a *Adapter) MemberOf(ctx context.Context, user string, channels []string) 
 // which may take a Web API call; so the ack says it is looking, and the
 // list follows through the response_url.
 func (b *Bot) onList(ctx context.Context, req socketmode.Request, sc slack.SlashCommand, received time.Time) {
-	b.ack(req, ephemeral("Looking up the open incidents…"), received)
+	b.ack(req, ephemeral(b.words("list.looking", nil)), received)
 	open, err := b.App.OpenIncidentsFor(ctx, playbook.Viewer{User: sc.UserID, Channel: sc.ChannelID})
 	if err != nil {
 		b.tellUser(ctx, sc.ResponseURL, b.errText(err))
@@ -72,32 +71,19 @@ func (b *Bot) onList(ctx context.Context, req socketmode.Request, sc slack.Slash
 		if len(lines) == maxListed {
 			break
 		}
-		ic := "no commander"
-		if inc.Commander != "" {
-			ic = "IC <@" + inc.Commander + ">"
-		}
-		where := "channel being created"
-		if inc.Channel.ID != "" {
-			where = "<#" + inc.Channel.ID + ">"
-		}
-		lock := ""
-		if inc.Private {
-			lock = ":lock: "
-		}
-		lines = append(lines, fmt.Sprintf("• %s*#%d %s* %s · %s · %s · %s", lock, inc.Number, inc.Severity,
-			templates.Truncate(80, templates.Escape(inc.Title)), where, ic, inc.Status))
+		lines = append(lines, b.words("list.line", inc))
 	}
 	// Whole lines only, within Slack's 3,000 characters.
-	text := "*Open incidents*"
+	text := b.words("list.head", nil)
 	for i, l := range lines {
 		if len(text)+len(l)+40 > 3000 {
-			text += fmt.Sprintf("\n…and %d more", len(lines)-i)
+			text += "\n" + b.words("list.more", len(lines)-i)
 			break
 		}
 		text += "\n" + l
 	}
 	if len(lines) == 0 {
-		text = "No open incidents you can see."
+		text = b.words("list.none", nil)
 	}
 	b.tellUser(ctx, sc.ResponseURL, text)
 }

@@ -8,10 +8,6 @@ import (
 	"github.com/slack-go/slack/socketmode"
 )
 
-// checkingGroups is the ack of a managing command that needs the responder
-// groups read from Slack first; the answer follows through response_url.
-const checkingGroups = ":hourglass_flowing_sand: Checking with Slack who is in the responder groups…"
-
 // readGroups reads from Slack the responder groups the domain has not read
 // yet (at start, or while Slack refused them), so that it can decide
 // whether user may manage an incident. ack, when not nil, runs first: no
@@ -36,7 +32,7 @@ func (b *Bot) readGroups(ctx context.Context, user string, ack func()) bool {
 // after an ack saying Klaxon is checking (see readGroups). An empty text
 // acks with nothing.
 func (b *Bot) replyFor(ctx context.Context, req socketmode.Request, received time.Time, responseURL, user string) func(string) {
-	if b.readGroups(ctx, user, func() { b.ack(req, ephemeral(checkingGroups), received) }) {
+	if b.readGroups(ctx, user, func() { b.ack(req, ephemeral(b.words("permissions.checking", nil)), received) }) {
 		return func(text string) {
 			if text != "" {
 				b.tellUser(ctx, responseURL, text)

@@ -53,14 +53,10 @@ func (b *Bot) onUpdateCommand(ctx context.Context, req socketmode.Request, sc sl
 	}
 	o, err := b.App.SendUpdate(ctx, inc.Number, playbook.UpdateRequest{Key: "env:" + req.EnvelopeID, Author: sc.UserID, Text: text}, func(o playbook.Outcome) {
 		if !o.Applied {
-			b.ack(req, ephemeral("This update was already posted."), received)
+			b.ack(req, ephemeral(b.words("update.duplicate", nil)), received)
 			return
 		}
-		where := "here and in the announcement thread"
-		if o.Incident.Private {
-			where = "here (a private incident's updates stay in its channel)"
-		}
-		b.ack(req, ephemeral(fmt.Sprintf("Posting update %d of incident #%d %s.", o.Update.Seq, o.Incident.Number, where)), received)
+		b.ack(req, ephemeral(b.words("update.posting", o)), received)
 	})
 	switch {
 	case err != nil:
@@ -75,7 +71,7 @@ func (b *Bot) onUpdateCommand(ctx context.Context, req socketmode.Request, sc sl
 func (b *Bot) openUpdateForm(ctx context.Context, triggerID string, inc playbook.Incident, responseURL string) {
 	if _, err := b.API.OpenViewContext(ctx, triggerID, b.updateView(inc)); err != nil {
 		b.log().Error("views.open for the update form failed", "incident", inc.Number, "err", err)
-		b.tellUser(ctx, responseURL, fmt.Sprintf("Klaxon could not open the update form (%s). Type `%s update <text>` instead.", slackReason(err), b.Command))
+		b.tellUser(ctx, responseURL, b.words("update.form_failed", map[string]any{"Reason": slackReason(err), "Command": b.Command}))
 	}
 }
 
@@ -83,19 +79,20 @@ func (b *Bot) updateView(inc playbook.Incident) slack.ModalViewRequest {
 	plain := func(s string) *slack.TextBlockObject {
 		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
 	}
-	text := func(block, label, hint string, optional bool) *slack.InputBlock {
-		el := slack.NewPlainTextInputBlockElement(plain(hint), block)
+	say := func(name string, data any) *slack.TextBlockObject { return plain(b.words("update.form_"+name, data)) }
+	text := func(block, field string, optional bool) *slack.InputBlock {
+		el := slack.NewPlainTextInputBlockElement(say(field+"_hint", nil), block)
 		el.Multiline = true
 		el.MaxLength = playbook.MaxUpdateField
-		in := slack.NewInputBlock(block, plain(label), nil, el)
+		in := slack.NewInputBlock(block, say(field, nil), nil, el)
 		in.Optional = optional
 		return in
 	}
 	tier := b.App.Tier(inc.Severity)
 	blocks := []slack.Block{
-		text(blockStatus, "Status", "What we know now", false),
-		text(blockImpact, "Impact", "Who is affected, how badly", true),
-		text(blockNextSteps, "Next steps", "What happens next, and who does it", true),
+		text(blockStatus, "status", false),
+		text(blockImpact, "impact", true),
+		text(blockNextSteps, "next_steps", true),
 	}
 	// "Next update in" only means something for a tier with a cadence.
 	if tier.Updates == playbook.UpdatesPeriodic && tier.UpdateEvery > 0 {
@@ -106,24 +103,25 @@ func (b *Bot) updateView(inc playbook.Incident) slack.ModalViewRequest {
 			choices = append([]time.Duration{tier.UpdateEvery}, choices...)
 		}
 		for _, d := range choices {
-			o := slack.NewOptionBlockObject(strconv.FormatInt(int64(d/time.Second), 10), plain("in "+playbook.HumanDuration(d)), nil)
+			o := slack.NewOptionBlockObject(strconv.FormatInt(int64(d/time.Second), 10), say("next_update_choice", map[string]any{"Every": d}), nil)
 			opts = append(opts, o)
 			if d == tier.UpdateEvery {
 				initial = o
 			}
 		}
-		sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, plain("Next update"), blockNextUpdate, opts...)
+		sel := slack.NewOptionsSelectBlockElement(slack.OptTypeStatic, say("next_update", nil), blockNextUpdate, opts...)
 		sel.InitialOption = initial
-		next := slack.NewInputBlock(blockNextUpdate, plain("Next update"), plain(templates.Truncate(150, "Cadence for "+inc.Severity.String()+": "+b.Templates.Cadence(tier))), sel)
+		hint := b.words("update.form_next_update_hint", map[string]any{"Severity": inc.Severity, "Cadence": b.tmpl().Cadence(tier)})
+		next := slack.NewInputBlock(blockNextUpdate, say("next_update", nil), plain(templates.Truncate(150, hint)), sel)
 		next.Optional = true
 		blocks = append(blocks, next)
 	}
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      updateCallbackID,
-		Title:           plain(templates.Truncate(24, fmt.Sprintf("Update #%d", inc.Number))),
-		Submit:          plain("Post update"),
-		Close:           plain("Cancel"),
+		Title:           plain(templates.Truncate(24, b.words("update.form_title", inc))),
+		Submit:          say("submit", nil),
+		Close:           plain(b.words("form.cancel", nil)),
 		PrivateMetadata: strconv.FormatInt(inc.Number, 10),
 		Blocks:          slack.Blocks{BlockSet: blocks},
 	}
@@ -200,7 +198,7 @@ func (a *Adapter) PostUpdate(ctx context.Context, b playbook.Briefing, u playboo
 		return err
 	}
 	inc := b.Incident
-	header := fmt.Sprintf("Update %d · %s incident #%d", u.Seq, inc.Severity, inc.Number)
+	header := a.say("update.header", map[string]any{"Incident": inc, "Update": u})
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, templates.Truncate(maxHeader, header), true, false)),
 	}
@@ -261,11 +259,11 @@ func (a *Adapter) Nudge(ctx context.Context, b playbook.Briefing, n playbook.Nud
 	switch n.Kind {
 	case playbook.NudgePostmortem:
 	case playbook.NudgeScope:
-		btn := slack.NewButtonBlockElement(actionOpenScope, fmt.Sprint(b.Incident.Number), slack.NewTextBlockObject(slack.PlainTextType, "Answer the scope call", false, false))
+		btn := slack.NewButtonBlockElement(actionOpenScope, fmt.Sprint(b.Incident.Number), plainText(a.say("triage.scope_button", nil)))
 		btn.Style = slack.StylePrimary
 		blocks = append(blocks, slack.NewActionBlock("nudge_actions", btn))
 	default:
-		btn := slack.NewButtonBlockElement(actionPostUpdate, fmt.Sprint(b.Incident.Number), slack.NewTextBlockObject(slack.PlainTextType, "Post update", false, false))
+		btn := slack.NewButtonBlockElement(actionPostUpdate, fmt.Sprint(b.Incident.Number), plainText(a.say("update.post_button", nil)))
 		btn.Style = slack.StylePrimary
 		blocks = append(blocks, slack.NewActionBlock("nudge_actions", btn))
 	}

@@ -115,6 +115,106 @@ var commandExamples = map[string]func(h string) []any{
 	"triage.timeline_duplicate":    noData,
 	"triage.timeline_not_incident": noData,
 	"triage.timeline_no_text":      noData,
+
+	"declare.example": func(string) []any {
+		return []any{map[string]any{"Command": "/incident"}, map[string]any{"Command": "/incident", "Started": true}}
+	},
+	"declare.again":    func(h string) []any { return []any{briefing(h).Incident} },
+	"declare.declared": func(h string) []any { return []any{briefing(h).Incident} },
+	"declare.set_up": func(h string) []any {
+		inc := briefing(h).Incident
+		return []any{map[string]any{"Incident": inc, "Failed": false, "Reason": h}, map[string]any{"Incident": inc, "Failed": true, "Reason": ""},
+			map[string]any{"Incident": inc, "Failed": false, "Reason": ""}}
+	},
+	"declare.form_failed": func(h string) []any { return []any{map[string]any{"Reason": h, "Command": "/incident"}} },
+
+	"update.posting": func(h string) []any {
+		inc := briefing(h).Incident
+		priv := inc
+		priv.Private = true
+		u := filled[playbook.StatusUpdate](h)
+		return []any{playbook.Outcome{Incident: inc, Update: u}, playbook.Outcome{Incident: priv, Update: u}}
+	},
+	"update.duplicate":   noData,
+	"update.form_failed": func(h string) []any { return []any{map[string]any{"Reason": h, "Command": "/incident"}} },
+	"update.header": func(h string) []any {
+		return []any{map[string]any{"Incident": briefing(h).Incident, "Update": filled[playbook.StatusUpdate](h)}}
+	},
+	"update.form_title": func(h string) []any { return []any{briefing(h).Incident} },
+	"update.form_next_update_hint": func(h string) []any {
+		return []any{map[string]any{"Severity": playbook.SEV2, "Cadence": "every 15 min"}}
+	},
+	"update.form_next_update_choice": func(string) []any { return []any{map[string]any{"Every": 15 * time.Minute}} },
+
+	"list.where":     func(h string) []any { return []any{briefing(h).Incident, playbook.Incident{}} },
+	"list.commander": func(h string) []any { return []any{briefing(h).Incident, playbook.Incident{}} },
+	"list.looking":   noData,
+	"list.head":      noData,
+	"list.line": func(h string) []any {
+		inc := briefing(h).Incident
+		priv := inc
+		priv.Private = true
+		return []any{inc, priv, playbook.Incident{}}
+	},
+	"list.more":   func(string) []any { return []any{3} },
+	"list.none":   noData,
+	"home.header": func(string) []any { return []any{999} },
+	"home.none":   noData,
+	"home.line": func(h string) []any {
+		inc := briefing(h).Incident
+		inc.Timers.UpdateDue = exampleAt
+		return []any{map[string]any{"Incident": inc, "Now": exampleAt.Add(time.Hour), "Aged": true, "Age": time.Hour},
+			map[string]any{"Incident": inc, "Now": exampleAt.Add(-time.Hour)}, map[string]any{"Incident": playbook.Incident{}, "Now": exampleAt}}
+	},
+	"home.more":          func(string) []any { return []any{899} },
+	"home.figures_title": noData,
+	"home.chart_alt":     noData,
+	"home.chart_title":   noData,
+	"home.updated":       func(string) []any { return []any{map[string]any{"Now": exampleAt}} },
+
+	"incident.not_here":    func(h string) []any { return []any{map[string]any{"Command": "/incident", "Word": h}} },
+	"incident.unreachable": func(string) []any { return []any{map[string]any{"Number": int64(4), "Command": "/incident"}} },
+	"incident.form_failed": func(h string) []any {
+		return []any{map[string]any{"Reason": h, "Instead": "`/incident action <what will change> @owner`"}}
+	},
+	"incident.github_reasons": func(h string) []any {
+		type failure struct {
+			ID  int
+			Err string
+		}
+		return []any{map[string]any{"Failed": []failure{{1, h}, {2, h}}}}
+	},
+	"incident.github_failed": func(string) []any { return []any{map[string]any{"Count": 2, "Reasons": "item 1: Klaxon's own words"}} },
+	"slack_reason":           func(h string) []any { return []any{"ratelimited", "no_answer", "klaxon", h} },
+	"bot.restarting":         func(string) []any { return []any{map[string]any{"Slash": true}, map[string]any{"Slash": false}} },
+	"permissions.checking":   noData,
+}
+
+// constantWords are the defines that take no data (labels, buttons, a
+// form's fields): rendered with nil.
+var constantWords = []string{
+	"declare.form_private",
+	"declare.form_private_hint",
+	"declare.form_service",
+	"declare.form_service_hint",
+	"declare.form_severity",
+	"declare.form_started",
+	"declare.form_started_hint",
+	"declare.form_started_placeholder",
+	"declare.form_submit",
+	"declare.form_title",
+	"declare.form_title_hint",
+	"declare.form_title_label",
+	"declare.form_visibility",
+	"update.form_impact",
+	"update.form_impact_hint",
+	"update.form_next_steps",
+	"update.form_next_steps_hint",
+	"update.form_next_update",
+	"update.form_status",
+	"update.form_status_hint",
+	"update.form_submit",
+	"update.post_button",
 }
 
 // noData renders a template that takes no data.
@@ -129,6 +229,9 @@ func init() {
 				return []any{map[string]any{"Command": "/incident", "DefaultSeverity": playbook.SEV3}}
 			}
 		}
+	}
+	for _, name := range constantWords {
+		commandExamples[name] = noData
 	}
 	maps.Copy(examples, commandExamples)
 }
