@@ -202,3 +202,80 @@ func TestAppKeepsTheStoresOwnScans(t *testing.T) {
 		t.Fatalf("the store's ScanFigures ran %d times, want 1", st.scans)
 	}
 }
+
+// afterRecordStore holds the first write after the channel's record was
+// stored, and notes what each write stored, in order.
+type afterRecordStore struct {
+	*heldStore
+	mu     sync.Mutex
+	stored []playbook.Incident
+}
+
+func (s *afterRecordStore) Update(ctx context.Context, n int64, fn func(*playbook.Incident) ([]playbook.Event, error)) (playbook.Incident, error) {
+	inc, err := s.heldStore.Update(ctx, n, fn)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil {
+		s.stored = append(s.stored, inc)
+		if inc.Done(playbook.StepChannel) && len(s.stored) > 0 && !slices.ContainsFunc(s.stored[:len(s.stored)-1], func(i playbook.Incident) bool { return i.Done(playbook.StepChannel) }) {
+			s.arm()
+		}
+	}
+	return inc, err
+}
+
+// The steps that finish while their write waits for its turn are stored
+// by that write, not by one more after it: the side-by-side steps of a
+// declaration that finish together cost one write.
+func TestStepsThatFinishWhileTheirWriteWaitsAreStoredByIt(t *testing.T) {
+	h := newHarness(t)
+	held := &heldStore{Memory: h.store, held: make(chan struct{}), release: make(chan struct{})}
+	st := &afterRecordStore{heldStore: held}
+	deps := *h.app.Deps()
+	deps.Store = st
+	app := playbook.New(deps)
+	// The checklist's step (no Triage here) finishes first and its write
+	// is held; the others finish meanwhile.
+	late := func() error { <-held.held; return nil }
+	h.ch.InviteHook = func(string, []string) error { return late() }
+	h.ch.BookmarkHook = func(string, string, string) error { return late() }
+	h.post.AnnounceHook = func(playbook.Briefing) error { return late() }
+	h.post.IntroHook = func(playbook.Briefing) error { return late() }
+	queued := make(chan playbook.Step, 16)
+	app.OnStepQueued(func(s playbook.Step) { queued <- s })
+
+	inc, _, err := app.Declare(context.Background(), playbook.DeclareRequest{Key: "Ev1", Title: "Checkout returns 500s",
+		Severity: playbook.SEV2, Service: "checkout", Declarer: "U0DECLARER", Origin: "C0GENERAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setUp := make(chan error, 1)
+	go func() {
+		_, err := app.SetUp(context.Background(), inc.Number)
+		setUp <- err
+	}()
+	recv(t, held.held, "the first step's write")
+	side := []playbook.Step{playbook.StepChecks, playbook.StepInvite, playbook.StepBookmark, playbook.StepAnnounce}
+	for waiting := slices.Clone(side); len(waiting) > 0; {
+		s := recv(t, queued, "the side-by-side steps, queued while the first one's write is held")
+		waiting = slices.DeleteFunc(waiting, func(w playbook.Step) bool { return w == s })
+	}
+	close(held.release)
+	if err := recv(t, setUp, "SetUp"); err != nil {
+		t.Fatal(err)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, got := range st.stored {
+		if !slices.ContainsFunc(side, got.Done) {
+			continue
+		}
+		for _, s := range side {
+			if !got.Done(s) {
+				t.Fatalf("the first step write stored %v, not %s: the steps that finished while it waited took one more write", slices.DeleteFunc(slices.Clone(side), func(s playbook.Step) bool { return !got.Done(s) }), s)
+			}
+		}
+		return
+	}
+	t.Fatal("no write stored the side-by-side steps")
+}

@@ -138,6 +138,9 @@ type App struct {
 	outbox outboxState
 	// records are the channel records under way (channelrecord.go).
 	records channelRecords
+	// stepQueued, when set (by a test), is called by each setup step that
+	// succeeded, once it is queued to be stored.
+	stepQueued func(Step)
 }
 
 // New builds the App from its ports and configuration.
@@ -613,7 +616,11 @@ type stepDone struct {
 // finish while a write is under way are stored together by the next one
 // (a group commit): each is stored as soon as the write before it ends, and
 // the side-by-side steps of ten declarations at once cost a few
-// transactions each instead of one per step.
+// transactions each instead of one per step. A write takes its steps when
+// its transaction runs, not when it is sent to the store: the steps that
+// finish while it waits for its turn (the store commits the writes of
+// other incidents meanwhile) are stored by it, not by one more write
+// after it. Nothing waits to gather them.
 type stepRecorder struct {
 	app *App
 	n   int64
@@ -643,6 +650,9 @@ func (r *stepRecorder) record(ctx context.Context, s stepDone) error {
 	write := !r.writing
 	r.writing = true
 	r.mu.Unlock()
+	if r.app.stepQueued != nil {
+		r.app.stepQueued(s.step)
+	}
 	if write {
 		r.writeAll(ctx)
 	}
@@ -654,19 +664,23 @@ func (r *stepRecorder) record(ctx context.Context, s stepDone) error {
 func (r *stepRecorder) writeAll(ctx context.Context) {
 	for {
 		r.mu.Lock()
-		b := r.next
-		r.next = nil
-		if b == nil {
+		if r.next == nil {
 			r.writing = false
 			r.mu.Unlock()
 			return
 		}
 		r.mu.Unlock()
-		if b.err = r.after(ctx); b.err != nil {
+		if err := r.after(ctx); err != nil {
+			b := r.take()
+			b.err = err
 			close(b.done)
 			continue
 		}
-		_, b.err = r.app.deps.Store.Update(ctx, r.n, func(i *Incident) ([]Event, error) {
+		var b *stepBatch
+		_, err := r.app.deps.Store.Update(ctx, r.n, func(i *Incident) ([]Event, error) {
+			if b == nil { // a store may run this again (a retried transaction): same steps
+				b = r.take()
+			}
 			var evs []Event
 			for _, s := range b.steps {
 				if s.apply != nil {
@@ -681,8 +695,22 @@ func (r *stepRecorder) writeAll(ctx context.Context) {
 			}
 			return evs, nil
 		})
+		if b == nil { // the store failed before running the write
+			b = r.take()
+		}
+		b.err = err
 		close(b.done)
 	}
+}
+
+// take returns the batch collected so far (never nil while a write is
+// due: only writeAll takes, and record only adds) and starts the next.
+func (r *stepRecorder) take() *stepBatch {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.next
+	r.next = nil
+	return b
 }
 
 // expandGroups asks the directory for the members of the user groups among

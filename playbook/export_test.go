@@ -12,3 +12,7 @@ func (a *App) OnChannelRecordWait(f func()) {
 	defer a.records.mu.Unlock()
 	a.records.waiting = f
 }
+
+// OnStepQueued makes each setup step that succeeded call f once it is
+// queued to be stored. Set it before the App runs a setup.
+func (a *App) OnStepQueued(f func(Step)) { a.stepQueued = f }
