@@ -269,10 +269,12 @@ func (s *outboxState) end(key string) {
 func (a *App) deliver(ctx context.Context, n int64, cs []claim) error {
 	done := map[string]bool{}
 	failed := map[string]error{}
+	attempt := map[string]int{}
 	for _, c := range cs {
 		if !a.outbox.start(c.Key) {
 			continue // this process is still delivering it
 		}
+		attempt[c.Key] = c.Attempts
 		dctx, release := a.holdClaim(ctx, n, c)
 		err := a.send(withDelivery(dctx, c), n, c.Message)
 		release()
@@ -296,7 +298,9 @@ func (a *App) deliver(ctx context.Context, n int64, cs []claim) error {
 			if done[m.Key] {
 				continue
 			}
-			if err, ok := failed[m.Key]; ok {
+			// A failure is this attempt's to record, unless a later
+			// attempt took the message over meanwhile (holdClaim).
+			if err, ok := failed[m.Key]; ok && m.Attempts == attempt[m.Key] {
 				m.Err = err.Error()
 				if m.Attempts >= OutboxAttempts {
 					lost = append(lost, m)
