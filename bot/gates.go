@@ -158,30 +158,18 @@ func renderGates(words *templates.Set, inc playbook.Incident, now time.Time) []s
 	return append(blocks, slack.NewSectionBlock(mrkdwn(text), nil, nil, slack.SectionBlockOptionBlockID("gates_done")))
 }
 
-// refreshGates re-renders the gates message from the store (serialised
-// per incident with the other triage messages, so the last edit shows the
-// latest state).
-func (b *Bot) refreshGates(ctx context.Context, n int64) {
-	if err := b.App.PublishGates(ctx, n); err != nil {
-		b.log().Warn("refreshing the gates message", "incident", n, "err", err)
-	}
-}
-
 func (b *Bot) onGateButton(ctx context.Context, req socketmode.Request, cb slack.InteractionCallback, act *slack.BlockAction, received time.Time) {
 	n, rest, ok := numberValue(act.Value)
 	if !ok || len(rest) != 2 {
 		b.ack(req, nil, received)
 		return
 	}
-	_, changed, err := b.App.SetGate(ctx, n, playbook.Gate(rest[0]), rest[1] == "on", cb.User.ID, "act:"+act.ActionTs+":"+cb.User.ID)
-	b.ack(req, nil, received)
+	_, err := b.App.CheckGate(ctx, playbook.GateRequest{N: n, Gate: playbook.Gate(rest[0]), On: rest[1] == "on", Actor: cb.User.ID, Key: "act:" + act.ActionTs + ":" + cb.User.ID},
+		func(playbook.Outcome) { b.ack(req, nil, received) })
 	if err != nil {
+		b.ack(req, nil, received)
 		b.logDomainError("gate", cb.User.ID, err)
 		b.tellUser(ctx, cb.ResponseURL, b.errText(err))
-		return
-	}
-	if changed {
-		b.refreshGates(ctx, n)
 	}
 }
 

@@ -97,14 +97,50 @@ func (a *App) OpenVerification(ctx context.Context, n int64, actor, key string) 
 
 // SetGate checks (on) or unchecks gate g of incident n as actor. Like the
 // checklist, the wanted state comes with the click, so a double click
-// changes nothing twice. Unchecking restarts a gate's dwell.
+// changes nothing twice. Unchecking restarts a gate's dwell. The gates
+// message's refresh is queued in the outbox with the change (the scheduler
+// delivers it; CheckGate delivers it at once).
 func (a *App) SetGate(ctx context.Context, n int64, g Gate, on bool, actor, key string) (Incident, bool, error) {
+	inc, _, changed, err := a.setGate(ctx, GateRequest{N: n, Gate: g, On: on, Actor: actor, Key: key})
+	return inc, changed, err
+}
+
+// GateRequest is a verification gate set to On (checked) or not by Actor.
+type GateRequest struct {
+	N     int64
+	Gate  Gate
+	On    bool
+	Actor string
+	Key   string
+}
+
+// CheckGate sets a gate as SetGate does, answers, then re-renders the
+// gates message, delivered from the outbox.
+func (a *App) CheckGate(ctx context.Context, req GateRequest, answer func(Outcome)) (Outcome, error) {
+	inc, msg, changed, err := a.setGate(ctx, req)
+	if err != nil {
+		return Outcome{}, err
+	}
+	o := Outcome{Incident: inc, Applied: changed}
+	answerWith(answer, o)
+	if changed {
+		if err := a.deliver(ctx, inc.Number, []claim{msg}); err != nil {
+			a.log().Warn("refreshing the gates message", "incident", inc.Number, "err", err)
+			o.Unpublished = unpublished(IntentGate, err)
+		}
+	}
+	return o, nil
+}
+
+func (a *App) setGate(ctx context.Context, req GateRequest) (Incident, claim, bool, error) {
+	g, on, actor := req.Gate, req.On, req.Actor
 	if !ValidGate(g) {
-		return Incident{}, false, Fail(CodeBadInput, ReasonNotAGate, FieldItem, ErrorArgs{Input: truncate(string(g), 30)})
+		return Incident{}, claim{}, false, Fail(CodeBadInput, ReasonNotAGate, FieldItem, ErrorArgs{Input: truncate(string(g), 30)})
 	}
 	now := a.deps.Clock.Now().UTC()
 	changed := false
-	inc, _, err := a.deps.Store.Apply(ctx, n, key, func(inc *Incident) ([]Event, error) {
+	var msg claim
+	inc, _, err := a.deps.Store.Apply(ctx, req.N, req.Key, func(inc *Incident) ([]Event, error) {
 		if !inc.Status.Open() {
 			return nil, Fail(CodeBadTransition, ReasonGatesFinal, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 		}
@@ -129,12 +165,16 @@ func (a *App) SetGate(ctx context.Context, n int64, g Gate, on bool, actor, key 
 		inc.Timers.GatesRefresh = inc.nextGateHolds(now)
 		ev := NewEvent(typ, actor, now, "")
 		ev.Payload = GatePayload{Gate: g}
+		msg = inc.queue(Message{Kind: MessageRefresh, Parts: PartGates}, now)
 		return []Event{ev}, nil
 	})
 	if err != nil {
-		return Incident{}, false, storeErr(err, SubjectGate)
+		return Incident{}, claim{}, false, storeErr(err, SubjectGate)
 	}
-	return inc, changed, nil
+	if changed {
+		a.Wake()
+	}
+	return inc, msg, changed, nil
 }
 
 // MaxOverrideReason bounds an override's reason.
@@ -158,16 +198,17 @@ func (a *App) AllClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 	return inc, su, applied, err
 }
 
-// allClear is AllClear, which also queues posting the final update
-// (PublishUpdate) in the outbox and returns it claimed for the caller.
-func (a *App) allClear(ctx context.Context, n int64, req AllClearRequest) (Incident, StatusUpdate, claim, bool, error) {
+// allClear is AllClear, which also queues in the outbox the gates
+// message's refresh (when there is one) and posting the final update
+// (PublishUpdate), and returns them claimed for the caller, in that order.
+func (a *App) allClear(ctx context.Context, n int64, req AllClearRequest) (Incident, StatusUpdate, []claim, bool, error) {
 	req.Reason = strings.TrimSpace(req.Reason)
 	if utf8.RuneCountInString(req.Reason) > MaxOverrideReason {
-		return Incident{}, StatusUpdate{}, claim{}, false, Fail(CodeBadInput, ReasonOverrideTooLong, FieldReason, ErrorArgs{Limit: MaxOverrideReason})
+		return Incident{}, StatusUpdate{}, nil, false, Fail(CodeBadInput, ReasonOverrideTooLong, FieldReason, ErrorArgs{Limit: MaxOverrideReason})
 	}
 	now := a.deps.Clock.Now().UTC()
 	var su StatusUpdate
-	var msg claim
+	var msgs []claim
 	inc, applied, err := a.deps.Store.Apply(ctx, n, req.Key, func(inc *Incident) ([]Event, error) {
 		if err := a.mayManage(*inc, req.Actor, ActAllClear); err != nil {
 			return nil, err
@@ -222,17 +263,21 @@ func (a *App) allClear(ctx context.Context, n int64, req AllClearRequest) (Incid
 		// reason); the payload says which final update it was.
 		upd := NewEvent(EventStatusUpdate, req.Actor, now, final.Reason)
 		upd.Payload = UpdatePayload{Seq: su.Seq, Final: true, AllClear: final.Case()}
+		msgs = nil
+		if !inc.GatesMsg.Zero() {
+			msgs = append(msgs, inc.queue(Message{Kind: MessageRefresh, Parts: PartGates}, now))
+		}
 		told := su
-		msg = inc.queue(Message{Kind: MessageUpdate, Update: &told}, now)
+		msgs = append(msgs, inc.queue(Message{Kind: MessageUpdate, Update: &told}, now))
 		return append(evs, upd), nil
 	})
 	if err != nil {
-		return Incident{}, StatusUpdate{}, claim{}, false, storeErr(err, SubjectAllClear)
+		return Incident{}, StatusUpdate{}, nil, false, storeErr(err, SubjectAllClear)
 	}
 	if applied {
 		a.Wake()
 	}
-	return inc, su, msg, applied, nil
+	return inc, su, msgs, applied, nil
 }
 
 // RecordGatesMessage remembers where the gates message is, for its edits.
@@ -265,7 +310,7 @@ func (inc *Incident) fireGates(now time.Time) bool {
 	return inc.Status.Open() && !inc.GatesMsg.Zero()
 }
 
-// PublishGates re-renders the gates message from the store.
-func (a *App) PublishGates(ctx context.Context, n int64) error {
+// publishGates re-renders the gates message from the store.
+func (a *App) publishGates(ctx context.Context, n int64) error {
 	return a.refresh(ctx, n, PartGates)
 }

@@ -24,6 +24,7 @@ const (
 	IntentAllClear  Intent = "all_clear"
 	IntentCommander Intent = "commander"
 	IntentChecklist Intent = "checklist"
+	IntentGate      Intent = "gate"
 )
 
 // PublishError is a change recorded but not (fully) told in Slack: the
@@ -163,7 +164,7 @@ func (a *App) SubmitScope(ctx context.Context, n int64, req ScopeRequest, to Sev
 // commander's override), answers, then refreshes the gates message (when
 // the incident has one) and posts the final status update.
 func (a *App) GiveAllClear(ctx context.Context, n int64, req AllClearRequest, answer func(Outcome)) (Outcome, error) {
-	inc, su, msg, applied, err := a.allClear(ctx, n, req)
+	inc, su, msgs, applied, err := a.allClear(ctx, n, req)
 	if err != nil {
 		return Outcome{}, err
 	}
@@ -172,14 +173,16 @@ func (a *App) GiveAllClear(ctx context.Context, n int64, req AllClearRequest, an
 	if !applied {
 		return o, nil
 	}
-	if !inc.GatesMsg.Zero() {
-		if err := a.PublishGates(ctx, n); err != nil {
+	for _, msg := range msgs {
+		err := a.deliver(ctx, n, []claim{msg})
+		switch {
+		case err == nil:
+		case msg.Kind == MessageRefresh:
 			a.log().Warn("refreshing the gates message", "incident", n, "err", err)
+		default:
+			a.log().Error("posting the final update", "incident", n, "err", err)
+			o.Unpublished = unpublished(IntentAllClear, err)
 		}
-	}
-	if err := a.deliver(ctx, n, []claim{msg}); err != nil {
-		a.log().Error("posting the final update", "incident", n, "err", err)
-		o.Unpublished = unpublished(IntentAllClear, err)
 	}
 	return o, nil
 }

@@ -170,3 +170,28 @@ func TestSlowDeliveryKeepsItsClaim(t *testing.T) {
 		t.Fatalf("still pending: %+v", p)
 	}
 }
+
+// A gate click stores the gates message's refresh with the check, as a
+// checklist click does; CheckGate delivers it at once.
+func TestGateClickQueuesItsRefresh(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	inc := h.declare(t, "checkout down", playbook.SEV3, "checkout")
+	if _, err := h.app.SetUp(ctx, inc.Number); err != nil {
+		t.Fatal(err)
+	}
+	if _, changed, err := h.app.SetGate(ctx, inc.Number, playbook.GateErrorRate, true, "U1", "g1"); err != nil || !changed {
+		t.Fatal(changed, err)
+	}
+	if p := h.get(t, inc.Number).Outbox.Pending; len(p) != 1 || p[0].Kind != playbook.MessageRefresh || p[0].Parts != playbook.PartGates {
+		t.Fatalf("outbox after a gate click: %+v", p)
+	}
+	answered := false
+	o, err := h.app.CheckGate(ctx, playbook.GateRequest{N: inc.Number, Gate: playbook.GateBurnRate, On: true, Actor: "U1", Key: "g2"}, func(playbook.Outcome) { answered = true })
+	if err != nil || !o.Applied || !answered {
+		t.Fatal(o, err, answered)
+	}
+	if p := h.get(t, inc.Number).Outbox.Pending; len(p) != 1 {
+		t.Fatalf("CheckGate left %+v pending; want only the first click's refresh", p)
+	}
+}

@@ -223,7 +223,7 @@ func (a *App) Tick(ctx context.Context, now time.Time) ([]Nudge, error) {
 	a.runPaging(ctx, byNumber, paging)
 	for n, ok := range gates {
 		if ok {
-			if err := a.PublishGates(ctx, n); err != nil {
+			if err := a.publishGates(ctx, n); err != nil {
 				a.log().Warn("refreshing the gates message", "incident", n, "err", err)
 			}
 		}
