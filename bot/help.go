@@ -48,7 +48,7 @@ type helpData struct {
 	// The overview's topics, or the one topic's title and usages.
 	Topics       []helpTopic
 	Title, Where string
-	Lines        []form
+	Lines        []helpLine
 }
 
 type helpTopic struct {
@@ -126,20 +126,21 @@ func topicWords(set *templates.Set, t topic) (title, where string, err error) {
 	return title, where, err
 }
 
+// helpLine is a usage with its line of help, rendered.
+type helpLine struct {
+	Usage, Help string
+}
+
 // formLines renders the usages of cs with their line of help.
-func formLines(set *templates.Set, d helpData, cs []*subcommand) ([]form, error) {
-	expand := strings.NewReplacer("{cmd}", d.Command, "{default_severity}", d.DefaultSeverity.String())
-	var out []form
+func formLines(set *templates.Set, d helpData, cs []*subcommand) ([]helpLine, error) {
+	var out []helpLine
 	for _, c := range cs {
 		for _, f := range c.Forms {
-			help := expand.Replace(f.Help)
-			if f.Key != "" {
-				var err error
-				if help, err = set.Render("usage."+f.Key, d); err != nil {
-					return nil, err
-				}
+			help, err := set.Render("usage."+f.Key, d)
+			if err != nil {
+				return nil, err
 			}
-			out = append(out, form{Usage: f.Usage, Help: help})
+			out = append(out, helpLine{Usage: f.Usage, Help: help})
 		}
 	}
 	return out, nil

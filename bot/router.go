@@ -45,11 +45,9 @@ type subcommand struct {
 // ("sev <1-4> [reason]"), "" for the command alone: the syntax a person
 // types, which the parser reads. Its line of help is the template
 // "usage.<Key>" (templates/default/usage.tmpl), rendered with .Command and
-// .DefaultSeverity. Help, when Key is empty, is that line as a Go string
-// ({cmd} for the slash command, {default_severity} for the default
-// severity), for the registrations whose words have not moved yet.
+// .DefaultSeverity (TestHelpDetailsCoverEveryCommand renders every one).
 type form struct {
-	Usage, Key, Help string
+	Usage, Key string
 }
 
 // shortcutRoute is a message shortcut (a message's menu item), listed in
