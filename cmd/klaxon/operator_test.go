@@ -60,12 +60,10 @@ func TestRefusedTokensSayWhichAndWhere(t *testing.T) {
 // waits for that line, then stops Klaxon).
 func TestUnreachableAPIURLIsSaidAtOnce(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there now
+	// Port 1: nothing listens there. A port freed by closing a listener
+	// could be taken by another test's listener meanwhile, which would
+	// answer instead of refusing.
+	const addr = "127.0.0.1:1"
 	config := writeConfig(t, t.TempDir(), "http://"+addr+"/api/", "off")
 	p := &process{done: make(chan error, 1)}
 	p.cmd = exec.Command(binary, "run", "--config", config)
