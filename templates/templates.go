@@ -2,7 +2,9 @@
 // embedded in the binary (default/): Slack texts (the intro, announcements,
 // updates, reminders, notices, problems, errors, help, guidance, the
 // deploys, the alert offers, the figures and the weekly digest, the
-// remediation options, action items, the gates, the closing), the
+// remediation options, action items, the gates, the closing, triage, the
+// declaration, the update form, the lists and the App Home, the command
+// answers, the manifest's descriptions), the
 // post-mortem outline and its timeline sentences, the GitHub
 // issue bodies, what Klaxon tells PagerDuty, and the catalogues' labels
 // (labels.tmpl: checklist items, gates, remediation options, the default
