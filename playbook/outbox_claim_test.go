@@ -195,3 +195,55 @@ func TestGateClickQueuesItsRefresh(t *testing.T) {
 		t.Fatalf("CheckGate left %+v pending; want only the first click's refresh", p)
 	}
 }
+
+// A message whose last attempt died with its process (its claim ran out,
+// no attempts left) is given up by the scheduler, which tells the channel
+// what could not be posted, once.
+func TestLastAttemptLostToACrashIsToldInTheChannel(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	inc := h.declare(t, "checkout down", playbook.SEV3, "checkout")
+	if _, err := h.app.SetUp(ctx, inc.Number); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := h.app.AssignCommander(ctx, inc.Number, "U0IC", "U0IC", "ic"); err != nil {
+		t.Fatal(err)
+	}
+	t0 := h.clock.Now().UTC()
+	// Its sixth attempt was claimed by a process that died.
+	if _, err := h.store.Update(ctx, inc.Number, func(i *playbook.Incident) ([]playbook.Event, error) {
+		i.Outbox.Pending[0].Attempts = playbook.OutboxAttempts
+		i.Outbox.Pending[0].Err = "chat.postMessage: 503"
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	gaveUp := func() (n int) {
+		for _, c := range h.post.noticesCopy() {
+			if strings.Contains(c.Text, "Klaxon gave up posting that <@U0IC> is the incident commander after 6 attempts (chat.postMessage: 503)") {
+				n++
+			}
+		}
+		return n
+	}
+	if _, err := h.app.Tick(ctx, t0.Add(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if n := gaveUp(); n != 1 {
+		t.Fatalf("%d give-up notices, want 1: %+v", n, h.post.noticesCopy())
+	}
+	for _, c := range h.post.noticesCopy() {
+		if strings.Contains(c.Text, "is now the incident commander") {
+			t.Fatalf("a seventh attempt was made: %q", c.Text)
+		}
+	}
+	if p := h.get(t, inc.Number).Outbox.Pending; len(p) != 0 {
+		t.Fatalf("still pending: %+v", p)
+	}
+	if _, err := h.app.Tick(ctx, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := gaveUp(); n != 1 {
+		t.Fatalf("%d give-up notices an hour later, want 1", n)
+	}
+}
