@@ -219,8 +219,8 @@ func startKlaxon(t *testing.T, f *fakeslack.Server, config string) *process {
 // serve starts Klaxon with the config that config writes for an HTTP
 // address, and returns it once it serves, with that address. The address
 // is freeAddr's: its port is free when asked, but until Klaxon binds it,
-// after its Socket Mode connection, any listener of another test (or
-// package) may take it. Klaxon then exits ("address already in use") and
+// after its start (its store, Slack's auth.test, the bot), any listener of
+// another test (or package) may take it. Klaxon then exits ("address already in use") and
 // is started again on another port. A restart goes through serve again,
 // for the same reason: the port its predecessor freed may be gone.
 func serve(t *testing.T, f *fakeslack.Server, config func(addr string) string) (*process, string) {

@@ -110,6 +110,14 @@ func TestMetricsAtStartAndConnectionState(t *testing.T) {
 	f := newWorkspace(t, fakeslack.Options{})
 	dir := t.TempDir()
 	p, httpAddr := serve(t, f, func(addr string) string { return writeConfig(t, dir, f.URL(), addr) })
+	// The listener does not wait for Socket Mode, and the fake counts the
+	// connection before the bot has heard of it: the gauge is 1 once the
+	// bot says it is connected (it sets the gauge before saying so).
+	select {
+	case <-p.logged("connected to Slack over Socket Mode"):
+	case <-time.After(60 * time.Second): // a bound for a hung test, not a timing
+		t.Fatalf("no connection logged\n%s", p.Logs())
+	}
 	m := scrape(t, "http://"+httpAddr+"/metrics")
 	for _, w := range []string{
 		`klaxon_envelopes_total{type="slash_commands"} 0`,
