@@ -127,11 +127,16 @@ func (c *channelRecords) await(ctx context.Context, r *channelRecord, waiting fu
 	_ = r.wait(ctx)
 }
 
-// recordChannel stores ch as incident inc's channel in the background and
-// returns at once, with inc as it will be stored and a function that waits
-// for the record and returns its error. Reads and writes of the incident
-// through the App wait for the record meanwhile (recordedStore).
-func (a *App) recordChannel(ctx context.Context, inc Incident, ch ChannelRef) (Incident, func(context.Context) error) {
+// recordChannel announces the record of ch as incident inc's channel as
+// under way and returns at once, with inc as it will be stored, a function
+// that waits for the record and returns its error, and write, which stores
+// it (once; later calls do nothing). Reads and writes of the incident
+// through the App wait for the record from now on (recordedStore).
+//
+// SetUp calls write once the second round's calls are on their way: in a
+// burst the record's transaction (decoding and encoding the incident, then
+// a commit) no longer takes the CPU those calls need to go out.
+func (a *App) recordChannel(ctx context.Context, inc Incident, ch ChannelRef) (_ Incident, wait func(context.Context) error, write func()) {
 	record := func(i *Incident, now time.Time) []Event {
 		i.Channel = ch
 		i.ChannelIntent = nil
@@ -140,14 +145,14 @@ func (a *App) recordChannel(ctx context.Context, inc Incident, ch ChannelRef) (I
 		return []Event{NewEvent(EventChannelCreated, ActorKlaxon, now, "#"+ch.Name)}
 	}
 	r := a.records.start(inc.Number, ch.ID)
-	go func() {
+	write = sync.OnceFunc(func() {
 		_, err := a.unrecordedStore().Update(ctx, inc.Number, func(i *Incident) ([]Event, error) {
 			return record(i, a.deps.Clock.Now()), nil
 		})
 		a.records.finish(inc.Number, ch.ID, r, err)
-	}()
+	})
 	record(&inc, a.deps.Clock.Now())
-	return inc, r.wait
+	return inc, r.wait, write
 }
 
 // unrecordedStore is the store without the wait for channel records, for

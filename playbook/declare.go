@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -379,6 +380,7 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 	// recorded waits for the channel's record, written while the second
 	// round trip goes out (channelrecord.go); the steps' records follow it.
 	recorded := func(context.Context) error { return nil }
+	writeRecord := func() {}
 	if !inc.Done(StepChannel) {
 		var prefetch sync.WaitGroup
 		defer prefetch.Wait()
@@ -386,13 +388,15 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 			ids := a.Invitees(inc)
 			prefetch.Go(func() { a.expandGroups(ctx, ids) })
 		}
-		inc, recorded, err = a.createChannel(ctx, inc)
+		inc, recorded, writeRecord, err = a.createChannel(ctx, inc)
 		if err != nil {
 			return SetupResult{Incident: inc}, err
 		}
 		// Whatever happens, SetUp ends after the record: a second SetUp
-		// of n then finds the channel stored.
+		// of n then finds the channel stored. (Deferred calls run last
+		// first: the record is written, if it was not yet, then waited for.)
 		defer func() { _ = recorded(context.WithoutCancel(ctx)) }()
+		defer writeRecord()
 	}
 	// The deploys are looked up beside the other steps, once the channel
 	// exists; SetUp returns when they are posted too.
@@ -563,6 +567,12 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 			}
 		})
 	}
+	// The channel's record is written once the calls above are on their
+	// way: this goroutine lets them run first (on a busy machine, the
+	// other setups' calls too), then writes it while they wait for Slack.
+	// Their records, and every read of the incident, wait for it.
+	runtime.Gosched()
+	writeRecord()
 	wg.Wait()
 	if err := recorded(ctx); err != nil {
 		// The steps' records waited for this one and failed with it.
@@ -739,8 +749,9 @@ const adoptSkew = 5 * time.Second
 // adopts that channel instead of making a second one.
 //
 // It returns once Slack made the channel, with inc as it is once the
-// channel is recorded; recorded waits for that record (recordChannel).
-func (a *App) createChannel(ctx context.Context, inc Incident) (_ Incident, recorded func(context.Context) error, err error) {
+// channel is recorded; writeRecord stores that record and recorded waits
+// for it (recordChannel).
+func (a *App) createChannel(ctx context.Context, inc Incident) (_ Incident, recorded func(context.Context) error, writeRecord func(), err error) {
 	attempt, resumed := 1, inc.ChannelIntent
 	if resumed != nil {
 		attempt = resumed.Attempt
@@ -757,7 +768,7 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (_ Incident, reco
 				i.ChannelIntent = intent
 				return nil, nil
 			}); err != nil {
-				return inc, nil, fmt.Errorf("record channel intent for incident #%d: %w", inc.Number, err)
+				return inc, nil, nil, fmt.Errorf("record channel intent for incident #%d: %w", inc.Number, err)
 			}
 			chosen = intent.At
 		}
@@ -777,10 +788,10 @@ func (a *App) createChannel(ctx context.Context, inc Incident) (_ Incident, reco
 		}
 	}
 	if err != nil {
-		return a.channelFailed(ctx, inc, err), nil, fmt.Errorf("create channel for incident #%d: %w", inc.Number, err)
+		return a.channelFailed(ctx, inc, err), nil, nil, fmt.Errorf("create channel for incident #%d: %w", inc.Number, err)
 	}
-	inc, recorded = a.recordChannel(ctx, inc, ch)
-	return inc, recorded, nil
+	inc, recorded, writeRecord = a.recordChannel(ctx, inc, ch)
+	return inc, recorded, writeRecord, nil
 }
 
 // reportFailures records each failed step on the timeline and counts it.
