@@ -191,6 +191,9 @@ type fakePoster struct {
 	IntroHook    func(b playbook.Briefing) error
 	AnnounceHook func(b playbook.Briefing) error
 	NoticeHook   func(channelID, text string) error
+	// NoticeCtxHook, when set, runs instead of NoticeHook, with the
+	// call's context.
+	NoticeCtxHook func(ctx context.Context, channelID, text string) error
 
 	mu           sync.Mutex
 	intros       []playbook.Briefing
@@ -290,6 +293,9 @@ func (p *fakePoster) Notice(ctx context.Context, ch string, n playbook.Notice) e
 	p.notices = append(p.notices, noticeCall{ch, text})
 	p.delivery(ctx)
 	p.mu.Unlock()
+	if p.NoticeCtxHook != nil {
+		return p.NoticeCtxHook(ctx, ch, text)
+	}
 	if p.NoticeHook != nil {
 		return p.NoticeHook(ch, text)
 	}

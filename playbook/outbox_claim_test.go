@@ -2,6 +2,7 @@ package playbook_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -245,5 +246,66 @@ func TestLastAttemptLostToACrashIsToldInTheChannel(t *testing.T) {
 	}
 	if n := gaveUp(); n != 1 {
 		t.Fatalf("%d give-up notices an hour later, want 1", n)
+	}
+}
+
+// A delivery stalled longer than its claim (the process paused, the store
+// unreachable) may find another attempt has taken the message over: its
+// renewal then cancels its own calls, and its failure is not recorded on
+// the message the later attempt owns.
+func TestDeliveryThatLostItsClaimStops(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	inc := h.declare(t, "checkout down", playbook.SEV3, "checkout")
+	if _, err := h.app.SetUp(ctx, inc.Number); err != nil {
+		t.Fatal(err)
+	}
+	afters := make(chan chan time.Time)
+	deps := *h.app.Deps()
+	deps.After = func(time.Duration) <-chan time.Time {
+		c := make(chan time.Time, 1)
+		afters <- c
+		return c
+	}
+	app := playbook.New(deps)
+	other := &fakePoster{NoticeHook: func(string, string) error { return errors.New("replica's Slack is down") }}
+	deps.Poster, deps.After = other, nil
+	replica := playbook.New(deps)
+
+	entered, cancelled := make(chan struct{}), make(chan struct{})
+	h.post.NoticeCtxHook = func(ctx context.Context, _, text string) error {
+		if !strings.Contains(text, "Severity changed") {
+			return nil
+		}
+		close(entered)
+		<-ctx.Done()
+		close(cancelled)
+		return ctx.Err()
+	}
+	t0 := h.clock.Now().UTC()
+	done := make(chan playbook.Outcome, 1)
+	go func() {
+		o, err := app.SetSeverity(ctx, playbook.SeverityRequest{N: inc.Number, To: playbook.SEV2, Actor: "U0DECLARER", Key: "sev"}, nil)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- o
+	}()
+	recv(t, entered, "the severity notice, stalled")
+	half := recv(t, afters, "the claim's renewal waiting")
+	// The stalled delivery misses its renewal; the claim runs out and
+	// the replica's attempt (which fails) takes the message over.
+	h.clock.Set(t0.Add(10 * time.Second))
+	if _, err := replica.Tick(ctx, t0.Add(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	half <- t0.Add(11 * time.Second)
+	recv(t, cancelled, "the stalled delivery's calls cancelled")
+	if o := recv(t, done, "SetSeverity"); o.Unpublished == nil {
+		t.Error("the stalled delivery reported its severity change as told")
+	}
+	p := h.get(t, inc.Number).Outbox.Pending
+	if len(p) != 1 || p[0].Attempts != 2 || !strings.Contains(p[0].Err, "replica's Slack is down") || !p[0].NextTry.Equal(t0.Add(40*time.Second)) {
+		t.Fatalf("the message the replica took over: %+v", p)
 	}
 }
