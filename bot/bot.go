@@ -256,8 +256,15 @@ func (b *Bot) httpClient() *http.Client {
 	if b.HTTP != nil {
 		return b.HTTP
 	}
-	return &http.Client{Timeout: 10 * time.Second}
+	return responseURLClient
 }
+
+// responseURLClient posts to response_urls when Bot.HTTP is nil. One
+// client for all, keeping as many idle connections as the Slack client:
+// a new client per post, on http.DefaultTransport's 2 idle connections per
+// host, opened a connection (a TLS handshake) for most of a burst's
+// follow-ups.
+var responseURLClient = &http.Client{Timeout: 10 * time.Second, Transport: SlackTransport()}
 
 // redactURL drops the URL from an HTTP client error: a response_url grants
 // posting rights for 30 minutes and does not belong in logs.
