@@ -334,8 +334,13 @@ func TestDeclareEndToEnd(t *testing.T) {
 		}
 	}
 
-	// Restart on the same store: numbers continue.
+	// Restart on the same store: numbers continue. The stopped bot's socket
+	// is closed when its Run returns; once the fake has noticed, the new
+	// bot's connection is the only one the next command can be sent to.
 	k.stop()
+	if err := f.WaitFor(ctxT(t), func(s *fakeslack.Snapshot) bool { return s.Connections() == 0 }); err != nil {
+		t.Fatal("the stopped bot's connection is still open:", err)
+	}
 	start(t, f, path)
 	slash(t, f, "declare sev2 search Search is slow")
 	waitReady(t, f, 2)
