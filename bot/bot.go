@@ -70,7 +70,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
 	sockErr := make(chan error, 1)
-	go func() { sockErr <- b.Socket.RunContext(sockCtx) }()
+	sockDone := make(chan struct{})
+	go func() { sockErr <- b.Socket.RunContext(sockCtx); close(sockDone) }()
 
 	for running := true; running; {
 		select {
@@ -87,6 +88,10 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	b.drain(stopWork, sockErr)
 	stopSocket()
+	// slack-go closes the socket when RunContext returns: wait for it, so
+	// that a Run started next in this process (a restart, a test) is the
+	// only connection Slack delivers envelopes to.
+	<-sockDone
 	b.connected.Store(false)
 	return nil
 }
