@@ -407,6 +407,8 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 	// the intro, beside its pin, so that the calls of the second round
 	// trip are only those that make the incident ready (ten declarations at
 	// once make 60 calls side by side then instead of 80).
+	// rec stores the steps as they succeed, after the channel's record.
+	rec := &stepRecorder{app: a, n: n, after: recorded}
 	introPosted := make(chan struct{})
 	var introOnce sync.Once
 	afterIntro := func() { introOnce.Do(func() { close(introPosted) }) }
@@ -459,14 +461,13 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 				if err != nil {
 					return nil, Event{}, err
 				}
-				if err := recorded(ctx); err != nil {
-					return nil, Event{}, err
-				}
-				if _, err := a.deps.Store.Update(ctx, n, func(i *Incident) ([]Event, error) {
+				// Stored before the pin (a restart then pins this intro
+				// instead of posting another), with the other steps that
+				// finish beside it: their answers come back together.
+				if err := rec.record(ctx, stepDone{step: StepIntro, apply: func(i *Incident) {
 					i.Intro = m
 					i.markDone(StepIntro, a.deps.Clock.Now())
-					return nil, nil
-				}); err != nil {
+				}}); err != nil {
 					return nil, Event{}, err
 				}
 			}
@@ -531,7 +532,6 @@ func (a *App) SetUp(ctx context.Context, n int64) (SetupResult, error) {
 		wg     sync.WaitGroup
 		mu     sync.Mutex
 		failed = map[Step]error{}
-		rec    = &stepRecorder{app: a, n: n, after: recorded}
 	)
 	for k, s := range steps {
 		if !runs[k] {
@@ -696,7 +696,7 @@ func (r *stepRecorder) writeAll(ctx context.Context) {
 				if s.apply != nil {
 					s.apply(i)
 				}
-				if s.step != StepIntro { // the intro's own record is its post; this is its pin
+				if s.step != StepIntro { // the intro's records (its post, then its pin) mark their own steps
 					i.markDone(s.step, r.app.deps.Clock.Now())
 				}
 				if s.ev.Type != "" {
