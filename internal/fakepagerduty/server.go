@@ -732,13 +732,27 @@ func (s *Server) webhookLocked(inc *Incident, eventType, agent string, at time.T
 	ev := map[string]any{
 		"id": fmt.Sprintf("01EV%012d", s.seq), "event_type": eventType, "resource_type": "incident",
 		"occurred_at": at.Format("2006-01-02T15:04:05.000Z"), "client": nil,
-		"data": s.incidentJSON(inc),
+		"data": s.webhookIncidentLocked(inc),
 	}
 	if agent != "" {
 		ev["agent"] = s.ref("user_reference", agent)
 	}
 	b, _ := json.Marshal(map[string]any{"event": ev})
 	return WebhookEvent{Body: b, Type: eventType}
+}
+
+// webhookIncidentLocked is the incident as a v3 webhook's data carries it:
+// the REST shape plus "assignees" (user references), which is where v3
+// webhooks say who the incident is assigned to (the REST shape's
+// "assignments" are not in webhooks).
+func (s *Server) webhookIncidentLocked(inc *Incident) map[string]any {
+	data := s.incidentJSON(inc)
+	assignees := []any{}
+	for _, a := range inc.Assignees {
+		assignees = append(assignees, s.ref("user_reference", a))
+	}
+	data["assignees"] = assignees
+	return data
 }
 
 // Sign returns the X-PagerDuty-Signature header for body: one v1=<hex
