@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -229,12 +231,18 @@ func TestDockerfile(t *testing.T) {
 }
 
 // TestConfigProblemsInOnePass: the file's problems and those that only
-// stop a run (tokens, announce channel) come in one list, from check-config
-// and from run alike.
+// stop a run (tokens, announce channel, a store.path that cannot be created)
+// come in one list, from check-config and from run alike, and looking at the
+// store's path creates nothing.
 func TestConfigProblemsInOnePass(t *testing.T) {
 	t.Parallel()
-	path := t.TempDir() + "/klaxon.yaml"
-	if err := os.WriteFile(path, []byte("slack:\n  comand: /incident\nlog:\n  level: loud\n"), 0o600); err != nil {
+	dir := t.TempDir()
+	path := dir + "/klaxon.yaml"
+	// A file where the store's directory should be: unwritable even for root.
+	if err := os.WriteFile(dir+"/data", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("slack:\n  comand: /incident\nstore:\n  path: data/klaxon.db\nlog:\n  level: loud\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, sub := range []string{"check-config", "run"} {
@@ -242,11 +250,24 @@ func TestConfigProblemsInOnePass(t *testing.T) {
 		if code != 2 {
 			t.Errorf("%s: exit %d\n%s", sub, code, errOut)
 		}
-		for _, w := range []string{"5 problem(s)", "slack.comand: unknown key", "log.level", "slack.app_token: required to run", "slack.bot_token: required to run", "slack.announce_channel: required to run"} {
+		for _, w := range []string{"6 problem(s)", "slack.comand: unknown key",
+			"line 4: store.path: " + dir + "/data is a file, not a directory, so " + dir + "/data/klaxon.db cannot be created: choose another path",
+			"log.level", "slack.app_token: required to run", "slack.bot_token: required to run", "slack.announce_channel: required to run"} {
 			if !strings.Contains(errOut, w) {
 				t.Errorf("%s lacks %q:\n%s", sub, w, errOut)
 			}
 		}
+	}
+	// A directory that does not exist yet is fine (run creates it), and
+	// check-config leaves it uncreated.
+	if err := os.WriteFile(path, []byte("slack:\n  app_token: ${SLACK_APP_TOKEN}\n  bot_token: ${SLACK_BOT_TOKEN}\n  announce_channel: C0123456789\nstore:\n  path: new/sub/klaxon.db\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := klaxon(t, tokenEnv, "check-config", "--config", path); code != 0 || !strings.Contains(out, "OK") {
+		t.Errorf("creatable store directory: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(dir + "/new"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("check-config created %s/new (or: %v)", dir, err)
 	}
 }
 

@@ -20,7 +20,8 @@ type CheckOptions struct {
 
 // Check loads path as `klaxon run` would and returns, in one pass, every
 // problem: the file's (syntax, keys, values, unset variables) and those that
-// only stop a run (tokens, announce channel), so that fixing the first
+// only stop a run (tokens, announce channel, a bbolt store.path that cannot
+// be created or written: looked at, never created), so that fixing the first
 // round never reveals a second. Warnings are returned apart: values marked
 // as placeholders (a "placeholder" comment on their line, as in
 // config.example.yaml) and, with NoEnv, the secrets not checked. The Config
@@ -40,9 +41,9 @@ func Check(path string, getenv func(string) (string, bool), opts CheckOptions) (
 	}
 	d := newDecoder(filepath.Dir(path), getenv, osFiles{})
 	cfg := Default()
-	root, err := parseYAML(data)
-	if err != nil {
-		d.problems = append(d.problems, yamlProblem(err))
+	root, syntaxErr := parseYAML(data)
+	if syntaxErr != nil {
+		d.problems = append(d.problems, yamlProblem(syntaxErr))
 	} else if root != nil {
 		d.root(root, cfg)
 		warnings = placeholders(root, "", warnings)
@@ -51,6 +52,12 @@ func Check(path string, getenv func(string) (string, bool), opts CheckOptions) (
 	seen := map[string]bool{}
 	for _, p := range ps {
 		seen[p.Path] = true
+	}
+	// What stops run's store.Open, looked at without creating anything.
+	if syntaxErr == nil && cfg.Store.Driver == DriverBolt && !seen["store.path"] {
+		if msg := checkStorePath(cfg.Store.Path); msg != "" {
+			ps = append(ps, Problem{Path: "store.path", Line: d.storePathLine, Msg: msg})
+		}
 	}
 	var run *Problems
 	if err := cfg.CheckRun(); errors.As(err, &run) {

@@ -134,6 +134,9 @@ type decoder struct {
 	// setEscalate records the tiers whose escalate the file wrote, where a
 	// role must be mapped (the defaults' unmapped roles are dropped).
 	setEscalate map[playbook.Severity]bool
+	// storePathLine is the line of store.path, for Check's look at the
+	// file system (0 when the default is used).
+	storePathLine int
 }
 
 func newDecoder(baseDir string, getenv func(string) (string, bool), fs files) *decoder {
@@ -887,7 +890,7 @@ func (d *decoder) store(n *yaml.Node, path string, s *Store) {
 				d.add(v.node, p, "must not be empty")
 				return
 			}
-			s.Path, pathNode = d.abs(v.val), v.node
+			s.Path, pathNode, d.storePathLine = d.abs(v.val), v.node, v.node.Line
 		},
 		// 0 would make bbolt wait for the lock forever.
 		"lock_timeout": func(n *yaml.Node, p string) {
