@@ -60,16 +60,22 @@ func (n Names) Readable(s string) string {
 	return emoji.Replace(unescape(s))
 }
 
-// emoji maps the shortcodes Klaxon's messages use to the characters Slack
+// emojiPairs maps the shortcodes Klaxon's messages use (every one in
+// templates/default: TestEveryTemplateEmojiIsShown) to the characters Slack
 // shows for them.
-var emoji = strings.NewReplacer(
+var emojiPairs = []string{
 	":white_check_mark:", "✅", ":white_large_square:", "⬜", ":warning:", "⚠️",
 	":rotating_light:", "🚨", ":lock:", "🔒", ":pushpin:", "📌", ":memo:", "📝",
 	":tada:", "🎉", ":repeat:", "🔁", ":large_green_circle:", "🟢", ":large_blue_circle:", "🔵", ":label:", "🏷️",
 	":hourglass_flowing_sand:", "⏳", ":hourglass:", "⌛", ":hammer_and_wrench:", "🛠️",
 	":green_heart:", "💚", ":clipboard:", "📋", ":book:", "📖",
 	":arrows_counterclockwise:", "🔄", ":pager:", "📟", ":bell:", "🔔",
-)
+	":busts_in_silhouette:", "👥", ":dart:", "🎯", ":eyes:", "👀", ":file_folder:", "📁",
+	":heavy_multiplication_x:", "✖️", ":link:", "🔗", ":mag:", "🔍", ":red_circle:", "🔴",
+	":rewind:", "⏪",
+}
+
+var emoji = strings.NewReplacer(emojiPairs...)
 
 func (n Names) user(id string) string {
 	if n.User == nil {
