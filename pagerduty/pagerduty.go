@@ -381,17 +381,43 @@ func (c *Client) UserByEmail(ctx context.Context, email string) (playbook.Person
 // TargetName implements playbook.OnCalls: the target's name in PagerDuty,
 // cached; its ID when PagerDuty cannot say.
 func (c *Client) TargetName(ctx context.Context, t playbook.Target) string {
+	name, found, err := c.lookup(ctx, t)
+	if err != nil || !found || name == "" {
+		return t.String()
+	}
+	return name
+}
+
+// TargetExists implements playbook.OnCalls: PagerDuty answers 404 for a
+// schedule, policy or user it does not have.
+func (c *Client) TargetExists(ctx context.Context, t playbook.Target) (bool, error) {
+	_, found, err := c.lookup(ctx, t)
+	return found, err
+}
+
+// lookup reads target t's name (cached): found is false when PagerDuty
+// answered 404, err set when it could not be read.
+func (c *Client) lookup(ctx context.Context, t playbook.Target) (name string, found bool, err error) {
 	c.mu.Lock()
 	n, ok := c.names[t]
 	c.mu.Unlock()
 	if ok {
-		return n
+		return n, true, nil
 	}
-	var name string
-	var err error
+	notFound := false
+	get := func(what string, f func(ctx context.Context) error) error {
+		return c.do(ctx, what, func(ctx context.Context) error {
+			err := f(ctx)
+			if isStatus(err, http.StatusNotFound) {
+				notFound = true
+				return nil
+			}
+			return err
+		})
+	}
 	switch t.Kind {
 	case playbook.TargetPDSchedule:
-		err = c.do(ctx, "get schedule", func(ctx context.Context) error {
+		err = get("get schedule", func(ctx context.Context) error {
 			s, err := c.api.GetScheduleWithContext(ctx, t.ID, pd.GetScheduleOptions{})
 			if err == nil {
 				name = cmpOr(s.Name, s.Summary) + " (PagerDuty schedule)"
@@ -399,7 +425,7 @@ func (c *Client) TargetName(ctx context.Context, t playbook.Target) string {
 			return err
 		})
 	case playbook.TargetPDPolicy:
-		err = c.do(ctx, "get escalation policy", func(ctx context.Context) error {
+		err = get("get escalation policy", func(ctx context.Context) error {
 			p, err := c.api.GetEscalationPolicyWithContext(ctx, t.ID, &pd.GetEscalationPolicyOptions{})
 			if err == nil {
 				name = cmpOr(p.Name, p.Summary) + " (PagerDuty escalation policy)"
@@ -407,16 +433,24 @@ func (c *Client) TargetName(ctx context.Context, t playbook.Target) string {
 			return err
 		})
 	case playbook.TargetPDUser:
-		var p playbook.Person
-		if p, err = c.User(ctx, t.ID); err == nil {
-			name = p.Name + " (PagerDuty)"
-		}
+		err = get("get user", func(ctx context.Context) error {
+			u, err := c.api.GetUserWithContext(ctx, t.ID, pd.GetUserOptions{})
+			if err == nil {
+				name = cmpOr(u.Name, u.Summary) + " (PagerDuty)"
+			}
+			return err
+		})
+	default:
+		return "", false, fmt.Errorf("pagerduty: %s is not a PagerDuty target", t)
 	}
-	if err != nil || name == "" {
-		return t.String()
+	if err != nil {
+		return "", false, err
+	}
+	if notFound {
+		return "", false, nil
 	}
 	c.mu.Lock()
 	c.names[t] = name
 	c.mu.Unlock()
-	return name
+	return name, true, nil
 }

@@ -242,6 +242,7 @@ const (
 	ReasonPagerDutyOff      ErrorReason = "pagerduty_off"
 	ReasonNoPagerDutyInc    ErrorReason = "no_pagerduty_incident"
 	ReasonNoPageTarget      ErrorReason = "no_page_target"
+	ReasonUnknownPageTarget ErrorReason = "unknown_page_target" // a well-formed PagerDuty ID PagerDuty does not know
 	ReasonNoPagerDutyUser   ErrorReason = "no_pagerduty_user"
 	ReasonNoReposForOwners  ErrorReason = "no_repos_for_owners"
 	ReasonWhichRepo         ErrorReason = "which_repo"
@@ -272,7 +273,7 @@ func ErrorReasons() []ErrorReason {
 		ReasonNoPostmortemLink, ReasonPostmortemEarly,
 		ReasonAlertsOff, ReasonNoSuchAlerts, ReasonAlertsNoService, ReasonDeployForgotten, ReasonBadSHA, ReasonNoSuchDeploy, ReasonDeploysOff,
 		ReasonCauseFinal, ReasonServiceNoRepo, ReasonNoRepos, ReasonGitHubOff, ReasonGitHubUnavailable, ReasonNoDeployLog, ReasonDeployEventPartial,
-		ReasonNobodyToPage, ReasonPagerDutyOff, ReasonNoPagerDutyInc, ReasonNoPageTarget, ReasonNoPagerDutyUser, ReasonNoReposForOwners,
+		ReasonNobodyToPage, ReasonPagerDutyOff, ReasonNoPagerDutyInc, ReasonNoPageTarget, ReasonUnknownPageTarget, ReasonNoPagerDutyUser, ReasonNoReposForOwners,
 		ReasonWhichRepo, ReasonUnpublishedIntent,
 		ReasonFormLost, ReasonServiceNotListed, ReasonNoNextDue, ReasonNoStatus, ReasonNoOverrideReason,
 	}

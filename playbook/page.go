@@ -291,6 +291,15 @@ func (a *App) Page(ctx context.Context, n int64, req ManualPage) (PageResult, er
 	if !inc.Status.Open() {
 		return PageResult{}, Fail(CodeBadTransition, ReasonNobodyToPage, "", ErrorArgs{Incident: inc.Number, Status: inc.Status})
 	}
+	// A PagerDuty ID nobody has (a typo, or a word read as a policy ID) is
+	// answered to the person who typed it, not paged as "nobody" in the
+	// channel. When PagerDuty cannot say, the page goes on and reports
+	// what failed.
+	if req.Target.PagerDuty() && a.deps.OnCalls != nil {
+		if known, err := a.deps.OnCalls.TargetExists(ctx, req.Target); err == nil && !known {
+			return PageResult{}, Fail(CodeBadInput, ReasonUnknownPageTarget, FieldTarget, ErrorArgs{Input: truncate(req.Target.ID, 40), Services: a.serviceList()})
+		}
+	}
 	// A repeated command (a redelivery) pages once.
 	if _, applied, err := a.deps.Store.Apply(ctx, n, req.Key, func(*Incident) ([]Event, error) { return nil, nil }); err != nil {
 		return PageResult{}, storeErr(err, SubjectPage)

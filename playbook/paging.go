@@ -252,6 +252,9 @@ type OnCalls interface {
 	UserByEmail(ctx context.Context, email string) (Person, error)
 	// TargetName names a PagerDuty target for people ("EM on call (schedule)").
 	TargetName(ctx context.Context, t Target) string
+	// TargetExists reports whether PagerDuty knows target t (a schedule, a
+	// policy or a user); an error when PagerDuty could not say.
+	TargetExists(ctx context.Context, t Target) (bool, error)
 }
 
 // PageChat is the chat side of paging: people by e-mail, and the page
