@@ -211,6 +211,21 @@ func TestPageCommandFromTheIncidentChannel(t *testing.T) {
 			t.Errorf("/incident %s: answer %q, want %q", c.text, got, c.want)
 		}
 	}
+	// A word read as a PagerDuty policy ID PagerDuty does not have (a
+	// typo, or a team's name): the answer comes back to the person only
+	// (response_url), nobody is paged and the channel is not told.
+	for _, word := range []string{"PE0NOPE", "payments", "pagerduty_schedule:PS0NOPE"} {
+		posts := len(p.f.ResponseURLPosts())
+		cmdIn(t, p.k, p.f, declarer, p.channel, "page "+word)
+		rs := p.f.ResponseURLPosts()
+		if len(rs) != posts+1 {
+			t.Fatalf("/incident page %s: %d answers through the response_url", word, len(rs)-posts)
+		}
+		want := "PagerDuty has no escalation policy, schedule or user \"" + strings.ToUpper(strings.TrimPrefix(word, "pagerduty_schedule:")) + "\": nobody was paged. Type `/incident page <service>` (known services: checkout, search)"
+		if got := rs[len(rs)-1]; !strings.Contains(got.Text, want) || got.ResponseType != "ephemeral" {
+			t.Errorf("/incident page %s: answer %+v, want %q (ephemeral)", word, got, want)
+		}
+	}
 	ack = cmdIn(t, p.k, p.f, declarer, general, "page checkout")
 	if got := ackText(t, ack); !strings.Contains(got, "works in an incident's channel") {
 		t.Errorf("/incident page outside an incident channel: %q", got)
