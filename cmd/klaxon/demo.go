@@ -44,6 +44,11 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	}
+	if *play {
+		if w := exposedPlayground(*addr); w != "" {
+			fmt.Fprintln(stderr, "klaxon demo:", w)
+		}
+	}
 	began := time.Now()
 	d, err := startDemo(ctx, *play, stderr)
 	if err != nil {
@@ -284,4 +289,21 @@ func (d *runningDemo) servePlayground(ctx context.Context, addr string, out io.W
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// exposedPlayground warns when the playground would listen beyond this
+// machine: its page lets whoever reaches it act as any user of the fake
+// workspace, so it is meant for 127.0.0.1.
+func exposedPlayground(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "" // net.Listen says what is wrong with it
+	}
+	if host == "localhost" {
+		return ""
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return ""
+	}
+	return fmt.Sprintf("warning: --addr %s is not a loopback address: anyone who can reach it can act as any person of the playground; use 127.0.0.1:PORT unless you mean to share it", addr)
 }
