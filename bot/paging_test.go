@@ -355,3 +355,76 @@ func TestPagerDutyChangesOnKlaxonsIncident(t *testing.T) {
 		t.Fatalf("status after PagerDuty resolved: %s", s)
 	}
 }
+
+// Without PagerDuty, "/incident page" reaches people in Slack: a @user is
+// mentioned and invited, a service pages its team's Slack group
+// (services[].team → teams), each recorded with its target; a PagerDuty policy ID gets
+// an ephemeral answer that PagerDuty is off and what to type instead.
+func TestPageCommandWithoutPagerDuty(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, fakeslack.Options{})
+	f.AddUser("U0PAYDEV", "paydev")
+	f.AddUserGroup("S0PAY", "payments", "U0PAYDEV")
+	f.AddUser("U0SRCHDV", "searchdev")
+	f.AddUserGroup("S0SEARCH", "search", "U0SRCHDV")
+	svcs := slices.Clone(services)
+	svcs[0].Team, svcs[1].Team = "@acme/payments", "@acme/search"
+	k := start(t, f, filepath.Join(t.TempDir(), "klaxon.db"), func(app *playbook.Deps, _ *bot.Adapter) {
+		app.Services = svcs
+		app.Teams = []playbook.Team{{GitHub: "@acme/payments", SlackGroup: "S0PAY"}, {GitHub: "@acme/search", SlackGroup: "S0SEARCH"}}
+	})
+	slash(t, f, "declare sev3 checkout Receipts arrive late")
+	waitReady(t, f, 1)
+	ch, ok := f.Channel("inc-1-sev3-receipts-arrive-late")
+	if !ok {
+		t.Fatal("no incident channel")
+	}
+	manual := func() []playbook.PagePayload {
+		evs, err := k.app.Timeline(ctxT(t), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []playbook.PagePayload
+		for _, e := range evs {
+			if pp, ok := e.Payload.(playbook.PagePayload); ok && e.Type == playbook.EventPage && pp.Kind == playbook.PageManual {
+				out = append(out, pp)
+			}
+		}
+		return out
+	}
+	member := func(u string) bool {
+		c, _ := f.Channel(ch.ID)
+		return slices.Contains(c.Members, u)
+	}
+
+	cmdIn(t, k, f, declarer, ch.ID, "page <@U0SRE001>")
+	findMessage(t, f, ch.ID, "<@"+declarer+"> paged <@U0SRE001>")
+	if !member("U0SRE001") {
+		t.Error("@sre was not invited")
+	}
+	if pages := manual(); len(pages) != 1 || pages[0].Target != "U0SRE001" || pages[0].Via != "slack" {
+		t.Fatalf("page events after paging @sre: %+v", pages)
+	}
+
+	// Another service than the incident's (whose team the SEV3 told).
+	if member("U0SRCHDV") {
+		t.Fatal("the search group's member is in the channel before the page")
+	}
+	cmdIn(t, k, f, declarer, ch.ID, "page search")
+	findMessage(t, f, ch.ID, "<@"+declarer+"> paged <!subteam^S0SEARCH>")
+	if !member("U0SRCHDV") {
+		t.Error("the search group's member was not invited")
+	}
+	if pages := manual(); len(pages) != 2 || pages[1].Target != "S0SEARCH" || pages[1].Via != "slack" {
+		t.Fatalf("page events after paging search: %+v", pages)
+	}
+
+	msgs := len(f.Messages(ch.ID))
+	cmdIn(t, k, f, declarer, ch.ID, "page PE0DBA")
+	if got := lastResponse(f); !strings.Contains(got, "PagerDuty is not configured, so Klaxon cannot page pagerduty_policy:PE0DBA. Mention the people instead: `/incident page @someone`") {
+		t.Errorf("/incident page PE0DBA without PagerDuty: %q", got)
+	}
+	if len(f.Messages(ch.ID)) != msgs || len(manual()) != 2 {
+		t.Fatalf("a page PagerDuty could not send was told in the channel or recorded: %+v", manual())
+	}
+}
