@@ -62,6 +62,11 @@ func backup(ctx context.Context, cfg *config.Config, dst, url string, stdout io.
 	if _, err := os.Stat(cfg.Store.Path); err != nil {
 		return fmt.Errorf("store %s: %w", cfg.Store.Path, err)
 	}
+	// The copy is written beside dst: a missing directory is named as such,
+	// not as the temporary file it stopped.
+	if dir := filepath.Dir(dst); !isDir(dir) {
+		return usageError{fmt.Sprintf("--to %s: the directory %s does not exist; create it first", dst, dir)}
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), filepath.Base(dst)+".partial-*")
 	if err != nil {
 		return err
@@ -146,4 +151,9 @@ func fetchBackup(ctx context.Context, h config.HTTP, url string, w io.Writer) er
 		return fmt.Errorf("the backup stopped after %d of %d bytes", n, resp.ContentLength)
 	}
 	return nil
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
 }

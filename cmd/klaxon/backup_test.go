@@ -163,3 +163,26 @@ func TestBackupRoute(t *testing.T) {
 		t.Fatalf("the copy's #1 = %+v, %v", inc, err)
 	}
 }
+
+// TestBackupToMissingDirectory: `klaxon backup --to` into a directory that
+// does not exist (the README's /backups before anyone made it) is a usage
+// problem naming that directory, not an error about the temporary file the
+// copy would have been written to; nothing is written.
+func TestBackupToMissingDirectory(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	config := writeConfig(t, dir, "http://127.0.0.1:1/api/", "off")
+	db, err := store.Open(filepath.Join(dir, "klaxon.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	missing := filepath.Join(dir, "backups")
+	_, errOut, code := klaxon(t, nil, "backup", "--to", filepath.Join(missing, "klaxon-1.db"), "--config", config)
+	if code != 2 || !strings.Contains(errOut, "the directory "+missing+" does not exist") || strings.Contains(errOut, "partial") {
+		t.Fatalf("backup into a missing directory: exit %d, %q; want 2 naming %s", code, errOut, missing)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("the missing directory was made: %v", err)
+	}
+}
