@@ -211,7 +211,7 @@ func (b *Bot) onPage(ctx context.Context, req socketmode.Request, sc slack.Slash
 		} else if t, err := playbook.ParseTarget(pdTarget(arg)); err == nil && t.PagerDuty() {
 			mp.Target = t
 		} else {
-			b.ack(req, ephemeral(b.words("page.unknown", map[string]any{"Arg": Plain(arg), "Services": serviceNames(b.App.Services())})), received)
+			b.ack(req, ephemeral(b.words("page.unknown", map[string]any{"Arg": Plain(arg), "Services": serviceNames(b.App.Services()), "Command": b.Command})), received)
 			return
 		}
 	}

@@ -203,7 +203,7 @@ func TestPageCommandFromTheIncidentChannel(t *testing.T) {
 	// Words that name nobody: an ephemeral answer, nobody paged.
 	before, msgs := len(p.responders()), len(p.f.Messages(p.channel))
 	for _, c := range []struct{ text, want string }{
-		{"page nosuchthing", "is neither a service (checkout, search), a @mention, nor a PagerDuty policy ID"},
+		{"page nosuchthing", "is neither a service (checkout, search), a @mention, nor a PagerDuty policy ID (P…). Say whom to page: `/incident page <service>`, `/incident page @someone`"},
 		{"page", "Say whom to page: `/incident page <service>`, `/incident page @someone`"},
 	} {
 		ack := cmdIn(t, p.k, p.f, declarer, p.channel, c.text)

@@ -181,9 +181,11 @@ var examples = map[string]func(h string) []any{
 	"page.acknowledged": func(h string) []any {
 		return []any{map[string]any{"User": h, "Joined": true}, map[string]any{"User": h, "Joined": false}}
 	},
-	"page.usage":     func(h string) []any { return []any{map[string]any{"Command": "/incident"}} },
-	"page.paging":    func(h string) []any { return []any{nil} },
-	"page.unknown":   func(h string) []any { return []any{map[string]any{"Arg": h, "Services": []string{h, h}}} },
+	"page.usage":  func(h string) []any { return []any{map[string]any{"Command": "/incident"}} },
+	"page.paging": func(h string) []any { return []any{nil} },
+	"page.unknown": func(h string) []any {
+		return []any{map[string]any{"Arg": h, "Services": []string{h, h}, "Command": "/incident"}}
+	},
 	"owners.usage":   func(h string) []any { return []any{map[string]any{"Command": "/incident", "Services": []string{h}}} },
 	"owners.looking": func(h string) []any { return []any{map[string]any{"What": h}} },
 	"owners.answer": func(h string) []any {
