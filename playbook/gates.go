@@ -121,15 +121,7 @@ func (a *App) CheckGate(ctx context.Context, req GateRequest, answer func(Outcom
 	if err != nil {
 		return Outcome{}, err
 	}
-	o := Outcome{Incident: inc, Applied: changed}
-	answerWith(answer, o)
-	if changed {
-		if err := a.deliver(ctx, inc.Number, []claim{msg}); err != nil {
-			a.log().Warn("refreshing the gates message", "incident", inc.Number, "err", err)
-			o.Unpublished = unpublished(IntentGate, err)
-		}
-	}
-	return o, nil
+	return a.answerThenDeliver(ctx, Outcome{Incident: inc, Applied: changed}, msg, answer, IntentGate), nil
 }
 
 func (a *App) setGate(ctx context.Context, req GateRequest) (Incident, claim, bool, error) {

@@ -75,6 +75,21 @@ func answerWith(answer func(Outcome), o Outcome) {
 	}
 }
 
+// answerThenDeliver answers the person with o, then delivers the message
+// the change queued with it (o.Applied: a change made by an earlier
+// delivery of the same key queued nothing new); what fails stays in the
+// outbox for the scheduler and is reported in o.Unpublished.
+func (a *App) answerThenDeliver(ctx context.Context, o Outcome, msg claim, answer func(Outcome), intent Intent) Outcome {
+	answerWith(answer, o)
+	if o.Applied {
+		if err := a.deliver(ctx, o.Incident.Number, []claim{msg}); err != nil {
+			a.log().Warn("delivering what the change queued", "intent", intent, "incident", o.Incident.Number, "err", err)
+			o.Unpublished = unpublished(intent, err)
+		}
+	}
+	return o
+}
+
 // SeverityRequest is a severity change as a person asked for it.
 type SeverityRequest struct {
 	N      int64
@@ -209,14 +224,7 @@ func (a *App) SetCommander(ctx context.Context, req CommanderRequest, answer fun
 	if msg.Commander != nil {
 		o.Handover = *msg.Commander
 	}
-	answerWith(answer, o)
-	if changed {
-		if err := a.deliver(ctx, inc.Number, []claim{msg}); err != nil {
-			a.log().Warn("showing the new commander", "incident", inc.Number, "err", err)
-			o.Unpublished = unpublished(IntentCommander, err)
-		}
-	}
-	return o, nil
+	return a.answerThenDeliver(ctx, o, msg, answer, IntentCommander), nil
 }
 
 // ItemRequest is a checklist item set to On (checked) or not by Actor.
@@ -235,13 +243,5 @@ func (a *App) CheckItem(ctx context.Context, req ItemRequest, answer func(Outcom
 	if err != nil {
 		return Outcome{}, err
 	}
-	o := Outcome{Incident: inc, Applied: changed}
-	answerWith(answer, o)
-	if changed {
-		if err := a.deliver(ctx, inc.Number, []claim{msg}); err != nil {
-			a.log().Warn("refreshing the checklist", "incident", inc.Number, "err", err)
-			o.Unpublished = unpublished(IntentChecklist, err)
-		}
-	}
-	return o, nil
+	return a.answerThenDeliver(ctx, Outcome{Incident: inc, Applied: changed}, msg, answer, IntentChecklist), nil
 }
