@@ -28,6 +28,7 @@ const alertmanagerEnv = "KLAXON_TEST_ALERTMANAGER"
 // repeats change nothing; its send_resolved notification ends the signals,
 // and the one offer is edited in place.
 func TestRealAlertmanager(t *testing.T) {
+	t.Parallel()
 	bin := os.Getenv(alertmanagerEnv)
 	if bin == "" {
 		t.Skipf("%s is not set: build Alertmanager with `GOBIN=$PWD/.cache go install github.com/prometheus/alertmanager/cmd/alertmanager@v0.28.1` and set %s to the binary (.ci/run does)", alertmanagerEnv, alertmanagerEnv)

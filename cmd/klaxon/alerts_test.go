@@ -47,7 +47,6 @@ alerts:
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("ALERTS_TOKEN", alertsToken)
 	return config
 }
 
@@ -120,6 +119,7 @@ var declareValue = regexp.MustCompile(`"action_id":"klaxon_declare_signals"[^}]*
 // that timeline; an auto_declare service declares by itself; a missing or
 // wrong token is refused and records nothing.
 func TestAlertsThroughBinary(t *testing.T) {
+	t.Parallel()
 	f := newWorkspace(t, fakeslack.Options{})
 	f.AddChannel("C0TRIAGE", "triage", fakeslack.BotUserID, "U0DECL01")
 	dir := t.TempDir()

@@ -26,6 +26,7 @@ import (
 // On PostgreSQL the deploy log then holds the deploy with the incident
 // linked (a failed change) and its pull request.
 func TestDeployWebhookThenDeclarationLinks(t *testing.T) {
+	t.Parallel()
 	t.Run("bolt", func(t *testing.T) { deployWebhookThenDeclaration(t, "") })
 	t.Run("postgres", func(t *testing.T) { deployWebhookThenDeclaration(t, pgtest.DSN(t)) })
 }
@@ -46,7 +47,6 @@ func deployWebhookThenDeclaration(t *testing.T, dsn string) {
 	if err := os.WriteFile(dir+"/hook", []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("GITHUB_TOKEN", fakegithub.Token)
 	p, addr := serve(t, f, func(addr string) string {
 		config := writeConfig(t, dir, f.URL(), addr)
 		b, err := os.ReadFile(config)

@@ -95,11 +95,11 @@ func waitLeader(t *testing.T, addrs []string, bound time.Duration) int {
 // robin), exactly one leads the scheduler, and incidents declared through
 // either are numbered 1, 2, 3, … once each.
 func TestTwoReplicasOnPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.DSN(t)
 	f := newWorkspace(t, fakeslack.Options{})
 	f.AddChannel("C0TRIAGE", "triage", fakeslack.BotUserID)
 	dir := t.TempDir()
-	t.Setenv("ALERTS_TOKEN", alertsToken)
 	alerts := "alerts:\n  token: ${ALERTS_TOKEN}\n  triage_channel: C0TRIAGE\n"
 	a, addrA := serve(t, f, func(addr string) string { return writePGConfig(t, dir, "a", f.URL(), addr, dsn, alerts) })
 	b, addrB := serve(t, f, func(addr string) string { return writePGConfig(t, dir, "b", f.URL(), addr, dsn, alerts) })

@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klaxonhq/klaxon/internal/fakegithub"
 	"github.com/klaxonhq/klaxon/internal/fakeslack"
+	"github.com/klaxonhq/klaxon/internal/iobound"
 )
 
 var binary string
@@ -41,12 +43,16 @@ func TestMain(m *testing.M) {
 	// runtime's atexit_sleep_ms), which every run of it below would wait
 	// for: the binaries these tests start exit at once.
 	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	code := m.Run()
+	code := iobound.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-var tokenEnv = []string{"SLACK_APP_TOKEN=" + fakeslack.DefaultAppToken, "SLACK_BOT_TOKEN=" + fakeslack.DefaultBotToken}
+// tokenEnv holds the secrets the tests' configs refer to, handed to each
+// child process rather than set in this process's environment (t.Setenv),
+// which would keep the tests that need them from running in parallel.
+var tokenEnv = []string{"SLACK_APP_TOKEN=" + fakeslack.DefaultAppToken, "SLACK_BOT_TOKEN=" + fakeslack.DefaultBotToken,
+	"GITHUB_TOKEN=" + fakegithub.Token, "ALERTS_TOKEN=" + alertsToken}
 
 func klaxon(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()

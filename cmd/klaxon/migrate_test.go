@@ -86,6 +86,7 @@ func boltWith1000(t *testing.T) (string, *store.DB) {
 // incidents, timelines, channels, deadlines and keys, and the next number
 // follows.
 func TestMigrate1000Incidents(t *testing.T) {
+	t.Parallel()
 	dsn := pgtest.DSN(t)
 	path, src := boltWith1000(t)
 	ctx := context.Background()

@@ -17,6 +17,7 @@ import (
 // (conversations.history) and edits it; later alerts edit that one offer,
 // never a second.
 func TestOfferSurvivesAKill(t *testing.T) {
+	t.Parallel()
 	hold, arrived := make(chan struct{}), make(chan struct{}, 1)
 	var armed atomic.Bool
 	f := newWorkspace(t, fakeslack.Options{Fault: func(method string, n int) *fakeslack.Fault {

@@ -103,6 +103,7 @@ func TestPagingThroughBinary(t *testing.T) {
 // the fake GitHub, the matching rule with file and line, the team, who is
 // on call now (found in Slack by e-mail) and the escalation policy.
 func TestOwnersThroughBinary(t *testing.T) {
+	t.Parallel()
 	gh := fakegithub.New()
 	t.Cleanup(gh.Close)
 	gh.AddRepo("acme/checkout", "main")
@@ -125,7 +126,6 @@ func TestOwnersThroughBinary(t *testing.T) {
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("GITHUB_TOKEN", fakegithub.Token)
 	startKlaxon(t, f, config)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -163,6 +163,7 @@ func TestOwnersThroughBinary(t *testing.T) {
 // issue for the owning team (CODEOWNERS → @acme/payments) in the service's
 // repo, linked in the channel.
 func TestSEV3OwnerIssueThroughBinary(t *testing.T) {
+	t.Parallel()
 	gh := fakegithub.New()
 	t.Cleanup(gh.Close)
 	gh.AddRepo("acme/checkout", "main")
@@ -177,7 +178,6 @@ func TestSEV3OwnerIssueThroughBinary(t *testing.T) {
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("GITHUB_TOKEN", fakegithub.Token)
 	p := startKlaxon(t, f, config)
 	declare(t, f, "declare sev3 checkout Receipts arrive late", 1)
 	ch, _ := f.Channel("inc-1-sev3-receipts-arrive-late")

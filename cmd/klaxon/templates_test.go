@@ -21,6 +21,7 @@ import (
 // post-mortem outline; each override is seen where people
 // read it, and the words not overridden stay the built-in ones.
 func TestTemplateOverridesThroughBinary(t *testing.T) {
+	t.Parallel()
 	gh := fakegithub.New()
 	t.Cleanup(gh.Close)
 	gh.AddRepo("acme/checkout", "main", "alice")
@@ -53,7 +54,6 @@ func TestTemplateOverridesThroughBinary(t *testing.T) {
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("GITHUB_TOKEN", fakegithub.Token)
 	p := startKlaxon(t, f, config)
 
 	declare(t, f, "declare sev2 checkout Card payments failing", 1)

@@ -17,6 +17,7 @@ import (
 // assigned issue, close with the outline uploaded and committed as a pull
 // request, the channel archived; the GitHub token never logged.
 func TestWrapUpThroughBinary(t *testing.T) {
+	t.Parallel()
 	gh := fakegithub.New()
 	t.Cleanup(gh.Close)
 	gh.AddRepo("acme/checkout", "main", "alice")
@@ -39,7 +40,6 @@ func TestWrapUpThroughBinary(t *testing.T) {
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("GITHUB_TOKEN", fakegithub.Token)
 	p := startKlaxon(t, f, config)
 
 	declare(t, f, "declare sev2 checkout Card payments failing", 1)
