@@ -109,7 +109,13 @@ func Load(dir string) (*Set, error) {
 
 // Default returns the embedded templates, parsed once, for the places that
 // have no operator's set at hand (a command-line error, a webhook answer).
-var Default = sync.OnceValue(MustDefault)
+var Default = sync.OnceValue(func() *Set {
+	s, err := Load("")
+	if err != nil {
+		panic(err)
+	}
+	return s
+})
 
 // Templates names every template of the set a caller may render: each file
 // and each define inside one, sorted. A file that holds only defines
@@ -137,13 +143,9 @@ func onlySpace(l *parse.ListNode) bool {
 }
 
 // MustDefault returns the embedded templates; they are tested to parse.
-func MustDefault() *Set {
-	s, err := Load("")
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
+// A Set is never changed once loaded (text/template executes concurrently),
+// so every caller shares Default's one parse: tests start hundreds of bots.
+func MustDefault() *Set { return Default() }
 
 // Render executes template name with data and trims surrounding space.
 func (s *Set) Render(name string, data any) (string, error) {

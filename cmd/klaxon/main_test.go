@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,36 +22,42 @@ import (
 	"github.com/klaxonhq/klaxon/internal/iobound"
 )
 
+// binary is the klaxon the tests run: this test binary itself, which runs
+// main when beKlaxon is in its environment (see TestMain).
 var binary string
+
+// beKlaxon in a process's environment makes this test binary run klaxon's
+// main instead of the tests.
+const beKlaxon = "KLAXON_TEST_BINARY_IS_KLAXON=1"
 
 // declaredNumber reads the incident number from a declaration's ack.
 var declaredNumber = regexp.MustCompile(`incident #(\d+)`)
 
-// TestMain builds the real binary once; the tests below run it as an
-// operator would.
+// TestMain makes this test binary the klaxon the tests below run as an
+// operator would: started with beKlaxon in its environment it is klaxon
+// (main, with the arguments given, before the testing package reads any
+// flag), the same code `go build` makes, race detector on. Building and
+// linking a second binary instead cost the package 3 s before its first
+// test on a 2-core machine.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "klaxon-bin")
+	if slices.Contains(os.Environ(), beKlaxon) {
+		main()
+		return
+	}
+	self, err := os.Executable()
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "klaxon")
-	out, err := exec.Command("go", "build", "-race", "-o", binary, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building klaxon: %v\n%s", err, out)
-		os.Exit(1)
-	}
+	binary = self
+	// Every process the tests start inherits it; only this binary reads it.
+	os.Setenv(strings.Split(beKlaxon, "=")[0], strings.Split(beKlaxon, "=")[1])
 	// A race-enabled binary sleeps a second before it exits (the race
 	// runtime's atexit_sleep_ms), which every run of it below would wait
 	// for: the binaries these tests start exit at once.
 	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	code := iobound.Run(m)
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(iobound.Run(m))
 }
 
-// tokenEnv holds the secrets the tests' configs refer to, handed to each
-// child process rather than set in this process's environment (t.Setenv),
-// which would keep the tests that need them from running in parallel.
 var tokenEnv = []string{"SLACK_APP_TOKEN=" + fakeslack.DefaultAppToken, "SLACK_BOT_TOKEN=" + fakeslack.DefaultBotToken,
 	"GITHUB_TOKEN=" + fakegithub.Token, "ALERTS_TOKEN=" + alertsToken}
 
