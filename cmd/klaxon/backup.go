@@ -73,7 +73,7 @@ func backup(ctx context.Context, cfg *config.Config, dst, url string, stdout io.
 	}
 	defer os.Remove(tmp.Name()) // gone after the rename; left over on failure
 	how := "directly (Klaxon is stopped)"
-	db, err := store.Open(cfg.Store.Path, 300*time.Millisecond)
+	db, err := store.Open(cfg.Store.Path, lockProbe)
 	switch {
 	case err == nil:
 		_, err = db.Backup(tmp, nil)

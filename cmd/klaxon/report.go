@@ -211,7 +211,10 @@ func readStore(ctx context.Context, name, configPath string, getenv func(string)
 
 // openForReading opens the configured store to read it beside a running
 // Klaxon: PostgreSQL as any replica does; the bbolt file read-only, which
-// fails with store.ErrLocked while a Klaxon holds it.
+// fails with store.ErrLocked while a Klaxon holds it. It waits lockProbe
+// for the lock, not store.lock_timeout: a held lock is almost always a
+// running Klaxon, which report asks at once and export names, and waiting
+// longer only delayed that answer (by 2 s, the default lock_timeout).
 func openForReading(ctx context.Context, cfg config.Store) (playbook.Store, func() error, error) {
 	if cfg.Driver == config.DriverPostgres {
 		octx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -222,7 +225,7 @@ func openForReading(ctx context.Context, cfg config.Store) (playbook.Store, func
 		}
 		return db, db.Close, nil
 	}
-	db, err := store.OpenReadOnly(cfg.Path, cfg.LockTimeout)
+	db, err := store.OpenReadOnly(cfg.Path, lockProbe)
 	if err != nil {
 		return nil, nil, err
 	}

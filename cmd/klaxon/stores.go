@@ -27,6 +27,11 @@ type openedStore struct {
 	leader *postgres.Leader
 }
 
+// lockProbe is how long the commands that can ask a running Klaxon instead
+// (report, backup) or must tell the operator to stop it (export) wait for
+// the bbolt file's lock before doing so.
+const lockProbe = 300 * time.Millisecond
+
 // openStore opens the store that cfg names.
 func openStore(ctx context.Context, cfg config.Store, log *slog.Logger) (*openedStore, error) {
 	if cfg.Driver == config.DriverPostgres {
