@@ -78,12 +78,15 @@ func (b *Bot) declareFromCommand(ctx context.Context, req socketmode.Request, sc
 	if at, ok := res.Incident.ReadyAt(); ok && err == nil {
 		b.Metrics.ready(at.Sub(received))
 	}
-	b.tellDeclarer(ctx, sc.ResponseURL, res, err)
+	b.tellDeclarer(ctx, sc.ResponseURL, res, err, true)
 }
 
-// tellDeclarer follows up on the slash command through its response_url
-// (the declarer may have typed it in a channel Klaxon is not in).
-func (b *Bot) tellDeclarer(ctx context.Context, responseURL string, res playbook.SetupResult, setupErr error) {
+// tellDeclarer follows up on the declaration through its response_url
+// (the declarer may have typed it in a channel Klaxon is not in), in place
+// of the ephemeral answer Klaxon gave when replace is set. A click on an
+// offer's button must not replace: its original message is the offer,
+// which the whole triage channel reads, and which names the incident.
+func (b *Bot) tellDeclarer(ctx context.Context, responseURL string, res playbook.SetupResult, setupErr error, replace bool) {
 	if responseURL == "" {
 		return
 	}
@@ -93,7 +96,7 @@ func (b *Bot) tellDeclarer(ctx context.Context, responseURL string, res playbook
 		reason = slackReason(setupErr)
 	}
 	text := b.words("declare.set_up", map[string]any{"Incident": inc, "Failed": len(res.Failed) > 0, "Reason": reason})
-	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, b.httpClient(), &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: true})
+	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, b.httpClient(), &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: replace})
 	if err != nil {
 		b.log().Warn("response_url follow-up failed", "incident", inc.Number, "err", redactURL(err))
 	}

@@ -188,7 +188,7 @@ func (b *Bot) onDeclareSubmit(ctx context.Context, req socketmode.Request, cb sl
 	if at, ok := res.Incident.ReadyAt(); ok && err == nil {
 		b.Metrics.ready(at.Sub(received))
 	}
-	b.tellDeclarer(ctx, meta.ResponseURL, res, err)
+	b.tellDeclarer(ctx, meta.ResponseURL, res, err, true)
 }
 
 // tellUser sends an ephemeral follow-up through a response_url, if any.

@@ -209,7 +209,7 @@ func (b *Bot) onDeclareGroup(ctx context.Context, req socketmode.Request, cb sla
 	b.Metrics.declared(inc.Severity)
 	res, err := b.App.SetUp(ctx, inc.Number)
 	b.Metrics.ready(time.Since(received))
-	b.tellDeclarer(ctx, cb.ResponseURL, res, err)
+	b.tellDeclarer(ctx, cb.ResponseURL, res, err, false)
 }
 
 // onSignals handles "/incident signals": the latest alert groups, low and

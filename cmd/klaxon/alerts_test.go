@@ -179,6 +179,21 @@ func TestAlertsThroughBinary(t *testing.T) {
 		return ch
 	}
 	ch := declared(1, "inc-1-sev3-checkout-5xx-above-5")
+	// The clicker is told the incident is ready beside the offer, not in
+	// its place: the triage channel keeps reading the offer.
+	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool {
+		for _, r := range s.ResponseURLPosts() {
+			if r.Channel == "C0TRIAGE" && strings.Contains(r.Text, "is ready") {
+				if r.ReplaceOriginal {
+					t.Errorf("the ready message replaced the offer: %+v", r)
+				}
+				return true
+			}
+		}
+		return false
+	}); err != nil {
+		t.Fatalf("the clicker was not told the incident is ready: %v\n%v", err, f.ResponseURLPosts())
+	}
 	// A second click, or a late one, declares nothing twice.
 	clickButton(t, f, "U0PAY001", "C0TRIAGE", offer, "klaxon_declare_signals", m[1]+m[2])
 	if err := f.WaitFor(ctx, func(s *fakeslack.Snapshot) bool {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/klaxonhq/klaxon/internal/fakegithub"
 	"github.com/klaxonhq/klaxon/internal/fakeslack"
-	"github.com/klaxonhq/klaxon/internal/iobound"
+	"github.com/klaxonhq/klaxon/internal/testrun"
 )
 
 // binary is the klaxon the tests run: this test binary itself, which runs
@@ -49,13 +49,18 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = self
-	// Every process the tests start inherits it; only this binary reads it.
-	os.Setenv(strings.Split(beKlaxon, "=")[0], strings.Split(beKlaxon, "=")[1])
-	// A race-enabled binary sleeps a second before it exits (the race
-	// runtime's atexit_sleep_ms), which every run of it below would wait
-	// for: the binaries these tests start exit at once.
-	os.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	os.Exit(iobound.Run(m))
+	// The klaxons started below inherit the GORACE=atexit_sleep_ms=0 that
+	// testrun gives this binary: a race-enabled program otherwise sleeps a
+	// second before it exits, which each run of klaxon would wait for.
+	testrun.MainWaiting(m)
+}
+
+// klaxonCmd is klaxon with args, its environment this process's with
+// beKlaxon and env added (later entries win).
+func klaxonCmd(ctx context.Context, env []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(append(os.Environ(), beKlaxon), env...)
+	return cmd
 }
 
 var tokenEnv = []string{"SLACK_APP_TOKEN=" + fakeslack.DefaultAppToken, "SLACK_BOT_TOKEN=" + fakeslack.DefaultBotToken,
@@ -63,8 +68,7 @@ var tokenEnv = []string{"SLACK_APP_TOKEN=" + fakeslack.DefaultAppToken, "SLACK_B
 
 func klaxon(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd := klaxonCmd(context.Background(), env, args...)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
@@ -209,8 +213,7 @@ func startKlaxon(t *testing.T, f *fakeslack.Server, config string) *process {
 	before := 0
 	f.WaitFor(context.Background(), func(s *fakeslack.Snapshot) bool { before = s.TotalConnections(); return true })
 	p := &process{done: make(chan error, 1)}
-	p.cmd = exec.Command(binary, "run", "--config", config)
-	p.cmd.Env = append(os.Environ(), tokenEnv...)
+	p.cmd = klaxonCmd(context.Background(), tokenEnv, "run", "--config", config)
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

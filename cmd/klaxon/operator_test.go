@@ -34,8 +34,7 @@ func TestRefusedTokensSayWhichAndWhere(t *testing.T) {
 			[]string{"slack refused the app token (slack.app_token): invalid_auth", "xapp-", "connections:write", "App-Level Tokens"}},
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		cmd := exec.CommandContext(ctx, binary, "run", "--config", config)
-		cmd.Env = append(os.Environ(), c.env...)
+		cmd := klaxonCmd(ctx, c.env, "run", "--config", config)
 		out, err := cmd.CombinedOutput()
 		cancel()
 		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
@@ -68,8 +67,7 @@ func TestUnreachableAPIURLIsSaidAtOnce(t *testing.T) {
 	const addr = "127.0.0.1:1"
 	config := writeConfig(t, t.TempDir(), "http://"+addr+"/api/", "off")
 	p := &process{done: make(chan error, 1)}
-	p.cmd = exec.Command(binary, "run", "--config", config)
-	p.cmd.Env = append(os.Environ(), tokenEnv...)
+	p.cmd = klaxonCmd(context.Background(), tokenEnv, "run", "--config", config)
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)

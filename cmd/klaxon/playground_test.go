@@ -54,7 +54,7 @@ func TestPlaygroundInBrowser(t *testing.T) {
 	if browser == "" {
 		t.Skip("no Chromium found (apt-get install chromium, or set KLAXON_CHROMIUM): the playground browser test did not run")
 	}
-	cmd := exec.Command(binary, "demo", "--play", "--addr", "127.0.0.1:0")
+	cmd := klaxonCmd(context.Background(), nil, "demo", "--play", "--addr", "127.0.0.1:0")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

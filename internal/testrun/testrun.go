@@ -1,0 +1,74 @@
+// Package testrun is the TestMain of every test package in Klaxon: it
+// keeps the race detector from sleeping a second at the end of each test
+// binary, and lets packages whose tests mostly wait run more of them at
+// once. Only test mains import it; TestEveryPackageUsesTestrun keeps it so.
+package testrun
+
+import (
+	"flag"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Main runs m's tests and exits with their code.
+func Main(m *testing.M) { os.Exit(run(m, false)) }
+
+// MainWaiting is Main for a package whose tests mostly wait: on child
+// processes, sockets and the fakes' answers rather than on the CPU. Unless
+// -parallel was given, it runs Parallel() tests at once instead of go
+// test's default, GOMAXPROCS (2 on a 2-core machine), which suits tests
+// that compute: tests that each wait for a binary to start, Slack's fake to
+// answer or a browser to render leave the CPU idle at that count, and the
+// package takes the sum of their waits.
+func MainWaiting(m *testing.M) { os.Exit(run(m, true)) }
+
+// Parallel is the number of tests MainWaiting lets run at once.
+func Parallel() int { return max(8, 4*runtime.GOMAXPROCS(0)) }
+
+func run(m *testing.M, waiting bool) int {
+	noExitSleep()
+	if waiting {
+		flag.Parse()
+		given := false
+		flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+		if !given {
+			flag.Set("test.parallel", strconv.Itoa(Parallel()))
+		}
+	}
+	return m.Run()
+}
+
+// exitSleep is the race runtime's option for its sleep at exit.
+const exitSleep = "atexit_sleep_ms"
+
+// noExitSleep makes a race-enabled test binary exit as soon as its tests
+// are done. The race runtime sleeps atexit_sleep_ms (default 1000) before
+// any race-enabled program exits, to catch races in goroutines still
+// running; every test binary of `go test -race ./...` paid that second
+// while holding one of go test's -p slots (15 s of 45 on 2 cores). The
+// option is read once, from GORACE, when the program starts, so the binary
+// starts itself again in place (exec, same process) with
+// atexit_sleep_ms=0 added. Races are still found and fail their test: the
+// testing package checks for reports after every test. An
+// atexit_sleep_ms already in GORACE is left as it is.
+func noExitSleep() {
+	gorace := os.Getenv("GORACE")
+	if !raceEnabled || strings.Contains(gorace, exitSleep) {
+		return
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return
+	}
+	env := []string{"GORACE=" + strings.TrimSpace(gorace+" "+exitSleep+"=0")}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GORACE=") {
+			env = append(env, kv)
+		}
+	}
+	// It returns only when it failed: the tests then run here, with the sleep.
+	exec(self, os.Args, env)
+}
