@@ -226,9 +226,10 @@ func (b *Bot) defaultSeverity() playbook.Severity {
 
 // slackReason extracts the Slack error code for a person, without
 // internals; when Slack gave none, what went wrong in a few words
-// (slack_reason in templates/default/bot.tmpl, the embedded words: the
-// callers, Adapter's and Bot's alike, put it in parentheses).
-func slackReason(err error) string {
+// (slack_reason in templates/default/bot.tmpl, from words, the operator's
+// set, or the embedded one when nil: the callers, Adapter's and Bot's
+// alike, put it in parentheses).
+func slackReason(words *templates.Set, err error) string {
 	var serr slack.SlackErrorResponse
 	if errors.As(err, &serr) {
 		return serr.Err
@@ -244,7 +245,10 @@ func slackReason(err error) string {
 	case errors.As(err, &sce) || errors.As(err, &uerr) || errors.As(err, &nerr) || errors.Is(err, context.DeadlineExceeded):
 		kind = "no_answer"
 	}
-	text, _ := templates.Default().Render("slack_reason", kind)
+	if words == nil {
+		words = templates.Default()
+	}
+	text, _ := words.Render("slack_reason", kind)
 	return text
 }
 

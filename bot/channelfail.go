@@ -13,7 +13,7 @@ import (
 // number from any channel.
 func (a *Adapter) ChannelFailed(ctx context.Context, b playbook.Briefing, cerr error) error {
 	inc := b.Incident
-	text := a.say("closing.channel_failed", map[string]any{"Incident": inc, "Code": slackReason(cerr), "Attempts": playbook.MaxChannelAttempts})
+	text := a.say("closing.channel_failed", map[string]any{"Incident": inc, "Code": slackReason(a.Templates, cerr), "Attempts": playbook.MaxChannelAttempts})
 	var errs []error
 	if dm, err := a.DirectChannel(ctx, inc.Declarer); err != nil {
 		errs = append(errs, err)

@@ -93,7 +93,7 @@ func (b *Bot) tellDeclarer(ctx context.Context, responseURL string, res playbook
 	inc := res.Incident
 	reason := ""
 	if setupErr != nil {
-		reason = slackReason(setupErr)
+		reason = slackReason(b.tmpl(), setupErr)
 	}
 	text := b.words("declare.set_up", map[string]any{"Incident": inc, "Failed": len(res.Failed) > 0, "Reason": reason})
 	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, b.httpClient(), &slack.WebhookMessage{Text: text, ResponseType: slack.ResponseTypeEphemeral, ReplaceOriginal: replace})

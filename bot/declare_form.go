@@ -44,7 +44,7 @@ func (b *Bot) openDeclareForm(ctx context.Context, sc slack.SlashCommand, cmd Co
 	view := b.declareView(sev, cmd.Service, string(meta))
 	if _, err := b.API.OpenViewContext(ctx, sc.TriggerID, view); err != nil {
 		b.log().Error("views.open for the declaration form failed", "user", sc.UserID, "err", err)
-		b.tellUser(ctx, sc.ResponseURL, b.words("declare.form_failed", map[string]any{"Reason": slackReason(err), "Command": b.Command}))
+		b.tellUser(ctx, sc.ResponseURL, b.words("declare.form_failed", map[string]any{"Reason": slackReason(b.tmpl(), err), "Command": b.Command}))
 	}
 }
 

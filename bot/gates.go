@@ -114,7 +114,7 @@ func (b *Bot) postGates(ctx context.Context, inc playbook.Incident, responseURL 
 	_, ts, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(b.words("gates.fallback", inc), false), slack.MsgOptionBlocks(b.gatesBlocks(inc)...))
 	if err != nil {
 		b.log().Error("posting the verification gates", "incident", inc.Number, "err", err)
-		b.tellUser(ctx, responseURL, b.words("gates.post_failed", map[string]any{"Reason": slackReason(err), "Command": b.Command}))
+		b.tellUser(ctx, responseURL, b.words("gates.post_failed", map[string]any{"Reason": slackReason(b.tmpl(), err), "Command": b.Command}))
 		return
 	}
 	if _, err := b.App.RecordGatesMessage(ctx, inc.Number, playbook.MessageRef{Channel: inc.Channel.ID, TS: ts}); err != nil {

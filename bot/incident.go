@@ -89,7 +89,7 @@ func (b *Bot) openForm(ctx context.Context, n int64, triggerID, responseURL, cal
 	}
 	if _, err := b.API.OpenViewContext(ctx, triggerID, view); err != nil {
 		b.log().Error("views.open failed", "form", callbackID, "incident", n, "err", err)
-		b.tellUser(ctx, responseURL, b.words("incident.form_failed", map[string]any{"Reason": slackReason(err), "Instead": instead}))
+		b.tellUser(ctx, responseURL, b.words("incident.form_failed", map[string]any{"Reason": slackReason(b.tmpl(), err), "Instead": instead}))
 	}
 }
 

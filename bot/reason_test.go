@@ -25,7 +25,7 @@ func TestSlackReasonBlamesSlackOnlyForSlack(t *testing.T) {
 		{context.DeadlineExceeded, "Slack did not answer"},
 		{fmt.Errorf("record channel intent for incident #1: %w", errors.New("database not open")), "a failure on Klaxon's side, not Slack's"},
 	} {
-		if got := slackReason(c.err); got != c.want {
+		if got := slackReason(nil, c.err); got != c.want {
 			t.Errorf("slackReason(%v) = %q, want %q", c.err, got, c.want)
 		}
 	}

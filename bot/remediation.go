@@ -57,7 +57,7 @@ func (b *Bot) onRemediate(ctx context.Context, req socketmode.Request, sc slack.
 		b.ack(req, nil, received)
 		if _, _, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(b.words("remediation.options_text", map[string]any{"Incident": inc.Number}), false), slack.MsgOptionBlocks(b.remediateBlocks(inc)...)); err != nil {
 			b.log().Error("posting the remediation options", "incident", inc.Number, "err", err)
-			b.tellUser(ctx, sc.ResponseURL, b.words("remediation.options_failed", map[string]any{"Reason": slackReason(err), "Command": b.Command}))
+			b.tellUser(ctx, sc.ResponseURL, b.words("remediation.options_failed", map[string]any{"Reason": slackReason(b.tmpl(), err), "Command": b.Command}))
 		}
 		return
 	}
@@ -133,7 +133,7 @@ func (b *Bot) remediate(ctx context.Context, n int64, opt playbook.Remedy, actor
 	fallback := b.words("remediation.chose", map[string]any{"Actor": actor, "Label": label})
 	if _, _, err := b.API.PostMessageContext(ctx, inc.Channel.ID, slack.MsgOptionText(fallback, false), slack.MsgOptionBlocks(blocks...)); err != nil {
 		b.log().Error("posting remediation guidance", "incident", n, "err", err)
-		b.tellUser(ctx, responseURL, b.words("remediation.guidance_failed", map[string]any{"Label": label, "Reason": slackReason(err)}))
+		b.tellUser(ctx, responseURL, b.words("remediation.guidance_failed", map[string]any{"Label": label, "Reason": slackReason(b.tmpl(), err)}))
 	}
 }
 

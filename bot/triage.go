@@ -374,7 +374,7 @@ func (b *Bot) onSev(ctx context.Context, req socketmode.Request, sc slack.SlashC
 // could not tell Slack.
 func (b *Bot) severityUnpublished(ctx context.Context, o playbook.Outcome) {
 	if o.Unpublished != nil {
-		b.notice(ctx, o.Incident.Channel.ID, b.words("triage.sev_unpublished", map[string]any{"Change": o.Change, "Reason": slackReason(o.Unpublished)}))
+		b.notice(ctx, o.Incident.Channel.ID, b.words("triage.sev_unpublished", map[string]any{"Change": o.Change, "Reason": slackReason(b.tmpl(), o.Unpublished)}))
 	}
 }
 
@@ -483,7 +483,7 @@ func (b *Bot) onOpenScope(ctx context.Context, req socketmode.Request, cb slack.
 	}
 	if _, err := b.API.OpenViewContext(ctx, cb.TriggerID, b.scopeView(inc)); err != nil {
 		b.log().Error("views.open for the scope call failed", "incident", n, "err", err)
-		b.tellUser(ctx, cb.ResponseURL, b.words("triage.scope_open_failed", map[string]any{"Reason": slackReason(err)}))
+		b.tellUser(ctx, cb.ResponseURL, b.words("triage.scope_open_failed", map[string]any{"Reason": slackReason(b.tmpl(), err)}))
 	}
 }
 

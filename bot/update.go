@@ -71,7 +71,7 @@ func (b *Bot) onUpdateCommand(ctx context.Context, req socketmode.Request, sc sl
 func (b *Bot) openUpdateForm(ctx context.Context, triggerID string, inc playbook.Incident, responseURL string) {
 	if _, err := b.API.OpenViewContext(ctx, triggerID, b.updateView(inc)); err != nil {
 		b.log().Error("views.open for the update form failed", "incident", inc.Number, "err", err)
-		b.tellUser(ctx, responseURL, b.words("update.form_failed", map[string]any{"Reason": slackReason(err), "Command": b.Command}))
+		b.tellUser(ctx, responseURL, b.words("update.form_failed", map[string]any{"Reason": slackReason(b.tmpl(), err), "Command": b.Command}))
 	}
 }
 

@@ -12,9 +12,9 @@ import (
 // and their forms (help, declare, triage, updates, list, the App Home),
 // merged into examples so TestEveryTemplateWithHostileInput renders them.
 var commandExamples = map[string]func(h string) []any{
-	"help.not_a_command": func(h string) []any { return []any{map[string]any{"Command": "/incident", "Word": h}} },
-	"help.no_such_topic": func(h string) []any { return []any{map[string]any{"Command": "/incident", "Word": h}} },
-	"help.fallback":      func(string) []any { return []any{map[string]any{"Command": "/incident"}} },
+	"help.not_a_command": func(h string) []any { return []any{map[string]any{"Command": exampleCommand, "Word": h}} },
+	"help.no_such_topic": func(h string) []any { return []any{map[string]any{"Command": exampleCommand, "Word": h}} },
+	"help.fallback":      func(string) []any { return []any{map[string]any{"Command": exampleCommand}} },
 	"help.in_channel":    noData,
 	"help.services_none": noData,
 	"form.cancel":        noData,
@@ -83,11 +83,11 @@ var commandExamples = map[string]func(h string) []any{
 	"triage.retry_button":  noData,
 	"triage.retry_failed":  func(string) []any { return []any{map[string]any{"Error": "Klaxon's own words"}} },
 	"triage.set_up":        func(string) []any { return []any{int64(4)} },
-	"triage.ic_usage":      func(string) []any { return []any{map[string]any{"Command": "/incident"}} },
+	"triage.ic_usage":      func(string) []any { return []any{map[string]any{"Command": exampleCommand}} },
 	"triage.ic_same":       func(h string) []any { return []any{map[string]any{"User": h, "Incident": int64(4)}} },
 	"triage.ic_now":        func(h string) []any { return []any{map[string]any{"User": h, "Incident": int64(4)}} },
 	"triage.sev_usage": func(h string) []any {
-		return []any{map[string]any{"Incident": briefing(h).Incident, "Command": "/incident"}}
+		return []any{map[string]any{"Incident": briefing(h).Incident, "Command": exampleCommand}}
 	},
 	"triage.sev_same": func(h string) []any { return []any{briefing(h).Incident} },
 	"triage.sev_changed": func(h string) []any {
@@ -102,7 +102,7 @@ var commandExamples = map[string]func(h string) []any{
 		phases := []playbook.PhaseTarget{{Name: "Detection", Target: 5 * time.Minute},
 			{Name: "Triage", Started: true, Elapsed: 20 * time.Minute, Target: 15 * time.Minute},
 			{Name: "Remediation", Started: true, Ended: true, Elapsed: 10 * time.Minute, Target: 30 * time.Minute}}
-		d := map[string]any{"Incident": inc, "Command": "/incident", "Ack": "Klaxon's own words\n", "Phase": "triage", "Cadence": "every 15 min",
+		d := map[string]any{"Incident": inc, "Command": exampleCommand, "Ack": "Klaxon's own words\n", "Phase": "triage", "Cadence": "every 15 min",
 			"Phases": phases, "Detection": h, "Done": 2, "Total": 7}
 		bare := maps.Clone(d)
 		bare["Incident"] = playbook.Incident{}
@@ -117,7 +117,7 @@ var commandExamples = map[string]func(h string) []any{
 	"triage.timeline_no_text":      noData,
 
 	"declare.example": func(string) []any {
-		return []any{map[string]any{"Command": "/incident"}, map[string]any{"Command": "/incident", "Started": true}}
+		return []any{map[string]any{"Command": exampleCommand}, map[string]any{"Command": exampleCommand, "Started": true}}
 	},
 	"declare.again":    func(h string) []any { return []any{briefing(h).Incident} },
 	"declare.declared": func(h string) []any { return []any{briefing(h).Incident} },
@@ -126,7 +126,7 @@ var commandExamples = map[string]func(h string) []any{
 		return []any{map[string]any{"Incident": inc, "Failed": false, "Reason": h}, map[string]any{"Incident": inc, "Failed": true, "Reason": ""},
 			map[string]any{"Incident": inc, "Failed": false, "Reason": ""}}
 	},
-	"declare.form_failed": func(h string) []any { return []any{map[string]any{"Reason": h, "Command": "/incident"}} },
+	"declare.form_failed": func(h string) []any { return []any{map[string]any{"Reason": h, "Command": exampleCommand}} },
 
 	"update.posting": func(h string) []any {
 		inc := briefing(h).Incident
@@ -136,7 +136,7 @@ var commandExamples = map[string]func(h string) []any{
 		return []any{playbook.Outcome{Incident: inc, Update: u}, playbook.Outcome{Incident: priv, Update: u}}
 	},
 	"update.duplicate":   noData,
-	"update.form_failed": func(h string) []any { return []any{map[string]any{"Reason": h, "Command": "/incident"}} },
+	"update.form_failed": func(h string) []any { return []any{map[string]any{"Reason": h, "Command": exampleCommand}} },
 	"update.header": func(h string) []any {
 		return []any{map[string]any{"Incident": briefing(h).Incident, "Update": filled[playbook.StatusUpdate](h)}}
 	},
@@ -172,10 +172,10 @@ var commandExamples = map[string]func(h string) []any{
 	"home.chart_title":   noData,
 	"home.updated":       func(string) []any { return []any{map[string]any{"Now": exampleAt}} },
 
-	"incident.not_here":    func(h string) []any { return []any{map[string]any{"Command": "/incident", "Word": h}} },
-	"incident.unreachable": func(string) []any { return []any{map[string]any{"Number": int64(4), "Command": "/incident"}} },
+	"incident.not_here":    func(h string) []any { return []any{map[string]any{"Command": exampleCommand, "Word": h}} },
+	"incident.unreachable": func(string) []any { return []any{map[string]any{"Number": int64(4), "Command": exampleCommand}} },
 	"incident.form_failed": func(h string) []any {
-		return []any{map[string]any{"Reason": h, "Instead": "`/incident action <what will change> @owner`"}}
+		return []any{map[string]any{"Reason": h, "Instead": "`" + exampleCommand + " action <what will change> @owner`"}}
 	},
 	"incident.github_reasons": func(h string) []any {
 		type failure struct {
@@ -226,7 +226,7 @@ func init() {
 	for _, name := range MustDefault().Templates() {
 		if strings.HasPrefix(name, "usage.") || strings.HasPrefix(name, "help.title.") {
 			commandExamples[name] = func(string) []any {
-				return []any{map[string]any{"Command": "/incident", "DefaultSeverity": playbook.SEV3}}
+				return []any{map[string]any{"Command": exampleCommand, "DefaultSeverity": playbook.SEV3}}
 			}
 		}
 	}

@@ -36,7 +36,7 @@ var featureExamples = map[string]func(h string) []any{
 	"deploys.button_not":      func(string) []any { return []any{nil} },
 	"deploys.button_retry":    func(string) []any { return []any{nil} },
 	"deploys.reading":         func(string) []any { return []any{nil} },
-	"deploys.cause_usage":     func(string) []any { return []any{map[string]any{"Command": "/incident"}} },
+	"deploys.cause_usage":     func(string) []any { return []any{map[string]any{"Command": exampleCommand}} },
 	"deploys.verdict": func(h string) []any {
 		return []any{playbook.VerdictSuspect, playbook.VerdictCandidate, playbook.VerdictRejected, playbook.VerdictRedeploy,
 			playbook.VerdictNotLive, playbook.VerdictAfterDetection, playbook.Verdict(h)}
@@ -75,11 +75,11 @@ var featureExamples = map[string]func(h string) []any{
 		return []any{map[string]any{"Total": 12, "Windows": ws, "More": 10}, map[string]any{"Total": 2, "Windows": ws, "More": 0}}
 	},
 	"deploys.linked_cause": func(h string) []any {
-		return []any{map[string]any{"User": h, "SHA": h, "Repo": h, "Incident": int64(4), "Command": "/incident"},
+		return []any{map[string]any{"User": h, "SHA": h, "Repo": h, "Incident": int64(4), "Command": exampleCommand},
 			map[string]any{"User": h, "SHA": h, "Repo": h, "Incident": int64(4), "Command": ""}}
 	},
 	"deploys.bad_args": func(h string) []any {
-		return []any{map[string]any{"Word": h, "NotWindow": true, "Command": "/incident"}, map[string]any{"Word": h, "NotWindow": false, "Command": "/incident"}}
+		return []any{map[string]any{"Word": h, "NotWindow": true, "Command": exampleCommand}, map[string]any{"Word": h, "NotWindow": false, "Command": exampleCommand}}
 	},
 	"signals.reason": func(h string) []any {
 		return []any{playbook.ReasonBurnRate, playbook.ReasonSynthetic, playbook.ReasonErrLatDeploy, playbook.ReasonTwoKinds, playbook.ReasonBurnLow,
@@ -170,7 +170,7 @@ var featureExamples = map[string]func(h string) []any{
 		return []any{map[string]any{"Incident": int64(4), "Stats": playbook.ActionStats{Total: 3, Done: 1}, "Items": []playbook.ActionItem{it, bare}, "More": 2},
 			map[string]any{"Incident": int64(4), "Stats": playbook.ActionStats{}, "Items": []playbook.ActionItem{bare}, "More": 0}}
 	},
-	"actions.none":          func(string) []any { return []any{map[string]any{"Incident": int64(4), "Command": "/incident"}} },
+	"actions.none":          func(string) []any { return []any{map[string]any{"Incident": int64(4), "Command": exampleCommand}} },
 	"actions.owners_many":   func(string) []any { return []any{2} },
 	"actions.recorded":      func(string) []any { return []any{map[string]any{"Item": 2, "Incident": int64(4)}} },
 	"actions.retry_failed":  func(string) []any { return []any{map[string]any{"Error": "Klaxon could not do it."}} },
@@ -187,7 +187,7 @@ var featureExamples = map[string]func(h string) []any{
 	},
 	"remediation.header": func(string) []any { return []any{map[string]any{"Incident": int64(4)}} },
 	"remediation.mitigated": func(h string) []any {
-		return []any{map[string]any{"User": h, "Incident": int64(4), "Command": "/incident"}}
+		return []any{map[string]any{"User": h, "Incident": int64(4), "Command": exampleCommand}}
 	},
 	"remediation.nothing_left": func(string) []any {
 		return []any{map[string]any{"Incident": int64(4), "Status": playbook.StatusResolved}}
@@ -199,10 +199,10 @@ var featureExamples = map[string]func(h string) []any{
 			map[string]any{"Index": 2, "Label": "Cut over", "Typical": "5 min", "Blurb": "Move traffic.", "Service": h, "FlagURL": "", "CutoverURL": h},
 			map[string]any{"Index": 3, "Label": "Roll back", "Typical": "10 min", "Blurb": "Go back.", "Service": h, "FlagURL": "", "CutoverURL": ""}}
 	},
-	"remediation.options_failed": func(h string) []any { return []any{map[string]any{"Reason": h, "Command": "/incident"}} },
+	"remediation.options_failed": func(h string) []any { return []any{map[string]any{"Reason": h, "Command": exampleCommand}} },
 	"remediation.options_text":   func(string) []any { return []any{map[string]any{"Incident": int64(4)}} },
 	"remediation.plan_recorded":  func(h string) []any { return []any{map[string]any{"User": h}} },
-	"remediation.unknown":        func(h string) []any { return []any{map[string]any{"Arg": h, "Command": "/incident"}} },
+	"remediation.unknown":        func(h string) []any { return []any{map[string]any{"Arg": h, "Command": exampleCommand}} },
 }
 
 // fixedWords are the feature defines whose words are all Klaxon's own
@@ -242,7 +242,7 @@ func spans() []any {
 
 func init() {
 	for _, name := range fixedWords {
-		featureExamples[name] = func(string) []any { return []any{map[string]any{"Command": "/incident"}} }
+		featureExamples[name] = func(string) []any { return []any{map[string]any{"Command": exampleCommand}} }
 	}
 	maps.Copy(examples, featureExamples)
 }

@@ -59,20 +59,20 @@ var examples = map[string]func(h string) []any{
 		for _, r := range []playbook.Remedy{playbook.RemedyFlag, playbook.RemedyCutover, playbook.RemedyRollback, playbook.RemedyHotfix, playbook.RemedyData} {
 			g := filled[playbook.Guidance](h)
 			g.Option, g.Missing = r, playbook.MissingReadFailed
-			out = append(out, map[string]any{"Incident": briefing(h).Incident, "Guidance": g, "Actor": h, "Command": "/incident"},
-				map[string]any{"Incident": playbook.Incident{}, "Guidance": playbook.Guidance{Option: r}, "Actor": "U1", "Command": "/incident"})
+			out = append(out, map[string]any{"Incident": briefing(h).Incident, "Guidance": g, "Actor": h, "Command": exampleCommand},
+				map[string]any{"Incident": playbook.Incident{}, "Guidance": playbook.Guidance{Option: r}, "Actor": "U1", "Command": exampleCommand})
 		}
 		return out
 	},
 	// help: the topics and usages are Klaxon's own words; the tiers and
 	// services come from the operator's config.
 	"help.tmpl": func(h string) []any {
-		return []any{map[string]any{"Command": "/incident", "DefaultSeverity": playbook.SEV3, "Tiers": []playbook.Tier{filled[playbook.Tier](h)},
+		return []any{map[string]any{"Command": exampleCommand, "DefaultSeverity": playbook.SEV3, "Tiers": []playbook.Tier{filled[playbook.Tier](h)},
 			"Services": []playbook.Service{filled[playbook.Service](h)}, "MoreServices": 3,
 			"Topics": []map[string]any{{"Key": "triage", "Title": "Triage", "Where": "in the channel", "Commands": []string{"ic", "sev"}}}}}
 	},
 	"help_topic.tmpl": func(h string) []any {
-		return []any{map[string]any{"Command": "/incident", "Title": "Triage", "Where": "in the channel",
+		return []any{map[string]any{"Command": exampleCommand, "Title": "Triage", "Where": "in the channel",
 			"Lines": []map[string]any{{"Usage": "sev <1-4> [reason]", "Help": "changes the severity"}},
 			"Tiers": []playbook.Tier{filled[playbook.Tier](h)}, "Services": []playbook.Service{filled[playbook.Service](h)}}}
 	},
@@ -181,12 +181,12 @@ var examples = map[string]func(h string) []any{
 	"page.acknowledged": func(h string) []any {
 		return []any{map[string]any{"User": h, "Joined": true}, map[string]any{"User": h, "Joined": false}}
 	},
-	"page.usage":  func(h string) []any { return []any{map[string]any{"Command": "/incident"}} },
+	"page.usage":  func(h string) []any { return []any{map[string]any{"Command": exampleCommand}} },
 	"page.paging": func(h string) []any { return []any{nil} },
 	"page.unknown": func(h string) []any {
-		return []any{map[string]any{"Arg": h, "Services": []string{h, h}, "Command": "/incident"}}
+		return []any{map[string]any{"Arg": h, "Services": []string{h, h}, "Command": exampleCommand}}
 	},
-	"owners.usage":   func(h string) []any { return []any{map[string]any{"Command": "/incident", "Services": []string{h}}} },
+	"owners.usage":   func(h string) []any { return []any{map[string]any{"Command": exampleCommand, "Services": []string{h}}} },
 	"owners.looking": func(h string) []any { return []any{map[string]any{"What": h}} },
 	"owners.answer": func(h string) []any {
 		o := filled[playbook.ServiceOwnership](h)
@@ -202,9 +202,9 @@ var examples = map[string]func(h string) []any{
 		return []any{map[string]any{"Acked": true, "User": h, "Name": h, "After": time.Minute}, map[string]any{"Acked": true, "User": "", "Name": h, "After": time.Minute},
 			map[string]any{"Pending": true}, map[string]any{}}
 	},
-	"gates.override_needs_reason": func(string) []any { return []any{map[string]any{"Command": "/incident"}} },
-	"gates.usage":                 func(string) []any { return []any{map[string]any{"Command": "/incident"}} },
-	"gates.resolved_no_channel":   func(string) []any { return []any{map[string]any{"Incident": 4, "Command": "/incident"}} },
+	"gates.override_needs_reason": func(string) []any { return []any{map[string]any{"Command": exampleCommand}} },
+	"gates.usage":                 func(string) []any { return []any{map[string]any{"Command": exampleCommand}} },
+	"gates.resolved_no_channel":   func(string) []any { return []any{map[string]any{"Incident": 4, "Command": exampleCommand}} },
 	"gates.fallback":              func(h string) []any { return []any{briefing(h).Incident} },
 	"gates.header":                func(h string) []any { return []any{briefing(h).Incident} },
 	"gates.context":               func(string) []any { return []any{nil} },
@@ -219,15 +219,15 @@ var examples = map[string]func(h string) []any{
 		return []any{map[string]any{"Resolved": at, "Override": filled[*playbook.Override](h)}, map[string]any{"Resolved": at, "Override": (*playbook.Override)(nil)},
 			map[string]any{"Resolved": at, "Override": &playbook.Override{By: h, NoChannel: true}}}
 	},
-	"gates.post_failed": func(h string) []any { return []any{map[string]any{"Reason": h, "Command": "/incident"}} },
+	"gates.post_failed": func(h string) []any { return []any{map[string]any{"Reason": h, "Command": exampleCommand}} },
 	"gates.resolved": func(h string) []any {
 		inc := briefing(h).Incident
 		inc.Timers.PostmortemDue = time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
-		return []any{map[string]any{"Incident": inc, "Command": "/incident"}, map[string]any{"Incident": playbook.Incident{Number: 2}, "Command": "/incident"}}
+		return []any{map[string]any{"Incident": inc, "Command": exampleCommand}, map[string]any{"Incident": playbook.Incident{Number: 2}, "Command": exampleCommand}}
 	},
 	"closing.closing":          func(string) []any { return []any{map[string]any{"Incident": 4}} },
 	"closing.postmortem_done":  func(string) []any { return []any{map[string]any{"Incident": 4}} },
-	"closing.postmortem_usage": func(string) []any { return []any{map[string]any{"Command": "/incident"}} },
+	"closing.postmortem_usage": func(string) []any { return []any{map[string]any{"Command": exampleCommand}} },
 	"closing.not_recorded":     func(string) []any { return []any{map[string]any{"Error": "Klaxon could not record the close."}} },
 	"closing.failed": func(h string) []any {
 		type failure struct{ Step, Err string }
@@ -504,5 +504,59 @@ func TestTemplatesListsEveryDefine(t *testing.T) {
 	}
 	if slices.Contains(got, "notice.tmpl") {
 		t.Errorf("Templates() lists notice.tmpl, which only holds defines")
+	}
+}
+
+// exampleCommand is the slash command the examples' data name, as the bot
+// passes its configured one (Bot.Command).
+const exampleCommand = "/sev"
+
+// TestWordsNameTheConfiguredCommand: with slack.command set to /sev, no
+// template tells anyone to type /incident, and the words that name a
+// command name /sev.
+func TestWordsNameTheConfiguredCommand(t *testing.T) {
+	s, err := LoadFor("", exampleCommand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Command() != exampleCommand || MustDefault().Command() != DefaultCommand {
+		t.Fatalf("commands %q and %q", s.Command(), MustDefault().Command())
+	}
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	var outs []string
+	for _, r := range playbook.ErrorReasons() {
+		outs = append(outs, s.Error(&playbook.Error{Code: playbook.CodeBadInput, Reason: r, Args: hostileArgs("x", now)}))
+	}
+	for name, ex := range examples {
+		for _, data := range ex("x") {
+			if pm, ok := data.(playbook.Postmortem); ok {
+				b, err := s.RenderPostmortem(pm)
+				if err != nil {
+					t.Fatal(err)
+				}
+				outs = append(outs, string(b))
+				continue
+			}
+			out, err := s.Render(name, data)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			outs = append(outs, out)
+		}
+	}
+	named := 0
+	for _, out := range outs {
+		if strings.Contains(out, "/incident") {
+			t.Errorf("names /incident with slack.command /sev:\n%.400s", out)
+		}
+		if strings.Contains(out, exampleCommand+" ") {
+			named++
+		}
+	}
+	if named < 40 {
+		t.Errorf("only %d texts name %s", named, exampleCommand)
+	}
+	if out := s.Error(&playbook.Error{Code: playbook.CodeBadInput, Reason: playbook.ReasonNoNoteText}); !strings.Contains(out, "`/sev note the cache") {
+		t.Errorf("error.no_note_text = %q", out)
 	}
 }

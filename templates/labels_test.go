@@ -86,7 +86,7 @@ func TestLabelsFromTheOperatorReachEveryReader(t *testing.T) {
 	if !strings.Contains(open, "• Errors under 1 in 1,000: not checked") {
 		t.Errorf("gates_open error = %q", open)
 	}
-	guide := render("guidance.tmpl", map[string]any{"Incident": playbook.Incident{}, "Guidance": playbook.Guidance{Option: playbook.RemedyRollback}, "Actor": "U1", "Command": "/incident"})
+	guide := render("guidance.tmpl", map[string]any{"Incident": playbook.Incident{}, "Guidance": playbook.Guidance{Option: playbook.RemedyRollback}, "Actor": "U1", "Command": exampleCommand})
 	if !strings.HasPrefix(guide, ":hammer_and_wrench: <@U1> chose *Revert the deploy* (typically 5–15 min).") {
 		t.Errorf("guidance = %q", guide)
 	}

@@ -53,7 +53,13 @@ var defaults embed.FS
 // Set is a parsed set of templates.
 type Set struct {
 	t *template.Template
+	// command is the slash command the words tell people to type
+	// (slack.command); templates write it as {{cmd}}.
+	command string
 }
+
+// DefaultCommand is the slash command of a set loaded without one.
+const DefaultCommand = "/incident"
 
 // Names lists the templates Klaxon uses; an override directory may hold any of them.
 func Names() []string {
@@ -68,10 +74,18 @@ func Names() []string {
 // Load parses the embedded templates, then the same-named files in dir (when
 // dir is not empty), which replace the embedded ones. A file in dir that does
 // not match a known name is an error, so a typo does not silently do nothing.
-func Load(dir string) (*Set, error) {
+// The words name the slash command DefaultCommand.
+func Load(dir string) (*Set, error) { return LoadFor(dir, DefaultCommand) }
+
+// LoadFor is Load for a workspace whose slash command is command
+// (slack.command): every "type this" in the words names it.
+func LoadFor(dir, command string) (*Set, error) {
+	if command == "" {
+		command = DefaultCommand
+	}
 	root := template.New("klaxon").Funcs(Funcs)
-	set := &Set{t: root}
-	root.Funcs(template.FuncMap{"label": set.Label, "impact": set.Impact, "response": set.Response})
+	set := &Set{t: root, command: command}
+	root.Funcs(template.FuncMap{"label": set.Label, "impact": set.Impact, "response": set.Response, "cmd": set.Command})
 	known := map[string]bool{}
 	for _, name := range Names() {
 		b, err := defaults.ReadFile("default/" + name)
@@ -116,6 +130,9 @@ var Default = sync.OnceValue(func() *Set {
 	}
 	return s
 })
+
+// Command is the slash command the set's words name ({{cmd}}).
+func (s *Set) Command() string { return s.command }
 
 // Templates names every template of the set a caller may render: each file
 // and each define inside one, sorted. A file that holds only defines

@@ -65,7 +65,7 @@ type runHooks struct {
 
 func runWith(ctx context.Context, cfg *config.Config, logw io.Writer, hooks runHooks) error {
 	log := newLogger(cfg.Log, logw)
-	tmpl, err := templates.Load(cfg.Templates.Dir)
+	tmpl, err := templates.LoadFor(cfg.Templates.Dir, cfg.Slack.CommandName)
 	if err != nil {
 		return err
 	}
