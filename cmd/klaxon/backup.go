@@ -74,6 +74,10 @@ func backup(ctx context.Context, cfg *config.Config, dst, url string, stdout io.
 	defer os.Remove(tmp.Name()) // gone after the rename; left over on failure
 	how := "directly (Klaxon is stopped)"
 	db, err := store.Open(cfg.Store.Path, lockProbe)
+	if errors.Is(err, store.ErrLocked) && !serving(cfg.HTTP) {
+		// Held, and no Klaxon answers: wait as klaxon run would (see readStore).
+		db, err = store.Open(cfg.Store.Path, cfg.Store.LockTimeout)
+	}
 	switch {
 	case err == nil:
 		_, err = db.Backup(tmp, nil)

@@ -36,7 +36,8 @@ var declaredNumber = regexp.MustCompile(`incident #(\d+)`)
 // TestMain makes this test binary the klaxon the tests below run as an
 // operator would: started with beKlaxon in its environment it is klaxon
 // (main, with the arguments given, before the testing package reads any
-// flag), the same code `go build` makes, race detector on. Building and
+// flag), the same code `go build` makes, with the race detector when the
+// tests have it (`go test -race`, as the README runs them). Building and
 // linking a second binary instead cost the package 3 s before its first
 // test on a 2-core machine.
 func TestMain(m *testing.M) {
@@ -49,17 +50,23 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = self
-	// The klaxons started below inherit the GORACE=atexit_sleep_ms=0 that
-	// testrun gives this binary: a race-enabled program otherwise sleeps a
-	// second before it exits, which each run of klaxon would wait for.
 	testrun.MainWaiting(m)
 }
 
 // klaxonCmd is klaxon with args, its environment this process's with
 // beKlaxon and env added (later entries win).
+//
+// A race-enabled program sleeps a second before it exits (GORACE's
+// atexit_sleep_ms), which each run of klaxon would make its test wait for:
+// the child gets atexit_sleep_ms=0 unless GORACE names it already (it does
+// where testrun could restart this binary with it).
 func klaxonCmd(ctx context.Context, env []string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = append(append(os.Environ(), beKlaxon), env...)
+	cmd.Env = append(os.Environ(), beKlaxon)
+	if g := os.Getenv("GORACE"); !strings.Contains(g, "atexit_sleep_ms") {
+		cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(g+" atexit_sleep_ms=0"))
+	}
+	cmd.Env = append(cmd.Env, env...)
 	return cmd
 }
 

@@ -137,25 +137,52 @@ func reportCmd(ctx context.Context, args []string, configDefault string, stdout,
 	return 0
 }
 
+// localAddr is where this machine reaches a Klaxon listening on listen
+// (http.listen): an unspecified host is the loopback address.
+func localAddr(listen string) (string, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", err
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// serving tells whether something accepts connections on http.listen.
+func serving(h config.HTTP) bool {
+	if !h.Enabled() {
+		return false
+	}
+	addr, err := localAddr(h.Listen)
+	if err != nil {
+		return false
+	}
+	c, err := net.DialTimeout("tcp", addr, lockProbe)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
 // reportFromRunning asks the Klaxon that holds the store for the report.
 func reportFromRunning(ctx context.Context, cfg *config.Config, q reportQuery, stdout, stderr io.Writer) int {
 	if !cfg.HTTP.Enabled() {
 		fmt.Fprintf(stderr, "klaxon report: another Klaxon is using %s and http.listen is off, so it cannot be asked: stop it, or turn http.listen on\n", cfg.Store.Path)
 		return 1
 	}
-	host, port, err := net.SplitHostPort(cfg.HTTP.Listen)
+	addr, err := localAddr(cfg.HTTP.Listen)
 	if err != nil {
 		fmt.Fprintln(stderr, "klaxon report: http.listen:", err)
 		return 2
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
 	}
 	v := url.Values{"since": {fmt.Sprintf("%dd", int(q.since/(24*time.Hour)))}, "format": {string(q.format)}}
 	if q.service != "" {
 		v.Set("service", q.service)
 	}
-	u := url.URL{Scheme: "http", Host: net.JoinHostPort(host, port), Path: "/report", RawQuery: v.Encode()}
+	u := url.URL{Scheme: "http", Host: addr, Path: "/report", RawQuery: v.Encode()}
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, u.String(), nil)
@@ -195,7 +222,13 @@ func readStore(ctx context.Context, name, configPath string, getenv func(string)
 		printProblems(stderr, configPath, err)
 		return nil, nil, nil, 2
 	}
-	db, closeDB, err = openForReading(ctx, cfg.Store)
+	db, closeDB, err = openForReading(ctx, cfg.Store, lockProbe)
+	if errors.Is(err, store.ErrLocked) && !serving(cfg.HTTP) {
+		// Held, and no Klaxon answers on http.listen: a backup or a
+		// migration holding the file for a moment, or a Klaxon stopping.
+		// Wait for it as klaxon run would.
+		db, closeDB, err = openForReading(ctx, cfg.Store, cfg.Store.LockTimeout)
+	}
 	switch {
 	case errors.Is(err, store.ErrLocked):
 		return cfg, nil, nil, onLocked(cfg)
@@ -211,11 +244,12 @@ func readStore(ctx context.Context, name, configPath string, getenv func(string)
 
 // openForReading opens the configured store to read it beside a running
 // Klaxon: PostgreSQL as any replica does; the bbolt file read-only, which
-// fails with store.ErrLocked while a Klaxon holds it. It waits lockProbe
-// for the lock, not store.lock_timeout: a held lock is almost always a
-// running Klaxon, which report asks at once and export names, and waiting
-// longer only delayed that answer (by 2 s, the default lock_timeout).
-func openForReading(ctx context.Context, cfg config.Store) (playbook.Store, func() error, error) {
+// fails with store.ErrLocked while a Klaxon holds it after waiting wait
+// for the lock. readStore first waits lockProbe, not store.lock_timeout: a
+// held lock is almost always a running Klaxon, which report asks at once
+// and export names, and waiting longer only delayed that answer (by 2 s,
+// the default lock_timeout).
+func openForReading(ctx context.Context, cfg config.Store, wait time.Duration) (playbook.Store, func() error, error) {
 	if cfg.Driver == config.DriverPostgres {
 		octx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
@@ -225,7 +259,7 @@ func openForReading(ctx context.Context, cfg config.Store) (playbook.Store, func
 		}
 		return db, db.Close, nil
 	}
-	db, err := store.OpenReadOnly(cfg.Path, lockProbe)
+	db, err := store.OpenReadOnly(cfg.Path, wait)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,6 +126,21 @@ func TestReportReadsTheStoreThenAsksTheRunningKlaxon(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &line); err != nil || line.Incident.Number != 1 || !strings.Contains(line.Incident.Title, "secret title") || len(line.Events) != 2 {
 		t.Errorf("export line 1: %v %+v", err, line)
 	}
+
+	// A process that holds the file for a moment without serving (a
+	// backup, a migration): report waits for it rather than asking a
+	// Klaxon that is not there.
+	holder, err := store.Open(filepath.Join(dir, "klaxon.db"), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { holder.Close() }) }
+	defer time.AfterFunc(time.Second, release).Stop()
+	if out, errOut, code := klaxon(t, noTokens, "report", "--config", cfg, "--since", "4w", "--format", "csv"); code != 0 || !strings.Contains(out, "mttr,SEV1,,3,4460,4200,6180,3600\n") {
+		t.Errorf("report while a backup holds the file: exit %d: %s%s", code, out, errOut)
+	}
+	release()
 
 	// Now Klaxon runs and holds the file: report asks it over HTTP.
 	p, httpAddr := serve(t, f, func(addr string) string { return writeConfig(t, dir, f.URL(), addr) })

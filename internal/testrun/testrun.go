@@ -1,7 +1,8 @@
 // Package testrun is the TestMain of every test package in Klaxon: it
 // keeps the race detector from sleeping a second at the end of each test
-// binary, and lets packages whose tests mostly wait run more of them at
-// once. Only test mains import it; TestEveryPackageUsesTestrun keeps it so.
+// binary when nothing is left running, and lets packages whose tests
+// mostly wait run more of them at once. Only test mains import it;
+// TestEveryPackageUsesTestrun checks that every package with tests does.
 package testrun
 
 import (
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Main runs m's tests and exits with their code.
@@ -27,7 +29,7 @@ func MainWaiting(m *testing.M) { os.Exit(run(m, true)) }
 
 // Parallel is the number of tests MainWaiting lets run at once.
 //
-// Twice GOMAXPROCS: go test runs two such packages side by side on a
+// Twice GOMAXPROCS, at least 4: go test runs two such packages side by side on a
 // 2-core machine, each also starting child processes (a klaxon, a
 // browser); at four times, a clean clone's CI run (compiling beside the
 // tests) overloaded the machine until tests hit their hang bounds.
@@ -37,13 +39,35 @@ func run(m *testing.M, waiting bool) int {
 	noExitSleep()
 	if waiting {
 		flag.Parse()
-		given := false
-		flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-		if !given {
+		given, fuzzing := false, false
+		flag.Visit(func(f *flag.Flag) {
+			given = given || f.Name == "test.parallel"
+			fuzzing = fuzzing || f.Name == "test.fuzz"
+		})
+		// While fuzzing, -parallel is the number of CPU-bound workers:
+		// left at go test's default.
+		if !given && !fuzzing {
 			flag.Set("test.parallel", strconv.Itoa(Parallel()))
 		}
 	}
-	return m.Run()
+	before := runtime.NumGoroutine()
+	code := m.Run()
+	if raceEnabled {
+		awaitStragglers(before)
+	}
+	return code
+}
+
+// awaitStragglers does what the race runtime's exit sleep was for, only
+// when there is something to wait for: goroutines the tests left running
+// may still race, and a race found before the exit makes the binary fail
+// (exit 66). It waits until no more goroutines run than before the tests,
+// for one second at most (the sleep's default).
+func awaitStragglers(before int) {
+	deadline := time.Now().Add(time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // exitSleep is the race runtime's option for its sleep at exit.
@@ -56,9 +80,11 @@ const exitSleep = "atexit_sleep_ms"
 // while holding one of go test's -p slots (15 s of 45 on 2 cores). The
 // option is read once, from GORACE, when the program starts, so the binary
 // starts itself again in place (exec, same process) with
-// atexit_sleep_ms=0 added. Races are still found and fail their test: the
-// testing package checks for reports after every test. An
-// atexit_sleep_ms already in GORACE is left as it is.
+// atexit_sleep_ms=0 added. Races are still found: a race during a test
+// fails that test (the testing package checks for reports after each), and
+// run waits for goroutines left behind (awaitStragglers) as the sleep
+// would have, a race there failing the binary. An atexit_sleep_ms already
+// in GORACE is left as it is.
 func noExitSleep() {
 	gorace := os.Getenv("GORACE")
 	if !raceEnabled || strings.Contains(gorace, exitSleep) {
