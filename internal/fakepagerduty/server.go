@@ -208,7 +208,9 @@ func (s *Server) Escalate(id string) (WebhookEvent, error) {
 	return s.change(id, "", "escalated")
 }
 
-func (s *Server) change(id, user, what string) (WebhookEvent, error) {
+// change applies what (acknowledged, resolved, escalated, reassigned to
+// the users in to) to incident id as user and returns the webhook event.
+func (s *Server) change(id, user, what string, to ...string) (WebhookEvent, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inc := s.incidentLocked(id)
@@ -227,6 +229,11 @@ func (s *Server) change(id, user, what string) (WebhookEvent, error) {
 		level := 2
 		inc.Assignees = s.levelLocked(inc.Policy, level)
 		inc.Log = append(inc.Log, LogEntry{"escalate_log_entry", now, "", "Escalated to level 2"})
+	case "reassigned":
+		inc.Assignees = append([]string(nil), to...)
+		for _, u := range to {
+			inc.Log = append(inc.Log, LogEntry{"assign_log_entry", now, user, "Assigned to " + s.nameLocked(u)})
+		}
 	}
 	return s.webhookLocked(inc, "incident."+what, user, now), nil
 }
