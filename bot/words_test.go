@@ -2,16 +2,14 @@ package bot_test
 
 import (
 	"fmt"
-	"go/ast"
 	"go/parser"
 	"go/token"
 	"maps"
-	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/klaxonhq/klaxon/internal/wordscan"
 )
 
 // Every word a person reads in Slack is rendered in one place, templates
@@ -60,15 +58,18 @@ func TestNoSlackMarkupOrSentencesInBot(t *testing.T) {
 			pending[k] = v
 		}
 	}
-	found := scanWords(t, ".")
+	found, err := wordscan.Dir(".", rules)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var missing []string
 	keys := map[string]bool{}
 	for _, f := range found {
-		keys[f.key()] = true
-		if _, ok := wordsAllowed[f.key()]; ok {
+		keys[f.Key()] = true
+		if _, ok := wordsAllowed[f.Key()]; ok {
 			continue
 		}
-		if _, ok := pending[f.key()]; !ok {
+		if _, ok := pending[f.Key()]; !ok {
 			missing = append(missing, f.String())
 		}
 	}
@@ -144,7 +145,7 @@ func f(log interface{ Warn(string, ...any) }) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, w := range wordsIn(fs, f) {
+	for _, w := range wordscan.File(fs, f, rules) {
 		got = append(got, w.Literal)
 	}
 	want := []string{"<@", ":white_check_mark: done", "Incident #%d is closed", "could not read who is on call (", "%q is not a window: write 30m, 2h or 3d", "words in another package count"}
@@ -153,152 +154,5 @@ func f(log interface{ Warn(string, ...any) }) {
 	}
 }
 
-type wordsFound struct {
-	File, Literal string
-	Line          int
-}
-
-func (w wordsFound) key() string { return w.File + ": " + w.Literal }
-
-func (w wordsFound) String() string { return fmt.Sprintf("\t%q: \"\", // line %d", w.key(), w.Line) }
-
-func scanWords(t *testing.T, dir string) []wordsFound {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := token.NewFileSet()
-	var out []wordsFound
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fs, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, wordsIn(fs, f)...)
-	}
-	return out
-}
-
-var (
-	emoji    = regexp.MustCompile(`:[a-z][a-z0-9_+-]*:`)
-	wordLike = regexp.MustCompile(`^[A-Za-z][A-Za-z'’-]*$`)
-	logCalls = map[string]bool{"Debug": true, "Info": true, "Warn": true, "Error": true,
-		"DebugContext": true, "InfoContext": true, "WarnContext": true, "ErrorContext": true}
-)
-
-// wordsIn lists the literals of f that hold markup or words for people.
-func wordsIn(fs *token.FileSet, f *ast.File) []wordsFound {
-	skip := map[*ast.BasicLit]bool{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		switch x := n.(type) {
-		case *ast.ImportSpec:
-			skip[x.Path] = true
-		case *ast.Field:
-			if x.Tag != nil {
-				skip[x.Tag] = true
-			}
-		case *ast.CompositeLit:
-			// A Prometheus metric's HELP text (prometheus.CounterOpts and
-			// the like): read on /metrics by the operator's monitoring,
-			// never in Slack, and fixed by Prometheus' conventions.
-			if sel, ok := x.Type.(*ast.SelectorExpr); ok && isIdent(sel.X, "prometheus") && strings.HasSuffix(sel.Sel.Name, "Opts") {
-				for _, e := range x.Elts {
-					if kv, ok := e.(*ast.KeyValueExpr); ok && isIdent(kv.Key, "Help") {
-						if lit, ok := kv.Value.(*ast.BasicLit); ok {
-							skip[lit] = true
-						}
-					}
-				}
-			}
-		case *ast.KeyValueExpr:
-			// A subcommand's usage ("close [root cause]"): the syntax a
-			// person types and the parser reads; its help is in templates.
-			if k, ok := x.Key.(*ast.Ident); ok && k.Name == "Usage" {
-				if lit, ok := x.Value.(*ast.BasicLit); ok {
-					skip[lit] = true
-				}
-			}
-		case *ast.CallExpr:
-			// prometheus.NewDesc(name, help, ...): a collector's HELP text,
-			// like the Opts' Help above.
-			if sel, ok := x.Fun.(*ast.SelectorExpr); ok && isIdent(sel.X, "prometheus") && sel.Sel.Name == "NewDesc" && len(x.Args) > 1 {
-				if lit, ok := x.Args[1].(*ast.BasicLit); ok {
-					skip[lit] = true
-				}
-			}
-			if id, ok := x.Fun.(*ast.Ident); ok && id.Name == "panic" {
-				// A registration mistake, at start: for the developer.
-				ast.Inspect(x, func(n ast.Node) bool {
-					if lit, ok := n.(*ast.BasicLit); ok {
-						skip[lit] = true
-					}
-					return true
-				})
-				return false
-			}
-			sel, ok := x.Fun.(*ast.SelectorExpr)
-			if !ok || len(x.Args) == 0 {
-				return true
-			}
-			pkg, _ := sel.X.(*ast.Ident)
-			goErr := pkg != nil && (pkg.Name == "fmt" && sel.Sel.Name == "Errorf" || pkg.Name == "errors" && sel.Sel.Name == "New")
-			logMsg := logCalls[sel.Sel.Name]
-			if !goErr && !logMsg {
-				return true
-			}
-			// The message is the first argument, or the second after a
-			// context (InfoContext(ctx, "msg", ...)).
-			for _, a := range x.Args[:min(2, len(x.Args))] {
-				lit, ok := a.(*ast.BasicLit)
-				if !ok || lit.Kind != token.STRING {
-					continue
-				}
-				if logMsg || strings.Contains(lit.Value, "%w") {
-					skip[lit] = true
-				}
-				break
-			}
-		}
-		return true
-	})
-	var out []wordsFound
-	ast.Inspect(f, func(n ast.Node) bool {
-		lit, ok := n.(*ast.BasicLit)
-		if !ok || lit.Kind != token.STRING || skip[lit] {
-			return true
-		}
-		s, err := strconv.Unquote(lit.Value)
-		if err != nil {
-			return true
-		}
-		if forPeople(s) {
-			pos := fs.Position(lit.Pos())
-			out = append(out, wordsFound{File: filepath.Base(pos.Filename), Literal: s, Line: pos.Line})
-		}
-		return true
-	})
-	return out
-}
-
-// forPeople reports whether s is Slack markup or (part of) a sentence.
-func forPeople(s string) bool {
-	if strings.Contains(s, "<@") || strings.Contains(s, "<#") || strings.Contains(s, "<!") || emoji.MatchString(s) {
-		return true
-	}
-	words := 0
-	for _, tok := range strings.Fields(s) {
-		if wordLike.MatchString(strings.Trim(tok, ".,;:!?()[]\"'`…")) {
-			words++
-		}
-	}
-	return words >= 3
-}
-
-func isIdent(e ast.Expr, name string) bool {
-	id, ok := e.(*ast.Ident)
-	return ok && id.Name == name
-}
+// rules are this package's exemptions (see the test's comment).
+var rules = wordscan.Rules{WrappingErrorsOnly: true, Panics: true, Usage: true, PrometheusHelp: true}

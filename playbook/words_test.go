@@ -2,15 +2,13 @@ package playbook_test
 
 import (
 	"fmt"
-	"go/ast"
 	"go/parser"
 	"go/token"
-	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/klaxonhq/klaxon/internal/wordscan"
 )
 
 // The domain says what happened, with which values, and never how a person
@@ -41,11 +39,14 @@ import (
 // move; an entry of either list that no longer matches fails the test too,
 // so the lists only shrink.
 func TestNoSlackMarkupOrSentencesInPlaybook(t *testing.T) {
-	found := scanWords(t, ".")
+	found, err := wordscan.Dir(".", rules)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var missing []string
 	for _, f := range found {
-		_, pending := pendingWords[f.key()]
-		if _, allowed := allowedWords[f.key()]; !pending && !allowed {
+		_, pending := pendingWords[f.Key()]
+		if _, allowed := allowedWords[f.Key()]; !pending && !allowed {
 			missing = append(missing, f.String())
 		}
 	}
@@ -55,7 +56,7 @@ func TestNoSlackMarkupOrSentencesInPlaybook(t *testing.T) {
 	}
 	keys := map[string]bool{}
 	for _, f := range found {
-		keys[f.key()] = true
+		keys[f.Key()] = true
 	}
 	var stale []string
 	for _, list := range []map[string]string{pendingWords, allowedWords} {
@@ -106,7 +107,7 @@ func f(log interface{ Warn(string, ...any) }) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, w := range wordsIn(fs, f) {
+	for _, w := range wordscan.File(fs, f, rules) {
 		got = append(got, w.Literal)
 	}
 	want := []string{"<@", ":white_check_mark: done", "Incident #%d is closed", "could not read who is on call ("}
@@ -115,98 +116,5 @@ func f(log interface{ Warn(string, ...any) }) {
 	}
 }
 
-type wordsFound struct {
-	File, Literal string
-	Line          int
-}
-
-func (w wordsFound) key() string { return w.File + ": " + w.Literal }
-
-func (w wordsFound) String() string { return fmt.Sprintf("\t%q: \"\", // line %d", w.key(), w.Line) }
-
-func scanWords(t *testing.T, dir string) []wordsFound {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fs := token.NewFileSet()
-	var out []wordsFound
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fs, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, wordsIn(fs, f)...)
-	}
-	return out
-}
-
-var (
-	emoji    = regexp.MustCompile(`:[a-z][a-z0-9_+-]*:`)
-	wordLike = regexp.MustCompile(`^[A-Za-z][A-Za-z'’-]*$`)
-	logCalls = map[string]bool{"Debug": true, "Info": true, "Warn": true, "Error": true,
-		"DebugContext": true, "InfoContext": true, "WarnContext": true, "ErrorContext": true}
-)
-
-// wordsIn lists the literals of f that hold markup or words for people.
-func wordsIn(fs *token.FileSet, f *ast.File) []wordsFound {
-	skip := map[*ast.BasicLit]bool{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		switch x := n.(type) {
-		case *ast.ImportSpec:
-			skip[x.Path] = true
-		case *ast.Field:
-			if x.Tag != nil {
-				skip[x.Tag] = true
-			}
-		case *ast.CallExpr:
-			sel, ok := x.Fun.(*ast.SelectorExpr)
-			if !ok {
-				return true
-			}
-			pkg, _ := sel.X.(*ast.Ident)
-			goErr := pkg != nil && (pkg.Name == "fmt" && sel.Sel.Name == "Errorf" || pkg.Name == "errors" && sel.Sel.Name == "New")
-			if goErr || logCalls[sel.Sel.Name] && len(x.Args) > 0 {
-				if lit, ok := x.Args[0].(*ast.BasicLit); ok {
-					skip[lit] = true
-				}
-			}
-		}
-		return true
-	})
-	var out []wordsFound
-	ast.Inspect(f, func(n ast.Node) bool {
-		lit, ok := n.(*ast.BasicLit)
-		if !ok || lit.Kind != token.STRING || skip[lit] {
-			return true
-		}
-		s, err := strconv.Unquote(lit.Value)
-		if err != nil {
-			return true
-		}
-		if forPeople(s) {
-			pos := fs.Position(lit.Pos())
-			out = append(out, wordsFound{File: filepath.Base(pos.Filename), Literal: s, Line: pos.Line})
-		}
-		return true
-	})
-	return out
-}
-
-// forPeople reports whether s is Slack markup or (part of) a sentence.
-func forPeople(s string) bool {
-	if strings.Contains(s, "<@") || strings.Contains(s, "<#") || strings.Contains(s, "<!") || emoji.MatchString(s) {
-		return true
-	}
-	words := 0
-	for _, tok := range strings.Fields(s) {
-		if wordLike.MatchString(strings.Trim(tok, ".,;:!?()[]\"'`…")) {
-			words++
-		}
-	}
-	return words >= 3
-}
+// rules are this package's exemptions (see the test's comment).
+var rules = wordscan.Rules{}
